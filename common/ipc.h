@@ -1,0 +1,182 @@
+/*
+ * The frontd <-> privd protocol: one SOCK_SEQPACKET socketpair, fixed-size
+ * message structs, bulk data as file descriptors (SCM_RIGHTS).
+ *
+ * Every message starts with struct ipc_hdr. A message is decoded only when its
+ * datagram length equals its struct's size exactly, its header names that same
+ * length, reserved fields are zero, every fixed string is NUL-terminated and
+ * within its character class, and it carries exactly the file descriptors its
+ * type declares. Anything else is a protocol violation: reject, never repair.
+ *
+ * One execution is a sequence on the connection, sent by frontd under one lock
+ * so sequences never interleave:
+ *
+ *	EXEC_BEGIN (fd: sealed memfd with the code)
+ *	EXEC_FILE  x nfiles (fd: read-only regular file)
+ *	EXEC_RUN
+ *
+ * privd answers, possibly out of order with other executions, with EXEC_DONE
+ * carrying the same id (fds: the raw exec output stream and the raw tar of the
+ * work directory, both memfds that privd never parses).
+ */
+#ifndef CW_IPC_H
+#define CW_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define IPC_FD			3	/* frontd's end of the socketpair */
+
+enum ipc_type {
+	/* frontd -> privd */
+	IPC_EXEC_BEGIN = 1,
+	IPC_EXEC_FILE = 2,
+	IPC_EXEC_RUN = 3,
+	IPC_HEALTH = 4,
+	/* privd -> frontd */
+	IPC_EXEC_DONE = 65,
+	IPC_HEALTH_REPLY = 66,
+};
+
+struct ipc_hdr {
+	uint32_t	type;
+	uint32_t	len;		/* == sizeof the whole message */
+	uint32_t	id;		/* execution id chosen by frontd; 0 never used */
+	uint32_t	reserved;	/* must be 0 */
+};
+_Static_assert(sizeof(struct ipc_hdr) == 16, "ipc_hdr size");
+
+#define IPC_LANG_MAX		8	/* "py", "bash", ...: [a-z0-9]+ */
+#define IPC_USER_MAX		64	/* [A-Za-z0-9_.:@-]*, "" when unknown */
+#define IPC_ARGS_MAX		4096	/* argc NUL-terminated strings */
+#define IPC_ARGC_MAX		64
+#define IPC_NAME_MAX		256	/* relative path in the work directory */
+#define IPC_MESSAGE_MAX		256	/* [ -~]* */
+#define IPC_FILES_MAX		256	/* hard ceiling; the policy sets the real cap */
+
+/* ipc_exec_begin.opts */
+#define IPC_OPT_STATEFUL	0x1u	/* the client asked for a stateful session */
+#define IPC_OPT_ALL		(IPC_OPT_STATEFUL)
+
+struct ipc_exec_begin {
+	struct ipc_hdr	hdr;
+	char		lang[IPC_LANG_MAX];
+	char		user[IPC_USER_MAX];
+	uint32_t	timeout_ms;	/* 0: the policy's default */
+	uint32_t	nfiles;		/* EXEC_FILE messages that follow */
+	uint32_t	argc;
+	uint32_t	args_len;	/* bytes of args used; the rest is zero */
+	uint32_t	opts;
+	uint32_t	reserved;
+	uint64_t	code_len;	/* size of the sealed memfd */
+	char		args[IPC_ARGS_MAX];
+};
+_Static_assert(sizeof(struct ipc_exec_begin) == 4216, "ipc_exec_begin size");
+
+struct ipc_exec_file {
+	struct ipc_hdr	hdr;
+	char		name[IPC_NAME_MAX];
+	uint64_t	size;		/* must equal the fd's size */
+};
+_Static_assert(sizeof(struct ipc_exec_file) == 280, "ipc_exec_file size");
+
+struct ipc_exec_run {
+	struct ipc_hdr	hdr;
+};
+_Static_assert(sizeof(struct ipc_exec_run) == 16, "ipc_exec_run size");
+
+struct ipc_health {
+	struct ipc_hdr	hdr;
+};
+_Static_assert(sizeof(struct ipc_health) == 16, "ipc_health size");
+
+enum ipc_status {
+	IPC_ST_OK = 0,		/* the program ran (whatever its exit status) */
+	IPC_ST_BUSY = 1,	/* concurrency cap reached: 429 */
+	IPC_ST_REFUSED = 2,	/* outside the policy: 400 */
+	IPC_ST_TOO_LARGE = 3,	/* a size cap of the policy: 413 */
+	IPC_ST_UNAVAILABLE = 4,	/* the engine or sockproxy failed: 503 */
+	IPC_ST_MAX = IPC_ST_UNAVAILABLE,
+};
+
+enum ipc_kill {
+	IPC_KILL_NONE = 0,
+	IPC_KILL_TIME = 1,	/* limit: milliseconds */
+	IPC_KILL_MEMORY = 2,	/* limit: bytes */
+	IPC_KILL_OUTPUT = 3,	/* limit: bytes */
+	IPC_KILL_MAX = IPC_KILL_OUTPUT,
+};
+
+/* ipc_exec_done.fds: which descriptors ride along, in this order */
+#define IPC_DONE_OUTPUT		0x1u	/* raw multiplexed exec output stream */
+#define IPC_DONE_ARCHIVE	0x2u	/* raw tar of the work directory */
+#define IPC_DONE_ALL		(IPC_DONE_OUTPUT | IPC_DONE_ARCHIVE)
+
+struct ipc_exec_done {
+	struct ipc_hdr	hdr;
+	uint32_t	status;		/* enum ipc_status */
+	uint32_t	kill;		/* enum ipc_kill */
+	int32_t		exit_code;	/* -1 when unknown */
+	uint32_t	fds;		/* IPC_DONE_* */
+	uint64_t	limit;		/* the limit that killed the run */
+	uint64_t	duration_us;
+	uint64_t	output_len;
+	uint64_t	archive_len;
+	char		message[IPC_MESSAGE_MAX];	/* reason when status != OK */
+};
+_Static_assert(sizeof(struct ipc_exec_done) == 320, "ipc_exec_done size");
+
+struct ipc_health_reply {
+	struct ipc_hdr	hdr;
+	uint32_t	ok;		/* 0 or 1 */
+	uint32_t	reserved;
+};
+_Static_assert(sizeof(struct ipc_health_reply) == 24, "ipc_health_reply size");
+
+/* the largest message, for receive buffers */
+#define IPC_MSG_MAX		sizeof(struct ipc_exec_begin)
+#define IPC_FDS_MAX		2
+
+/* What a message type is: its exact size and how many fds it carries. */
+struct ipc_shape {
+	uint32_t	type;
+	size_t		size;
+	size_t		nfds_min;
+	size_t		nfds_max;
+};
+const struct ipc_shape *ipc_shape(uint32_t type);
+
+/*
+ * Send one message with 0..IPC_FDS_MAX descriptors. Returns 0, or -1 with
+ * errno set.
+ */
+int	ipc_send(int sock, const void *msg, size_t len, const int *fds, size_t nfds);
+
+/*
+ * Receive one message into buf (at least IPC_MSG_MAX + 1 bytes). Returns its
+ * length, 0 at end of file, -1 on error. Received descriptors land in fds
+ * (capacity IPC_FDS_MAX) with their count in *nfds; a message carrying more,
+ * or truncated data or control, is an error (EPROTO) and every descriptor that
+ * arrived is closed.
+ */
+ssize_t	ipc_recv(int sock, void *buf, size_t buflen, int *fds, size_t *nfds);
+
+/*
+ * Decode: check a received message against its type's shape and field rules.
+ * Returns 0 when valid, -1 (with a reason in *why) when not. Used by both
+ * sides; privd treats any failure as fatal for the connection.
+ */
+int	ipc_check(const void *buf, size_t len, size_t nfds, const char **why);
+
+/* the field rules, exposed for the peers and the tests */
+int	ipc_lang_ok(const char *s, size_t size);
+int	ipc_user_ok(const char *s, size_t size);
+int	ipc_name_ok(const char *s, size_t size);
+int	ipc_message_ok(const char *s, size_t size);
+/* iterate args: returns the next string or NULL; *off starts at 0 */
+const char *ipc_args_next(const struct ipc_exec_begin *m, size_t *off);
+
+void	ipc_hdr_init(struct ipc_hdr *h, uint32_t type, size_t len, uint32_t id);
+
+#endif

@@ -1,0 +1,143 @@
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char id_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+
+void
+cw_id_new(char *out)
+{
+	size_t i;
+
+	/* 64 symbols: uniform with no rejection sampling */
+	for (i = 0; i < CW_ID_LEN; i++)
+		out[i] = id_alphabet[randombytes_uniform(64)];
+	out[CW_ID_LEN] = '\0';
+}
+
+int
+cw_id_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < CW_ID_LEN; i++) {
+		char c = s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return 0;
+	}
+	return s[CW_ID_LEN] == '\0';
+}
+
+int
+cw_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+ssize_t
+cw_read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, p + got, len - got);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int
+cw_memfd(const char *name)
+{
+	return memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+}
+
+int
+cw_memfd_seal(int fd)
+{
+	return fcntl(fd, F_ADD_SEALS,
+	    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+}
+
+int
+cw_memfd_is_sealed(int fd)
+{
+	int want = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL;
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	return seals >= 0 && (seals & want) == want;
+}
+
+char *
+cw_read_file(const char *path, size_t max, size_t *len)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (size_t)st.st_size > max) {
+		if (errno == 0)
+			errno = EFBIG;
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto out;
+	n = cw_read_all(fd, buf, (size_t)st.st_size);
+	if (n != (ssize_t)st.st_size) {
+		free(buf);
+		buf = NULL;
+		errno = EIO;
+		goto out;
+	}
+	buf[n] = '\0';
+	*len = (size_t)n;
+out:
+	close(fd);
+	return buf;
+}
+
+uint64_t
+cw_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

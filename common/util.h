@@ -1,0 +1,30 @@
+#ifndef CW_UTIL_H
+#define CW_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CW_ID_LEN	21	/* [A-Za-z0-9_-]{21}, like nanoid */
+
+/* A fresh random id from libsodium's generator; out has CW_ID_LEN + 1. */
+void	cw_id_new(char *out);
+int	cw_id_ok(const char *s);
+
+/* write/read all, retrying on EINTR and short counts */
+int	cw_write_all(int fd, const void *buf, size_t len);
+ssize_t	cw_read_all(int fd, void *buf, size_t len);
+
+/* a memfd (close-on-exec, sealable) */
+int	cw_memfd(const char *name);
+/* seal it against any further change */
+int	cw_memfd_seal(int fd);
+/* is fd a memfd sealed against write, grow and shrink? */
+int	cw_memfd_is_sealed(int fd);
+
+/* read a whole small file into a malloc'd NUL-terminated buffer, at most max */
+char	*cw_read_file(const char *path, size_t max, size_t *len);
+
+uint64_t cw_now_ms(void);	/* CLOCK_MONOTONIC */
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * The policy: one human-readable file, parsed by a function from bytes to a
+ * struct with no I/O, so that privd and sockproxy (which both load it) and the
+ * tests and fuzzer share exactly one parser. policy/README.md documents every
+ * key; default.policy is the shipped configuration.
+ */
+#ifndef CW_POLICY_H
+#define CW_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define POLICY_IMAGES_MAX	16
+#define POLICY_NAME_MAX		32	/* image names: [a-z0-9_-]+ */
+#define POLICY_REF_MAX		72	/* "sha256:" + 64 hex */
+#define POLICY_ARGV_MAX		8	/* runner argv words */
+#define POLICY_WORD_MAX		128
+#define POLICY_PATH_MAX		256
+#define POLICY_NETWORK_MAX	64
+#define POLICY_GPU_IDS_MAX	8
+
+/* The thirteen languages LibreChat sends, in a fixed order. */
+enum policy_lang {
+	LANG_PY, LANG_JS, LANG_TS, LANG_C, LANG_CPP, LANG_JAVA, LANG_PHP,
+	LANG_RS, LANG_GO, LANG_D, LANG_F90, LANG_R, LANG_BASH,
+	LANG_COUNT
+};
+
+enum policy_gpu { GPU_NONE, GPU_ALL, GPU_COUNT, GPU_IDS };
+enum policy_runtime { RUNTIME_RUNC, RUNTIME_RUNSC };
+enum policy_auth {
+	AUTH_API_KEY = 1,
+	AUTH_JWT = 2,
+	AUTH_API_KEY_JWT = 3,
+	AUTH_NONE = 4,
+};
+
+struct policy_image {
+	char	name[POLICY_NAME_MAX];
+	char	ref[POLICY_REF_MAX];	/* "sha256:<64 hex>" */
+};
+
+struct policy_language {
+	int	enabled;
+	int	image;			/* index into images[] */
+	size_t	argc;
+	char	argv[POLICY_ARGV_MAX][POLICY_WORD_MAX];
+};
+
+struct policy {
+	struct policy_image	images[POLICY_IMAGES_MAX];
+	size_t			nimages;
+	struct policy_language	langs[LANG_COUNT];
+
+	/* [sandbox] */
+	uint32_t		uid;
+	uint64_t		memory;		/* bytes */
+	uint64_t		swap;		/* memory + swap, bytes */
+	uint64_t		nano_cpus;	/* 1e9 per CPU */
+	uint32_t		pids;
+	uint64_t		tmp_size;
+	uint64_t		workdir_size;
+	char			network[POLICY_NETWORK_MAX];	/* "" = none */
+	enum policy_gpu		gpu;
+	uint32_t		gpu_count;
+	size_t			ngpu_ids;
+	char			gpu_ids[POLICY_GPU_IDS_MAX][POLICY_NAME_MAX];
+	enum policy_runtime	runtime;
+
+	/* [time] */
+	uint32_t		time_default_ms;
+	uint32_t		time_max_ms;
+
+	/* [output] */
+	uint64_t		stdout_max;
+	uint64_t		stderr_max;
+
+	/* [files] */
+	uint64_t		code_max;
+	uint64_t		upload_max;
+	uint32_t		files_per_exec;
+	uint32_t		files_per_session;
+	uint32_t		lifetime_s;
+
+	/* [concurrency] */
+	uint32_t		conc_total;
+	uint32_t		conc_per_user;
+	uint32_t		pool;
+
+	/* [auth] */
+	enum policy_auth	auth;
+	char			keys_path[POLICY_PATH_MAX];
+	char			jwt_key_path[POLICY_PATH_MAX];
+	char			jwt_issuer[POLICY_NAME_MAX];
+	char			jwt_audience[POLICY_NAME_MAX];
+	char			jwt_alg[16];	/* "EdDSA" */
+};
+
+/* The hard ceilings: no policy may go above these. */
+#define POLICY_MEMORY_CEIL	(64ULL << 30)
+#define POLICY_MEMORY_FLOOR	(16ULL << 20)
+#define POLICY_CPUS_CEIL	64ULL
+#define POLICY_PIDS_CEIL	4096
+#define POLICY_PIDS_FLOOR	8
+#define POLICY_TMP_CEIL		(16ULL << 30)
+#define POLICY_WORKDIR_CEIL	(16ULL << 30)
+#define POLICY_TIME_CEIL_MS	(3600U * 1000U)
+#define POLICY_OUTPUT_CEIL	(64ULL << 20)
+#define POLICY_CODE_CEIL	(16ULL << 20)
+#define POLICY_UPLOAD_CEIL	(4ULL << 30)
+#define POLICY_FILES_EXEC_CEIL	256
+#define POLICY_FILES_SESS_CEIL	10000
+#define POLICY_LIFETIME_FLOOR_S	(24U * 3600U)
+#define POLICY_LIFETIME_CEIL_S	(365U * 24U * 3600U)
+#define POLICY_CONC_CEIL	256
+#define POLICY_POOL_CEIL	64
+
+/*
+ * Parse 'len' bytes named 'fname' into *p, defaults first. Returns 0, or -1
+ * with "FILE:LINE: message" in err. Pure: no I/O, no allocation.
+ */
+int	policy_parse(const char *buf, size_t len, const char *fname,
+	    struct policy *p, char *err, size_t errlen);
+
+/* Write the effective policy, every key, in the file's own syntax. */
+int	policy_format(const struct policy *p, char *out, size_t outlen);
+
+const char *policy_lang_name(enum policy_lang l);
+/* -1 when not one of the thirteen */
+int	policy_lang_from_name(const char *name);
+/* the language's image reference, or NULL when the language is disabled */
+const char *policy_lang_image(const struct policy *p, int lang);
+
+#endif
