@@ -1,0 +1,64 @@
+/*
+ * privd's Docker Engine API client. Every call goes to sockproxy (never to
+ * dockerd) over its unix socket with libcurl, one request per connection, in
+ * the small grammar sockproxy accepts (sockproxy/README.md). Responses are
+ * sockproxy's own canonical JSON, or raw streams privd relays unparsed.
+ */
+#ifndef CW_DOCKER_H
+#define CW_DOCKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+#define DK_ID_LEN	64
+
+struct dk {
+	void		*curl;
+	const char	*sock;
+	long		status;		/* HTTP status of the last call */
+	char		err[256];	/* why the last call failed */
+};
+
+/* what ended an output stream */
+enum dk_stream_end {
+	DK_END_EOF,		/* the exec finished */
+	DK_END_DEADLINE,	/* the time limit passed */
+	DK_END_CAP,		/* more bytes than the cap */
+	DK_END_ERROR,
+};
+
+int	dk_open(struct dk *d, const char *sock);
+void	dk_close(struct dk *d);
+
+/* create from policy image 'image' with the policy's limits; id has 65 bytes */
+int	dk_create(struct dk *d, const struct policy *p, const char *image,
+	    char *id);
+int	dk_start(struct dk *d, const char *id);
+/*
+ * PUT a tar of 'size' bytes produced by 'fill' into the work directory.
+ * fill returns bytes written, or DK_FILL_ABORT to abandon the request.
+ */
+#define DK_FILL_ABORT	((size_t)-1)
+typedef size_t (*dk_fill_fn)(char *buf, size_t len, void *ctx);
+int	dk_put_archive(struct dk *d, const char *id, uint64_t size,
+	    dk_fill_fn fill, void *ctx);
+/* GET the tar of the work directory into fd, at most cap bytes */
+int	dk_get_archive(struct dk *d, const char *id, int fd, uint64_t cap,
+	    uint64_t *len);
+int	dk_exec_create(struct dk *d, const char *id, char *const argv[],
+	    char *const envp[], char *execid);
+/* run the exec, raw stream into fd; returns how it ended */
+enum dk_stream_end dk_exec_start(struct dk *d, const char *execid, int fd,
+	    uint64_t cap, uint64_t deadline_ms, uint64_t *len);
+int	dk_exec_inspect(struct dk *d, const char *execid, int *running,
+	    int *exit_code);
+int	dk_kill(struct dk *d, const char *id);
+int	dk_remove(struct dk *d, const char *id);
+/* ids of containers this sockproxy instance owns; returns count or -1 */
+int	dk_list(struct dk *d, char ids[][DK_ID_LEN + 1], int max);
+
+int	dk_id_ok(const char *id);
+
+#endif

@@ -1,0 +1,221 @@
+/*
+ * privd — the privileged parent (OpenSSH's monitor pattern).
+ *
+ * Trusts: the policy file it reads at start, and nothing else. Every message
+ * from frontd is treated as hostile and re-checked against the policy.
+ * Never: parses HTTP, parses bytes that sandboxed code controls (output and
+ * the work-directory tar are relayed as they are), opens the Docker socket
+ * (its user cannot), opens any socket but AF_UNIX (seccomp).
+ *
+ * Start-up, in order: read and parse the policy; create the socketpair;
+ * fork+exec frontd with its end on fd 3 and the policy bytes on fd 4; drop to
+ * codeward-priv; load the seccomp filter; sweep leftovers; answer frontd.
+ * If frontd dies, privd removes its live sandboxes and exits; the supervisor
+ * restarts the pair.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "filter.h"
+#include "ipc.h"
+#include "log.h"
+#include "monitor.h"
+#include "policy.h"
+#include "privd.h"
+#include "privdrop.h"
+#include "util.h"
+
+#define POLICY_FILE_MAX	(256 * 1024)
+#define POLICY_FD	4	/* frontd reads the same policy bytes here */
+
+struct privd privd = {
+	.send_lock = PTHREAD_MUTEX_INITIALIZER,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.idle = PTHREAD_COND_INITIALIZER,
+};
+
+static struct policy policy;
+static volatile sig_atomic_t got_signal;
+static int wake_pipe[2] = { -1, -1 };
+static pid_t frontd_pid = -1;
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: codeward-privd --policy FILE --sockproxy SOCKET --frontd PATH\n"
+	    "                      --listen ADDR:PORT --store DIR\n"
+	    "       codeward-privd --check-policy FILE\n");
+	exit(2);
+}
+
+static char *
+load_policy(const char *path, size_t *len)
+{
+	char err[512];
+	char *buf;
+
+	if ((buf = cw_read_file(path, POLICY_FILE_MAX, len)) == NULL) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	if (policy_parse(buf, *len, path, &policy, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int
+check_policy(const char *path)
+{
+	static char out[64 * 1024];
+	size_t len;
+	char *buf;
+
+	if ((buf = load_policy(path, &len)) == NULL)
+		return 1;
+	free(buf);
+	if (policy_format(&policy, out, sizeof(out)) != 0) {
+		fprintf(stderr, "%s: cannot format the policy\n", path);
+		return 1;
+	}
+	printf("# effective policy of %s (every key, defaults filled in)\n\n%s",
+	    path, out);
+	return 0;
+}
+
+static void
+on_signal(int sig)
+{
+	int e = errno;
+
+	got_signal = sig;
+	if (wake_pipe[1] >= 0)
+		(void)!write(wake_pipe[1], "x", 1);
+	errno = e;
+}
+
+/* fork+exec frontd: socketpair end on fd 3, sealed policy bytes on fd 4 */
+static pid_t
+spawn_frontd(const char *path, int sock, const char *policy_buf,
+    size_t policy_len, const char *listen, const char *store)
+{
+	int pfd;
+	pid_t pid;
+
+	if ((pfd = cw_memfd("cw-policy")) < 0 ||
+	    cw_write_all(pfd, policy_buf, policy_len) != 0 ||
+	    cw_memfd_seal(pfd) != 0 || lseek(pfd, 0, SEEK_SET) != 0)
+		fatal("spawn_frontd: policy memfd");
+	if ((pid = fork()) < 0)
+		fatal("spawn_frontd: fork");
+	if (pid == 0) {
+		char *argv[] = { (char *)path, "--listen", (char *)listen,
+		    "--store", (char *)store, NULL };
+		sigset_t all;
+
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		if (dup2(sock, IPC_FD) < 0 || dup2(pfd, POLICY_FD) < 0)
+			_exit(127);
+		execv(path, argv);
+		_exit(127);
+	}
+	close(pfd);
+	return pid;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "sockproxy", required_argument, NULL, 's' },
+		{ "frontd", required_argument, NULL, 'f' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "store", required_argument, NULL, 'd' },
+		{ "check-policy", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *policy_path = NULL, *sockproxy = NULL, *frontd = NULL;
+	const char *listen = NULL, *store = NULL;
+	struct cw_user user;
+	struct sigaction sa;
+	char *policy_buf;
+	size_t policy_len;
+	int sv[2], ch, rc, status;
+
+	log_init("privd");
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'p': policy_path = optarg; break;
+		case 's': sockproxy = optarg; break;
+		case 'f': frontd = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'd': store = optarg; break;
+		case 'c': return check_policy(optarg);
+		default: usage();
+		}
+	}
+	if (optind != argc || !policy_path || !sockproxy || !frontd || !listen ||
+	    !store)
+		usage();
+	if ((policy_buf = load_policy(policy_path, &policy_len)) == NULL)
+		return 1;
+	privd.policy = &policy;
+	privd.sockproxy = sockproxy;
+	if (policy.auth == AUTH_NONE)
+		log_warnx("AUTH IS OFF: the policy says 'mode none'; anyone who "
+		    "reaches the API can run code");
+
+	/* everything that needs root or NSS, before the drop */
+	privdrop_resolve("codeward-priv", &user);
+	if (curl_global_init(CURL_GLOBAL_NOTHING) != 0)
+		fatalx("curl_global_init failed");
+	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		fatal("pipe2");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		fatal("socketpair");
+	frontd_pid = spawn_frontd(frontd, sv[1], policy_buf, policy_len, listen,
+	    store);
+	close(sv[1]);
+	free(policy_buf);
+	privd.sock = sv[0];
+
+	privdrop_apply(&user, 1024);
+	filter_apply(ROLE_PRIVD);
+	log_info("privd: running as %s, frontd pid %d, sockproxy %s",
+	    user.name, (int)frontd_pid, sockproxy);
+
+	run_sweep();
+	rc = monitor_loop(privd.sock, (volatile int *)&got_signal, wake_pipe[0]);
+
+	/* stop: frontd first, then every live sandbox, then wait for runs */
+	run_shutdown();
+	if (frontd_pid > 0) {
+		kill(frontd_pid, SIGTERM);
+		waitpid(frontd_pid, &status, 0);
+	}
+	log_info("privd: exiting%s", rc != 0 ? " after a protocol violation" : "");
+	return rc != 0 ? 1 : 0;
+}

@@ -1,0 +1,288 @@
+/*
+ * The monitor: privd's answer to frontd, OpenSSH style. One static table says
+ * for each request type in which connection state it is legal and which
+ * answer_* handles it; ipc_check() has already verified size, fds and fields.
+ * An unknown type, a wrong state or a malformed message is a protocol
+ * violation: privd stops, and the supervisor restarts the pair.
+ */
+#include "monitor.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "privd.h"
+#include "util.h"
+
+enum mstate {
+	ST_IDLE = 1 << 0,	/* between executions */
+	ST_BUILDING = 1 << 1,	/* after EXEC_BEGIN, until EXEC_RUN */
+};
+
+struct monitor {
+	enum mstate	state;
+	struct job	*job;		/* the one being built */
+};
+
+/* 0, or -1 for a protocol violation (privd then stops) */
+typedef int answer_fn(struct monitor *, const void *, const int *, size_t);
+
+static answer_fn answer_exec_begin, answer_exec_file, answer_exec_run,
+    answer_health;
+
+static const struct dispatch {
+	uint32_t	type;
+	unsigned	states;
+	answer_fn	*fn;
+} dispatch[] = {
+	{ IPC_EXEC_BEGIN,	ST_IDLE,	answer_exec_begin },
+	{ IPC_EXEC_FILE,	ST_BUILDING,	answer_exec_file },
+	{ IPC_EXEC_RUN,		ST_BUILDING,	answer_exec_run },
+	{ IPC_HEALTH,		ST_IDLE,	answer_health },
+};
+
+static void
+refuse(struct job *j, uint32_t status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+violation(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("protocol violation: %s", msg);
+	return -1;
+}
+
+/* a policy refusal: remembered, answered at EXEC_RUN (first one wins) */
+static void
+refuse(struct job *j, uint32_t status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (j->refuse_status != IPC_ST_OK)
+		return;
+	j->refuse_status = status;
+	va_start(ap, fmt);
+	vsnprintf(j->refuse_why, sizeof(j->refuse_why), fmt, ap);
+	va_end(ap);
+}
+
+static int
+answer_exec_begin(struct monitor *m, const void *buf, const int *fds, size_t nfds)
+{
+	const struct ipc_exec_begin *req = buf;
+	const struct policy *p = privd.policy;
+	struct job *j;
+	struct stat st;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		fatalx("answer_exec_begin: out of memory");
+	j->id = req->hdr.id;
+	j->code_fd = fds[0];
+	j->code_len = req->code_len;
+	j->nfiles = req->nfiles;
+	j->opts = req->opts;
+	j->argc = req->argc;
+	j->args_len = req->args_len;
+	memcpy(j->args, req->args, sizeof(j->args));
+	memcpy(j->user, req->user, sizeof(j->user));
+	m->job = j;
+	m->state = ST_BUILDING;
+
+	/* the code: a sealed memfd of exactly the announced size */
+	if (!cw_memfd_is_sealed(j->code_fd) || fstat(j->code_fd, &st) != 0 ||
+	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != req->code_len)
+		return violation("answer_exec_begin: code is not a sealed memfd of %llu bytes",
+		    (unsigned long long)req->code_len);
+	if (req->code_len > p->code_max)
+		refuse(j, IPC_ST_TOO_LARGE, "code is larger than the policy's %llu bytes",
+		    (unsigned long long)p->code_max);
+	j->lang = policy_lang_from_name(req->lang);
+	if (j->lang < 0 || !p->langs[j->lang].enabled)
+		refuse(j, IPC_ST_REFUSED, "language '%s' is not enabled by the policy",
+		    req->lang);
+	if (req->nfiles > p->files_per_exec)
+		refuse(j, IPC_ST_TOO_LARGE, "%u input files; the policy allows %u",
+		    req->nfiles, p->files_per_exec);
+	/* a request's timeout lowers the limit, never raises it: clamp */
+	j->timeout_ms = req->timeout_ms == 0 ? p->time_default_ms : req->timeout_ms;
+	if (j->timeout_ms > p->time_max_ms)
+		j->timeout_ms = p->time_max_ms;
+	(void)nfds;
+	return 0;
+}
+
+static int
+answer_exec_file(struct monitor *m, const void *buf, const int *fds, size_t nfds)
+{
+	const struct ipc_exec_file *req = buf;
+	struct job *j = m->job;
+	struct job_file *f;
+	struct stat st;
+	int fl;
+
+	if (req->hdr.id != j->id)
+		return violation("answer_exec_file: id %u inside execution %u", req->hdr.id, j->id);
+	if (j->nrecv >= j->nfiles) {
+		close(fds[0]);
+		return violation("answer_exec_file: more files than announced");
+	}
+	f = &j->files[j->nrecv++];
+	f->fd = fds[0];
+	memcpy(f->name, req->name, sizeof(f->name));
+	f->size = req->size;
+	/* a read-only regular file of exactly the announced size */
+	if ((fl = fcntl(f->fd, F_GETFL)) < 0 || (fl & O_ACCMODE) != O_RDONLY)
+		return violation("answer_exec_file: fd is not read-only");
+	if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != req->size)
+		return violation("answer_exec_file: fd is not a regular file of %llu bytes",
+		    (unsigned long long)req->size);
+	if (req->size > privd.policy->upload_max)
+		refuse(j, IPC_ST_TOO_LARGE, "file '%s' is larger than the policy's %llu bytes",
+		    req->name, (unsigned long long)privd.policy->upload_max);
+	(void)nfds;
+	return 0;
+}
+
+static int
+answer_exec_run(struct monitor *m, const void *buf, const int *fds, size_t nfds)
+{
+	const struct ipc_exec_run *req = buf;
+	struct job *j = m->job;
+	struct ipc_exec_done d;
+
+	if (req->hdr.id != j->id)
+		return violation("answer_exec_run: id %u inside execution %u", req->hdr.id, j->id);
+	if (j->nrecv != j->nfiles)
+		return violation("answer_exec_run: %u of %u files", j->nrecv, j->nfiles);
+	m->job = NULL;
+	m->state = ST_IDLE;
+	memset(&d, 0, sizeof(d));
+	ipc_hdr_init(&d.hdr, IPC_EXEC_DONE, sizeof(d), j->id);
+	d.exit_code = -1;
+	if (j->refuse_status == IPC_ST_OK && run_admit(j->user) < 0) {
+		j->refuse_status = IPC_ST_BUSY;
+		snprintf(j->refuse_why, sizeof(j->refuse_why),
+		    "too many executions at once");
+	}
+	if (j->refuse_status != IPC_ST_OK) {
+		size_t i;
+
+		d.status = j->refuse_status;
+		snprintf(d.message, sizeof(d.message), "%s", j->refuse_why);
+		for (i = 0; d.message[i]; i++)
+			if (d.message[i] < 0x20 || d.message[i] > 0x7e)
+				d.message[i] = '?';
+		answer_done(&d, NULL, 0);
+		job_free(j);
+		return 0;
+	}
+	run_start(j);
+	(void)fds;
+	(void)nfds;
+	return 0;
+}
+
+static int
+answer_health(struct monitor *m, const void *buf, const int *fds, size_t nfds)
+{
+	const struct ipc_health *req = buf;
+
+	run_health(req->hdr.id);
+	(void)m;
+	(void)fds;
+	(void)nfds;
+	return 0;
+}
+
+static void
+close_all(const int *fds, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+int
+monitor_loop(int sock, volatile int *stop, int wakefd)
+{
+	struct monitor m = { ST_IDLE, NULL };
+	union {
+		struct ipc_exec_begin	align;
+		char			buf[IPC_MSG_MAX + 1];
+	} u;
+	int fds[IPC_FDS_MAX];
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = sock, .events = POLLIN },
+			{ .fd = wakefd, .events = POLLIN },
+		};
+		const struct dispatch *dp = NULL;
+		const char *why;
+		struct ipc_hdr h;
+		size_t nfds, i;
+		ssize_t n;
+
+		if (*stop)
+			break;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("monitor_loop: poll");
+		}
+		if (pfd[1].revents)
+			break;
+		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		n = ipc_recv(sock, u.buf, sizeof(u.buf), fds, &nfds);
+		if (n == 0) {
+			log_info("monitor_loop: frontd closed the connection");
+			break;
+		}
+		if (n < 0) {
+			log_warn("monitor_loop: protocol violation: receive");
+			job_free(m.job);
+			return -1;
+		}
+		if (ipc_check(u.buf, (size_t)n, nfds, &why) != 0) {
+			log_warnx("monitor_loop: protocol violation: %s", why);
+			close_all(fds, nfds);
+			job_free(m.job);
+			return -1;
+		}
+		memcpy(&h, u.buf, sizeof(h));
+		for (i = 0; i < sizeof(dispatch) / sizeof(dispatch[0]); i++)
+			if (dispatch[i].type == h.type)
+				dp = &dispatch[i];
+		if (dp == NULL || !(dp->states & m.state)) {
+			log_warnx("monitor_loop: protocol violation: type %u "
+			    "in state %d", h.type, (int)m.state);
+			close_all(fds, nfds);
+			job_free(m.job);
+			return -1;
+		}
+		if (dp->fn(&m, u.buf, fds, nfds) != 0) {
+			job_free(m.job);
+			return -1;
+		}
+	}
+	job_free(m.job);
+	return 0;
+}

@@ -1,0 +1,58 @@
+#ifndef CW_PRIVD_H
+#define CW_PRIVD_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "ipc.h"
+#include "policy.h"
+
+/* One execution as privd received it, checked against the policy. */
+struct job_file {
+	char		name[IPC_NAME_MAX];
+	int		fd;
+	uint64_t	size;
+};
+
+struct job {
+	uint32_t	id;
+	int		lang;
+	char		user[IPC_USER_MAX];
+	uint32_t	timeout_ms;	/* clamped to the policy */
+	uint32_t	opts;
+	int		code_fd;
+	uint64_t	code_len;
+	uint32_t	argc;
+	char		args[IPC_ARGS_MAX];
+	uint32_t	args_len;
+	uint32_t	nfiles;		/* announced */
+	uint32_t	nrecv;		/* received so far */
+	struct job_file	files[IPC_FILES_MAX];
+	/* a policy refusal found while receiving: answered at EXEC_RUN */
+	uint32_t	refuse_status;
+	char		refuse_why[IPC_MESSAGE_MAX];
+};
+
+struct privd {
+	const struct policy	*policy;
+	const char		*sockproxy;
+	int			sock;		/* the socketpair to frontd */
+	pthread_mutex_t		send_lock;
+	pthread_mutex_t		lock;		/* counters and the live list */
+	pthread_cond_t		idle;
+	uint32_t		running;
+	volatile int		stopping;
+};
+
+extern struct privd privd;
+
+/* run.c */
+void	run_start(struct job *j);	/* takes ownership; answers EXEC_DONE */
+void	run_health(uint32_t id);
+int	run_admit(const char *user);	/* 0, or -1 when at a concurrency cap */
+void	run_sweep(void);		/* remove leftovers at start-up */
+void	run_shutdown(void);		/* kill every live sandbox */
+void	job_free(struct job *j);
+void	answer_done(const struct ipc_exec_done *d, const int *fds, size_t nfds);
+
+#endif

@@ -1,0 +1,470 @@
+/*
+ * One execution, in its own thread: take a started sandbox, copy the code
+ * and inputs in, run the language's runner under the deadline, relay the raw
+ * output stream and the raw tar of the work directory back to frontd, and
+ * remove the sandbox. privd parses none of the bytes the sandbox produced:
+ * the output and the archive are copied into memfds and handed on as they
+ * are; frontd (the sandboxed side) parses them.
+ */
+#include "privd.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "docker.h"
+#include "log.h"
+#include "tarw.h"
+#include "util.h"
+
+#define LIVE_MAX	(POLICY_CONC_CEIL + POLICY_POOL_CEIL)
+#define USERS_MAX	POLICY_CONC_CEIL
+
+/* live sandboxes, so a shutdown can remove every one */
+static char live[LIVE_MAX][DK_ID_LEN + 1];
+static struct {
+	char		user[IPC_USER_MAX];
+	uint32_t	n;
+} users[USERS_MAX];
+
+static void
+live_add(const char *id)
+{
+	size_t i;
+
+	pthread_mutex_lock(&privd.lock);
+	for (i = 0; i < LIVE_MAX; i++) {
+		if (live[i][0] == '\0') {
+			memcpy(live[i], id, DK_ID_LEN + 1);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&privd.lock);
+}
+
+static void
+live_del(const char *id)
+{
+	size_t i;
+
+	pthread_mutex_lock(&privd.lock);
+	for (i = 0; i < LIVE_MAX; i++)
+		if (strcmp(live[i], id) == 0)
+			live[i][0] = '\0';
+	pthread_mutex_unlock(&privd.lock);
+}
+
+int
+run_admit(const char *user)
+{
+	const struct policy *p = privd.policy;
+	size_t i, slot = USERS_MAX;
+	int r = -1;
+
+	pthread_mutex_lock(&privd.lock);
+	if (privd.stopping || privd.running >= p->conc_total)
+		goto out;
+	for (i = 0; i < USERS_MAX; i++) {
+		if (users[i].n > 0 && strcmp(users[i].user, user) == 0) {
+			slot = i;
+			break;
+		}
+		if (users[i].n == 0 && slot == USERS_MAX)
+			slot = i;
+	}
+	if (slot == USERS_MAX || users[slot].n >= p->conc_per_user)
+		goto out;
+	if (users[slot].n == 0)
+		snprintf(users[slot].user, sizeof(users[slot].user), "%s", user);
+	users[slot].n++;
+	privd.running++;
+	r = 0;
+out:
+	pthread_mutex_unlock(&privd.lock);
+	return r;
+}
+
+static void
+release(const char *user)
+{
+	size_t i;
+
+	pthread_mutex_lock(&privd.lock);
+	for (i = 0; i < USERS_MAX; i++) {
+		if (users[i].n > 0 && strcmp(users[i].user, user) == 0) {
+			users[i].n--;
+			break;
+		}
+	}
+	privd.running--;
+	pthread_cond_broadcast(&privd.idle);
+	pthread_mutex_unlock(&privd.lock);
+}
+
+void
+job_free(struct job *j)
+{
+	uint32_t i;
+
+	if (j == NULL)
+		return;
+	if (j->code_fd >= 0)
+		close(j->code_fd);
+	for (i = 0; i < j->nrecv; i++)
+		if (j->files[i].fd >= 0)
+			close(j->files[i].fd);
+	free(j);
+}
+
+void
+answer_done(const struct ipc_exec_done *d, const int *fds, size_t nfds)
+{
+	int r;
+
+	pthread_mutex_lock(&privd.send_lock);
+	r = ipc_send(privd.sock, d, sizeof(*d), fds, nfds);
+	pthread_mutex_unlock(&privd.send_lock);
+	if (r != 0 && !privd.stopping)
+		log_warn("answer_done: send to frontd");
+}
+
+/* the message privd hands on must stay within [ -~] */
+static void
+set_message(struct ipc_exec_done *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+set_message(struct ipc_exec_done *d, const char *fmt, ...)
+{
+	va_list ap;
+	size_t i;
+
+	va_start(ap, fmt);
+	vsnprintf(d->message, sizeof(d->message), fmt, ap);
+	va_end(ap);
+	for (i = 0; d->message[i] != '\0'; i++)
+		if (d->message[i] < 0x20 || d->message[i] > 0x7e)
+			d->message[i] = '?';
+	memset(d->message + i, 0, sizeof(d->message) - i);
+}
+
+static void
+answer_error(uint32_t id, uint32_t status, const char *why)
+{
+	struct ipc_exec_done d;
+
+	memset(&d, 0, sizeof(d));
+	ipc_hdr_init(&d.hdr, IPC_EXEC_DONE, sizeof(d), id);
+	d.status = status;
+	d.exit_code = -1;
+	set_message(&d, "%s", why);
+	answer_done(&d, NULL, 0);
+}
+
+/* runner argv from the policy, then the request's args */
+static int
+build_argv(const struct job *j, char **argv, size_t max)
+{
+	const struct policy_language *l = &privd.policy->langs[j->lang];
+	size_t n = 0, off = 0, i;
+
+	for (i = 0; i < l->argc && n + 1 < max; i++)
+		argv[n++] = (char *)l->argv[i];
+	while (off < j->args_len && n + 1 < max) {
+		argv[n++] = (char *)j->args + off;
+		off += strlen(j->args + off) + 1;
+	}
+	argv[n] = NULL;
+	return 0;
+}
+
+struct run {
+	struct job	*job;
+	struct dk	dk;
+	char		cid[DK_ID_LEN + 1];
+	char		xid[DK_ID_LEN + 1];
+	int		have_container;
+};
+
+static size_t
+fill(char *buf, size_t len, void *ctx)
+{
+	struct tarw *t = ctx;
+	size_t n = tarw_fill(buf, len, t);
+
+	return t->failed ? DK_FILL_ABORT : n;
+}
+
+static void *
+run_thread(void *arg)
+{
+	struct run r;
+	struct job *j = arg;
+	const struct policy *p = privd.policy;
+	struct ipc_exec_done d;
+	struct tarw *tw = NULL;
+	char *argv[POLICY_ARGV_MAX + IPC_ARGC_MAX + 2];
+	char envbuf[2][64], *envp[3];
+	int outfd = -1, tarfd = -1, fds[2], running = 0, exit_code = -1;
+	uint64_t t0 = cw_now_ms(), deadline, outlen = 0, tarlen = 0, cap;
+	enum dk_stream_end end;
+	uint32_t i;
+
+	memset(&r, 0, sizeof(r));
+	memset(&d, 0, sizeof(d));
+	ipc_hdr_init(&d.hdr, IPC_EXEC_DONE, sizeof(d), j->id);
+	d.exit_code = -1;
+	r.job = j;
+	if (dk_open(&r.dk, privd.sockproxy) < 0) {
+		d.status = IPC_ST_UNAVAILABLE;
+		set_message(&d, "no Docker client");
+		goto out;
+	}
+
+	/* the input archive: the code, then the files (a later name wins) */
+	if ((tw = malloc(sizeof(*tw))) == NULL) {
+		d.status = IPC_ST_UNAVAILABLE;
+		set_message(&d, "out of memory");
+		goto out;
+	}
+	tarw_init(tw, p->uid, (uint64_t)time(NULL));
+	if (tarw_add_file(tw, ".codeward/code", j->code_fd, j->code_len) < 0)
+		goto refuse_name;
+	for (i = 0; i < j->nrecv; i++) {
+		if (tarw_add_file(tw, j->files[i].name, j->files[i].fd,
+		    j->files[i].size) < 0) {
+			d.status = IPC_ST_REFUSED;
+			set_message(&d, "file '%s' cannot be placed in /mnt/data "
+			    "(a file where a folder must be, or a name too long)",
+			    j->files[i].name);
+			goto out;
+		}
+	}
+
+	if (dk_create(&r.dk, p, policy_lang_image(p, j->lang), r.cid) < 0)
+		goto unavailable;
+	r.have_container = 1;
+	live_add(r.cid);
+	if (dk_start(&r.dk, r.cid) < 0)
+		goto unavailable;
+	if (dk_put_archive(&r.dk, r.cid, tarw_size(tw), fill, tw) < 0)
+		goto unavailable;
+
+	build_argv(j, argv, sizeof(argv) / sizeof(argv[0]));
+	snprintf(envbuf[0], sizeof(envbuf[0]), "CW_TIMEOUT_MS=%u", j->timeout_ms);
+	snprintf(envbuf[1], sizeof(envbuf[1]), "CW_LANG=%s", policy_lang_name(j->lang));
+	envp[0] = envbuf[0];
+	envp[1] = envbuf[1];
+	envp[2] = NULL;
+	if (dk_exec_create(&r.dk, r.cid, argv, envp, r.xid) < 0)
+		goto unavailable;
+
+	if ((outfd = cw_memfd("cw-output")) < 0 ||
+	    (tarfd = cw_memfd("cw-archive")) < 0) {
+		d.status = IPC_ST_UNAVAILABLE;
+		set_message(&d, "memfd: %s", strerror(errno));
+		goto out;
+	}
+	/* the raw stream: both caps, plus room for the 8-byte frame headers */
+	cap = 2 * (p->stdout_max + p->stderr_max) + 65536;
+	deadline = cw_now_ms() + j->timeout_ms;
+	end = dk_exec_start(&r.dk, r.xid, outfd, cap, deadline, &outlen);
+	switch (end) {
+	case DK_END_EOF:
+		break;
+	case DK_END_DEADLINE:
+		d.kill = IPC_KILL_TIME;
+		d.limit = j->timeout_ms;
+		break;
+	case DK_END_CAP:
+		d.kill = IPC_KILL_OUTPUT;
+		d.limit = p->stdout_max;
+		break;
+	case DK_END_ERROR:
+		goto unavailable;
+	}
+	if (d.kill != IPC_KILL_NONE) {
+		/* stop everything the program started; its files are lost */
+		if (dk_kill(&r.dk, r.cid) < 0)
+			log_warnx("run %u: kill: %s", j->id, r.dk.err);
+	}
+	if (dk_exec_inspect(&r.dk, r.xid, &running, &exit_code) < 0)
+		goto unavailable;
+	d.exit_code = exit_code;
+	if (d.kill == IPC_KILL_NONE && exit_code == 128 + SIGKILL) {
+		/*
+		 * A SIGKILL privd did not send: inside a sandbox with no
+		 * capabilities that is the kernel's out-of-memory killer.
+		 */
+		d.kill = IPC_KILL_MEMORY;
+		d.limit = p->memory;
+	}
+	if (d.kill == IPC_KILL_NONE || d.kill == IPC_KILL_MEMORY) {
+		cap = 2 * p->workdir_size + (4ULL << 20);
+		if (dk_get_archive(&r.dk, r.cid, tarfd, cap, &tarlen) < 0)
+			goto unavailable;
+		d.fds |= IPC_DONE_ARCHIVE;
+	}
+	d.fds |= IPC_DONE_OUTPUT;
+	d.output_len = outlen;
+	d.archive_len = tarlen;
+	d.status = IPC_ST_OK;
+	goto out;
+
+refuse_name:
+	d.status = IPC_ST_REFUSED;
+	set_message(&d, "program cannot be placed");
+	goto out;
+unavailable:
+	log_warnx("run %u: %s", j->id, r.dk.err);
+	d.status = IPC_ST_UNAVAILABLE;
+	set_message(&d, "sandbox failed: %s", r.dk.err);
+	d.kill = IPC_KILL_NONE;
+	d.fds = 0;
+out:
+	d.duration_us = (cw_now_ms() - t0) * 1000;
+	if (d.status == IPC_ST_OK) {
+		size_t n = 0;
+
+		if (d.fds & IPC_DONE_OUTPUT)
+			fds[n++] = outfd;
+		if (d.fds & IPC_DONE_ARCHIVE)
+			fds[n++] = tarfd;
+		for (i = 0; i < n; i++)
+			if (cw_memfd_seal(fds[i]) < 0)
+				log_warn("run %u: seal", j->id);
+		answer_done(&d, fds, n);
+	} else {
+		d.fds = 0;
+		answer_done(&d, NULL, 0);
+	}
+	if (r.have_container) {
+		if (dk_remove(&r.dk, r.cid) < 0)
+			log_warnx("run %u: remove %s: %s", j->id, r.cid, r.dk.err);
+		else
+			live_del(r.cid);
+	}
+	log_info("run %u: lang=%s exit=%d kill=%u %llums", j->id,
+	    policy_lang_name(j->lang), d.exit_code, d.kill,
+	    (unsigned long long)(cw_now_ms() - t0));
+	if (outfd >= 0)
+		close(outfd);
+	if (tarfd >= 0)
+		close(tarfd);
+	free(tw);
+	dk_close(&r.dk);
+	release(j->user);
+	job_free(j);
+	return NULL;
+}
+
+void
+run_start(struct job *j)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	if (pthread_create(&t, &attr, run_thread, j) != 0) {
+		log_warn("run_start: pthread_create");
+		answer_error(j->id, IPC_ST_UNAVAILABLE, "no thread for the run");
+		release(j->user);
+		job_free(j);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+struct health_arg {
+	uint32_t	id;
+};
+
+static void *
+health_thread(void *arg)
+{
+	struct health_arg *h = arg;
+	struct ipc_health_reply rep;
+	struct dk dk;
+	char ids[1][DK_ID_LEN + 1];
+
+	memset(&rep, 0, sizeof(rep));
+	ipc_hdr_init(&rep.hdr, IPC_HEALTH_REPLY, sizeof(rep), h->id);
+	if (dk_open(&dk, privd.sockproxy) == 0) {
+		rep.ok = dk_list(&dk, ids, 1) >= 0 && !privd.stopping;
+		if (!rep.ok)
+			log_warnx("health: %s", dk.err);
+		dk_close(&dk);
+	}
+	pthread_mutex_lock(&privd.send_lock);
+	if (ipc_send(privd.sock, &rep, sizeof(rep), NULL, 0) != 0)
+		log_warn("health: send");
+	pthread_mutex_unlock(&privd.send_lock);
+	free(h);
+	return NULL;
+}
+
+void
+run_health(uint32_t id)
+{
+	struct health_arg *h = malloc(sizeof(*h));
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (h == NULL)
+		fatalx("run_health: out of memory");
+	h->id = id;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 128 * 1024);
+	if (pthread_create(&t, &attr, health_thread, h) != 0)
+		fatal("run_health: pthread_create");
+	pthread_attr_destroy(&attr);
+}
+
+void
+run_sweep(void)
+{
+	char ids[64][DK_ID_LEN + 1];
+	struct dk dk;
+	int n, i;
+
+	if (dk_open(&dk, privd.sockproxy) < 0)
+		fatalx("run_sweep: no Docker client");
+	n = dk_list(&dk, ids, 64);
+	if (n < 0)
+		log_warnx("run_sweep: list: %s", dk.err);
+	for (i = 0; i < n; i++) {
+		if (dk_remove(&dk, ids[i]) < 0)
+			log_warnx("run_sweep: remove %s: %s", ids[i], dk.err);
+		else
+			log_info("run_sweep: removed leftover sandbox %.12s", ids[i]);
+	}
+	dk_close(&dk);
+}
+
+void
+run_shutdown(void)
+{
+	char ids[LIVE_MAX][DK_ID_LEN + 1];
+	struct dk dk;
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&privd.lock);
+	privd.stopping = 1;
+	for (i = 0; i < LIVE_MAX; i++)
+		if (live[i][0] != '\0')
+			memcpy(ids[n++], live[i], DK_ID_LEN + 1);
+	pthread_mutex_unlock(&privd.lock);
+	if (n == 0 || dk_open(&dk, privd.sockproxy) < 0)
+		return;
+	for (i = 0; i < n; i++)
+		if (dk_remove(&dk, ids[i]) < 0)
+			log_warnx("run_shutdown: remove %.12s: %s", ids[i], dk.err);
+	dk_close(&dk);
+}
