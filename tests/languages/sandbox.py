@@ -69,12 +69,13 @@ def _size(v):
 
 
 class Result:
-    def __init__(self, status, stdout, stderr, files, seconds):
+    def __init__(self, status, stdout, stderr, files, seconds, phases):
         self.status = status
         self.stdout = stdout
         self.stderr = stderr
         self.files = files          # name relative to /mnt/data -> bytes
         self.seconds = seconds      # create + start + copy in + exec + copy out
+        self.phases = phases        # seconds of each: start, copy-in, exec, copy-out
 
     def __repr__(self):
         return "status=%d stdout=%r stderr=%r files=%r" % (
@@ -140,14 +141,21 @@ def run(lang, code, args=(), files=None, timeout_ms=60000, img=None):
                    '"volume-opt=o=size=%s,uid=%d,gid=%d,mode=0700"'
                    % (_size(sandbox.get("workdir-size", "256M")), UID, UID),
         img or image(), "sleep", "infinity").stdout.decode().strip()
+    phases = {"start": time.monotonic() - t0}
     try:
+        t = time.monotonic()
         docker("cp", "-", "%s:/mnt/data" % cid, input=_tar(code, files or {}))
+        phases["copy-in"] = time.monotonic() - t
+        t = time.monotonic()
         r = docker("exec", "-e", "CW_TIMEOUT_MS=%d" % timeout_ms, "-e", "CW_LANG=" + lang,
                    cid, *runners[lang], *args,
                    timeout=timeout_ms / 1000 + 10, check=False)
+        phases["exec"] = time.monotonic() - t
+        t = time.monotonic()
         out = _untar(docker("cp", "%s:/mnt/data" % cid, "-").stdout)
+        phases["copy-out"] = time.monotonic() - t
         return Result(r.returncode, r.stdout.decode(errors="replace"),
-                      r.stderr.decode(errors="replace"), out, time.monotonic() - t0)
+                      r.stderr.decode(errors="replace"), out, time.monotonic() - t0, phases)
     finally:
         docker("rm", "-fv", cid, check=False)
 
