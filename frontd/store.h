@@ -1,0 +1,48 @@
+/*
+ * The file store: a directory frontd owns, one folder per session id, each
+ * object beside a small metadata record. Every write is atomic (temporary
+ * file, fsync, rename, fsync of the folder). Ids are 21 characters of
+ * [A-Za-z0-9_-] from libsodium's generator. All access is relative to the
+ * store's directory fd, opened before the privilege drop.
+ */
+#ifndef CW_STORE_H
+#define CW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define STORE_NAME_MAX	255
+
+struct store_meta {
+	char		sid[CW_ID_LEN + 1];
+	char		fid[CW_ID_LEN + 1];
+	char		name[STORE_NAME_MAX + 1];	/* relative path */
+	uint64_t	size;
+	char		sha256[65];			/* hex */
+	char		ctype[80];
+	char		kind[16];			/* user, agent, skill, output */
+	char		owner[64];			/* "" when unknown */
+	int64_t		created;			/* unix seconds */
+};
+
+/* open (creating) the store directory; before the privilege drop */
+int	store_open_dir(const char *path, uid_t uid, gid_t gid);
+void	store_init(int dirfd);
+
+/*
+ * Store 'len' bytes read from 'fd' at 'off' (or from 'data' when fd < 0) as
+ * a new object in session sid (created when missing). Fills *m.
+ */
+int	store_put(const char *sid, const char *name, int fd, uint64_t off,
+	    const void *data, uint64_t len, const char *kind, const char *owner,
+	    struct store_meta *m);
+/* open an object read-only; fills *m. -1 with errno ENOENT when missing */
+int	store_get(const char *sid, const char *fid, struct store_meta *m);
+int	store_meta(const char *sid, const char *fid, struct store_meta *m);
+/* remove objects older than lifetime seconds, and empty sessions */
+void	store_sweep(uint32_t lifetime_s);
+const char *store_content_type(const char *name);
+
+#endif
