@@ -14,6 +14,8 @@ void
 log_init(const char *progname)
 {
 	log_prog = progname;
+	/* glibc reads the zone file on first use: do it before any filter */
+	tzset();
 }
 
 static void

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "exec.h"
@@ -223,20 +224,36 @@ http_start(int listen_fd, const struct policy *p)
 	mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, handler, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, listen_fd,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
 	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_END);
 	return mhd != NULL ? 0 : -1;
 }
 
+/*
+ * Stop accepting, give requests in flight up to grace_s to finish, then
+ * return; the caller exits without waiting for the rest (privd removes
+ * their sandboxes).
+ */
 void
-http_stop(void)
+http_stop(unsigned int grace_s)
 {
-	if (mhd != NULL)
-		MHD_stop_daemon(mhd);
-	mhd = NULL;
+	const union MHD_DaemonInfo *info;
+	unsigned int i;
+
+	if (mhd == NULL)
+		return;
+	MHD_quiesce_daemon(mhd);
+	for (i = 0; i < grace_s * 10; i++) {
+		struct timespec ts = { 0, 100000000L };
+
+		info = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (info == NULL || info->num_connections == 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
 }

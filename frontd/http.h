@@ -5,6 +5,6 @@
 
 /* start serving on the bound, listening socket; 0 or -1 */
 int	http_start(int listen_fd, const struct policy *p);
-void	http_stop(void);
+void	http_stop(unsigned int grace_s);
 
 #endif

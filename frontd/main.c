@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -182,6 +183,11 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	privdrop_apply(&user, 4096);
+	/* the kernel clears this on the credential change: set it after */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
+		fatal("PR_SET_PDEATHSIG");
+	if (getppid() == 1)
+		fatalx("frontd: privd is already gone");
 	filter_apply(ROLE_FRONTD);
 
 	privsep_init(IPC_FD);
@@ -198,7 +204,7 @@ main(int argc, char **argv)
 			last_sweep = time(NULL);
 		}
 	}
-	http_stop();
+	http_stop(10);
 	log_info("frontd: stopped");
-	return 0;
+	_exit(0);
 }

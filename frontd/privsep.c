@@ -55,8 +55,11 @@ reader(void *arg)
 		ssize_t n;
 
 		n = ipc_recv(ps_sock, u.buf, sizeof(u.buf), fds, &nfds);
-		if (n == 0)
-			fatalx("privsep: privd closed the connection");
+		if (n == 0) {
+			/* privd stops the pair this way: not an error */
+			log_info("privsep: privd closed the connection; exiting");
+			_exit(0);
+		}
 		if (n < 0)
 			fatal("privsep: receive from privd");
 		if (ipc_check(u.buf, (size_t)n, nfds, &why) != 0)

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -212,9 +213,24 @@ main(int argc, char **argv)
 
 	/* stop: frontd first, then every live sandbox, then wait for runs */
 	run_shutdown();
+	/*
+	 * frontd runs as another user: privd cannot signal it. Closing the
+	 * socketpair is the signal (frontd exits at end of file), and frontd's
+	 * parent-death signal covers privd dying first.
+	 */
+	shutdown(privd.sock, SHUT_RDWR);
 	if (frontd_pid > 0) {
-		kill(frontd_pid, SIGTERM);
-		waitpid(frontd_pid, &status, 0);
+		int i;
+
+		for (i = 0; i < 150; i++) {
+			struct timespec ts = { 0, 100000000L };
+
+			if (waitpid(frontd_pid, &status, WNOHANG) == frontd_pid)
+				break;
+			nanosleep(&ts, NULL);
+		}
+		if (i == 150)
+			log_warnx("privd: frontd did not exit");
 	}
 	log_info("privd: exiting%s", rc != 0 ? " after a protocol violation" : "");
 	return rc != 0 ? 1 : 0;

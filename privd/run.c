@@ -293,8 +293,16 @@ run_thread(void *arg)
 		if (dk_kill(&r.dk, r.cid) < 0)
 			log_warnx("run %u: kill: %s", j->id, r.dk.err);
 	}
-	if (dk_exec_inspect(&r.dk, r.xid, &running, &exit_code) < 0)
-		goto unavailable;
+	/* the daemon may report the exec running a moment after its stream ends */
+	for (i = 0; i < 100; i++) {
+		struct timespec ts = { 0, 10000000L };
+
+		if (dk_exec_inspect(&r.dk, r.xid, &running, &exit_code) < 0)
+			goto unavailable;
+		if (!running)
+			break;
+		nanosleep(&ts, NULL);
+	}
 	d.exit_code = exit_code;
 	if (d.kill == IPC_KILL_NONE && exit_code == 128 + SIGKILL) {
 		/*
