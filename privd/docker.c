@@ -120,23 +120,22 @@ src_read(char *buf, size_t size, size_t nitems, void *ud)
 }
 
 /*
- * One request. body/ctype for a JSON body; src/size for a streamed body;
- * out for a JSON answer, sink for a raw one.
+ * Set up one request on handle c. body/ctype for a JSON body; src/size for a
+ * streamed body; out for a JSON answer, sink for a raw one. Returns the
+ * header list the caller frees after the transfer.
  */
-static int
-dk_call(struct dk *d, const char *method, const char *path,
+static struct curl_slist *
+dk_setup(CURL *c, const char *sock, const char *method, const char *path,
     const char *body, const char *ctype, struct source *src, uint64_t size,
     struct membuf *out, struct sink *sink, long timeout_ms)
 {
-	CURL *c = d->curl;
 	struct curl_slist *hdrs = NULL;
 	char url[256], ct[64];
-	CURLcode rc;
 
 	curl_easy_reset(c);
 	snprintf(url, sizeof(url), "%s%s", DK_BASE, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->sock);
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
@@ -170,8 +169,14 @@ dk_call(struct dk *d, const char *method, const char *path,
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, mem_write);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	}
-	rc = curl_easy_perform(c);
-	curl_slist_free_all(hdrs);
+	return hdrs;
+}
+
+/* the outcome of a finished transfer: 0, -1, or -2 for a timeout */
+static int
+dk_result(struct dk *d, CURL *c, CURLcode rc, const char *method,
+    const char *path, const struct membuf *out)
+{
 	d->status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &d->status);
 	if (rc != CURLE_OK) {
@@ -188,6 +193,21 @@ dk_call(struct dk *d, const char *method, const char *path,
 		return -1;
 	}
 	return 0;
+}
+
+static int
+dk_call(struct dk *d, const char *method, const char *path,
+    const char *body, const char *ctype, struct source *src, uint64_t size,
+    struct membuf *out, struct sink *sink, long timeout_ms)
+{
+	struct curl_slist *hdrs;
+	CURLcode rc;
+
+	hdrs = dk_setup(d->curl, d->sock, method, path, body, ctype, src, size,
+	    out, sink, timeout_ms);
+	rc = curl_easy_perform(d->curl);
+	curl_slist_free_all(hdrs);
+	return dk_result(d, d->curl, rc, method, path, out);
 }
 
 static cJSON *
@@ -224,6 +244,46 @@ out:
 	return r;
 }
 
+/*
+ * The policy's GPU setting as the one device request sockproxy accepts:
+ * [{"Driver":"nvidia","Count":N,"Capabilities":[["gpu"]]}], Count -1 for
+ * all, or DeviceIDs instead of Count for named devices.
+ */
+static int
+device_request(cJSON *hc, const struct policy *p)
+{
+	cJSON *reqs, *r, *caps, *inner, *ids;
+	size_t i;
+
+	if ((reqs = cJSON_AddArrayToObject(hc, "DeviceRequests")) == NULL ||
+	    (r = cJSON_CreateObject()) == NULL)
+		return -1;
+	cJSON_AddItemToArray(reqs, r);
+	cJSON_AddStringToObject(r, "Driver", "nvidia");
+	switch (p->gpu) {
+	case GPU_ALL:
+		cJSON_AddNumberToObject(r, "Count", -1);
+		break;
+	case GPU_COUNT:
+		cJSON_AddNumberToObject(r, "Count", p->gpu_count);
+		break;
+	case GPU_IDS:
+		if ((ids = cJSON_AddArrayToObject(r, "DeviceIDs")) == NULL)
+			return -1;
+		for (i = 0; i < p->ngpu_ids; i++)
+			cJSON_AddItemToArray(ids, cJSON_CreateString(p->gpu_ids[i]));
+		break;
+	case GPU_NONE:
+		return -1;
+	}
+	if ((caps = cJSON_AddArrayToObject(r, "Capabilities")) == NULL ||
+	    (inner = cJSON_CreateArray()) == NULL)
+		return -1;
+	cJSON_AddItemToArray(caps, inner);
+	cJSON_AddItemToArray(inner, cJSON_CreateString("gpu"));
+	return 0;
+}
+
 static char *
 create_body(const struct policy *p, const char *image)
 {
@@ -245,6 +305,10 @@ create_body(const struct policy *p, const char *image)
 		cJSON_AddStringToObject(hc, "Runtime", "runsc");
 	if (p->network[0] != '\0')
 		cJSON_AddStringToObject(hc, "NetworkMode", p->network);
+	if (p->gpu != GPU_NONE && device_request(hc, p) < 0) {
+		cJSON_Delete(root);
+		return NULL;
+	}
 	s = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	return s;
@@ -366,24 +430,134 @@ dk_exec_create(struct dk *d, const char *id, char *const argv[],
 	return r;
 }
 
+/* {"StatusCode":N} from wait */
+static int
+wait_status(struct dk *d, struct membuf *m, long *status)
+{
+	cJSON *j, *v;
+	int r = -1;
+
+	if ((j = parse_answer(d, m)) == NULL)
+		return -1;
+	v = cJSON_GetObjectItemCaseSensitive(j, "StatusCode");
+	if (cJSON_IsNumber(v) && v->valuedouble >= -1 && v->valuedouble <= 255) {
+		*status = v->valueint;
+		r = 0;
+	} else {
+		snprintf(d->err, sizeof(d->err), "wait answer malformed");
+	}
+	cJSON_Delete(j);
+	return r;
+}
+
+/*
+ * Run the exec, its raw stream into fd, while a second connection waits for
+ * the container to stop: a sandbox whose init or whole runtime died (gVisor's
+ * kernel killed for memory) stops, but the daemon never ends the exec's
+ * stream, so the wait is what tells. Ends at the stream's end, the deadline,
+ * the cap, or the container's stop, whichever is first.
+ */
 enum dk_stream_end
-dk_exec_start(struct dk *d, const char *execid, int fd, uint64_t cap,
-    uint64_t deadline_ms, uint64_t *len)
+dk_exec_start(struct dk *d, const char *cid, const char *execid, int fd,
+    uint64_t cap, uint64_t deadline_ms, uint64_t *len, long *cstatus)
 {
 	struct sink s = { fd, 0, cap, 0, 0 };
+	struct membuf wm = { 0 };
+	struct curl_slist *xh = NULL, *wh = NULL;
+	CURLM *m = NULL;
+	CURL *w = NULL;
+	char xpath[160], wpath[160];
+	enum dk_stream_end end = DK_END_ERROR;
+	int xdone = 0, wdone = 0, xr = -1, running;
 	uint64_t now = cw_now_ms();
 	long left = deadline_ms > now ? (long)(deadline_ms - now) : 1;
-	char path[160];
-	int r;
 
-	snprintf(path, sizeof(path), "/exec/%s/start", execid);
-	r = dk_call(d, "POST", path, NULL, NULL, NULL, 0, NULL, &s, left);
+	*len = 0;
+	*cstatus = -1;
+	snprintf(xpath, sizeof(xpath), "/exec/%s/start", execid);
+	snprintf(wpath, sizeof(wpath), "/containers/%s/wait", cid);
+	if ((m = curl_multi_init()) == NULL || (w = curl_easy_init()) == NULL) {
+		snprintf(d->err, sizeof(d->err), "curl: out of memory");
+		goto out;
+	}
+	/* curl's own timeout is a backstop; the deadline below is the limit */
+	xh = dk_setup(d->curl, d->sock, "POST", xpath, NULL, NULL, NULL, 0, NULL,
+	    &s, left + 5000);
+	wh = dk_setup(w, d->sock, "POST", wpath, NULL, NULL, NULL, 0, &wm, NULL,
+	    left + 5000);
+	if (curl_multi_add_handle(m, d->curl) != CURLM_OK ||
+	    curl_multi_add_handle(m, w) != CURLM_OK) {
+		snprintf(d->err, sizeof(d->err), "curl_multi_add_handle failed");
+		goto out;
+	}
+	for (;;) {
+		struct CURLMsg *msg;
+		int q;
+
+		if (curl_multi_perform(m, &running) != CURLM_OK) {
+			snprintf(d->err, sizeof(d->err), "curl_multi_perform failed");
+			goto out;
+		}
+		while ((msg = curl_multi_info_read(m, &q)) != NULL) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			if (msg->easy_handle == d->curl) {
+				xdone = 1;
+				xr = dk_result(d, d->curl, msg->data.result, "POST",
+				    xpath, NULL);
+			} else if (msg->easy_handle == w && !wdone) {
+				struct dk wd;
+
+				wdone = 1;
+				memset(&wd, 0, sizeof(wd));
+				if (dk_result(&wd, w, msg->data.result, "POST", wpath,
+				    &wm) == 0 && wait_status(&wd, &wm, cstatus) == 0)
+					wdone = 2;	/* the container stopped */
+				else
+					log_warnx("dk_exec_start: %s", wd.err);
+				curl_multi_remove_handle(m, w);
+			}
+		}
+		if (s.capped) {
+			end = DK_END_CAP;
+			break;
+		}
+		if (xdone) {
+			end = xr == 0 && !s.failed ? DK_END_EOF : DK_END_ERROR;
+			break;
+		}
+		if (wdone == 2) {
+			end = DK_END_EXITED;
+			break;
+		}
+		now = cw_now_ms();
+		if (now >= deadline_ms) {
+			end = DK_END_DEADLINE;
+			break;
+		}
+		if (curl_multi_poll(m, NULL, 0, (int)(deadline_ms - now < 1000 ?
+		    deadline_ms - now : 1000), NULL) != CURLM_OK) {
+			snprintf(d->err, sizeof(d->err), "curl_multi_poll failed");
+			goto out;
+		}
+	}
+	/* a stream that ended with the container: the container's stop decides */
+	if (end == DK_END_ERROR && wdone == 2)
+		end = DK_END_EXITED;
+out:
 	*len = s.len;
-	if (s.capped)
-		return DK_END_CAP;
-	if (r == -2)
-		return DK_END_DEADLINE;
-	return r == 0 && !s.failed ? DK_END_EOF : DK_END_ERROR;
+	if (m != NULL) {
+		curl_multi_remove_handle(m, d->curl);
+		if (w != NULL && wdone == 0)
+			curl_multi_remove_handle(m, w);
+		curl_multi_cleanup(m);
+	}
+	if (w != NULL)
+		curl_easy_cleanup(w);
+	curl_slist_free_all(xh);
+	curl_slist_free_all(wh);
+	free(wm.buf);
+	return end;
 }
 
 int

@@ -26,6 +26,7 @@ enum dk_stream_end {
 	DK_END_EOF,		/* the exec finished */
 	DK_END_DEADLINE,	/* the time limit passed */
 	DK_END_CAP,		/* more bytes than the cap */
+	DK_END_EXITED,		/* the container stopped (its status in cstatus) */
 	DK_END_ERROR,
 };
 
@@ -49,9 +50,14 @@ int	dk_get_archive(struct dk *d, const char *id, int fd, uint64_t cap,
 	    uint64_t *len);
 int	dk_exec_create(struct dk *d, const char *id, char *const argv[],
 	    char *const envp[], char *execid);
-/* run the exec, raw stream into fd; returns how it ended */
-enum dk_stream_end dk_exec_start(struct dk *d, const char *execid, int fd,
-	    uint64_t cap, uint64_t deadline_ms, uint64_t *len);
+/*
+ * Run exec 'execid' of container 'cid', its raw stream into fd, at most cap
+ * bytes, until deadline_ms, while waiting for the container to stop; returns
+ * how it ended (with the container's status when it stopped).
+ */
+enum dk_stream_end dk_exec_start(struct dk *d, const char *cid,
+	    const char *execid, int fd, uint64_t cap, uint64_t deadline_ms,
+	    uint64_t *len, long *cstatus);
 int	dk_exec_inspect(struct dk *d, const char *execid, int *running,
 	    int *exit_code);
 int	dk_kill(struct dk *d, const char *id);

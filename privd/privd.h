@@ -27,6 +27,7 @@ struct job {
 	uint32_t	args_len;
 	uint32_t	nfiles;		/* announced */
 	uint32_t	nrecv;		/* received so far */
+	uint64_t	in_bytes;	/* code and files received so far */
 	struct job_file	files[IPC_FILES_MAX];
 	/* a policy refusal found while receiving: answered at EXEC_RUN */
 	uint32_t	refuse_status;

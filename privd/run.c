@@ -243,6 +243,8 @@ run_thread(void *arg)
 	char *argv[POLICY_ARGV_MAX + IPC_ARGC_MAX + 2];
 	char envbuf[2][64], *envp[3];
 	int outfd = -1, tarfd = -1, fds[2], running = 0, exit_code = -1;
+	int stopped = 0;
+	long cstatus = -1;
 	uint64_t t0 = cw_now_ms(), mark, deadline, outlen = 0, tarlen = 0, cap;
 	enum dk_stream_end end;
 	uint32_t i;
@@ -310,7 +312,8 @@ run_thread(void *arg)
 	/* the raw stream: both caps, plus room for the 8-byte frame headers */
 	cap = 2 * (p->stdout_max + p->stderr_max) + 65536;
 	deadline = cw_now_ms() + j->timeout_ms;
-	end = dk_exec_start(&r.dk, r.xid, outfd, cap, deadline, &outlen);
+	end = dk_exec_start(&r.dk, r.cid, r.xid, outfd, cap, deadline, &outlen,
+	    &cstatus);
 	switch (end) {
 	case DK_END_EOF:
 		break;
@@ -322,20 +325,45 @@ run_thread(void *arg)
 		d.kill = IPC_KILL_OUTPUT;
 		d.limit = p->stdout_max;
 		break;
+	case DK_END_EXITED:
+		/*
+		 * The sandbox itself stopped under the program. Killed (137)
+		 * when privd sent nothing: the kernel's out-of-memory killer
+		 * took its init or, under gVisor, its whole user-space kernel.
+		 * Any other status: the program stopped its own init.
+		 */
+		log_info("run %u: the sandbox stopped under the program (status %ld)",
+		    j->id, cstatus);
+		if (cstatus == 128 + SIGKILL) {
+			d.kill = IPC_KILL_MEMORY;
+			d.limit = p->memory;
+		} else {
+			exit_code = cstatus >= 0 && cstatus <= 255 ? (int)cstatus : -1;
+		}
+		stopped = 1;
+		break;
 	case DK_END_ERROR:
 		goto unavailable;
 	}
-	if (d.kill != IPC_KILL_NONE) {
+	if (d.kill == IPC_KILL_TIME || d.kill == IPC_KILL_OUTPUT) {
 		/* stop everything the program started; its files are lost */
 		if (dk_kill(&r.dk, r.cid) < 0)
 			log_warnx("run %u: kill: %s", j->id, r.dk.err);
+		stopped = 1;
 	}
-	/* the daemon may report the exec running a moment after its stream ends */
-	for (i = 0; i < 100; i++) {
+	/*
+	 * The exit status. The daemon may report the exec running a moment
+	 * after its stream ends; a stopped sandbox may have lost its execs.
+	 */
+	for (i = 0; end != DK_END_EXITED && i < 100; i++) {
 		struct timespec ts = { 0, 10000000L };
 
-		if (dk_exec_inspect(&r.dk, r.xid, &running, &exit_code) < 0)
-			goto unavailable;
+		if (dk_exec_inspect(&r.dk, r.xid, &running, &exit_code) < 0) {
+			if (!stopped)
+				goto unavailable;
+			exit_code = -1;
+			break;
+		}
 		if (!running)
 			break;
 		nanosleep(&ts, NULL);
@@ -344,14 +372,17 @@ run_thread(void *arg)
 	if (d.kill == IPC_KILL_NONE && exit_code == 128 + SIGKILL) {
 		/*
 		 * A SIGKILL privd did not send: inside a sandbox with no
-		 * capabilities that is the kernel's out-of-memory killer.
+		 * capabilities that is the kernel's out-of-memory killer (the
+		 * engine does not mark an exec's OOM kill in OOMKilled). A
+		 * program that kills itself with SIGKILL reads the same.
 		 */
 		d.kill = IPC_KILL_MEMORY;
 		d.limit = p->memory;
 	}
 	r.t_run = cw_now_ms() - mark;
 	mark = cw_now_ms();
-	if (d.kill == IPC_KILL_NONE || d.kill == IPC_KILL_MEMORY) {
+	/* the work directory of a sandbox that still runs */
+	if (!stopped && (d.kill == IPC_KILL_NONE || d.kill == IPC_KILL_MEMORY)) {
 		cap = 2 * p->workdir_size + (4ULL << 20);
 		if (dk_get_archive(&r.dk, r.cid, tarfd, cap, &tarlen) < 0)
 			goto unavailable;
