@@ -486,6 +486,20 @@ set_gpu(struct parser *ps, const char *v)
 }
 
 static int
+set_path(struct parser *ps, char *field, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (v[0] != '/' || !word_ok(v, 1) || strstr(v, "/../") != NULL ||
+	    strstr(v, "/./") != NULL || strstr(v, "//") != NULL ||
+	    (n >= 3 && strcmp(v + n - 3, "/..") == 0) ||
+	    (n >= 2 && strcmp(v + n - 2, "/.") == 0))
+		return fail(ps, "'%.40s' is not a plain absolute path "
+		    "([A-Za-z0-9._:/-], no . or .. components)", v);
+	return copy_str(ps, field, POLICY_PATH_MAX, v);
+}
+
+static int
 set_value(struct parser *ps, const struct key *k, char **w, size_t nw)
 {
 	struct policy *p = ps->p;
@@ -555,14 +569,9 @@ set_value(struct parser *ps, const struct key *k, char **w, size_t nw)
 			field[0] = '\0';
 			return 0;
 		}
-		/* FALLTHROUGH */
+		return set_path(ps, field, v);
 	case V_PATH:
-		if (v[0] != '/' || !word_ok(v, 1) || strstr(v, "/../") != NULL ||
-		    strstr(v, "/./") != NULL || strstr(v, "//") != NULL ||
-		    (strlen(v) >= 3 && strcmp(v + strlen(v) - 3, "/..") == 0))
-			return fail(ps, "'%.40s' is not a plain absolute path "
-			    "([A-Za-z0-9._:/-], no . or .. components)", v);
-		return copy_str(ps, field, POLICY_PATH_MAX, v);
+		return set_path(ps, field, v);
 	case V_WORD:
 		if (!word_ok(v, 0))
 			return fail(ps, "'%.40s' has characters outside [A-Za-z0-9._:-]", v);

@@ -195,6 +195,10 @@ static const struct bad bad[] = {
 	    "([A-Za-z0-9._:/-], no . or .. components)" },
 	{ "[auth]\nkeys /etc/..\n", "t.policy:2: '/etc/..' is not a plain absolute path "
 	    "([A-Za-z0-9._:/-], no . or .. components)" },
+	{ "[auth]\nkeys /etc/.\n", "t.policy:2: '/etc/.' is not a plain absolute path "
+	    "([A-Za-z0-9._:/-], no . or .. components)" },
+	{ "[auth]\nkeys //etc/keys\n", "t.policy:2: '//etc/keys' is not a plain absolute path "
+	    "([A-Za-z0-9._:/-], no . or .. components)" },
 	{ "[auth]\nkeys none\n", "t.policy:2: 'none' is not a plain absolute path "
 	    "([A-Za-z0-9._:/-], no . or .. components)" },
 	{ "[auth]\njwt-alg RS256\n", "t.policy:2: jwt-alg 'RS256': only EdDSA is supported" },
