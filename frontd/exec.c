@@ -521,8 +521,17 @@ exec_handle(const char *body, size_t len, const char *user, struct reply *r)
 		    human_ms(a, sizeof(a), res.done.limit));
 		break;
 	case IPC_KILL_MEMORY:
-		note(&serr, &serrlen, "[codeward] killed: memory limit %s exceeded",
-		    human_size(a, sizeof(a), res.done.limit));
+		/* the sandbox itself may have died with the program */
+		note(&serr, &serrlen, "[codeward] killed: memory limit %s exceeded%s",
+		    human_size(a, sizeof(a), res.done.limit), res.archive_fd < 0 ?
+		    "; files written by a killed run are not returned" : "");
+		break;
+	case IPC_KILL_SANDBOX:
+		note(&serr, &serrlen, "[codeward] killed: the sandbox stopped under "
+		    "the program (status %llu); processes and threads are limited "
+		    "to %u, memory to %s; files written by a killed run are not "
+		    "returned", (unsigned long long)res.done.limit, pol->pids,
+		    human_size(a, sizeof(a), pol->memory));
 		break;
 	case IPC_KILL_OUTPUT:
 		note(&serr, &serrlen, "[codeward] killed: output limit exceeded "
@@ -567,7 +576,8 @@ exec_handle(const char *body, size_t len, const char *user, struct reply *r)
 		cJSON_AddStringToObject(run, "signal", "SIGKILL");
 	else
 		cJSON_AddNullToObject(run, "signal");
-	static const char *const kills[] = { NULL, "time", "memory", "output" };
+	static const char *const kills[IPC_KILL_MAX + 1] = { NULL, "time",
+	    "memory", "output", "sandbox" };
 	if (res.done.kill != IPC_KILL_NONE)
 		cJSON_AddStringToObject(run, "killed", kills[res.done.kill]);
 	cJSON_AddNumberToObject(run, "duration_ms", (double)(res.done.duration_us / 1000));

@@ -338,7 +338,10 @@ run_thread(void *arg)
 			d.kill = IPC_KILL_MEMORY;
 			d.limit = p->memory;
 		} else {
-			exit_code = cstatus >= 0 && cstatus <= 255 ? (int)cstatus : -1;
+			/* gVisor's kernel out of host threads (pids), or the
+			 * program stopped its own init */
+			d.kill = IPC_KILL_SANDBOX;
+			d.limit = cstatus >= 0 && cstatus <= 255 ? (uint64_t)cstatus : 255;
 		}
 		stopped = 1;
 		break;
