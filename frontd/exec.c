@@ -429,10 +429,15 @@ exec_handle(const char *body, size_t len, const char *user, struct reply *r)
 		struct store_meta m;
 		int fd = store_get(q->files[i].sid, q->files[i].id, &m);
 
+		/* another user's file is answered exactly like a missing one */
+		if (fd >= 0 && !store_visible(&m, q->user)) {
+			close(fd);
+			fd = -1;
+		}
 		if (fd < 0) {
 			reply_error(r, 404, "file_not_found",
-			    "file '%s' (id %s in session %s) was not found",
-			    q->files[i].name, q->files[i].id, q->files[i].sid);
+			    "files[%zu]: file '%s' (id %s in session %s) was not found",
+			    i, q->files[i].name, q->files[i].id, q->files[i].sid);
 			goto out;
 		}
 		in[nin].name = q->files[i].name;

@@ -15,7 +15,8 @@ struct reply {
 	const char	*ctype;		/* NULL: application/json */
 	int		file_fd;	/* >= 0: stream this file instead */
 	uint64_t	file_size;
-	char		disposition[600];
+	char		file_ctype[80];
+	char		disposition[1024];
 	char		retry_after[16];
 };
 
