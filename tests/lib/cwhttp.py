@@ -111,13 +111,23 @@ class Client:
                             headers=h, chunked=chunked)
 
 
-def raw_exchange(port, data, timeout=300):
-    """Send exact bytes, read one HTTP answer (Content-Length or chunked or
-    close). Returns Response."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        s.sendall(data)
-        f = s.makefile("rb")
+class RawConn:
+    """Exact request bytes on one socket (keep-alive), answers read as sent."""
+
+    def __init__(self, port, timeout=300):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.f = self.s.makefile("rb")
+
+    def close(self):
+        self.f.close()
+        self.s.close()
+
+    def exchange(self, data):
+        self.s.sendall(data)
+        return self.read_answer()
+
+    def read_answer(self):
+        f = self.f
         line = f.readline()
         parts = line.decode("latin-1").split(" ", 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
@@ -145,11 +155,20 @@ def raw_exchange(port, data, timeout=300):
             resp.body = body
         elif cl is not None:
             resp.body = f.read(int(cl))
+            if len(resp.body) != int(cl):
+                raise ValueError("answer shorter than its Content-Length")
         else:
             resp.body = f.read()
         return resp
+
+
+def raw_exchange(port, data, timeout=300):
+    """Send exact bytes on a new connection, read one answer."""
+    c = RawConn(port, timeout)
+    try:
+        return c.exchange(data)
     finally:
-        s.close()
+        c.close()
 
 
 def sha256(b):
