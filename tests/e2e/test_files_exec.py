@@ -20,7 +20,8 @@ app = None
 def setup():
     global app
     if app is None:
-        app = Appliance([("time", "max", "4s")], name="files-exec").start()
+        app = Appliance([("time", "default", "3s"), ("time", "max", "4s")],
+                        name="files-exec").start()
     return app
 
 
