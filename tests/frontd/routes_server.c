@@ -1,7 +1,8 @@
 /*
  * frontd's HTTP layer and file store alone, for test_routes.py: the same
  * library code that ships (http.c, upload.c, files.c, store.c, auth.c),
- * without privd. Exec and health answer 503 here (no privd behind it).
+ * without privd. Exec and health are not served: without privd, frontd's IPC
+ * client exits, so the tests never call them.
  *
  *   cw-routes-server --policy FILE --store DIR --port-file FILE
  *
