@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -226,7 +227,8 @@ exec_parse(const char *body, size_t len, struct exec_req *q, struct reply *r)
 		    (uint32_t)t;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "runtime_session_hint");
-	if (cJSON_IsString(v) && strcmp(v->valuestring, "stateful") == 0)
+	/* a hint names the runtime session to come back to: a stateful ask */
+	if (cJSON_IsString(v) && v->valuestring[0] != '\0')
 		q->opts |= IPC_OPT_STATEFUL;
 	/* an authenticated user wins; else LibreChat's own user_id field */
 	if (q->user[0] == '\0') {
@@ -391,7 +393,8 @@ answer_status(const struct ipc_exec_done *d, struct reply *r)
 }
 
 void
-exec_handle(const char *body, size_t len, const char *user, struct reply *r)
+exec_handle(const char *body, size_t len, const char *user, const char *profile,
+    struct reply *r)
 {
 	struct exec_req *q = NULL;
 	struct privd_input *in = NULL;
@@ -418,6 +421,9 @@ exec_handle(const char *body, size_t len, const char *user, struct reply *r)
 	snprintf(q->user, sizeof(q->user), "%s", user);
 	if (exec_parse(body, len, q, r) != 0)
 		goto out;
+	/* the header asks for what runtime_session_hint asks for */
+	if (profile != NULL && strcasecmp(profile, "stateful") == 0)
+		q->opts |= IPC_OPT_STATEFUL;
 
 	/* inputs, read-only from the store */
 	if (q->nfiles > 0 && ((in = calloc(q->nfiles, sizeof(*in))) == NULL ||

@@ -118,8 +118,9 @@ send_reply(struct MHD_Connection *conn, struct reply *r)
 static void
 route_exec(struct MHD_Connection *conn, struct request *req, struct reply *r)
 {
-	(void)conn;
-	exec_handle(req->body != NULL ? req->body : "", req->len, req->user, r);
+	exec_handle(req->body != NULL ? req->body : "", req->len, req->user,
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "X-CodeAPI-Expected-Profile"), r);
 }
 
 static void
