@@ -158,6 +158,13 @@ def test_unknown_fields_ignored_and_key_never_logged():
     a = setup()
     logs = a.log("privd") + a.log("sockproxy")
     check(marker not in logs, "LIBRECHAT_CODE_API_KEY reached a log")
+    # a stateful ask (header or hint) still runs; 'default' is the ordinary run
+    for hdr, hint in (("stateful", "rs_abc"), ("default", None), ("STATEFUL", "")):
+        body = {"lang": "bash", "code": "echo ok"}
+        if hint is not None:
+            body["runtime_session_hint"] = hint
+        r = client().request("POST", "/v1/exec", body, headers={"x-codeapi-expected-profile": hdr})
+        check(r.status == 200 and r.json()["stdout"] == "ok\n", "%s/%r: %r" % (hdr, hint, r))
 
 
 def frontd_pid(a):
