@@ -375,6 +375,7 @@ answer_status(const struct ipc_exec_done *d, struct reply *r)
 			if (j != NULL) {
 				cJSON_AddNumberToObject(j, "retry_after_seconds", 1);
 				free(r->body);
+				r->body = NULL;
 				reply_json(r, 429, cJSON_PrintUnformatted(j));
 				cJSON_Delete(j);
 			}
@@ -583,8 +584,6 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 		cJSON_AddStringToObject(run, "killed", kills[res.done.kill]);
 	cJSON_AddNumberToObject(run, "duration_ms", (double)(res.done.duration_us / 1000));
 	reply_json(r, 200, cJSON_PrintUnformatted(resp));
-	if (r->body == NULL)
-		reply_error(r, 503, "unavailable", "out of memory");
 out:
 	if (omap != NULL)
 		munmap(omap, (size_t)res.done.output_len);

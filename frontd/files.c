@@ -202,10 +202,7 @@ reply_cjson(struct reply *r, cJSON *j)
 	char *s = j != NULL ? cJSON_PrintUnformatted(j) : NULL;
 
 	cJSON_Delete(j);
-	if (s == NULL)
-		reply_error(r, 503, "unavailable", "out of memory");
-	else
-		reply_json(r, 200, s);
+	reply_json(r, 200, s);
 }
 
 void

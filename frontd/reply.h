@@ -24,7 +24,7 @@ void	reply_init(struct reply *r);
 /* {"error":code,"message":message} */
 void	reply_error(struct reply *r, unsigned int status, const char *code,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* take ownership of a cJSON-printed body */
+/* take ownership of a cJSON-printed body; NULL (out of memory) is a 503 */
 void	reply_json(struct reply *r, unsigned int status, char *body);
 
 #endif

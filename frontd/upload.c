@@ -335,10 +335,7 @@ answer(struct upload *u, struct reply *r)
 	}
 	s = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
-	if (s == NULL)
-		reply_error(r, 503, "unavailable", "out of memory");
-	else
-		reply_json(r, 200, s);
+	reply_json(r, 200, s);
 }
 
 void

@@ -4,11 +4,10 @@ inputs not listed, changed ones listed, deleted ones in deleted_files,
 missing and foreign references, ids of the wrong form, the request's
 timeout under the policy's cap, unknown fields, the old generation's key in
 the body never logged, and a 100 MB upload with frontd's memory measured."""
-import hashlib
 import os
 import time
 
-from cwhttp import Client, content_type, is_id, multipart, vm_hwm_kb
+from cwhttp import Client, big_upload, content_type, is_id, vm_hwm_kb
 from cwtest import Appliance, check, main
 
 USER_A = "6650f1c2a1b2c3d4e5f60718"
@@ -185,23 +184,10 @@ def test_upload_100mb_frontd_memory_low():
     a = setup()
     pid = frontd_pid(a)
     size = 100 * 1024 * 1024
-    block = os.urandom(1 << 20)
-    h = hashlib.sha256()
-    head = multipart([("kind", "user"), ("id", USER_A)])[:-len(b"--\r\n")]
-
-    def body():
-        from cwhttp import FORM_BOUNDARY
-        yield head
-        yield (b'\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
-               b"Content-Type: application/octet-stream\r\n\r\n")
-        for _ in range(size // len(block)):
-            h.update(block)
-            yield block
-        yield ("\r\n--%s--\r\n" % FORM_BOUNDARY).encode()
-
+    body, h = big_upload([("kind", "user"), ("id", USER_A)], "big.bin", size)
     before = vm_hwm_kb(pid)
     t0 = time.time()
-    r = client().request("POST", "/v1/upload", body(), headers={"Content-Type": content_type()},
+    r = client().request("POST", "/v1/upload", body, headers={"Content-Type": content_type()},
                          chunked=True)
     took = time.time() - t0
     check(r.status == 200, "100 MB upload %r" % r)

@@ -3,7 +3,6 @@
 cap, batch), downloads (exact bytes and headers), freshness, listings, both
 DELETE forms, ids, owners, keep-alive, and a 100 MB upload's memory."""
 import datetime
-import hashlib
 import os
 import re
 import secrets
@@ -12,7 +11,7 @@ import subprocess
 import tempfile
 import time
 
-from cwhttp import Client, chunks, content_type, is_id, multipart, sha256, vm_hwm_kb, wait_for
+from cwhttp import Client, big_upload, content_type, is_id, multipart, sha256, vm_hwm_kb, wait_for
 from cwtest import BUILD, SOURCE, Fail, check, main, policy_set
 
 USER_A = "6650f1c2a1b2c3d4e5f60718"
@@ -402,23 +401,9 @@ def test_upload_100mb_memory_stays_low():
     s = server()
     c = s.client()
     size = 100 * 1024 * 1024
-    block = os.urandom(1 << 20)
-    h = hashlib.sha256()
-    # the fields, then the closing boundary line turned into the file part's
-    head = multipart([("kind", "user"), ("id", USER_A)])[:-len(b"--\r\n")]
-
-    def body():
-        from cwhttp import FORM_BOUNDARY
-        yield head
-        yield (b'\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
-               b"Content-Type: application/octet-stream\r\n\r\n")
-        for i in range(size // len(block)):
-            h.update(block)
-            yield block
-        yield ("\r\n--%s--\r\n" % FORM_BOUNDARY).encode()
-
+    body, h = big_upload([("kind", "user"), ("id", USER_A)], "big.bin", size)
     before = vm_hwm_kb(s.proc.pid)
-    r = c.request("POST", "/v1/upload", body(), headers={"Content-Type": content_type()},
+    r = c.request("POST", "/v1/upload", body, headers={"Content-Type": content_type()},
                   chunked=True)
     check(r.status == 200, "100 MB upload: %r" % r)
     hwm = vm_hwm_kb(s.proc.pid)

@@ -171,6 +171,26 @@ def raw_exchange(port, data, timeout=300):
         c.close()
 
 
+def big_upload(fields, filename, size, block_size=1 << 20):
+    """A multipart body of 'size' random bytes made as it is sent (never held
+    whole): returns (iterable of chunks, sha256 object filled as it goes)."""
+    block = os.urandom(block_size)
+    h = hashlib.sha256()
+    # the fields, then the closing boundary line turned into the file part's
+    head = multipart(fields)[:-len(b"--\r\n")]
+
+    def body():
+        yield head
+        yield (b'\r\nContent-Disposition: form-data; name="file"; filename="' +
+               filename.encode() + b'"\r\nContent-Type: application/octet-stream\r\n\r\n')
+        for _ in range(size // block_size):
+            h.update(block)
+            yield block
+        yield ("\r\n--%s--\r\n" % FORM_BOUNDARY).encode()
+
+    return body(), h
+
+
 def sha256(b):
     return hashlib.sha256(b).hexdigest()
 
