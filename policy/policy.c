@@ -69,6 +69,7 @@ enum vtype {
 	V_PATH_NONE,	/* absolute path, or none */
 	V_WORD,		/* [A-Za-z0-9._:-]+ */
 	V_ALG,
+	V_PREWARM,	/* none, or languages with a pre-warmed interpreter */
 };
 
 struct key {
@@ -111,6 +112,7 @@ static const struct key keys[] = {
 	{ SEC_CONCURRENCY, "total", V_COUNT, OFF(conc_total), 1, POLICY_CONC_CEIL, NULL },
 	{ SEC_CONCURRENCY, "per-user", V_COUNT, OFF(conc_per_user), 1, POLICY_CONC_CEIL, NULL },
 	{ SEC_CONCURRENCY, "pool", V_COUNT, OFF(pool), 0, POLICY_POOL_CEIL, NULL },
+	{ SEC_CONCURRENCY, "prewarm", V_PREWARM, OFF(prewarm), 0, 0, NULL },
 	{ SEC_AUTH, "mode", V_AUTH, OFF(auth), 0, 0, NULL },
 	{ SEC_AUTH, "keys", V_PATH, OFF(keys_path), 0, 0, NULL },
 	{ SEC_AUTH, "jwt-public-key", V_PATH_NONE, OFF(jwt_key_path), 0, 0, NULL },
@@ -508,6 +510,24 @@ set_value(struct parser *ps, const struct key *k, char **w, size_t nw)
 	char a[32];
 	uint64_t n = 0;
 
+	if (k->type == V_PREWARM) {
+		size_t i;
+
+		p->prewarm = 0;
+		if (nw < 2)
+			return fail(ps, "'%s' takes none, or py", k->name);
+		if (nw == 2 && strcmp(w[1], "none") == 0)
+			return 0;
+		for (i = 1; i < nw; i++) {
+			/* only Python has a pre-warmed interpreter in the image */
+			if (strcmp(w[i], "py") != 0)
+				return fail(ps, "prewarm '%.40s': none, or py", w[i]);
+			if (p->prewarm & (1u << LANG_PY))
+				return fail(ps, "prewarm names py twice");
+			p->prewarm |= 1u << LANG_PY;
+		}
+		return 0;
+	}
 	if (nw != 2)
 		return fail(ps, "'%s' takes one value", k->name);
 	switch (k->type) {
@@ -576,6 +596,8 @@ set_value(struct parser *ps, const struct key *k, char **w, size_t nw)
 		if (!word_ok(v, 0))
 			return fail(ps, "'%.40s' has characters outside [A-Za-z0-9._:-]", v);
 		return copy_str(ps, field, POLICY_NAME_MAX, v);
+	case V_PREWARM:
+		return 0;	/* handled above */
 	case V_ALG:
 		if (strcmp(v, "EdDSA") != 0)
 			return fail(ps, "jwt-alg '%.40s': only EdDSA is supported", v);
@@ -997,6 +1019,7 @@ policy_format(const struct policy *p, char *buf, size_t len)
 	emit(&o, "lifetime        %s\n", fmt_ms(a, sizeof(a), (uint64_t)p->lifetime_s * 1000));
 	emit(&o, "\n[concurrency]\ntotal           %u\nper-user        %u\npool            %u\n",
 	    p->conc_total, p->conc_per_user, p->pool);
+	emit(&o, "prewarm         %s\n", p->prewarm & (1u << LANG_PY) ? "py" : "none");
 	emit(&o, "\n[auth]\nmode            %s\n",
 	    (unsigned)p->auth < sizeof(auth_names) / sizeof(auth_names[0]) &&
 	    auth_names[p->auth] != NULL ? auth_names[p->auth] : "?");

@@ -1,12 +1,15 @@
 #include "docker.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "dkhttp.h"
 #include "log.h"
 #include "util.h"
 
@@ -48,51 +51,43 @@ dk_open(struct dk *d, const char *sock)
 {
 	memset(d, 0, sizeof(*d));
 	d->sock = sock;
-	if ((d->curl = curl_easy_init()) == NULL) {
-		snprintf(d->err, sizeof(d->err), "curl_easy_init failed");
-		return -1;
-	}
 	return 0;
 }
 
 void
 dk_close(struct dk *d)
 {
-	if (d->curl != NULL)
-		curl_easy_cleanup(d->curl);
-	d->curl = NULL;
+	(void)d;
 }
 
-static size_t
-mem_write(char *ptr, size_t size, size_t nmemb, void *ud)
+static int
+mem_write(void *ud, const char *ptr, size_t n)
 {
 	struct membuf *m = ud;
-	size_t n = size * nmemb;
 
 	if (m->len + n > DK_JSON_MAX) {
 		m->overflow = 1;
-		return 0;
+		return -1;
 	}
 	if (m->len + n + 1 > m->cap) {
 		size_t ncap = (m->len + n + 1) * 2;
 		char *nb = realloc(m->buf, ncap);
 
 		if (nb == NULL)
-			return 0;
+			return -1;
 		m->buf = nb;
 		m->cap = ncap;
 	}
 	memcpy(m->buf + m->len, ptr, n);
 	m->len += n;
 	m->buf[m->len] = '\0';
-	return n;
+	return 0;
 }
 
-static size_t
-fd_write(char *ptr, size_t size, size_t nmemb, void *ud)
+static int
+fd_write(void *ud, const char *ptr, size_t n)
 {
 	struct sink *s = ud;
-	size_t n = size * nmemb;
 
 	if (s->len + n > s->cap) {
 		size_t room = (size_t)(s->cap - s->len);
@@ -100,89 +95,76 @@ fd_write(char *ptr, size_t size, size_t nmemb, void *ud)
 		if (room > 0 && cw_write_all(s->fd, ptr, room) == 0)
 			s->len += room;
 		s->capped = 1;
-		return 0;	/* aborts the transfer */
+		return -1;	/* ends the transfer */
 	}
 	if (cw_write_all(s->fd, ptr, n) != 0) {
 		s->failed = 1;
-		return 0;
+		return -1;
 	}
 	s->len += n;
-	return n;
+	return 0;
 }
 
-static size_t
-src_read(char *buf, size_t size, size_t nitems, void *ud)
+static ssize_t
+src_read(void *ud, char *buf, size_t n)
 {
 	struct source *s = ud;
-	size_t n = s->fill(buf, size * nitems, s->ctx);
+	size_t k = s->fill(buf, n, s->ctx);
 
-	return n == DK_FILL_ABORT ? CURL_READFUNC_ABORT : n;
+	return k == DK_FILL_ABORT ? -1 : (ssize_t)k;
+}
+
+static const char *
+dkh_strerror(int r)
+{
+	switch (r) {
+	case DKH_ERR_CONNECT: return "cannot connect to sockproxy";
+	case DKH_ERR_IO: return "I/O error";
+	case DKH_ERR_TIMEOUT: return "timed out";
+	case DKH_ERR_PROTOCOL: return "malformed answer";
+	case DKH_ERR_SINK: return "answer too large";
+	case DKH_ERR_SOURCE: return "request body failed";
+	case DKH_ERR_CANCELLED: return "cancelled";
+	default: return "error";
+	}
 }
 
 /*
- * Set up one request on handle c. body/ctype for a JSON body; src/size for a
- * streamed body; out for a JSON answer, sink for a raw one. Returns the
- * header list the caller frees after the transfer.
+ * One request. body/ctype for a JSON body; src/size for a streamed body;
+ * out for a JSON answer, sink for a raw one; a readable cancel_fd (-1: none)
+ * ends it early. Returns 0, -2 on the deadline, -3 when cancelled, -1
+ * otherwise.
  */
-static struct curl_slist *
-dk_setup(CURL *c, const char *sock, const char *method, const char *path,
-    const char *body, const char *ctype, struct source *src, uint64_t size,
-    struct membuf *out, struct sink *sink, long timeout_ms)
-{
-	struct curl_slist *hdrs = NULL;
-	char url[256], ct[64];
-
-	curl_easy_reset(c);
-	snprintf(url, sizeof(url), "%s%s", DK_BASE, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	/* exactly the headers sockproxy's grammar names, no more */
-	hdrs = curl_slist_append(hdrs, "Accept:");
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	if (ctype != NULL) {
-		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
-		hdrs = curl_slist_append(hdrs, ct);
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	if (body != NULL) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	} else if (src != NULL) {
-		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(c, CURLOPT_READFUNCTION, src_read);
-		curl_easy_setopt(c, CURLOPT_READDATA, src);
-		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	} else if (strcmp(method, "GET") != 0) {
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	}
-	if (sink != NULL) {
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fd_write);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
-	} else {
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, mem_write);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	}
-	return hdrs;
-}
-
-/* the outcome of a finished transfer: 0, -1, or -2 for a timeout */
 static int
-dk_result(struct dk *d, CURL *c, CURLcode rc, const char *method,
-    const char *path, const struct membuf *out)
+dk_call_cancel(struct dk *d, const char *method, const char *path,
+    const char *body, const char *ctype, struct source *src, uint64_t size,
+    struct membuf *out, struct sink *sink, long timeout_ms, int cancel_fd)
 {
-	d->status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &d->status);
-	if (rc != CURLE_OK) {
+	struct dkh_req req;
+	char url[256];
+	int r, status;
+
+	snprintf(url, sizeof(url), "/v1.41%s", path);
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = url;
+	req.ctype = ctype;
+	if (body != NULL) {
+		req.body = body;
+		req.body_len = strlen(body);
+	} else if (src != NULL) {
+		req.source = src_read;
+		req.source_ctx = src;
+		req.source_len = size;
+	}
+	r = dkh_call_cancel(d->sock, &req, cw_now_ms() + (uint64_t)timeout_ms,
+	    cancel_fd, &status, sink != NULL ? fd_write : mem_write,
+	    sink != NULL ? (void *)sink : (void *)out);
+	d->status = status;
+	if (r != DKH_OK) {
 		snprintf(d->err, sizeof(d->err), "%s %s: %s", method, path,
-		    curl_easy_strerror(rc));
-		return rc == CURLE_OPERATION_TIMEDOUT ? -2 : -1;
+		    dkh_strerror(r));
+		return r == DKH_ERR_TIMEOUT ? -2 : r == DKH_ERR_CANCELLED ? -3 : -1;
 	}
 	if (d->status < 200 || d->status > 299) {
 		char esc[160];
@@ -200,14 +182,8 @@ dk_call(struct dk *d, const char *method, const char *path,
     const char *body, const char *ctype, struct source *src, uint64_t size,
     struct membuf *out, struct sink *sink, long timeout_ms)
 {
-	struct curl_slist *hdrs;
-	CURLcode rc;
-
-	hdrs = dk_setup(d->curl, d->sock, method, path, body, ctype, src, size,
-	    out, sink, timeout_ms);
-	rc = curl_easy_perform(d->curl);
-	curl_slist_free_all(hdrs);
-	return dk_result(d, d->curl, rc, method, path, out);
+	return dk_call_cancel(d, method, path, body, ctype, src, size, out, sink,
+	    timeout_ms, -1);
 }
 
 static cJSON *
@@ -285,7 +261,7 @@ device_request(cJSON *hc, const struct policy *p)
 }
 
 static char *
-create_body(const struct policy *p, const char *image)
+create_body(const struct policy *p, const char *image, int prewarm_py)
 {
 	cJSON *root, *hc, *cmd;
 	char *s = NULL;
@@ -293,9 +269,14 @@ create_body(const struct policy *p, const char *image)
 	if ((root = cJSON_CreateObject()) == NULL)
 		return NULL;
 	cJSON_AddStringToObject(root, "Image", image);
+	/* the image's idle process: waits, and starts pre-warmed interpreters */
 	cmd = cJSON_AddArrayToObject(root, "Cmd");
-	cJSON_AddItemToArray(cmd, cJSON_CreateString("sleep"));
-	cJSON_AddItemToArray(cmd, cJSON_CreateString("infinity"));
+	cJSON_AddItemToArray(cmd, cJSON_CreateString(DK_IDLE_CMD));
+	if (prewarm_py) {
+		cJSON *env = cJSON_AddArrayToObject(root, "Env");
+
+		cJSON_AddItemToArray(env, cJSON_CreateString("CW_PREWARM=py"));
+	}
 	hc = cJSON_AddObjectToObject(root, "HostConfig");
 	cJSON_AddNumberToObject(hc, "Memory", (double)p->memory);
 	cJSON_AddNumberToObject(hc, "MemorySwap", (double)p->swap);
@@ -315,13 +296,14 @@ create_body(const struct policy *p, const char *image)
 }
 
 int
-dk_create(struct dk *d, const struct policy *p, const char *image, char *id)
+dk_create(struct dk *d, const struct policy *p, const char *image,
+    int prewarm_py, char *id)
 {
 	struct membuf m = { 0 };
 	char *body;
 	int r;
 
-	if ((body = create_body(p, image)) == NULL) {
+	if ((body = create_body(p, image, prewarm_py)) == NULL) {
 		snprintf(d->err, sizeof(d->err), "out of memory");
 		return -1;
 	}
@@ -450,113 +432,110 @@ wait_status(struct dk *d, struct membuf *m, long *status)
 	return r;
 }
 
+/* a second connection that waits for the container to stop */
+struct watch {
+	struct dk	dk;		/* its own connection and error text */
+	char		path[160];
+	long		timeout_ms;
+	int		stop[2];	/* run -> watcher: stop waiting */
+	int		fired[2];	/* watcher -> run: the container stopped */
+	long		status;
+	int		stopped;	/* read after the join */
+};
+
+static void *
+watch_thread(void *arg)
+{
+	struct watch *w = arg;
+	struct membuf m = { 0 };
+	int r;
+
+	r = dk_call_cancel(&w->dk, "POST", w->path, NULL, NULL, NULL, 0, &m,
+	    NULL, w->timeout_ms, w->stop[0]);
+	if (r == 0 && wait_status(&w->dk, &m, &w->status) == 0) {
+		w->stopped = 1;
+		if (write(w->fired[1], "x", 1) != 1)
+			log_warn("dk_exec_start: watch");
+	} else if (r != -3) {
+		log_warnx("dk_exec_start: watch: %s", w->dk.err);
+	}
+	free(m.buf);
+	return NULL;
+}
+
 /*
  * Run the exec, its raw stream into fd, while a second connection waits for
  * the container to stop: a sandbox whose init or whole runtime died (gVisor's
- * kernel killed for memory) stops, but the daemon never ends the exec's
+ * kernel killed for memory) stops, but the engine never ends the exec's
  * stream, so the wait is what tells. Ends at the stream's end, the deadline,
- * the cap, or the container's stop, whichever is first.
+ * the cap, or the container's stop, whichever comes first.
  */
 enum dk_stream_end
 dk_exec_start(struct dk *d, const char *cid, const char *execid, int fd,
     uint64_t cap, uint64_t deadline_ms, uint64_t *len, long *cstatus)
 {
 	struct sink s = { fd, 0, cap, 0, 0 };
-	struct membuf wm = { 0 };
-	struct curl_slist *xh = NULL, *wh = NULL;
-	CURLM *m = NULL;
-	CURL *w = NULL;
-	char xpath[160], wpath[160];
-	enum dk_stream_end end = DK_END_ERROR;
-	int xdone = 0, wdone = 0, xr = -1, running;
+	struct watch *w;
+	pthread_attr_t attr;
+	pthread_t t;
 	uint64_t now = cw_now_ms();
 	long left = deadline_ms > now ? (long)(deadline_ms - now) : 1;
+	char path[160];
+	enum dk_stream_end end = DK_END_ERROR;
+	int r, watching = 0;
 
 	*len = 0;
 	*cstatus = -1;
-	snprintf(xpath, sizeof(xpath), "/exec/%s/start", execid);
-	snprintf(wpath, sizeof(wpath), "/containers/%s/wait", cid);
-	if ((m = curl_multi_init()) == NULL || (w = curl_easy_init()) == NULL) {
-		snprintf(d->err, sizeof(d->err), "curl: out of memory");
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		snprintf(d->err, sizeof(d->err), "out of memory");
+		return DK_END_ERROR;
+	}
+	w->stop[0] = w->stop[1] = w->fired[0] = w->fired[1] = -1;
+	dk_open(&w->dk, d->sock);
+	snprintf(w->path, sizeof(w->path), "/containers/%s/wait", cid);
+	w->timeout_ms = left + 5000;
+	if (pipe2(w->stop, O_CLOEXEC) != 0 || pipe2(w->fired, O_CLOEXEC) != 0) {
+		snprintf(d->err, sizeof(d->err), "pipe: %s", strerror(errno));
 		goto out;
 	}
-	/* curl's own timeout is a backstop; the deadline below is the limit */
-	xh = dk_setup(d->curl, d->sock, "POST", xpath, NULL, NULL, NULL, 0, NULL,
-	    &s, left + 5000);
-	wh = dk_setup(w, d->sock, "POST", wpath, NULL, NULL, NULL, 0, &wm, NULL,
-	    left + 5000);
-	if (curl_multi_add_handle(m, d->curl) != CURLM_OK ||
-	    curl_multi_add_handle(m, w) != CURLM_OK) {
-		snprintf(d->err, sizeof(d->err), "curl_multi_add_handle failed");
-		goto out;
-	}
-	for (;;) {
-		struct CURLMsg *msg;
-		int q;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 128 * 1024);
+	if (pthread_create(&t, &attr, watch_thread, w) == 0)
+		watching = 1;
+	else
+		log_warnx("dk_exec_start: no watch thread; the time limit still holds");
+	pthread_attr_destroy(&attr);
 
-		if (curl_multi_perform(m, &running) != CURLM_OK) {
-			snprintf(d->err, sizeof(d->err), "curl_multi_perform failed");
-			goto out;
-		}
-		while ((msg = curl_multi_info_read(m, &q)) != NULL) {
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			if (msg->easy_handle == d->curl) {
-				xdone = 1;
-				xr = dk_result(d, d->curl, msg->data.result, "POST",
-				    xpath, NULL);
-			} else if (msg->easy_handle == w && !wdone) {
-				struct dk wd;
-
-				wdone = 1;
-				memset(&wd, 0, sizeof(wd));
-				if (dk_result(&wd, w, msg->data.result, "POST", wpath,
-				    &wm) == 0 && wait_status(&wd, &wm, cstatus) == 0)
-					wdone = 2;	/* the container stopped */
-				else
-					log_warnx("dk_exec_start: %s", wd.err);
-				curl_multi_remove_handle(m, w);
-			}
-		}
-		if (s.capped) {
-			end = DK_END_CAP;
-			break;
-		}
-		if (xdone) {
-			end = xr == 0 && !s.failed ? DK_END_EOF : DK_END_ERROR;
-			break;
-		}
-		if (wdone == 2) {
-			end = DK_END_EXITED;
-			break;
-		}
-		now = cw_now_ms();
-		if (now >= deadline_ms) {
-			end = DK_END_DEADLINE;
-			break;
-		}
-		if (curl_multi_poll(m, NULL, 0, (int)(deadline_ms - now < 1000 ?
-		    deadline_ms - now : 1000), NULL) != CURLM_OK) {
-			snprintf(d->err, sizeof(d->err), "curl_multi_poll failed");
-			goto out;
-		}
+	snprintf(path, sizeof(path), "/exec/%s/start", execid);
+	r = dk_call_cancel(d, "POST", path, NULL, NULL, NULL, 0, NULL, &s, left,
+	    w->fired[0]);
+	if (watching) {
+		if (write(w->stop[1], "x", 1) != 1)
+			log_warn("dk_exec_start: stop the watch");
+		pthread_join(t, NULL);
 	}
-	/* a stream that ended with the container: the container's stop decides */
-	if (end == DK_END_ERROR && wdone == 2)
-		end = DK_END_EXITED;
-out:
 	*len = s.len;
-	if (m != NULL) {
-		curl_multi_remove_handle(m, d->curl);
-		if (w != NULL && wdone == 0)
-			curl_multi_remove_handle(m, w);
-		curl_multi_cleanup(m);
-	}
-	if (w != NULL)
-		curl_easy_cleanup(w);
-	curl_slist_free_all(xh);
-	curl_slist_free_all(wh);
-	free(wm.buf);
+	if (s.capped)
+		end = DK_END_CAP;
+	else if (r == 0 && !s.failed)
+		end = DK_END_EOF;
+	else if (w->stopped)		/* cancelled by, or ended with, the stop */
+		end = DK_END_EXITED;
+	else if (r == -2)
+		end = DK_END_DEADLINE;
+	if (end == DK_END_EXITED)
+		*cstatus = w->status;
+out:
+	if (w->stop[0] >= 0)
+		close(w->stop[0]);
+	if (w->stop[1] >= 0)
+		close(w->stop[1]);
+	if (w->fired[0] >= 0)
+		close(w->fired[0]);
+	if (w->fired[1] >= 0)
+		close(w->fired[1]);
+	dk_close(&w->dk);
+	free(w);
 	return end;
 }
 

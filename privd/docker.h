@@ -1,7 +1,7 @@
 /*
  * privd's Docker Engine API client. Every call goes to sockproxy (never to
- * dockerd) over its unix socket with libcurl, one request per connection, in
- * the small grammar sockproxy accepts (sockproxy/README.md). Responses are
+ * dockerd) over its unix socket, one request per connection, in
+ * the small grammar sockproxy accepts (dkhttp.c writes it). Responses are
  * sockproxy's own canonical JSON, or raw streams privd relays unparsed.
  */
 #ifndef CW_DOCKER_H
@@ -13,9 +13,12 @@
 #include "policy.h"
 
 #define DK_ID_LEN	64
+/* every sandbox image provides it (sandbox/README.md, "image contract") */
+#define DK_IDLE_CMD	"/usr/local/bin/cw-idle"
+/* a program this short with no input files travels in the exec's env */
+#define DK_CODE_ENV_MAX	3072
 
 struct dk {
-	void		*curl;
 	const char	*sock;
 	long		status;		/* HTTP status of the last call */
 	char		err[256];	/* why the last call failed */
@@ -33,9 +36,12 @@ enum dk_stream_end {
 int	dk_open(struct dk *d, const char *sock);
 void	dk_close(struct dk *d);
 
-/* create from policy image 'image' with the policy's limits; id has 65 bytes */
+/*
+ * create from policy image 'image' with the policy's limits; id has 65
+ * bytes. prewarm_py: the sandbox starts a pre-warmed Python interpreter.
+ */
 int	dk_create(struct dk *d, const struct policy *p, const char *image,
-	    char *id);
+	    int prewarm_py, char *id);
 int	dk_start(struct dk *d, const char *id);
 /*
  * PUT a tar of 'size' bytes produced by 'fill' into the work directory.

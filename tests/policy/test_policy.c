@@ -184,6 +184,11 @@ static const struct bad bad[] = {
 	    "outside [A-Za-z0-9._:/-]" },
 	{ "[language py]\ncmd /bin/sh\n", "t.policy:2: unknown key 'cmd' in [language py] (image, runner)" },
 
+	/* pre-warmed interpreters */
+	{ "[concurrency]\nprewarm js\n", "t.policy:2: prewarm 'js': none, or py" },
+	{ "[concurrency]\nprewarm py py\n", "t.policy:2: prewarm names py twice" },
+	{ "[concurrency]\nprewarm\n", "t.policy:2: 'prewarm' takes none, or py" },
+
 	/* auth */
 	{ "[auth]\nmode jwt\n", "t.policy:2: [auth] mode jwt needs jwt-public-key" },
 	{ "[auth]\nmode api-key+jwt\njwt-public-key none\n",
@@ -243,7 +248,9 @@ static const struct good good[] = {
 	    "per-execution   0\n" } },
 	{ "[files]\nlifetime 90000s\n", { "lifetime        25h\n" } },
 	{ "[concurrency]\ntotal 8\nper-user 8\npool 2\n", { "total           8\n"
-	    "per-user        8\npool            2\n" } },
+	    "per-user        8\npool            2\nprewarm         none\n" } },
+	{ "[concurrency]\nprewarm py\n", { "prewarm         py\n" } },
+	{ "[concurrency]\nprewarm none\n", { "prewarm         none\n" } },
 	{ "[auth]\nmode jwt\njwt-public-key /etc/codeward/jwt.pub\n",
 	    { "mode            jwt\n", "jwt-public-key  /etc/codeward/jwt.pub\n" } },
 	{ "[auth]\nmode none\n", { "mode            none\n", "jwt-public-key  none\n" } },
@@ -485,7 +492,6 @@ test_default(const char *path)
 		CHECK(p.swap == p.memory);
 		CHECK(p.lifetime_s >= 24U * 3600U);
 		CHECK(p.auth == AUTH_API_KEY);
-		CHECK(p.pool == 0);
 		round_trip(&p, "default.policy");
 	}
 	free(filled);
