@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <sys/mman.h>
@@ -94,6 +95,16 @@ filter_apply(enum cw_role role)
 	scmp_filter_ctx ctx;
 	int r;
 
+	/*
+	 * glibc opens /sys/devices/system/cpu/online the first time a thread
+	 * needs a ninth malloc arena, to size the arena limit: under the filter
+	 * that openat kills the daemon at its ninth busy thread. Fix the limit
+	 * now, while files may still be opened; threads beyond it share arenas.
+	 * (A sanitizer's allocator has no arenas and refuses the call.)
+	 */
+	if (mallopt(M_ARENA_MAX, 8) != 1)
+		log_warnx("filter_apply: mallopt(M_ARENA_MAX) refused: not glibc's "
+		    "allocator");
 	if ((ctx = seccomp_init(DEFAULT_ACTION)) == NULL)
 		fatalx("filter_apply: seccomp_init failed");
 	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) != 0)

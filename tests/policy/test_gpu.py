@@ -21,8 +21,10 @@ apps = {}
 def appliance(gpu, runtime="runc"):
     key = (gpu, runtime)
     if key not in apps:
+        # no warm pool: these tests count every container sockproxy made
         apps[key] = Appliance(overrides=[("sandbox", "gpu", gpu),
-                                         ("sandbox", "runtime", runtime)],
+                                         ("sandbox", "runtime", runtime),
+                                         ("concurrency", "pool", "0")],
                               name="gpu").start()
     return apps[key]
 

@@ -12,23 +12,26 @@ import threading
 import time
 
 from cwtest import Appliance, check, main
+from sandboxes import ExecWatch, settle
 
 app = None
 WORKDIR = 8 << 20
 
 
+watch = None
+
+
 def setup():
-    global app
+    global app, watch
     if app is None:
-        app = Appliance(overrides=[("sandbox", "workdir-size", "8M")], name="refusals").start()
+        a = Appliance(overrides=[("sandbox", "workdir-size", "8M")], name="refusals")
+        watch = ExecWatch(a.instance)
+        app = a.start()
     return app
 
 
-def settled(a, seconds=15):
-    deadline = time.time() + seconds
-    while a.leftovers() and time.time() < deadline:
-        time.sleep(0.05)
-    check(a.leftovers() == [], "containers left: %r" % a.leftovers())
+def settled(a):
+    settle(a, watch)
 
 
 def still_works(a):
