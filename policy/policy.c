@@ -859,6 +859,11 @@ finish(struct parser *ps)
 		return fail(ps, "swap %s is below memory %s: swap is memory plus "
 		    "swap (equal to memory: no swap)", fmt_size(a, sizeof(a), p->swap),
 		    fmt_size(b, sizeof(b), p->memory));
+	ps->line = line_of(ps, "pids", "runtime");
+	if (p->runtime == RUNTIME_RUNSC && p->pids < POLICY_PIDS_RUNSC_FLOOR)
+		return fail(ps, "pids %u is too low for runtime runsc: gVisor's own "
+		    "threads count against it (60 to 90 per sandbox); at least %d",
+		    p->pids, POLICY_PIDS_RUNSC_FLOOR);
 	ps->line = line_of(ps, "default", "max");
 	if (p->time_default_ms > p->time_max_ms)
 		return fail(ps, "[time] default %s is above max %s",

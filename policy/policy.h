@@ -107,6 +107,7 @@ struct policy {
 #define POLICY_CPUS_CEIL	64ULL
 #define POLICY_PIDS_CEIL	4096
 #define POLICY_PIDS_FLOOR	8
+#define POLICY_PIDS_RUNSC_FLOOR	256	/* gVisor's own threads count too */
 #define POLICY_NOFILE_FLOOR	64
 #define POLICY_NOFILE_CEIL	65536
 #define POLICY_TMP_CEIL		(16ULL << 30)

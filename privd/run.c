@@ -112,8 +112,15 @@ out:
 	return r;
 }
 
+/*
+ * A run holds two slots. Its user's is given back when the answer has gone
+ * out: the run is over for the user, and a client that sends one request
+ * after another must not meet its own previous run, still being removed
+ * (a second or so under gVisor). The total's is given back once the sandbox
+ * is removed, so [concurrency] total also bounds sandboxes being removed.
+ */
 static void
-release(const char *user)
+release_user(const char *user)
 {
 	size_t i;
 
@@ -124,6 +131,13 @@ release(const char *user)
 			break;
 		}
 	}
+	pthread_mutex_unlock(&privd.lock);
+}
+
+static void
+release_total(void)
+{
+	pthread_mutex_lock(&privd.lock);
 	privd.running--;
 	pthread_cond_broadcast(&privd.idle);
 	pthread_mutex_unlock(&privd.lock);
@@ -454,6 +468,7 @@ out:
 		d.fds = 0;
 		answer_done(&d, NULL, 0);
 	}
+	release_user(j->user);
 	if (r.have_container)
 		sandbox_remove(&r.dk, r.cid);
 	log_info("run %u: lang=%s exit=%d kill=%u answered=%llums "
@@ -470,7 +485,7 @@ out:
 	free(tw);
 	free(code_env);
 	dk_close(&r.dk);
-	release(j->user);
+	release_total();
 	job_free(j);
 	return NULL;
 }
@@ -487,7 +502,8 @@ run_start(struct job *j)
 	if (pthread_create(&t, &attr, run_thread, j) != 0) {
 		log_warn("run_start: pthread_create");
 		answer_error(j->id, IPC_ST_UNAVAILABLE, "no thread for the run");
-		release(j->user);
+		release_user(j->user);
+		release_total();
 		job_free(j);
 	}
 	pthread_attr_destroy(&attr);

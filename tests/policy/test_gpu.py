@@ -21,9 +21,11 @@ apps = {}
 def appliance(gpu, runtime="runc"):
     key = (gpu, runtime)
     if key not in apps:
-        # no warm pool: these tests count every container sockproxy made
+        # no warm pool: these tests count every container sockproxy made;
+        # gVisor needs room in pids for its own threads
         apps[key] = Appliance(overrides=[("sandbox", "gpu", gpu),
                                          ("sandbox", "runtime", runtime),
+                                         ("sandbox", "pids", "256" if runtime == "runsc" else "128"),
                                          ("concurrency", "pool", "0")],
                               name="gpu").start()
     return apps[key]

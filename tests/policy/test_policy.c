@@ -149,6 +149,10 @@ static const struct bad bad[] = {
 	{ "[sandbox]\ngpu ids:0,0\n", "t.policy:2: gpu id '0' is listed twice" },
 	{ "[sandbox]\ngpu ids:a/b\n", "t.policy:2: gpu id 'a/b': [A-Za-z0-9._:-], at most 31 characters" },
 	{ "[sandbox]\ngpu ids:0,1,2,3,4,5,6,7,8\n", "t.policy:2: at most 8 gpu ids" },
+	{ "[sandbox]\nruntime runsc\n", "t.policy:2: pids 64 is too low for runtime runsc: "
+	    "gVisor's own threads count against it (60 to 90 per sandbox); at least 256" },
+	{ "[sandbox]\npids 255\nruntime runsc\n", "t.policy:2: pids 255 is too low for runtime "
+	    "runsc: gVisor's own threads count against it (60 to 90 per sandbox); at least 256" },
 	{ "[sandbox]\nruntime kata\n", "t.policy:2: runtime 'kata': runc, or runsc (gVisor)" },
 	{ "[sandbox]\nruntime RUNSC\n", "t.policy:2: runtime 'RUNSC': runc, or runsc (gVisor)" },
 
@@ -241,7 +245,7 @@ static const struct good good[] = {
 	{ "[sandbox]\ngpu all\n", { "gpu             all\n" } },
 	{ "[sandbox]\ngpu 2\n", { "gpu             2\n" } },
 	{ "[sandbox]\ngpu ids:0,GPU-6a1d2c\n", { "gpu             ids:0,GPU-6a1d2c\n" } },
-	{ "[sandbox]\nruntime runsc\n", { "runtime         runsc\n" } },
+	{ "[sandbox]\nruntime runsc\npids 256\n", { "runtime         runsc\n" } },
 	{ "[time]\ndefault 100ms\nmax 1h\n", { "default         100ms\nmax             1h\n" } },
 	{ "[time]\ndefault 90s\nmax 90s\n", { "default         90s\nmax             90s\n" } },
 	{ "[files]\nlifetime 1440m\nper-execution 0\n", { "lifetime        24h\n",
@@ -341,8 +345,8 @@ test_values(void)
 {
 	static const char text[] =
 	    PY
-	    "[sandbox]\nmemory 512M\ncpus 1.5\npids 128\ntmp-size 64M\n"
-	    "gpu ids:0,1\nruntime runsc\nnetwork cw-net\n"
+	    "[sandbox]\nmemory 512M\ncpus 1.5\ntmp-size 64M\n"
+	    "gpu ids:0,1\nruntime runsc\npids 256\nnetwork cw-net\n"
 	    "[time]\ndefault 30s\nmax 2m\n"
 	    "[files]\nlifetime 48h\n";
 	struct policy p;
@@ -351,7 +355,7 @@ test_values(void)
 	CHECK(policy_parse(text, sizeof(text) - 1, "v", &p, err, sizeof(err)) == 0);
 	CHECK(p.memory == 512ULL << 20 && p.swap == p.memory);
 	CHECK(p.nano_cpus == 1500000000ULL);
-	CHECK(p.pids == 128 && p.tmp_size == 64ULL << 20);
+	CHECK(p.pids == 256 && p.tmp_size == 64ULL << 20);
 	CHECK(p.gpu == GPU_IDS && p.ngpu_ids == 2 && strcmp(p.gpu_ids[1], "1") == 0);
 	CHECK(p.runtime == RUNTIME_RUNSC && strcmp(p.network, "cw-net") == 0);
 	CHECK(p.time_default_ms == 30000 && p.time_max_ms == 120000);
