@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -433,12 +434,14 @@ wait_status(struct dk *d, struct membuf *m, long *status)
 }
 
 /* a second connection that waits for the container to stop */
-struct watch {
+struct dk_watch {
 	struct dk	dk;		/* its own connection and error text */
 	char		path[160];
 	long		timeout_ms;
 	int		stop[2];	/* run -> watcher: stop waiting */
 	int		fired[2];	/* watcher -> run: the container stopped */
+	pthread_t	thread;
+	int		running;	/* the thread was started */
 	long		status;
 	int		stopped;	/* read after the join */
 };
@@ -446,7 +449,7 @@ struct watch {
 static void *
 watch_thread(void *arg)
 {
-	struct watch *w = arg;
+	struct dk_watch *w = arg;
 	struct membuf m = { 0 };
 	int r;
 
@@ -455,12 +458,77 @@ watch_thread(void *arg)
 	if (r == 0 && wait_status(&w->dk, &m, &w->status) == 0) {
 		w->stopped = 1;
 		if (write(w->fired[1], "x", 1) != 1)
-			log_warn("dk_exec_start: watch");
+			log_warn("dk_watch: signal the run");
 	} else if (r != -3) {
-		log_warnx("dk_exec_start: watch: %s", w->dk.err);
+		log_warnx("dk_watch: %s", w->dk.err);
 	}
 	free(m.buf);
 	return NULL;
+}
+
+static void
+watch_free(struct dk_watch *w)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (w->stop[i] >= 0)
+			close(w->stop[i]);
+		if (w->fired[i] >= 0)
+			close(w->fired[i]);
+	}
+	dk_close(&w->dk);
+	free(w);
+}
+
+/* start waiting for container cid to stop, for at most timeout_ms */
+static struct dk_watch *
+watch_start(struct dk *d, const char *cid, long timeout_ms)
+{
+	struct dk_watch *w;
+	pthread_attr_t attr;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->stop[0] = w->stop[1] = w->fired[0] = w->fired[1] = -1;
+	dk_open(&w->dk, d->sock);
+	snprintf(w->path, sizeof(w->path), "/containers/%s/wait", cid);
+	w->timeout_ms = timeout_ms;
+	if (pipe2(w->stop, O_CLOEXEC) != 0 || pipe2(w->fired, O_CLOEXEC) != 0) {
+		watch_free(w);
+		return NULL;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 128 * 1024);
+	w->running = pthread_create(&w->thread, &attr, watch_thread, w) == 0;
+	pthread_attr_destroy(&attr);
+	if (!w->running) {
+		watch_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+int
+dk_watch_end(struct dk_watch *w, long grace_ms, long *status)
+{
+	int stopped;
+
+	if (w == NULL)
+		return 0;
+	if (grace_ms > 0) {
+		struct pollfd pfd = { .fd = w->fired[0], .events = POLLIN };
+
+		(void)poll(&pfd, 1, (int)grace_ms);
+	}
+	if (write(w->stop[1], "x", 1) != 1)
+		log_warn("dk_watch_end: stop the watch");
+	pthread_join(w->thread, NULL);
+	stopped = w->stopped;
+	if (stopped && status != NULL)
+		*status = w->status;
+	watch_free(w);
+	return stopped;
 }
 
 /*
@@ -468,75 +536,37 @@ watch_thread(void *arg)
  * the container to stop: a sandbox whose init or whole runtime died (gVisor's
  * kernel killed for memory) stops, but the engine never ends the exec's
  * stream, so the wait is what tells. Ends at the stream's end, the deadline,
- * the cap, or the container's stop, whichever comes first.
+ * the cap, or the container's stop, whichever comes first; the watch goes on
+ * until dk_watch_end().
  */
 enum dk_stream_end
 dk_exec_start(struct dk *d, const char *cid, const char *execid, int fd,
-    uint64_t cap, uint64_t deadline_ms, uint64_t *len, long *cstatus)
+    uint64_t cap, uint64_t deadline_ms, uint64_t *len, struct dk_watch **wp)
 {
 	struct sink s = { fd, 0, cap, 0, 0 };
-	struct watch *w;
-	pthread_attr_t attr;
-	pthread_t t;
+	struct dk_watch *w;
 	uint64_t now = cw_now_ms();
 	long left = deadline_ms > now ? (long)(deadline_ms - now) : 1;
 	char path[160];
-	enum dk_stream_end end = DK_END_ERROR;
-	int r, watching = 0;
+	int r;
 
-	*len = 0;
-	*cstatus = -1;
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		snprintf(d->err, sizeof(d->err), "out of memory");
-		return DK_END_ERROR;
-	}
-	w->stop[0] = w->stop[1] = w->fired[0] = w->fired[1] = -1;
-	dk_open(&w->dk, d->sock);
-	snprintf(w->path, sizeof(w->path), "/containers/%s/wait", cid);
-	w->timeout_ms = left + 5000;
-	if (pipe2(w->stop, O_CLOEXEC) != 0 || pipe2(w->fired, O_CLOEXEC) != 0) {
-		snprintf(d->err, sizeof(d->err), "pipe: %s", strerror(errno));
-		goto out;
-	}
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 128 * 1024);
-	if (pthread_create(&t, &attr, watch_thread, w) == 0)
-		watching = 1;
-	else
-		log_warnx("dk_exec_start: no watch thread; the time limit still holds");
-	pthread_attr_destroy(&attr);
-
+	if ((w = watch_start(d, cid, left + 60000)) == NULL)
+		log_warnx("dk_exec_start: no watch on the sandbox; the time limit "
+		    "still holds");
+	*wp = w;
 	snprintf(path, sizeof(path), "/exec/%s/start", execid);
 	r = dk_call_cancel(d, "POST", path, NULL, NULL, NULL, 0, NULL, &s, left,
-	    w->fired[0]);
-	if (watching) {
-		if (write(w->stop[1], "x", 1) != 1)
-			log_warn("dk_exec_start: stop the watch");
-		pthread_join(t, NULL);
-	}
+	    w != NULL ? w->fired[0] : -1);
 	*len = s.len;
 	if (s.capped)
-		end = DK_END_CAP;
-	else if (r == 0 && !s.failed)
-		end = DK_END_EOF;
-	else if (w->stopped)		/* cancelled by, or ended with, the stop */
-		end = DK_END_EXITED;
-	else if (r == -2)
-		end = DK_END_DEADLINE;
-	if (end == DK_END_EXITED)
-		*cstatus = w->status;
-out:
-	if (w->stop[0] >= 0)
-		close(w->stop[0]);
-	if (w->stop[1] >= 0)
-		close(w->stop[1]);
-	if (w->fired[0] >= 0)
-		close(w->fired[0]);
-	if (w->fired[1] >= 0)
-		close(w->fired[1]);
-	dk_close(&w->dk);
-	free(w);
-	return end;
+		return DK_END_CAP;
+	if (r == 0 && !s.failed)
+		return DK_END_EOF;
+	if (r == -3)
+		return DK_END_EXITED;	/* the watch fired */
+	if (r == -2)
+		return DK_END_DEADLINE;
+	return DK_END_ERROR;
 }
 
 int

@@ -261,6 +261,7 @@ run_thread(void *arg)
 	int outfd = -1, tarfd = -1, fds[2], running = 0, exit_code = -1;
 	int stopped = 0;
 	long cstatus = -1;
+	struct dk_watch *watch = NULL;
 	uint64_t t0 = cw_now_ms(), mark, deadline, outlen = 0, tarlen = 0, cap;
 	enum dk_stream_end end;
 	uint32_t i;
@@ -356,9 +357,10 @@ run_thread(void *arg)
 	cap = 2 * (p->stdout_max + p->stderr_max) + 65536;
 	deadline = cw_now_ms() + j->timeout_ms;
 	end = dk_exec_start(&r.dk, r.cid, r.xid, outfd, cap, deadline, &outlen,
-	    &cstatus);
+	    &watch);
 	switch (end) {
 	case DK_END_EOF:
+	case DK_END_EXITED:
 		break;
 	case DK_END_DEADLINE:
 		d.kill = IPC_KILL_TIME;
@@ -367,26 +369,6 @@ run_thread(void *arg)
 	case DK_END_CAP:
 		d.kill = IPC_KILL_OUTPUT;
 		d.limit = p->stdout_max;
-		break;
-	case DK_END_EXITED:
-		/*
-		 * The sandbox itself stopped under the program. Killed (137)
-		 * when privd sent nothing: the kernel's out-of-memory killer
-		 * took its init or, under gVisor, its whole user-space kernel.
-		 * Any other status: gVisor's kernel could not go on (a fork
-		 * storm leaves it no thread within the pids limit), or the
-		 * program stopped its own init.
-		 */
-		log_info("run %u: the sandbox stopped under the program (status %ld)",
-		    j->id, cstatus);
-		if (cstatus == 128 + SIGKILL) {
-			d.kill = IPC_KILL_MEMORY;
-			d.limit = p->memory;
-		} else {
-			d.kill = IPC_KILL_SANDBOX;
-			d.limit = cstatus >= 0 && cstatus <= 255 ? (uint64_t)cstatus : 255;
-		}
-		stopped = 1;
 		break;
 	case DK_END_ERROR:
 		goto unavailable;
@@ -401,7 +383,7 @@ run_thread(void *arg)
 	 * The exit status. The daemon may report the exec running a moment
 	 * after its stream ends; a stopped sandbox may have lost its execs.
 	 */
-	for (i = 0; end != DK_END_EXITED && i < 100; i++) {
+	for (i = 0; end == DK_END_EOF && i < 100; i++) {
 		struct timespec ts = { 0, 10000000L };
 
 		if (dk_exec_inspect(&r.dk, r.xid, &running, &exit_code) < 0) {
@@ -414,6 +396,34 @@ run_thread(void *arg)
 			break;
 		nanosleep(&ts, NULL);
 	}
+	/*
+	 * Did the sandbox itself stop under the program? The watch says so
+	 * when it ended the stream; a stream can also end with the sandbox
+	 * (gVisor's exec answers 128 when its kernel dies), so a status of 128
+	 * or more gives the watch a moment to see the stop.
+	 */
+	if (dk_watch_end(watch, end == DK_END_EOF && exit_code >= 128 ? 500 : 0,
+	    &cstatus) && d.kill == IPC_KILL_NONE) {
+		/*
+		 * Killed (137) when privd sent nothing: the kernel's
+		 * out-of-memory killer took its init or, under gVisor, its
+		 * whole user-space kernel. Any other status: gVisor's kernel
+		 * could not go on (a fork storm leaves it no thread within the
+		 * pids limit), or the program stopped its own init.
+		 */
+		log_info("run %u: the sandbox stopped under the program (status %ld)",
+		    j->id, cstatus);
+		if (cstatus == 128 + SIGKILL) {
+			d.kill = IPC_KILL_MEMORY;
+			d.limit = p->memory;
+		} else {
+			d.kill = IPC_KILL_SANDBOX;
+			d.limit = cstatus >= 0 && cstatus <= 255 ? (uint64_t)cstatus : 255;
+		}
+		exit_code = -1;
+		stopped = 1;
+	}
+	watch = NULL;
 	d.exit_code = exit_code;
 	if (d.kill == IPC_KILL_NONE && exit_code == 128 + SIGKILL) {
 		/*
@@ -446,6 +456,7 @@ refuse_name:
 	set_message(&d, "program cannot be placed");
 	goto out;
 unavailable:
+	(void)dk_watch_end(watch, 0, NULL);	/* NULL when none is running */
 	log_warnx("run %u: %s", j->id, r.dk.err);
 	d.status = IPC_ST_UNAVAILABLE;
 	set_message(&d, "sandbox failed: %s", r.dk.err);

@@ -735,4 +735,7 @@ if __name__ == "__main__":
     finally:
         if app is not None:
             sys.stderr.write(app.log("privd") + app.log("sockproxy"))
-            app.stop(check_leftovers=False)
+            try:
+                app.stop()      # removes whatever is left, then says so
+            except Exception as e:
+                sys.stderr.write("stop: %s\n" % e)
