@@ -24,6 +24,9 @@
 #include "utf8.h"
 #include "util.h"
 
+/* how long a run that ended by a signal waits to see its sandbox stop */
+#define WATCH_GRACE_MS		500
+#define WATCH_GRACE_LONG_MS	2000
 #define LIVE_MAX	(POLICY_CONC_CEIL + POLICY_POOL_CEIL)
 #define USERS_MAX	POLICY_CONC_CEIL
 
@@ -262,6 +265,7 @@ run_thread(void *arg)
 	int stopped = 0;
 	long cstatus = -1;
 	struct dk_watch *watch = NULL;
+	long grace;
 	uint64_t t0 = cw_now_ms(), mark, deadline, outlen = 0, tarlen = 0, cap;
 	enum dk_stream_end end;
 	uint32_t i;
@@ -398,12 +402,13 @@ run_thread(void *arg)
 	}
 	/*
 	 * Did the sandbox itself stop under the program? The watch says so
-	 * when it ended the stream; a stream can also end with the sandbox
-	 * (gVisor's exec answers 128 when its kernel dies), so a status of 128
-	 * or more gives the watch a moment to see the stop.
+	 * when it ended the stream; a stream can also end with the sandbox,
+	 * so an exit by signal gives the watch a moment to see the stop, and
+	 * 128 (gVisor's exec status when its kernel is gone) a longer one.
 	 */
-	if (dk_watch_end(watch, end == DK_END_EOF && exit_code >= 128 ? 500 : 0,
-	    &cstatus) && d.kill == IPC_KILL_NONE) {
+	grace = end != DK_END_EOF || exit_code < 128 ? 0 : exit_code == 128 ?
+	    WATCH_GRACE_LONG_MS : WATCH_GRACE_MS;
+	if (dk_watch_end(watch, grace, &cstatus) && d.kill == IPC_KILL_NONE) {
 		/*
 		 * Killed (137) when privd sent nothing: the kernel's
 		 * out-of-memory killer took its init or, under gVisor, its
