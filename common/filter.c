@@ -3,11 +3,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -88,11 +93,92 @@ allow_all(scmp_filter_ctx ctx, const int *list, size_t n, const char *what)
 	}
 }
 
+#ifdef CW_TEST_TRIGGERS
+/*
+ * Test builds only (meson refuses -Dtest_triggers in release builds): with
+ * CW_TEST_TRIGGER=<name> in the environment, SIGUSR2 makes the daemon
+ * perform one syscall its filter must refuse, in whichever thread takes the
+ * signal. The filter kills the process with SIGSYS; if the call returns
+ * instead, the daemon exits 70 so the test sees the hole.
+ */
+enum trigger { TRIG_NONE, TRIG_EXECVE, TRIG_INET, TRIG_UNIX, TRIG_OPEN,
+    TRIG_PTRACE };
+
+static volatile sig_atomic_t trigger_what = TRIG_NONE;
+
+static void
+trigger_fire(int sig)
+{
+	static const char msg[] = "TEST TRIGGER: a forbidden syscall returned\n";
+	char *const argv[] = { (char *)"true", NULL };
+	char *const envp[] = { NULL };
+
+	(void)sig;
+	switch (trigger_what) {
+	case TRIG_EXECVE:
+		syscall(SYS_execve, "/bin/true", argv, envp);
+		break;
+	case TRIG_INET:
+		syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+		break;
+	case TRIG_UNIX:
+		syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+		break;
+	case TRIG_OPEN:
+		syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY | O_CLOEXEC);
+		break;
+	case TRIG_PTRACE:
+		syscall(SYS_ptrace, PTRACE_TRACEME, 0, NULL, NULL);
+		break;
+	default:
+		return;
+	}
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(70);
+}
+
+static void
+trigger_arm(enum cw_role role)
+{
+	static const struct {
+		const char	*name;
+		enum trigger	what;
+	} names[] = {
+		{ "execve", TRIG_EXECVE }, { "inet", TRIG_INET },
+		{ "unix", TRIG_UNIX }, { "open", TRIG_OPEN },
+		{ "ptrace", TRIG_PTRACE },
+	};
+	const char *v = getenv("CW_TEST_TRIGGER");
+	struct sigaction sa;
+	size_t i;
+
+	log_warnx("TEST BUILD: seccomp test triggers are compiled in; never "
+	    "deploy this build");
+	if (v == NULL)
+		return;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(v, names[i].name) == 0)
+			trigger_what = names[i].what;
+	if (trigger_what == TRIG_NONE)
+		fatalx("filter_apply: unknown CW_TEST_TRIGGER '%.16s'", v);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = trigger_fire;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR2, &sa, NULL) != 0)
+		fatal("filter_apply: sigaction");
+	log_warnx("TEST BUILD: role %d: SIGUSR2 performs '%s'", (int)role, v);
+}
+#endif
+
 void
 filter_apply(enum cw_role role)
 {
 	scmp_filter_ctx ctx;
 	int r;
+
+#ifdef CW_TEST_TRIGGERS
+	trigger_arm(role);
+#endif
 
 	if ((ctx = seccomp_init(DEFAULT_ACTION)) == NULL)
 		fatalx("filter_apply: seccomp_init failed");
