@@ -31,6 +31,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "monitor.h"
+#include "pool.h"
 #include "policy.h"
 #include "privd.h"
 #include "privdrop.h"
@@ -209,6 +210,7 @@ main(int argc, char **argv)
 	    user.name, (int)frontd_pid, sockproxy);
 
 	run_sweep();
+	pool_init();
 	rc = monitor_loop(privd.sock, (volatile int *)&got_signal, wake_pipe[0]);
 
 	/* stop: frontd first, then every live sandbox, then wait for runs */
