@@ -6,15 +6,16 @@ import hmac
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
 
-from cwsec import (FakePrivd, Signer, b64u, check_confined, claims, fire_trigger, threads,
-                   wait_exit)
-from cwtest import Fail, check, main
+from cwsec import (FakePrivd, Signer, b64u, check_confined, claims, fire_trigger,
+                   keytool_hash, threads, wait_exit)
+from cwtest import SOURCE, check, main
 
 EXEC = {"lang": "py", "code": "print(1)"}
 TMP = tempfile.mkdtemp(prefix="cw-sec-keys-")
@@ -143,6 +144,37 @@ def test_auth_none_is_loud():
         check("AUTH IS OFF" in f.text_log(), "mode none not logged:\n" + f.text_log())
     with FakePrivd(name="notnone") as f:
         check("AUTH IS OFF" not in f.text_log(), "AUTH IS OFF logged in api-key mode")
+
+
+def test_codeward_key_add():
+    """./codeward key add prints a new key once and stores only its hash; a
+    frontd loading that file takes every key added, and nothing else."""
+    etc = tempfile.mkdtemp(prefix="cw-sec-etc-")
+    keys = []
+    for _ in range(2):
+        r = subprocess.run([os.path.join(SOURCE, "codeward"), "key", "add"], cwd=SOURCE,
+                           env=dict(os.environ, CODEWARD_ETC=etc), capture_output=True, text=True)
+        check(r.returncode == 0, "key add: %d %s" % (r.returncode, r.stderr))
+        lines = r.stdout.splitlines()
+        check(len(lines) == 1 and re.fullmatch(r"cw_[A-Za-z0-9_-]{43}", lines[0]),
+              "key add printed %r" % r.stdout)
+        check(lines[0] not in r.stderr, "the key was printed twice")
+        keys.append(lines[0])
+    check(keys[0] != keys[1], "two key adds gave one key")
+    path = os.path.join(etc, "keys")
+    text = open(path).read()
+    check(os.stat(path).st_mode & 0o777 == 0o600, "keys file mode %o" % os.stat(path).st_mode)
+    check(all(k not in text for k in keys), "a key is stored in clear")
+    check(text == keytool_hash(keys[0]) + keytool_hash(keys[1]), "keys file %r" % text)
+    f = FakePrivd(name="keyadd")
+    shutil.copy(path, f.keys_path)
+    with f:
+        for k in keys:
+            st, j, _ = request(f, {"X-API-Key": k})
+            check(st == 200, "added key: %s %r" % (st, j))
+        st, j, _ = request(f, {"X-API-Key": keys[0][:-1]}, source="127.0.4.1")
+        check(st == 401, "cut key: %s" % st)
+    shutil.rmtree(etc, ignore_errors=True)
 
 
 # --- JWTs -------------------------------------------------------------------------------
