@@ -72,6 +72,10 @@ def test_sigsys_ptrace():
     sigsys("ptrace", True)
 
 
+def test_sigsys_fork():
+    sigsys("fork", True)
+
+
 def test_trigger_control_open_is_allowed():
     """openat is on frontd's list (the file store): the same trigger machinery
     then returns instead of killing, and frontd exits 70. This shows the

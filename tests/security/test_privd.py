@@ -65,6 +65,11 @@ def test_sigsys_ptrace():
     sigsys("ptrace")
 
 
+def test_sigsys_fork():
+    """threads yes (clone with CLONE_THREAD), processes no"""
+    sigsys("fork")
+
+
 def test_trigger_control_unix_socket_is_allowed():
     """socket(AF_UNIX) is on privd's list (libcurl to sockproxy): the trigger
     returns and privd exits 70, so the kills above are the filter's."""
