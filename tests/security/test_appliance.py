@@ -32,6 +32,13 @@ def appliance(name, trigger=None):
         os.environ.pop("CW_TEST_TRIGGER", None)
 
 
+def settle(a):
+    """privd answers a run before it removes the sandbox: wait for that."""
+    deadline = time.time() + 20
+    while a.leftovers() and time.time() < deadline:
+        time.sleep(0.1)
+
+
 def frontd_pid(a):
     privd = a.procs["privd"].pid
     kids = open("/proc/%d/task/%d/children" % (privd, privd)).read().split()
@@ -141,6 +148,7 @@ def test_sigsys_privd_while_serving():
     a = appliance("sys-priv", trigger="inet")
     try:
         a.exec("bash", "echo up")
+        settle(a)
         fire_trigger(a.procs["privd"].pid, threads(a.procs["privd"].pid)[-1])
         rc = wait_exit(a.procs["privd"], 20, "privd")
         check(rc == -signal.SIGSYS, "privd exit %r, want SIGSYS" % rc)
@@ -152,6 +160,7 @@ def test_sigsys_sockproxy_while_serving():
     a = appliance("sys-proxy", trigger="inet")
     try:
         a.exec("bash", "echo up")
+        settle(a)
         fire_trigger(a.procs["sockproxy"].pid, threads(a.procs["sockproxy"].pid)[-1])
         rc = wait_exit(a.procs["sockproxy"], 20, "sockproxy")
         check(rc == -signal.SIGSYS, "sockproxy exit %r, want SIGSYS" % rc)
@@ -198,9 +207,9 @@ def test_hostile_frontd_creates_nothing():
     finally:
         p.stop()
         a.stop()
-    for script in HOSTILE:
+    for i, script in enumerate(HOSTILE):
         t0 = int(time.time()) - 1
-        a, p = chain(script, "h-" + script)
+        a, p = chain(script, "h%d" % i)
         try:
             rc = wait_exit(p.proc, 30, "privd facing '%s'" % script)
             check(rc == 1 and "protocol violation" in p.text_log(),
