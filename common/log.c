@@ -18,6 +18,9 @@ log_init(const char *progname)
 	tzset();
 }
 
+static void log_emit(const char *, const char *, va_list, int)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_emit(const char *level, const char *fmt, va_list ap, int err)
 {

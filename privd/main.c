@@ -25,8 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "filter.h"
 #include "ipc.h"
 #include "log.h"
@@ -184,8 +182,6 @@ main(int argc, char **argv)
 
 	/* everything that needs root or NSS, before the drop */
 	privdrop_resolve("codeward-priv", &user);
-	if (curl_global_init(CURL_GLOBAL_NOTHING) != 0)
-		fatalx("curl_global_init failed");
 	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
 		fatal("pipe2");
 	memset(&sa, 0, sizeof(sa));

@@ -496,24 +496,72 @@ run_sweep(void)
 	dk_close(&dk);
 }
 
-void
-run_shutdown(void)
+/* wait until no run is in flight or ms have passed; 0 when idle */
+static int
+wait_idle(uint64_t ms)
 {
-	pool_stop_filling();
-	char ids[LIVE_MAX][DK_ID_LEN + 1];
-	struct dk dk;
+	struct timespec ts;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&privd.lock);
+	while (privd.running > 0 && r == 0)
+		r = pthread_cond_timedwait(&privd.idle, &privd.lock, &ts);
+	r = privd.running > 0 ? -1 : 0;
+	pthread_mutex_unlock(&privd.lock);
+	return r;
+}
+
+static size_t
+live_copy(char ids[][DK_ID_LEN + 1])
+{
 	size_t i, n = 0;
 
 	pthread_mutex_lock(&privd.lock);
-	privd.stopping = 1;
 	for (i = 0; i < LIVE_MAX; i++)
 		if (live[i][0] != '\0')
 			memcpy(ids[n++], live[i], DK_ID_LEN + 1);
 	pthread_mutex_unlock(&privd.lock);
-	if (n == 0 || dk_open(&dk, privd.sockproxy) < 0)
+	return n;
+}
+
+/*
+ * Stop: no new run is admitted; runs in flight get a short grace to finish,
+ * then their sandboxes are killed so they end at once; each run removes its
+ * own sandbox; whatever is still live after that (the pool, a run that hung)
+ * is removed here.
+ */
+void
+run_shutdown(void)
+{
+	static char ids[LIVE_MAX][DK_ID_LEN + 1];
+	struct dk dk;
+	size_t i, n;
+	int have_dk;
+
+	pthread_mutex_lock(&privd.lock);
+	privd.stopping = 1;
+	pthread_mutex_unlock(&privd.lock);
+	pool_stop_filling();
+	have_dk = dk_open(&dk, privd.sockproxy) == 0;
+	if (wait_idle(5000) != 0 && have_dk) {
+		n = live_copy(ids);
+		log_info("run_shutdown: killing %zu sandbox(es) still running", n);
+		for (i = 0; i < n; i++)
+			(void)dk_kill(&dk, ids[i]);
+		if (wait_idle(15000) != 0)
+			log_warnx("run_shutdown: runs still in flight");
+	}
+	if (!have_dk)
 		return;
+	n = live_copy(ids);
 	for (i = 0; i < n; i++)
-		if (dk_remove(&dk, ids[i]) < 0)
-			log_warnx("run_shutdown: remove %.12s: %s", ids[i], dk.err);
+		sandbox_remove(&dk, ids[i]);
 	dk_close(&dk);
 }

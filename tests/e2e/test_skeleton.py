@@ -1,5 +1,6 @@
 """The walking skeleton, end to end through the HTTP API on a real engine."""
 import json
+import time
 
 from cwtest import Appliance, check, main
 
@@ -79,6 +80,10 @@ def test_health():
 def test_no_container_left_after_runs():
     a = setup()
     a.exec("bash", "true")
+    # the sandbox is removed right after the answer is sent
+    deadline = time.time() + 10
+    while a.leftovers() and time.time() < deadline:
+        time.sleep(0.05)
     check(a.leftovers() == [], "containers left: %r" % a.leftovers())
 
 

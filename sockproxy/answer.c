@@ -1,0 +1,450 @@
+#include "answer.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static cJSON *
+item(const cJSON *o, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
+int
+sp_answer_id(const char *json, size_t len, char *id)
+{
+	cJSON *j = cJSON_ParseWithLength(json, len);
+	cJSON *v = item(j, "Id");
+	int r = -1;
+
+	if (cJSON_IsString(v) && sp_id_ok(v->valuestring, strlen(v->valuestring))) {
+		memcpy(id, v->valuestring, SP_ID_LEN + 1);
+		r = 0;
+	}
+	cJSON_Delete(j);
+	return r;
+}
+
+int
+sp_answer_image(const char *json, size_t len, const char *ref)
+{
+	cJSON *j = cJSON_ParseWithLength(json, len);
+	cJSON *v = item(j, "Id");
+	int r = cJSON_IsString(v) && strcmp(v->valuestring, ref) == 0 ? 0 : -1;
+
+	cJSON_Delete(j);
+	return r;
+}
+
+void
+sp_answer_message(const char *json, size_t len, char *out, size_t olen)
+{
+	cJSON *j = cJSON_ParseWithLength(json, len);
+	cJSON *v = item(j, "message");
+
+	if (cJSON_IsString(v))
+		log_str(out, olen, v->valuestring, strlen(v->valuestring));
+	else
+		log_str(out, olen, json, len);
+	cJSON_Delete(j);
+}
+
+/* the comparison state: the first difference wins */
+struct cmp {
+	char	*why;
+	size_t	wlen;
+	int	bad;
+};
+
+static void
+differ(struct cmp *c, const char *fmt, ...) CW_PRINTF(2, 3);
+
+static void
+differ(struct cmp *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->bad++)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->why, c->wlen, fmt, ap);
+	va_end(ap);
+}
+
+static void
+want_bool(struct cmp *c, const cJSON *o, const char *key, int want)
+{
+	cJSON *v = item(o, key);
+
+	if (!cJSON_IsBool(v) || (cJSON_IsTrue(v) ? 1 : 0) != want)
+		differ(c, "%s is not %s", key, want ? "true" : "false");
+}
+
+static void
+want_str(struct cmp *c, const cJSON *o, const char *key, const char *want)
+{
+	cJSON *v = item(o, key);
+
+	if (!cJSON_IsString(v) || strcmp(v->valuestring, want) != 0)
+		differ(c, "%s is not \"%s\"", key, want);
+}
+
+static void
+want_num(struct cmp *c, const cJSON *o, const char *key, double want)
+{
+	cJSON *v = item(o, key);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble != want)
+		differ(c, "%s is not %.0f", key, want);
+}
+
+/* null, absent, or an empty array, object or string; or false or 0 */
+static void
+want_empty(struct cmp *c, const cJSON *o, const char *key)
+{
+	cJSON *v = item(o, key);
+
+	if (v == NULL || cJSON_IsNull(v) || cJSON_IsFalse(v))
+		return;
+	if ((cJSON_IsArray(v) || cJSON_IsObject(v)) && v->child == NULL)
+		return;
+	if (cJSON_IsString(v) && v->valuestring[0] == '\0')
+		return;
+	if (cJSON_IsNumber(v) && v->valuedouble == 0)
+		return;
+	differ(c, "%s is set", key);
+}
+
+static void
+want_strs(struct cmp *c, const cJSON *o, const char *key,
+    const char *const *want, size_t n)
+{
+	cJSON *v = item(o, key), *e;
+	size_t i = 0;
+
+	if (n == 0 && (v == NULL || cJSON_IsNull(v)))
+		return;
+	if (!cJSON_IsArray(v) || (size_t)cJSON_GetArraySize(v) != n) {
+		differ(c, "%s differs", key);
+		return;
+	}
+	cJSON_ArrayForEach(e, v) {
+		if (!cJSON_IsString(e) || strcmp(e->valuestring, want[i++]) != 0) {
+			differ(c, "%s differs", key);
+			return;
+		}
+	}
+}
+
+/* an object with exactly these string members */
+static void
+want_map(struct cmp *c, const cJSON *o, const char *key,
+    const char *const *keys, const char *const *vals, size_t n)
+{
+	cJSON *v = item(o, key);
+	size_t i;
+
+	if (!cJSON_IsObject(v) || (size_t)cJSON_GetArraySize(v) != n) {
+		differ(c, "%s differs", key);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		want_str(c, v, keys[i], vals[i]);
+}
+
+static void
+check_ulimits(struct cmp *c, const cJSON *hc)
+{
+	cJSON *u = item(hc, "Ulimits"), *a, *b;
+
+	if (!cJSON_IsArray(u) || cJSON_GetArraySize(u) != 2) {
+		differ(c, "Ulimits differ");
+		return;
+	}
+	a = cJSON_GetArrayItem(u, 0);
+	b = cJSON_GetArrayItem(u, 1);
+	want_str(c, a, "Name", "nofile");
+	want_num(c, a, "Soft", SP_NOFILE);
+	want_num(c, a, "Hard", SP_NOFILE);
+	want_str(c, b, "Name", "core");
+	want_num(c, b, "Soft", 0);
+	want_num(c, b, "Hard", 0);
+}
+
+static void
+check_mounts(struct cmp *c, const struct sp_conf *conf, const cJSON *root,
+    const cJSON *hc)
+{
+	static const char *const okeys[] = { "device", "o", "type" };
+	const char *ovals[3];
+	cJSON *m = item(hc, "Mounts"), *e, *vo, *dc;
+	char opts[256];
+
+	sp_tmpl_volume_opts(conf, opts, sizeof(opts));
+	ovals[0] = "tmpfs";
+	ovals[1] = opts;
+	ovals[2] = "tmpfs";
+	if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 1) {
+		differ(c, "HostConfig.Mounts differ");
+		return;
+	}
+	e = cJSON_GetArrayItem(m, 0);
+	want_str(c, e, "Type", "volume");
+	want_str(c, e, "Target", SP_WORKDIR);
+	want_empty(c, e, "Source");
+	want_empty(c, e, "ReadOnly");
+	want_empty(c, e, "BindOptions");
+	want_empty(c, e, "TmpfsOptions");
+	vo = item(e, "VolumeOptions");
+	want_empty(c, vo, "NoCopy");
+	want_empty(c, vo, "Labels");
+	dc = item(vo, "DriverConfig");
+	if (dc == NULL) {
+		differ(c, "volume driver config missing");
+		return;
+	}
+	want_str(c, dc, "Name", "local");
+	want_map(c, dc, "Options", okeys, ovals, 3);
+
+	/* what the daemon mounted: that one volume, read-write */
+	m = item(root, "Mounts");
+	if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 1) {
+		differ(c, "container Mounts differ");
+		return;
+	}
+	e = cJSON_GetArrayItem(m, 0);
+	want_str(c, e, "Type", "volume");
+	want_str(c, e, "Destination", SP_WORKDIR);
+	want_str(c, e, "Driver", "local");
+	want_bool(c, e, "RW", 1);
+}
+
+static void
+check_devices(struct cmp *c, const struct sp_create *cr, const cJSON *hc)
+{
+	cJSON *d = item(hc, "DeviceRequests"), *e, *caps;
+
+	if (!cr->gpu) {
+		want_empty(c, hc, "DeviceRequests");
+		return;
+	}
+	if (!cJSON_IsArray(d) || cJSON_GetArraySize(d) != 1) {
+		differ(c, "DeviceRequests differ");
+		return;
+	}
+	e = cJSON_GetArrayItem(d, 0);
+	want_str(c, e, "Driver", "nvidia");
+	if (cr->ngpu_ids > 0) {
+		want_num(c, e, "Count", 0);
+		want_strs(c, e, "DeviceIDs", cr->gpu_ids, cr->ngpu_ids);
+	} else {
+		want_num(c, e, "Count", (double)cr->gpu_count);
+		want_empty(c, e, "DeviceIDs");
+	}
+	caps = item(e, "Capabilities");
+	if (!cJSON_IsArray(caps) || cJSON_GetArraySize(caps) != 1) {
+		differ(c, "DeviceRequests capabilities differ");
+		return;
+	}
+	e = cJSON_GetArrayItem(caps, 0);
+	if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 1 ||
+	    !cJSON_IsString(e->child) || strcmp(e->child->valuestring, "gpu") != 0)
+		differ(c, "DeviceRequests capabilities differ");
+}
+
+int
+sp_verify_container(const struct sp_conf *conf, const struct sp_create *cr,
+    const char *id, const char *json, size_t len, char *why, size_t wlen)
+{
+	static const char *const hc_empty[] = {
+		"Binds", "VolumesFrom", "Links", "Devices", "DeviceCgroupRules",
+		"CapAdd", "GroupAdd", "Sysctls", "ExtraHosts", "Dns",
+		"DnsOptions", "DnsSearch", "PortBindings", "PublishAllPorts",
+		"PidMode", "UTSMode", "UsernsMode", "CgroupParent", "Cgroup",
+		"VolumeDriver", "OomKillDisable", "OomScoreAdj", "AutoRemove",
+		"ContainerIDFile", "CpusetCpus", "CpusetMems", "CpuShares",
+		"CpuPeriod", "CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime",
+		"KernelMemory", "KernelMemoryTCP", "MemoryReservation",
+		"BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps",
+		"BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
+		"BlkioDeviceWriteIOps", "Isolation", NULL,
+	};
+	static const char *const all[] = { "ALL" };
+	static const char *const nnp[] = { "no-new-privileges" };
+	static const char *const tmpk[] = { "/tmp" };
+	const struct policy *p = conf->policy;
+	struct cmp c = { why, wlen, 0 };
+	cJSON *j, *cfg, *hc, *v, *labels;
+	char user[64], tmpfs[256];
+	const char *tmpv[1];
+	size_t i;
+
+	why[0] = '\0';
+	if ((j = cJSON_ParseWithLength(json, len)) == NULL) {
+		snprintf(why, wlen, "inspect answer is not JSON");
+		return -1;
+	}
+	want_str(&c, j, "Id", id);
+	want_str(&c, j, "Image", p->images[cr->image].ref);
+	cfg = item(j, "Config");
+	hc = item(j, "HostConfig");
+	if (!cJSON_IsObject(cfg) || !cJSON_IsObject(hc)) {
+		differ(&c, "inspect lacks Config or HostConfig");
+		goto out;
+	}
+
+	/* Config */
+	sp_tmpl_user(conf, user, sizeof(user));
+	want_str(&c, cfg, "Image", p->images[cr->image].ref);
+	want_str(&c, cfg, "User", user);
+	want_str(&c, cfg, "WorkingDir", SP_WORKDIR);
+	if (cr->argc > 0)	/* 0: the pre-start check, Cmd was checked at create */
+		want_strs(&c, cfg, "Cmd", cr->argv, cr->argc);
+	want_bool(&c, cfg, "Tty", 0);
+	want_bool(&c, cfg, "OpenStdin", 0);
+	want_bool(&c, cfg, "AttachStdin", 0);
+	want_empty(&c, cfg, "Volumes");
+	want_empty(&c, cfg, "ExposedPorts");
+	labels = item(cfg, "Labels");
+	want_str(&c, labels, "codeward.instance", conf->instance);
+	want_str(&c, labels, "codeward.owner", conf->owner);
+	v = item(cfg, "Env");
+	for (i = 0; i < cr->envc; i++) {
+		cJSON *e;
+		int found = 0;
+
+		cJSON_ArrayForEach(e, v)
+			if (cJSON_IsString(e) && strcmp(e->valuestring, cr->env[i]) == 0)
+				found = 1;
+		if (!found)
+			differ(&c, "Config.Env lacks an entry sent");
+	}
+
+	/* HostConfig: the forced settings */
+	want_bool(&c, hc, "Privileged", 0);
+	want_strs(&c, hc, "CapDrop", all, 1);
+	want_strs(&c, hc, "SecurityOpt", nnp, 1);
+	want_bool(&c, hc, "ReadonlyRootfs", 1);
+	want_str(&c, hc, "NetworkMode", sp_tmpl_network(conf));
+	want_str(&c, hc, "IpcMode", "private");
+	want_str(&c, hc, "CgroupnsMode", "private");
+	want_bool(&c, hc, "Init", 1);
+	want_str(&c, item(hc, "RestartPolicy"), "Name", "no");
+	want_str(&c, item(hc, "LogConfig"), "Type", "none");
+	want_str(&c, hc, "Runtime", p->runtime == RUNTIME_RUNSC ? "runsc" : "runc");
+	want_num(&c, hc, "Memory", (double)cr->memory);
+	want_num(&c, hc, "MemorySwap", (double)cr->swap);
+	want_num(&c, hc, "NanoCpus", (double)cr->nano_cpus);
+	want_num(&c, hc, "PidsLimit", (double)cr->pids);
+	check_ulimits(&c, hc);
+	sp_tmpl_tmpfs(conf, tmpfs, sizeof(tmpfs));
+	tmpv[0] = tmpfs;
+	want_map(&c, hc, "Tmpfs", tmpk, tmpv, 1);
+	check_mounts(&c, conf, j, hc);
+	check_devices(&c, cr, hc);
+	for (i = 0; hc_empty[i] != NULL; i++)
+		want_empty(&c, hc, hc_empty[i]);
+	v = item(hc, "MaskedPaths");
+	if (!cJSON_IsArray(v) || v->child == NULL)
+		differ(&c, "MaskedPaths is empty");
+	v = item(hc, "ReadonlyPaths");
+	if (!cJSON_IsArray(v) || v->child == NULL)
+		differ(&c, "ReadonlyPaths is empty");
+out:
+	cJSON_Delete(j);
+	return c.bad ? -1 : 0;
+}
+
+int
+sp_verify_exec(const struct sp_conf *conf, const char *cid,
+    const struct sp_exec *cmd, const char *json, size_t len, int *running,
+    int *exit_code, char *why, size_t wlen)
+{
+	struct cmp c = { why, wlen, 0 };
+	cJSON *j, *pc, *v;
+	char user[64];
+
+	why[0] = '\0';
+	if ((j = cJSON_ParseWithLength(json, len)) == NULL) {
+		snprintf(why, wlen, "exec inspect answer is not JSON");
+		return -1;
+	}
+	sp_tmpl_user(conf, user, sizeof(user));
+	want_str(&c, j, "ContainerID", cid);
+	want_bool(&c, j, "OpenStdin", 0);
+	pc = item(j, "ProcessConfig");
+	want_bool(&c, pc, "privileged", 0);
+	want_bool(&c, pc, "tty", 0);
+	want_str(&c, pc, "user", user);
+	if (cmd != NULL) {
+		v = item(pc, "entrypoint");
+		if (!cJSON_IsString(v) || cmd->argc == 0 ||
+		    strcmp(v->valuestring, cmd->argv[0]) != 0)
+			differ(&c, "exec entrypoint differs");
+		want_strs(&c, pc, "arguments", cmd->argv + 1, cmd->argc - 1);
+	}
+	v = item(j, "Running");
+	if (!cJSON_IsBool(v))
+		differ(&c, "exec Running missing");
+	else
+		*running = cJSON_IsTrue(v) ? 1 : 0;
+	v = item(j, "ExitCode");
+	if (v == NULL || cJSON_IsNull(v))
+		*exit_code = -1;
+	else if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 255 &&
+	    v->valuedouble == (double)v->valueint)
+		*exit_code = v->valueint;
+	else
+		differ(&c, "exec ExitCode malformed");
+	cJSON_Delete(j);
+	return c.bad ? -1 : 0;
+}
+
+int
+sp_answer_wait(const char *json, size_t len, long *code)
+{
+	cJSON *j = cJSON_ParseWithLength(json, len);
+	cJSON *v = item(j, "StatusCode");
+	int r = -1;
+
+	if (cJSON_IsNumber(v) && v->valuedouble >= -1 && v->valuedouble <= 255 &&
+	    v->valuedouble == (double)v->valueint) {
+		*code = v->valueint;
+		r = 0;
+	}
+	cJSON_Delete(j);
+	return r;
+}
+
+int
+sp_answer_list(const struct sp_conf *conf, const char *json, size_t len,
+    int owner_too, void (*fn)(void *ctx, const char *id), void *ctx)
+{
+	cJSON *j = cJSON_ParseWithLength(json, len), *e;
+	int n = 0;
+
+	if (!cJSON_IsArray(j)) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	cJSON_ArrayForEach(e, j) {
+		cJSON *id = item(e, "Id"), *l = item(e, "Labels");
+		cJSON *inst = item(l, "codeward.instance");
+		cJSON *own = item(l, "codeward.owner");
+
+		if (!cJSON_IsString(id) ||
+		    !sp_id_ok(id->valuestring, strlen(id->valuestring)))
+			continue;
+		if (!cJSON_IsString(inst) ||
+		    strcmp(inst->valuestring, conf->instance) != 0)
+			continue;
+		if (owner_too && (!cJSON_IsString(own) ||
+		    strcmp(own->valuestring, conf->owner) != 0))
+			continue;
+		fn(ctx, id->valuestring);
+		n++;
+	}
+	cJSON_Delete(j);
+	return n;
+}

@@ -1,0 +1,18 @@
+/*
+ * Serving privd: one connection, one request, answered from the route table
+ * (http.c) by the handler for its operation, which checks ownership, the
+ * body and the policy, and only then writes its own upstream request.
+ */
+#ifndef CW_SP_PROXY_H
+#define CW_SP_PROXY_H
+
+#include "tmpl.h"
+
+/* resolve the policy's images and remove this instance's leftovers */
+int	sp_startup(const struct sp_conf *conf);
+/* serve one accepted connection and close it */
+void	sp_serve(int fd, const struct sp_conf *conf);
+/* answer 503 at once (too many connections) and close */
+void	sp_busy(int fd);
+
+#endif

@@ -1,0 +1,147 @@
+#include "tmpl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char sp_tmpl_exec_start[] = "{\"Detach\":false,\"Tty\":false}";
+
+void
+sp_tmpl_head(struct sp_buf *b, const char *method, const char *path,
+    const char *ctype, uint64_t clen)
+{
+	sp_buf_printf(b, "%s %s HTTP/1.1\r\nHost: docker\r\n", method, path);
+	if (ctype != NULL)
+		sp_buf_printf(b, "Content-Type: %s\r\n", ctype);
+	if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)
+		sp_buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)clen);
+	sp_buf_str(b, "Connection: close\r\n\r\n");
+}
+
+void
+sp_tmpl_user(const struct sp_conf *conf, char *out, size_t len)
+{
+	snprintf(out, len, "%u:%u", conf->policy->uid, conf->policy->uid);
+}
+
+void
+sp_tmpl_tmpfs(const struct sp_conf *conf, char *out, size_t len)
+{
+	snprintf(out, len, "rw,exec,nosuid,nodev,size=%llu",
+	    (unsigned long long)conf->policy->tmp_size);
+}
+
+void
+sp_tmpl_volume_opts(const struct sp_conf *conf, char *out, size_t len)
+{
+	snprintf(out, len, "size=%llu,uid=%u,gid=%u,mode=0700,nr_inodes=%u,"
+	    "nosuid,nodev", (unsigned long long)conf->policy->workdir_size,
+	    conf->policy->uid, conf->policy->uid, SP_WORKDIR_INODES);
+}
+
+const char *
+sp_tmpl_network(const struct sp_conf *conf)
+{
+	return conf->policy->network[0] != '\0' ? conf->policy->network : "none";
+}
+
+static void
+str_array(struct sp_buf *b, const char *const *v, size_t n)
+{
+	size_t i;
+
+	sp_buf_str(b, "[");
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			sp_buf_str(b, ",");
+		sp_buf_jstr(b, v[i], strlen(v[i]));
+	}
+	sp_buf_str(b, "]");
+}
+
+static void
+device_requests(struct sp_buf *b, const struct sp_create *c)
+{
+	sp_buf_str(b, ",\"DeviceRequests\":[{\"Driver\":\"nvidia\",");
+	if (c->ngpu_ids > 0) {
+		sp_buf_str(b, "\"Count\":0,\"DeviceIDs\":");
+		str_array(b, c->gpu_ids, c->ngpu_ids);
+	} else {
+		sp_buf_printf(b, "\"Count\":%lld,\"DeviceIDs\":null",
+		    (long long)c->gpu_count);
+	}
+	sp_buf_str(b, ",\"Capabilities\":[[\"gpu\"]],\"Options\":{}}]");
+}
+
+void
+sp_tmpl_create(struct sp_buf *b, const struct sp_conf *conf,
+    const struct sp_create *c)
+{
+	const struct policy *p = conf->policy;
+	char s[256];
+
+	sp_buf_str(b, "{\"Image\":");
+	sp_buf_jstr(b, p->images[c->image].ref, strlen(p->images[c->image].ref));
+	sp_buf_str(b, ",\"Cmd\":");
+	str_array(b, c->argv, c->argc);
+	if (c->envc > 0) {
+		sp_buf_str(b, ",\"Env\":");
+		str_array(b, c->env, c->envc);
+	}
+	sp_tmpl_user(conf, s, sizeof(s));
+	sp_buf_printf(b, ",\"User\":\"%s\",\"WorkingDir\":\"" SP_WORKDIR "\"", s);
+	sp_buf_str(b, ",\"AttachStdin\":false,\"AttachStdout\":false,"
+	    "\"AttachStderr\":false,\"Tty\":false,\"OpenStdin\":false,"
+	    "\"StdinOnce\":false");
+	sp_buf_printf(b, ",\"Labels\":{\"codeward.instance\":\"%s\","
+	    "\"codeward.owner\":\"%s\"}", conf->instance, conf->owner);
+	sp_buf_str(b, ",\"HostConfig\":{\"NetworkMode\":");
+	sp_buf_jstr(b, sp_tmpl_network(conf), strlen(sp_tmpl_network(conf)));
+	sp_buf_str(b, ",\"CapDrop\":[\"ALL\"],\"SecurityOpt\":[\"no-new-privileges\"]"
+	    ",\"ReadonlyRootfs\":true,\"IpcMode\":\"private\""
+	    ",\"CgroupnsMode\":\"private\",\"Init\":true,\"Privileged\":false"
+	    ",\"RestartPolicy\":{\"Name\":\"no\",\"MaximumRetryCount\":0}"
+	    ",\"LogConfig\":{\"Type\":\"none\",\"Config\":{}}");
+	sp_buf_printf(b, ",\"Memory\":%llu,\"MemorySwap\":%llu,\"NanoCpus\":%llu"
+	    ",\"PidsLimit\":%llu", (unsigned long long)c->memory,
+	    (unsigned long long)c->swap, (unsigned long long)c->nano_cpus,
+	    (unsigned long long)c->pids);
+	sp_buf_printf(b, ",\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":%d,"
+	    "\"Hard\":%d},{\"Name\":\"core\",\"Soft\":0,\"Hard\":0}]",
+	    SP_NOFILE, SP_NOFILE);
+	sp_tmpl_tmpfs(conf, s, sizeof(s));
+	sp_buf_printf(b, ",\"Tmpfs\":{\"/tmp\":\"%s\"}", s);
+	sp_tmpl_volume_opts(conf, s, sizeof(s));
+	sp_buf_printf(b, ",\"Mounts\":[{\"Type\":\"volume\",\"Target\":\""
+	    SP_WORKDIR "\",\"VolumeOptions\":{\"DriverConfig\":{\"Name\":"
+	    "\"local\",\"Options\":{\"type\":\"tmpfs\",\"device\":\"tmpfs\","
+	    "\"o\":\"%s\"}}}}]", s);
+	if (p->runtime == RUNTIME_RUNSC)
+		sp_buf_str(b, ",\"Runtime\":\"runsc\"");
+	if (c->gpu)
+		device_requests(b, c);
+	sp_buf_str(b, "}}");
+}
+
+void
+sp_tmpl_exec(struct sp_buf *b, const struct sp_conf *conf,
+    const struct sp_exec *e)
+{
+	char user[64];
+
+	sp_tmpl_user(conf, user, sizeof(user));
+	sp_buf_printf(b, "{\"AttachStdin\":false,\"AttachStdout\":true,"
+	    "\"AttachStderr\":true,\"Tty\":false,\"Privileged\":false,"
+	    "\"User\":\"%s\",\"WorkingDir\":\"" SP_WORKDIR "\",\"Env\":", user);
+	str_array(b, e->env, e->envc);
+	sp_buf_str(b, ",\"Cmd\":");
+	str_array(b, e->argv, e->argc);
+	sp_buf_str(b, "}");
+}
+
+void
+sp_tmpl_label_filter(struct sp_buf *b, const char *key, const char *value)
+{
+	/* {"label":["key=value"]}, percent-encoded; key and value are [a-z0-9._-] */
+	sp_buf_printf(b, "%%7B%%22label%%22%%3A%%5B%%22%s%%3D%s%%22%%5D%%7D",
+	    key, value);
+}
