@@ -60,14 +60,13 @@ static const int frontd_syscalls[] = {
 };
 
 /*
- * privd: libcurl over AF_UNIX to sockproxy, memfds for what it relays,
- * SCM_RIGHTS on the socketpair, frontd's exit status. No openat, no
- * execve. Rules with arguments: socket and socketpair (below).
+ * privd: its HTTP client over AF_UNIX to sockproxy, memfds for what it
+ * relays, SCM_RIGHTS on the socketpair, frontd's exit status. No openat, no
+ * execve. Rules with arguments: socket (below).
  */
 static const int privd_syscalls[] = {
 	SC(connect), SC(recvfrom), SC(sendto), SC(recvmsg), SC(sendmsg),
-	SC(shutdown), SC(getsockopt), SC(getsockname), SC(getpeername),
-	SC(memfd_create), SC(pread64), SC(wait4),
+	SC(shutdown), SC(memfd_create), SC(pread64), SC(wait4),
 };
 
 /* sockproxy: accept from privd, connect to dockerd, relay. */
@@ -221,11 +220,9 @@ filter_apply(enum cw_role role)
 	case ROLE_PRIVD:
 		allow_all(ctx, privd_syscalls,
 		    sizeof(privd_syscalls) / sizeof(int), "privd");
-		/* sockets: AF_UNIX only; libcurl's wake-up pair too */
+		/* sockets: AF_UNIX only (sockproxy) */
 		rule(ctx, SCMP_ACT_ALLOW, SC(socket),
 		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX), "socket");
-		rule(ctx, SCMP_ACT_ALLOW, SC(socketpair),
-		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX), "socketpair");
 		break;
 	case ROLE_SOCKPROXY:
 		allow_all(ctx, sockproxy_syscalls,
