@@ -116,8 +116,14 @@ def check_confined(pid, user, what):
     own, in every thread. Returns the uid."""
     want = uid_of(user)
     tids = threads(pid)
+    check(pid in tids, "%s pid %d has no main thread" % (what, pid))
     for tid in tids:
-        st = proc_status(pid, tid)
+        try:
+            st = proc_status(pid, tid)
+        except FileNotFoundError:
+            if tid == pid:
+                raise
+            continue    # a connection thread that just ended
         where = "%s pid %d thread %d" % (what, pid, tid)
         check(st.get("Seccomp") == "2", "%s: Seccomp %r" % (where, st.get("Seccomp")))
         check(int(st.get("Seccomp_filters", "0")) >= 1, "%s: no filter" % where)
