@@ -233,6 +233,47 @@ test_limit(void)
 	CHECK(limit_check(&la, t) > 0);
 }
 
+/* the HTTP hook: counters, the limit in front of the check */
+static void
+test_request(void)
+{
+	struct auth_counters c0, c1;
+	struct sockaddr_in a, b;
+	char user[AUTH_USER_MAX];
+	unsigned int retry;
+	int i;
+
+	mode(AUTH_API_KEY);		/* a fresh limit table */
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	inet_pton(AF_INET, "198.51.100.7", &a.sin_addr);
+	b = a;
+	inet_pton(AF_INET, "198.51.100.8", &b.sin_addr);
+	auth_counters(&c0);
+	CHECK(auth_request((struct sockaddr *)&a, key, NULL, user, sizeof(user), &retry) == AUTH_OK);
+	CHECK(auth_request((struct sockaddr *)&a, NULL, NULL, user, sizeof(user), &retry) == AUTH_MISSING);
+	for (i = 0; i < LIMIT_BURST; i++)
+		CHECK(auth_request((struct sockaddr *)&a, "nope", NULL, user,
+		    sizeof(user), &retry) == AUTH_FAIL && retry == 0);
+	/* over the budget: even the right key is not looked at */
+	CHECK(auth_request((struct sockaddr *)&a, key, NULL, user, sizeof(user), &retry) == AUTH_LIMITED);
+	CHECK(retry > 0 && retry <= LIMIT_REFILL_S);
+	CHECK(auth_request((struct sockaddr *)&b, key, NULL, user, sizeof(user), &retry) == AUTH_OK);
+	/* missing credentials are counted but do not spend the budget */
+	for (i = 0; i < 3 * LIMIT_BURST; i++)
+		CHECK(auth_request((struct sockaddr *)&b, NULL, NULL, user,
+		    sizeof(user), &retry) == AUTH_MISSING);
+	CHECK(auth_request((struct sockaddr *)&b, key, NULL, user, sizeof(user), &retry) == AUTH_OK);
+	auth_counters(&c1);
+	CHECK(c1.ok - c0.ok == 3);
+	CHECK(c1.failed - c0.failed == LIMIT_BURST);
+	CHECK(c1.missing - c0.missing == 1 + 3 * LIMIT_BURST);
+	CHECK(c1.limited - c0.limited == 1);
+	/* mode none: everything passes, nothing is limited */
+	mode(AUTH_NONE);
+	CHECK(auth_request((struct sockaddr *)&a, NULL, NULL, user, sizeof(user), &retry) == AUTH_OK);
+}
+
 int
 main(void)
 {
@@ -242,6 +283,7 @@ main(void)
 	test_keys();
 	test_jwt_modes();
 	test_limit();
+	test_request();
 	unlink(keys_path);
 	unlink(pem_path);
 	rmdir(dir);

@@ -89,6 +89,15 @@ def test_health_is_answered():
         check(r is not None and r["answers"] == [66], "health: %r\n%s" % (r, p.text_log()))
 
 
+def test_auth_none_is_loud():
+    with PrivdAlone("idle", overrides=[("auth", "mode", "none")], name="none") as p:
+        p.wait_running()
+        check("AUTH IS OFF" in p.text_log(), "privd did not log mode none:\n" + p.text_log())
+    with PrivdAlone("idle", name="notnone") as p:
+        p.wait_running()
+        check("AUTH IS OFF" not in p.text_log(), "AUTH IS OFF in api-key mode")
+
+
 def hostile(script):
     with PrivdAlone(script, name="h-" + script) as p:
         rc = wait_exit(p.proc, 30, "privd facing '%s'" % script)
