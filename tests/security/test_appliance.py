@@ -144,28 +144,26 @@ def test_sigsys_frontd_while_serving():
         a.stop()
 
 
-def test_sigsys_privd_while_serving():
-    a = appliance("sys-priv", trigger="inet")
+def sigsys_while_serving(name):
+    """A daemon the test started itself: its own exit status is SIGSYS."""
+    a = appliance("sys-" + name, trigger="inet")
     try:
         a.exec("bash", "echo up")
         settle(a)
-        fire_trigger(a.procs["privd"].pid, threads(a.procs["privd"].pid)[-1])
-        rc = wait_exit(a.procs["privd"], 20, "privd")
-        check(rc == -signal.SIGSYS, "privd exit %r, want SIGSYS" % rc)
+        pid = a.procs[name].pid
+        fire_trigger(pid, threads(pid)[-1])
+        rc = wait_exit(a.procs[name], 20, name)
+        check(rc == -signal.SIGSYS, "%s exit %r, want SIGSYS" % (name, rc))
     finally:
         a.stop()
+
+
+def test_sigsys_privd_while_serving():
+    sigsys_while_serving("privd")
 
 
 def test_sigsys_sockproxy_while_serving():
-    a = appliance("sys-proxy", trigger="inet")
-    try:
-        a.exec("bash", "echo up")
-        settle(a)
-        fire_trigger(a.procs["sockproxy"].pid, threads(a.procs["sockproxy"].pid)[-1])
-        rc = wait_exit(a.procs["sockproxy"], 20, "sockproxy")
-        check(rc == -signal.SIGSYS, "sockproxy exit %r, want SIGSYS" % rc)
-    finally:
-        a.stop()
+    sigsys_while_serving("sockproxy")
 
 
 # --- a hostile frontd makes privd create nothing ---------------------------------------

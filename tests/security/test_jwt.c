@@ -77,11 +77,12 @@ expect_refused(const char *tok, const char *want, int line)
 	const char *why = "";
 
 	if (verify(tok, &why) == 0) {
-		fprintf(stderr, "%s:%d: token accepted\n", __FILE__, line);
+		fprintf(stderr, "check %d: token accepted (want '%s')\n", line,
+		    want != NULL ? want : "");
 		failures++;
 	} else if (want != NULL && strstr(why, want) == NULL) {
-		fprintf(stderr, "%s:%d: refused for '%s', expected '%s'\n",
-		    __FILE__, line, why, want);
+		fprintf(stderr, "check %d: refused for '%s', expected '%s'\n",
+		    line, why, want);
 		failures++;
 	}
 }
@@ -113,69 +114,69 @@ test_good(void)
 	CHECK(jwt_verify(&cfg, t, strlen(t), NOW, sub, 8, &why) != 0);
 }
 
+/*
+ * A token with these claims, signed by the right key, must be refused.
+ * (A failure names its check: a line number for REFUSED, the table index
+ * for bad_claims, 1000 + the index for bad_payloads.)
+ */
+static const struct {
+	long long	iat, nbf, exp;		/* relative to NOW */
+	const char	*iss, *aud, *sub;	/* JSON values */
+	const char	*want;
+} bad_claims[] = {
+	{ -400, -400, -100, "\"librechat\"", "\"codeapi\"", "\"u\"", "expired" },
+	{ 0, 31, 200, "\"librechat\"", "\"codeapi\"", "\"u\"", "not yet valid" },
+	{ 31, 31, 200, "\"librechat\"", "\"codeapi\"", "\"u\"", "future" },
+	{ -10, -10, 290, "\"librechat\"", "\"other\"", "\"u\"", "aud" },
+	{ -10, -10, 290, "\"librechat\"", "[\"other\",\"x\"]", "\"u\"", "aud" },
+	{ -10, -10, 290, "\"librechat\"", "[]", "\"u\"", "aud" },
+	{ -10, -10, 290, "\"evil\"", "\"codeapi\"", "\"u\"", "iss" },
+	{ -10, -10, 290, "\"LibreChat\"", "\"codeapi\"", "\"u\"", "iss" },
+	{ -10, -10, 290, "\"librechat\\u0000x\"", "\"codeapi\"", "\"u\"", "NUL" },
+	/* lifetime: 301 s from iat, or from an earlier nbf */
+	{ -10, -10, 291, "\"librechat\"", "\"codeapi\"", "\"u\"", "lifetime" },
+	{ -10, -20, 285, "\"librechat\"", "\"codeapi\"", "\"u\"", "lifetime" },
+	{ -10, -10, -10, "\"librechat\"", "\"codeapi\"", "\"u\"", "not after" },
+	{ -10, -10, 86400, "\"librechat\"", "\"codeapi\"", "\"u\"", "lifetime" },
+	{ -10, -10, 290, "\"librechat\"", "\"codeapi\"", "\"\"", "sub" },
+	{ -10, -10, 290, "\"librechat\"", "\"codeapi\"", "\"a b\"", "sub" },
+	{ -10, -10, 290, "\"librechat\"", "\"codeapi\"", "42", "sub" },
+	{ -10, -10, 290, "\"librechat\"", "\"codeapi\"",
+	    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"", "sub" },
+};
+
+/* payloads written out: missing, fractional, non-numeric times, twins */
+#define P(rest) "{\"iss\":\"librechat\",\"aud\":\"codeapi\",\"sub\":\"u\"," rest "}"
+static const struct {
+	const char	*payload;
+	const char	*want;
+} bad_payloads[] = {
+	{ P("\"iat\":1767225590"), "exp" },
+	{ P("\"exp\":1767225800"), "iat" },
+	{ P("\"iat\":1767225590,\"exp\":1767225800.5"), "exp" },
+	{ P("\"iat\":1767225590,\"exp\":\"1767225800\""), "exp" },
+	{ P("\"iat\":1767225590,\"exp\":1e999"), "exp" },
+	{ P("\"iat\":1767225590,\"nbf\":-5,\"exp\":1767225800"), "nbf" },
+	/* duplicates: the last one must not win */
+	{ P("\"sub\":\"admin\",\"iat\":1767225590,\"exp\":1767225800"), "twice" },
+	{ "[1,2]", "object" },
+	{ "{\"iss\":\"librechat\"} x", "JSON" },
+};
+#undef P
+
 static void
 test_claims(void)
 {
-	char sub65[80];
+	size_t i;
 
-	REFUSED(mint(HDR, claims(NOW - 400, NOW - 400, NOW - 100, "\"librechat\"",
-	    "\"codeapi\"", "\"u\""), sk, NULL), "expired");
-	REFUSED(mint(HDR, claims(NOW, NOW + 31, NOW + 200, "\"librechat\"",
-	    "\"codeapi\"", "\"u\""), sk, NULL), "not yet valid");
-	REFUSED(mint(HDR, claims(NOW + 31, NOW + 31, NOW + 200, "\"librechat\"",
-	    "\"codeapi\"", "\"u\""), sk, NULL), "future");
-	REFUSED(mint(HDR, claims(NOW - 10, NOW - 10, NOW + 290, "\"librechat\"",
-	    "\"other\"", "\"u\""), sk, NULL), "aud");
-	REFUSED(mint(HDR, claims(NOW - 10, NOW - 10, NOW + 290, "\"librechat\"",
-	    "[\"other\",\"x\"]", "\"u\""), sk, NULL), "aud");
-	REFUSED(mint(HDR, claims(NOW - 10, NOW - 10, NOW + 290, "\"librechat\"",
-	    "[]", "\"u\""), sk, NULL), "aud");
-	REFUSED(mint(HDR, claims(NOW - 10, NOW - 10, NOW + 290, "\"evil\"",
-	    "\"codeapi\"", "\"u\""), sk, NULL), "iss");
-	REFUSED(mint(HDR, claims(NOW - 10, NOW - 10, NOW + 290, "\"LibreChat\"",
-	    "\"codeapi\"", "\"u\""), sk, NULL), "iss");
-	REFUSED(mint(HDR, claims(NOW - 10, NOW - 10, NOW + 290,
-	    "\"librechat\\u0000x\"", "\"codeapi\"", "\"u\""), sk, NULL), "NUL");
-	/* lifetime: 301 s from iat, or from an earlier nbf */
-	REFUSED(mint(HDR, claims(NOW - 10, NOW - 10, NOW + 291, "\"librechat\"",
-	    "\"codeapi\"", "\"u\""), sk, NULL), "lifetime");
-	REFUSED(mint(HDR, claims(NOW - 10, NOW - 20, NOW + 285, "\"librechat\"",
-	    "\"codeapi\"", "\"u\""), sk, NULL), "lifetime");
-	REFUSED(mint(HDR, claims(NOW - 10, NOW - 10, NOW - 10, "\"librechat\"",
-	    "\"codeapi\"", "\"u\""), sk, NULL), "not after");
-	REFUSED(mint(HDR, claims(NOW - 10, NOW - 10, NOW + 3600 * 24, "\"librechat\"",
-	    "\"codeapi\"", "\"u\""), sk, NULL), "lifetime");
-	/* sub */
-	REFUSED(mint(HDR, claims(NOW - 10, NOW - 10, NOW + 290, "\"librechat\"",
-	    "\"codeapi\"", "\"\""), sk, NULL), "sub");
-	REFUSED(mint(HDR, claims(NOW - 10, NOW - 10, NOW + 290, "\"librechat\"",
-	    "\"codeapi\"", "\"a b\""), sk, NULL), "sub");
-	REFUSED(mint(HDR, claims(NOW - 10, NOW - 10, NOW + 290, "\"librechat\"",
-	    "\"codeapi\"", "42"), sk, NULL), "sub");
-	memset(sub65, 'a', 66);
-	sub65[0] = '"';
-	sub65[65] = '"';
-	sub65[66] = '\0';
-	REFUSED(mint(HDR, claims(NOW - 10, NOW - 10, NOW + 290, "\"librechat\"",
-	    "\"codeapi\"", sub65), sk, NULL), "sub");
-	/* times: missing, fractional, strings */
-	REFUSED(mint(HDR, "{\"iss\":\"librechat\",\"aud\":\"codeapi\",\"sub\":\"u\","
-	    "\"iat\":1767225590}", sk, NULL), "exp");
-	REFUSED(mint(HDR, "{\"iss\":\"librechat\",\"aud\":\"codeapi\",\"sub\":\"u\","
-	    "\"exp\":1767225800}", sk, NULL), "iat");
-	REFUSED(mint(HDR, "{\"iss\":\"librechat\",\"aud\":\"codeapi\",\"sub\":\"u\","
-	    "\"iat\":1767225590,\"exp\":1767225800.5}", sk, NULL), "exp");
-	REFUSED(mint(HDR, "{\"iss\":\"librechat\",\"aud\":\"codeapi\",\"sub\":\"u\","
-	    "\"iat\":1767225590,\"exp\":\"1767225800\"}", sk, NULL), "exp");
-	REFUSED(mint(HDR, "{\"iss\":\"librechat\",\"aud\":\"codeapi\",\"sub\":\"u\","
-	    "\"iat\":1767225590,\"exp\":1e999}", sk, NULL), "exp");
-	REFUSED(mint(HDR, "{\"iss\":\"librechat\",\"aud\":\"codeapi\",\"sub\":\"u\","
-	    "\"iat\":1767225590,\"nbf\":-5,\"exp\":1767225800}", sk, NULL), "nbf");
-	/* duplicates: the last one must not win */
-	REFUSED(mint(HDR, "{\"iss\":\"librechat\",\"aud\":\"codeapi\",\"sub\":\"u\","
-	    "\"sub\":\"admin\",\"iat\":1767225590,\"exp\":1767225800}", sk, NULL), "twice");
-	REFUSED(mint(HDR, "[1,2]", sk, NULL), "object");
-	REFUSED(mint(HDR, "{\"iss\":\"librechat\"} x", sk, NULL), "JSON");
+	for (i = 0; i < sizeof(bad_claims) / sizeof(bad_claims[0]); i++)
+		expect_refused(mint(HDR, claims(NOW + bad_claims[i].iat,
+		    NOW + bad_claims[i].nbf, NOW + bad_claims[i].exp,
+		    bad_claims[i].iss, bad_claims[i].aud, bad_claims[i].sub), sk,
+		    NULL), bad_claims[i].want, (int)i);
+	for (i = 0; i < sizeof(bad_payloads) / sizeof(bad_payloads[0]); i++)
+		expect_refused(mint(HDR, bad_payloads[i].payload, sk, NULL),
+		    bad_payloads[i].want, 1000 + (int)i);
 }
 
 static void
