@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -226,7 +227,8 @@ exec_parse(const char *body, size_t len, struct exec_req *q, struct reply *r)
 		    (uint32_t)t;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "runtime_session_hint");
-	if (cJSON_IsString(v) && strcmp(v->valuestring, "stateful") == 0)
+	/* a hint names the runtime session to come back to: a stateful ask */
+	if (cJSON_IsString(v) && v->valuestring[0] != '\0')
 		q->opts |= IPC_OPT_STATEFUL;
 	/* an authenticated user wins; else LibreChat's own user_id field */
 	if (q->user[0] == '\0') {
@@ -373,6 +375,7 @@ answer_status(const struct ipc_exec_done *d, struct reply *r)
 			if (j != NULL) {
 				cJSON_AddNumberToObject(j, "retry_after_seconds", 1);
 				free(r->body);
+				r->body = NULL;
 				reply_json(r, 429, cJSON_PrintUnformatted(j));
 				cJSON_Delete(j);
 			}
@@ -391,7 +394,8 @@ answer_status(const struct ipc_exec_done *d, struct reply *r)
 }
 
 void
-exec_handle(const char *body, size_t len, const char *user, struct reply *r)
+exec_handle(const char *body, size_t len, const char *user, const char *profile,
+    struct reply *r)
 {
 	struct exec_req *q = NULL;
 	struct privd_input *in = NULL;
@@ -418,6 +422,9 @@ exec_handle(const char *body, size_t len, const char *user, struct reply *r)
 	snprintf(q->user, sizeof(q->user), "%s", user);
 	if (exec_parse(body, len, q, r) != 0)
 		goto out;
+	/* the header asks for what runtime_session_hint asks for */
+	if (profile != NULL && strcasecmp(profile, "stateful") == 0)
+		q->opts |= IPC_OPT_STATEFUL;
 
 	/* inputs, read-only from the store */
 	if (q->nfiles > 0 && ((in = calloc(q->nfiles, sizeof(*in))) == NULL ||
@@ -429,10 +436,15 @@ exec_handle(const char *body, size_t len, const char *user, struct reply *r)
 		struct store_meta m;
 		int fd = store_get(q->files[i].sid, q->files[i].id, &m);
 
+		/* another user's file is answered exactly like a missing one */
+		if (fd >= 0 && !store_visible(&m, q->user)) {
+			close(fd);
+			fd = -1;
+		}
 		if (fd < 0) {
 			reply_error(r, 404, "file_not_found",
-			    "file '%s' (id %s in session %s) was not found",
-			    q->files[i].name, q->files[i].id, q->files[i].sid);
+			    "files[%zu]: file '%s' (id %s in session %s) was not found",
+			    i, q->files[i].name, q->files[i].id, q->files[i].sid);
 			goto out;
 		}
 		in[nin].name = q->files[i].name;
@@ -572,8 +584,6 @@ exec_handle(const char *body, size_t len, const char *user, struct reply *r)
 		cJSON_AddStringToObject(run, "killed", kills[res.done.kill]);
 	cJSON_AddNumberToObject(run, "duration_ms", (double)(res.done.duration_us / 1000));
 	reply_json(r, 200, cJSON_PrintUnformatted(resp));
-	if (r->body == NULL)
-		reply_error(r, 503, "unavailable", "out of memory");
 out:
 	if (omap != NULL)
 		munmap(omap, (size_t)res.done.output_len);

@@ -9,8 +9,11 @@
 void	exec_init(const struct policy *p);
 /* the largest exec body accepted (413 above) */
 size_t	exec_body_max(void);
-/* POST /v1/exec: body is the JSON request; user the authenticated user id */
+/*
+ * POST /v1/exec: body is the JSON request; user the authenticated user id;
+ * profile the X-CodeAPI-Expected-Profile header (NULL when absent)
+ */
 void	exec_handle(const char *body, size_t len, const char *user,
-	    struct reply *r);
+	    const char *profile, struct reply *r);
 
 #endif

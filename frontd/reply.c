@@ -18,9 +18,14 @@ reply_init(struct reply *r)
 void
 reply_json(struct reply *r, unsigned int status, char *body)
 {
+	if (body == NULL) {
+		/* cJSON could not print it */
+		reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
 	r->status = status;
 	r->body = body;
-	r->len = body != NULL ? strlen(body) : 0;
+	r->len = strlen(body);
 }
 
 void

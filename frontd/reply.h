@@ -15,7 +15,8 @@ struct reply {
 	const char	*ctype;		/* NULL: application/json */
 	int		file_fd;	/* >= 0: stream this file instead */
 	uint64_t	file_size;
-	char		disposition[600];
+	char		file_ctype[80];
+	char		disposition[1024];
 	char		retry_after[16];
 };
 
@@ -23,7 +24,7 @@ void	reply_init(struct reply *r);
 /* {"error":code,"message":message} */
 void	reply_error(struct reply *r, unsigned int status, const char *code,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* take ownership of a cJSON-printed body */
+/* take ownership of a cJSON-printed body; NULL (out of memory) is a 503 */
 void	reply_json(struct reply *r, unsigned int status, char *body);
 
 #endif

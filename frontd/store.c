@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "policy.h"
 
 #define META_MAX	4096
+#define LIST_MAX	(POLICY_FILES_SESS_CEIL * 2)
 
 static int store_fd = -1;
 
@@ -87,15 +89,11 @@ session_dir(const char *sid, int create)
 	return fd;
 }
 
-/* write a whole file atomically under dir as 'name' */
+/* write a small record atomically under dir as 'name' */
 static int
-atomic_write(int dir, const char *name, int srcfd, uint64_t off,
-    const void *data, uint64_t len, unsigned char *sha)
+atomic_write(int dir, const char *name, const void *data, size_t len)
 {
-	crypto_hash_sha256_state st;
-	char tmp[64], rnd[CW_ID_LEN + 1];
-	char buf[65536];
-	uint64_t done = 0;
+	char tmp[CW_ID_LEN + 8], rnd[CW_ID_LEN + 1];
 	int fd, r = -1;
 
 	cw_id_new(rnd);
@@ -103,33 +101,10 @@ atomic_write(int dir, const char *name, int srcfd, uint64_t off,
 	if ((fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOFOLLOW, 0600)) < 0)
 		return -1;
-	crypto_hash_sha256_init(&st);
-	while (done < len) {
-		size_t k = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
-		const void *p;
-
-		if (srcfd >= 0) {
-			ssize_t n = pread(srcfd, buf, k, (off_t)(off + done));
-
-			if (n <= 0) {
-				errno = n == 0 ? EIO : errno;
-				goto out;
-			}
-			k = (size_t)n;
-			p = buf;
-		} else
-			p = (const char *)data + done;
-		crypto_hash_sha256_update(&st, p, k);
-		if (cw_write_all(fd, p, k) != 0)
-			goto out;
-		done += k;
-	}
-	if (fsync(fd) != 0)
+	if (cw_write_all(fd, data, len) != 0 || fsync(fd) != 0)
 		goto out;
 	if (renameat(dir, tmp, dir, name) != 0)
 		goto out;
-	if (sha != NULL)
-		crypto_hash_sha256_final(&st, sha);
 	r = 0;
 out:
 	close(fd);
@@ -159,48 +134,139 @@ meta_json(const struct store_meta *m)
 }
 
 int
+store_writer_open(struct store_writer *w, const char *sid)
+{
+	char rnd[CW_ID_LEN + 1];
+
+	memset(w, 0, sizeof(*w));
+	w->dir = w->fd = -1;
+	if ((w->dir = session_dir(sid, 1)) < 0)
+		return -1;
+	memcpy(w->sid, sid, CW_ID_LEN + 1);
+	cw_id_new(rnd);
+	snprintf(w->tmp, sizeof(w->tmp), ".tmp.%s", rnd);
+	if ((w->fd = openat(w->dir, w->tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		close(w->dir);
+		w->dir = -1;
+		return -1;
+	}
+	crypto_hash_sha256_init(&w->sha);
+	return 0;
+}
+
+int
+store_writer_write(struct store_writer *w, const void *data, size_t len)
+{
+	if (w->fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	crypto_hash_sha256_update(&w->sha, data, len);
+	if (cw_write_all(w->fd, data, len) != 0)
+		return -1;
+	w->size += len;
+	return 0;
+}
+
+void
+store_writer_abort(struct store_writer *w)
+{
+	if (w->fd >= 0) {
+		close(w->fd);
+		unlinkat(w->dir, w->tmp, 0);
+	}
+	if (w->dir >= 0)
+		close(w->dir);
+	w->fd = w->dir = -1;
+}
+
+int
+store_writer_commit(struct store_writer *w, const char *name, const char *kind,
+    const char *owner, struct store_meta *m)
+{
+	unsigned char sha[crypto_hash_sha256_BYTES];
+	char metaname[CW_ID_LEN + 8], *js = NULL;
+	int r = -1;
+
+	memset(m, 0, sizeof(*m));
+	if (w->fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (strlen(name) > STORE_NAME_MAX) {
+		errno = ENAMETOOLONG;
+		goto out;
+	}
+	memcpy(m->sid, w->sid, CW_ID_LEN + 1);
+	cw_id_new(m->fid);
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	m->size = w->size;
+	snprintf(m->ctype, sizeof(m->ctype), "%s", store_content_type(name));
+	snprintf(m->kind, sizeof(m->kind), "%s", kind);
+	snprintf(m->owner, sizeof(m->owner), "%s", owner);
+	m->created = (int64_t)time(NULL);
+	crypto_hash_sha256_final(&w->sha, sha);
+	sodium_bin2hex(m->sha256, sizeof(m->sha256), sha, sizeof(sha));
+	if (fsync(w->fd) != 0 || renameat(w->dir, w->tmp, w->dir, m->fid) != 0)
+		goto out;
+	close(w->fd);
+	w->fd = -1;
+	if ((js = meta_json(m)) == NULL)
+		goto gone;
+	snprintf(metaname, sizeof(metaname), "%s.meta", m->fid);
+	if (atomic_write(w->dir, metaname, js, strlen(js)) != 0)
+		goto gone;
+	if (fsync(w->dir) != 0)
+		goto out;
+	r = 0;
+	goto out;
+gone:
+	unlinkat(w->dir, m->fid, 0);
+out:
+	free(js);
+	store_writer_abort(w);
+	return r;
+}
+
+int
 store_put(const char *sid, const char *name, int fd, uint64_t off,
     const void *data, uint64_t len, const char *kind, const char *owner,
     struct store_meta *m)
 {
-	unsigned char sha[crypto_hash_sha256_BYTES];
-	char metaname[CW_ID_LEN + 8], *js = NULL;
-	int dir, r = -1;
-	size_t i;
+	struct store_writer w;
+	char buf[65536];
+	uint64_t done = 0;
 
 	memset(m, 0, sizeof(*m));
 	if (strlen(name) > STORE_NAME_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((dir = session_dir(sid, 1)) < 0)
+	if (store_writer_open(&w, sid) != 0)
 		return -1;
-	memcpy(m->sid, sid, CW_ID_LEN + 1);
-	cw_id_new(m->fid);
-	snprintf(m->name, sizeof(m->name), "%s", name);
-	m->size = len;
-	snprintf(m->ctype, sizeof(m->ctype), "%s", store_content_type(name));
-	snprintf(m->kind, sizeof(m->kind), "%s", kind);
-	snprintf(m->owner, sizeof(m->owner), "%s", owner);
-	m->created = (int64_t)time(NULL);
-	if (atomic_write(dir, m->fid, fd, off, data, len, sha) != 0)
-		goto out;
-	for (i = 0; i < sizeof(sha); i++)
-		snprintf(m->sha256 + 2 * i, 3, "%02x", sha[i]);
-	if ((js = meta_json(m)) == NULL)
-		goto out;
-	snprintf(metaname, sizeof(metaname), "%s.meta", m->fid);
-	if (atomic_write(dir, metaname, -1, 0, js, strlen(js), NULL) != 0) {
-		unlinkat(dir, m->fid, 0);
-		goto out;
+	while (done < len) {
+		size_t k = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
+		const void *p = (const char *)data + done;
+
+		if (fd >= 0) {
+			ssize_t n = pread(fd, buf, k, (off_t)(off + done));
+
+			if (n <= 0) {
+				errno = n == 0 ? EIO : errno;
+				goto bad;
+			}
+			k = (size_t)n;
+			p = buf;
+		}
+		if (store_writer_write(&w, p, k) != 0)
+			goto bad;
+		done += k;
 	}
-	if (fsync(dir) != 0)
-		goto out;
-	r = 0;
-out:
-	free(js);
-	close(dir);
-	return r;
+	return store_writer_commit(&w, name, kind, owner, m);
+bad:
+	store_writer_abort(&w);
+	return -1;
 }
 
 static int
@@ -291,6 +357,103 @@ store_get(const char *sid, const char *fid, struct store_meta *m)
 		return -1;
 	}
 	return fd;
+}
+
+int
+store_visible(const struct store_meta *m, const char *who)
+{
+	return m->owner[0] == '\0' || who[0] == '\0' || strcmp(m->owner, who) == 0;
+}
+
+int
+store_delete(const char *sid, const char *fid)
+{
+	struct store_meta m;
+	char metaname[CW_ID_LEN + 8];
+	int dir, r = -1;
+
+	if (store_meta(sid, fid, &m) != 0)
+		return -1;
+	if ((dir = session_dir(sid, 0)) < 0)
+		return -1;
+	snprintf(metaname, sizeof(metaname), "%s.meta", fid);
+	/* the record first: a half-deleted object is simply absent */
+	if (unlinkat(dir, metaname, 0) != 0)
+		goto out;
+	if (unlinkat(dir, fid, 0) != 0 && errno != ENOENT)
+		goto out;
+	r = 0;
+out:
+	close(dir);
+	return r;
+}
+
+static int
+meta_order(const void *a, const void *b)
+{
+	const struct store_meta *x = a, *y = b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+int
+store_list(const char *sid, struct store_meta **list, size_t *n)
+{
+	struct store_meta *v = NULL, *nv;
+	struct dirent *e;
+	size_t cap = 0;
+	DIR *d;
+	int dir, r = -1;
+
+	*list = NULL;
+	*n = 0;
+	if ((dir = session_dir(sid, 0)) < 0)
+		return -1;
+	if ((d = fdopendir(dir)) == NULL) {
+		close(dir);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		struct store_meta m;
+
+		if (!cw_id_ok(e->d_name) || meta_read(dirfd(d), e->d_name, &m) != 0)
+			continue;
+		if (*n == LIST_MAX)
+			break;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL)
+				goto out;
+			v = nv;
+		}
+		memcpy(m.sid, sid, CW_ID_LEN + 1);
+		memcpy(m.fid, e->d_name, CW_ID_LEN + 1);
+		v[(*n)++] = m;
+	}
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), meta_order);
+	*list = v;
+	v = NULL;
+	r = 0;
+out:
+	if (r != 0)
+		*n = 0;
+	free(v);
+	closedir(d);
+	return r;
+}
+
+void
+store_iso8601(int64_t t, char out[32])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm) == 0)
+		snprintf(out, 32, "1970-01-01T00:00:00.000Z");
 }
 
 void

@@ -235,6 +235,56 @@ def test_jwt():
         check(st == 401, "api-key+jwt, other key's token: %s" % st)
 
 
+def upload(f, headers, name, data, fields=()):
+    boundary = "cwsec" + b64u(os.urandom(9))
+    body = b""
+    for k, v in fields:
+        body += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
+                 % (boundary, k, v)).encode()
+    body += ("--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+             "Content-Type: application/octet-stream\r\n\r\n" % (boundary, name)).encode()
+    body += data + ("\r\n--%s--\r\n" % boundary).encode()
+    c = http.client.HTTPConnection("127.0.0.1", f.port, timeout=20)
+    h = {"Content-Type": "multipart/form-data; boundary=" + boundary}
+    h.update(headers)
+    c.request("POST", "/v1/upload", body=body, headers=h)
+    r = c.getresponse()
+    raw = r.read()
+    c.close()
+    return r.status, json.loads(raw)
+
+
+def download(f, headers, sid, fid):
+    c = http.client.HTTPConnection("127.0.0.1", f.port, timeout=20)
+    c.request("GET", "/v1/download/%s/%s" % (sid, fid), headers=headers)
+    r = c.getresponse()
+    raw = r.read()
+    c.close()
+    return r.status, raw
+
+
+def test_jwt_sub_owns_files():
+    """With JWTs the token's sub is the owner: no header or field overrides it."""
+    s = Signer(TMP)
+    with jwt_app(s, mode="api-key+jwt", name="owners") as f:
+        alice = {"Authorization": "Bearer " + s.token(claims(sub="alice"))}
+        bob = {"Authorization": "Bearer " + s.token(claims(sub="bob"))}
+        st, j = upload(f, dict(alice, **{"User-Id": "bob"}), "notes.txt", b"alice's notes",
+                       fields=[("kind", "user"), ("id", "bob")])
+        check(st == 200, "upload: %s %r" % (st, j))
+        sid, fid = j["session_id"], j["files"][0]["fileId"]
+        st, raw = download(f, alice, sid, fid)
+        check(st == 200 and raw == b"alice's notes", "owner's download: %s" % st)
+        for who, h in (("bob", bob), ("bob claiming alice", dict(bob, **{"User-Id": "alice"}))):
+            st, raw = download(f, h, sid, fid)
+            check(st == 404, "%s downloads alice's file: %s" % (who, st))
+        # an API key holder speaks for LibreChat's users: its User-Id is taken
+        st, raw = download(f, {"X-API-Key": f.key, "User-Id": "alice"}, sid, fid)
+        check(st == 200, "key holder for alice: %s" % st)
+        st, raw = download(f, {"X-API-Key": f.key, "User-Id": "bob"}, sid, fid)
+        check(st == 404, "key holder for bob: %s" % st)
+
+
 def test_jwt_key_file_is_checked_at_start():
     """A key that is not an Ed25519 SPKI in PEM stops frontd at start."""
     f = FakePrivd(name="badkey")
