@@ -5,6 +5,7 @@ and a hostile frontd that makes privd create nothing. Needs Docker and the
 sockproxy binary: without either it fails, it never skips."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -30,6 +31,12 @@ def appliance(name, trigger=None):
         return Appliance(name=name).start()
     finally:
         os.environ.pop("CW_TEST_TRIGGER", None)
+
+
+def tidy(*hs):
+    """Remove a passed test's directories (a failure keeps them to read)."""
+    for h in hs:
+        shutil.rmtree(h.dir, ignore_errors=True)
 
 
 def settle(a):
@@ -106,6 +113,7 @@ def test_three_users_confined():
         check(groups == [str(dgid)], "sockproxy's groups %r, want only %d" % (groups, dgid))
     finally:
         a.stop()
+    tidy(a)
 
 
 def test_socket_permissions():
@@ -126,6 +134,7 @@ def test_socket_permissions():
             check(out == "REFUSED 13", "%s on the Docker socket: %s" % (user, out))
     finally:
         a.stop()
+    tidy(a)
 
 
 # --- seccomp in the running appliance ------------------------------------------------
@@ -142,6 +151,7 @@ def test_sigsys_frontd_while_serving():
               "frontd's SIGSYS not seen by privd:\n" + a.log("privd"))
     finally:
         a.stop()
+    tidy(a)
 
 
 def sigsys_while_serving(name):
@@ -156,6 +166,7 @@ def sigsys_while_serving(name):
         check(rc == -signal.SIGSYS, "%s exit %r, want SIGSYS" % (name, rc))
     finally:
         a.stop()
+    tidy(a)
 
 
 def test_sigsys_privd_while_serving():
@@ -205,6 +216,7 @@ def test_hostile_frontd_creates_nothing():
     finally:
         p.stop()
         a.stop()
+    tidy(a, p)
     for i, script in enumerate(HOSTILE):
         t0 = int(time.time()) - 1
         a, p = chain(script, "h%d" % i)
@@ -217,6 +229,7 @@ def test_hostile_frontd_creates_nothing():
             check(a.leftovers() == [], "%s: containers left" % script)
         finally:
             a.stop()
+        tidy(a, p)
 
 
 if __name__ == "__main__":
