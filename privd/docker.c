@@ -214,9 +214,14 @@ create_body(const struct policy *p, const char *image)
 	if ((root = cJSON_CreateObject()) == NULL)
 		return NULL;
 	cJSON_AddStringToObject(root, "Image", image);
+	/* the image's idle process: waits, and starts pre-warmed interpreters */
 	cmd = cJSON_AddArrayToObject(root, "Cmd");
-	cJSON_AddItemToArray(cmd, cJSON_CreateString("sleep"));
-	cJSON_AddItemToArray(cmd, cJSON_CreateString("infinity"));
+	cJSON_AddItemToArray(cmd, cJSON_CreateString(DK_IDLE_CMD));
+	if (p->prewarm & (1u << LANG_PY)) {
+		cJSON *env = cJSON_AddArrayToObject(root, "Env");
+
+		cJSON_AddItemToArray(env, cJSON_CreateString("CW_PREWARM=py"));
+	}
 	hc = cJSON_AddObjectToObject(root, "HostConfig");
 	cJSON_AddNumberToObject(hc, "Memory", (double)p->memory);
 	cJSON_AddNumberToObject(hc, "MemorySwap", (double)p->swap);

@@ -13,6 +13,10 @@
 #include "policy.h"
 
 #define DK_ID_LEN	64
+/* every sandbox image provides it (sandbox/README.md, "image contract") */
+#define DK_IDLE_CMD	"/usr/local/bin/cw-idle"
+/* a program this short with no input files travels in the exec's env */
+#define DK_CODE_ENV_MAX	3072
 
 struct dk {
 	const char	*sock;

@@ -30,6 +30,8 @@ static pthread_mutex_t	pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	pool_wake = PTHREAD_COND_INITIALIZER;
 static uint32_t		target;
 static int		pool_stop;
+static pthread_t	filler_thread;
+static int		filler_running;
 
 static int
 full(void)
@@ -93,7 +95,6 @@ pool_init(void)
 {
 	const struct policy *p = privd.policy;
 	pthread_attr_t attr;
-	pthread_t t;
 	int l;
 
 	target = p->pool;
@@ -103,10 +104,10 @@ pool_init(void)
 		if (p->langs[l].enabled)
 			pools[p->langs[l].image].used = 1;
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	if (pthread_create(&t, &attr, filler, NULL) != 0)
+	if (pthread_create(&filler_thread, &attr, filler, NULL) != 0)
 		fatal("pool_init: pthread_create");
+	filler_running = 1;
 	pthread_attr_destroy(&attr);
 }
 
@@ -131,6 +132,7 @@ pool_take(int image, char *id)
 	return r;
 }
 
+/* stop the filler and wait for it: a sandbox it is creating joins the live list */
 void
 pool_stop_filling(void)
 {
@@ -138,4 +140,8 @@ pool_stop_filling(void)
 	pool_stop = 1;
 	pthread_cond_broadcast(&pool_wake);
 	pthread_mutex_unlock(&pool_lock);
+	if (filler_running) {
+		pthread_join(filler_thread, NULL);
+		filler_running = 0;
+	}
 }
