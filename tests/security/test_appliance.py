@@ -28,7 +28,9 @@ def appliance(name, trigger=None):
     if trigger is not None:
         os.environ["CW_TEST_TRIGGER"] = trigger
     try:
-        return Appliance(name=name).start()
+        # no warm pool: a daemon killed here leaves no idle sandbox for the
+        # next start's sweep, so the leftover check stays exact
+        return Appliance(overrides=[("concurrency", "pool", "0")], name=name).start()
     finally:
         os.environ.pop("CW_TEST_TRIGGER", None)
 
@@ -186,7 +188,8 @@ HOSTILE = ["begin-twice", "fd-on-run", "missing-files", "id-switch", "unterminat
 def chain(script, name):
     """Real sockproxy, real privd, the fake frontd playing script."""
     require_sockproxy()
-    a = Appliance(name=name)
+    # no warm pool: privd then creates a sandbox only for a run it admitted
+    a = Appliance(overrides=[("concurrency", "pool", "0")], name=name)
     a.logs["sockproxy"] = open(os.path.join(a.dir, "sockproxy.log"), "wb+")
     a.procs["sockproxy"] = subprocess.Popen(
         [SOCKPROXY, "--listen", a.sock, "--upstream", DOCKER_SOCK, "--policy", a.policy_path,
