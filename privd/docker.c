@@ -206,7 +206,7 @@ out:
 }
 
 static char *
-create_body(const struct policy *p, const char *image)
+create_body(const struct policy *p, const char *image, int prewarm_py)
 {
 	cJSON *root, *hc, *cmd;
 	char *s = NULL;
@@ -217,7 +217,7 @@ create_body(const struct policy *p, const char *image)
 	/* the image's idle process: waits, and starts pre-warmed interpreters */
 	cmd = cJSON_AddArrayToObject(root, "Cmd");
 	cJSON_AddItemToArray(cmd, cJSON_CreateString(DK_IDLE_CMD));
-	if (p->prewarm & (1u << LANG_PY)) {
+	if (prewarm_py) {
 		cJSON *env = cJSON_AddArrayToObject(root, "Env");
 
 		cJSON_AddItemToArray(env, cJSON_CreateString("CW_PREWARM=py"));
@@ -237,13 +237,14 @@ create_body(const struct policy *p, const char *image)
 }
 
 int
-dk_create(struct dk *d, const struct policy *p, const char *image, char *id)
+dk_create(struct dk *d, const struct policy *p, const char *image,
+    int prewarm_py, char *id)
 {
 	struct membuf m = { 0 };
 	char *body;
 	int r;
 
-	if ((body = create_body(p, image)) == NULL) {
+	if ((body = create_body(p, image, prewarm_py)) == NULL) {
 		snprintf(d->err, sizeof(d->err), "out of memory");
 		return -1;
 	}

@@ -35,9 +35,12 @@ enum dk_stream_end {
 int	dk_open(struct dk *d, const char *sock);
 void	dk_close(struct dk *d);
 
-/* create from policy image 'image' with the policy's limits; id has 65 bytes */
+/*
+ * create from policy image 'image' with the policy's limits; id has 65
+ * bytes. prewarm_py: the sandbox starts a pre-warmed Python interpreter.
+ */
 int	dk_create(struct dk *d, const struct policy *p, const char *image,
-	    char *id);
+	    int prewarm_py, char *id);
 int	dk_start(struct dk *d, const char *id);
 /*
  * PUT a tar of 'size' bytes produced by 'fill' into the work directory.

@@ -51,11 +51,12 @@ live_add(const char *id)
 	pthread_mutex_unlock(&privd.lock);
 }
 
-/* create and start a fresh sandbox of image 'ref'; it joins the live list */
+/* create and start a fresh sandbox of policy image 'image'; it joins the live list */
 int
-sandbox_create(struct dk *dk, const char *ref, char *id)
+sandbox_create(struct dk *dk, int image, int prewarm_py, char *id)
 {
-	if (dk_create(dk, privd.policy, ref, id) < 0)
+	if (dk_create(dk, privd.policy, privd.policy->images[image].ref,
+	    prewarm_py, id) < 0)
 		return -1;
 	live_add(id);
 	if (dk_start(dk, id) < 0) {
@@ -305,9 +306,10 @@ run_thread(void *arg)
 
 	/* a started sandbox: from the warm pool, else a new one */
 	mark = cw_now_ms();
-	if (pool_take(p->langs[j->lang].image, r.cid) == 0)
+	if (pool_take(j->lang, r.cid) == 0)
 		r.pooled = 1;
-	else if (sandbox_create(&r.dk, policy_lang_image(p, j->lang), r.cid) < 0)
+	else if (sandbox_create(&r.dk, p->langs[j->lang].image,
+	    pool_prewarmed(j->lang), r.cid) < 0)
 		goto unavailable;
 	r.have_container = 1;
 	r.t_acquire = cw_now_ms() - mark;
