@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <sys/mman.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "log.h"
@@ -63,13 +64,14 @@ static const int privd_syscalls[] = {
 	SC(uname),
 };
 
-/* sockproxy: accept from privd, connect to dockerd, relay. */
+/*
+ * sockproxy: accept from privd, connect to dockerd (socket: AF_UNIX only,
+ * below), send and receive, one thread per connection. No file is opened
+ * after start-up.
+ */
 static const int sockproxy_syscalls[] = {
-	SC(accept4), SC(connect), SC(recvfrom), SC(sendto), SC(recvmsg),
-	SC(sendmsg), SC(shutdown), SC(setsockopt), SC(getsockopt),
-	SC(getsockname), SC(getpeername),
-	SC(clone), SC(clone3), SC(mprotect), SC(select), SC(pselect6),
-	SC(wait4),
+	SC(accept4), SC(connect), SC(recvfrom), SC(sendto),
+	SC(clone), SC(clone3), SC(mprotect),
 };
 
 static void
@@ -115,10 +117,20 @@ filter_apply(enum cw_role role)
 	case ROLE_SOCKPROXY:
 		allow_all(ctx, sockproxy_syscalls,
 		    sizeof(sockproxy_syscalls) / sizeof(int), "sockproxy");
+		/* sockets: AF_UNIX only */
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(socket), 1,
 		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 		if (r != 0)
 			fatalx("filter_apply: socket rule: %s", strerror(-r));
+		/*
+		 * ioctl: TCGETS only. Each log line goes through dprintf, and
+		 * stdio asks isatty() of a stderr that is a character device
+		 * (a terminal, or /dev/null under a supervisor).
+		 */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_EQ, TCGETS));
+		if (r != 0)
+			fatalx("filter_apply: ioctl rule: %s", strerror(-r));
 		break;
 	default:
 		fatalx("filter_apply: unknown role %d", (int)role);

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
@@ -241,6 +242,14 @@ main(int argc, char **argv)
 	lfd = listen_on(listen_path, &u, client_gid);
 	/* strftime in the log reads /etc/localtime once: before the filter */
 	tzset();
+	/*
+	 * One malloc arena: glibc's per-thread arenas open
+	 * /sys/devices/system/cpu/online to size themselves and
+	 * /proc/sys/vm/overcommit_memory when they shrink, both after the
+	 * filter is in place; the main arena only ever calls brk and mmap.
+	 */
+	if (mallopt(M_ARENA_MAX, 1) != 1)
+		fatalx("mallopt M_ARENA_MAX failed");
 	log_info("starting: instance %s, upstream %s", conf.instance, upstream);
 	privdrop_apply(&u, SP_NOFILE_SELF);
 	filter_apply(ROLE_SOCKPROXY);
