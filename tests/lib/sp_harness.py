@@ -182,9 +182,12 @@ def parse_response(resp):
     return status, hdrs, body
 
 
-def request(method, target, body=None, ctype=None):
-    """A request exactly as privd's libcurl client writes it."""
+def request(method, target, body=None, ctype=None, close=False):
+    """A request exactly as privd's libcurl client writes it (close: with
+    Connection: close, for requests sent straight to dockerd)."""
     h = "%s %s HTTP/1.1\r\nHost: docker\r\n" % (method, target)
+    if close:
+        h += "Connection: close\r\n"
     if ctype:
         h += "Content-Type: %s\r\n" % ctype
     if body is not None:
@@ -198,6 +201,15 @@ def call(path, method, target, body=None, ctype=None, timeout=60):
     if body is not None and ctype is None:
         ctype = "application/json"
     return parse_response(raw(path, request(method, target, body, ctype), timeout))
+
+
+def direct(method, target, body=None, ctype="application/json", timeout=60):
+    """A request straight to dockerd (the oracle's side)."""
+    if isinstance(body, str):
+        body = body.encode()
+    return parse_response(raw(DOCKER_SOCK, request(method, target, body,
+                                                   ctype if body is not None else None,
+                                                   close=True), timeout))
 
 
 def create_body(image, policy_mem=512 << 20, cpus=1000000000, pids=128, extra_hc=None):
