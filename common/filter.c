@@ -5,6 +5,7 @@
 #include <seccomp.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -104,6 +105,11 @@ filter_apply(enum cw_role role)
 	case ROLE_FRONTD:
 		allow_all(ctx, frontd_syscalls,
 		    sizeof(frontd_syscalls) / sizeof(int), "frontd");
+		/* libmicrohttpd names its threads; nothing else of prctl */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(prctl), 1,
+		    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+		if (r != 0)
+			fatalx("filter_apply: prctl rule: %s", strerror(-r));
 		break;
 	case ROLE_PRIVD:
 		allow_all(ctx, privd_syscalls,

@@ -14,7 +14,12 @@ void
 log_init(const char *progname)
 {
 	log_prog = progname;
+	/* glibc reads the zone file on first use: do it before any filter */
+	tzset();
 }
+
+static void log_emit(const char *, const char *, va_list, int)
+    __attribute__((format(printf, 2, 0)));
 
 static void
 log_emit(const char *level, const char *fmt, va_list ap, int err)

@@ -41,3 +41,56 @@ utf8_valid(const unsigned char *s, size_t len)
 	}
 	return 1;
 }
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* length of the valid sequence at s, or 0 */
+static size_t
+utf8_seq(const unsigned char *s, size_t len)
+{
+	size_t n;
+
+	if (s[0] != 0 && s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (n > len || !utf8_valid(s, n))
+		return 0;
+	return n;
+}
+
+char *
+utf8_sanitize(const char *s, size_t len, size_t *outlen)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out;
+	size_t i = 0, o = 0;
+
+	if (len > (SIZE_MAX - 1) / 3 || (out = malloc(len * 3 + 1)) == NULL)
+		return NULL;
+	while (i < len) {
+		size_t n = utf8_seq(p + i, len - i);
+
+		if (n == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		} else {
+			memcpy(out + o, p + i, n);
+			o += n;
+			i += n;
+		}
+	}
+	out[o] = '\0';
+	if (outlen != NULL)
+		*outlen = o;
+	return out;
+}

@@ -1,12 +1,12 @@
 #include "docker.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dkhttp.h"
 #include "log.h"
 #include "util.h"
 
@@ -48,51 +48,43 @@ dk_open(struct dk *d, const char *sock)
 {
 	memset(d, 0, sizeof(*d));
 	d->sock = sock;
-	if ((d->curl = curl_easy_init()) == NULL) {
-		snprintf(d->err, sizeof(d->err), "curl_easy_init failed");
-		return -1;
-	}
 	return 0;
 }
 
 void
 dk_close(struct dk *d)
 {
-	if (d->curl != NULL)
-		curl_easy_cleanup(d->curl);
-	d->curl = NULL;
+	(void)d;
 }
 
-static size_t
-mem_write(char *ptr, size_t size, size_t nmemb, void *ud)
+static int
+mem_write(void *ud, const char *ptr, size_t n)
 {
 	struct membuf *m = ud;
-	size_t n = size * nmemb;
 
 	if (m->len + n > DK_JSON_MAX) {
 		m->overflow = 1;
-		return 0;
+		return -1;
 	}
 	if (m->len + n + 1 > m->cap) {
 		size_t ncap = (m->len + n + 1) * 2;
 		char *nb = realloc(m->buf, ncap);
 
 		if (nb == NULL)
-			return 0;
+			return -1;
 		m->buf = nb;
 		m->cap = ncap;
 	}
 	memcpy(m->buf + m->len, ptr, n);
 	m->len += n;
 	m->buf[m->len] = '\0';
-	return n;
+	return 0;
 }
 
-static size_t
-fd_write(char *ptr, size_t size, size_t nmemb, void *ud)
+static int
+fd_write(void *ud, const char *ptr, size_t n)
 {
 	struct sink *s = ud;
-	size_t n = size * nmemb;
 
 	if (s->len + n > s->cap) {
 		size_t room = (size_t)(s->cap - s->len);
@@ -100,84 +92,73 @@ fd_write(char *ptr, size_t size, size_t nmemb, void *ud)
 		if (room > 0 && cw_write_all(s->fd, ptr, room) == 0)
 			s->len += room;
 		s->capped = 1;
-		return 0;	/* aborts the transfer */
+		return -1;	/* ends the transfer */
 	}
 	if (cw_write_all(s->fd, ptr, n) != 0) {
 		s->failed = 1;
-		return 0;
+		return -1;
 	}
 	s->len += n;
-	return n;
+	return 0;
 }
 
-static size_t
-src_read(char *buf, size_t size, size_t nitems, void *ud)
+static ssize_t
+src_read(void *ud, char *buf, size_t n)
 {
 	struct source *s = ud;
-	size_t n = s->fill(buf, size * nitems, s->ctx);
+	size_t k = s->fill(buf, n, s->ctx);
 
-	return n == DK_FILL_ABORT ? CURL_READFUNC_ABORT : n;
+	return k == DK_FILL_ABORT ? -1 : (ssize_t)k;
+}
+
+static const char *
+dkh_strerror(int r)
+{
+	switch (r) {
+	case DKH_ERR_CONNECT: return "cannot connect to sockproxy";
+	case DKH_ERR_IO: return "I/O error";
+	case DKH_ERR_TIMEOUT: return "timed out";
+	case DKH_ERR_PROTOCOL: return "malformed answer";
+	case DKH_ERR_SINK: return "answer too large";
+	case DKH_ERR_SOURCE: return "request body failed";
+	default: return "error";
+	}
 }
 
 /*
  * One request. body/ctype for a JSON body; src/size for a streamed body;
- * out for a JSON answer, sink for a raw one.
+ * out for a JSON answer, sink for a raw one. Returns 0, -2 on the deadline,
+ * -1 otherwise.
  */
 static int
 dk_call(struct dk *d, const char *method, const char *path,
     const char *body, const char *ctype, struct source *src, uint64_t size,
     struct membuf *out, struct sink *sink, long timeout_ms)
 {
-	CURL *c = d->curl;
-	struct curl_slist *hdrs = NULL;
-	char url[256], ct[64];
-	CURLcode rc;
+	struct dkh_req req;
+	char url[256];
+	int r, status;
 
-	curl_easy_reset(c);
-	snprintf(url, sizeof(url), "%s%s", DK_BASE, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->sock);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	/* exactly the headers sockproxy's grammar names, no more */
-	hdrs = curl_slist_append(hdrs, "Accept:");
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	if (ctype != NULL) {
-		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
-		hdrs = curl_slist_append(hdrs, ct);
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	snprintf(url, sizeof(url), "/v1.41%s", path);
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = url;
+	req.ctype = ctype;
 	if (body != NULL) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+		req.body = body;
+		req.body_len = strlen(body);
 	} else if (src != NULL) {
-		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(c, CURLOPT_READFUNCTION, src_read);
-		curl_easy_setopt(c, CURLOPT_READDATA, src);
-		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	} else if (strcmp(method, "GET") != 0) {
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+		req.source = src_read;
+		req.source_ctx = src;
+		req.source_len = size;
 	}
-	if (sink != NULL) {
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fd_write);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
-	} else {
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, mem_write);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	}
-	rc = curl_easy_perform(c);
-	curl_slist_free_all(hdrs);
-	d->status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &d->status);
-	if (rc != CURLE_OK) {
+	r = dkh_call(d->sock, &req, cw_now_ms() + (uint64_t)timeout_ms, &status,
+	    sink != NULL ? fd_write : mem_write, sink != NULL ? (void *)sink : (void *)out);
+	d->status = status;
+	if (r != DKH_OK) {
 		snprintf(d->err, sizeof(d->err), "%s %s: %s", method, path,
-		    curl_easy_strerror(rc));
-		return rc == CURLE_OPERATION_TIMEDOUT ? -2 : -1;
+		    dkh_strerror(r));
+		return r == DKH_ERR_TIMEOUT ? -2 : -1;
 	}
 	if (d->status < 200 || d->status > 299) {
 		char esc[160];

@@ -1,7 +1,7 @@
 /*
  * privd's Docker Engine API client. Every call goes to sockproxy (never to
- * dockerd) over its unix socket with libcurl, one request per connection, in
- * the small grammar sockproxy accepts (sockproxy/README.md). Responses are
+ * dockerd) over its unix socket, one request per connection, in
+ * the small grammar sockproxy accepts (dkhttp.c writes it). Responses are
  * sockproxy's own canonical JSON, or raw streams privd relays unparsed.
  */
 #ifndef CW_DOCKER_H
@@ -15,7 +15,6 @@
 #define DK_ID_LEN	64
 
 struct dk {
-	void		*curl;
 	const char	*sock;
 	long		status;		/* HTTP status of the last call */
 	char		err[256];	/* why the last call failed */

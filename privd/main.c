@@ -22,14 +22,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
-
-#include <curl/curl.h>
 
 #include "filter.h"
 #include "ipc.h"
 #include "log.h"
 #include "monitor.h"
+#include "pool.h"
 #include "policy.h"
 #include "privd.h"
 #include "privdrop.h"
@@ -182,8 +182,6 @@ main(int argc, char **argv)
 
 	/* everything that needs root or NSS, before the drop */
 	privdrop_resolve("codeward-priv", &user);
-	if (curl_global_init(CURL_GLOBAL_NOTHING) != 0)
-		fatalx("curl_global_init failed");
 	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
 		fatal("pipe2");
 	memset(&sa, 0, sizeof(sa));
@@ -208,13 +206,29 @@ main(int argc, char **argv)
 	    user.name, (int)frontd_pid, sockproxy);
 
 	run_sweep();
+	pool_init();
 	rc = monitor_loop(privd.sock, (volatile int *)&got_signal, wake_pipe[0]);
 
 	/* stop: frontd first, then every live sandbox, then wait for runs */
 	run_shutdown();
+	/*
+	 * frontd runs as another user: privd cannot signal it. Closing the
+	 * socketpair is the signal (frontd exits at end of file), and frontd's
+	 * parent-death signal covers privd dying first.
+	 */
+	shutdown(privd.sock, SHUT_RDWR);
 	if (frontd_pid > 0) {
-		kill(frontd_pid, SIGTERM);
-		waitpid(frontd_pid, &status, 0);
+		int i;
+
+		for (i = 0; i < 150; i++) {
+			struct timespec ts = { 0, 100000000L };
+
+			if (waitpid(frontd_pid, &status, WNOHANG) == frontd_pid)
+				break;
+			nanosleep(&ts, NULL);
+		}
+		if (i == 150)
+			log_warnx("privd: frontd did not exit");
 	}
 	log_info("privd: exiting%s", rc != 0 ? " after a protocol violation" : "");
 	return rc != 0 ? 1 : 0;

@@ -46,7 +46,11 @@ struct privd {
 
 extern struct privd privd;
 
+struct dk;
+
 /* run.c */
+int	sandbox_create(struct dk *dk, const char *ref, char *id);
+void	sandbox_remove(struct dk *dk, const char *id);
 void	run_start(struct job *j);	/* takes ownership; answers EXEC_DONE */
 void	run_health(uint32_t id);
 int	run_admit(const char *user);	/* 0, or -1 when at a concurrency cap */

@@ -19,6 +19,7 @@
 
 #include "docker.h"
 #include "log.h"
+#include "pool.h"
 #include "tarw.h"
 #include "util.h"
 
@@ -31,6 +32,8 @@ static struct {
 	char		user[IPC_USER_MAX];
 	uint32_t	n;
 } users[USERS_MAX];
+
+static void live_del(const char *id);
 
 static void
 live_add(const char *id)
@@ -45,6 +48,24 @@ live_add(const char *id)
 		}
 	}
 	pthread_mutex_unlock(&privd.lock);
+}
+
+/* create and start a fresh sandbox of image 'ref'; it joins the live list */
+int
+sandbox_create(struct dk *dk, const char *ref, char *id)
+{
+	if (dk_create(dk, privd.policy, ref, id) < 0)
+		return -1;
+	live_add(id);
+	if (dk_start(dk, id) < 0) {
+		char err[sizeof(dk->err)];
+
+		memcpy(err, dk->err, sizeof(err));
+		sandbox_remove(dk, id);
+		memcpy(dk->err, err, sizeof(err));
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -122,6 +143,15 @@ job_free(struct job *j)
 }
 
 void
+sandbox_remove(struct dk *dk, const char *id)
+{
+	if (dk_remove(dk, id) < 0)
+		log_warnx("sandbox_remove %.12s: %s", id, dk->err);
+	else
+		live_del(id);
+}
+
+void
 answer_done(const struct ipc_exec_done *d, const int *fds, size_t nfds)
 {
 	int r;
@@ -189,6 +219,8 @@ struct run {
 	char		cid[DK_ID_LEN + 1];
 	char		xid[DK_ID_LEN + 1];
 	int		have_container;
+	int		pooled;
+	uint64_t	t_acquire, t_put, t_run, t_get;	/* ms per step */
 };
 
 static size_t
@@ -211,7 +243,7 @@ run_thread(void *arg)
 	char *argv[POLICY_ARGV_MAX + IPC_ARGC_MAX + 2];
 	char envbuf[2][64], *envp[3];
 	int outfd = -1, tarfd = -1, fds[2], running = 0, exit_code = -1;
-	uint64_t t0 = cw_now_ms(), deadline, outlen = 0, tarlen = 0, cap;
+	uint64_t t0 = cw_now_ms(), mark, deadline, outlen = 0, tarlen = 0, cap;
 	enum dk_stream_end end;
 	uint32_t i;
 
@@ -246,14 +278,19 @@ run_thread(void *arg)
 		}
 	}
 
-	if (dk_create(&r.dk, p, policy_lang_image(p, j->lang), r.cid) < 0)
+	/* a started sandbox: from the warm pool, else a new one */
+	mark = cw_now_ms();
+	if (pool_take(p->langs[j->lang].image, r.cid) == 0)
+		r.pooled = 1;
+	else if (sandbox_create(&r.dk, policy_lang_image(p, j->lang), r.cid) < 0)
 		goto unavailable;
 	r.have_container = 1;
-	live_add(r.cid);
-	if (dk_start(&r.dk, r.cid) < 0)
-		goto unavailable;
+	r.t_acquire = cw_now_ms() - mark;
+	mark = cw_now_ms();
 	if (dk_put_archive(&r.dk, r.cid, tarw_size(tw), fill, tw) < 0)
 		goto unavailable;
+	r.t_put = cw_now_ms() - mark;
+	mark = cw_now_ms();
 
 	build_argv(j, argv, sizeof(argv) / sizeof(argv[0]));
 	snprintf(envbuf[0], sizeof(envbuf[0]), "CW_TIMEOUT_MS=%u", j->timeout_ms);
@@ -293,8 +330,16 @@ run_thread(void *arg)
 		if (dk_kill(&r.dk, r.cid) < 0)
 			log_warnx("run %u: kill: %s", j->id, r.dk.err);
 	}
-	if (dk_exec_inspect(&r.dk, r.xid, &running, &exit_code) < 0)
-		goto unavailable;
+	/* the daemon may report the exec running a moment after its stream ends */
+	for (i = 0; i < 100; i++) {
+		struct timespec ts = { 0, 10000000L };
+
+		if (dk_exec_inspect(&r.dk, r.xid, &running, &exit_code) < 0)
+			goto unavailable;
+		if (!running)
+			break;
+		nanosleep(&ts, NULL);
+	}
 	d.exit_code = exit_code;
 	if (d.kill == IPC_KILL_NONE && exit_code == 128 + SIGKILL) {
 		/*
@@ -304,12 +349,15 @@ run_thread(void *arg)
 		d.kill = IPC_KILL_MEMORY;
 		d.limit = p->memory;
 	}
+	r.t_run = cw_now_ms() - mark;
+	mark = cw_now_ms();
 	if (d.kill == IPC_KILL_NONE || d.kill == IPC_KILL_MEMORY) {
 		cap = 2 * p->workdir_size + (4ULL << 20);
 		if (dk_get_archive(&r.dk, r.cid, tarfd, cap, &tarlen) < 0)
 			goto unavailable;
 		d.fds |= IPC_DONE_ARCHIVE;
 	}
+	r.t_get = cw_now_ms() - mark;
 	d.fds |= IPC_DONE_OUTPUT;
 	d.output_len = outlen;
 	d.archive_len = tarlen;
@@ -343,15 +391,15 @@ out:
 		d.fds = 0;
 		answer_done(&d, NULL, 0);
 	}
-	if (r.have_container) {
-		if (dk_remove(&r.dk, r.cid) < 0)
-			log_warnx("run %u: remove %s: %s", j->id, r.cid, r.dk.err);
-		else
-			live_del(r.cid);
-	}
-	log_info("run %u: lang=%s exit=%d kill=%u %llums", j->id,
+	if (r.have_container)
+		sandbox_remove(&r.dk, r.cid);
+	log_info("run %u: lang=%s exit=%d kill=%u answered=%llums "
+	    "(%s %llu, put %llu, run %llu, get %llu) total=%llums", j->id,
 	    policy_lang_name(j->lang), d.exit_code, d.kill,
-	    (unsigned long long)(cw_now_ms() - t0));
+	    (unsigned long long)(d.duration_us / 1000),
+	    r.pooled ? "pool" : "create", (unsigned long long)r.t_acquire,
+	    (unsigned long long)r.t_put, (unsigned long long)r.t_run,
+	    (unsigned long long)r.t_get, (unsigned long long)(cw_now_ms() - t0));
 	if (outfd >= 0)
 		close(outfd);
 	if (tarfd >= 0)
@@ -448,23 +496,72 @@ run_sweep(void)
 	dk_close(&dk);
 }
 
-void
-run_shutdown(void)
+/* wait until no run is in flight or ms have passed; 0 when idle */
+static int
+wait_idle(uint64_t ms)
 {
-	char ids[LIVE_MAX][DK_ID_LEN + 1];
-	struct dk dk;
+	struct timespec ts;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&privd.lock);
+	while (privd.running > 0 && r == 0)
+		r = pthread_cond_timedwait(&privd.idle, &privd.lock, &ts);
+	r = privd.running > 0 ? -1 : 0;
+	pthread_mutex_unlock(&privd.lock);
+	return r;
+}
+
+static size_t
+live_copy(char ids[][DK_ID_LEN + 1])
+{
 	size_t i, n = 0;
 
 	pthread_mutex_lock(&privd.lock);
-	privd.stopping = 1;
 	for (i = 0; i < LIVE_MAX; i++)
 		if (live[i][0] != '\0')
 			memcpy(ids[n++], live[i], DK_ID_LEN + 1);
 	pthread_mutex_unlock(&privd.lock);
-	if (n == 0 || dk_open(&dk, privd.sockproxy) < 0)
+	return n;
+}
+
+/*
+ * Stop: no new run is admitted; runs in flight get a short grace to finish,
+ * then their sandboxes are killed so they end at once; each run removes its
+ * own sandbox; whatever is still live after that (the pool, a run that hung)
+ * is removed here.
+ */
+void
+run_shutdown(void)
+{
+	static char ids[LIVE_MAX][DK_ID_LEN + 1];
+	struct dk dk;
+	size_t i, n;
+	int have_dk;
+
+	pthread_mutex_lock(&privd.lock);
+	privd.stopping = 1;
+	pthread_mutex_unlock(&privd.lock);
+	pool_stop_filling();
+	have_dk = dk_open(&dk, privd.sockproxy) == 0;
+	if (wait_idle(5000) != 0 && have_dk) {
+		n = live_copy(ids);
+		log_info("run_shutdown: killing %zu sandbox(es) still running", n);
+		for (i = 0; i < n; i++)
+			(void)dk_kill(&dk, ids[i]);
+		if (wait_idle(15000) != 0)
+			log_warnx("run_shutdown: runs still in flight");
+	}
+	if (!have_dk)
 		return;
+	n = live_copy(ids);
 	for (i = 0; i < n; i++)
-		if (dk_remove(&dk, ids[i]) < 0)
-			log_warnx("run_shutdown: remove %.12s: %s", ids[i], dk.err);
+		sandbox_remove(&dk, ids[i]);
 	dk_close(&dk);
 }

@@ -1,0 +1,610 @@
+/*
+ * POST /v1/exec. The JSON body becomes a typed request at once (cJSON never
+ * leaves this file); the code goes to privd as a sealed memfd and each input
+ * as a read-only fd from the store. privd's answer carries the raw output
+ * stream and the raw tar of /mnt/data, which are parsed here, in the
+ * unprivileged process, under caps: new and changed files are stored under a
+ * fresh session id.
+ */
+#include "exec.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "log.h"
+#include "privsep.h"
+#include "store.h"
+#include "stream.h"
+#include "tar.h"
+#include "utf8.h"
+#include "util.h"
+
+#define PRIVD_GRACE_MS	60000	/* beyond the run's own limit */
+
+static const struct policy *pol;
+
+struct file_ref {
+	char		id[CW_ID_LEN + 1];
+	char		sid[CW_ID_LEN + 1];
+	char		name[IPC_NAME_MAX];
+};
+
+struct exec_req {
+	int		lang;
+	int		code_fd;
+	uint64_t	code_len;
+	uint32_t	argc;
+	uint32_t	args_len;
+	char		args[IPC_ARGS_MAX];
+	struct file_ref	files[IPC_FILES_MAX];
+	size_t		nfiles;
+	uint32_t	timeout_ms;
+	uint32_t	opts;
+	char		user[IPC_USER_MAX];
+};
+
+/* what one input looks like in /mnt/data, to tell changed from unchanged */
+struct input_state {
+	char		name[IPC_NAME_MAX];
+	char		sha256[65];
+	int		seen;
+};
+
+struct collect {
+	struct input_state	*in;
+	size_t			nin;
+	char			sid[CW_ID_LEN + 1];
+	const char		*owner;
+	cJSON			*files;
+	size_t			stored;
+	size_t			dropped;
+	int			failed;
+};
+
+void
+exec_init(const struct policy *p)
+{
+	pol = p;
+}
+
+size_t
+exec_body_max(void)
+{
+	/* the code, escaped at worst as \uXXXX, plus the rest of the request */
+	return (size_t)pol->code_max * 6 + 256 * 1024;
+}
+
+static int
+user_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n < IPC_USER_MAX && ipc_user_ok(s, n + 1);
+}
+
+static int
+id_field(const cJSON *o, const char *key, char *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsString(v) || strlen(v->valuestring) != CW_ID_LEN ||
+	    !cw_id_ok(v->valuestring))
+		return -1;
+	memcpy(out, v->valuestring, CW_ID_LEN + 1);
+	return 0;
+}
+
+/* parse the body into q; on failure r holds the answer */
+static int
+exec_parse(const char *body, size_t len, struct exec_req *q, struct reply *r)
+{
+	cJSON *j, *v, *e;
+	const char *code;
+	int rc = -1;
+
+	if ((j = cJSON_ParseWithLength(body, len)) == NULL || !cJSON_IsObject(j)) {
+		reply_error(r, 400, "bad_request", "the body is not a JSON object");
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(j, "lang");
+	if (!cJSON_IsString(v)) {
+		reply_error(r, 400, "bad_request", "'lang' is required");
+		goto out;
+	}
+	if ((q->lang = policy_lang_from_name(v->valuestring)) < 0 ||
+	    !pol->langs[q->lang].enabled) {
+		char esc[64];
+
+		reply_error(r, 400, "unsupported_language",
+		    "language '%s' is not available",
+		    log_str(esc, sizeof(esc), v->valuestring, strlen(v->valuestring)));
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(j, "code");
+	if (!cJSON_IsString(v)) {
+		reply_error(r, 400, "bad_request", "'code' must be a string");
+		goto out;
+	}
+	code = v->valuestring;
+	q->code_len = strlen(code);
+	if (q->code_len > pol->code_max) {
+		reply_error(r, 413, "code_too_large", "the code is larger than %llu bytes",
+		    (unsigned long long)pol->code_max);
+		goto out;
+	}
+	if ((q->code_fd = cw_memfd("cw-code")) < 0 ||
+	    cw_write_all(q->code_fd, code, q->code_len) != 0 ||
+	    cw_memfd_seal(q->code_fd) != 0) {
+		log_warn("exec_parse: code memfd");
+		reply_error(r, 503, "unavailable", "cannot hold the code");
+		goto out;
+	}
+
+	v = cJSON_GetObjectItemCaseSensitive(j, "args");
+	if (v != NULL && !cJSON_IsNull(v)) {
+		if (!cJSON_IsArray(v)) {
+			reply_error(r, 400, "bad_request", "'args' must be an array of strings");
+			goto out;
+		}
+		cJSON_ArrayForEach(e, v) {
+			size_t n;
+
+			if (!cJSON_IsString(e)) {
+				reply_error(r, 400, "bad_request", "'args' must be an array of strings");
+				goto out;
+			}
+			n = strlen(e->valuestring);
+			if (q->argc == IPC_ARGC_MAX || q->args_len + n + 1 > sizeof(q->args) ||
+			    !utf8_valid((const unsigned char *)e->valuestring, n)) {
+				reply_error(r, 400, "bad_request",
+				    "'args': at most %d strings of %d bytes in all, UTF-8",
+				    IPC_ARGC_MAX, IPC_ARGS_MAX);
+				goto out;
+			}
+			memcpy(q->args + q->args_len, e->valuestring, n + 1);
+			q->args_len += (uint32_t)n + 1;
+			q->argc++;
+		}
+	}
+
+	v = cJSON_GetObjectItemCaseSensitive(j, "files");
+	if (v != NULL && !cJSON_IsNull(v)) {
+		if (!cJSON_IsArray(v)) {
+			reply_error(r, 400, "bad_request", "'files' must be an array");
+			goto out;
+		}
+		if ((size_t)cJSON_GetArraySize(v) > pol->files_per_exec) {
+			reply_error(r, 413, "too_many_files",
+			    "%d input files; at most %u per execution",
+			    cJSON_GetArraySize(v), pol->files_per_exec);
+			goto out;
+		}
+		cJSON_ArrayForEach(e, v) {
+			struct file_ref *f = &q->files[q->nfiles];
+			const cJSON *nm;
+
+			if (!cJSON_IsObject(e) || id_field(e, "id", f->id) < 0) {
+				reply_error(r, 400, "bad_file_reference",
+				    "files[%zu]: 'id' must be a 21-character id", q->nfiles);
+				goto out;
+			}
+			/* current clients: storage_session_id; old: session_id */
+			if (id_field(e, "storage_session_id", f->sid) < 0 &&
+			    id_field(e, "session_id", f->sid) < 0) {
+				reply_error(r, 400, "bad_file_reference",
+				    "files[%zu]: 'storage_session_id' (or 'session_id') "
+				    "must be a 21-character id", q->nfiles);
+				goto out;
+			}
+			nm = cJSON_GetObjectItemCaseSensitive(e, "name");
+			if (!cJSON_IsString(nm) || tar_clean_name(nm->valuestring,
+			    strlen(nm->valuestring), f->name, sizeof(f->name)) < 0 ||
+			    strcmp(f->name, ".codeward") == 0 ||
+			    strncmp(f->name, ".codeward/", 10) == 0) {
+				reply_error(r, 400, "bad_file_reference",
+				    "files[%zu]: 'name' must be a relative path inside "
+				    "/mnt/data", q->nfiles);
+				goto out;
+			}
+			q->nfiles++;
+		}
+	}
+
+	v = cJSON_GetObjectItemCaseSensitive(j, "timeout");
+	if (cJSON_IsNumber(v) && v->valuedouble >= 1) {
+		double t = v->valuedouble;
+
+		q->timeout_ms = t > (double)pol->time_max_ms ? pol->time_max_ms :
+		    (uint32_t)t;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(j, "runtime_session_hint");
+	/* a hint names the runtime session to come back to: a stateful ask */
+	if (cJSON_IsString(v) && v->valuestring[0] != '\0')
+		q->opts |= IPC_OPT_STATEFUL;
+	/* an authenticated user wins; else LibreChat's own user_id field */
+	if (q->user[0] == '\0') {
+		v = cJSON_GetObjectItemCaseSensitive(j, "user_id");
+		if (cJSON_IsString(v) && user_ok(v->valuestring))
+			snprintf(q->user, sizeof(q->user), "%s", v->valuestring);
+	}
+	/* LIBRECHAT_CODE_API_KEY (old clients) and every other field: ignored */
+	rc = 0;
+out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+static void
+sha_hex(const unsigned char *data, uint64_t len, char out[65])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, data, len);
+	sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
+static int
+collect_file(const struct tar_entry *e, void *ctx)
+{
+	struct collect *c = ctx;
+	struct store_meta m;
+	char sha[65];
+	cJSON *f;
+	size_t i;
+
+	if (e->type != TAR_FILE)
+		return 0;
+	if (strcmp(e->name, ".codeward") == 0 || strncmp(e->name, ".codeward/", 10) == 0)
+		return 0;
+	sha_hex(e->data, e->size, sha);
+	/* unchanged inputs are not listed */
+	for (i = c->nin; i > 0; i--) {
+		struct input_state *in = &c->in[i - 1];
+
+		if (strcmp(in->name, e->name) != 0)
+			continue;
+		in->seen = 1;
+		if (strcmp(in->sha256, sha) == 0)
+			return 0;
+		break;
+	}
+	if (c->stored >= pol->files_per_session) {
+		c->dropped++;
+		return 0;
+	}
+	if (store_put(c->sid, e->name, -1, 0, e->data, e->size, "output", c->owner,
+	    &m) != 0) {
+		log_warn("exec: store '%s'", e->name);
+		c->failed = 1;
+		return -1;
+	}
+	if ((f = cJSON_CreateObject()) == NULL)
+		return -1;
+	cJSON_AddStringToObject(f, "id", m.fid);
+	cJSON_AddStringToObject(f, "name", m.name);
+	cJSON_AddStringToObject(f, "storage_session_id", m.sid);
+	cJSON_AddItemToArray(c->files, f);
+	c->stored++;
+	return 0;
+}
+
+static const char *
+human_size(char *b, size_t n, uint64_t v)
+{
+	if (v % (1ULL << 30) == 0 && v > 0)
+		snprintf(b, n, "%lluG", (unsigned long long)(v >> 30));
+	else if (v % (1ULL << 20) == 0 && v > 0)
+		snprintf(b, n, "%lluM", (unsigned long long)(v >> 20));
+	else if (v % (1ULL << 10) == 0 && v > 0)
+		snprintf(b, n, "%lluK", (unsigned long long)(v >> 10));
+	else
+		snprintf(b, n, "%llu bytes", (unsigned long long)v);
+	return b;
+}
+
+static const char *
+human_ms(char *b, size_t n, uint64_t ms)
+{
+	if (ms % 1000 == 0)
+		snprintf(b, n, "%llus", (unsigned long long)(ms / 1000));
+	else
+		snprintf(b, n, "%llums", (unsigned long long)ms);
+	return b;
+}
+
+/* append one "[codeward] ..." line to the stderr text */
+static void
+note(char **s, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+note(char **s, size_t *len, const char *fmt, ...)
+{
+	char line[256], *ns;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	if ((ns = realloc(*s, *len + (size_t)n + 3)) == NULL)
+		return;
+	*s = ns;
+	if (*len > 0 && ns[*len - 1] != '\n')
+		ns[(*len)++] = '\n';
+	memcpy(ns + *len, line, (size_t)n);
+	*len += (size_t)n;
+	ns[(*len)++] = '\n';
+	ns[*len] = '\0';
+}
+
+static void *
+map_fd(int fd, size_t len)
+{
+	void *p;
+
+	if (len == 0)
+		return NULL;
+	p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+answer_status(const struct ipc_exec_done *d, struct reply *r)
+{
+	switch (d->status) {
+	case IPC_ST_BUSY:
+		snprintf(r->retry_after, sizeof(r->retry_after), "1");
+		reply_error(r, 429, "rate_limited", "%s", d->message);
+		if (r->body != NULL) {
+			/* CONTRACT: {"error":"rate_limited","retry_after_seconds":N} */
+			cJSON *j = cJSON_Parse(r->body);
+
+			if (j != NULL) {
+				cJSON_AddNumberToObject(j, "retry_after_seconds", 1);
+				free(r->body);
+				r->body = NULL;
+				reply_json(r, 429, cJSON_PrintUnformatted(j));
+				cJSON_Delete(j);
+			}
+		}
+		break;
+	case IPC_ST_REFUSED:
+		reply_error(r, 400, "refused", "%s", d->message);
+		break;
+	case IPC_ST_TOO_LARGE:
+		reply_error(r, 413, "too_large", "%s", d->message);
+		break;
+	default:
+		reply_error(r, 503, "unavailable", "%s", d->message);
+		break;
+	}
+}
+
+void
+exec_handle(const char *body, size_t len, const char *user, const char *profile,
+    struct reply *r)
+{
+	struct exec_req *q = NULL;
+	struct privd_input *in = NULL;
+	struct input_state *st = NULL;
+	struct ipc_exec_begin *b = NULL;
+	struct privd_result res;
+	struct outbuf out = { 0 }, err = { 0 };
+	struct collect c;
+	cJSON *resp = NULL, *run, *del;
+	unsigned char *omap = NULL, *tmap = NULL;
+	char *sout = NULL, *serr = NULL, a[32], tarerr[128];
+	size_t i, nin = 0, soutlen = 0, serrlen = 0;
+	uint32_t wait_ms;
+
+	memset(&res, 0, sizeof(res));
+	res.output_fd = res.archive_fd = -1;
+	memset(&c, 0, sizeof(c));
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (b = calloc(1, sizeof(*b))) == NULL) {
+		reply_error(r, 503, "unavailable", "out of memory");
+		goto out;
+	}
+	q->code_fd = -1;
+	snprintf(q->user, sizeof(q->user), "%s", user);
+	if (exec_parse(body, len, q, r) != 0)
+		goto out;
+	/* the header asks for what runtime_session_hint asks for */
+	if (profile != NULL && strcasecmp(profile, "stateful") == 0)
+		q->opts |= IPC_OPT_STATEFUL;
+
+	/* inputs, read-only from the store */
+	if (q->nfiles > 0 && ((in = calloc(q->nfiles, sizeof(*in))) == NULL ||
+	    (st = calloc(q->nfiles, sizeof(*st))) == NULL)) {
+		reply_error(r, 503, "unavailable", "out of memory");
+		goto out;
+	}
+	for (i = 0; i < q->nfiles; i++) {
+		struct store_meta m;
+		int fd = store_get(q->files[i].sid, q->files[i].id, &m);
+
+		/* another user's file is answered exactly like a missing one */
+		if (fd >= 0 && !store_visible(&m, q->user)) {
+			close(fd);
+			fd = -1;
+		}
+		if (fd < 0) {
+			reply_error(r, 404, "file_not_found",
+			    "files[%zu]: file '%s' (id %s in session %s) was not found",
+			    i, q->files[i].name, q->files[i].id, q->files[i].sid);
+			goto out;
+		}
+		in[nin].name = q->files[i].name;
+		in[nin].fd = fd;
+		in[nin].size = m.size;
+		snprintf(st[nin].name, sizeof(st[nin].name), "%s", q->files[i].name);
+		memcpy(st[nin].sha256, m.sha256, sizeof(st[nin].sha256));
+		nin++;
+	}
+
+	memcpy(b->lang, policy_lang_name(q->lang), strlen(policy_lang_name(q->lang)));
+	memcpy(b->user, q->user, strlen(q->user));
+	b->timeout_ms = q->timeout_ms;
+	b->argc = q->argc;
+	b->args_len = q->args_len;
+	memcpy(b->args, q->args, q->args_len);
+	b->opts = q->opts;
+	b->code_len = q->code_len;
+	wait_ms = (q->timeout_ms ? q->timeout_ms : pol->time_max_ms) + PRIVD_GRACE_MS;
+	if (privd_req_exec(b, q->code_fd, in, nin, &res, wait_ms) != 0) {
+		reply_error(r, 503, "unavailable", "the sandbox did not answer");
+		goto out;
+	}
+	if (res.done.status != IPC_ST_OK) {
+		answer_status(&res.done, r);
+		goto out;
+	}
+
+	/* output: demultiplex under the policy's caps */
+	out.cap = (size_t)pol->stdout_max;
+	err.cap = (size_t)pol->stderr_max;
+	if (res.output_fd >= 0 && res.done.output_len > 0) {
+		if ((omap = map_fd(res.output_fd, (size_t)res.done.output_len)) == NULL) {
+			reply_error(r, 503, "unavailable", "cannot read the output");
+			goto out;
+		}
+		if (stream_demux(omap, (size_t)res.done.output_len, &out, &err) != 0)
+			log_warnx("exec: output stream framing is corrupt; kept what parsed");
+	}
+
+	/* files: new and changed ones go to a fresh session */
+	cw_id_new(c.sid);
+	c.in = st;
+	c.nin = nin;
+	c.owner = q->user;
+	if ((resp = cJSON_CreateObject()) == NULL || (c.files = cJSON_CreateArray()) == NULL) {
+		reply_error(r, 503, "unavailable", "out of memory");
+		goto out;
+	}
+	if (res.archive_fd >= 0 && res.done.archive_len > 0) {
+		struct tar_limits lim = { pol->files_per_session * 4 + 1024, pol->upload_max };
+
+		if ((tmap = map_fd(res.archive_fd, (size_t)res.done.archive_len)) == NULL ||
+		    tar_walk(tmap, (size_t)res.done.archive_len, "data", &lim,
+		    collect_file, &c, tarerr, sizeof(tarerr)) != 0) {
+			if (c.failed) {
+				reply_error(r, 503, "unavailable", "the file store failed");
+				goto out;
+			}
+			log_warnx("exec: work directory archive: %s", tmap ? tarerr : "unmapped");
+			note(&serr, &serrlen, "[codeward] some output files were not returned: %s",
+			    tmap ? tarerr : "unreadable archive");
+		}
+	}
+
+	/* stdout, stderr and the notes at the end of stderr */
+	sout = utf8_sanitize(out.buf ? out.buf : "", out.len, &soutlen);
+	serr = utf8_sanitize(err.buf ? err.buf : "", err.len, &serrlen);
+	if (sout == NULL || serr == NULL) {
+		reply_error(r, 503, "unavailable", "out of memory");
+		goto out;
+	}
+	if (out.truncated && res.done.kill != IPC_KILL_OUTPUT)
+		note(&serr, &serrlen, "[codeward] stdout truncated at %s",
+		    human_size(a, sizeof(a), pol->stdout_max));
+	if (err.truncated && res.done.kill != IPC_KILL_OUTPUT)
+		note(&serr, &serrlen, "[codeward] stderr truncated at %s",
+		    human_size(a, sizeof(a), pol->stderr_max));
+	if (c.dropped > 0)
+		note(&serr, &serrlen, "[codeward] %zu more files were not returned "
+		    "(at most %u per session)", c.dropped, pol->files_per_session);
+	switch (res.done.kill) {
+	case IPC_KILL_TIME:
+		note(&serr, &serrlen, "[codeward] killed: time limit %s exceeded; "
+		    "files written by a killed run are not returned",
+		    human_ms(a, sizeof(a), res.done.limit));
+		break;
+	case IPC_KILL_MEMORY:
+		note(&serr, &serrlen, "[codeward] killed: memory limit %s exceeded",
+		    human_size(a, sizeof(a), res.done.limit));
+		break;
+	case IPC_KILL_OUTPUT:
+		note(&serr, &serrlen, "[codeward] killed: output limit exceeded "
+		    "(stdout and stderr are cut at %s each); files written by a "
+		    "killed run are not returned", human_size(a, sizeof(a), res.done.limit));
+		break;
+	default:
+		if (res.done.exit_code > 0)
+			note(&serr, &serrlen, "[codeward] exit status %d",
+			    res.done.exit_code);
+		break;
+	}
+
+	cJSON_AddStringToObject(resp, "session_id", c.sid);
+	cJSON_AddStringToObject(resp, "stdout", sout);
+	cJSON_AddStringToObject(resp, "stderr", serr);
+	cJSON_AddItemToObject(resp, "files", c.files);
+	c.files = NULL;
+	if (res.archive_fd >= 0) {
+		del = NULL;
+		for (i = 0; i < nin; i++) {
+			size_t k;
+			int later = 0;
+
+			/* a name listed twice counts once (the later one wins) */
+			for (k = i + 1; k < nin; k++)
+				if (strcmp(st[k].name, st[i].name) == 0)
+					later = 1;
+			if (later || st[i].seen)
+				continue;
+			if (del == NULL)
+				del = cJSON_AddArrayToObject(resp, "deleted_files");
+			cJSON_AddItemToArray(del, cJSON_CreateString(st[i].name));
+		}
+	}
+	run = cJSON_AddObjectToObject(resp, "run");
+	if (res.done.exit_code >= 0 && res.done.kill == IPC_KILL_NONE)
+		cJSON_AddNumberToObject(run, "code", res.done.exit_code);
+	else
+		cJSON_AddNullToObject(run, "code");
+	if (res.done.kill != IPC_KILL_NONE || res.done.exit_code > 128)
+		cJSON_AddStringToObject(run, "signal", "SIGKILL");
+	else
+		cJSON_AddNullToObject(run, "signal");
+	static const char *const kills[] = { NULL, "time", "memory", "output" };
+	if (res.done.kill != IPC_KILL_NONE)
+		cJSON_AddStringToObject(run, "killed", kills[res.done.kill]);
+	cJSON_AddNumberToObject(run, "duration_ms", (double)(res.done.duration_us / 1000));
+	reply_json(r, 200, cJSON_PrintUnformatted(resp));
+out:
+	if (omap != NULL)
+		munmap(omap, (size_t)res.done.output_len);
+	if (tmap != NULL)
+		munmap(tmap, (size_t)res.done.archive_len);
+	if (res.output_fd >= 0)
+		close(res.output_fd);
+	if (res.archive_fd >= 0)
+		close(res.archive_fd);
+	for (i = 0; i < nin; i++)
+		close(in[i].fd);
+	if (q != NULL && q->code_fd >= 0)
+		close(q->code_fd);
+	cJSON_Delete(c.files);
+	cJSON_Delete(resp);
+	outbuf_free(&out);
+	outbuf_free(&err);
+	free(sout);
+	free(serr);
+	free(in);
+	free(st);
+	free(q);
+	free(b);
+}

@@ -1,0 +1,19 @@
+#ifndef CW_EXEC_H
+#define CW_EXEC_H
+
+#include <stddef.h>
+
+#include "policy.h"
+#include "reply.h"
+
+void	exec_init(const struct policy *p);
+/* the largest exec body accepted (413 above) */
+size_t	exec_body_max(void);
+/*
+ * POST /v1/exec: body is the JSON request; user the authenticated user id;
+ * profile the X-CodeAPI-Expected-Profile header (NULL when absent)
+ */
+void	exec_handle(const char *body, size_t len, const char *user,
+	    const char *profile, struct reply *r);
+
+#endif

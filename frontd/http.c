@@ -1,0 +1,412 @@
+/*
+ * The HTTP API on libmicrohttpd: one thread per connection, keep-alive with
+ * a long idle timeout, bodies bounded before they are read. Routes live in
+ * one table; each is either open (health) or behind auth.
+ */
+#include "http.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "exec.h"
+#include "files.h"
+#include "log.h"
+#include "privsep.h"
+#include "reply.h"
+#include "upload.h"
+
+#define IDLE_TIMEOUT_S		120	/* LibreChat keeps connections over 5 s */
+#define HEALTH_WAIT_MS		5000
+#define SMALL_BODY_MAX		(64 * 1024)
+#define ROUTE_ARGS		2	/* '*' segments in a route's path */
+#define ROUTE_ARG_MAX		64	/* longer is no id: answered 400 */
+
+static struct MHD_Daemon *mhd;
+static const struct policy *pol;
+
+enum body { BODY_SMALL, BODY_EXEC, BODY_UPLOAD, BODY_UPLOAD_BATCH };
+
+struct request {
+	const struct route	*rt;
+	char			arg[ROUTE_ARGS][ROUTE_ARG_MAX + 2];
+	char			*body;
+	size_t			len, max;
+	int			too_large;
+	int			done;		/* a reply was already queued */
+	struct upload		*up;		/* BODY_UPLOAD*: streamed, not kept */
+	char			user[AUTH_USER_MAX];
+};
+
+typedef void route_fn(struct MHD_Connection *, struct request *, struct reply *);
+
+static route_fn route_exec, route_programmatic, route_upload, route_download,
+    route_object, route_list, route_delete, route_health;
+
+/*
+ * Paths are matched segment by segment; '*' matches one non-empty segment
+ * and is handed to the route as req->arg[], checked there (a malformed id
+ * is a 400, not a 404).
+ */
+static const struct route {
+	const char	*method;
+	const char	*path;
+	int		auth;
+	enum body	body;
+	route_fn	*fn;
+} routes[] = {
+	{ "POST", "/v1/exec", 1, BODY_EXEC, route_exec },
+	{ "POST", "/v1/exec/programmatic", 1, BODY_SMALL, route_programmatic },
+	{ "POST", "/v1/upload", 1, BODY_UPLOAD, route_upload },
+	{ "POST", "/v1/upload/batch", 1, BODY_UPLOAD_BATCH, route_upload },
+	{ "GET", "/v1/download/*/*", 1, BODY_SMALL, route_download },
+	{ "GET", "/v1/sessions/*/objects/*", 1, BODY_SMALL, route_object },
+	{ "DELETE", "/v1/sessions/*/objects/*", 1, BODY_SMALL, route_delete },
+	{ "GET", "/v1/files/*", 1, BODY_SMALL, route_list },
+	{ "DELETE", "/v1/files/*/*", 1, BODY_SMALL, route_delete },
+	{ "GET", "/v1/health", 0, BODY_SMALL, route_health },
+};
+
+static enum MHD_Result
+send_reply(struct MHD_Connection *conn, struct reply *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (r->file_fd >= 0) {
+		/* a download: straight from the store file, exact length */
+		resp = MHD_create_response_from_fd64(r->file_size, r->file_fd);
+		if (resp == NULL) {
+			close(r->file_fd);
+			return MHD_NO;
+		}
+		r->file_fd = -1;
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    r->file_ctype[0] != '\0' ? r->file_ctype : "application/octet-stream");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
+		    r->disposition);
+		MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+		ret = MHD_queue_response(conn, r->status, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
+	if (r->body == NULL)
+		reply_error(r, 500, "internal", "no answer");
+	if (r->body == NULL)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(r->len, r->body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(r->body);
+		return MHD_NO;
+	}
+	r->body = NULL;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    r->ctype != NULL ? r->ctype : "application/json");
+	if (r->retry_after[0] != '\0')
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+		    r->retry_after);
+	ret = MHD_queue_response(conn, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void
+route_exec(struct MHD_Connection *conn, struct request *req, struct reply *r)
+{
+	exec_handle(req->body != NULL ? req->body : "", req->len, req->user,
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "X-CodeAPI-Expected-Profile"), r);
+}
+
+static void
+route_programmatic(struct MHD_Connection *conn, struct request *req,
+    struct reply *r)
+{
+	(void)conn;
+	(void)req;
+	/* CONTRACT: a server without programmatic tool calling answers 404 */
+	reply_error(r, 404, "not_found",
+	    "programmatic tool calling is not available on this server");
+}
+
+static void
+route_upload(struct MHD_Connection *conn, struct request *req, struct reply *r)
+{
+	(void)conn;
+	upload_finish(req->up, r);
+}
+
+/* who asks, for owner checks; -1 with r set */
+static int
+requester(struct MHD_Connection *conn, struct request *req, char *who,
+    struct reply *r)
+{
+	return files_requester(conn, req->user, who, r);
+}
+
+static void
+route_download(struct MHD_Connection *conn, struct request *req, struct reply *r)
+{
+	char who[FILES_WHO_MAX];
+
+	if (requester(conn, req, who, r) == 0)
+		files_download(req->arg[0], req->arg[1], who, r);
+}
+
+static void
+route_object(struct MHD_Connection *conn, struct request *req, struct reply *r)
+{
+	char who[FILES_WHO_MAX];
+
+	if (requester(conn, req, who, r) == 0)
+		files_object(req->arg[0], req->arg[1], who, r);
+}
+
+static void
+route_list(struct MHD_Connection *conn, struct request *req, struct reply *r)
+{
+	char who[FILES_WHO_MAX];
+
+	if (requester(conn, req, who, r) == 0)
+		files_list(req->arg[0], MHD_lookup_connection_value(conn,
+		    MHD_GET_ARGUMENT_KIND, "detail"), who, r);
+}
+
+static void
+route_delete(struct MHD_Connection *conn, struct request *req, struct reply *r)
+{
+	char who[FILES_WHO_MAX];
+
+	if (requester(conn, req, who, r) == 0)
+		files_delete(req->arg[0], req->arg[1], who, r);
+}
+
+static void
+route_health(struct MHD_Connection *conn, struct request *req, struct reply *r)
+{
+	(void)conn;
+	(void)req;
+	if (privd_req_health(HEALTH_WAIT_MS))
+		reply_json(r, 200, strdup("{\"status\":\"ok\"}"));
+	else
+		reply_error(r, 503, "unavailable", "the sandbox engine does not answer");
+}
+
+/* does url match the template? The '*' segments are copied to args */
+static int
+path_match(const char *tmpl, const char *url, char args[][ROUTE_ARG_MAX + 2])
+{
+	size_t na = 0;
+
+	while (*tmpl != '\0' && *url != '\0') {
+		if (*tmpl == '*') {
+			size_t n = strcspn(url, "/");
+
+			if (n == 0 || na == ROUTE_ARGS)
+				return 0;
+			/* too long for an id: keep a prefix that can never pass */
+			if (n > ROUTE_ARG_MAX)
+				n = ROUTE_ARG_MAX + 1;
+			memcpy(args[na], url, n);
+			args[na][n] = '\0';
+			na++;
+			url += strcspn(url, "/");
+			tmpl++;
+			continue;
+		}
+		if (*tmpl != *url)
+			return 0;
+		tmpl++;
+		url++;
+	}
+	return *tmpl == '\0' && *url == '\0';
+}
+
+static const struct route *
+find_route(const char *method, const char *url, char args[][ROUTE_ARG_MAX + 2],
+    int *wrong_method)
+{
+	size_t i;
+
+	*wrong_method = 0;
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (!path_match(routes[i].path, url, args))
+			continue;
+		if (strcmp(routes[i].method, method) == 0)
+			return &routes[i];
+		*wrong_method = 1;
+	}
+	return NULL;
+}
+
+/* keep a small body in memory, up to req->max */
+static int
+body_append(struct request *req, const char *data, size_t n)
+{
+	char *nb;
+
+	if (req->too_large || req->len + n > req->max) {
+		req->too_large = 1;
+		return 0;
+	}
+	if ((nb = realloc(req->body, req->len + n + 1)) == NULL)
+		return -1;
+	req->body = nb;
+	memcpy(req->body + req->len, data, n);
+	req->len += n;
+	req->body[req->len] = '\0';
+	return 0;
+}
+
+static enum MHD_Result
+handler(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct request *req = *con_cls;
+	const struct route *rt;
+	struct reply r;
+	int wrong_method;
+
+	(void)cls;
+	(void)version;
+	reply_init(&r);
+	if (req == NULL) {
+		/* first call: headers only. Route and authenticate now. */
+		if ((req = calloc(1, sizeof(*req))) == NULL)
+			return MHD_NO;
+		*con_cls = req;
+		rt = find_route(method, url, req->arg, &wrong_method);
+		if (rt == NULL) {
+			req->done = 1;
+			if (wrong_method)
+				reply_error(&r, 405, "method_not_allowed",
+				    "%s is not allowed here", method);
+			else
+				reply_error(&r, 404, "not_found", "no such route");
+			return send_reply(conn, &r);
+		}
+		req->rt = rt;
+		if (rt->auth) {
+			enum auth_result a = auth_check(
+			    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-API-Key"),
+			    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+			    MHD_HTTP_HEADER_AUTHORIZATION), req->user, sizeof(req->user));
+
+			if (a != AUTH_OK) {
+				req->done = 1;
+				reply_error(&r, 401, "unauthorized", a == AUTH_MISSING ?
+				    "an API key or token is required" :
+				    "the API key or token is not valid");
+				return send_reply(conn, &r);
+			}
+		}
+		if (rt->body == BODY_UPLOAD || rt->body == BODY_UPLOAD_BATCH) {
+			req->up = upload_begin(conn, rt->body == BODY_UPLOAD_BATCH,
+			    req->user, &r);
+			if (req->up == NULL) {
+				req->done = 1;
+				return send_reply(conn, &r);
+			}
+		}
+		req->max = rt->body == BODY_EXEC ? exec_body_max() : SMALL_BODY_MAX;
+		return MHD_YES;
+	}
+	if (req->done) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (req->up != NULL)
+			upload_feed(req->up, upload_data, *upload_data_size);
+		else if (body_append(req, upload_data, *upload_data_size) != 0)
+			return MHD_NO;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	/* the whole body has arrived */
+	req->done = 1;
+	if (req->too_large)
+		reply_error(&r, 413, "too_large", "the request body is larger than %zu bytes",
+		    req->max);
+	else
+		req->rt->fn(conn, req, &r);
+	return send_reply(conn, &r);
+}
+
+static void
+completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct request *req = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (req == NULL)
+		return;
+	upload_free(req->up);
+	free(req->body);
+	free(req);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *, const char *, va_list) __attribute__((format(printf, 2, 0)));
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_warnx("http: %s", msg);
+}
+
+int
+http_start(int listen_fd, const struct policy *p)
+{
+	pol = p;
+	upload_init(p);
+	mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, handler, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, listen_fd,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	    MHD_OPTION_END);
+	return mhd != NULL ? 0 : -1;
+}
+
+/*
+ * Stop accepting, give requests in flight up to grace_s to finish, then
+ * return; the caller exits without waiting for the rest (privd removes
+ * their sandboxes).
+ */
+void
+http_stop(unsigned int grace_s)
+{
+	const union MHD_DaemonInfo *info;
+	unsigned int i;
+
+	if (mhd == NULL)
+		return;
+	MHD_quiesce_daemon(mhd);
+	for (i = 0; i < grace_s * 10; i++) {
+		struct timespec ts = { 0, 100000000L };
+
+		info = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (info == NULL || info->num_connections == 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+}

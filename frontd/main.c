@@ -1,0 +1,210 @@
+/*
+ * frontd — the unprivileged HTTP API.
+ *
+ * Trusts: nothing it receives from the network; privd's answers only as far
+ * as ipc_check() lets them through. Never: reaches Docker (its user cannot
+ * open sockproxy's socket), runs a program (seccomp: no execve), opens a
+ * socket (seccomp: no socket(); the listener is bound before the drop).
+ *
+ * Started by privd with the socketpair on fd 3 and the policy bytes privd
+ * parsed on fd 4. Start-up, in order: parse the policy; bind the listener;
+ * open the store and the key file; drop to codeward-front; load the seccomp
+ * filter; then start the reader of privd's answers and the HTTP threads.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "auth.h"
+#include "exec.h"
+#include "filter.h"
+#include "http.h"
+#include "ipc.h"
+#include "log.h"
+#include "policy.h"
+#include "privdrop.h"
+#include "privsep.h"
+#include "store.h"
+#include "util.h"
+
+#define POLICY_FD	4
+#define POLICY_MAX	(256 * 1024)
+#define SWEEP_EVERY_S	600
+
+static struct policy policy;
+static volatile sig_atomic_t stop;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void
+read_policy(void)
+{
+	static char buf[POLICY_MAX + 1];
+	char err[512];
+	ssize_t n;
+
+	n = cw_read_all(POLICY_FD, buf, POLICY_MAX + 1);
+	if (n < 0)
+		fatal("read_policy: fd %d", POLICY_FD);
+	if (n > POLICY_MAX)
+		fatalx("read_policy: policy larger than %d bytes", POLICY_MAX);
+	close(POLICY_FD);
+	if (policy_parse(buf, (size_t)n, "policy", &policy, err, sizeof(err)) != 0)
+		fatalx("read_policy: %s", err);
+}
+
+/* ADDR:PORT, IPv4 or [IPv6]:PORT */
+static int
+bind_listener(const char *spec)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char host[64];
+	const char *colon = strrchr(spec, ':');
+	long port;
+	int fd, one = 1;
+
+	if (colon == NULL || (size_t)(colon - spec) >= sizeof(host))
+		fatalx("bind_listener: '%s' is not ADDR:PORT", spec);
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	port = strtol(colon + 1, NULL, 10);
+	if (port < 1 || port > 65535)
+		fatalx("bind_listener: bad port in '%s'", spec);
+	memset(&ss, 0, sizeof(ss));
+	if (host[0] == '[') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		size_t hl = strlen(host);
+
+		if (hl < 2 || host[hl - 1] != ']')
+			fatalx("bind_listener: bad address '%s'", host);
+		host[hl - 1] = '\0';
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			fatalx("bind_listener: bad address '%s'", host + 1);
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			fatalx("bind_listener: bad address '%s'", host);
+		sl = sizeof(*s4);
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		fatal("bind_listener: socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0)
+		fatal("bind_listener: bind %s", spec);
+	if (listen(fd, 128) != 0)
+		fatal("bind_listener: listen");
+	return fd;
+}
+
+static void
+check_ipc_fd(void)
+{
+	int type = 0;
+	socklen_t tl = sizeof(type);
+
+	if (getsockopt(IPC_FD, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
+	    type != SOCK_SEQPACKET)
+		fatalx("frontd: fd %d is not privd's SOCK_SEQPACKET socket", IPC_FD);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "store", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *listen_spec = NULL, *store_path = NULL;
+	struct cw_user user;
+	struct sigaction sa;
+	char err[512];
+	int ch, lfd, sfd;
+	time_t last_sweep = 0;
+
+	log_init("frontd");
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l': listen_spec = optarg; break;
+		case 'd': store_path = optarg; break;
+		default: fatalx("usage: codeward-frontd --listen ADDR:PORT --store DIR");
+		}
+	}
+	if (listen_spec == NULL || store_path == NULL || optind != argc)
+		fatalx("usage: codeward-frontd --listen ADDR:PORT --store DIR");
+	if (sodium_init() < 0)
+		fatalx("sodium_init failed");
+	check_ipc_fd();
+	read_policy();
+
+	/* everything that needs root or NSS, before the drop */
+	privdrop_resolve("codeward-front", &user);
+	lfd = bind_listener(listen_spec);
+	if ((sfd = store_open_dir(store_path, user.uid, user.gid)) < 0)
+		fatal("store: %s", store_path);
+	store_init(sfd);
+	if (policy.auth == AUTH_API_KEY || policy.auth == AUTH_API_KEY_JWT) {
+		if (auth_load_keys(policy.keys_path, err, sizeof(err)) != 0)
+			fatalx("keys: %s", err);
+	}
+	if (policy.auth == AUTH_NONE)
+		log_warnx("AUTH IS OFF: the policy says 'mode none'; every "
+		    "request is accepted without a key");
+	auth_init(&policy);
+	exec_init(&policy);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	privdrop_apply(&user, 4096);
+	/* the kernel clears this on the credential change: set it after */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
+		fatal("PR_SET_PDEATHSIG");
+	if (getppid() == 1)
+		fatalx("frontd: privd is already gone");
+	filter_apply(ROLE_FRONTD);
+
+	privsep_init(IPC_FD);
+	if (http_start(lfd, &policy) != 0)
+		fatalx("http_start failed");
+	log_info("frontd: serving http://%s/v1 as %s", listen_spec, user.name);
+
+	while (!stop) {
+		struct timespec ts = { 1, 0 };
+
+		nanosleep(&ts, NULL);
+		if (time(NULL) - last_sweep >= SWEEP_EVERY_S) {
+			store_sweep(policy.lifetime_s);
+			last_sweep = time(NULL);
+		}
+	}
+	http_stop(10);
+	log_info("frontd: stopped");
+	_exit(0);
+}

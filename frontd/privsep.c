@@ -1,0 +1,242 @@
+#include "privsep.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define PENDING_MAX	512
+
+struct pending {
+	uint32_t		id;	/* 0: free */
+	uint32_t		want;	/* the answer type expected */
+	int			answered;
+	int			abandoned;
+	struct ipc_exec_done	done;
+	struct ipc_health_reply	health;
+	int			fds[IPC_FDS_MAX];
+	size_t			nfds;
+};
+
+static int		ps_sock = -1;
+static pthread_mutex_t	ps_send = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t	ps_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	ps_cond = PTHREAD_COND_INITIALIZER;
+static struct pending	ps_pending[PENDING_MAX];
+static uint32_t		ps_next_id = 1;
+
+static void
+close_fds(int *fds, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+static void *
+reader(void *arg)
+{
+	union {
+		struct ipc_exec_done	align;
+		char			buf[IPC_MSG_MAX + 1];
+	} u;
+	int fds[IPC_FDS_MAX];
+
+	(void)arg;
+	for (;;) {
+		struct ipc_hdr h;
+		const char *why;
+		size_t nfds, i;
+		ssize_t n;
+
+		n = ipc_recv(ps_sock, u.buf, sizeof(u.buf), fds, &nfds);
+		if (n == 0) {
+			/* privd stops the pair this way: not an error */
+			log_info("privsep: privd closed the connection; exiting");
+			_exit(0);
+		}
+		if (n < 0)
+			fatal("privsep: receive from privd");
+		if (ipc_check(u.buf, (size_t)n, nfds, &why) != 0)
+			fatalx("privsep: bad message from privd: %s", why);
+		memcpy(&h, u.buf, sizeof(h));
+		if (h.type != IPC_EXEC_DONE && h.type != IPC_HEALTH_REPLY)
+			fatalx("privsep: privd sent a request type %u", h.type);
+		pthread_mutex_lock(&ps_lock);
+		for (i = 0; i < PENDING_MAX; i++)
+			if (ps_pending[i].id == h.id && !ps_pending[i].answered)
+				break;
+		if (i == PENDING_MAX || ps_pending[i].want != h.type) {
+			pthread_mutex_unlock(&ps_lock);
+			fatalx("privsep: unexpected answer type %u for id %u",
+			    h.type, h.id);
+		}
+		if (ps_pending[i].abandoned) {
+			/* the waiter gave up: drop the answer */
+			close_fds(fds, nfds);
+			ps_pending[i].id = 0;
+			pthread_mutex_unlock(&ps_lock);
+			continue;
+		}
+		if (h.type == IPC_EXEC_DONE)
+			memcpy(&ps_pending[i].done, u.buf, sizeof(ps_pending[i].done));
+		else
+			memcpy(&ps_pending[i].health, u.buf, sizeof(ps_pending[i].health));
+		memcpy(ps_pending[i].fds, fds, nfds * sizeof(int));
+		ps_pending[i].nfds = nfds;
+		ps_pending[i].answered = 1;
+		pthread_cond_broadcast(&ps_cond);
+		pthread_mutex_unlock(&ps_lock);
+	}
+	return NULL;
+}
+
+void
+privsep_init(int sock)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	ps_sock = sock;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 128 * 1024);
+	if (pthread_create(&t, &attr, reader, NULL) != 0)
+		fatal("privsep_init: pthread_create");
+	pthread_attr_destroy(&attr);
+}
+
+/* a pending slot with a fresh id; the caller holds nothing */
+static struct pending *
+slot_new(uint32_t want)
+{
+	struct pending *p = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&ps_lock);
+	for (i = 0; i < PENDING_MAX; i++) {
+		if (ps_pending[i].id == 0) {
+			p = &ps_pending[i];
+			memset(p, 0, sizeof(*p));
+			p->id = ps_next_id++;
+			p->want = want;
+			if (ps_next_id == 0)
+				ps_next_id = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ps_lock);
+	return p;
+}
+
+/* wait for the answer; on timeout the slot is abandoned to the reader */
+static int
+slot_wait(struct pending *p, uint32_t wait_ms)
+{
+	struct timespec ts;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += wait_ms / 1000;
+	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&ps_lock);
+	while (!p->answered && r == 0)
+		r = pthread_cond_timedwait(&ps_cond, &ps_lock, &ts);
+	if (!p->answered) {
+		p->abandoned = 1;
+		pthread_mutex_unlock(&ps_lock);
+		return -1;
+	}
+	pthread_mutex_unlock(&ps_lock);
+	return 0;
+}
+
+static void
+slot_free(struct pending *p)
+{
+	pthread_mutex_lock(&ps_lock);
+	p->id = 0;
+	pthread_mutex_unlock(&ps_lock);
+}
+
+static void
+send_or_die(const void *msg, size_t len, const int *fds, size_t nfds)
+{
+	if (ipc_send(ps_sock, msg, len, fds, nfds) != 0)
+		fatal("privsep: send to privd");
+}
+
+int
+privd_req_exec(struct ipc_exec_begin *begin, int code_fd,
+    const struct privd_input *in, size_t nin, struct privd_result *res,
+    uint32_t wait_ms)
+{
+	struct ipc_exec_file f;
+	struct ipc_exec_run run;
+	struct pending *p;
+	size_t i;
+
+	memset(res, 0, sizeof(*res));
+	res->output_fd = res->archive_fd = -1;
+	if ((p = slot_new(IPC_EXEC_DONE)) == NULL)
+		return -1;
+	ipc_hdr_init(&begin->hdr, IPC_EXEC_BEGIN, sizeof(*begin), p->id);
+	begin->nfiles = (uint32_t)nin;
+
+	pthread_mutex_lock(&ps_send);
+	send_or_die(begin, sizeof(*begin), &code_fd, 1);
+	for (i = 0; i < nin; i++) {
+		memset(&f, 0, sizeof(f));
+		ipc_hdr_init(&f.hdr, IPC_EXEC_FILE, sizeof(f), p->id);
+		strncpy(f.name, in[i].name, sizeof(f.name) - 1);
+		f.size = in[i].size;
+		send_or_die(&f, sizeof(f), &in[i].fd, 1);
+	}
+	memset(&run, 0, sizeof(run));
+	ipc_hdr_init(&run.hdr, IPC_EXEC_RUN, sizeof(run), p->id);
+	send_or_die(&run, sizeof(run), NULL, 0);
+	pthread_mutex_unlock(&ps_send);
+
+	if (slot_wait(p, wait_ms) < 0) {
+		log_warnx("privd_req_exec: no answer for %u in %u ms", p->id, wait_ms);
+		return -1;
+	}
+	res->done = p->done;
+	i = 0;
+	if (p->done.fds & IPC_DONE_OUTPUT)
+		res->output_fd = p->fds[i++];
+	if (p->done.fds & IPC_DONE_ARCHIVE)
+		res->archive_fd = p->fds[i++];
+	slot_free(p);
+	return 0;
+}
+
+int
+privd_req_health(uint32_t wait_ms)
+{
+	struct ipc_health h;
+	struct pending *p;
+	int ok;
+
+	if ((p = slot_new(IPC_HEALTH_REPLY)) == NULL)
+		return 0;
+	memset(&h, 0, sizeof(h));
+	ipc_hdr_init(&h.hdr, IPC_HEALTH, sizeof(h), p->id);
+	pthread_mutex_lock(&ps_send);
+	send_or_die(&h, sizeof(h), NULL, 0);
+	pthread_mutex_unlock(&ps_send);
+	if (slot_wait(p, wait_ms) < 0)
+		return 0;
+	ok = p->health.ok == 1;
+	slot_free(p);
+	return ok;
+}

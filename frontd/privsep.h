@@ -1,0 +1,40 @@
+/*
+ * frontd's side of the IPC: mirrored request wrappers (privd_req_exec ⇄
+ * privd's answer_exec_*, privd_req_health ⇄ answer_health). Each HTTP thread
+ * sends its request sequence under one lock and waits for the answer with its
+ * id; a reader thread receives privd's answers, checks them with ipc_check()
+ * and hands each to its waiter. If privd goes away or breaks the protocol,
+ * frontd exits: the supervisor restarts the pair.
+ */
+#ifndef CW_PRIVSEP_H
+#define CW_PRIVSEP_H
+
+#include <stdint.h>
+
+#include "ipc.h"
+
+struct privd_input {
+	const char	*name;		/* relative path in /mnt/data */
+	int		fd;		/* read-only */
+	uint64_t	size;
+};
+
+struct privd_result {
+	struct ipc_exec_done	done;
+	int			output_fd;	/* -1 when absent */
+	int			archive_fd;	/* -1 when absent */
+};
+
+void	privsep_init(int sock);
+/*
+ * Run one execution. 'begin' is filled by the caller except its header.
+ * Returns 0 with *res filled (the caller closes its fds), or -1 when privd
+ * did not answer within wait_ms.
+ */
+int	privd_req_exec(struct ipc_exec_begin *begin, int code_fd,
+	    const struct privd_input *in, size_t nin, struct privd_result *res,
+	    uint32_t wait_ms);
+/* 1 when privd says a run would succeed, 0 otherwise */
+int	privd_req_health(uint32_t wait_ms);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * What a route answers: a status and a JSON body (or a file to stream).
+ * http.c turns it into a libmicrohttpd response.
+ */
+#ifndef CW_REPLY_H
+#define CW_REPLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct reply {
+	unsigned int	status;
+	char		*body;		/* malloc'd; JSON unless ctype says */
+	size_t		len;
+	const char	*ctype;		/* NULL: application/json */
+	int		file_fd;	/* >= 0: stream this file instead */
+	uint64_t	file_size;
+	char		file_ctype[80];
+	char		disposition[1024];
+	char		retry_after[16];
+};
+
+void	reply_init(struct reply *r);
+/* {"error":code,"message":message} */
+void	reply_error(struct reply *r, unsigned int status, const char *code,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* take ownership of a cJSON-printed body; NULL (out of memory) is a 503 */
+void	reply_json(struct reply *r, unsigned int status, char *body);
+
+#endif

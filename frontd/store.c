@@ -1,0 +1,516 @@
+#include "store.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "policy.h"
+
+#define META_MAX	4096
+#define LIST_MAX	(POLICY_FILES_SESS_CEIL * 2)
+
+static int store_fd = -1;
+
+int
+store_open_dir(const char *path, uid_t uid, gid_t gid)
+{
+	int fd;
+
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	if (fchown(fd, uid, gid) != 0 || fchmod(fd, 0700) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void
+store_init(int dirfd)
+{
+	store_fd = dirfd;
+}
+
+static const struct {
+	const char	*ext;
+	const char	*type;
+} ctypes[] = {
+	{ "csv", "text/csv" }, { "txt", "text/plain" }, { "md", "text/markdown" },
+	{ "json", "application/json" }, { "html", "text/html" },
+	{ "xml", "application/xml" }, { "png", "image/png" },
+	{ "jpg", "image/jpeg" }, { "jpeg", "image/jpeg" }, { "gif", "image/gif" },
+	{ "svg", "image/svg+xml" }, { "webp", "image/webp" },
+	{ "pdf", "application/pdf" }, { "zip", "application/zip" },
+	{ "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
+	{ "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document" },
+	{ "pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation" },
+	{ "py", "text/x-python" }, { "js", "text/javascript" },
+	{ "ts", "text/plain" }, { "sh", "text/x-shellscript" },
+	{ "parquet", "application/octet-stream" }, { "tsv", "text/tab-separated-values" },
+};
+
+const char *
+store_content_type(const char *name)
+{
+	const char *dot = strrchr(name, '.'), *slash = strrchr(name, '/');
+	size_t i;
+
+	if (dot == NULL || (slash != NULL && dot < slash))
+		return "application/octet-stream";
+	for (i = 0; i < sizeof(ctypes) / sizeof(ctypes[0]); i++)
+		if (strcasecmp(dot + 1, ctypes[i].ext) == 0)
+			return ctypes[i].type;
+	return "application/octet-stream";
+}
+
+static int
+session_dir(const char *sid, int create)
+{
+	int fd;
+
+	if (!cw_id_ok(sid)) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (create && mkdirat(store_fd, sid, 0700) != 0 && errno != EEXIST)
+		return -1;
+	fd = openat(store_fd, sid, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	return fd;
+}
+
+/* write a small record atomically under dir as 'name' */
+static int
+atomic_write(int dir, const char *name, const void *data, size_t len)
+{
+	char tmp[CW_ID_LEN + 8], rnd[CW_ID_LEN + 1];
+	int fd, r = -1;
+
+	cw_id_new(rnd);
+	snprintf(tmp, sizeof(tmp), ".tmp.%s", rnd);
+	if ((fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) < 0)
+		return -1;
+	if (cw_write_all(fd, data, len) != 0 || fsync(fd) != 0)
+		goto out;
+	if (renameat(dir, tmp, dir, name) != 0)
+		goto out;
+	r = 0;
+out:
+	close(fd);
+	if (r != 0)
+		unlinkat(dir, tmp, 0);
+	return r;
+}
+
+static char *
+meta_json(const struct store_meta *m)
+{
+	cJSON *j = cJSON_CreateObject();
+	char *s;
+
+	if (j == NULL)
+		return NULL;
+	cJSON_AddStringToObject(j, "name", m->name);
+	cJSON_AddNumberToObject(j, "size", (double)m->size);
+	cJSON_AddStringToObject(j, "sha256", m->sha256);
+	cJSON_AddStringToObject(j, "contentType", m->ctype);
+	cJSON_AddStringToObject(j, "kind", m->kind);
+	cJSON_AddStringToObject(j, "owner", m->owner);
+	cJSON_AddNumberToObject(j, "created", (double)m->created);
+	s = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return s;
+}
+
+int
+store_writer_open(struct store_writer *w, const char *sid)
+{
+	char rnd[CW_ID_LEN + 1];
+
+	memset(w, 0, sizeof(*w));
+	w->dir = w->fd = -1;
+	if ((w->dir = session_dir(sid, 1)) < 0)
+		return -1;
+	memcpy(w->sid, sid, CW_ID_LEN + 1);
+	cw_id_new(rnd);
+	snprintf(w->tmp, sizeof(w->tmp), ".tmp.%s", rnd);
+	if ((w->fd = openat(w->dir, w->tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		close(w->dir);
+		w->dir = -1;
+		return -1;
+	}
+	crypto_hash_sha256_init(&w->sha);
+	return 0;
+}
+
+int
+store_writer_write(struct store_writer *w, const void *data, size_t len)
+{
+	if (w->fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	crypto_hash_sha256_update(&w->sha, data, len);
+	if (cw_write_all(w->fd, data, len) != 0)
+		return -1;
+	w->size += len;
+	return 0;
+}
+
+void
+store_writer_abort(struct store_writer *w)
+{
+	if (w->fd >= 0) {
+		close(w->fd);
+		unlinkat(w->dir, w->tmp, 0);
+	}
+	if (w->dir >= 0)
+		close(w->dir);
+	w->fd = w->dir = -1;
+}
+
+int
+store_writer_commit(struct store_writer *w, const char *name, const char *kind,
+    const char *owner, struct store_meta *m)
+{
+	unsigned char sha[crypto_hash_sha256_BYTES];
+	char metaname[CW_ID_LEN + 8], *js = NULL;
+	int r = -1;
+
+	memset(m, 0, sizeof(*m));
+	if (w->fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (strlen(name) > STORE_NAME_MAX) {
+		errno = ENAMETOOLONG;
+		goto out;
+	}
+	memcpy(m->sid, w->sid, CW_ID_LEN + 1);
+	cw_id_new(m->fid);
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	m->size = w->size;
+	snprintf(m->ctype, sizeof(m->ctype), "%s", store_content_type(name));
+	snprintf(m->kind, sizeof(m->kind), "%s", kind);
+	snprintf(m->owner, sizeof(m->owner), "%s", owner);
+	m->created = (int64_t)time(NULL);
+	crypto_hash_sha256_final(&w->sha, sha);
+	sodium_bin2hex(m->sha256, sizeof(m->sha256), sha, sizeof(sha));
+	if (fsync(w->fd) != 0 || renameat(w->dir, w->tmp, w->dir, m->fid) != 0)
+		goto out;
+	close(w->fd);
+	w->fd = -1;
+	if ((js = meta_json(m)) == NULL)
+		goto gone;
+	snprintf(metaname, sizeof(metaname), "%s.meta", m->fid);
+	if (atomic_write(w->dir, metaname, js, strlen(js)) != 0)
+		goto gone;
+	if (fsync(w->dir) != 0)
+		goto out;
+	r = 0;
+	goto out;
+gone:
+	unlinkat(w->dir, m->fid, 0);
+out:
+	free(js);
+	store_writer_abort(w);
+	return r;
+}
+
+int
+store_put(const char *sid, const char *name, int fd, uint64_t off,
+    const void *data, uint64_t len, const char *kind, const char *owner,
+    struct store_meta *m)
+{
+	struct store_writer w;
+	char buf[65536];
+	uint64_t done = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (strlen(name) > STORE_NAME_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (store_writer_open(&w, sid) != 0)
+		return -1;
+	while (done < len) {
+		size_t k = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
+		const void *p = (const char *)data + done;
+
+		if (fd >= 0) {
+			ssize_t n = pread(fd, buf, k, (off_t)(off + done));
+
+			if (n <= 0) {
+				errno = n == 0 ? EIO : errno;
+				goto bad;
+			}
+			k = (size_t)n;
+			p = buf;
+		}
+		if (store_writer_write(&w, p, k) != 0)
+			goto bad;
+		done += k;
+	}
+	return store_writer_commit(&w, name, kind, owner, m);
+bad:
+	store_writer_abort(&w);
+	return -1;
+}
+
+static int
+meta_read(int dir, const char *fid, struct store_meta *m)
+{
+	char metaname[CW_ID_LEN + 8], buf[META_MAX + 1];
+	cJSON *j = NULL, *v;
+	ssize_t n;
+	int fd, r = -1;
+
+	snprintf(metaname, sizeof(metaname), "%s.meta", fid);
+	if ((fd = openat(dir, metaname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	n = cw_read_all(fd, buf, META_MAX);
+	close(fd);
+	if (n <= 0 || n == META_MAX)
+		goto bad;
+	if ((j = cJSON_ParseWithLength(buf, (size_t)n)) == NULL)
+		goto bad;
+#define STR(key, field) do { \
+	v = cJSON_GetObjectItemCaseSensitive(j, key); \
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof(m->field)) \
+		goto bad; \
+	memcpy(m->field, v->valuestring, strlen(v->valuestring) + 1); \
+} while (0)
+	STR("name", name);
+	STR("sha256", sha256);
+	STR("contentType", ctype);
+	STR("kind", kind);
+	STR("owner", owner);
+#undef STR
+	v = cJSON_GetObjectItemCaseSensitive(j, "size");
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0)
+		goto bad;
+	m->size = (uint64_t)v->valuedouble;
+	v = cJSON_GetObjectItemCaseSensitive(j, "created");
+	if (!cJSON_IsNumber(v))
+		goto bad;
+	m->created = (int64_t)v->valuedouble;
+	r = 0;
+	goto out;
+bad:
+	errno = EIO;
+out:
+	cJSON_Delete(j);
+	return r;
+}
+
+int
+store_meta(const char *sid, const char *fid, struct store_meta *m)
+{
+	int dir, r;
+
+	memset(m, 0, sizeof(*m));
+	if (!cw_id_ok(fid)) {
+		errno = ENOENT;
+		return -1;
+	}
+	if ((dir = session_dir(sid, 0)) < 0)
+		return -1;
+	r = meta_read(dir, fid, m);
+	close(dir);
+	if (r == 0) {
+		memcpy(m->sid, sid, CW_ID_LEN + 1);
+		memcpy(m->fid, fid, CW_ID_LEN + 1);
+	}
+	return r;
+}
+
+int
+store_get(const char *sid, const char *fid, struct store_meta *m)
+{
+	struct stat st;
+	int dir, fd = -1;
+
+	if (store_meta(sid, fid, m) != 0)
+		return -1;
+	if ((dir = session_dir(sid, 0)) < 0)
+		return -1;
+	fd = openat(dir, fid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	close(dir);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != m->size) {
+		close(fd);
+		errno = EIO;
+		return -1;
+	}
+	return fd;
+}
+
+int
+store_visible(const struct store_meta *m, const char *who)
+{
+	return m->owner[0] == '\0' || who[0] == '\0' || strcmp(m->owner, who) == 0;
+}
+
+int
+store_delete(const char *sid, const char *fid)
+{
+	struct store_meta m;
+	char metaname[CW_ID_LEN + 8];
+	int dir, r = -1;
+
+	if (store_meta(sid, fid, &m) != 0)
+		return -1;
+	if ((dir = session_dir(sid, 0)) < 0)
+		return -1;
+	snprintf(metaname, sizeof(metaname), "%s.meta", fid);
+	/* the record first: a half-deleted object is simply absent */
+	if (unlinkat(dir, metaname, 0) != 0)
+		goto out;
+	if (unlinkat(dir, fid, 0) != 0 && errno != ENOENT)
+		goto out;
+	r = 0;
+out:
+	close(dir);
+	return r;
+}
+
+static int
+meta_order(const void *a, const void *b)
+{
+	const struct store_meta *x = a, *y = b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+int
+store_list(const char *sid, struct store_meta **list, size_t *n)
+{
+	struct store_meta *v = NULL, *nv;
+	struct dirent *e;
+	size_t cap = 0;
+	DIR *d;
+	int dir, r = -1;
+
+	*list = NULL;
+	*n = 0;
+	if ((dir = session_dir(sid, 0)) < 0)
+		return -1;
+	if ((d = fdopendir(dir)) == NULL) {
+		close(dir);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		struct store_meta m;
+
+		if (!cw_id_ok(e->d_name) || meta_read(dirfd(d), e->d_name, &m) != 0)
+			continue;
+		if (*n == LIST_MAX)
+			break;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL)
+				goto out;
+			v = nv;
+		}
+		memcpy(m.sid, sid, CW_ID_LEN + 1);
+		memcpy(m.fid, e->d_name, CW_ID_LEN + 1);
+		v[(*n)++] = m;
+	}
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), meta_order);
+	*list = v;
+	v = NULL;
+	r = 0;
+out:
+	if (r != 0)
+		*n = 0;
+	free(v);
+	closedir(d);
+	return r;
+}
+
+void
+store_iso8601(int64_t t, char out[32])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm) == 0)
+		snprintf(out, 32, "1970-01-01T00:00:00.000Z");
+}
+
+void
+store_sweep(uint32_t lifetime_s)
+{
+	time_t now = time(NULL);
+	DIR *top;
+	struct dirent *se;
+	int topfd;
+
+	if ((topfd = dup(store_fd)) < 0)
+		return;
+	if ((top = fdopendir(topfd)) == NULL) {
+		close(topfd);
+		return;
+	}
+	rewinddir(top);
+	while ((se = readdir(top)) != NULL) {
+		struct dirent *fe;
+		DIR *sd;
+		int sfd, left = 0;
+
+		if (!cw_id_ok(se->d_name))
+			continue;
+		if ((sfd = openat(store_fd, se->d_name, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC | O_NOFOLLOW)) < 0)
+			continue;
+		if ((sd = fdopendir(sfd)) == NULL) {
+			close(sfd);
+			continue;
+		}
+		while ((fe = readdir(sd)) != NULL) {
+			struct store_meta m;
+			char metaname[CW_ID_LEN + 8];
+			struct stat st;
+
+			if (fe->d_name[0] == '.' && strncmp(fe->d_name, ".tmp.", 5) == 0) {
+				/* a write that never finished */
+				if (fstatat(sfd, fe->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				    now - st.st_mtime > 3600)
+					unlinkat(sfd, fe->d_name, 0);
+				continue;
+			}
+			if (!cw_id_ok(fe->d_name))
+				continue;
+			if (meta_read(sfd, fe->d_name, &m) == 0 &&
+			    now - m.created < (time_t)lifetime_s) {
+				left++;
+				continue;
+			}
+			snprintf(metaname, sizeof(metaname), "%.21s.meta", fe->d_name);
+			unlinkat(sfd, fe->d_name, 0);
+			unlinkat(sfd, metaname, 0);
+		}
+		closedir(sd);
+		if (left == 0)
+			unlinkat(store_fd, se->d_name, AT_REMOVEDIR);
+	}
+	closedir(top);
+}

@@ -1,0 +1,86 @@
+/*
+ * The file store: a directory frontd owns, one folder per session id, each
+ * object beside a small metadata record. Every write is atomic (temporary
+ * file, fsync, rename, fsync of the folder). Ids are 21 characters of
+ * [A-Za-z0-9_-] from libsodium's generator. All access is relative to the
+ * store's directory fd, opened before the privilege drop.
+ */
+#ifndef CW_STORE_H
+#define CW_STORE_H
+
+#include <sodium.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+#define STORE_NAME_MAX	255
+
+struct store_meta {
+	char		sid[CW_ID_LEN + 1];
+	char		fid[CW_ID_LEN + 1];
+	char		name[STORE_NAME_MAX + 1];	/* relative path */
+	uint64_t	size;
+	char		sha256[65];			/* hex */
+	char		ctype[80];
+	char		kind[16];			/* user, agent, skill, output */
+	char		owner[64];			/* "" when unknown */
+	int64_t		created;			/* unix seconds */
+};
+
+/* open (creating) the store directory; before the privilege drop */
+int	store_open_dir(const char *path, uid_t uid, gid_t gid);
+void	store_init(int dirfd);
+
+/*
+ * Store 'len' bytes read from 'fd' at 'off' (or from 'data' when fd < 0) as
+ * a new object in session sid (created when missing). Fills *m.
+ */
+int	store_put(const char *sid, const char *name, int fd, uint64_t off,
+	    const void *data, uint64_t len, const char *kind, const char *owner,
+	    struct store_meta *m);
+/*
+ * A new object written as a stream (an upload): bytes go to a temporary
+ * file in the session folder as they arrive; commit makes it an object
+ * (fsync, rename, metadata record, fsync of the folder), abort removes it.
+ */
+struct store_writer {
+	int				dir;	/* -1 when not open */
+	int				fd;
+	char				sid[CW_ID_LEN + 1];
+	char				tmp[CW_ID_LEN + 8];
+	uint64_t			size;
+	crypto_hash_sha256_state	sha;
+};
+
+/* the session folder is created when missing */
+int	store_writer_open(struct store_writer *w, const char *sid);
+int	store_writer_write(struct store_writer *w, const void *data, size_t len);
+int	store_writer_commit(struct store_writer *w, const char *name,
+	    const char *kind, const char *owner, struct store_meta *m);
+/* safe on a writer that is closed or was never opened */
+void	store_writer_abort(struct store_writer *w);
+
+/* open an object read-only; fills *m. -1 with errno ENOENT when missing */
+int	store_get(const char *sid, const char *fid, struct store_meta *m);
+int	store_meta(const char *sid, const char *fid, struct store_meta *m);
+/*
+ * May 'who' see this object? Yes when either owner is unknown (""), else
+ * only its owner. Everyone else is answered as if it did not exist.
+ */
+int	store_visible(const struct store_meta *m, const char *who);
+/* remove one object; -1 with errno ENOENT when missing */
+int	store_delete(const char *sid, const char *fid);
+/*
+ * Every object of a session, oldest first (then by name): a malloc'd array
+ * in *list (NULL when empty). 0, or -1 with errno ENOENT for no session.
+ */
+int	store_list(const char *sid, struct store_meta **list, size_t *n);
+/* "2026-01-31T12:00:00.000Z" */
+void	store_iso8601(int64_t t, char out[32]);
+/* remove objects older than lifetime seconds, and empty sessions */
+void	store_sweep(uint32_t lifetime_s);
+const char *store_content_type(const char *name);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * privd's HTTP/1.1 client for sockproxy's unix socket: one request per
+ * connection, written from privd's own calls, and a strict reader for the
+ * answers sockproxy writes (status line, then Content-Length or chunked
+ * framing, Connection: close). Replaces libcurl, whose dependency chain
+ * (TLS, LDAP, SSH, Kerberos libraries) the privileged process never needs.
+ * The reader is incremental so the fuzzer can feed it any split.
+ */
+#ifndef CW_DKHTTP_H
+#define CW_DKHTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define DKH_HEAD_MAX	8192
+
+/* the answer's head */
+struct dkh_head {
+	int		status;
+	int		chunked;
+	int		have_length;
+	uint64_t	length;
+};
+
+/*
+ * Parse a complete head ("...\r\n\r\n" included, len bytes). 0, or -1 when
+ * it is not one sockproxy would write.
+ */
+int	dkh_parse_head(const char *buf, size_t len, struct dkh_head *h);
+
+/* the body decoder: Content-Length or chunked */
+typedef int (*dkh_sink)(void *ctx, const char *p, size_t n);
+
+struct dkh_body {
+	int		chunked;
+	int		state;
+	uint64_t	left;		/* of the body, or of the chunk */
+	char		line[24];	/* a chunk-size line */
+	size_t		linelen;
+	int		refused;	/* the sink said no (not a framing error) */
+};
+
+void	dkh_body_init(struct dkh_body *b, const struct dkh_head *h);
+/* feed n bytes; -1 on a framing error or when the sink refuses */
+int	dkh_body_feed(struct dkh_body *b, const char *p, size_t n, dkh_sink sink,
+	    void *ctx);
+int	dkh_body_done(const struct dkh_body *b);
+
+/* a request body produced on demand: returns bytes, 0 at end, -1 error */
+typedef ssize_t (*dkh_source)(void *ctx, char *p, size_t n);
+
+struct dkh_req {
+	const char	*method;
+	const char	*path;		/* "/v1.41/..." */
+	const char	*ctype;		/* NULL: no body */
+	const char	*body;		/* a fixed body of body_len bytes ... */
+	size_t		body_len;
+	dkh_source	source;		/* ... or one of source_len bytes */
+	void		*source_ctx;
+	uint64_t	source_len;
+};
+
+enum dkh_err {
+	DKH_OK = 0,
+	DKH_ERR_CONNECT = -1,
+	DKH_ERR_IO = -2,
+	DKH_ERR_TIMEOUT = -3,
+	DKH_ERR_PROTOCOL = -4,
+	DKH_ERR_SINK = -5,		/* the sink refused more */
+	DKH_ERR_SOURCE = -6,
+};
+
+/*
+ * Send req to the unix socket at 'sock' and deliver the body to sink, all
+ * before the CLOCK_MONOTONIC deadline (ms). Returns DKH_OK with *status set,
+ * or a negative enum dkh_err.
+ */
+int	dkh_call(const char *sock, const struct dkh_req *req, uint64_t deadline_ms,
+	    int *status, dkh_sink sink, void *ctx);
+
+#endif

@@ -1,0 +1,208 @@
+/* IPC: exact sizes, decode rules, descriptor passing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "util.h"
+
+static int failures;
+
+#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+
+static struct ipc_exec_begin
+good_begin(void)
+{
+	struct ipc_exec_begin b;
+
+	memset(&b, 0, sizeof(b));
+	ipc_hdr_init(&b.hdr, IPC_EXEC_BEGIN, sizeof(b), 7);
+	memcpy(b.lang, "py", 2);
+	memcpy(b.user, "6650f1c2a1b2", 12);
+	memcpy(b.args, "a\0bc\0", 5);
+	b.argc = 2;
+	b.args_len = 5;
+	b.code_len = 10;
+	return b;
+}
+
+static void
+test_sizes(void)
+{
+	CHECK(ipc_shape(IPC_EXEC_BEGIN)->size == 4216);
+	CHECK(ipc_shape(IPC_EXEC_FILE)->size == 280);
+	CHECK(ipc_shape(IPC_EXEC_RUN)->size == 16);
+	CHECK(ipc_shape(IPC_HEALTH)->size == 16);
+	CHECK(ipc_shape(IPC_EXEC_DONE)->size == 320);
+	CHECK(ipc_shape(IPC_HEALTH_REPLY)->size == 24);
+	CHECK(ipc_shape(0) == NULL && ipc_shape(99) == NULL);
+}
+
+static void
+test_begin_rules(void)
+{
+	struct ipc_exec_begin b = good_begin();
+	const char *why;
+
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) == 0);
+	CHECK(ipc_check(&b, sizeof(b) - 1, 1, &why) != 0);	/* short */
+	CHECK(ipc_check(&b, sizeof(b), 0, &why) != 0);		/* no code fd */
+	CHECK(ipc_check(&b, sizeof(b), 2, &why) != 0);		/* extra fd */
+	b = good_begin(); b.hdr.len++;
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);		/* header length */
+	b = good_begin(); b.hdr.reserved = 1;
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);
+	b = good_begin(); b.hdr.id = 0;
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);
+	b = good_begin(); memset(b.lang, 'a', sizeof(b.lang));	/* unterminated */
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);
+	b = good_begin(); b.lang[0] = 'P';			/* class */
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);
+	b = good_begin(); b.lang[5] = 'x';			/* bytes after NUL */
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);
+	b = good_begin(); b.user[0] = ' ';
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);
+	b = good_begin(); b.opts = 0x80;			/* unknown flag bit */
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);
+	b = good_begin(); b.argc = 3;
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);
+	b = good_begin(); b.args[4] = 'x';			/* unterminated arg */
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);
+	b = good_begin(); b.args[100] = 'x';			/* bytes after args */
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);
+	b = good_begin(); b.args[0] = (char)0xff;		/* not UTF-8 */
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);
+	b = good_begin(); b.nfiles = IPC_FILES_MAX + 1;
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);
+}
+
+static void
+test_names(void)
+{
+	char n[IPC_NAME_MAX];
+	static const char *const good[] = { "a", "data.csv", "sub/dir/x.png",
+	    "caf\xc3\xa9.txt", ".hidden", "a..b" };
+	static const char *const bad[] = { "", "/abs", "a//b", "a/", "./a",
+	    "a/../b", "..", ".", "a\nb", "\xff", "a/./b" };
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		memset(n, 0, sizeof(n));
+		strcpy(n, good[i]);
+		CHECK(ipc_name_ok(n, sizeof(n)));
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(n, 0, sizeof(n));
+		strcpy(n, bad[i]);
+		if (ipc_name_ok(n, sizeof(n))) {
+			fprintf(stderr, "accepted bad name '%s'\n", bad[i]);
+			failures++;
+		}
+	}
+}
+
+static void
+test_done_rules(void)
+{
+	struct ipc_exec_done d;
+	const char *why;
+
+	memset(&d, 0, sizeof(d));
+	ipc_hdr_init(&d.hdr, IPC_EXEC_DONE, sizeof(d), 3);
+	d.fds = IPC_DONE_OUTPUT | IPC_DONE_ARCHIVE;
+	CHECK(ipc_check(&d, sizeof(d), 2, &why) == 0);
+	CHECK(ipc_check(&d, sizeof(d), 1, &why) != 0);
+	d.fds = 0x4;
+	CHECK(ipc_check(&d, sizeof(d), 0, &why) != 0);
+	d.fds = 0;
+	d.status = IPC_ST_BUSY;
+	CHECK(ipc_check(&d, sizeof(d), 0, &why) == 0);
+	d.fds = IPC_DONE_OUTPUT;
+	CHECK(ipc_check(&d, sizeof(d), 1, &why) != 0);		/* fds on an error */
+	d.fds = 0;
+	d.status = 99;
+	CHECK(ipc_check(&d, sizeof(d), 0, &why) != 0);
+	d.status = 0;
+	d.message[0] = '\n';
+	CHECK(ipc_check(&d, sizeof(d), 0, &why) != 0);
+}
+
+static void
+test_send_recv(void)
+{
+	struct ipc_exec_begin b = good_begin();
+	char buf[IPC_MSG_MAX + 1];
+	int sv[2], fds[IPC_FDS_MAX], memfd, three[3];
+	size_t nfds;
+	ssize_t n;
+	const char *why;
+
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
+	memfd = cw_memfd("t");
+	CHECK(memfd >= 0 && write(memfd, "print(1)\n\n", 10) == 10);
+	CHECK(cw_memfd_seal(memfd) == 0 && cw_memfd_is_sealed(memfd));
+	CHECK(ipc_send(sv[0], &b, sizeof(b), &memfd, 1) == 0);
+	n = ipc_recv(sv[1], buf, sizeof(buf), fds, &nfds);
+	CHECK(n == (ssize_t)sizeof(b) && nfds == 1);
+	CHECK(ipc_check(buf, (size_t)n, nfds, &why) == 0);
+	CHECK(cw_memfd_is_sealed(fds[0]));
+	close(fds[0]);
+
+	/* an oversized datagram is refused, not cut */
+	{
+		char big[IPC_MSG_MAX + 64];
+
+		memset(big, 0, sizeof(big));
+		CHECK(send(sv[0], big, sizeof(big), 0) == (ssize_t)sizeof(big));
+		n = ipc_recv(sv[1], buf, sizeof(buf), fds, &nfds);
+		CHECK(n < 0 && errno == EPROTO);
+	}
+	/* more descriptors than any message carries: refused, all closed */
+	{
+		struct msghdr mh;
+		struct iovec iov = { &b, sizeof(b) };
+		union { char c[CMSG_SPACE(3 * sizeof(int))]; struct cmsghdr a; } cm;
+		struct cmsghdr *c;
+
+		three[0] = dup(memfd); three[1] = dup(memfd); three[2] = dup(memfd);
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.c;
+		mh.msg_controllen = sizeof(cm.c);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(3 * sizeof(int));
+		memcpy(CMSG_DATA(c), three, sizeof(three));
+		CHECK(sendmsg(sv[0], &mh, 0) == (ssize_t)sizeof(b));
+		close(three[0]); close(three[1]); close(three[2]);
+		n = ipc_recv(sv[1], buf, sizeof(buf), fds, &nfds);
+		CHECK(n < 0 && errno == EPROTO);
+	}
+	close(memfd);
+	close(sv[0]);
+	/* end of file */
+	n = ipc_recv(sv[1], buf, sizeof(buf), fds, &nfds);
+	CHECK(n == 0);
+	close(sv[1]);
+}
+
+int
+main(void)
+{
+	test_sizes();
+	test_begin_rules();
+	test_names();
+	test_done_rules();
+	test_send_recv();
+	if (failures)
+		fprintf(stderr, "%d failures\n", failures);
+	else
+		printf("ipc: all checks passed\n");
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,102 @@
+"""The walking skeleton, end to end through the HTTP API on a real engine."""
+import json
+import time
+
+from cwtest import Appliance, check, main
+
+app = None
+
+
+def setup():
+    global app
+    if app is None:
+        app = Appliance(name="skeleton").start()
+    return app
+
+
+def test_print_42():
+    j = setup().exec("py", "print(6*7)")
+    check(j["stdout"] == "42\n", "stdout is %r" % j["stdout"])
+    check(len(j["session_id"]) == 21, "session id %r" % j["session_id"])
+    check(j["files"] == [], "files %r" % j["files"])
+
+
+def test_bash_and_stderr():
+    j = setup().exec("bash", "echo out; echo err >&2; echo $((2+3))")
+    check(j["stdout"] == "out\n5\n", "stdout %r" % j["stdout"])
+    check(j["stderr"].startswith("err\n"), "stderr %r" % j["stderr"])
+
+
+def test_exit_status_reported():
+    j = setup().exec("bash", "echo before; exit 3")
+    check(j["stdout"] == "before\n", "stdout %r" % j["stdout"])
+    check("exit status 3" in j["stderr"], "stderr %r" % j["stderr"])
+    check(j["run"]["code"] == 3, "run %r" % j["run"])
+
+
+def test_syntax_error_is_200():
+    j = setup().exec("py", "def (:\n")
+    check("SyntaxError" in j["stderr"], "stderr %r" % j["stderr"])
+    check(j["run"]["code"] == 1, "run %r" % j["run"])
+
+
+def test_output_file_comes_back():
+    a = setup()
+    j = a.exec("py", "open('/mnt/data/out.txt','w').write('hello')")
+    names = [f["name"] for f in j["files"]]
+    check(names == ["out.txt"], "files %r" % j["files"])
+    check(j["files"][0]["storage_session_id"] == j["session_id"], "session %r" % j)
+
+
+def test_auth_missing_and_wrong():
+    a = setup()
+    st, j = a.request("POST", "/v1/exec", {"lang": "py", "code": "print(1)"}, auth=False)
+    check(st == 401 and j["error"] == "unauthorized", "missing key: %s %r" % (st, j))
+    st, j = a.request("POST", "/v1/exec", {"lang": "py", "code": "print(1)"}, auth=False,
+                      headers={"X-API-Key": "wrong"})
+    check(st == 401, "wrong key: %s %r" % (st, j))
+    st, j = a.request("POST", "/v1/exec", {"lang": "py", "code": "print(1)"}, auth=False,
+                      headers={"x-api-key": a.key[:-1]})
+    check(st == 401, "truncated key: %s" % st)
+    st, j = a.request("POST", "/v1/exec", {"lang": "py", "code": "print(1)"}, auth=False,
+                      headers={"authorization": "Bearer " + a.key})
+    check(st == 200, "bearer key: %s %r" % (st, j))
+
+
+def test_malformed_json_is_400():
+    a = setup()
+    st, j = a.request("POST", "/v1/exec", b"{\"lang\": \"py\", \"code\": ",
+                      headers={"Content-Type": "application/json"})
+    check(st == 400 and isinstance(j, dict) and j.get("error"), "%s %r" % (st, j))
+    st, j = a.request("POST", "/v1/exec", {"lang": "cobol", "code": "x"})
+    check(st == 400 and j["error"] == "unsupported_language", "%s %r" % (st, j))
+
+
+def test_health():
+    st, j = setup().request("GET", "/v1/health", auth=False)
+    check(st == 200, "health %s %r" % (st, j))
+
+
+def test_no_container_left_after_runs():
+    a = setup()
+    a.exec("bash", "true")
+    # the sandbox is removed right after the answer is sent
+    deadline = time.time() + 10
+    while a.leftovers() and time.time() < deadline:
+        time.sleep(0.05)
+    check(a.leftovers() == [], "containers left: %r" % a.leftovers())
+
+
+def test_zz_stop_leaves_nothing():
+    global app
+    a = setup()
+    app = None
+    a.stop()   # raises when a container is left behind
+
+
+if __name__ == "__main__":
+    try:
+        main(globals())
+    finally:
+        if app is not None:
+            app.stop(check_leftovers=False)

@@ -1,0 +1,283 @@
+"""Test harness: run a whole codeward appliance (sockproxy + privd + frontd)
+against the real Docker engine, in a private directory, on a free port.
+
+Integration tests never skip: if no Docker engine answers, they fail.
+Every appliance gets its own instance name, so its start-up sweep and the
+leftover check touch only its own containers.
+"""
+import http.client
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+SOURCE = os.environ.get("CW_SOURCE", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BUILD = os.environ.get("CW_BUILD", os.path.join(SOURCE, "build"))
+DOCKER_SOCK = "/var/run/docker.sock"
+DOCKER = "/usr/bin/docker"
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+# --- the Docker engine, spoken to directly (for checks, never by codeward) ---
+
+class _UnixHTTP(http.client.HTTPConnection):
+    def __init__(self, path, timeout=30):
+        super().__init__("docker", timeout=timeout)
+        self._path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self._path)
+        self.sock = s
+
+
+def docker_api(method, path, body=None, sock=DOCKER_SOCK, headers=None):
+    c = _UnixHTTP(sock)
+    h = dict(headers or {})
+    data = None
+    if body is not None:
+        data = body if isinstance(body, (bytes, bytearray)) else json.dumps(body).encode()
+        h.setdefault("Content-Type", "application/json")
+    c.request(method, path, body=data, headers=h)
+    r = c.getresponse()
+    raw = r.read()
+    c.close()
+    return r.status, raw
+
+
+def require_docker():
+    """Fail (never skip) when no engine answers."""
+    try:
+        st, raw = docker_api("GET", "/_ping")
+    except OSError as e:
+        raise Fail("no Docker engine answers on %s: %s (run ./codeward test)" % (DOCKER_SOCK, e))
+    check(st == 200, "Docker engine ping answered %d" % st)
+
+
+def containers_with_label(label):
+    filt = json.dumps({"label": [label]})
+    st, raw = docker_api("GET", "/v1.41/containers/json?all=1&filters=" + _q(filt))
+    check(st == 200, "container list failed: %d" % st)
+    return [c["Id"] for c in json.loads(raw)]
+
+
+def _q(s):
+    from urllib.parse import quote
+    return quote(s, safe="")
+
+
+def sandbox_image_id():
+    img = os.environ.get("CODEWARD_SANDBOX_IMAGE")
+    if img:
+        return img
+    st, raw = docker_api("GET", "/v1.41/images/codeward-sandbox:current/json")
+    check(st == 200, "image codeward-sandbox:current is missing (run ./codeward test)")
+    return json.loads(raw)["Id"]
+
+
+# --- policy text editing ----------------------------------------------------
+
+def policy_set(text, section, key, value):
+    """Set 'key value' in [section] (adding the line, or the section)."""
+    lines = text.split("\n")
+    out, in_sec, done = [], False, False
+    for i, line in enumerate(lines):
+        stripped = line.split("#", 1)[0].strip()
+        if stripped.startswith("["):
+            if in_sec and not done:
+                out.append("%s %s" % (key, value))
+                done = True
+            in_sec = stripped == "[%s]" % section
+        elif in_sec and not done and stripped.split()[:1] == [key]:
+            out.append("%s %s" % (key, value))
+            done = True
+            continue
+        out.append(line)
+    if not done:
+        if in_sec:
+            out.append("%s %s" % (key, value))
+        else:
+            out += ["", "[%s]" % section, "%s %s" % (key, value)]
+    return "\n".join(out)
+
+
+def policy_text(overrides=(), keys_path=None):
+    tmpl = os.environ.get("CODEWARD_POLICY_TEMPLATE", os.path.join(SOURCE, "policy", "default.policy"))
+    text = open(tmpl).read()
+    img = sandbox_image_id()
+    text = re.sub(r"@[A-Z_]+@", img, text)
+    if keys_path:
+        text = policy_set(text, "auth", "keys", keys_path)
+    for sec, key, val in overrides:
+        text = policy_set(text, sec, key, val)
+    return text
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+# --- the appliance ------------------------------------------------------------
+
+class Appliance:
+    def __init__(self, overrides=(), name="t"):
+        require_docker()
+        self.instance = "test-%s-%s" % (name, secrets.token_hex(4))
+        self.dir = tempfile.mkdtemp(prefix="cw-%s-" % name)
+        os.chmod(self.dir, 0o755)
+        self.key = "cw_test_" + secrets.token_urlsafe(24)
+        self.keys_path = os.path.join(self.dir, "keys")
+        h = subprocess.run([os.path.join(BUILD, "frontd", "codeward-keytool"), "hash"],
+                           input=self.key + "\n", capture_output=True, text=True, check=True)
+        with open(self.keys_path, "w") as f:
+            f.write(h.stdout)
+        self.policy_path = os.path.join(self.dir, "policy")
+        with open(self.policy_path, "w") as f:
+            f.write(policy_text(overrides, self.keys_path))
+        self.sock = os.path.join(self.dir, "sockproxy.sock")
+        self.store = os.path.join(self.dir, "store")
+        self.port = free_port()
+        self.procs = {}
+        self.logs = {}
+
+    def start(self):
+        for name in ("sockproxy", "privd"):
+            self.logs[name] = open(os.path.join(self.dir, name + ".log"), "wb+")
+        self.procs["sockproxy"] = subprocess.Popen(
+            [os.path.join(BUILD, "sockproxy", "codeward-sockproxy"), "--listen", self.sock,
+             "--upstream", DOCKER_SOCK, "--policy", self.policy_path, "--instance", self.instance],
+            stdout=self.logs["sockproxy"], stderr=subprocess.STDOUT)
+        deadline = time.time() + 15
+        while not os.path.exists(self.sock):
+            if self.procs["sockproxy"].poll() is not None or time.time() > deadline:
+                raise Fail("sockproxy did not start:\n" + self.log("sockproxy"))
+            time.sleep(0.05)
+        self.procs["privd"] = subprocess.Popen(
+            [os.path.join(BUILD, "privd", "codeward-privd"), "--policy", self.policy_path,
+             "--sockproxy", self.sock, "--frontd", os.path.join(BUILD, "frontd", "codeward-frontd"),
+             "--listen", "127.0.0.1:%d" % self.port, "--store", self.store],
+            stdout=self.logs["privd"], stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while True:
+            try:
+                st, _ = self.request("GET", "/v1/health", auth=False)
+                if st == 200:
+                    return self
+            except OSError:
+                pass
+            if self.procs["privd"].poll() is not None or time.time() > deadline:
+                raise Fail("codeward did not become healthy:\n" + self.log("privd") + self.log("sockproxy"))
+            time.sleep(0.1)
+
+    def log(self, name):
+        f = self.logs.get(name)
+        if f is None:
+            return ""
+        f.flush()
+        f.seek(0)
+        return "--- %s log ---\n%s\n" % (name, f.read().decode(errors="replace")[-6000:])
+
+    def stop(self, check_leftovers=True):
+        for name in ("privd", "sockproxy"):
+            p = self.procs.get(name)
+            if p is None or p.poll() is not None:
+                continue
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if check_leftovers:
+            left = self.leftovers()
+            if left:
+                for cid in left:
+                    docker_api("DELETE", "/v1.41/containers/%s?force=1&v=1" % cid)
+                raise Fail("codeward left %d container(s) behind" % len(left))
+
+    def leftovers(self):
+        return containers_with_label("codeward.instance=" + self.instance)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, et, ev, tb):
+        try:
+            self.stop(check_leftovers=et is None)
+        finally:
+            if et is not None:
+                sys.stderr.write(self.log("privd") + self.log("sockproxy"))
+
+    # --- HTTP ---
+    def conn(self, timeout=180):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, auth=True, conn=None, raw=False):
+        h = {}
+        if auth:
+            h["X-API-Key"] = self.key
+        h.update(headers or {})
+        data = body
+        if isinstance(body, (dict, list)):
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        c = conn or self.conn()
+        c.request(method, path, body=data, headers=h)
+        r = c.getresponse()
+        payload = r.read()
+        if conn is None:
+            c.close()
+        if raw:
+            return r.status, payload, r
+        try:
+            return r.status, json.loads(payload) if payload else None
+        except ValueError:
+            return r.status, payload
+
+    def exec(self, lang, code, **extra):
+        body = {"lang": lang, "code": code}
+        body.update(extra)
+        st, j = self.request("POST", "/v1/exec", body)
+        check(st == 200, "exec answered %s: %r" % (st, j))
+        return j
+
+
+# --- a tiny runner: every test_* function of a module, one line each -----------
+
+def main(ns):
+    tests = [(n, f) for n, f in sorted(ns.items()) if n.startswith("test_") and callable(f)]
+    only = sys.argv[1:]
+    failed = 0
+    for name, fn in tests:
+        if only and name not in only:
+            continue
+        t0 = time.time()
+        try:
+            fn()
+            print("ok   %-50s %.2fs" % (name, time.time() - t0), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL %-50s %.2fs" % (name, time.time() - t0), flush=True)
+            traceback.print_exc()
+    print("%d passed, %d failed" % (len(tests) - failed if not only else len(only) - failed, failed))
+    sys.exit(1 if failed else 0)
