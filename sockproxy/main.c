@@ -39,6 +39,15 @@
 #include "tmpl.h"
 #include "util.h"
 
+/* the sanitizers bring their own allocator: no glibc arenas to pin */
+#if defined(__SANITIZE_ADDRESS__)
+#define SP_SANITIZED	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SP_SANITIZED	1
+#endif
+#endif
+
 #define POLICY_FILE_MAX	(256 * 1024)
 #define SP_USER		"codeward-proxy"
 #define SP_CLIENT_GROUP	"codeward-priv"
@@ -248,8 +257,10 @@ main(int argc, char **argv)
 	 * /proc/sys/vm/overcommit_memory when they shrink, both after the
 	 * filter is in place; the main arena only ever calls brk and mmap.
 	 */
+#ifndef SP_SANITIZED
 	if (mallopt(M_ARENA_MAX, 1) != 1)
 		fatalx("mallopt M_ARENA_MAX failed");
+#endif
 	log_info("starting: instance %s, upstream %s", conf.instance, upstream);
 	privdrop_apply(&u, SP_NOFILE_SELF);
 	filter_apply(ROLE_SOCKPROXY);

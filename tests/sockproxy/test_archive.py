@@ -13,13 +13,7 @@ from sp_mock import Mock
 from gen_refusals import ok_file, pad, tar, tar_header
 
 SPOOL = 4 << 20
-failures = []
-
-
-def check(cond, msg):
-    print("ok  " if cond else "FAIL", msg)
-    if not cond:
-        failures.append(msg)
+check = h.check
 
 
 def put(px, cid, body):
@@ -34,9 +28,7 @@ def main():
     px = h.Proxy(d, mock.path, h.write_policy(d, h.FAKE_IMAGE), h.instance_name("tar"))
     try:
         px.wait_ready()
-        st, _, out = h.call(px.listen, "POST", "/v1.41/containers/create",
-                            h.create_body(h.FAKE_IMAGE))
-        cid = json.loads(out)["Id"]
+        cid = h.proxy_create(px.listen, h.FAKE_IMAGE)
         big = os.urandom(SPOOL + 100000)
         first = ok_file("big.bin", big)
 
@@ -80,9 +72,7 @@ def main():
                  h.instance_name("tar"))
     try:
         px.wait_ready()
-        st, _, out = h.call(px.listen, "POST", "/v1.41/containers/create",
-                            h.create_body(h.FAKE_IMAGE))
-        cid = json.loads(out)["Id"]
+        cid = h.proxy_create(px.listen, h.FAKE_IMAGE)
         mark = mock.mark()
         body = tar(ok_file("a", b"x" * 700000), ok_file("b", b"y" * 700000))
         st, _, out = put(px, cid, body)
@@ -92,8 +82,7 @@ def main():
     finally:
         px.stop()
         mock.close()
-    print("%d failures" % len(failures))
-    return 1 if failures else 0
+    return h.summary()
 
 
 if __name__ == "__main__":

@@ -19,13 +19,7 @@ from sp_mock import Mock, data_tar, frame
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOLDEN = os.path.join(HERE, "golden")
 SEP = b"\n=== next upstream request ===\n"
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL", msg)
+check = h.check
 
 
 class Run:
@@ -164,8 +158,7 @@ def main():
     finally:
         px.stop()
         mock.close()
-    print("%d failures" % len(failures))
-    return 1 if failures else 0
+    return h.summary()
 
 
 if __name__ == "__main__":

@@ -16,13 +16,7 @@ import time
 
 import sp_harness as h
 
-failures = []
-
-
-def check(cond, msg):
-    print("ok  " if cond else "FAIL", msg)
-    if not cond:
-        failures.append(msg)
+check = h.check
 
 
 def frames(data):
@@ -97,8 +91,7 @@ def main():
     finally:
         px.stop()
         h.docker_cleanup(inst)
-    print("%d failures" % len(failures))
-    return 1 if failures else 0
+    return h.summary()
 
 
 if __name__ == "__main__":

@@ -10,15 +10,7 @@ import sys
 import sp_harness as h
 from sp_mock import Mock
 
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL", msg)
-    else:
-        print("ok  ", msg)
+check = h.check
 
 
 def deletes(sent, cid):
@@ -55,9 +47,9 @@ def main():
         sent = mock.since(mark)
         check(st == 502 and b"Privileged" in out,
               "inspect says Privileged:true after create: 502 (%d %s)" % (st, out))
-        cid = [c for c in mock.execs] or list(set(
-            r.split(b"/")[3].decode() for r in sent if r.startswith(b"GET /v1.41/containers/")))
-        check(len(cid) == 1 and deletes(sent, cid[0]),
+        inspected = [r.split(b"/")[3].decode() for r in sent
+                     if r.startswith(b"GET /v1.41/containers/")]
+        check(len(inspected) == 1 and deletes(sent, inspected[0]),
               "the container the daemon built is removed with force and volumes")
         check(not mock.containers, "nothing left on the (mock) daemon")
         st, _, out = h.call(px.listen, "GET", "/v1.41/containers/json")
@@ -145,8 +137,7 @@ def main():
             px.stop()
             mock.close()
 
-    print("%d failures" % len(failures))
-    return 1 if failures else 0
+    return h.summary()
 
 
 def _frames(data):

@@ -13,13 +13,7 @@ import tarfile
 
 import sp_harness as h
 
-failures = []
-
-
-def check(cond, msg):
-    print("ok  " if cond else "FAIL", msg)
-    if not cond:
-        failures.append(msg)
+check = h.check
 
 
 class Oracle:
@@ -243,8 +237,7 @@ def main():
         px.stop()
         h.docker_cleanup(o.direct_label)
         h.docker_cleanup(inst)
-    print("%d failures" % len(failures))
-    return 1 if failures else 0
+    return h.summary()
 
 
 if __name__ == "__main__":
