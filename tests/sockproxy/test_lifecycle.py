@@ -9,6 +9,7 @@ checked directly, and nothing may be left behind: no container, no volume."""
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import tarfile
@@ -83,6 +84,22 @@ def main():
         time.sleep(0.5)
         check("client went away; stream closed" in px.logtext(),
               "sockproxy closed the upstream stream when the client went away")
+        # wait is long but cancellable: a client that hangs up ends it
+        cid = h.proxy_create(px.listen, image)
+        st, _, _ = h.call(px.listen, "POST", "/v1.41/containers/%s/start" % cid)
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(px.listen)
+        c.sendall(h.request("POST", "/v1.41/containers/%s/wait" % cid))
+        time.sleep(0.5)
+        c.close()
+        time.sleep(1)
+        check("wait %s: client went away" % cid in px.logtext(),
+              "a wait ends when its client hangs up (the container still runs)")
+        st, _, _ = h.call(px.listen, "POST", "/v1.41/containers/%s/kill" % cid)
+        st2, _, out = h.call(px.listen, "POST", "/v1.41/containers/%s/wait" % cid)
+        check(st == 204 and st2 == 200 and out == b'{"StatusCode":137}',
+              "after a kill, wait answers the exit status (%d %d %r)" % (st, st2, out))
+        st, _, _ = h.call(px.listen, "DELETE", "/v1.41/containers/" + cid)
         check(h.docker_ids(inst) == [], "no container of this instance is left")
         for v in volumes:
             r = subprocess.run([h.DOCKER, "volume", "inspect", v], capture_output=True)
