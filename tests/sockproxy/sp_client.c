@@ -79,7 +79,8 @@ main(int argc, char **argv)
 	    tarw_add_file(&tw, "sub/in.csv", ifd, 4) != 0)
 		return 1;
 
-	if (dk_create(&d, &p, policy_lang_image(&p, LANG_PY), id) != 0)
+	/* the sleeper asks for a pre-warmed Python: Env in the create */
+	if (dk_create(&d, &p, policy_lang_image(&p, LANG_PY), sleep_mode, id) != 0)
 		FAIL("create");
 	printf("container %s\n", id);
 	fflush(stdout);
