@@ -115,15 +115,8 @@ out:
 	return r;
 }
 
-/*
- * A run holds two slots. Its user's is given back when the answer has gone
- * out: the run is over for the user, and a client that sends one request
- * after another must not meet its own previous run, still being removed
- * (a second or so under gVisor). The total's is given back once the sandbox
- * is removed, so [concurrency] total also bounds sandboxes being removed.
- */
 static void
-release_user(const char *user)
+release(const char *user)
 {
 	size_t i;
 
@@ -134,14 +127,15 @@ release_user(const char *user)
 			break;
 		}
 	}
+	privd.running--;
 	pthread_mutex_unlock(&privd.lock);
 }
 
 static void
-release_total(void)
+worker_done(void)
 {
 	pthread_mutex_lock(&privd.lock);
-	privd.running--;
+	privd.workers--;
 	pthread_cond_broadcast(&privd.idle);
 	pthread_mutex_unlock(&privd.lock);
 }
@@ -484,7 +478,8 @@ out:
 		d.fds = 0;
 		answer_done(&d, NULL, 0);
 	}
-	release_user(j->user);
+	/* answered: the slot is free for the user's next run at once */
+	release(j->user);
 	if (r.have_container)
 		sandbox_remove(&r.dk, r.cid);
 	log_info("run %u: lang=%s exit=%d kill=%u answered=%llums "
@@ -501,8 +496,8 @@ out:
 	free(tw);
 	free(code_env);
 	dk_close(&r.dk);
-	release_total();
 	job_free(j);
+	worker_done();
 	return NULL;
 }
 
@@ -515,12 +510,15 @@ run_start(struct job *j)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_mutex_lock(&privd.lock);
+	privd.workers++;
+	pthread_mutex_unlock(&privd.lock);
 	if (pthread_create(&t, &attr, run_thread, j) != 0) {
 		log_warn("run_start: pthread_create");
 		answer_error(j->id, IPC_ST_UNAVAILABLE, "no thread for the run");
-		release_user(j->user);
-		release_total();
+		release(j->user);
 		job_free(j);
+		worker_done();
 	}
 	pthread_attr_destroy(&attr);
 }
@@ -592,7 +590,7 @@ run_sweep(void)
 	dk_close(&dk);
 }
 
-/* wait until no run is in flight or ms have passed; 0 when idle */
+/* wait until no run thread is alive or ms have passed; 0 when idle */
 static int
 wait_idle(uint64_t ms)
 {
@@ -607,9 +605,9 @@ wait_idle(uint64_t ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&privd.lock);
-	while (privd.running > 0 && r == 0)
+	while (privd.workers > 0 && r == 0)
 		r = pthread_cond_timedwait(&privd.idle, &privd.lock, &ts);
-	r = privd.running > 0 ? -1 : 0;
+	r = privd.workers > 0 ? -1 : 0;
 	pthread_mutex_unlock(&privd.lock);
 	return r;
 }
