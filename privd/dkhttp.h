@@ -9,6 +9,7 @@
 #ifndef CW_DKHTTP_H
 #define CW_DKHTTP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -79,9 +80,14 @@ enum dkh_err {
  */
 int	dkh_call(const char *sock, const struct dkh_req *req, uint64_t deadline_ms,
 	    int *status, dkh_sink sink, void *ctx);
-/* the same, ended early (DKH_ERR_CANCELLED) once cancel_fd is readable */
+/*
+ * The same, ended early (DKH_ERR_CANCELLED) within DKH_CANCEL_MS of *cancel
+ * becoming non-zero (NULL: never). A flag, not a descriptor: privd's filter
+ * allows no pipe or eventfd.
+ */
+#define DKH_CANCEL_MS	20
 int	dkh_call_cancel(const char *sock, const struct dkh_req *req,
-	    uint64_t deadline_ms, int cancel_fd, int *status, dkh_sink sink,
+	    uint64_t deadline_ms, atomic_int *cancel, int *status, dkh_sink sink,
 	    void *ctx);
 
 #endif

@@ -2,12 +2,11 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dkhttp.h"
@@ -132,14 +131,14 @@ dkh_strerror(int r)
 
 /*
  * One request. body/ctype for a JSON body; src/size for a streamed body;
- * out for a JSON answer, sink for a raw one; a readable cancel_fd (-1: none)
- * ends it early. Returns 0, -2 on the deadline, -3 when cancelled, -1
+ * out for a JSON answer, sink for a raw one; a cancel flag (NULL: none) that
+ * becomes non-zero ends it early. Returns 0, -2 on the deadline, -3 when cancelled, -1
  * otherwise.
  */
 static int
 dk_call_cancel(struct dk *d, const char *method, const char *path,
     const char *body, const char *ctype, struct source *src, uint64_t size,
-    struct membuf *out, struct sink *sink, long timeout_ms, int cancel_fd)
+    struct membuf *out, struct sink *sink, long timeout_ms, atomic_int *cancel)
 {
 	struct dkh_req req;
 	char url[256];
@@ -159,7 +158,7 @@ dk_call_cancel(struct dk *d, const char *method, const char *path,
 		req.source_len = size;
 	}
 	r = dkh_call_cancel(d->sock, &req, cw_now_ms() + (uint64_t)timeout_ms,
-	    cancel_fd, &status, sink != NULL ? fd_write : mem_write,
+	    cancel, &status, sink != NULL ? fd_write : mem_write,
 	    sink != NULL ? (void *)sink : (void *)out);
 	d->status = status;
 	if (r != DKH_OK) {
@@ -184,7 +183,7 @@ dk_call(struct dk *d, const char *method, const char *path,
     struct membuf *out, struct sink *sink, long timeout_ms)
 {
 	return dk_call_cancel(d, method, path, body, ctype, src, size, out, sink,
-	    timeout_ms, -1);
+	    timeout_ms, NULL);
 }
 
 static cJSON *
@@ -438,12 +437,11 @@ struct dk_watch {
 	struct dk	dk;		/* its own connection and error text */
 	char		path[160];
 	long		timeout_ms;
-	int		stop[2];	/* run -> watcher: stop waiting */
-	int		fired[2];	/* watcher -> run: the container stopped */
+	atomic_int	stop;		/* run -> watcher: stop waiting */
+	atomic_int	fired;		/* watcher -> run: the container stopped */
 	pthread_t	thread;
-	int		running;	/* the thread was started */
-	long		status;
-	int		stopped;	/* read after the join */
+	long		status;		/* read after the join */
+	int		stopped;
 };
 
 static void *
@@ -454,31 +452,15 @@ watch_thread(void *arg)
 	int r;
 
 	r = dk_call_cancel(&w->dk, "POST", w->path, NULL, NULL, NULL, 0, &m,
-	    NULL, w->timeout_ms, w->stop[0]);
+	    NULL, w->timeout_ms, &w->stop);
 	if (r == 0 && wait_status(&w->dk, &m, &w->status) == 0) {
 		w->stopped = 1;
-		if (write(w->fired[1], "x", 1) != 1)
-			log_warn("dk_watch: signal the run");
+		atomic_store(&w->fired, 1);
 	} else if (r != -3) {
 		log_warnx("dk_watch: %s", w->dk.err);
 	}
 	free(m.buf);
 	return NULL;
-}
-
-static void
-watch_free(struct dk_watch *w)
-{
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		if (w->stop[i] >= 0)
-			close(w->stop[i]);
-		if (w->fired[i] >= 0)
-			close(w->fired[i]);
-	}
-	dk_close(&w->dk);
-	free(w);
 }
 
 /* start waiting for container cid to stop, for at most timeout_ms */
@@ -487,23 +469,21 @@ watch_start(struct dk *d, const char *cid, long timeout_ms)
 {
 	struct dk_watch *w;
 	pthread_attr_t attr;
+	int r;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
-	w->stop[0] = w->stop[1] = w->fired[0] = w->fired[1] = -1;
 	dk_open(&w->dk, d->sock);
 	snprintf(w->path, sizeof(w->path), "/containers/%s/wait", cid);
 	w->timeout_ms = timeout_ms;
-	if (pipe2(w->stop, O_CLOEXEC) != 0 || pipe2(w->fired, O_CLOEXEC) != 0) {
-		watch_free(w);
-		return NULL;
-	}
+	atomic_init(&w->stop, 0);
+	atomic_init(&w->fired, 0);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 128 * 1024);
-	w->running = pthread_create(&w->thread, &attr, watch_thread, w) == 0;
+	r = pthread_create(&w->thread, &attr, watch_thread, w);
 	pthread_attr_destroy(&attr);
-	if (!w->running) {
-		watch_free(w);
+	if (r != 0) {
+		free(w);
 		return NULL;
 	}
 	return w;
@@ -512,22 +492,23 @@ watch_start(struct dk *d, const char *cid, long timeout_ms)
 int
 dk_watch_end(struct dk_watch *w, long grace_ms, long *status)
 {
+	uint64_t until = cw_now_ms() + (uint64_t)(grace_ms > 0 ? grace_ms : 0);
 	int stopped;
 
 	if (w == NULL)
 		return 0;
-	if (grace_ms > 0) {
-		struct pollfd pfd = { .fd = w->fired[0], .events = POLLIN };
+	while (!atomic_load(&w->fired) && cw_now_ms() < until) {
+		struct timespec ts = { 0, 10000000L };
 
-		(void)poll(&pfd, 1, (int)grace_ms);
+		nanosleep(&ts, NULL);
 	}
-	if (write(w->stop[1], "x", 1) != 1)
-		log_warn("dk_watch_end: stop the watch");
+	atomic_store(&w->stop, 1);
 	pthread_join(w->thread, NULL);
 	stopped = w->stopped;
 	if (stopped && status != NULL)
 		*status = w->status;
-	watch_free(w);
+	dk_close(&w->dk);
+	free(w);
 	return stopped;
 }
 
@@ -556,7 +537,7 @@ dk_exec_start(struct dk *d, const char *cid, const char *execid, int fd,
 	*wp = w;
 	snprintf(path, sizeof(path), "/exec/%s/start", execid);
 	r = dk_call_cancel(d, "POST", path, NULL, NULL, NULL, 0, NULL, &s, left,
-	    w != NULL ? w->fired[0] : -1);
+	    w != NULL ? &w->fired : NULL);
 	*len = s.len;
 	if (s.capped)
 		return DK_END_CAP;
