@@ -198,8 +198,8 @@ defaults(struct policy *p)
 
 /* --- values, in the units an auditor reads --------------------------------- */
 
-static const char *
-fmt_size(char *b, size_t n, uint64_t v)
+const char *
+policy_fmt_size(char *b, size_t n, uint64_t v)
 {
 	if (v != 0 && v % (1ULL << 30) == 0)
 		snprintf(b, n, "%lluG", (unsigned long long)(v >> 30));
@@ -212,8 +212,8 @@ fmt_size(char *b, size_t n, uint64_t v)
 	return b;
 }
 
-static const char *
-fmt_ms(char *b, size_t n, uint64_t ms)
+const char *
+policy_fmt_ms(char *b, size_t n, uint64_t ms)
 {
 	if (ms != 0 && ms % 3600000 == 0)
 		snprintf(b, n, "%lluh", (unsigned long long)(ms / 3600000));
@@ -251,11 +251,11 @@ fmt_bound(char *b, size_t n, const struct key *k, uint64_t v)
 {
 	switch (k->type) {
 	case V_SIZE:
-		return fmt_size(b, n, v);
+		return policy_fmt_size(b, n, v);
 	case V_MS:
-		return fmt_ms(b, n, v);
+		return policy_fmt_ms(b, n, v);
 	case V_SECONDS:
-		return fmt_ms(b, n, v * 1000);
+		return policy_fmt_ms(b, n, v * 1000);
 	case V_CPUS:
 		return fmt_cpus(b, n, v);
 	default:
@@ -857,8 +857,8 @@ finish(struct parser *ps)
 	ps->line = line_of(ps, "swap", "memory");
 	if (p->swap < p->memory)
 		return fail(ps, "swap %s is below memory %s: swap is memory plus "
-		    "swap (equal to memory: no swap)", fmt_size(a, sizeof(a), p->swap),
-		    fmt_size(b, sizeof(b), p->memory));
+		    "swap (equal to memory: no swap)", policy_fmt_size(a, sizeof(a), p->swap),
+		    policy_fmt_size(b, sizeof(b), p->memory));
 	ps->line = line_of(ps, "pids", "runtime");
 	if (p->runtime == RUNTIME_RUNSC && p->pids < POLICY_PIDS_RUNSC_FLOOR)
 		return fail(ps, "pids %u is too low for runtime runsc: gVisor's own "
@@ -867,8 +867,8 @@ finish(struct parser *ps)
 	ps->line = line_of(ps, "default", "max");
 	if (p->time_default_ms > p->time_max_ms)
 		return fail(ps, "[time] default %s is above max %s",
-		    fmt_ms(a, sizeof(a), p->time_default_ms),
-		    fmt_ms(b, sizeof(b), p->time_max_ms));
+		    policy_fmt_ms(a, sizeof(a), p->time_default_ms),
+		    policy_fmt_ms(b, sizeof(b), p->time_max_ms));
 	ps->line = line_of(ps, "per-user", "total");
 	if (p->conc_per_user > p->conc_total)
 		return fail(ps, "[concurrency] per-user %u is above total %u",
@@ -984,16 +984,16 @@ policy_format(const struct policy *p, char *buf, size_t len)
 	}
 	emit(&o, "\n[sandbox]\n");
 	emit(&o, "user            %u\n", p->uid);
-	emit(&o, "memory          %s\n", fmt_size(a, sizeof(a), p->memory));
-	emit(&o, "swap            %s\n", fmt_size(a, sizeof(a), p->swap));
+	emit(&o, "memory          %s\n", policy_fmt_size(a, sizeof(a), p->memory));
+	emit(&o, "swap            %s\n", policy_fmt_size(a, sizeof(a), p->swap));
 	emit(&o, "cpus            %s\n", fmt_cpus(a, sizeof(a), p->nano_cpus));
 	emit(&o, "pids            %u\n", p->pids);
 	emit(&o, "open-files      %u\n", p->open_files);
-	emit(&o, "tmp-size        %s\n", fmt_size(a, sizeof(a), p->tmp_size));
+	emit(&o, "tmp-size        %s\n", policy_fmt_size(a, sizeof(a), p->tmp_size));
 	emit(&o, "tmp-files       %u\n", p->tmp_files);
-	emit(&o, "workdir-size    %s\n", fmt_size(a, sizeof(a), p->workdir_size));
+	emit(&o, "workdir-size    %s\n", policy_fmt_size(a, sizeof(a), p->workdir_size));
 	emit(&o, "workdir-files   %u\n", p->workdir_files);
-	emit(&o, "shm-size        %s\n", fmt_size(a, sizeof(a), p->shm_size));
+	emit(&o, "shm-size        %s\n", policy_fmt_size(a, sizeof(a), p->shm_size));
 	emit(&o, "network         %s\n", p->network[0] ? p->network : "none");
 	switch (p->gpu) {
 	case GPU_NONE:
@@ -1014,14 +1014,14 @@ policy_format(const struct policy *p, char *buf, size_t len)
 	}
 	emit(&o, "runtime         %s\n", p->runtime == RUNTIME_RUNSC ? "runsc" : "runc");
 	emit(&o, "\n[time]\ndefault         %s\nmax             %s\n",
-	    fmt_ms(a, sizeof(a), p->time_default_ms), fmt_ms(b, sizeof(b), p->time_max_ms));
-	emit(&o, "\n[output]\nstdout          %s\n", fmt_size(a, sizeof(a), p->stdout_max));
-	emit(&o, "stderr          %s\n", fmt_size(a, sizeof(a), p->stderr_max));
-	emit(&o, "\n[files]\ncode-max        %s\n", fmt_size(a, sizeof(a), p->code_max));
-	emit(&o, "upload-max      %s\n", fmt_size(a, sizeof(a), p->upload_max));
+	    policy_fmt_ms(a, sizeof(a), p->time_default_ms), policy_fmt_ms(b, sizeof(b), p->time_max_ms));
+	emit(&o, "\n[output]\nstdout          %s\n", policy_fmt_size(a, sizeof(a), p->stdout_max));
+	emit(&o, "stderr          %s\n", policy_fmt_size(a, sizeof(a), p->stderr_max));
+	emit(&o, "\n[files]\ncode-max        %s\n", policy_fmt_size(a, sizeof(a), p->code_max));
+	emit(&o, "upload-max      %s\n", policy_fmt_size(a, sizeof(a), p->upload_max));
 	emit(&o, "per-execution   %u\n", p->files_per_exec);
 	emit(&o, "per-session     %u\n", p->files_per_session);
-	emit(&o, "lifetime        %s\n", fmt_ms(a, sizeof(a), (uint64_t)p->lifetime_s * 1000));
+	emit(&o, "lifetime        %s\n", policy_fmt_ms(a, sizeof(a), (uint64_t)p->lifetime_s * 1000));
 	emit(&o, "\n[concurrency]\ntotal           %u\nper-user        %u\npool            %u\n",
 	    p->conc_total, p->conc_per_user, p->pool);
 	emit(&o, "prewarm         %s\n", p->prewarm & (1u << LANG_PY) ? "py" : "none");

@@ -142,6 +142,10 @@ int	policy_parse(const char *buf, size_t len, const char *fname,
  */
 int	policy_format(const struct policy *p, char *out, size_t outlen);
 
+/* a size or a time in the policy's own units ("512M", "30s"), into b */
+const char *policy_fmt_size(char *b, size_t n, uint64_t bytes);
+const char *policy_fmt_ms(char *b, size_t n, uint64_t ms);
+
 const char *policy_lang_name(enum policy_lang l);
 /* -1 when not one of the thirteen */
 int	policy_lang_from_name(const char *name);

@@ -50,6 +50,9 @@ extern struct privd privd;
 
 struct dk;
 
+/* monitor.c */
+void	job_free(struct job *j);
+
 /* run.c */
 int	sandbox_create(struct dk *dk, int image, int prewarm_py, char *id);
 void	sandbox_remove(struct dk *dk, const char *id);
@@ -58,7 +61,6 @@ void	run_health(uint32_t id);
 int	run_admit(const char *user);	/* 0, or -1 when at a concurrency cap */
 void	run_sweep(void);		/* remove leftovers at start-up */
 void	run_shutdown(void);		/* kill every live sandbox */
-void	job_free(struct job *j);
 void	answer_done(const struct ipc_exec_done *d, const int *fds, size_t nfds);
 
 #endif

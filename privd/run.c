@@ -141,21 +141,6 @@ worker_done(void)
 }
 
 void
-job_free(struct job *j)
-{
-	uint32_t i;
-
-	if (j == NULL)
-		return;
-	if (j->code_fd >= 0)
-		close(j->code_fd);
-	for (i = 0; i < j->nrecv; i++)
-		if (j->files[i].fd >= 0)
-			close(j->files[i].fd);
-	free(j);
-}
-
-void
 sandbox_remove(struct dk *dk, const char *id)
 {
 	if (dk_remove(dk, id) < 0)

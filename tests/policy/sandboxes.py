@@ -7,6 +7,7 @@ from the appliance's start rather than asked for afterwards.
 """
 import json
 import socket
+import sys
 import threading
 import time
 from urllib.parse import quote
@@ -90,3 +91,12 @@ def settle(a, watch, seconds=15):
         time.sleep(0.05)
     check(left == [], "sandboxes that ran code are still there: %r" % left)
     return a.leftovers()
+
+
+def stop_after_failure(a):
+    """Stop an appliance a failed test left running: everything it left is
+    removed (cwtest's stop does that, then raises, which is only reported)."""
+    try:
+        a.stop()
+    except Exception as e:
+        sys.stderr.write("stop: %s\n" % e)

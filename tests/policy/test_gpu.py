@@ -11,10 +11,10 @@ No Docker engine: every test fails, none is skipped.
 """
 import json
 import socket
-import sys
 import time
 
 from cwtest import Appliance, check, docker_api, main
+from sandboxes import stop_after_failure
 
 apps = {}
 
@@ -245,7 +245,4 @@ if __name__ == "__main__":
         main(globals())
     finally:
         for a in apps.values():
-            try:
-                a.stop()        # removes whatever is left, then says so
-            except Exception as e:
-                sys.stderr.write("stop: %s\n" % e)
+            stop_after_failure(a)

@@ -23,7 +23,7 @@ import threading
 import time
 
 from cwtest import Appliance, check, docker_api, main
-from sandboxes import ExecWatch, settle
+from sandboxes import ExecWatch, settle, stop_after_failure
 
 RUNTIME = sys.argv.pop(1) if len(sys.argv) > 1 and sys.argv[1] in ("runc", "runsc") else "runc"
 LIMIT_S = 5          # [time] default in this appliance
@@ -742,7 +742,4 @@ if __name__ == "__main__":
     finally:
         if app is not None:
             sys.stderr.write(app.log("privd") + app.log("sockproxy"))
-            try:
-                app.stop()      # removes whatever is left, then says so
-            except Exception as e:
-                sys.stderr.write("stop: %s\n" % e)
+            stop_after_failure(app)

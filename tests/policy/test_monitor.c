@@ -40,20 +40,6 @@ static struct {
 } rec;
 
 void
-job_free(struct job *j)
-{
-	uint32_t i;
-
-	if (j == NULL)
-		return;
-	if (j->code_fd >= 0)
-		close(j->code_fd);
-	for (i = 0; i < j->nrecv; i++)
-		close(j->files[i].fd);
-	free(j);
-}
-
-void
 run_start(struct job *j)
 {
 	rec.started++;

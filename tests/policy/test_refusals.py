@@ -8,12 +8,11 @@ that inputs which do not fit are cheap to make.
 
 No Docker engine: every test fails, none is skipped.
 """
-import sys
 import threading
 import time
 
 from cwtest import Appliance, check, main
-from sandboxes import ExecWatch, settle
+from sandboxes import ExecWatch, settle, stop_after_failure
 
 app = None
 WORKDIR = 8 << 20
@@ -143,7 +142,4 @@ if __name__ == "__main__":
         main(globals())
     finally:
         if app is not None:
-            try:
-                app.stop()      # removes whatever is left, then says so
-            except Exception as e:
-                sys.stderr.write("stop: %s\n" % e)
+            stop_after_failure(app)
