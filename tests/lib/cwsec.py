@@ -139,14 +139,26 @@ def check_confined(pid, user, what):
 
 
 def fire_trigger(pid, tid=None):
-    """SIGUSR2 to the process, or to one thread of it (tgkill)."""
+    """SIGUSR2 to the process, or to one thread of it (tgkill). A daemon's
+    threads come and go (frontd has one per connection and per run): when
+    the thread chosen is gone (ESRCH), another thread that is not the main
+    one is chosen."""
     if tid is None:
         os.kill(pid, signal.SIGUSR2)
         return
     libc = ctypes.CDLL(None, use_errno=True)
     SYS_tgkill = 234  # x86_64
-    if libc.syscall(SYS_tgkill, pid, tid, signal.SIGUSR2) != 0:
-        raise Fail("tgkill %d/%d: errno %d" % (pid, tid, ctypes.get_errno()))
+    for _ in range(20):
+        if libc.syscall(SYS_tgkill, pid, tid, signal.SIGUSR2) == 0:
+            return
+        err = ctypes.get_errno()
+        if err != 3:
+            raise Fail("tgkill %d/%d: errno %d" % (pid, tid, err))
+        others = [t for t in sorted(int(t) for t in os.listdir("/proc/%d/task" % pid)) if t != pid]
+        if not others:
+            break
+        tid = others[-1]
+    raise Fail("tgkill %d: no thread but the main one stayed" % pid)
 
 
 def wait_exit(proc, timeout, what):

@@ -680,7 +680,9 @@ def test_proc_environ_of_host_and_other_sandbox():
     res = {}
 
     def run_a():
-        res["a"] = run("py", a_code, args=[marker])
+        # the policy's maximum: a loaded machine (gVisor starts slowly) must
+        # not turn a 4 s sleep into a time-limit kill
+        res["a"] = run("py", a_code, args=[marker], timeout=MAX_S * 1000)
 
     t = threading.Thread(target=run_a)
     t.start()
