@@ -72,6 +72,17 @@ dkh_parse_head(const char *buf, size_t len, struct dkh_head *h)
 			if (h->have_length || digits(v, vlen, 10, &h->length) != 0)
 				return -1;
 			h->have_length = 1;
+		} else if (nlen == 15 && strncasecmp(p, "X-Codeward-Stat", 15) == 0) {
+			size_t k;
+
+			/* sockproxy's own line: printable ASCII, bounded */
+			if (h->stat[0] != '\0' || vlen == 0 || vlen >= sizeof(h->stat))
+				return -1;
+			for (k = 0; k < vlen; k++)
+				if (v[k] < 0x20 || v[k] > 0x7e)
+					return -1;
+			memcpy(h->stat, v, vlen);
+			h->stat[vlen] = '\0';
 		} else if (nlen == 17 && strncasecmp(p, "Transfer-Encoding", 17) == 0) {
 			if (h->chunked || vlen != 7 || strncasecmp(v, "chunked", 7) != 0)
 				return -1;
@@ -333,6 +344,8 @@ dkh_call_cancel(const char *sock, const struct dkh_req *req,
 		goto out;
 	}
 	*status = h.status;
+	if (req->stat_out != NULL)
+		memcpy(req->stat_out, h.stat, sizeof(h.stat));
 	dkh_body_init(&b, &h);
 	/* what came after the head is body */
 	if (dkh_body_feed(&b, end + 4, hlen - (size_t)(end + 4 - head), sink, ctx) != 0) {

@@ -16,12 +16,15 @@
 
 #define DKH_HEAD_MAX	8192
 
+#define DKH_STAT_MAX	128
+
 /* the answer's head */
 struct dkh_head {
 	int		status;
 	int		chunked;
 	int		have_length;
 	uint64_t	length;
+	char		stat[DKH_STAT_MAX];	/* X-Codeward-Stat, or "" */
 };
 
 /*
@@ -60,6 +63,7 @@ struct dkh_req {
 	dkh_source	source;		/* ... or one of source_len bytes */
 	void		*source_ctx;
 	uint64_t	source_len;
+	char		*stat_out;	/* DKH_STAT_MAX bytes: X-Codeward-Stat */
 };
 
 enum dkh_err {

@@ -132,13 +132,15 @@ dkh_strerror(int r)
 /*
  * One request. body/ctype for a JSON body; src/size for a streamed body;
  * out for a JSON answer, sink for a raw one; a cancel flag (NULL: none) that
- * becomes non-zero ends it early. Returns 0, -2 on the deadline, -3 when cancelled, -1
+ * becomes non-zero ends it early; stat (NULL: none) receives sockproxy's
+ * X-Codeward-Stat line. Returns 0, -2 on the deadline, -3 when cancelled, -1
  * otherwise.
  */
 static int
 dk_call_cancel(struct dk *d, const char *method, const char *path,
     const char *body, const char *ctype, struct source *src, uint64_t size,
-    struct membuf *out, struct sink *sink, long timeout_ms, atomic_int *cancel)
+    struct membuf *out, struct sink *sink, long timeout_ms, atomic_int *cancel,
+    char *stat)
 {
 	struct dkh_req req;
 	char url[256];
@@ -149,6 +151,7 @@ dk_call_cancel(struct dk *d, const char *method, const char *path,
 	req.method = method;
 	req.path = url;
 	req.ctype = ctype;
+	req.stat_out = stat;
 	if (body != NULL) {
 		req.body = body;
 		req.body_len = strlen(body);
@@ -178,12 +181,26 @@ dk_call_cancel(struct dk *d, const char *method, const char *path,
 }
 
 static int
+dk_call_stat(struct dk *d, const char *method, const char *path,
+    const char *body, const char *ctype, struct source *src, uint64_t size,
+    struct membuf *out, struct sink *sink, long timeout_ms, char *stat);
+
+static int
 dk_call(struct dk *d, const char *method, const char *path,
     const char *body, const char *ctype, struct source *src, uint64_t size,
     struct membuf *out, struct sink *sink, long timeout_ms)
 {
-	return dk_call_cancel(d, method, path, body, ctype, src, size, out, sink,
+	return dk_call_stat(d, method, path, body, ctype, src, size, out, sink,
 	    timeout_ms, NULL);
+}
+
+static int
+dk_call_stat(struct dk *d, const char *method, const char *path,
+    const char *body, const char *ctype, struct source *src, uint64_t size,
+    struct membuf *out, struct sink *sink, long timeout_ms, char *stat)
+{
+	return dk_call_cancel(d, method, path, body, ctype, src, size, out, sink,
+	    timeout_ms, NULL, stat);
 }
 
 static cJSON *
@@ -336,6 +353,27 @@ dk_start(struct dk *d, const char *id)
 }
 
 int
+dk_stat_workdir(struct dk *d, const char *id, char *stat, size_t len)
+{
+	struct membuf m = { 0 };
+	char path[160], got[DKH_STAT_MAX];
+	int r;
+
+	got[0] = '\0';
+	snprintf(path, sizeof(path), "/containers/%s/archive?path=/mnt/data", id);
+	r = dk_call_stat(d, "HEAD", path, NULL, NULL, NULL, 0, &m, NULL,
+	    DK_SHORT_MS, got);
+	free(m.buf);
+	if (r == 0 && got[0] == '\0') {
+		snprintf(d->err, sizeof(d->err), "stat: no stat line");
+		r = -1;
+	}
+	if (r == 0)
+		snprintf(stat, len, "%s", got);
+	return r;
+}
+
+int
 dk_kill(struct dk *d, const char *id)
 {
 	return simple(d, "POST", id, "/kill");
@@ -452,7 +490,7 @@ watch_thread(void *arg)
 	int r;
 
 	r = dk_call_cancel(&w->dk, "POST", w->path, NULL, NULL, NULL, 0, &m,
-	    NULL, w->timeout_ms, &w->stop);
+	    NULL, w->timeout_ms, &w->stop, NULL);
 	if (r == 0 && wait_status(&w->dk, &m, &w->status) == 0) {
 		w->stopped = 1;
 		atomic_store(&w->fired, 1);
@@ -537,7 +575,7 @@ dk_exec_start(struct dk *d, const char *cid, const char *execid, int fd,
 	*wp = w;
 	snprintf(path, sizeof(path), "/exec/%s/start", execid);
 	r = dk_call_cancel(d, "POST", path, NULL, NULL, NULL, 0, NULL, &s, left,
-	    w != NULL ? &w->fired : NULL);
+	    w != NULL ? &w->fired : NULL, NULL);
 	*len = s.len;
 	if (s.capped)
 		return DK_END_CAP;

@@ -73,6 +73,11 @@ enum dk_stream_end dk_exec_start(struct dk *d, const char *cid,
 int	dk_watch_end(struct dk_watch *w, long grace_ms, long *status);
 int	dk_exec_inspect(struct dk *d, const char *execid, int *running,
 	    int *exit_code);
+/*
+ * sockproxy's stat line of the work directory (size, mode, mtime): equal
+ * before and after a run that uploaded nothing means nothing was written.
+ */
+int	dk_stat_workdir(struct dk *d, const char *id, char *stat, size_t len);
 int	dk_kill(struct dk *d, const char *id);
 int	dk_remove(struct dk *d, const char *id);
 /* ids of containers this sockproxy instance owns; returns count or -1 */

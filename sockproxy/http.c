@@ -9,6 +9,8 @@ const struct sp_route sp_routes[] = {
 	    SP_OP_PUT_ARCHIVE, SP_BODY_TAR },
 	{ SP_M_GET, SP_API "/containers/{id}/archive?path=/mnt/data",
 	    SP_OP_GET_ARCHIVE, SP_BODY_NONE },
+	{ SP_M_HEAD, SP_API "/containers/{id}/archive?path=/mnt/data",
+	    SP_OP_STAT_ARCHIVE, SP_BODY_NONE },
 	{ SP_M_POST, SP_API "/containers/{id}/exec", SP_OP_EXEC_CREATE,
 	    SP_BODY_JSON },
 	{ SP_M_POST, SP_API "/exec/{id}/start", SP_OP_EXEC_START, SP_BODY_NONE },
@@ -25,7 +27,7 @@ static const struct {
 	enum sp_method	m;
 } methods[] = {
 	{ "GET", SP_M_GET }, { "POST", SP_M_POST }, { "PUT", SP_M_PUT },
-	{ "DELETE", SP_M_DELETE },
+	{ "DELETE", SP_M_DELETE }, { "HEAD", SP_M_HEAD },
 };
 
 const char *

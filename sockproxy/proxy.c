@@ -3,12 +3,15 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "answer.h"
 #include "http.h"
@@ -1120,6 +1123,85 @@ out:
 	free(buf);
 }
 
+/*
+ * HEAD of the work directory: the daemon's stat of /mnt/data (one Lstat, no
+ * tar helper), rebuilt as sockproxy's own line "size=N mode=N mtime=T" in
+ * X-Codeward-Stat. privd compares two of them to know whether a run that
+ * uploaded nothing left anything to fetch.
+ */
+static void
+op_stat_archive(struct conn *c)
+{
+	struct owned o;
+	struct sp_up *up = NULL;
+	struct sp_buf req;
+	unsigned char raw[512];
+	char path[160], head[256];
+	size_t rawlen = 0, i;
+	cJSON *j = NULL, *sz, *md, *mt;
+	int n;
+
+	sp_buf_init(&req, 1024);
+	if (owned_or_404(c, &o) < 0)
+		goto out;
+	if ((up = malloc(sizeof(*up))) == NULL) {
+		refuse(c, 503, "out of memory");
+		goto out;
+	}
+	snprintf(path, sizeof(path), SP_API "/containers/%s/archive?"
+	    "path=%%2Fmnt%%2Fdata", o.id);
+	sp_tmpl_head(&req, "HEAD", path, NULL, 0);
+	if (sp_up_open(up, c->conf->upstream, sp_now_ms() + SP_UP_MS) != 0) {
+		refuse(c, 502, "stat: daemon unreachable: %s", up->err);
+		free(up);
+		up = NULL;
+		goto out;
+	}
+	up->head_only = 1;
+	if (sp_up_write(up, req.p, req.len) != 0 || sp_up_head(up) != 0) {
+		refuse(c, 502, "stat: upstream: %s", up->err);
+		goto out;
+	}
+	if (up->status != 200 || up->pathstat[0] == '\0' ||
+	    sodium_base642bin(raw, sizeof(raw) - 1, up->pathstat,
+	    strlen(up->pathstat), NULL, &rawlen, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0) {
+		refuse(c, 502, "stat: daemon answered %d without a stat", up->status);
+		goto out;
+	}
+	if ((j = cJSON_ParseWithLength((const char *)raw, rawlen)) == NULL ||
+	    !cJSON_IsNumber(sz = cJSON_GetObjectItemCaseSensitive(j, "size")) ||
+	    !cJSON_IsNumber(md = cJSON_GetObjectItemCaseSensitive(j, "mode")) ||
+	    !cJSON_IsString(mt = cJSON_GetObjectItemCaseSensitive(j, "mtime")) ||
+	    sz->valuedouble < 0 || md->valuedouble < 0 ||
+	    strlen(mt->valuestring) > 40) {
+		refuse(c, 502, "stat: malformed");
+		goto out;
+	}
+	for (i = 0; mt->valuestring[i] != '\0'; i++) {
+		char ch = mt->valuestring[i];
+
+		if (!((ch >= '0' && ch <= '9') || ch == '-' || ch == ':' ||
+		    ch == '.' || ch == 'T' || ch == 'Z' || ch == '+')) {
+			refuse(c, 502, "stat: malformed time");
+			goto out;
+		}
+	}
+	n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nX-Codeward-Stat: "
+	    "size=%.0f mode=%.0f mtime=%s\r\nContent-Length: 0\r\n"
+	    "Connection: close\r\n\r\n", sz->valuedouble, md->valuedouble,
+	    mt->valuestring);
+	if (n > 0 && (size_t)n < sizeof(head))
+		client_write(c, head, (size_t)n);
+out:
+	cJSON_Delete(j);
+	if (up != NULL) {
+		sp_up_close(up);
+		free(up);
+	}
+	sp_buf_free(&req);
+}
+
 static void
 op_kill(struct conn *c)
 {
@@ -1261,6 +1343,7 @@ static const struct {
 	{ SP_OP_REMOVE, op_remove },
 	{ SP_OP_WAIT, op_wait },
 	{ SP_OP_LIST, op_list },
+	{ SP_OP_STAT_ARCHIVE, op_stat_archive },
 };
 
 static void

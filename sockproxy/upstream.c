@@ -240,11 +240,17 @@ sp_up_head(struct sp_up *u)
 			chunked = 1;
 		} else if (strcasecmp(line, "Content-Type") == 0) {
 			snprintf(u->ctype, sizeof(u->ctype), "%s", v);
+		} else if (strcasecmp(line, "X-Docker-Container-Path-Stat") == 0) {
+			if (strlen(v) >= sizeof(u->pathstat))
+				return set_err(u, SP_UP_ERROR,
+				    "upstream path stat too long");
+			memcpy(u->pathstat, v, strlen(v) + 1);
 		}
 	}
 	if (have_len && chunked)
 		return set_err(u, SP_UP_ERROR, "upstream sent two framings");
-	if (u->status < 200 || u->status == 204 || u->status == 304) {
+	if (u->head_only || u->status < 200 || u->status == 204 ||
+	    u->status == 304) {
 		if (u->status < 200)
 			return set_err(u, SP_UP_ERROR, "upstream sent 1xx");
 		u->framing = FR_LENGTH;

@@ -29,6 +29,8 @@ struct sp_up {
 	uint64_t	left;
 	int		done;
 	char		ctype[64];
+	int		head_only;	/* a HEAD: the answer has no body */
+	char		pathstat[512];	/* X-Docker-Container-Path-Stat, or "" */
 	unsigned char	buf[SP_UP_HEAD_MAX];
 	size_t		off, len;
 	char		err[160];

@@ -49,6 +49,23 @@ def test_output_file_comes_back():
     check(j["files"][0]["storage_session_id"] == j["session_id"], "session %r" % j)
 
 
+def test_files_without_inputs_are_never_missed():
+    """A run with no input files sends its code in the environment and
+    fetches /mnt/data only when its stat changed: nothing written, nothing
+    fetched; anything written, even deep in new folders, comes back."""
+    a = setup()
+    j = a.exec("py", "print('nothing written')")
+    check(j["files"] == [], "files %r" % j["files"])
+    j = a.exec("bash", "mkdir -p a/b/c && echo deep > a/b/c/d.txt")
+    check([f["name"] for f in j["files"]] == ["a/b/c/d.txt"], "files %r" % j["files"])
+    j = a.exec("bash", "echo x > t.txt && rm t.txt")
+    check(j["files"] == [], "a file written then removed: %r" % j["files"])
+    # a long program (over the size that travels in the environment)
+    code = "# " + "x" * 4000 + "\nopen('long.txt', 'w').write('ok')\n"
+    j = a.exec("py", code)
+    check([f["name"] for f in j["files"]] == ["long.txt"], "files %r" % j["files"])
+
+
 def test_auth_missing_and_wrong():
     a = setup()
     st, j = a.request("POST", "/v1/exec", {"lang": "py", "code": "print(1)"}, auth=False)

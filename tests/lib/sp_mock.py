@@ -14,6 +14,7 @@ for the operations sockproxy may perform. 'lie' makes it misreport:
 """
 import hashlib
 import io
+import base64
 import json
 import os
 import socket
@@ -21,6 +22,11 @@ import tarfile
 import threading
 
 from sp_harness import FAKE_IMAGE, gid
+
+
+# what the daemon's HEAD of /mnt/data reports (its shape on Debian's 20.10)
+MOCK_STAT = {"name": "data", "size": 40, "mode": 2147484096,
+             "mtime": "2026-11-22T00:00:00.123456789Z", "linkTarget": ""}
 
 
 def _id(kind, n):
@@ -227,6 +233,10 @@ class Mock:
                     return self._empty(204)
                 if method == "PUT" and tail == "archive":
                     return self._empty(200)
+                if method == "HEAD" and tail == "archive":
+                    stat = base64.b64encode(json.dumps(MOCK_STAT).encode())
+                    return (b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\n"
+                            b"X-Docker-Container-Path-Stat: %s\r\n\r\n" % stat)
                 if method == "GET" and tail == "archive":
                     extra = []
                     if self.lie == "tar-device":

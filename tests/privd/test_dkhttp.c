@@ -69,6 +69,20 @@ main(void)
 	}
 	CHECK(run("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", 1, &a, &st) == 1 &&
 	    st == 204 && a.len == 0);
+	/* sockproxy's stat line of the work directory */
+	{
+		const char *ok = "HTTP/1.1 200 OK\r\nX-Codeward-Stat: size=40 mode=2147484096 "
+		    "mtime=2026-11-22T00:00:00.1Z\r\nContent-Length: 0\r\n\r\n";
+		const char *twice = "HTTP/1.1 200 OK\r\nX-Codeward-Stat: a\r\n"
+		    "X-Codeward-Stat: a\r\n\r\n";
+		const char *ctl = "HTTP/1.1 200 OK\r\nX-Codeward-Stat: a\tb\r\n\r\n";
+
+		CHECK(dkh_parse_head(ok, strlen(ok), &h) == 0 &&
+		    strcmp(h.stat, "size=40 mode=2147484096 mtime=2026-11-22T00:00:00.1Z") == 0);
+		CHECK(dkh_parse_head(twice, strlen(twice), &h) != 0);
+		CHECK(dkh_parse_head(ctl, strlen(ctl), &h) != 0);
+		CHECK(dkh_parse_head("HTTP/1.1 200 OK\r\n\r\n", 19, &h) == 0 && h.stat[0] == '\0');
+	}
 	/* refused heads */
 	CHECK(dkh_parse_head("HTTP/1.0 200 OK\r\n\r\n", 19, &h) != 0);
 	CHECK(dkh_parse_head("HTTP/1.1 99 OK\r\n\r\n", 18, &h) != 0);

@@ -319,7 +319,10 @@ def build():
             req("PUT", "/v1.41/containers/%s/archive?path=%s" % (CID, q), tar(ok_file()),
                 ctype="application/x-tar"))
     add("F16-R09-archive-get-path-etc", req("GET", "/v1.41/containers/%s/archive?path=/etc" % CID))
-    add("F16-R09-archive-head", req("HEAD", "/v1.41/containers/%s/archive?path=/mnt/data" % CID))
+    # HEAD (a stat) is allowed for the work directory alone
+    add("F16-R09-archive-head-etc", req("HEAD", "/v1.41/containers/%s/archive?path=/etc" % CID))
+    add("F16-R09-archive-head-root", req("HEAD", "/v1.41/containers/%s/archive?path=/" % CID))
+    add("R04-archive-head-with-body", req("HEAD", "/v1.41/containers/%s/archive?path=/mnt/data" % CID, "x"))
     add("F16-R09-archive-no-query", req("GET", "/v1.41/containers/%s/archive" % CID))
     # ---- F17: debug endpoints
     add("F17-R11-debug-vars", req("GET", "/v1.41/debug/vars"))

@@ -138,6 +138,12 @@ def main():
         check(st == 200 and out == data_tar(), "archive get: %d, %d bytes" % (st, len(out)))
         check(hdrs.get("content-type") == "application/x-tar", "archive get: %r" % hdrs)
 
+        st, hdrs, out, _ = r.op("archive-stat", "HEAD",
+                                "/v1.41/containers/%s/archive?path=/mnt/data" % cid)
+        check(st == 200 and out == b"" and hdrs.get("x-codeward-stat") ==
+              "size=40 mode=2147484096 mtime=2026-11-22T00:00:00.123456789Z",
+              "archive stat: %d %r %r" % (st, hdrs, out))
+
         st, _, out, _ = r.op("wait", "POST", "/v1.41/containers/%s/wait" % cid)
         check(st == 200 and out == b'{"StatusCode":0}', "wait: %d %r" % (st, out))
 
