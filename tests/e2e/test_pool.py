@@ -54,7 +54,7 @@ def test_prewarmed_python_matches_plain_python():
     """The pre-warmed interpreter must be indistinguishable to the program."""
     code = ("import sys, os\n"
             "print(sys.argv[1:], __name__, os.getcwd())\n"
-            "print('CW_CODE' in os.environ, sys.path[0].startswith('/tmp/cw.'))\n"
+            "print('CW_CODE' in os.environ, sys.path[0] == os.path.dirname(os.path.abspath(__file__)))\n"
             "import numpy, pandas\n"
             "print(pandas.DataFrame({'a':[1,2]})['a'].sum())\n"
             "sys.stderr.write('err\\n'); sys.exit(5)\n")
