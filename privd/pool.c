@@ -132,6 +132,22 @@ pool_take(int image, char *id)
 }
 
 void
+pool_sizes(uint32_t *ready, uint32_t *capacity)
+{
+	size_t i;
+
+	*ready = *capacity = 0;
+	pthread_mutex_lock(&pool_lock);
+	for (i = 0; i < POLICY_IMAGES_MAX; i++) {
+		if (!pools[i].used)
+			continue;
+		*ready += (uint32_t)pools[i].n;
+		*capacity += target;
+	}
+	pthread_mutex_unlock(&pool_lock);
+}
+
+void
 pool_stop_filling(void)
 {
 	pthread_mutex_lock(&pool_lock);

@@ -20,6 +20,7 @@
 #include "docker.h"
 #include "log.h"
 #include "pool.h"
+#include "record.h"
 #include "tarw.h"
 #include "util.h"
 
@@ -56,6 +57,7 @@ sandbox_create(struct dk *dk, const char *ref, char *id)
 {
 	if (dk_create(dk, privd.policy, ref, id) < 0)
 		return -1;
+	record_created();
 	live_add(id);
 	if (dk_start(dk, id) < 0) {
 		char err[sizeof(dk->err)];
@@ -145,10 +147,12 @@ job_free(struct job *j)
 void
 sandbox_remove(struct dk *dk, const char *id)
 {
-	if (dk_remove(dk, id) < 0)
+	if (dk_remove(dk, id) < 0) {
 		log_warnx("sandbox_remove %.12s: %s", id, dk->err);
-	else
+	} else {
 		live_del(id);
+		record_removed();
+	}
 }
 
 void
@@ -183,17 +187,27 @@ set_message(struct ipc_exec_done *d, const char *fmt, ...)
 	memset(d->message + i, 0, sizeof(d->message) - i);
 }
 
+/* an execution that ends before it gets a sandbox: answered, recorded */
 static void
-answer_error(uint32_t id, uint32_t status, const char *why)
+answer_error(struct job *j, uint32_t status, const char *why)
 {
 	struct ipc_exec_done d;
 
 	memset(&d, 0, sizeof(d));
-	ipc_hdr_init(&d.hdr, IPC_EXEC_DONE, sizeof(d), id);
+	ipc_hdr_init(&d.hdr, IPC_EXEC_DONE, sizeof(d), j->id);
 	d.status = status;
 	d.exit_code = -1;
 	set_message(&d, "%s", why);
+	record_exec(j, &d, &(struct record_run){ 0 });
 	answer_done(&d, NULL, 0);
+}
+
+void
+run_refuse(struct job *j, struct ipc_exec_done *d)
+{
+	record_exec(j, d, &(struct record_run){ 0 });
+	answer_done(d, NULL, 0);
+	job_free(j);
 }
 
 /* runner argv from the policy, then the request's args */
@@ -220,6 +234,7 @@ struct run {
 	char		xid[DK_ID_LEN + 1];
 	int		have_container;
 	int		pooled;
+	struct record_run rec;
 	uint64_t	t_acquire, t_put, t_run, t_get;	/* ms per step */
 };
 
@@ -286,9 +301,16 @@ run_thread(void *arg)
 		goto unavailable;
 	r.have_container = 1;
 	r.t_acquire = cw_now_ms() - mark;
+	r.rec.container = r.cid;
+	r.rec.pooled = r.pooled;
+	r.rec.waited = 1;
+	r.rec.wait_us = r.t_acquire * 1000;
 	mark = cw_now_ms();
 	if (dk_put_archive(&r.dk, r.cid, tarw_size(tw), fill, tw) < 0)
 		goto unavailable;
+	r.rec.bytes_in = j->code_len;
+	for (i = 0; i < j->nrecv; i++)
+		r.rec.bytes_in += j->files[i].size;
 	r.t_put = cw_now_ms() - mark;
 	mark = cw_now_ms();
 
@@ -376,6 +398,10 @@ unavailable:
 	d.fds = 0;
 out:
 	d.duration_us = (cw_now_ms() - t0) * 1000;
+	if (d.status != IPC_ST_OK)
+		d.fds = 0;
+	/* recorded before the answer: a scrape after it sees this run */
+	record_exec(j, &d, &r.rec);
 	if (d.status == IPC_ST_OK) {
 		size_t n = 0;
 
@@ -422,8 +448,8 @@ run_start(struct job *j)
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	if (pthread_create(&t, &attr, run_thread, j) != 0) {
 		log_warn("run_start: pthread_create");
-		answer_error(j->id, IPC_ST_UNAVAILABLE, "no thread for the run");
 		release(j->user);
+		answer_error(j, IPC_ST_UNAVAILABLE, "no thread for the run");
 		job_free(j);
 	}
 	pthread_attr_destroy(&attr);
@@ -475,6 +501,68 @@ run_health(uint32_t id)
 	pthread_attr_destroy(&attr);
 }
 
+static uint32_t
+live_count(void)
+{
+	uint32_t i, n = 0;
+
+	pthread_mutex_lock(&privd.lock);
+	for (i = 0; i < LIVE_MAX; i++)
+		n += live[i][0] != '\0';
+	pthread_mutex_unlock(&privd.lock);
+	return n;
+}
+
+static void *
+metrics_thread(void *arg)
+{
+	struct health_arg *h = arg;
+	struct ipc_metrics_reply rep;
+	struct dk dk;
+
+	memset(&rep, 0, sizeof(rep));
+	ipc_hdr_init(&rep.hdr, IPC_METRICS_REPLY, sizeof(rep), h->id);
+	record_fill(&rep);
+	pthread_mutex_lock(&privd.lock);
+	rep.running = privd.running;
+	pthread_mutex_unlock(&privd.lock);
+	rep.live = live_count();
+	pool_sizes(&rep.pool_ready, &rep.pool_target);
+	if (dk_open(&dk, privd.sockproxy) == 0) {
+		if (dk_stats(&dk, rep.refusals) == 0)
+			rep.proxy_up = 1;
+		else
+			log_warnx("metrics: %s", dk.err);
+		dk_close(&dk);
+	}
+	if (!rep.proxy_up)
+		memset(rep.refusals, 0, sizeof(rep.refusals));
+	pthread_mutex_lock(&privd.send_lock);
+	if (ipc_send(privd.sock, &rep, sizeof(rep), NULL, 0) != 0)
+		log_warn("metrics: send");
+	pthread_mutex_unlock(&privd.send_lock);
+	free(h);
+	return NULL;
+}
+
+void
+run_metrics(uint32_t id)
+{
+	struct health_arg *h = malloc(sizeof(*h));
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (h == NULL)
+		fatalx("run_metrics: out of memory");
+	h->id = id;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 128 * 1024);
+	if (pthread_create(&t, &attr, metrics_thread, h) != 0)
+		fatal("run_metrics: pthread_create");
+	pthread_attr_destroy(&attr);
+}
+
 void
 run_sweep(void)
 {
@@ -488,10 +576,12 @@ run_sweep(void)
 	if (n < 0)
 		log_warnx("run_sweep: list: %s", dk.err);
 	for (i = 0; i < n; i++) {
-		if (dk_remove(&dk, ids[i]) < 0)
+		if (dk_remove(&dk, ids[i]) < 0) {
 			log_warnx("run_sweep: remove %s: %s", ids[i], dk.err);
-		else
+		} else {
 			log_info("run_sweep: removed leftover sandbox %.12s", ids[i]);
+			record_swept();
+		}
 	}
 	dk_close(&dk);
 }
