@@ -18,6 +18,7 @@ struct pending {
 	int			abandoned;
 	struct ipc_exec_done	done;
 	struct ipc_health_reply	health;
+	struct ipc_metrics_reply metrics;
 	int			fds[IPC_FDS_MAX];
 	size_t			nfds;
 };
@@ -65,7 +66,8 @@ reader(void *arg)
 		if (ipc_check(u.buf, (size_t)n, nfds, &why) != 0)
 			fatalx("privsep: bad message from privd: %s", why);
 		memcpy(&h, u.buf, sizeof(h));
-		if (h.type != IPC_EXEC_DONE && h.type != IPC_HEALTH_REPLY)
+		if (h.type != IPC_EXEC_DONE && h.type != IPC_HEALTH_REPLY &&
+		    h.type != IPC_METRICS_REPLY)
 			fatalx("privsep: privd sent a request type %u", h.type);
 		pthread_mutex_lock(&ps_lock);
 		for (i = 0; i < PENDING_MAX; i++)
@@ -85,8 +87,11 @@ reader(void *arg)
 		}
 		if (h.type == IPC_EXEC_DONE)
 			memcpy(&ps_pending[i].done, u.buf, sizeof(ps_pending[i].done));
-		else
+		else if (h.type == IPC_HEALTH_REPLY)
 			memcpy(&ps_pending[i].health, u.buf, sizeof(ps_pending[i].health));
+		else
+			memcpy(&ps_pending[i].metrics, u.buf,
+			    sizeof(ps_pending[i].metrics));
 		memcpy(ps_pending[i].fds, fds, nfds * sizeof(int));
 		ps_pending[i].nfds = nfds;
 		ps_pending[i].answered = 1;
@@ -239,4 +244,24 @@ privd_req_health(uint32_t wait_ms)
 	ok = p->health.ok == 1;
 	slot_free(p);
 	return ok;
+}
+
+int
+privd_req_metrics(struct ipc_metrics_reply *out, uint32_t wait_ms)
+{
+	struct ipc_metrics m;
+	struct pending *p;
+
+	if ((p = slot_new(IPC_METRICS_REPLY)) == NULL)
+		return -1;
+	memset(&m, 0, sizeof(m));
+	ipc_hdr_init(&m.hdr, IPC_METRICS, sizeof(m), p->id);
+	pthread_mutex_lock(&ps_send);
+	send_or_die(&m, sizeof(m), NULL, 0);
+	pthread_mutex_unlock(&ps_send);
+	if (slot_wait(p, wait_ms) < 0)
+		return -1;
+	*out = p->metrics;
+	slot_free(p);
+	return 0;
 }
