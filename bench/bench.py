@@ -114,11 +114,13 @@ def main():
         docker_api("DELETE", "/v1.41/containers/%s?force=1&v=1" % cid)
 
     pool = 2
-    with Appliance(overrides=[("concurrency", "pool", str(pool))], name="bench") as app:
+    # plain and pre-warmed Python sandboxes: two pools
+    with Appliance(overrides=[("concurrency", "pool", str(pool)),
+                              ("concurrency", "prewarm", "py")], name="bench") as app:
         conn = app.conn()
 
         def one(code):
-            wait_pool(app, pool)
+            wait_pool(app, 2 * pool)
             t0 = time.perf_counter()
             st, j = app.request("POST", "/v1/exec", {"lang": "py", "code": code}, conn=conn)
             dt = time.perf_counter() - t0

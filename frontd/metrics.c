@@ -156,7 +156,7 @@ privd_part(struct text *t, const struct ipc_metrics_reply *p)
 	one(t, "codeward_pool_ready", "gauge",
 	    "Started, never-used sandboxes waiting in the warm pool.", p->pool_ready);
 	one(t, "codeward_pool_capacity", "gauge",
-	    "Sandboxes the warm pool holds when full (the policy's pool, per image).",
+	    "Sandboxes the warm pool holds when full (the policy's pool, for each image and kind it keeps).",
 	    p->pool_target);
 	one(t, "codeward_sandboxes_created_total", "counter",
 	    "Sandbox containers created.", p->created);

@@ -67,6 +67,7 @@ enum vtype {
 	V_PATH,		/* absolute path */
 	V_WORD,		/* [A-Za-z0-9._:-]+ */
 	V_ALG,
+	V_PREWARM,	/* none, or languages with a pre-warmed interpreter */
 	V_LISTEN,	/* api, none, or ADDR:PORT */
 	V_METRICS_AUTH,	/* api or none */
 };
@@ -104,6 +105,7 @@ static const struct key keys[] = {
 	{ SEC_CONCURRENCY, "total", V_COUNT, OFF(conc_total), 1, POLICY_CONC_CEIL },
 	{ SEC_CONCURRENCY, "per-user", V_COUNT, OFF(conc_per_user), 1, POLICY_CONC_CEIL },
 	{ SEC_CONCURRENCY, "pool", V_COUNT, OFF(pool), 0, POLICY_POOL_CEIL },
+	{ SEC_CONCURRENCY, "prewarm", V_PREWARM, OFF(prewarm), 0, 0 },
 	{ SEC_AUTH, "mode", V_AUTH, OFF(auth), 0, 0 },
 	{ SEC_AUTH, "keys", V_PATH, OFF(keys_path), 0, 0 },
 	{ SEC_AUTH, "jwt-public-key", V_PATH, OFF(jwt_key_path), 0, 0 },
@@ -355,6 +357,22 @@ set_value(struct parser *ps, const struct key *k, char **w, size_t nw)
 	const char *v = w[1];
 	uint64_t n = 0;
 
+	if (k->type == V_PREWARM) {
+		size_t i;
+
+		p->prewarm = 0;
+		if (nw == 2 && strcmp(w[1], "none") == 0)
+			return 0;
+		for (i = 1; i < nw; i++) {
+			/* only Python has a pre-warmed interpreter in the image */
+			if (strcmp(w[i], "py") != 0)
+				return fail(ps, "prewarm '%s': none, or py", w[i]);
+			if (p->prewarm & (1u << LANG_PY))
+				return fail(ps, "prewarm names py twice");
+			p->prewarm |= 1u << LANG_PY;
+		}
+		return 0;
+	}
 	if (nw != 2)
 		return fail(ps, "'%s' takes one value", k->name);
 	switch (k->type) {
@@ -463,6 +481,8 @@ set_value(struct parser *ps, const struct key *k, char **w, size_t nw)
 		if (!word_ok(v, 0))
 			return fail(ps, "'%s' has characters outside [A-Za-z0-9._:-]", v);
 		return copy_str(ps, field, POLICY_NAME_MAX, v);
+	case V_PREWARM:
+		return 0;	/* handled above */
 	case V_ALG:
 		if (strcmp(v, "EdDSA") != 0)
 			return fail(ps, "jwt-alg '%s': only EdDSA is supported", v);
@@ -886,6 +906,7 @@ policy_format(const struct policy *p, char *buf, size_t len)
 	emit(&o, "lifetime        %s\n", fmt_ms(a, sizeof(a), (uint64_t)p->lifetime_s * 1000));
 	emit(&o, "\n[concurrency]\ntotal           %u\nper-user        %u\npool            %u\n",
 	    p->conc_total, p->conc_per_user, p->pool);
+	emit(&o, "prewarm         %s\n", p->prewarm & (1u << LANG_PY) ? "py" : "none");
 	emit(&o, "\n[auth]\nmode            %s\n", auth_names[p->auth]);
 	emit(&o, "keys            %s\n", p->keys_path);
 	if (p->jwt_key_path[0])

@@ -89,6 +89,7 @@ struct policy {
 	uint32_t		conc_total;
 	uint32_t		conc_per_user;
 	uint32_t		pool;
+	uint32_t		prewarm;	/* bit (1 << LANG_x): pre-warmed */
 
 	/* [auth] */
 	enum policy_auth	auth;

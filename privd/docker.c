@@ -206,7 +206,7 @@ out:
 }
 
 static char *
-create_body(const struct policy *p, const char *image)
+create_body(const struct policy *p, const char *image, int prewarm_py)
 {
 	cJSON *root, *hc, *cmd;
 	char *s = NULL;
@@ -214,9 +214,14 @@ create_body(const struct policy *p, const char *image)
 	if ((root = cJSON_CreateObject()) == NULL)
 		return NULL;
 	cJSON_AddStringToObject(root, "Image", image);
+	/* the image's idle process: waits, and starts pre-warmed interpreters */
 	cmd = cJSON_AddArrayToObject(root, "Cmd");
-	cJSON_AddItemToArray(cmd, cJSON_CreateString("sleep"));
-	cJSON_AddItemToArray(cmd, cJSON_CreateString("infinity"));
+	cJSON_AddItemToArray(cmd, cJSON_CreateString(DK_IDLE_CMD));
+	if (prewarm_py) {
+		cJSON *env = cJSON_AddArrayToObject(root, "Env");
+
+		cJSON_AddItemToArray(env, cJSON_CreateString("CW_PREWARM=py"));
+	}
 	hc = cJSON_AddObjectToObject(root, "HostConfig");
 	cJSON_AddNumberToObject(hc, "Memory", (double)p->memory);
 	cJSON_AddNumberToObject(hc, "MemorySwap", (double)p->swap);
@@ -232,13 +237,14 @@ create_body(const struct policy *p, const char *image)
 }
 
 int
-dk_create(struct dk *d, const struct policy *p, const char *image, char *id)
+dk_create(struct dk *d, const struct policy *p, const char *image,
+    int prewarm_py, char *id)
 {
 	struct membuf m = { 0 };
 	char *body;
 	int r;
 
-	if ((body = create_body(p, image)) == NULL) {
+	if ((body = create_body(p, image, prewarm_py)) == NULL) {
 		snprintf(d->err, sizeof(d->err), "out of memory");
 		return -1;
 	}

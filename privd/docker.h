@@ -14,6 +14,10 @@
 #include "policy.h"
 
 #define DK_ID_LEN	64
+/* every sandbox image provides it (sandbox/README.md, "image contract") */
+#define DK_IDLE_CMD	"/usr/local/bin/cw-idle"
+/* a program this short with no input files travels in the exec's env */
+#define DK_CODE_ENV_MAX	3072
 
 struct dk {
 	const char	*sock;
@@ -32,9 +36,12 @@ enum dk_stream_end {
 int	dk_open(struct dk *d, const char *sock);
 void	dk_close(struct dk *d);
 
-/* create from policy image 'image' with the policy's limits; id has 65 bytes */
+/*
+ * create from policy image 'image' with the policy's limits; id has 65
+ * bytes. prewarm_py: the sandbox starts a pre-warmed Python interpreter.
+ */
 int	dk_create(struct dk *d, const struct policy *p, const char *image,
-	    char *id);
+	    int prewarm_py, char *id);
 int	dk_start(struct dk *d, const char *id);
 /*
  * PUT a tar of 'size' bytes produced by 'fill' into the work directory.

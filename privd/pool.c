@@ -1,10 +1,13 @@
 /*
- * The warm pool: started sandboxes kept ready per image, so an execution
- * skips create and start. Each pooled container is fresh (never ran code)
- * and serves exactly one execution, like one created on demand. A filler
- * thread keeps 'pool' containers per image that an enabled language uses;
- * a taker that finds the pool empty creates its own. Pooled containers are
- * in the live list, so a shutdown removes them with the rest.
+ * The warm pool: started sandboxes kept ready, so an execution skips create
+ * and start. Each pooled container is fresh (never ran code) and serves
+ * exactly one execution, like one created on demand. There is one pool per
+ * (image, kind): "plain" sandboxes, and for the languages the policy
+ * pre-warms, sandboxes whose interpreter is already loaded, so a bash run
+ * never pays for Python's imports. A filler thread keeps 'pool' containers
+ * in every pool an enabled language uses; a taker that finds its pool empty
+ * creates its own. Pooled containers are in the live list, so a shutdown
+ * removes them with the rest.
  */
 #include "pool.h"
 
@@ -20,55 +23,74 @@ struct slot {
 	char	id[DK_ID_LEN + 1];
 };
 
-static struct {
+enum { KIND_PLAIN, KIND_WARM_PY, KINDS };
+
+static struct pool {
 	struct slot	ids[POLICY_POOL_CEIL];
 	size_t		n;
-	int		used;		/* an enabled language runs this image */
-} pools[POLICY_IMAGES_MAX];
+	int		used;		/* an enabled language takes from it */
+} pools[POLICY_IMAGES_MAX][KINDS];
 
 static pthread_mutex_t	pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	pool_wake = PTHREAD_COND_INITIALIZER;
 static uint32_t		target;
 static int		pool_stop;
+static pthread_t	filler_thread;
+static int		filler_running;
 
-static int
-full(void)
+int
+pool_prewarmed(int lang)
 {
-	size_t i;
+	return lang == LANG_PY && (privd.policy->prewarm & (1u << LANG_PY));
+}
+
+static struct pool *
+pool_of(int lang)
+{
+	return &pools[privd.policy->langs[lang].image][pool_prewarmed(lang) ?
+	    KIND_WARM_PY : KIND_PLAIN];
+}
+
+/* the first pool below target, or NULL */
+static struct pool *
+wanting(int *image, int *kind)
+{
+	int i, k;
 
 	for (i = 0; i < POLICY_IMAGES_MAX; i++)
-		if (pools[i].used && pools[i].n < target)
-			return 0;
-	return 1;
+		for (k = 0; k < KINDS; k++)
+			if (pools[i][k].used && pools[i][k].n < target) {
+				*image = i;
+				*kind = k;
+				return &pools[i][k];
+			}
+	return NULL;
 }
 
 static void *
 filler(void *arg)
 {
-	const struct policy *p = privd.policy;
 	struct dk dk;
-	size_t i;
 
 	(void)arg;
 	if (dk_open(&dk, privd.sockproxy) < 0)
 		fatalx("pool: no Docker client");
 	for (;;) {
-		int want = -1;
+		struct pool *pl;
+		int image = 0, kind = 0;
 		char id[DK_ID_LEN + 1];
 
 		pthread_mutex_lock(&pool_lock);
-		while (!pool_stop && !privd.stopping && full())
+		while (!pool_stop && !privd.stopping && wanting(&image, &kind) == NULL)
 			pthread_cond_wait(&pool_wake, &pool_lock);
 		if (pool_stop || privd.stopping) {
 			pthread_mutex_unlock(&pool_lock);
 			break;
 		}
-		for (i = 0; i < POLICY_IMAGES_MAX && want < 0; i++)
-			if (pools[i].used && pools[i].n < target)
-				want = (int)i;
+		pl = &pools[image][kind];
 		pthread_mutex_unlock(&pool_lock);
 
-		if (sandbox_create(&dk, p->images[want].ref, id) != 0) {
+		if (sandbox_create(&dk, image, kind == KIND_WARM_PY, id) != 0) {
 			struct timespec ts = { 1, 0 };
 
 			log_warnx("pool: %s", dk.err);
@@ -76,12 +98,12 @@ filler(void *arg)
 			continue;
 		}
 		pthread_mutex_lock(&pool_lock);
-		if (pool_stop || privd.stopping || pools[want].n >= target) {
+		if (pool_stop || privd.stopping || pl->n >= target) {
 			pthread_mutex_unlock(&pool_lock);
 			sandbox_remove(&dk, id);
 			continue;
 		}
-		memcpy(pools[want].ids[pools[want].n++].id, id, sizeof(id));
+		memcpy(pl->ids[pl->n++].id, id, sizeof(id));
 		pthread_mutex_unlock(&pool_lock);
 	}
 	dk_close(&dk);
@@ -93,7 +115,6 @@ pool_init(void)
 {
 	const struct policy *p = privd.policy;
 	pthread_attr_t attr;
-	pthread_t t;
 	int l;
 
 	target = p->pool;
@@ -101,29 +122,31 @@ pool_init(void)
 		return;
 	for (l = 0; l < LANG_COUNT; l++)
 		if (p->langs[l].enabled)
-			pools[p->langs[l].image].used = 1;
+			pool_of(l)->used = 1;
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	if (pthread_create(&t, &attr, filler, NULL) != 0)
+	if (pthread_create(&filler_thread, &attr, filler, NULL) != 0)
 		fatal("pool_init: pthread_create");
+	filler_running = 1;
 	pthread_attr_destroy(&attr);
 }
 
 int
-pool_take(int image, char *id)
+pool_take(int lang, char *id)
 {
+	struct pool *pl;
 	int r = -1;
 
-	if (target == 0 || image < 0 || image >= POLICY_IMAGES_MAX)
+	if (target == 0 || lang < 0 || lang >= LANG_COUNT ||
+	    !privd.policy->langs[lang].enabled)
 		return -1;
+	pl = pool_of(lang);
 	pthread_mutex_lock(&pool_lock);
-	if (pools[image].n > 0) {
-		/* oldest first: it has waited longest */
-		memcpy(id, pools[image].ids[0].id, DK_ID_LEN + 1);
-		memmove(&pools[image].ids[0], &pools[image].ids[1],
-		    (pools[image].n - 1) * sizeof(pools[image].ids[0]));
-		pools[image].n--;
+	if (pl->n > 0) {
+		/* oldest first: it has waited longest (and finished importing) */
+		memcpy(id, pl->ids[0].id, DK_ID_LEN + 1);
+		memmove(&pl->ids[0], &pl->ids[1], (pl->n - 1) * sizeof(pl->ids[0]));
+		pl->n--;
 		r = 0;
 	}
 	pthread_cond_signal(&pool_wake);
@@ -131,18 +154,21 @@ pool_take(int image, char *id)
 	return r;
 }
 
+/* stop the filler and wait for it: a sandbox it is creating joins the live list */
 void
 pool_sizes(uint32_t *ready, uint32_t *capacity)
 {
-	size_t i;
+	size_t i, k;
 
 	*ready = *capacity = 0;
 	pthread_mutex_lock(&pool_lock);
 	for (i = 0; i < POLICY_IMAGES_MAX; i++) {
-		if (!pools[i].used)
-			continue;
-		*ready += (uint32_t)pools[i].n;
-		*capacity += target;
+		for (k = 0; k < KINDS; k++) {
+			if (!pools[i][k].used)
+				continue;
+			*ready += (uint32_t)pools[i][k].n;
+			*capacity += target;
+		}
 	}
 	pthread_mutex_unlock(&pool_lock);
 }
@@ -154,4 +180,8 @@ pool_stop_filling(void)
 	pool_stop = 1;
 	pthread_cond_broadcast(&pool_wake);
 	pthread_mutex_unlock(&pool_lock);
+	if (filler_running) {
+		pthread_join(filler_thread, NULL);
+		filler_running = 0;
+	}
 }

@@ -49,7 +49,7 @@ extern struct privd privd;
 struct dk;
 
 /* run.c */
-int	sandbox_create(struct dk *dk, const char *ref, char *id);
+int	sandbox_create(struct dk *dk, int image, int prewarm_py, char *id);
 void	sandbox_remove(struct dk *dk, const char *id);
 void	run_start(struct job *j);	/* takes ownership; answers EXEC_DONE */
 void	run_health(uint32_t id);

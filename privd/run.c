@@ -22,6 +22,7 @@
 #include "pool.h"
 #include "record.h"
 #include "tarw.h"
+#include "utf8.h"
 #include "util.h"
 
 #define LIVE_MAX	(POLICY_CONC_CEIL + POLICY_POOL_CEIL)
@@ -51,11 +52,12 @@ live_add(const char *id)
 	pthread_mutex_unlock(&privd.lock);
 }
 
-/* create and start a fresh sandbox of image 'ref'; it joins the live list */
+/* create and start a fresh sandbox of policy image 'image'; it joins the live list */
 int
-sandbox_create(struct dk *dk, const char *ref, char *id)
+sandbox_create(struct dk *dk, int image, int prewarm_py, char *id)
 {
-	if (dk_create(dk, privd.policy, ref, id) < 0)
+	if (dk_create(dk, privd.policy, privd.policy->images[image].ref,
+	    prewarm_py, id) < 0)
 		return -1;
 	record_created();
 	live_add(id);
@@ -256,7 +258,7 @@ run_thread(void *arg)
 	struct ipc_exec_done d;
 	struct tarw *tw = NULL;
 	char *argv[POLICY_ARGV_MAX + IPC_ARGC_MAX + 2];
-	char envbuf[2][64], *envp[3];
+	char envbuf[2][64], *envp[4], *code_env = NULL;
 	int outfd = -1, tarfd = -1, fds[2], running = 0, exit_code = -1;
 	uint64_t t0 = cw_now_ms(), mark, deadline, outlen = 0, tarlen = 0, cap;
 	enum dk_stream_end end;
@@ -280,7 +282,31 @@ run_thread(void *arg)
 		goto out;
 	}
 	tarw_init(tw, p->uid, (uint64_t)time(NULL));
-	if (tarw_add_file(tw, ".codeward/code", j->code_fd, j->code_len) < 0)
+	/*
+	 * A short program with no input files goes in the exec's environment:
+	 * one archive upload fewer. Anything else goes in the archive.
+	 */
+	if (j->nrecv == 0 && j->code_len <= DK_CODE_ENV_MAX) {
+		ssize_t n;
+
+		code_env = malloc(sizeof("CW_CODE=") + j->code_len);
+		if (code_env == NULL) {
+			d.status = IPC_ST_UNAVAILABLE;
+			set_message(&d, "out of memory");
+			goto out;
+		}
+		memcpy(code_env, "CW_CODE=", 8);
+		n = pread(j->code_fd, code_env + 8, j->code_len, 0);
+		/* an env entry is text: anything else takes the archive */
+		if (n != (ssize_t)j->code_len ||
+		    !utf8_valid((unsigned char *)code_env + 8, j->code_len)) {
+			free(code_env);
+			code_env = NULL;
+		} else
+			code_env[8 + j->code_len] = '\0';
+	}
+	if (code_env == NULL &&
+	    tarw_add_file(tw, ".codeward/code", j->code_fd, j->code_len) < 0)
 		goto refuse_name;
 	for (i = 0; i < j->nrecv; i++) {
 		if (tarw_add_file(tw, j->files[i].name, j->files[i].fd,
@@ -295,9 +321,10 @@ run_thread(void *arg)
 
 	/* a started sandbox: from the warm pool, else a new one */
 	mark = cw_now_ms();
-	if (pool_take(p->langs[j->lang].image, r.cid) == 0)
+	if (pool_take(j->lang, r.cid) == 0)
 		r.pooled = 1;
-	else if (sandbox_create(&r.dk, policy_lang_image(p, j->lang), r.cid) < 0)
+	else if (sandbox_create(&r.dk, p->langs[j->lang].image,
+	    pool_prewarmed(j->lang), r.cid) < 0)
 		goto unavailable;
 	r.have_container = 1;
 	r.t_acquire = cw_now_ms() - mark;
@@ -306,7 +333,8 @@ run_thread(void *arg)
 	r.rec.waited = 1;
 	r.rec.wait_us = r.t_acquire * 1000;
 	mark = cw_now_ms();
-	if (dk_put_archive(&r.dk, r.cid, tarw_size(tw), fill, tw) < 0)
+	if (code_env == NULL &&
+	    dk_put_archive(&r.dk, r.cid, tarw_size(tw), fill, tw) < 0)
 		goto unavailable;
 	r.rec.bytes_in = j->code_len;
 	for (i = 0; i < j->nrecv; i++)
@@ -319,7 +347,8 @@ run_thread(void *arg)
 	snprintf(envbuf[1], sizeof(envbuf[1]), "CW_LANG=%s", policy_lang_name(j->lang));
 	envp[0] = envbuf[0];
 	envp[1] = envbuf[1];
-	envp[2] = NULL;
+	envp[2] = code_env;
+	envp[3] = NULL;
 	if (dk_exec_create(&r.dk, r.cid, argv, envp, r.xid) < 0)
 		goto unavailable;
 
@@ -431,6 +460,7 @@ out:
 	if (tarfd >= 0)
 		close(tarfd);
 	free(tw);
+	free(code_env);
 	dk_close(&r.dk);
 	release(j->user);
 	job_free(j);

@@ -10,7 +10,8 @@ app = None
 def setup():
     global app
     if app is None:
-        app = Appliance(name="skeleton").start()
+        # no warm pool: every container seen belongs to a run
+        app = Appliance(name="skeleton", overrides=[("concurrency", "pool", "0")]).start()
     return app
 
 
