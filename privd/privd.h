@@ -42,6 +42,7 @@ struct privd {
 	pthread_cond_t		idle;
 	uint32_t		running;
 	volatile int		stopping;
+	volatile int		killed_all;	/* shutdown killed the runs left */
 };
 
 extern struct privd privd;

@@ -392,6 +392,14 @@ run_thread(void *arg)
 		nanosleep(&ts, NULL);
 	}
 	d.exit_code = exit_code;
+	if (d.kill == IPC_KILL_NONE && exit_code == 128 + SIGKILL &&
+	    privd.killed_all) {
+		/* the shutdown's kill: the run did not end, the service did */
+		d.status = IPC_ST_UNAVAILABLE;
+		set_message(&d, "codeward is shutting down: the run was stopped "
+		    "before it ended");
+		goto out;
+	}
 	if (d.kill == IPC_KILL_NONE && exit_code == 128 + SIGKILL) {
 		/*
 		 * A SIGKILL privd did not send: inside a sandbox with no
@@ -673,6 +681,7 @@ run_shutdown(void)
 	if (wait_idle(5000) != 0 && have_dk) {
 		n = live_copy(ids);
 		log_info("run_shutdown: killing %zu sandbox(es) still running", n);
+		privd.killed_all = 1;
 		for (i = 0; i < n; i++)
 			(void)dk_kill(&dk, ids[i]);
 		if (wait_idle(15000) != 0)
