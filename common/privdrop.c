@@ -73,7 +73,7 @@ privdrop_apply(const struct cw_user *u, unsigned long nofile)
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
 	gid_t groups[1];
-	int cap;
+	int cap, ngroups;
 
 	if (geteuid() != 0)
 		fatalx("privdrop: must start as root to drop to '%s'", u->name);
@@ -103,7 +103,11 @@ privdrop_apply(const struct cw_user *u, unsigned long nofile)
 	if (ru != u->uid || eu != u->uid || su != u->uid ||
 	    rg != u->gid || eg != u->gid || sg != u->gid)
 		fatalx("privdrop: ids did not switch");
-	if (setuid(0) == 0 || seteuid(0) == 0)
+	ngroups = getgroups(sizeof(groups) / sizeof(groups[0]), groups);
+	if (ngroups != (u->has_extra ? 1 : 0) ||
+	    (ngroups == 1 && groups[0] != u->extra_gid))
+		fatalx("privdrop: supplementary groups did not switch");
+	if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0 || setegid(0) == 0)
 		fatalx("privdrop: could regain root");
 	caps_verify_empty();
 

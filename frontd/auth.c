@@ -1,12 +1,18 @@
 #include "auth.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "jwt.h"
+#include "limit.h"
 #include "log.h"
 #include "util.h"
 
@@ -17,11 +23,19 @@ static const unsigned char hash_key[crypto_generichash_KEYBYTES] =
 static unsigned char	keys[AUTH_KEYS_MAX][AUTH_HASH_LEN];
 static size_t		nkeys;
 static enum policy_auth	mode;
+static struct jwt_config jwt;
+static int		jwt_loaded;
+
+static _Atomic uint64_t	n_ok, n_failed, n_missing, n_limited;
 
 void
 auth_init(const struct policy *p)
 {
 	mode = p->auth;
+	jwt.alg = p->jwt_alg;
+	jwt.issuer = p->jwt_issuer;
+	jwt.audience = p->jwt_audience;
+	limit_init();
 }
 
 static int
@@ -84,30 +98,70 @@ bad:
 	return -1;
 }
 
+int
+auth_load_jwt_key(const char *path, char *err, size_t errlen)
+{
+	const char *why;
+	size_t len;
+	char *buf;
+	int r;
+
+	if ((buf = cw_read_file(path, JWT_PEM_MAX, &len)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	r = jwt_parse_pem(buf, len, jwt.pk, &why);
+	if (r != 0)
+		snprintf(err, errlen, "%s: not an Ed25519 public key in PEM: %s",
+		    path, why);
+	else
+		jwt_loaded = 1;
+	free(buf);
+	return r;
+}
+
 static enum auth_result
-check_key(const char *key)
+check_key(const char *key, const char **why)
 {
 	unsigned char h[AUTH_HASH_LEN];
 	size_t len = strnlen(key, AUTH_KEY_MAX + 1), i;
 	int match = 0;
 
 	if (len == 0 || len > AUTH_KEY_MAX)
-		return AUTH_FAIL;
+		return *why = "API key of a wrong length", AUTH_FAIL;
 	if (hash_key_bytes(key, len, h) != 0)
-		return AUTH_FAIL;
+		return *why = "API key cannot be hashed", AUTH_FAIL;
 	/* every digest is compared: the time does not depend on which matched */
 	for (i = 0; i < nkeys; i++)
 		match |= crypto_verify_32(h, keys[i]) == 0;
 	sodium_memzero(h, sizeof(h));
-	return match ? AUTH_OK : AUTH_FAIL;
+	if (!match)
+		return *why = "wrong API key", AUTH_FAIL;
+	return AUTH_OK;
+}
+
+static enum auth_result
+check_jwt(const char *token, int64_t now, char *user, size_t userlen,
+    const char **why)
+{
+	size_t len = strnlen(token, JWT_TOKEN_MAX + 1);
+
+	if (!jwt_loaded)
+		return *why = "no JWT key loaded", AUTH_FAIL;
+	if (jwt_verify(&jwt, token, len, now, user, userlen, why) != 0)
+		return AUTH_FAIL;
+	return AUTH_OK;
 }
 
 enum auth_result
-auth_check(const char *x_api_key, const char *authorization, char *user,
-    size_t userlen)
+auth_check(const char *x_api_key, const char *authorization, int64_t now,
+    char *user, size_t userlen, const char **why)
 {
 	const char *bearer = NULL;
+	int keys_on = mode == AUTH_API_KEY || mode == AUTH_API_KEY_JWT;
+	int jwt_on = mode == AUTH_JWT || mode == AUTH_API_KEY_JWT;
 
+	*why = "ok";
 	if (userlen > 0)
 		user[0] = '\0';
 	if (mode == AUTH_NONE)
@@ -117,14 +171,84 @@ auth_check(const char *x_api_key, const char *authorization, char *user,
 		while (*bearer == ' ')
 			bearer++;
 	}
-	if (x_api_key == NULL && bearer == NULL)
-		return AUTH_MISSING;
-	if (mode == AUTH_API_KEY || mode == AUTH_API_KEY_JWT) {
+	if (keys_on && x_api_key != NULL)
+		return check_key(x_api_key, why);
+	if (bearer == NULL) {
+		if (authorization != NULL)
+			return *why = "Authorization is not Bearer", AUTH_FAIL;
 		if (x_api_key != NULL)
-			return check_key(x_api_key);
-		if (bearer != NULL && check_key(bearer) == AUTH_OK)
-			return AUTH_OK;
+			return *why = "API keys are not accepted", AUTH_FAIL;
+		return *why = "no credential", AUTH_MISSING;
 	}
-	/* JWT verification: see jwt.c once it lands */
-	return AUTH_FAIL;
+	if (jwt_on && (!keys_on || strchr(bearer, '.') != NULL))
+		return check_jwt(bearer, now, user, userlen, why);
+	if (keys_on)
+		return check_key(bearer, why);
+	return *why = "no accepted credential", AUTH_FAIL;
+}
+
+static const char *
+peer_text(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "?");
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    out, (socklen_t)outlen);
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+		    out, (socklen_t)outlen);
+	return out;
+}
+
+enum auth_result
+auth_request(const struct sockaddr *peer, const char *x_api_key,
+    const char *authorization, char *user, size_t userlen,
+    unsigned int *retry_after)
+{
+	struct limit_addr a;
+	enum auth_result r;
+	const char *why;
+	char addr[INET6_ADDRSTRLEN];
+
+	*retry_after = 0;
+	if (userlen > 0)
+		user[0] = '\0';
+	if (mode == AUTH_NONE) {
+		atomic_fetch_add(&n_ok, 1);
+		return AUTH_OK;
+	}
+	limit_addr_from(peer, &a);
+	if ((*retry_after = limit_check(&a, cw_now_ms())) > 0) {
+		atomic_fetch_add(&n_limited, 1);
+		return AUTH_LIMITED;
+	}
+	r = auth_check(x_api_key, authorization, (int64_t)time(NULL), user,
+	    userlen, &why);
+	switch (r) {
+	case AUTH_OK:
+		atomic_fetch_add(&n_ok, 1);
+		break;
+	case AUTH_MISSING:
+		/* not a guess: counted, not limited */
+		atomic_fetch_add(&n_missing, 1);
+		break;
+	default:
+		atomic_fetch_add(&n_failed, 1);
+		limit_fail(&a, cw_now_ms());
+		/* bounded by the limit: at most LIMIT_BURST lines a burst */
+		log_warnx("auth: refused from %s: %s",
+		    peer_text(peer, addr, sizeof(addr)), why);
+		r = AUTH_FAIL;
+		break;
+	}
+	return r;
+}
+
+void
+auth_counters(struct auth_counters *out)
+{
+	out->ok = atomic_load(&n_ok);
+	out->failed = atomic_load(&n_failed);
+	out->missing = atomic_load(&n_missing);
+	out->limited = atomic_load(&n_limited);
 }

@@ -5,6 +5,7 @@
  */
 #include "http.h"
 
+#include <cjson/cJSON.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +216,45 @@ route_health(struct MHD_Connection *conn, struct request *req, struct reply *r)
 		reply_error(r, 503, "unavailable", "the sandbox engine does not answer");
 }
 
+/* the auth hook: 401 or 429 into r unless the credentials are good */
+static enum auth_result
+authenticate(struct MHD_Connection *conn, struct request *req, struct reply *r)
+{
+	const union MHD_ConnectionInfo *ci;
+	enum auth_result a;
+	unsigned int retry = 0;
+	cJSON *j;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	a = auth_request(ci != NULL ? ci->client_addr : NULL,
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-API-Key"),
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION), req->user, sizeof(req->user), &retry);
+	switch (a) {
+	case AUTH_OK:
+		break;
+	case AUTH_LIMITED:
+		/* CONTRACT: {"error":"rate_limited","retry_after_seconds":N} */
+		snprintf(r->retry_after, sizeof(r->retry_after), "%u", retry);
+		if ((j = cJSON_CreateObject()) != NULL) {
+			cJSON_AddStringToObject(j, "error", "rate_limited");
+			cJSON_AddStringToObject(j, "message",
+			    "too many failed authentication attempts from this address");
+			cJSON_AddNumberToObject(j, "retry_after_seconds", retry);
+			reply_json(r, 429, cJSON_PrintUnformatted(j));
+			cJSON_Delete(j);
+		}
+		break;
+	case AUTH_MISSING:
+		reply_error(r, 401, "unauthorized", "an API key or token is required");
+		break;
+	default:
+		reply_error(r, 401, "unauthorized", "the API key or token is not valid");
+		break;
+	}
+	return a;
+}
+
 /* does url match the template? The '*' segments are copied to args */
 static int
 path_match(const char *tmpl, const char *url, char args[][ROUTE_ARG_MAX + 2])
@@ -329,21 +369,9 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		need_auth = rt->auth;
 		if (which == LISTEN_METRICS)
 			need_auth = pol->metrics_auth;
-		if (need_auth) {
-			enum auth_result a = auth_check(
-			    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-API-Key"),
-			    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-			    MHD_HTTP_HEADER_AUTHORIZATION), req->user, sizeof(req->user));
-
-			if (a != AUTH_OK) {
-				metrics_auth_failure(a == AUTH_MISSING ?
-				    METRICS_AUTH_MISSING : METRICS_AUTH_INVALID);
-				req->done = 1;
-				reply_error(&r, 401, "unauthorized", a == AUTH_MISSING ?
-				    "an API key or token is required" :
-				    "the API key or token is not valid");
-				return send_reply(conn, &r);
-			}
+		if (need_auth && authenticate(conn, req, &r) != AUTH_OK) {
+			req->done = 1;
+			return send_reply(conn, &r);
 		}
 		if (rt->body == BODY_UPLOAD || rt->body == BODY_UPLOAD_BATCH) {
 			req->up = upload_begin(conn, rt->body == BODY_UPLOAD_BATCH,

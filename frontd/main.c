@@ -174,6 +174,10 @@ main(int argc, char **argv)
 		if (auth_load_keys(policy.keys_path, err, sizeof(err)) != 0)
 			fatalx("keys: %s", err);
 	}
+	if (policy.auth == AUTH_JWT || policy.auth == AUTH_API_KEY_JWT) {
+		if (auth_load_jwt_key(policy.jwt_key_path, err, sizeof(err)) != 0)
+			fatalx("jwt-public-key: %s", err);
+	}
 	if (policy.auth == AUTH_NONE)
 		log_warnx("AUTH IS OFF: the policy says 'mode none'; every "
 		    "request is accepted without a key");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "log.h"
 #include "policy.h"
 #include "privsep.h"
@@ -19,6 +20,7 @@ static const unsigned int codes[METRICS_CODES] = {
 };
 static const char *const auth_reasons[METRICS_AUTH_REASONS] = {
 	[METRICS_AUTH_MISSING] = "missing", [METRICS_AUTH_INVALID] = "invalid",
+	[METRICS_AUTH_LIMITED] = "limited",
 };
 
 static struct metrics_http counters;
@@ -47,23 +49,19 @@ metrics_http_response(unsigned int status, uint64_t body_bytes)
 }
 
 void
-metrics_auth_failure(enum metrics_auth_fail why)
-{
-	if ((unsigned int)why < METRICS_AUTH_REASONS)
-		add(&counters.auth[why], 1);
-}
-
-void
 metrics_http_snapshot(struct metrics_http *out)
 {
+	struct auth_counters a;
 	size_t i;
 
 	out->received = __atomic_load_n(&counters.received, __ATOMIC_RELAXED);
 	out->sent = __atomic_load_n(&counters.sent, __ATOMIC_RELAXED);
 	for (i = 0; i <= METRICS_CODES; i++)
 		out->codes[i] = __atomic_load_n(&counters.codes[i], __ATOMIC_RELAXED);
-	for (i = 0; i < METRICS_AUTH_REASONS; i++)
-		out->auth[i] = __atomic_load_n(&counters.auth[i], __ATOMIC_RELAXED);
+	auth_counters(&a);
+	out->auth[METRICS_AUTH_MISSING] = a.missing;
+	out->auth[METRICS_AUTH_INVALID] = a.failed;
+	out->auth[METRICS_AUTH_LIMITED] = a.limited;
 }
 
 struct text {
@@ -207,7 +205,7 @@ metrics_format(const struct metrics_http *h, const struct ipc_metrics_reply *p,
 	one(&t, "codeward_http_sent_bytes_total", "counter",
 	    "Response body bytes sent (downloads, exec answers).", h->sent);
 	family(&t, "codeward_auth_failures_total", "counter",
-	    "Requests refused for their credentials, by reason.");
+	    "Requests refused for their credentials, by reason (limited: an address over its budget of failures, answered 429 unread).");
 	for (i = 0; i < METRICS_AUTH_REASONS; i++)
 		emit(&t, "codeward_auth_failures_total{reason=\"%s\"} %llu\n",
 		    auth_reasons[i], (unsigned long long)h->auth[i]);

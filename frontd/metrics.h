@@ -16,9 +16,11 @@
 /* the HTTP answers counted by code; any other code counts as "other" */
 #define METRICS_CODES	13
 
+/* auth.c's counters of refused credentials, as labels */
 enum metrics_auth_fail {
 	METRICS_AUTH_MISSING,	/* no credential: 401 */
 	METRICS_AUTH_INVALID,	/* a wrong key or token: 401 */
+	METRICS_AUTH_LIMITED,	/* an address over its failure budget: 429 */
 	METRICS_AUTH_REASONS
 };
 
@@ -27,12 +29,11 @@ struct metrics_http {
 	uint64_t	received;		/* request body bytes */
 	uint64_t	sent;			/* response body bytes */
 	uint64_t	codes[METRICS_CODES + 1];	/* + "other" */
-	uint64_t	auth[METRICS_AUTH_REASONS];
+	uint64_t	auth[METRICS_AUTH_REASONS];	/* from auth_counters() */
 };
 
 void	metrics_http_received(uint64_t n);
 void	metrics_http_response(unsigned int status, uint64_t body_bytes);
-void	metrics_auth_failure(enum metrics_auth_fail why);
 void	metrics_http_snapshot(struct metrics_http *out);
 
 /*

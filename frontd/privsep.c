@@ -4,10 +4,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 #define PENDING_MAX	512
 
@@ -37,6 +39,32 @@ close_fds(int *fds, size_t n)
 
 	for (i = 0; i < n; i++)
 		close(fds[i]);
+}
+
+/*
+ * EXEC_DONE's descriptors (ipc_check matched their count to its fd bits):
+ * each a memfd sealed against change, exactly as long as the message says,
+ * so mapping it can neither fault nor see it change.
+ */
+static int
+check_done_fds(const struct ipc_exec_done *d, const int *fds, size_t nfds)
+{
+	uint64_t want[IPC_FDS_MAX];
+	size_t n = 0, i;
+	struct stat st;
+
+	if (d->fds & IPC_DONE_OUTPUT)
+		want[n++] = d->output_len;
+	if (d->fds & IPC_DONE_ARCHIVE)
+		want[n++] = d->archive_len;
+	if (n != nfds)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!cw_memfd_is_sealed(fds[i]) || fstat(fds[i], &st) != 0 ||
+		    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != want[i])
+			return -1;
+	}
+	return 0;
 }
 
 static void *
@@ -69,6 +97,9 @@ reader(void *arg)
 		if (h.type != IPC_EXEC_DONE && h.type != IPC_HEALTH_REPLY &&
 		    h.type != IPC_METRICS_REPLY)
 			fatalx("privsep: privd sent a request type %u", h.type);
+		if (h.type == IPC_EXEC_DONE && check_done_fds(&u.align, fds, nfds) != 0)
+			fatalx("privsep: privd's descriptors are not sealed memfds "
+			    "of the sizes it states");
 		pthread_mutex_lock(&ps_lock);
 		for (i = 0; i < PENDING_MAX; i++)
 			if (ps_pending[i].id == h.id && !ps_pending[i].answered)

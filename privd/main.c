@@ -229,6 +229,13 @@ main(int argc, char **argv)
 		}
 		if (i == 150)
 			log_warnx("privd: frontd did not exit");
+		else if (WIFSIGNALED(status))
+			log_warnx("privd: frontd was killed by signal %d%s",
+			    WTERMSIG(status), WTERMSIG(status) == SIGSYS ?
+			    " (SIGSYS: its seccomp filter refused a syscall)" : "");
+		else
+			log_info("privd: frontd exited with status %d",
+			    WEXITSTATUS(status));
 	}
 	log_info("privd: exiting%s", rc != 0 ? " after a protocol violation" : "");
 	return rc != 0 ? 1 : 0;

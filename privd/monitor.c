@@ -36,16 +36,24 @@ typedef int answer_fn(struct monitor *, const void *, const int *, size_t);
 static answer_fn answer_exec_begin, answer_exec_file, answer_exec_run,
     answer_health, answer_metrics;
 
+/*
+ * Every request frontd may send: its exact size, the descriptors it carries
+ * (exactly; an fd on any other message is a violation), the states in which
+ * it is legal, and its answer. ipc_check() has applied ipc.c's shapes and
+ * field rules already; this table is privd's own, narrower statement.
+ */
 static const struct dispatch {
 	uint32_t	type;
+	size_t		size;
+	size_t		nfds;
 	unsigned	states;
 	answer_fn	*fn;
 } dispatch[] = {
-	{ IPC_EXEC_BEGIN,	ST_IDLE,	answer_exec_begin },
-	{ IPC_EXEC_FILE,	ST_BUILDING,	answer_exec_file },
-	{ IPC_EXEC_RUN,		ST_BUILDING,	answer_exec_run },
-	{ IPC_HEALTH,		ST_IDLE,	answer_health },
-	{ IPC_METRICS,		ST_IDLE,	answer_metrics },
+	{ IPC_EXEC_BEGIN, sizeof(struct ipc_exec_begin), 1, ST_IDLE, answer_exec_begin },
+	{ IPC_EXEC_FILE, sizeof(struct ipc_exec_file), 1, ST_BUILDING, answer_exec_file },
+	{ IPC_EXEC_RUN, sizeof(struct ipc_exec_run), 0, ST_BUILDING, answer_exec_run },
+	{ IPC_HEALTH, sizeof(struct ipc_health), 0, ST_IDLE, answer_health },
+	{ IPC_METRICS, sizeof(struct ipc_metrics), 0, ST_IDLE, answer_metrics },
 };
 
 static void
@@ -147,8 +155,9 @@ answer_exec_file(struct monitor *m, const void *buf, const int *fds, size_t nfds
 	memcpy(f->name, req->name, sizeof(f->name));
 	f->size = req->size;
 	/* a read-only regular file of exactly the announced size */
-	if ((fl = fcntl(f->fd, F_GETFL)) < 0 || (fl & O_ACCMODE) != O_RDONLY)
-		return violation("answer_exec_file: fd is not read-only");
+	if ((fl = fcntl(f->fd, F_GETFL)) < 0 || (fl & O_ACCMODE) != O_RDONLY ||
+	    (fl & O_PATH) != 0)
+		return violation("answer_exec_file: fd is not open read-only");
 	if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    (uint64_t)st.st_size != req->size)
 		return violation("answer_exec_file: fd is not a regular file of %llu bytes",
@@ -243,7 +252,7 @@ monitor_loop(int sock, volatile int *stop, int wakefd)
 
 	for (;;) {
 		struct pollfd pfd[2] = {
-			{ .fd = sock, .events = POLLIN },
+			{ .fd = sock, .events = POLLIN | POLLRDHUP },
 			{ .fd = wakefd, .events = POLLIN },
 		};
 		const struct dispatch *dp = NULL;
@@ -261,9 +270,15 @@ monitor_loop(int sock, volatile int *stop, int wakefd)
 		}
 		if (pfd[1].revents)
 			break;
-		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+		if (!(pfd[0].revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)))
 			continue;
 		n = ipc_recv(sock, u.buf, sizeof(u.buf), fds, &nfds);
+		if (n == 0 && !(pfd[0].revents & (POLLHUP | POLLRDHUP | POLLERR))) {
+			/* SOCK_SEQPACKET: an empty datagram from a live peer */
+			log_warnx("monitor_loop: protocol violation: empty message");
+			job_free(m.job);
+			return -1;
+		}
 		if (n == 0) {
 			log_info("monitor_loop: frontd closed the connection");
 			break;
@@ -283,9 +298,11 @@ monitor_loop(int sock, volatile int *stop, int wakefd)
 		for (i = 0; i < sizeof(dispatch) / sizeof(dispatch[0]); i++)
 			if (dispatch[i].type == h.type)
 				dp = &dispatch[i];
-		if (dp == NULL || !(dp->states & m.state)) {
+		if (dp == NULL || !(dp->states & m.state) ||
+		    (size_t)n != dp->size || nfds != dp->nfds) {
 			log_warnx("monitor_loop: protocol violation: type %u "
-			    "in state %d", h.type, (int)m.state);
+			    "(%zd bytes, %zu fds) in state %d", h.type, n, nfds,
+			    (int)m.state);
 			close_all(fds, nfds);
 			job_free(m.job);
 			return -1;

@@ -40,7 +40,8 @@ struct privd {
 	pthread_mutex_t		send_lock;
 	pthread_mutex_t		lock;		/* counters and the live list */
 	pthread_cond_t		idle;
-	uint32_t		running;
+	uint32_t		running;	/* admitted runs, until answered */
+	uint32_t		workers;	/* run threads alive, removal included */
 	volatile int		stopping;
 	volatile int		killed_all;	/* shutdown killed the runs left */
 };

@@ -127,6 +127,14 @@ release(const char *user)
 		}
 	}
 	privd.running--;
+	pthread_mutex_unlock(&privd.lock);
+}
+
+static void
+worker_done(void)
+{
+	pthread_mutex_lock(&privd.lock);
+	privd.workers--;
 	pthread_cond_broadcast(&privd.idle);
 	pthread_mutex_unlock(&privd.lock);
 }
@@ -454,6 +462,8 @@ out:
 		d.fds = 0;
 		answer_done(&d, NULL, 0);
 	}
+	/* answered: the slot is free for the user's next run at once */
+	release(j->user);
 	if (r.have_container)
 		sandbox_remove(&r.dk, r.cid);
 	log_info("run %u: lang=%s exit=%d kill=%u answered=%llums "
@@ -470,8 +480,8 @@ out:
 	free(tw);
 	free(code_env);
 	dk_close(&r.dk);
-	release(j->user);
 	job_free(j);
+	worker_done();
 	return NULL;
 }
 
@@ -484,11 +494,15 @@ run_start(struct job *j)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_mutex_lock(&privd.lock);
+	privd.workers++;
+	pthread_mutex_unlock(&privd.lock);
 	if (pthread_create(&t, &attr, run_thread, j) != 0) {
 		log_warn("run_start: pthread_create");
 		release(j->user);
 		answer_error(j, IPC_ST_UNAVAILABLE, "no thread for the run");
 		job_free(j);
+		worker_done();
 	}
 	pthread_attr_destroy(&attr);
 }
@@ -624,7 +638,7 @@ run_sweep(void)
 	dk_close(&dk);
 }
 
-/* wait until no run is in flight or ms have passed; 0 when idle */
+/* wait until no run thread is alive or ms have passed; 0 when idle */
 static int
 wait_idle(uint64_t ms)
 {
@@ -639,9 +653,9 @@ wait_idle(uint64_t ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&privd.lock);
-	while (privd.running > 0 && r == 0)
+	while (privd.workers > 0 && r == 0)
 		r = pthread_cond_timedwait(&privd.idle, &privd.lock, &ts);
-	r = privd.running > 0 ? -1 : 0;
+	r = privd.workers > 0 ? -1 : 0;
 	pthread_mutex_unlock(&privd.lock);
 	return r;
 }

@@ -1,6 +1,7 @@
 /* Fuzz the IPC decoder with any bytes and any claimed descriptor count. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ipc.h"
@@ -24,6 +25,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > sizeof(u.buf))
 		size = sizeof(u.buf);
 	memcpy(u.buf, data + 1, size);
-	(void)ipc_check(u.buf, size, nfds, &why);
+	if (ipc_check(u.buf, size, nfds, &why) == 0) {
+		/* what an accepted message always is */
+		const struct ipc_shape *s;
+		struct ipc_hdr h;
+
+		memcpy(&h, u.buf, sizeof(h));
+		if ((s = ipc_shape(h.type)) == NULL || s->size != size ||
+		    h.len != size || h.id == 0 || h.reserved != 0 ||
+		    nfds < s->nfds_min || nfds > s->nfds_max)
+			abort();
+		if (h.type == IPC_EXEC_BEGIN) {
+			const struct ipc_exec_begin *b = &u.align;
+			size_t off = 0, n = 0;
+
+			if (!ipc_lang_ok(b->lang, sizeof(b->lang)) ||
+			    !ipc_user_ok(b->user, sizeof(b->user)))
+				abort();
+			while (ipc_args_next(b, &off) != NULL)
+				n++;
+			if (n != b->argc || off != b->args_len)
+				abort();
+		}
+		if (h.type == IPC_EXEC_FILE) {
+			const struct ipc_exec_file *f = (const void *)u.buf;
+
+			if (memchr(f->name, '\0', sizeof(f->name)) == NULL ||
+			    strstr(f->name, "..") == f->name || f->name[0] == '/')
+				abort();
+		}
+	}
 	return 0;
 }

@@ -253,10 +253,54 @@ test_send_recv(void)
 	close(sv[1]);
 }
 
+/* an fd is accepted only with the type that declares it, in its number */
+static void
+test_fd_rules(void)
+{
+	struct ipc_exec_run run;
+	struct ipc_health hl;
+	struct ipc_health_reply hr;
+	struct ipc_exec_file f;
+	const char *why;
+
+	memset(&run, 0, sizeof(run));
+	ipc_hdr_init(&run.hdr, IPC_EXEC_RUN, sizeof(run), 7);
+	CHECK(ipc_check(&run, sizeof(run), 0, &why) == 0);
+	CHECK(ipc_check(&run, sizeof(run), 1, &why) != 0);
+	memset(&hl, 0, sizeof(hl));
+	ipc_hdr_init(&hl.hdr, IPC_HEALTH, sizeof(hl), 7);
+	CHECK(ipc_check(&hl, sizeof(hl), 0, &why) == 0);
+	CHECK(ipc_check(&hl, sizeof(hl), 1, &why) != 0);
+	/* a RUN-sized HEALTH and a HEALTH-sized RUN are each other's size only */
+	hl.hdr.type = 99;
+	CHECK(ipc_check(&hl, sizeof(hl), 0, &why) != 0);
+	memset(&hr, 0, sizeof(hr));
+	ipc_hdr_init(&hr.hdr, IPC_HEALTH_REPLY, sizeof(hr), 7);
+	hr.ok = 1;
+	CHECK(ipc_check(&hr, sizeof(hr), 0, &why) == 0);
+	CHECK(ipc_check(&hr, sizeof(hr), 1, &why) != 0);
+	hr.ok = 2;
+	CHECK(ipc_check(&hr, sizeof(hr), 0, &why) != 0);
+	hr.ok = 1;
+	hr.reserved = 1;
+	CHECK(ipc_check(&hr, sizeof(hr), 0, &why) != 0);
+	memset(&f, 0, sizeof(f));
+	ipc_hdr_init(&f.hdr, IPC_EXEC_FILE, sizeof(f), 7);
+	memcpy(f.name, "in/data.csv", 11);
+	CHECK(ipc_check(&f, sizeof(f), 1, &why) == 0);
+	CHECK(ipc_check(&f, sizeof(f), 0, &why) != 0);
+	CHECK(ipc_check(&f, sizeof(f), 2, &why) != 0);
+	memset(f.name, 'n', sizeof(f.name));			/* unterminated */
+	CHECK(ipc_check(&f, sizeof(f), 1, &why) != 0);
+	memset(f.name, 0, sizeof(f.name));			/* empty */
+	CHECK(ipc_check(&f, sizeof(f), 1, &why) != 0);
+}
+
 int
 main(void)
 {
 	test_sizes();
+	test_fd_rules();
 	test_begin_rules();
 	test_names();
 	test_metrics_rules();
