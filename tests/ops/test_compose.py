@@ -252,6 +252,38 @@ def test_every_compose_file_validates():
     check(r.returncode != 0, "docker-compose accepted a wrong file")
 
 
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def librechat_token(s, sub, key_pem=None):
+    """A Code API token as LibreChat mints it (EdDSA, its claims), signed
+    with the private key the setup gave LibreChat (or another key)."""
+    if key_pem is None:
+        env = dict(l.split("=", 1) for l in
+                   open(os.path.join(s.config, "librechat", "librechat.env")).read().splitlines()
+                   if l and not l.startswith("#"))
+        key_pem = base64.b64decode(env["CODEAPI_JWT_PRIVATE_KEY_BASE64"])
+    now = int(time.time())
+    header = {"alg": "EdDSA", "typ": "JWT", "kid": "codeward-1"}
+    claims = {"iss": "librechat", "aud": "codeapi", "sub": sub, "iat": now, "nbf": now,
+              "exp": now + 300, "jti": secrets.token_hex(16), "tenant_id": "legacy",
+              "role": "USER", "principal_source": "librechat_jwt"}
+    msg = (b64u(json.dumps(header).encode()) + "." + b64u(json.dumps(claims).encode())).encode()
+    d = tempfile.mkdtemp(prefix="cw-jwt-")
+    try:
+        kp, mp = os.path.join(d, "k"), os.path.join(d, "m")
+        with open(os.open(kp, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+            f.write(key_pem)
+        with open(mp, "wb") as f:
+            f.write(msg)
+        sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", kp, "-in", mp],
+                             check=True, capture_output=True).stdout
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return msg.decode() + "." + b64u(sig)
+
+
 def proc_status(pid):
     st = {}
     for line in open("/proc/%d/status" % pid):
@@ -292,6 +324,26 @@ def test_appliance_up_run_kill_gvisor_down():
         check(len(lines) == 1 and lines[0]["status"] == "ok" and lines[0]["lang"] == "py",
               "audit lines %r" % lines)
         check(lines[0]["image"] == sandbox_image_id(), "the pinned image ran")
+
+        # what LibreChat (0.8.6 and later) sends: its own Code API token,
+        # checked with the public half the setup gave codeward
+        user = "6650f1c2a1b2c3d4e5f60718"
+        for token, want in ((librechat_token(s, user), 200),
+                            (librechat_token(s, user, subprocess.run(
+                                ["openssl", "genpkey", "-algorithm", "ed25519"],
+                                capture_output=True, check=True).stdout), 401)):
+            c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=120)
+            c.request("POST", "/v1/exec", body=json.dumps({"lang": "bash", "code": "echo jwt"}),
+                      headers={"Authorization": "Bearer " + token,
+                               "Content-Type": "application/json"})
+            r = c.getresponse()
+            raw = r.read()
+            c.close()
+            check(r.status == want, "LibreChat's token answered %d, want %d: %r" %
+                  (r.status, want, raw[:200]))
+        lines = audit_lines(s.logs("codeward"), "exec")
+        check(lines[-1]["user"] == user and lines[-1]["lang"] == "bash",
+              "the token's sub is the run's user: %r" % lines[-1])
 
         # what the containers really are
         cw, sp = s.container("codeward"), s.container("sockproxy")
