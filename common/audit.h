@@ -2,9 +2,9 @@
  * The audit trail: one JSON object per line on stderr (the container log),
  * separate from the log lines and stable in format. Every line begins
  * {"audit":"<kind>","v":1,"time":"<RFC 3339, UTC, ms>" and ends with a
- * newline; AUDIT.md in compose/ documents each kind and field. A line is
- * written with one write(2) of at most AUDIT_LINE_MAX bytes, so lines from
- * the three daemons never interleave on a pipe.
+ * newline; compose/README.md ("The audit trail") documents each kind and
+ * field. A line is written with one write(2) of at most AUDIT_LINE_MAX
+ * bytes, so lines from the three daemons never interleave on a pipe.
  *
  * Strings are escaped to printable ASCII (any other byte becomes \u00XX) and
  * capped at AUDIT_STR_MAX input bytes, so attacker text can neither break a

@@ -2,7 +2,8 @@
  * What privd records of its work: one audit line per execution (admitted or
  * refused at EXEC_RUN) and the counters frontd's GET /metrics shows. Both
  * come from the same call at the end of each execution, so the metrics and
- * the audit trail cannot disagree. compose/AUDIT.md documents the line.
+ * the audit trail cannot disagree. compose/README.md ("The audit trail")
+ * documents the line.
  */
 #ifndef CW_RECORD_H
 #define CW_RECORD_H
