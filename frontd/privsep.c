@@ -256,21 +256,37 @@ privd_req_exec(struct ipc_exec_begin *begin, int code_fd,
 	return 0;
 }
 
-int
-privd_req_health(uint32_t wait_ms)
-{
-	struct ipc_health h;
-	struct pending *p;
-	int ok;
+/*
+ * HEALTH and METRICS are a bare header: send one and wait for its answer.
+ * Returns the answered slot (the caller frees it), or NULL.
+ */
+_Static_assert(sizeof(struct ipc_health) == sizeof(struct ipc_hdr), "bare HEALTH");
+_Static_assert(sizeof(struct ipc_metrics) == sizeof(struct ipc_hdr), "bare METRICS");
 
-	if ((p = slot_new(IPC_HEALTH_REPLY)) == NULL)
-		return 0;
-	memset(&h, 0, sizeof(h));
-	ipc_hdr_init(&h.hdr, IPC_HEALTH, sizeof(h), p->id);
+static struct pending *
+single_request(uint32_t type, uint32_t answer, uint32_t wait_ms)
+{
+	struct ipc_hdr h;
+	struct pending *p;
+
+	if ((p = slot_new(answer)) == NULL)
+		return NULL;
+	ipc_hdr_init(&h, type, sizeof(h), p->id);
 	pthread_mutex_lock(&ps_send);
 	send_or_die(&h, sizeof(h), NULL, 0);
 	pthread_mutex_unlock(&ps_send);
 	if (slot_wait(p, wait_ms) < 0)
+		return NULL;
+	return p;
+}
+
+int
+privd_req_health(uint32_t wait_ms)
+{
+	struct pending *p;
+	int ok;
+
+	if ((p = single_request(IPC_HEALTH, IPC_HEALTH_REPLY, wait_ms)) == NULL)
 		return 0;
 	ok = p->health.ok == 1;
 	slot_free(p);
@@ -280,17 +296,9 @@ privd_req_health(uint32_t wait_ms)
 int
 privd_req_metrics(struct ipc_metrics_reply *out, uint32_t wait_ms)
 {
-	struct ipc_metrics m;
 	struct pending *p;
 
-	if ((p = slot_new(IPC_METRICS_REPLY)) == NULL)
-		return -1;
-	memset(&m, 0, sizeof(m));
-	ipc_hdr_init(&m.hdr, IPC_METRICS, sizeof(m), p->id);
-	pthread_mutex_lock(&ps_send);
-	send_or_die(&m, sizeof(m), NULL, 0);
-	pthread_mutex_unlock(&ps_send);
-	if (slot_wait(p, wait_ms) < 0)
+	if ((p = single_request(IPC_METRICS, IPC_METRICS_REPLY, wait_ms)) == NULL)
 		return -1;
 	*out = p->metrics;
 	slot_free(p);

@@ -507,6 +507,7 @@ run_start(struct job *j)
 	pthread_attr_destroy(&attr);
 }
 
+/* what a single-request answering thread is given */
 struct health_arg {
 	uint32_t	id;
 };
@@ -535,22 +536,29 @@ health_thread(void *arg)
 	return NULL;
 }
 
-void
-run_health(uint32_t id)
+/* a detached thread that answers one single request (HEALTH, METRICS) */
+static void
+answer_in_thread(void *(*fn)(void *), uint32_t id, const char *what)
 {
 	struct health_arg *h = malloc(sizeof(*h));
 	pthread_attr_t attr;
 	pthread_t t;
 
 	if (h == NULL)
-		fatalx("run_health: out of memory");
+		fatalx("%s: out of memory", what);
 	h->id = id;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 128 * 1024);
-	if (pthread_create(&t, &attr, health_thread, h) != 0)
-		fatal("run_health: pthread_create");
+	if (pthread_create(&t, &attr, fn, h) != 0)
+		fatal("%s: pthread_create", what);
 	pthread_attr_destroy(&attr);
+}
+
+void
+run_health(uint32_t id)
+{
+	answer_in_thread(health_thread, id, "run_health");
 }
 
 static uint32_t
@@ -600,19 +608,7 @@ metrics_thread(void *arg)
 void
 run_metrics(uint32_t id)
 {
-	struct health_arg *h = malloc(sizeof(*h));
-	pthread_attr_t attr;
-	pthread_t t;
-
-	if (h == NULL)
-		fatalx("run_metrics: out of memory");
-	h->id = id;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 128 * 1024);
-	if (pthread_create(&t, &attr, metrics_thread, h) != 0)
-		fatal("run_metrics: pthread_create");
-	pthread_attr_destroy(&attr);
+	answer_in_thread(metrics_thread, id, "run_metrics");
 }
 
 void
