@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,16 @@
 #include "upload.h"
 
 #define IDLE_TIMEOUT_S		120	/* LibreChat keeps connections over 5 s */
+/*
+ * Node's global HTTP agent (keep-alive, node >= 19) gives a reused socket a
+ * 5 s timeout, and neither node-fetch nor axios listens for it: a request
+ * that stays silent for 5 s is torn down ("socket hang up"). An execution
+ * that has no answer within EXEC_HOLD_MS is answered 200 at once, and its
+ * JSON body is preceded by a space every EXEC_BEAT_MS (JSON allows leading
+ * whitespace) until the result is ready.
+ */
+#define EXEC_HOLD_MS		3000
+#define EXEC_BEAT_MS		2000
 #define HEALTH_WAIT_MS		5000
 #define SMALL_BODY_MAX		(64 * 1024)
 #define ROUTE_ARGS		2	/* '*' segments in a route's path */
@@ -51,7 +62,24 @@ struct request {
 
 typedef void route_fn(struct MHD_Connection *, struct request *, struct reply *);
 
-static route_fn route_exec, route_programmatic, route_upload, route_download,
+/*
+ * One execution in its worker thread, shared with the connection that asked
+ * for it until both are done with it (refs).
+ */
+struct exec_job {
+	pthread_mutex_t	lock;
+	pthread_cond_t	cond;
+	int		refs;
+	int		done;
+	struct reply	r;
+	size_t		sent;		/* of r.body, by the streaming callback */
+	char		*body;
+	size_t		len;
+	char		user[AUTH_USER_MAX];
+	char		profile[32];
+};
+
+static route_fn route_programmatic, route_upload, route_download,
     route_object, route_list, route_delete, route_health, route_metrics;
 
 /*
@@ -66,7 +94,7 @@ static const struct route {
 	enum body	body;
 	route_fn	*fn;
 } routes[] = {
-	{ "POST", "/v1/exec", 1, BODY_EXEC, route_exec },
+	{ "POST", "/v1/exec", 1, BODY_EXEC, NULL },	/* exec_answer() */
 	{ "POST", "/v1/exec/programmatic", 1, BODY_SMALL, route_programmatic },
 	{ "POST", "/v1/upload", 1, BODY_UPLOAD, route_upload },
 	{ "POST", "/v1/upload/batch", 1, BODY_UPLOAD_BATCH, route_upload },
@@ -108,6 +136,13 @@ send_reply(struct MHD_Connection *conn, struct reply *r)
 		reply_error(r, 500, "internal", "no answer");
 	if (r->body == NULL)
 		return MHD_NO;
+	if (r->status >= 400) {
+		/* every refusal gets a line; our own JSON, escaped and cut */
+		char esc[256];
+
+		log_info("http: answered %u %s", r->status,
+		    log_str(esc, sizeof(esc), r->body, r->len));
+	}
 	resp = MHD_create_response_from_buffer(r->len, r->body,
 	    MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
@@ -127,11 +162,164 @@ send_reply(struct MHD_Connection *conn, struct reply *r)
 }
 
 static void
-route_exec(struct MHD_Connection *conn, struct request *req, struct reply *r)
+job_unref(struct exec_job *j)
 {
-	exec_handle(req->body != NULL ? req->body : "", req->len, req->user,
-	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    "X-CodeAPI-Expected-Profile"), r);
+	int last;
+
+	pthread_mutex_lock(&j->lock);
+	last = --j->refs == 0;
+	pthread_mutex_unlock(&j->lock);
+	if (!last)
+		return;
+	free(j->r.body);
+	free(j->body);
+	pthread_mutex_destroy(&j->lock);
+	pthread_cond_destroy(&j->cond);
+	free(j);
+}
+
+static void *
+exec_worker(void *arg)
+{
+	struct exec_job *j = arg;
+	struct reply r;
+
+	reply_init(&r);
+	exec_handle(j->body != NULL ? j->body : "", j->len, j->user,
+	    j->profile[0] != '\0' ? j->profile : NULL, &r);
+	pthread_mutex_lock(&j->lock);
+	j->r = r;
+	j->done = 1;
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	job_unref(j);
+	return NULL;
+}
+
+/* wait up to ms for the worker; 1 when it is done. Caller holds j->lock. */
+static int
+job_wait(struct exec_job *j, long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (!j->done)
+		if (pthread_cond_timedwait(&j->cond, &j->lock, &ts) != 0)
+			break;
+	return j->done;
+}
+
+/* the late answer: spaces while the run goes on, then its JSON */
+static ssize_t
+exec_stream(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct exec_job *j = cls;
+	size_t n;
+
+	(void)pos;
+	pthread_mutex_lock(&j->lock);
+	if (!job_wait(j, EXEC_BEAT_MS)) {
+		pthread_mutex_unlock(&j->lock);
+		buf[0] = ' ';
+		metrics_http_sent(1);
+		return 1;
+	}
+	if (j->sent == 0 && j->r.status != 200) {
+		char esc[256];
+
+		/* committed to 200 already: the error JSON says what happened */
+		log_info("http: answered %u late, inside a 200: %s", j->r.status,
+		    log_str(esc, sizeof(esc), j->r.body ? j->r.body : "", j->r.len));
+	}
+	if (j->r.body == NULL || j->sent >= j->r.len) {
+		pthread_mutex_unlock(&j->lock);
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	n = j->r.len - j->sent < max ? j->r.len - j->sent : max;
+	memcpy(buf, j->r.body + j->sent, n);
+	j->sent += n;
+	pthread_mutex_unlock(&j->lock);
+	metrics_http_sent(n);
+	return (ssize_t)n;
+}
+
+static void
+exec_stream_free(void *cls)
+{
+	job_unref(cls);
+}
+
+/*
+ * POST /v1/exec: the run goes to a worker thread; an answer within
+ * EXEC_HOLD_MS goes out as usual (with its own status), a later one as a
+ * 200 kept alive by whitespace (see EXEC_HOLD_MS above).
+ */
+static enum MHD_Result
+exec_answer(struct MHD_Connection *conn, struct request *req)
+{
+	struct MHD_Response *resp;
+	struct exec_job *j;
+	const char *profile;
+	struct reply r;
+	pthread_attr_t attr;
+	pthread_t t;
+	enum MHD_Result ret;
+
+	reply_init(&r);
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		reply_error(&r, 503, "unavailable", "out of memory");
+		return send_reply(conn, &r);
+	}
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->cond, NULL);
+	reply_init(&j->r);
+	j->refs = 2;		/* the worker and this connection */
+	j->body = req->body;
+	j->len = req->len;
+	req->body = NULL;
+	memcpy(j->user, req->user, sizeof(j->user));
+	profile = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "X-CodeAPI-Expected-Profile");
+	if (profile != NULL)
+		snprintf(j->profile, sizeof(j->profile), "%s", profile);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	if (pthread_create(&t, &attr, exec_worker, j) != 0) {
+		pthread_attr_destroy(&attr);
+		j->refs = 1;
+		job_unref(j);
+		reply_error(&r, 503, "unavailable", "no thread for the run");
+		return send_reply(conn, &r);
+	}
+	pthread_attr_destroy(&attr);
+
+	pthread_mutex_lock(&j->lock);
+	if (job_wait(j, EXEC_HOLD_MS)) {
+		r = j->r;
+		reply_init(&j->r);
+		pthread_mutex_unlock(&j->lock);
+		job_unref(j);
+		return send_reply(conn, &r);
+	}
+	pthread_mutex_unlock(&j->lock);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+	    exec_stream, j, exec_stream_free);
+	if (resp == NULL) {
+		job_unref(j);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	ret = MHD_queue_response(conn, 200, resp);
+	MHD_destroy_response(resp);
+	metrics_http_response(200, 0);	/* its bytes as exec_stream sends them */
+	return ret;
 }
 
 static void
@@ -402,6 +590,8 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	if (req->too_large)
 		reply_error(&r, 413, "too_large", "the request body is larger than %zu bytes",
 		    req->max);
+	else if (req->rt->body == BODY_EXEC)
+		return exec_answer(conn, req);
 	else
 		req->rt->fn(conn, req, &r);
 	return send_reply(conn, &r);

@@ -49,6 +49,12 @@ metrics_http_response(unsigned int status, uint64_t body_bytes)
 }
 
 void
+metrics_http_sent(uint64_t n)
+{
+	add(&counters.sent, n);
+}
+
+void
 metrics_http_snapshot(struct metrics_http *out)
 {
 	struct auth_counters a;

@@ -34,6 +34,8 @@ struct metrics_http {
 
 void	metrics_http_received(uint64_t n);
 void	metrics_http_response(unsigned int status, uint64_t body_bytes);
+/* body bytes of an answer sent piece by piece (counted once by status) */
+void	metrics_http_sent(uint64_t n);
 void	metrics_http_snapshot(struct metrics_http *out);
 
 /*

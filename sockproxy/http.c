@@ -345,12 +345,12 @@ sp_http_parse(const char *buf, size_t len, struct sp_req *r, const char **why)
 	p = eol + 2;
 	while (p < end - 2) {
 		eol = memchr(p, '\r', (size_t)(end - p));
-		if (++nheaders > H_COUNT) {
+		if ((st = parse_header(r, p, (size_t)(eol - p), seen, why)) != 0)
+			return st;
+		if (++nheaders > H_COUNT) {	/* cannot happen: each name once */
 			*why = "too many headers";
 			return 400;
 		}
-		if ((st = parse_header(r, p, (size_t)(eol - p), seen, why)) != 0)
-			return st;
 		p = eol + 2;
 	}
 	if (!seen[H_HOST]) {

@@ -200,24 +200,36 @@ owned_create(const struct owned *o, struct sp_create *cr)
 
 /* ---- the client connection --------------------------------------------- */
 
-/* > 0 bytes, 0 at EOF, -1 error, -2 timeout */
-static ssize_t
-client_read(struct conn *c, void *buf, size_t len, uint64_t deadline)
+/* wait for events on the client before the deadline: 0, -1 error, -2 timeout */
+static int
+client_wait(struct conn *c, short events, uint64_t deadline)
 {
-	struct pollfd pfd = { c->fd, POLLIN, 0 };
+	struct pollfd pfd = { c->fd, events, 0 };
 
 	for (;;) {
 		uint64_t now = sp_now_ms();
-		ssize_t n;
 		int r;
 
 		if (now >= deadline)
 			return -2;
 		r = poll(&pfd, 1, (int)(deadline - now));
+		if (r > 0)
+			return 0;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (r <= 0)
-			continue;
+	}
+}
+
+/* > 0 bytes, 0 at EOF, -1 error, -2 timeout */
+static ssize_t
+client_read(struct conn *c, void *buf, size_t len, uint64_t deadline)
+{
+	for (;;) {
+		ssize_t n;
+		int r;
+
+		if ((r = client_wait(c, POLLIN, deadline)) != 0)
+			return r;
 		n = recv(c->fd, buf, len, MSG_DONTWAIT);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -230,20 +242,12 @@ client_write(struct conn *c, const void *p, size_t n)
 {
 	const char *s = p;
 	uint64_t deadline = sp_now_ms() + CLIENT_WRITE_MS;
-	struct pollfd pfd = { c->fd, POLLOUT, 0 };
 
 	while (n > 0) {
-		uint64_t now = sp_now_ms();
 		ssize_t w;
-		int r;
 
-		if (now >= deadline)
+		if (client_wait(c, POLLOUT, deadline) != 0)
 			return -1;
-		r = poll(&pfd, 1, (int)(deadline - now));
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (r <= 0)
-			continue;
 		w = send(c->fd, s, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0) {
 			if (errno == EINTR || errno == EAGAIN)

@@ -257,8 +257,10 @@ sp_req_exec(struct sp_json *j, const struct policy *p, int image,
 	for (l = 0; l < LANG_COUNT; l++) {
 		const struct policy_language *pl = &p->langs[l];
 
-		if (!pl->enabled || pl->image != image || pl->argc == 0 ||
-		    pl->argc > e->argc)
+		/* by id: two image names may pin the same image */
+		if (!pl->enabled || pl->argc == 0 || pl->argc > e->argc ||
+		    image < 0 || (size_t)image >= p->nimages ||
+		    strcmp(p->images[pl->image].ref, p->images[image].ref) != 0)
 			continue;
 		for (i = 0; i < pl->argc; i++)
 			if (strcmp(e->argv[i], pl->argv[i]) != 0)

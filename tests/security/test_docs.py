@@ -65,11 +65,24 @@ def test_forbidden_calls_stay_forbidden():
     check("openat" not in base | roles["privd"], "privd may open files")
 
 
+def test_sockproxy_allowlist_matches_its_readme():
+    """SECURITY.md carries sockproxy's byte-by-byte allowlist and refusal
+    classes; they must stay the same text as sockproxy/README.md's."""
+    readme = open(os.path.join(SOURCE, "sockproxy", "README.md")).read()
+    want = readme[readme.index("## What it allows, byte by byte"):readme.index("## Tests")]
+    want = want.replace("\n### ", "\n#### ").replace("\n## ", "\n### ")
+    want = want.replace("## What it allows, byte by byte", "### What sockproxy allows, byte by byte", 1)
+    start = DOC.index("### What sockproxy allows, byte by byte")
+    got = DOC[start:DOC.index("\n## ", start)]
+    check(got.strip() == want.strip(), "SECURITY.md's sockproxy section differs from sockproxy/README.md")
+
+
 def test_ipc_catalogue_sizes():
     sizes = dict(re.findall(r'_Static_assert\(sizeof\(struct ipc_(\w+)\) == (\d+)', IPC_H))
     for msg, struct in (("EXEC_BEGIN", "exec_begin"), ("EXEC_FILE", "exec_file"),
                         ("EXEC_RUN", "exec_run"), ("HEALTH", "health"),
-                        ("EXEC_DONE", "exec_done"), ("HEALTH_REPLY", "health_reply")):
+                        ("EXEC_DONE", "exec_done"), ("HEALTH_REPLY", "health_reply"),
+                        ("METRICS", "metrics"), ("METRICS_REPLY", "metrics_reply")):
         m = re.search(r"^\| `%s` \| (\w+) \| (\d+) \|" % msg, DOC, re.M)
         check(m is not None, "SECURITY.md's catalogue has no %s" % msg)
         check(m.group(2) == sizes.get(struct), "%s: SECURITY.md says %s, ipc.h asserts %s"
