@@ -34,6 +34,7 @@ import yaml
 
 from cwtest import (SOURCE, Fail, check, containers_with_label, docker_api, free_port,
                     main, require_docker, sandbox_image_id)
+from cwsec import proc_status
 from opslib import audit_lines, scrape, wait_for
 
 COMPOSE = "/usr/bin/docker-compose"
@@ -284,14 +285,6 @@ def librechat_token(s, sub, key_pem=None):
     return msg.decode() + "." + b64u(sig)
 
 
-def proc_status(pid):
-    st = {}
-    for line in open("/proc/%d/status" % pid):
-        k, _, v = line.partition(":")
-        st[k] = v.split()
-    return st
-
-
 def children(pid):
     out = []
     for p in os.listdir("/proc"):
@@ -363,11 +356,11 @@ def test_appliance_up_run_kill_gvisor_down():
         check(len(frontd) == 1, "frontd under privd: %r" % frontd)
         for pid, uid in ((privd[0], "61001"), (frontd[0], "61002")):
             st_ = proc_status(pid)
-            check(st_["Uid"] == [uid] * 4 and st_["CapEff"] == ["0000000000000000"] and
-                  st_["CapPrm"] == ["0000000000000000"] and st_["NoNewPrivs"] == ["1"] and
-                  st_["Seccomp"] == ["2"], "process %d: %r" % (pid, st_))
+            check(st_["Uid"].split() == [uid] * 4 and int(st_["CapEff"], 16) == 0 and
+                  int(st_["CapPrm"], 16) == 0 and st_["NoNewPrivs"] == "1" and
+                  st_["Seccomp"] == "2", "process %d: %r" % (pid, st_))
         sproxy = children(sp["State"]["Pid"])
-        check(len(sproxy) == 1 and proc_status(sproxy[0])["Uid"] == ["61003"] * 4,
+        check(len(sproxy) == 1 and proc_status(sproxy[0])["Uid"].split() == ["61003"] * 4,
               "sockproxy's user")
 
         # privd killed mid-run: the engine restarts the container, the sweep
