@@ -110,7 +110,8 @@ enum ipc_kill {
 	IPC_KILL_TIME = 1,	/* limit: milliseconds */
 	IPC_KILL_MEMORY = 2,	/* limit: bytes */
 	IPC_KILL_OUTPUT = 3,	/* limit: bytes */
-	IPC_KILL_MAX = IPC_KILL_OUTPUT,
+	IPC_KILL_SANDBOX = 4,	/* the sandbox stopped under it; limit: its status */
+	IPC_KILL_MAX = IPC_KILL_SANDBOX,
 };
 
 /* ipc_exec_done.fds: which descriptors ride along, in this order */

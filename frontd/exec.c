@@ -298,30 +298,6 @@ collect_file(const struct tar_entry *e, void *ctx)
 	return 0;
 }
 
-static const char *
-human_size(char *b, size_t n, uint64_t v)
-{
-	if (v % (1ULL << 30) == 0 && v > 0)
-		snprintf(b, n, "%lluG", (unsigned long long)(v >> 30));
-	else if (v % (1ULL << 20) == 0 && v > 0)
-		snprintf(b, n, "%lluM", (unsigned long long)(v >> 20));
-	else if (v % (1ULL << 10) == 0 && v > 0)
-		snprintf(b, n, "%lluK", (unsigned long long)(v >> 10));
-	else
-		snprintf(b, n, "%llu bytes", (unsigned long long)v);
-	return b;
-}
-
-static const char *
-human_ms(char *b, size_t n, uint64_t ms)
-{
-	if (ms % 1000 == 0)
-		snprintf(b, n, "%llus", (unsigned long long)(ms / 1000));
-	else
-		snprintf(b, n, "%llums", (unsigned long long)ms);
-	return b;
-}
-
 /* append one "[codeward] ..." line to the stderr text */
 static void
 note(char **s, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -543,10 +519,10 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	}
 	if (out.truncated && res.done.kill != IPC_KILL_OUTPUT)
 		note(&serr, &serrlen, "[codeward] stdout truncated at %s",
-		    human_size(a, sizeof(a), pol->stdout_max));
+		    policy_fmt_size(a, sizeof(a), pol->stdout_max));
 	if (err.truncated && res.done.kill != IPC_KILL_OUTPUT)
 		note(&serr, &serrlen, "[codeward] stderr truncated at %s",
-		    human_size(a, sizeof(a), pol->stderr_max));
+		    policy_fmt_size(a, sizeof(a), pol->stderr_max));
 	if (c.dropped > 0)
 		note(&serr, &serrlen, "[codeward] %zu more files were not returned "
 		    "(at most %u per session)", c.dropped, pol->files_per_session);
@@ -554,16 +530,25 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	case IPC_KILL_TIME:
 		note(&serr, &serrlen, "[codeward] killed: time limit %s exceeded; "
 		    "files written by a killed run are not returned",
-		    human_ms(a, sizeof(a), res.done.limit));
+		    policy_fmt_ms(a, sizeof(a), res.done.limit));
 		break;
 	case IPC_KILL_MEMORY:
-		note(&serr, &serrlen, "[codeward] killed: memory limit %s exceeded",
-		    human_size(a, sizeof(a), res.done.limit));
+		/* the sandbox itself may have died with the program */
+		note(&serr, &serrlen, "[codeward] killed: memory limit %s exceeded%s",
+		    policy_fmt_size(a, sizeof(a), res.done.limit), res.archive_fd < 0 ?
+		    "; files written by a killed run are not returned" : "");
+		break;
+	case IPC_KILL_SANDBOX:
+		note(&serr, &serrlen, "[codeward] killed: the sandbox stopped under "
+		    "the program (status %llu); processes and threads are limited "
+		    "to %u, memory to %s; files written by a killed run are not "
+		    "returned", (unsigned long long)res.done.limit, pol->pids,
+		    policy_fmt_size(a, sizeof(a), pol->memory));
 		break;
 	case IPC_KILL_OUTPUT:
 		note(&serr, &serrlen, "[codeward] killed: output limit exceeded "
 		    "(stdout and stderr are cut at %s each); files written by a "
-		    "killed run are not returned", human_size(a, sizeof(a), res.done.limit));
+		    "killed run are not returned", policy_fmt_size(a, sizeof(a), res.done.limit));
 		break;
 	default:
 		if (res.done.exit_code > 0)
@@ -602,7 +587,8 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 		cJSON_AddStringToObject(run, "signal", "SIGKILL");
 	else
 		cJSON_AddNullToObject(run, "signal");
-	static const char *const kills[] = { NULL, "time", "memory", "output" };
+	static const char *const kills[IPC_KILL_MAX + 1] = { NULL, "time",
+	    "memory", "output", "sandbox" };
 	if (res.done.kill != IPC_KILL_NONE)
 		cJSON_AddStringToObject(run, "killed", kills[res.done.kill]);
 	cJSON_AddNumberToObject(run, "duration_ms", (double)(res.done.duration_us / 1000));

@@ -61,8 +61,12 @@ struct policy {
 	uint64_t		swap;		/* memory + swap, bytes */
 	uint64_t		nano_cpus;	/* 1e9 per CPU */
 	uint32_t		pids;
+	uint32_t		open_files;	/* RLIMIT_NOFILE, soft = hard */
 	uint64_t		tmp_size;
+	uint32_t		tmp_files;	/* inodes of the /tmp tmpfs */
 	uint64_t		workdir_size;
+	uint32_t		workdir_files;	/* inodes of the /mnt/data tmpfs */
+	uint64_t		shm_size;	/* /dev/shm */
 	char			network[POLICY_NETWORK_MAX];	/* "" = none */
 	enum policy_gpu		gpu;
 	uint32_t		gpu_count;
@@ -94,7 +98,7 @@ struct policy {
 	/* [auth] */
 	enum policy_auth	auth;
 	char			keys_path[POLICY_PATH_MAX];
-	char			jwt_key_path[POLICY_PATH_MAX];
+	char			jwt_key_path[POLICY_PATH_MAX];	/* "" = none */
 	char			jwt_issuer[POLICY_NAME_MAX];
 	char			jwt_audience[POLICY_NAME_MAX];
 	char			jwt_alg[16];	/* "EdDSA" */
@@ -111,8 +115,15 @@ struct policy {
 #define POLICY_CPUS_CEIL	64ULL
 #define POLICY_PIDS_CEIL	4096
 #define POLICY_PIDS_FLOOR	8
+#define POLICY_PIDS_RUNSC_FLOOR	256	/* gVisor's own threads count too */
+#define POLICY_NOFILE_FLOOR	64
+#define POLICY_NOFILE_CEIL	65536
 #define POLICY_TMP_CEIL		(16ULL << 30)
 #define POLICY_WORKDIR_CEIL	(16ULL << 30)
+#define POLICY_SHM_CEIL		(16ULL << 30)
+#define POLICY_INODES_FLOOR	64
+#define POLICY_INODES_CEIL	(1U << 20)
+#define POLICY_GPU_COUNT_CEIL	16
 #define POLICY_TIME_CEIL_MS	(3600U * 1000U)
 #define POLICY_OUTPUT_CEIL	(64ULL << 20)
 #define POLICY_CODE_CEIL	(16ULL << 20)
@@ -126,13 +137,22 @@ struct policy {
 
 /*
  * Parse 'len' bytes named 'fname' into *p, defaults first. Returns 0, or -1
- * with "FILE:LINE: message" in err. Pure: no I/O, no allocation.
+ * with "FILE:LINE: message" (or "FILE: message" for a file-wide problem) in
+ * err. Pure: no I/O, no allocation; every input either parses or fails with
+ * a message, whatever its bytes.
  */
 int	policy_parse(const char *buf, size_t len, const char *fname,
 	    struct policy *p, char *err, size_t errlen);
 
-/* Write the effective policy, every key, in the file's own syntax. */
+/*
+ * Write the effective policy, every key, in the file's own syntax: parsing
+ * the output gives the same struct. Returns 0, or -1 when outlen is too small.
+ */
 int	policy_format(const struct policy *p, char *out, size_t outlen);
+
+/* a size or a time in the policy's own units ("512M", "30s"), into b */
+const char *policy_fmt_size(char *b, size_t n, uint64_t bytes);
+const char *policy_fmt_ms(char *b, size_t n, uint64_t ms);
 
 const char *policy_lang_name(enum policy_lang l);
 /* -1 when not one of the thirteen */

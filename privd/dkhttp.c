@@ -180,19 +180,26 @@ dkh_body_feed(struct dkh_body *b, const char *p, size_t n, dkh_sink sink,
 	return 0;
 }
 
-/* wait for fd to be ready before the deadline: 0, or a dkh_err */
+/*
+ * wait for fd to be ready before the deadline: 0, or a dkh_err; a cancel flag
+ * (when not NULL) that becomes non-zero ends the wait first
+ */
 static int
-wait_fd(int fd, short ev, uint64_t deadline_ms)
+wait_fd(int fd, short ev, uint64_t deadline_ms, atomic_int *cancel)
 {
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = ev };
-		uint64_t now = cw_now_ms();
+		uint64_t now = cw_now_ms(), left;
 		int r;
 
+		if (cancel != NULL && atomic_load(cancel))
+			return DKH_ERR_CANCELLED;
 		if (now >= deadline_ms)
 			return DKH_ERR_TIMEOUT;
-		r = poll(&pfd, 1, (int)(deadline_ms - now > 60000 ? 60000 :
-		    deadline_ms - now));
+		left = deadline_ms - now;
+		if (left > (cancel != NULL ? DKH_CANCEL_MS : 60000))
+			left = cancel != NULL ? DKH_CANCEL_MS : 60000;
+		r = poll(&pfd, 1, (int)left);
 		if (r > 0)
 			return 0;
 		if (r < 0 && errno != EINTR)
@@ -201,7 +208,8 @@ wait_fd(int fd, short ev, uint64_t deadline_ms)
 }
 
 static int
-send_all(int fd, const char *p, size_t n, uint64_t deadline_ms)
+send_all(int fd, const char *p, size_t n, uint64_t deadline_ms,
+    atomic_int *cancel)
 {
 	while (n > 0) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -214,7 +222,7 @@ send_all(int fd, const char *p, size_t n, uint64_t deadline_ms)
 		}
 		if (w < 0 && errno != EAGAIN && errno != EINTR)
 			return DKH_ERR_IO;
-		if ((r = wait_fd(fd, POLLOUT, deadline_ms)) != 0)
+		if ((r = wait_fd(fd, POLLOUT, deadline_ms, cancel)) != 0)
 			return r;
 	}
 	return 0;
@@ -241,7 +249,8 @@ connect_to(const char *path)
 }
 
 static int
-send_request(int fd, const struct dkh_req *req, uint64_t deadline_ms)
+send_request(int fd, const struct dkh_req *req, uint64_t deadline_ms,
+    atomic_int *cancel)
 {
 	char head[512], buf[65536];
 	uint64_t len = req->source ? req->source_len : req->body_len, sent = 0;
@@ -256,19 +265,19 @@ send_request(int fd, const struct dkh_req *req, uint64_t deadline_ms)
 		    req->method, req->path);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return DKH_ERR_PROTOCOL;
-	if ((r = send_all(fd, head, (size_t)n, deadline_ms)) != 0)
+	if ((r = send_all(fd, head, (size_t)n, deadline_ms, cancel)) != 0)
 		return r;
 	if (req->ctype == NULL)
 		return 0;
 	if (req->source == NULL)
-		return send_all(fd, req->body, req->body_len, deadline_ms);
+		return send_all(fd, req->body, req->body_len, deadline_ms, cancel);
 	while (sent < len) {
 		size_t want = len - sent < sizeof(buf) ? (size_t)(len - sent) : sizeof(buf);
 		ssize_t k = req->source(req->source_ctx, buf, want);
 
 		if (k <= 0 || (size_t)k > want)
 			return DKH_ERR_SOURCE;	/* short or failed: never pad */
-		if ((r = send_all(fd, buf, (size_t)k, deadline_ms)) != 0)
+		if ((r = send_all(fd, buf, (size_t)k, deadline_ms, cancel)) != 0)
 			return r;
 		sent += (uint64_t)k;
 	}
@@ -278,6 +287,14 @@ send_request(int fd, const struct dkh_req *req, uint64_t deadline_ms)
 int
 dkh_call(const char *sock, const struct dkh_req *req, uint64_t deadline_ms,
     int *status, dkh_sink sink, void *ctx)
+{
+	return dkh_call_cancel(sock, req, deadline_ms, NULL, status, sink, ctx);
+}
+
+int
+dkh_call_cancel(const char *sock, const struct dkh_req *req,
+    uint64_t deadline_ms, atomic_int *cancel, int *status, dkh_sink sink,
+    void *ctx)
 {
 	char head[DKH_HEAD_MAX], buf[65536];
 	struct dkh_head h;
@@ -289,13 +306,13 @@ dkh_call(const char *sock, const struct dkh_req *req, uint64_t deadline_ms,
 	*status = 0;
 	if ((fd = connect_to(sock)) < 0)
 		return DKH_ERR_CONNECT;
-	if ((r = send_request(fd, req, deadline_ms)) != 0)
+	if ((r = send_request(fd, req, deadline_ms, cancel)) != 0)
 		goto out;
 	/* the head: read until the blank line, at most DKH_HEAD_MAX */
 	while (end == NULL) {
 		ssize_t k;
 
-		if ((r = wait_fd(fd, POLLIN, deadline_ms)) != 0)
+		if ((r = wait_fd(fd, POLLIN, deadline_ms, cancel)) != 0)
 			goto out;
 		k = recv(fd, head + hlen, sizeof(head) - hlen, MSG_DONTWAIT);
 		if (k < 0 && (errno == EAGAIN || errno == EINTR))
@@ -325,7 +342,7 @@ dkh_call(const char *sock, const struct dkh_req *req, uint64_t deadline_ms,
 	while (!dkh_body_done(&b)) {
 		ssize_t k;
 
-		if ((r = wait_fd(fd, POLLIN, deadline_ms)) != 0)
+		if ((r = wait_fd(fd, POLLIN, deadline_ms, cancel)) != 0)
 			goto out;
 		k = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (k < 0 && (errno == EAGAIN || errno == EINTR))

@@ -9,6 +9,7 @@
 #ifndef CW_DKHTTP_H
 #define CW_DKHTTP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -69,6 +70,7 @@ enum dkh_err {
 	DKH_ERR_PROTOCOL = -4,
 	DKH_ERR_SINK = -5,		/* the sink refused more */
 	DKH_ERR_SOURCE = -6,
+	DKH_ERR_CANCELLED = -7,		/* the cancel descriptor became readable */
 };
 
 /*
@@ -78,5 +80,14 @@ enum dkh_err {
  */
 int	dkh_call(const char *sock, const struct dkh_req *req, uint64_t deadline_ms,
 	    int *status, dkh_sink sink, void *ctx);
+/*
+ * The same, ended early (DKH_ERR_CANCELLED) within DKH_CANCEL_MS of *cancel
+ * becoming non-zero (NULL: never). A flag, not a descriptor: privd's filter
+ * allows no pipe or eventfd.
+ */
+#define DKH_CANCEL_MS	20
+int	dkh_call_cancel(const char *sock, const struct dkh_req *req,
+	    uint64_t deadline_ms, atomic_int *cancel, int *status, dkh_sink sink,
+	    void *ctx);
 
 #endif

@@ -2,9 +2,12 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "dkhttp.h"
 #include "log.h"
@@ -121,19 +124,21 @@ dkh_strerror(int r)
 	case DKH_ERR_PROTOCOL: return "malformed answer";
 	case DKH_ERR_SINK: return "answer too large";
 	case DKH_ERR_SOURCE: return "request body failed";
+	case DKH_ERR_CANCELLED: return "cancelled";
 	default: return "error";
 	}
 }
 
 /*
  * One request. body/ctype for a JSON body; src/size for a streamed body;
- * out for a JSON answer, sink for a raw one. Returns 0, -2 on the deadline,
- * -1 otherwise.
+ * out for a JSON answer, sink for a raw one; a cancel flag (NULL: none) that
+ * becomes non-zero ends it early. Returns 0, -2 on the deadline, -3 when cancelled, -1
+ * otherwise.
  */
 static int
-dk_call(struct dk *d, const char *method, const char *path,
+dk_call_cancel(struct dk *d, const char *method, const char *path,
     const char *body, const char *ctype, struct source *src, uint64_t size,
-    struct membuf *out, struct sink *sink, long timeout_ms)
+    struct membuf *out, struct sink *sink, long timeout_ms, atomic_int *cancel)
 {
 	struct dkh_req req;
 	char url[256];
@@ -152,13 +157,14 @@ dk_call(struct dk *d, const char *method, const char *path,
 		req.source_ctx = src;
 		req.source_len = size;
 	}
-	r = dkh_call(d->sock, &req, cw_now_ms() + (uint64_t)timeout_ms, &status,
-	    sink != NULL ? fd_write : mem_write, sink != NULL ? (void *)sink : (void *)out);
+	r = dkh_call_cancel(d->sock, &req, cw_now_ms() + (uint64_t)timeout_ms,
+	    cancel, &status, sink != NULL ? fd_write : mem_write,
+	    sink != NULL ? (void *)sink : (void *)out);
 	d->status = status;
 	if (r != DKH_OK) {
 		snprintf(d->err, sizeof(d->err), "%s %s: %s", method, path,
 		    dkh_strerror(r));
-		return r == DKH_ERR_TIMEOUT ? -2 : -1;
+		return r == DKH_ERR_TIMEOUT ? -2 : r == DKH_ERR_CANCELLED ? -3 : -1;
 	}
 	if (d->status < 200 || d->status > 299) {
 		char esc[160];
@@ -169,6 +175,15 @@ dk_call(struct dk *d, const char *method, const char *path,
 		return -1;
 	}
 	return 0;
+}
+
+static int
+dk_call(struct dk *d, const char *method, const char *path,
+    const char *body, const char *ctype, struct source *src, uint64_t size,
+    struct membuf *out, struct sink *sink, long timeout_ms)
+{
+	return dk_call_cancel(d, method, path, body, ctype, src, size, out, sink,
+	    timeout_ms, NULL);
 }
 
 static cJSON *
@@ -205,6 +220,46 @@ out:
 	return r;
 }
 
+/*
+ * The policy's GPU setting as the one device request sockproxy accepts:
+ * [{"Driver":"nvidia","Count":N,"Capabilities":[["gpu"]]}], Count -1 for
+ * all, or DeviceIDs instead of Count for named devices.
+ */
+static int
+device_request(cJSON *hc, const struct policy *p)
+{
+	cJSON *reqs, *r, *caps, *inner, *ids;
+	size_t i;
+
+	if ((reqs = cJSON_AddArrayToObject(hc, "DeviceRequests")) == NULL ||
+	    (r = cJSON_CreateObject()) == NULL)
+		return -1;
+	cJSON_AddItemToArray(reqs, r);
+	cJSON_AddStringToObject(r, "Driver", "nvidia");
+	switch (p->gpu) {
+	case GPU_ALL:
+		cJSON_AddNumberToObject(r, "Count", -1);
+		break;
+	case GPU_COUNT:
+		cJSON_AddNumberToObject(r, "Count", p->gpu_count);
+		break;
+	case GPU_IDS:
+		if ((ids = cJSON_AddArrayToObject(r, "DeviceIDs")) == NULL)
+			return -1;
+		for (i = 0; i < p->ngpu_ids; i++)
+			cJSON_AddItemToArray(ids, cJSON_CreateString(p->gpu_ids[i]));
+		break;
+	case GPU_NONE:
+		return -1;
+	}
+	if ((caps = cJSON_AddArrayToObject(r, "Capabilities")) == NULL ||
+	    (inner = cJSON_CreateArray()) == NULL)
+		return -1;
+	cJSON_AddItemToArray(caps, inner);
+	cJSON_AddItemToArray(inner, cJSON_CreateString("gpu"));
+	return 0;
+}
+
 static char *
 create_body(const struct policy *p, const char *image, int prewarm_py)
 {
@@ -231,6 +286,10 @@ create_body(const struct policy *p, const char *image, int prewarm_py)
 		cJSON_AddStringToObject(hc, "Runtime", "runsc");
 	if (p->network[0] != '\0')
 		cJSON_AddStringToObject(hc, "NetworkMode", p->network);
+	if (p->gpu != GPU_NONE && device_request(hc, p) < 0) {
+		cJSON_Delete(root);
+		return NULL;
+	}
 	s = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	return s;
@@ -353,24 +412,142 @@ dk_exec_create(struct dk *d, const char *id, char *const argv[],
 	return r;
 }
 
+/* {"StatusCode":N} from wait */
+static int
+wait_status(struct dk *d, struct membuf *m, long *status)
+{
+	cJSON *j, *v;
+	int r = -1;
+
+	if ((j = parse_answer(d, m)) == NULL)
+		return -1;
+	v = cJSON_GetObjectItemCaseSensitive(j, "StatusCode");
+	if (cJSON_IsNumber(v) && v->valuedouble >= -1 && v->valuedouble <= 255) {
+		*status = v->valueint;
+		r = 0;
+	} else {
+		snprintf(d->err, sizeof(d->err), "wait answer malformed");
+	}
+	cJSON_Delete(j);
+	return r;
+}
+
+/* a second connection that waits for the container to stop */
+struct dk_watch {
+	struct dk	dk;		/* its own connection and error text */
+	char		path[160];
+	long		timeout_ms;
+	atomic_int	stop;		/* run -> watcher: stop waiting */
+	atomic_int	fired;		/* watcher -> run: the container stopped */
+	pthread_t	thread;
+	long		status;		/* read after the join */
+	int		stopped;
+};
+
+static void *
+watch_thread(void *arg)
+{
+	struct dk_watch *w = arg;
+	struct membuf m = { 0 };
+	int r;
+
+	r = dk_call_cancel(&w->dk, "POST", w->path, NULL, NULL, NULL, 0, &m,
+	    NULL, w->timeout_ms, &w->stop);
+	if (r == 0 && wait_status(&w->dk, &m, &w->status) == 0) {
+		w->stopped = 1;
+		atomic_store(&w->fired, 1);
+	} else if (r != -3) {
+		log_warnx("dk_watch: %s", w->dk.err);
+	}
+	free(m.buf);
+	return NULL;
+}
+
+/* start waiting for container cid to stop, for at most timeout_ms */
+static struct dk_watch *
+watch_start(struct dk *d, const char *cid, long timeout_ms)
+{
+	struct dk_watch *w;
+	pthread_attr_t attr;
+	int r;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	dk_open(&w->dk, d->sock);
+	snprintf(w->path, sizeof(w->path), "/containers/%s/wait", cid);
+	w->timeout_ms = timeout_ms;
+	atomic_init(&w->stop, 0);
+	atomic_init(&w->fired, 0);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 128 * 1024);
+	r = pthread_create(&w->thread, &attr, watch_thread, w);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+int
+dk_watch_end(struct dk_watch *w, long grace_ms, long *status)
+{
+	uint64_t until = cw_now_ms() + (uint64_t)(grace_ms > 0 ? grace_ms : 0);
+	int stopped;
+
+	if (w == NULL)
+		return 0;
+	while (!atomic_load(&w->fired) && cw_now_ms() < until) {
+		struct timespec ts = { 0, 10000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	atomic_store(&w->stop, 1);
+	pthread_join(w->thread, NULL);
+	stopped = w->stopped;
+	if (stopped && status != NULL)
+		*status = w->status;
+	dk_close(&w->dk);
+	free(w);
+	return stopped;
+}
+
+/*
+ * Run the exec, its raw stream into fd, while a second connection waits for
+ * the container to stop: a sandbox whose init or whole runtime died (gVisor's
+ * kernel killed for memory) stops, but the engine never ends the exec's
+ * stream, so the wait is what tells. Ends at the stream's end, the deadline,
+ * the cap, or the container's stop, whichever comes first; the watch goes on
+ * until dk_watch_end().
+ */
 enum dk_stream_end
-dk_exec_start(struct dk *d, const char *execid, int fd, uint64_t cap,
-    uint64_t deadline_ms, uint64_t *len)
+dk_exec_start(struct dk *d, const char *cid, const char *execid, int fd,
+    uint64_t cap, uint64_t deadline_ms, uint64_t *len, struct dk_watch **wp)
 {
 	struct sink s = { fd, 0, cap, 0, 0 };
+	struct dk_watch *w;
 	uint64_t now = cw_now_ms();
 	long left = deadline_ms > now ? (long)(deadline_ms - now) : 1;
 	char path[160];
 	int r;
 
+	if ((w = watch_start(d, cid, left + 60000)) == NULL)
+		log_warnx("dk_exec_start: no watch on the sandbox; the time limit "
+		    "still holds");
+	*wp = w;
 	snprintf(path, sizeof(path), "/exec/%s/start", execid);
-	r = dk_call(d, "POST", path, NULL, NULL, NULL, 0, NULL, &s, left);
+	r = dk_call_cancel(d, "POST", path, NULL, NULL, NULL, 0, NULL, &s, left,
+	    w != NULL ? &w->fired : NULL);
 	*len = s.len;
 	if (s.capped)
 		return DK_END_CAP;
+	if (r == 0 && !s.failed)
+		return DK_END_EOF;
+	if (r == -3)
+		return DK_END_EXITED;	/* the watch fired */
 	if (r == -2)
 		return DK_END_DEADLINE;
-	return r == 0 && !s.failed ? DK_END_EOF : DK_END_ERROR;
+	return DK_END_ERROR;
 }
 
 int

@@ -30,6 +30,7 @@ enum dk_stream_end {
 	DK_END_EOF,		/* the exec finished */
 	DK_END_DEADLINE,	/* the time limit passed */
 	DK_END_CAP,		/* more bytes than the cap */
+	DK_END_EXITED,		/* the container stopped (dk_watch_end says how) */
 	DK_END_ERROR,
 };
 
@@ -56,9 +57,21 @@ int	dk_get_archive(struct dk *d, const char *id, int fd, uint64_t cap,
 	    uint64_t *len);
 int	dk_exec_create(struct dk *d, const char *id, char *const argv[],
 	    char *const envp[], char *execid);
-/* run the exec, raw stream into fd; returns how it ended */
-enum dk_stream_end dk_exec_start(struct dk *d, const char *execid, int fd,
-	    uint64_t cap, uint64_t deadline_ms, uint64_t *len);
+/*
+ * Run exec 'execid' of container 'cid', its raw stream into fd, at most cap
+ * bytes, until deadline_ms, while a watch waits for the container to stop;
+ * returns how the stream ended (DK_END_EXITED: the container stopped).
+ * *watch (NULL when none could start) must be ended with dk_watch_end().
+ */
+struct dk_watch;
+enum dk_stream_end dk_exec_start(struct dk *d, const char *cid,
+	    const char *execid, int fd, uint64_t cap, uint64_t deadline_ms,
+	    uint64_t *len, struct dk_watch **watch);
+/*
+ * End a watch, first giving the container grace_ms to be seen stopping:
+ * 1 with its exit status when it stopped, else 0. Frees the watch.
+ */
+int	dk_watch_end(struct dk_watch *w, long grace_ms, long *status);
 int	dk_exec_inspect(struct dk *d, const char *execid, int *running,
 	    int *exit_code);
 int	dk_kill(struct dk *d, const char *id);

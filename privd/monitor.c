@@ -90,6 +90,22 @@ refuse(struct job *j, uint32_t status, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* a job is built here, answer by answer; whoever holds it last frees it */
+void
+job_free(struct job *j)
+{
+	uint32_t i;
+
+	if (j == NULL)
+		return;
+	if (j->code_fd >= 0)
+		close(j->code_fd);
+	for (i = 0; i < j->nrecv; i++)
+		if (j->files[i].fd >= 0)
+			close(j->files[i].fd);
+	free(j);
+}
+
 static int
 answer_exec_begin(struct monitor *m, const void *buf, const int *fds, size_t nfds)
 {
@@ -117,6 +133,7 @@ answer_exec_begin(struct monitor *m, const void *buf, const int *fds, size_t nfd
 	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != req->code_len)
 		return violation("answer_exec_begin: code is not a sealed memfd of %llu bytes",
 		    (unsigned long long)req->code_len);
+	j->in_bytes = req->code_len;
 	if (req->code_len > p->code_max)
 		refuse(j, IPC_ST_TOO_LARGE, "code is larger than the policy's %llu bytes",
 		    (unsigned long long)p->code_max);
@@ -165,6 +182,14 @@ answer_exec_file(struct monitor *m, const void *buf, const int *fds, size_t nfds
 	if (req->size > privd.policy->upload_max)
 		refuse(j, IPC_ST_TOO_LARGE, "file '%s' is larger than the policy's %llu bytes",
 		    req->name, (unsigned long long)privd.policy->upload_max);
+	/* everything placed in /mnt/data must fit in it */
+	j->in_bytes = req->size > UINT64_MAX - j->in_bytes ? UINT64_MAX :
+	    j->in_bytes + req->size;
+	if (j->in_bytes > privd.policy->workdir_size)
+		refuse(j, IPC_ST_TOO_LARGE, "the code and input files (%llu bytes) "
+		    "do not fit in the policy's work directory of %llu bytes",
+		    (unsigned long long)j->in_bytes,
+		    (unsigned long long)privd.policy->workdir_size);
 	(void)nfds;
 	return 0;
 }

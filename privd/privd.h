@@ -27,6 +27,7 @@ struct job {
 	uint32_t	args_len;
 	uint32_t	nfiles;		/* announced */
 	uint32_t	nrecv;		/* received so far */
+	uint64_t	in_bytes;	/* code and files received so far */
 	struct job_file	files[IPC_FILES_MAX];
 	/* a policy refusal found while receiving: answered at EXEC_RUN */
 	uint32_t	refuse_status;
@@ -50,6 +51,9 @@ extern struct privd privd;
 
 struct dk;
 
+/* monitor.c */
+void	job_free(struct job *j);
+
 /* run.c */
 int	sandbox_create(struct dk *dk, int image, int prewarm_py, char *id);
 void	sandbox_remove(struct dk *dk, const char *id);
@@ -59,7 +63,6 @@ void	run_metrics(uint32_t id);	/* answers METRICS_REPLY */
 int	run_admit(const char *user);	/* 0, or -1 when at a concurrency cap */
 void	run_sweep(void);		/* remove leftovers at start-up */
 void	run_shutdown(void);		/* kill every live sandbox */
-void	job_free(struct job *j);
 /* an execution refused at EXEC_RUN: answer it, record it, free it */
 void	run_refuse(struct job *j, struct ipc_exec_done *d);
 void	answer_done(const struct ipc_exec_done *d, const int *fds, size_t nfds);

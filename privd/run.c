@@ -25,6 +25,9 @@
 #include "utf8.h"
 #include "util.h"
 
+/* how long a run that ended by a signal waits to see its sandbox stop */
+#define WATCH_GRACE_MS		500
+#define WATCH_GRACE_LONG_MS	2000
 #define LIVE_MAX	(POLICY_CONC_CEIL + POLICY_POOL_CEIL)
 #define USERS_MAX	POLICY_CONC_CEIL
 
@@ -137,21 +140,6 @@ worker_done(void)
 	privd.workers--;
 	pthread_cond_broadcast(&privd.idle);
 	pthread_mutex_unlock(&privd.lock);
-}
-
-void
-job_free(struct job *j)
-{
-	uint32_t i;
-
-	if (j == NULL)
-		return;
-	if (j->code_fd >= 0)
-		close(j->code_fd);
-	for (i = 0; i < j->nrecv; i++)
-		if (j->files[i].fd >= 0)
-			close(j->files[i].fd);
-	free(j);
 }
 
 void
@@ -268,6 +256,10 @@ run_thread(void *arg)
 	char *argv[POLICY_ARGV_MAX + IPC_ARGC_MAX + 2];
 	char envbuf[2][64], *envp[4], *code_env = NULL;
 	int outfd = -1, tarfd = -1, fds[2], running = 0, exit_code = -1;
+	int stopped = 0;
+	long cstatus = -1;
+	struct dk_watch *watch = NULL;
+	long grace;
 	uint64_t t0 = cw_now_ms(), mark, deadline, outlen = 0, tarlen = 0, cap;
 	enum dk_stream_end end;
 	uint32_t i;
@@ -369,9 +361,11 @@ run_thread(void *arg)
 	/* the raw stream: both caps, plus room for the 8-byte frame headers */
 	cap = 2 * (p->stdout_max + p->stderr_max) + 65536;
 	deadline = cw_now_ms() + j->timeout_ms;
-	end = dk_exec_start(&r.dk, r.xid, outfd, cap, deadline, &outlen);
+	end = dk_exec_start(&r.dk, r.cid, r.xid, outfd, cap, deadline, &outlen,
+	    &watch);
 	switch (end) {
 	case DK_END_EOF:
+	case DK_END_EXITED:
 		break;
 	case DK_END_DEADLINE:
 		d.kill = IPC_KILL_TIME;
@@ -384,21 +378,58 @@ run_thread(void *arg)
 	case DK_END_ERROR:
 		goto unavailable;
 	}
-	if (d.kill != IPC_KILL_NONE) {
+	if (d.kill == IPC_KILL_TIME || d.kill == IPC_KILL_OUTPUT) {
 		/* stop everything the program started; its files are lost */
 		if (dk_kill(&r.dk, r.cid) < 0)
 			log_warnx("run %u: kill: %s", j->id, r.dk.err);
+		stopped = 1;
 	}
-	/* the daemon may report the exec running a moment after its stream ends */
-	for (i = 0; i < 100; i++) {
+	/*
+	 * The exit status. The daemon may report the exec running a moment
+	 * after its stream ends; a stopped sandbox may have lost its execs.
+	 */
+	for (i = 0; end == DK_END_EOF && i < 100; i++) {
 		struct timespec ts = { 0, 10000000L };
 
-		if (dk_exec_inspect(&r.dk, r.xid, &running, &exit_code) < 0)
-			goto unavailable;
+		if (dk_exec_inspect(&r.dk, r.xid, &running, &exit_code) < 0) {
+			if (!stopped)
+				goto unavailable;
+			exit_code = -1;
+			break;
+		}
 		if (!running)
 			break;
 		nanosleep(&ts, NULL);
 	}
+	/*
+	 * Did the sandbox itself stop under the program? The watch says so
+	 * when it ended the stream; a stream can also end with the sandbox,
+	 * so an exit by signal gives the watch a moment to see the stop, and
+	 * 128 (gVisor's exec status when its kernel is gone) a longer one.
+	 */
+	grace = end != DK_END_EOF || exit_code < 128 ? 0 : exit_code == 128 ?
+	    WATCH_GRACE_LONG_MS : WATCH_GRACE_MS;
+	if (dk_watch_end(watch, grace, &cstatus) && d.kill == IPC_KILL_NONE) {
+		/*
+		 * Killed (137) when privd sent nothing: the kernel's
+		 * out-of-memory killer took its init or, under gVisor, its
+		 * whole user-space kernel. Any other status: gVisor's kernel
+		 * could not go on (a fork storm leaves it no thread within the
+		 * pids limit), or the program stopped its own init.
+		 */
+		log_info("run %u: the sandbox stopped under the program (status %ld)",
+		    j->id, cstatus);
+		if (cstatus == 128 + SIGKILL) {
+			d.kill = IPC_KILL_MEMORY;
+			d.limit = p->memory;
+		} else {
+			d.kill = IPC_KILL_SANDBOX;
+			d.limit = cstatus >= 0 && cstatus <= 255 ? (uint64_t)cstatus : 255;
+		}
+		exit_code = -1;
+		stopped = 1;
+	}
+	watch = NULL;
 	d.exit_code = exit_code;
 	if (d.kill == IPC_KILL_NONE && exit_code == 128 + SIGKILL &&
 	    privd.killed_all) {
@@ -411,14 +442,17 @@ run_thread(void *arg)
 	if (d.kill == IPC_KILL_NONE && exit_code == 128 + SIGKILL) {
 		/*
 		 * A SIGKILL privd did not send: inside a sandbox with no
-		 * capabilities that is the kernel's out-of-memory killer.
+		 * capabilities that is the kernel's out-of-memory killer (the
+		 * engine does not mark an exec's OOM kill in OOMKilled). A
+		 * program that kills itself with SIGKILL reads the same.
 		 */
 		d.kill = IPC_KILL_MEMORY;
 		d.limit = p->memory;
 	}
 	r.t_run = cw_now_ms() - mark;
 	mark = cw_now_ms();
-	if (d.kill == IPC_KILL_NONE || d.kill == IPC_KILL_MEMORY) {
+	/* the work directory of a sandbox that still runs */
+	if (!stopped && (d.kill == IPC_KILL_NONE || d.kill == IPC_KILL_MEMORY)) {
 		cap = 2 * p->workdir_size + (4ULL << 20);
 		if (dk_get_archive(&r.dk, r.cid, tarfd, cap, &tarlen) < 0)
 			goto unavailable;
@@ -436,6 +470,7 @@ refuse_name:
 	set_message(&d, "program cannot be placed");
 	goto out;
 unavailable:
+	(void)dk_watch_end(watch, 0, NULL);	/* NULL when none is running */
 	log_warnx("run %u: %s", j->id, r.dk.err);
 	d.status = IPC_ST_UNAVAILABLE;
 	set_message(&d, "sandbox failed: %s", r.dk.err);

@@ -154,7 +154,7 @@ want_map(struct cmp *c, const cJSON *o, const char *key,
 }
 
 static void
-check_ulimits(struct cmp *c, const cJSON *hc)
+check_ulimits(struct cmp *c, const struct sp_conf *conf, const cJSON *hc)
 {
 	cJSON *u = item(hc, "Ulimits"), *a, *b;
 
@@ -165,8 +165,8 @@ check_ulimits(struct cmp *c, const cJSON *hc)
 	a = cJSON_GetArrayItem(u, 0);
 	b = cJSON_GetArrayItem(u, 1);
 	want_str(c, a, "Name", "nofile");
-	want_num(c, a, "Soft", SP_NOFILE);
-	want_num(c, a, "Hard", SP_NOFILE);
+	want_num(c, a, "Soft", conf->policy->open_files);
+	want_num(c, a, "Hard", conf->policy->open_files);
 	want_str(c, b, "Name", "core");
 	want_num(c, b, "Soft", 0);
 	want_num(c, b, "Hard", 0);
@@ -337,7 +337,8 @@ sp_verify_container(const struct sp_conf *conf, const struct sp_create *cr,
 	want_num(&c, hc, "MemorySwap", (double)cr->swap);
 	want_num(&c, hc, "NanoCpus", (double)cr->nano_cpus);
 	want_num(&c, hc, "PidsLimit", (double)cr->pids);
-	check_ulimits(&c, hc);
+	check_ulimits(&c, conf, hc);
+	want_num(&c, hc, "ShmSize", (double)p->shm_size);
 	sp_tmpl_tmpfs(conf, tmpfs, sizeof(tmpfs));
 	tmpv[0] = tmpfs;
 	want_map(&c, hc, "Tmpfs", tmpk, tmpv, 1);

@@ -277,6 +277,20 @@ reply(struct conn *c, int status, const char *body, size_t len)
 		client_write(c, body, len);
 }
 
+/*
+ * The most sandboxes privd may hold at once under the policy: every admitted
+ * run, as many again being removed after their answer, and every warm pool
+ * (plain and pre-warmed, for each image). A compromised privd gets no more.
+ */
+static size_t
+live_max(const struct policy *p)
+{
+	size_t n = 2 * (size_t)p->conc_total + 2 * (size_t)p->pool * p->nimages;
+
+	return n < SP_CONTAINERS_MAX ? n : SP_CONTAINERS_MAX;
+}
+
+
 /* ---- refusals: counted by class, one audit line each ------------------- */
 
 static uint64_t refusals[IPC_REFUSALS];
@@ -574,8 +588,9 @@ op_create(struct conn *c)
 		refuse(c, 403, "create: %s", why);
 		goto out;
 	}
-	if (own_count() >= SP_CONTAINERS_MAX) {
-		refuse(c, 503, "create: too many containers");
+	if ((size_t)own_count() >= live_max(c->conf->policy)) {
+		refuse(c, 429, "create: %d sandboxes live, the policy allows %zu",
+		    own_count(), live_max(c->conf->policy));
 		goto out;
 	}
 	sp_tmpl_create(&body, c->conf, &cr);
@@ -1146,7 +1161,7 @@ op_get_archive(struct conn *c)
 		goto out;
 	}
 	sp_tar_init(t, SP_TAR_GET, p->uid, p->workdir_size,
-	    2 * SP_WORKDIR_INODES + 2);
+	    2 * p->workdir_files + 2);
 	if (stream_head(c, "application/x-tar") != 0)
 		goto out;
 	while ((n = sp_up_read(up, buf, CHUNK_MAX)) > 0) {
@@ -1465,6 +1480,20 @@ sp_startup(const struct sp_conf *conf)
 		if (st != 200 || sp_answer_image(ans.p, ans.len, p->images[i].ref) != 0) {
 			log_warnx("sp_startup: image %s (%s): %s", p->images[i].name,
 			    p->images[i].ref, st < 0 ? c.uperr : "not on the engine");
+			goto out;
+		}
+	}
+
+	/* a named network must exist now (the policy's words: "must already exist") */
+	if (p->network[0] != '\0') {
+		char npath[160];
+
+		snprintf(npath, sizeof(npath), SP_API "/networks/%s", p->network);
+		ans.len = 0;
+		st = call(&c, "GET", npath, NULL, NULL, 0, &ans);
+		if (st != 200) {
+			log_warnx("sp_startup: network %s: %s", p->network,
+			    st < 0 ? c.uperr : "not on the engine");
 			goto out;
 		}
 	}

@@ -29,7 +29,6 @@
 #define SP_TAR_SPOOL		(4U << 20)	/* uploads up to this are checked whole first */
 #define SP_PUT_ENTRIES_MAX	1024	/* entries of one upload */
 #define SP_PUT_SLACK		(4ULL << 20)	/* headers and padding above workdir-size */
-#define SP_WORKDIR_INODES	16384	/* nr_inodes of the work directory */
 #define SP_PAX_MAX		4096	/* one PAX record block of a download */
 #define SP_NAME_MAX		255	/* an archive path */
 #define SP_STREAM_SLACK		(64ULL << 10)

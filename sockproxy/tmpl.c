@@ -26,8 +26,8 @@ sp_tmpl_user(const struct sp_conf *conf, char *out, size_t len)
 void
 sp_tmpl_tmpfs(const struct sp_conf *conf, char *out, size_t len)
 {
-	snprintf(out, len, "rw,exec,nosuid,nodev,size=%llu",
-	    (unsigned long long)conf->policy->tmp_size);
+	snprintf(out, len, "rw,exec,nosuid,nodev,size=%llu,nr_inodes=%u",
+	    (unsigned long long)conf->policy->tmp_size, conf->policy->tmp_files);
 }
 
 void
@@ -35,7 +35,7 @@ sp_tmpl_volume_opts(const struct sp_conf *conf, char *out, size_t len)
 {
 	snprintf(out, len, "size=%llu,uid=%u,gid=%u,mode=0700,nr_inodes=%u,"
 	    "nosuid,nodev", (unsigned long long)conf->policy->workdir_size,
-	    conf->policy->uid, conf->policy->uid, SP_WORKDIR_INODES);
+	    conf->policy->uid, conf->policy->uid, conf->policy->workdir_files);
 }
 
 const char *
@@ -105,9 +105,10 @@ sp_tmpl_create(struct sp_buf *b, const struct sp_conf *conf,
 	    ",\"PidsLimit\":%llu", (unsigned long long)c->memory,
 	    (unsigned long long)c->swap, (unsigned long long)c->nano_cpus,
 	    (unsigned long long)c->pids);
-	sp_buf_printf(b, ",\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":%d,"
-	    "\"Hard\":%d},{\"Name\":\"core\",\"Soft\":0,\"Hard\":0}]",
-	    SP_NOFILE, SP_NOFILE);
+	sp_buf_printf(b, ",\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":%u,"
+	    "\"Hard\":%u},{\"Name\":\"core\",\"Soft\":0,\"Hard\":0}]",
+	    p->open_files, p->open_files);
+	sp_buf_printf(b, ",\"ShmSize\":%llu", (unsigned long long)p->shm_size);
 	sp_tmpl_tmpfs(conf, s, sizeof(s));
 	sp_buf_printf(b, ",\"Tmpfs\":{\"/tmp\":\"%s\"}", s);
 	sp_tmpl_volume_opts(conf, s, sizeof(s));

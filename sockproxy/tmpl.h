@@ -66,6 +66,5 @@ void	sp_tmpl_volume_opts(const struct sp_conf *conf, char *out, size_t len);
 const char *sp_tmpl_network(const struct sp_conf *conf);
 
 #define SP_WORKDIR	"/mnt/data"
-#define SP_NOFILE	1024
 
 #endif

@@ -58,6 +58,7 @@ main(int argc, char **argv)
 	uint64_t olen = 0, tlen = 0;
 	int cfd, ifd, ofd, tfd, running = -1, exit_code = -2, sleep_mode, n;
 	enum dk_stream_end end;
+	struct dk_watch *watch = NULL;
 
 	if (argc < 5)
 		return 2;
@@ -93,8 +94,11 @@ main(int argc, char **argv)
 	if ((ofd = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0 ||
 	    (tfd = open(argv[4], O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0)
 		return 1;
-	end = dk_exec_start(&d, xid, ofd, 1 << 20,
-	    cw_now_ms() + (sleep_mode ? 1000 : 20000), &olen);
+	end = dk_exec_start(&d, id, xid, ofd, 1 << 20,
+	    cw_now_ms() + (sleep_mode ? 1000 : 20000), &olen, &watch);
+	/* the container goes on running: the watch sees no stop */
+	if (dk_watch_end(watch, 0, NULL) != 0)
+		FAIL("the container stopped under the exec");
 	printf("stream end %d, %llu bytes\n", (int)end, (unsigned long long)olen);
 	if (end != (sleep_mode ? DK_END_DEADLINE : DK_END_EOF))
 		FAIL("exec start ended with %d", (int)end);

@@ -116,13 +116,14 @@ main(void)
 	    "\"Privileged\":false,\"RestartPolicy\":{\"Name\":\"no\","
 	    "\"MaximumRetryCount\":0},\"LogConfig\":{\"Type\":\"none\",\"Config\":{}},"
 	    "\"Memory\":536870912,\"MemorySwap\":536870912,\"NanoCpus\":1000000000,"
-	    "\"PidsLimit\":128,\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":1024,"
-	    "\"Hard\":1024},{\"Name\":\"core\",\"Soft\":0,\"Hard\":0}],"
-	    "\"Tmpfs\":{\"/tmp\":\"rw,exec,nosuid,nodev,size=67108864\"},"
+	    "\"PidsLimit\":128,\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":256,"
+	    "\"Hard\":256},{\"Name\":\"core\",\"Soft\":0,\"Hard\":0}],"
+	    "\"ShmSize\":1048576,"
+	    "\"Tmpfs\":{\"/tmp\":\"rw,exec,nosuid,nodev,size=67108864,nr_inodes=4096\"},"
 	    "\"Mounts\":[{\"Type\":\"volume\",\"Target\":\"/mnt/data\","
 	    "\"VolumeOptions\":{\"DriverConfig\":{\"Name\":\"local\",\"Options\":"
 	    "{\"type\":\"tmpfs\",\"device\":\"tmpfs\",\"o\":\"size=268435456,"
-	    "uid=10001,gid=10001,mode=0700,nr_inodes=16384,nosuid,nodev\"}}}}]}}") == 0);
+	    "uid=10001,gid=10001,mode=0700,nr_inodes=4096,nosuid,nodev\"}}}}]}}") == 0);
 	sp_buf_free(&b);
 	/* a value the client chose is escaped, never spliced */
 	CHECK(create("{\"Image\":\"" IMG "\",\"Cmd\":[\"a\\\"},\\\"Privileged\\\":true\"],"
