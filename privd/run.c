@@ -256,7 +256,7 @@ run_thread(void *arg)
 	char *argv[POLICY_ARGV_MAX + IPC_ARGC_MAX + 2];
 	char envbuf[2][64], *envp[4], *code_env = NULL;
 	int outfd = -1, tarfd = -1, fds[2], running = 0, exit_code = -1;
-	int stopped = 0;
+	int stopped = 0, shutdown_kill = 0;
 	long cstatus = -1;
 	struct dk_watch *watch = NULL;
 	long grace;
@@ -419,7 +419,10 @@ run_thread(void *arg)
 		 */
 		log_info("run %u: the sandbox stopped under the program (status %ld)",
 		    j->id, cstatus);
-		if (cstatus == 128 + SIGKILL) {
+		if (privd.killed_all) {
+			/* the shutdown's kill, not the program's doing */
+			shutdown_kill = 1;
+		} else if (cstatus == 128 + SIGKILL) {
 			d.kill = IPC_KILL_MEMORY;
 			d.limit = p->memory;
 		} else {
@@ -431,8 +434,8 @@ run_thread(void *arg)
 	}
 	watch = NULL;
 	d.exit_code = exit_code;
-	if (d.kill == IPC_KILL_NONE && exit_code == 128 + SIGKILL &&
-	    privd.killed_all) {
+	if (d.kill == IPC_KILL_NONE && (shutdown_kill ||
+	    (exit_code == 128 + SIGKILL && privd.killed_all))) {
 		/* the shutdown's kill: the run did not end, the service did */
 		d.status = IPC_ST_UNAVAILABLE;
 		set_message(&d, "codeward is shutting down: the run was stopped "

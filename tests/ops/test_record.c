@@ -96,7 +96,7 @@ test_lines_and_counters(void)
 	const char *text =
 	    "[images]\nsandbox sha256:0123456789012345678901234567890123456789012345678901234567890123\n"
 	    "[language py]\nimage sandbox\nrunner /usr/local/bin/cw-run py\n"
-	    "[sandbox]\nmemory 512M\nruntime runsc\n";
+	    "[sandbox]\nmemory 512M\npids 256\nruntime runsc\n";
 
 	CHECK(policy_parse(text, strlen(text), "t", &pol, err, sizeof(err)) == 0);
 	privd.policy = &pol;
