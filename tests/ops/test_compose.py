@@ -167,7 +167,8 @@ def test_setup_writes_the_configuration():
           "sandbox image pinned")
     for line in ("mode            api-key+jwt", "jwt-public-key  /etc/codeward/jwt-public.pem"):
         check(line in pol, "policy lacks %r" % line)
-    check("runtime         runsc" in open(os.path.join(cw, "gvisor.policy")).read(), "gvisor")
+    gv = open(os.path.join(cw, "gvisor.policy")).read()
+    check("runtime         runsc" in gv and "pids            256" in gv, "gvisor")
     check("gpu             all" in open(os.path.join(cw, "gpu.policy")).read(), "gpu")
     # LibreChat's signing key and codeward's verifying key are one pair
     env = dict(l.split("=", 1) for l in open(os.path.join(lc, "librechat.env")).read().splitlines()
