@@ -172,26 +172,16 @@ check_ulimits(struct cmp *c, const struct sp_conf *conf, const cJSON *hc)
 	want_num(c, b, "Hard", 0);
 }
 
+/* one requested tmpfs-backed volume: the HostConfig.Mounts entry */
 static void
-check_mounts(struct cmp *c, const struct sp_conf *conf, const cJSON *root,
-    const cJSON *hc)
+check_volume(struct cmp *c, const cJSON *e, const char *target, const char *opts)
 {
 	static const char *const okeys[] = { "device", "o", "type" };
-	const char *ovals[3];
-	cJSON *m = item(hc, "Mounts"), *e, *vo, *dc;
-	char opts[256];
+	const char *ovals[3] = { "tmpfs", opts, "tmpfs" };
+	cJSON *vo, *dc;
 
-	sp_tmpl_volume_opts(conf, opts, sizeof(opts));
-	ovals[0] = "tmpfs";
-	ovals[1] = opts;
-	ovals[2] = "tmpfs";
-	if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 1) {
-		differ(c, "HostConfig.Mounts differ");
-		return;
-	}
-	e = cJSON_GetArrayItem(m, 0);
 	want_str(c, e, "Type", "volume");
-	want_str(c, e, "Target", SP_WORKDIR);
+	want_str(c, e, "Target", target);
 	want_empty(c, e, "Source");
 	want_empty(c, e, "ReadOnly");
 	want_empty(c, e, "BindOptions");
@@ -206,18 +196,52 @@ check_mounts(struct cmp *c, const struct sp_conf *conf, const cJSON *root,
 	}
 	want_str(c, dc, "Name", "local");
 	want_map(c, dc, "Options", okeys, ovals, 3);
+}
 
-	/* what the daemon mounted: that one volume, read-write */
+/*
+ * The volumes asked for (the work directory; /tmp too under runsc), in the
+ * order sent, and what the daemon mounted: exactly those, read-write.
+ */
+static void
+check_mounts(struct cmp *c, const struct sp_conf *conf, const cJSON *root,
+    const cJSON *hc)
+{
+	char opts[2][256];
+	const char *targets[2] = { SP_WORKDIR, "/tmp" };
+	cJSON *m, *e;
+	int n = sp_tmpl_tmp_is_volume(conf) ? 2 : 1, i;
+
+	sp_tmpl_volume_opts(conf, opts[0], sizeof(opts[0]));
+	sp_tmpl_tmp_volume_opts(conf, opts[1], sizeof(opts[1]));
+	m = item(hc, "Mounts");
+	if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != n) {
+		differ(c, "HostConfig.Mounts differ");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		check_volume(c, cJSON_GetArrayItem(m, i), targets[i], opts[i]);
+
 	m = item(root, "Mounts");
-	if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 1) {
+	if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != n) {
 		differ(c, "container Mounts differ");
 		return;
 	}
-	e = cJSON_GetArrayItem(m, 0);
-	want_str(c, e, "Type", "volume");
-	want_str(c, e, "Destination", SP_WORKDIR);
-	want_str(c, e, "Driver", "local");
-	want_bool(c, e, "RW", 1);
+	for (i = 0; i < n; i++) {
+		int found = 0;
+
+		cJSON_ArrayForEach(e, m) {
+			cJSON *d = item(e, "Destination");
+
+			if (cJSON_IsString(d) && strcmp(d->valuestring, targets[i]) == 0) {
+				want_str(c, e, "Type", "volume");
+				want_str(c, e, "Driver", "local");
+				want_bool(c, e, "RW", 1);
+				found++;
+			}
+		}
+		if (found != 1)
+			differ(c, "container Mounts differ");
+	}
 }
 
 static void
@@ -339,9 +363,13 @@ sp_verify_container(const struct sp_conf *conf, const struct sp_create *cr,
 	want_num(&c, hc, "PidsLimit", (double)cr->pids);
 	check_ulimits(&c, conf, hc);
 	want_num(&c, hc, "ShmSize", (double)p->shm_size);
-	sp_tmpl_tmpfs(conf, tmpfs, sizeof(tmpfs));
-	tmpv[0] = tmpfs;
-	want_map(&c, hc, "Tmpfs", tmpk, tmpv, 1);
+	if (sp_tmpl_tmp_is_volume(conf)) {
+		want_empty(&c, hc, "Tmpfs");
+	} else {
+		sp_tmpl_tmpfs(conf, tmpfs, sizeof(tmpfs));
+		tmpv[0] = tmpfs;
+		want_map(&c, hc, "Tmpfs", tmpk, tmpv, 1);
+	}
 	check_mounts(&c, conf, j, hc);
 	check_devices(&c, cr, hc);
 	for (i = 0; hc_empty[i] != NULL; i++)

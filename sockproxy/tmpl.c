@@ -38,6 +38,28 @@ sp_tmpl_volume_opts(const struct sp_conf *conf, char *out, size_t len)
 	    conf->policy->uid, conf->policy->uid, conf->policy->workdir_files);
 }
 
+int
+sp_tmpl_tmp_is_volume(const struct sp_conf *conf)
+{
+	return conf->policy->runtime == RUNTIME_RUNSC;
+}
+
+void
+sp_tmpl_tmp_volume_opts(const struct sp_conf *conf, char *out, size_t len)
+{
+	snprintf(out, len, "size=%llu,uid=%u,gid=%u,mode=0700,nr_inodes=%u,"
+	    "nosuid,nodev", (unsigned long long)conf->policy->tmp_size,
+	    conf->policy->uid, conf->policy->uid, conf->policy->tmp_files);
+}
+
+static void
+volume(struct sp_buf *b, const char *target, const char *opts)
+{
+	sp_buf_printf(b, "{\"Type\":\"volume\",\"Target\":\"%s\",\"VolumeOptions\":"
+	    "{\"DriverConfig\":{\"Name\":\"local\",\"Options\":{\"type\":\"tmpfs\","
+	    "\"device\":\"tmpfs\",\"o\":\"%s\"}}}}", target, opts);
+}
+
 const char *
 sp_tmpl_network(const struct sp_conf *conf)
 {
@@ -109,13 +131,19 @@ sp_tmpl_create(struct sp_buf *b, const struct sp_conf *conf,
 	    "\"Hard\":%u},{\"Name\":\"core\",\"Soft\":0,\"Hard\":0}]",
 	    p->open_files, p->open_files);
 	sp_buf_printf(b, ",\"ShmSize\":%llu", (unsigned long long)p->shm_size);
-	sp_tmpl_tmpfs(conf, s, sizeof(s));
-	sp_buf_printf(b, ",\"Tmpfs\":{\"/tmp\":\"%s\"}", s);
+	if (!sp_tmpl_tmp_is_volume(conf)) {
+		sp_tmpl_tmpfs(conf, s, sizeof(s));
+		sp_buf_printf(b, ",\"Tmpfs\":{\"/tmp\":\"%s\"}", s);
+	}
 	sp_tmpl_volume_opts(conf, s, sizeof(s));
-	sp_buf_printf(b, ",\"Mounts\":[{\"Type\":\"volume\",\"Target\":\""
-	    SP_WORKDIR "\",\"VolumeOptions\":{\"DriverConfig\":{\"Name\":"
-	    "\"local\",\"Options\":{\"type\":\"tmpfs\",\"device\":\"tmpfs\","
-	    "\"o\":\"%s\"}}}}]", s);
+	sp_buf_str(b, ",\"Mounts\":[");
+	volume(b, SP_WORKDIR, s);
+	if (sp_tmpl_tmp_is_volume(conf)) {
+		sp_tmpl_tmp_volume_opts(conf, s, sizeof(s));
+		sp_buf_str(b, ",");
+		volume(b, "/tmp", s);
+	}
+	sp_buf_str(b, "]");
 	if (p->runtime == RUNTIME_RUNSC)
 		sp_buf_str(b, ",\"Runtime\":\"runsc\"");
 	if (c->gpu)

@@ -63,6 +63,12 @@ void	sp_tmpl_label_filter(struct sp_buf *b, const char *key,
 void	sp_tmpl_user(const struct sp_conf *conf, char *out, size_t len);
 void	sp_tmpl_tmpfs(const struct sp_conf *conf, char *out, size_t len);
 void	sp_tmpl_volume_opts(const struct sp_conf *conf, char *out, size_t len);
+/*
+ * Under runsc, /tmp is a host tmpfs volume like the work directory (gVisor's
+ * own tmpfs ignores nr_inodes): its options. Under runc it is a Tmpfs.
+ */
+void	sp_tmpl_tmp_volume_opts(const struct sp_conf *conf, char *out, size_t len);
+int	sp_tmpl_tmp_is_volume(const struct sp_conf *conf);
 const char *sp_tmpl_network(const struct sp_conf *conf);
 
 #define SP_WORKDIR	"/mnt/data"

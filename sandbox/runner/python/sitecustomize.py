@@ -1,5 +1,9 @@
 """codeward: start-up code for sandboxed Python programs.
 
+stdout is line-buffered (as on a terminal), so output arrives as the program
+prints it, and writes go through a buffered layer that retries short writes
+(an unbuffered stdout would lose the rest of a large write under gVisor).
+
 Matplotlib figures come back as PNG files in /mnt/data, because a sandbox has
 no screen: plt.show() saves every open figure and closes it, and at exit every
 figure still open that the program did not save itself is saved. Files are
@@ -16,6 +20,11 @@ import os
 import sys
 
 _OUT = "/mnt/data"
+
+try:
+    sys.stdout.reconfigure(line_buffering=True)
+except (AttributeError, ValueError):
+    pass
 _count = 0
 
 
