@@ -13,9 +13,55 @@ static const struct ipc_shape ipc_shapes[] = {
 	{ IPC_EXEC_FILE,	sizeof(struct ipc_exec_file),	1, 1 },
 	{ IPC_EXEC_RUN,		sizeof(struct ipc_exec_run),	0, 0 },
 	{ IPC_HEALTH,		sizeof(struct ipc_health),	0, 0 },
+	{ IPC_METRICS,		sizeof(struct ipc_metrics),	0, 0 },
 	{ IPC_EXEC_DONE,	sizeof(struct ipc_exec_done),	0, 2 },
 	{ IPC_HEALTH_REPLY,	sizeof(struct ipc_health_reply), 0, 0 },
+	{ IPC_METRICS_REPLY,	sizeof(struct ipc_metrics_reply), 0, 0 },
 };
+
+const uint32_t ipc_duration_bounds_ms[IPC_HIST_BUCKETS - 1] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000, 300000,
+};
+const uint32_t ipc_wait_bounds_ms[IPC_HIST_BUCKETS - 1] = {
+	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+};
+
+static const char *const outcome_names[IPC_OUTCOMES] = {
+	[IPC_OUT_OK] = "ok", [IPC_OUT_ERROR] = "error", [IPC_OUT_TIME] = "time",
+	[IPC_OUT_MEMORY] = "memory", [IPC_OUT_OUTPUT] = "output",
+	[IPC_OUT_BUSY] = "busy", [IPC_OUT_REFUSED] = "refused",
+	[IPC_OUT_TOO_LARGE] = "too_large", [IPC_OUT_UNAVAILABLE] = "unavailable",
+};
+
+static const char *const refusal_names[IPC_REFUSALS] = {
+	[IPC_REFUSE_REQUEST] = "request", [IPC_REFUSE_POLICY] = "policy",
+	[IPC_REFUSE_NOT_OWNED] = "not_owned", [IPC_REFUSE_STATE] = "state",
+	[IPC_REFUSE_TOO_LARGE] = "too_large", [IPC_REFUSE_TIMEOUT] = "timeout",
+	[IPC_REFUSE_DAEMON] = "daemon", [IPC_REFUSE_BUSY] = "busy",
+};
+
+const char *
+ipc_outcome_name(unsigned int outcome)
+{
+	return outcome < IPC_OUTCOMES ? outcome_names[outcome] : NULL;
+}
+
+const char *
+ipc_refusal_name(unsigned int refusal)
+{
+	return refusal < IPC_REFUSALS ? refusal_names[refusal] : NULL;
+}
+
+unsigned int
+ipc_hist_bucket(const uint32_t *bounds_ms, uint64_t us)
+{
+	unsigned int i;
+
+	for (i = 0; i < IPC_HIST_BUCKETS - 1; i++)
+		if (us <= (uint64_t)bounds_ms[i] * 1000)
+			return i;
+	return IPC_HIST_BUCKETS - 1;
+}
 
 const struct ipc_shape *
 ipc_shape(uint32_t type)
@@ -310,6 +356,24 @@ check_exec_done(const struct ipc_exec_done *m, size_t nfds, const char **why)
 	return 0;
 }
 
+static int
+check_metrics_reply(const struct ipc_metrics_reply *m, const char **why)
+{
+	size_t i;
+
+	if (m->reserved != 0)
+		return *why = "reserved field set", -1;
+	if (m->proxy_up > 1)
+		return *why = "bad proxy_up", -1;
+	if (m->pool_ready > m->pool_target)
+		return *why = "more pooled sandboxes than the pool holds", -1;
+	/* refusal counts are known only when sockproxy answered */
+	for (i = 0; i < IPC_REFUSALS && !m->proxy_up; i++)
+		if (m->refusals[i] != 0)
+			return *why = "refusals without sockproxy", -1;
+	return 0;
+}
+
 int
 ipc_check(const void *buf, size_t len, size_t nfds, const char **why)
 {
@@ -349,8 +413,11 @@ ipc_check(const void *buf, size_t len, size_t nfds, const char **why)
 			return *why = "bad health reply", -1;
 		return 0;
 	}
+	case IPC_METRICS_REPLY:
+		return check_metrics_reply(buf, why);
 	case IPC_EXEC_RUN:
 	case IPC_HEALTH:
+	case IPC_METRICS:
 		return 0;
 	default:
 		return *why = "unknown type", -1;

@@ -18,6 +18,9 @@
  * privd answers, possibly out of order with other executions, with EXEC_DONE
  * carrying the same id (fds: the raw exec output stream and the raw tar of the
  * work directory, both memfds that privd never parses).
+ *
+ * HEALTH and METRICS are single requests, answered by HEALTH_REPLY and
+ * METRICS_REPLY with the same id.
  */
 #ifndef CW_IPC_H
 #define CW_IPC_H
@@ -34,9 +37,11 @@ enum ipc_type {
 	IPC_EXEC_FILE = 2,
 	IPC_EXEC_RUN = 3,
 	IPC_HEALTH = 4,
+	IPC_METRICS = 5,
 	/* privd -> frontd */
 	IPC_EXEC_DONE = 65,
 	IPC_HEALTH_REPLY = 66,
+	IPC_METRICS_REPLY = 67,
 };
 
 struct ipc_hdr {
@@ -135,9 +140,85 @@ struct ipc_health_reply {
 };
 _Static_assert(sizeof(struct ipc_health_reply) == 24, "ipc_health_reply size");
 
+/*
+ * Metrics: what privd counts, for frontd's GET /metrics. privd is the one
+ * place that sees every execution end (the audit line is written there too),
+ * so the execution counters live there; frontd adds its own HTTP counters.
+ */
+#define IPC_LANGS		13	/* policy.h's LANG_COUNT, in its order */
+#define IPC_HIST_BUCKETS	12	/* 11 finite upper bounds, then +Inf */
+
+/* how an execution that reached privd ended */
+enum ipc_outcome {
+	IPC_OUT_OK = 0,		/* ran, exit status 0 */
+	IPC_OUT_ERROR = 1,	/* ran, another exit status */
+	IPC_OUT_TIME = 2,	/* killed: time limit */
+	IPC_OUT_MEMORY = 3,	/* killed: memory limit */
+	IPC_OUT_OUTPUT = 4,	/* killed: output limit */
+	IPC_OUT_BUSY = 5,	/* refused: concurrency cap (429) */
+	IPC_OUT_REFUSED = 6,	/* refused: outside the policy (400) */
+	IPC_OUT_TOO_LARGE = 7,	/* refused: a size cap (413) */
+	IPC_OUT_UNAVAILABLE = 8, /* the engine or sockproxy failed (503) */
+	IPC_OUTCOMES = 9,
+};
+
+/* why sockproxy refused a request: the label of its refusal counter */
+enum ipc_refusal {
+	IPC_REFUSE_REQUEST = 0,	/* malformed: framing, grammar, JSON (400, 431...) */
+	IPC_REFUSE_POLICY = 1,	/* outside the policy (403) */
+	IPC_REFUSE_NOT_OWNED = 2, /* a container or exec it did not create (404) */
+	IPC_REFUSE_STATE = 3,	/* wrong state, e.g. an exec started twice (409) */
+	IPC_REFUSE_TOO_LARGE = 4, /* a size cap (413) */
+	IPC_REFUSE_TIMEOUT = 5,	/* the client was too slow (408) */
+	IPC_REFUSE_DAEMON = 6,	/* dockerd refused, failed or misbehaved (404, 409, 502) */
+	IPC_REFUSE_BUSY = 7,	/* too many connections, containers or execs (503) */
+	IPC_REFUSALS = 8,
+};
+
+/* finite bucket bounds, in milliseconds, ascending */
+extern const uint32_t ipc_duration_bounds_ms[IPC_HIST_BUCKETS - 1];
+extern const uint32_t ipc_wait_bounds_ms[IPC_HIST_BUCKETS - 1];
+
+struct ipc_hist {
+	uint64_t	bucket[IPC_HIST_BUCKETS];	/* per bucket, not cumulative */
+	uint64_t	sum_us;
+};
+
+struct ipc_metrics {
+	struct ipc_hdr	hdr;
+};
+_Static_assert(sizeof(struct ipc_metrics) == 16, "ipc_metrics size");
+
+struct ipc_metrics_reply {
+	struct ipc_hdr	hdr;
+	uint32_t	running;	/* executions admitted and not yet ended */
+	uint32_t	live;		/* sandboxes that exist (running and pooled) */
+	uint32_t	pool_ready;	/* started, never-used sandboxes waiting */
+	uint32_t	pool_target;	/* what the pool holds when full, all images */
+	uint32_t	proxy_up;	/* 1: sockproxy answered, refusals[] is valid */
+	uint32_t	reserved;
+	uint64_t	created;	/* sandboxes created since privd started */
+	uint64_t	removed;
+	uint64_t	swept;		/* leftovers removed at start-up */
+	uint64_t	bytes_in;	/* code and input files copied into sandboxes */
+	uint64_t	bytes_out;	/* output streams and archives relayed */
+	uint64_t	execs[IPC_LANGS][IPC_OUTCOMES];
+	struct ipc_hist	duration;	/* admission to answer, of every run */
+	struct ipc_hist	wait;		/* admission to a started sandbox */
+	uint64_t	refusals[IPC_REFUSALS];	/* sockproxy's, since it started */
+};
+_Static_assert(sizeof(struct ipc_metrics_reply) == 1288, "ipc_metrics_reply size");
+
+/* the label values, for the three daemons */
+const char *ipc_outcome_name(unsigned int outcome);
+const char *ipc_refusal_name(unsigned int refusal);
+/* the bucket of a value, 0..IPC_HIST_BUCKETS-1 */
+unsigned int ipc_hist_bucket(const uint32_t *bounds_ms, uint64_t us);
+
 /* the largest message, for receive buffers */
 #define IPC_MSG_MAX		sizeof(struct ipc_exec_begin)
 #define IPC_FDS_MAX		2
+_Static_assert(sizeof(struct ipc_metrics_reply) <= IPC_MSG_MAX, "IPC_MSG_MAX");
 
 /* What a message type is: its exact size and how many fds it carries. */
 struct ipc_shape {

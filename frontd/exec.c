@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "ipc.h"
 #include "log.h"
 #include "privsep.h"
@@ -369,6 +370,29 @@ answer_status(const struct ipc_exec_done *d, struct reply *r)
 	}
 }
 
+/*
+ * The files a run gave back, which privd cannot know (it never parses the
+ * archive): frontd's own audit line, joined to privd's by the run id.
+ */
+static void
+audit_files(uint32_t run, const char *user, const char *sid,
+    const struct collect *c, size_t deleted, size_t out_len, size_t err_len)
+{
+	struct audit a;
+
+	audit_begin(&a, "exec-files");
+	audit_u64(&a, "run", run);
+	audit_str(&a, "user", user);
+	audit_str(&a, "session", sid);
+	audit_u64(&a, "files_out", c->stored);
+	audit_u64(&a, "files_dropped", c->dropped);
+	audit_u64(&a, "files_deleted", deleted);
+	audit_u64(&a, "stdout_bytes", out_len);
+	audit_u64(&a, "stderr_bytes", err_len);
+	if (audit_end(&a) != 0)
+		log_warn("audit: write");
+}
+
 void
 exec_handle(const char *body, size_t len, const char *user, const char *profile,
     struct reply *r)
@@ -380,7 +404,7 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	struct privd_result res;
 	struct outbuf out = { 0 }, err = { 0 };
 	struct collect c;
-	cJSON *resp = NULL, *run, *del;
+	cJSON *resp = NULL, *run, *del = NULL;
 	unsigned char *omap = NULL, *tmap = NULL;
 	char *sout = NULL, *serr = NULL, a[32], tarerr[128];
 	size_t i, nin = 0, soutlen = 0, serrlen = 0;
@@ -539,7 +563,6 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	cJSON_AddItemToObject(resp, "files", c.files);
 	c.files = NULL;
 	if (res.archive_fd >= 0) {
-		del = NULL;
 		for (i = 0; i < nin; i++) {
 			size_t k;
 			int later = 0;
@@ -569,6 +592,8 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	if (res.done.kill != IPC_KILL_NONE)
 		cJSON_AddStringToObject(run, "killed", kills[res.done.kill]);
 	cJSON_AddNumberToObject(run, "duration_ms", (double)(res.done.duration_us / 1000));
+	audit_files(b->hdr.id, q->user, c.sid, &c, del != NULL ?
+	    (size_t)cJSON_GetArraySize(del) : 0, out.len, err.len);
 	reply_json(r, 200, cJSON_PrintUnformatted(resp));
 out:
 	if (omap != NULL)

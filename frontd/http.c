@@ -18,6 +18,7 @@
 #include "exec.h"
 #include "files.h"
 #include "log.h"
+#include "metrics.h"
 #include "privsep.h"
 #include "reply.h"
 #include "upload.h"
@@ -38,7 +39,12 @@
 #define ROUTE_ARGS		2	/* '*' segments in a route's path */
 #define ROUTE_ARG_MAX		64	/* longer is no id: answered 400 */
 
-static struct MHD_Daemon *mhd;
+/* the API listener, and the policy's own metrics listener when it names one */
+enum listener { LISTEN_API, LISTEN_METRICS };
+static const enum listener listen_api = LISTEN_API;
+static const enum listener listen_metrics = LISTEN_METRICS;
+
+static struct MHD_Daemon *mhd, *mhd_metrics;
 static const struct policy *pol;
 
 enum body { BODY_SMALL, BODY_EXEC, BODY_UPLOAD, BODY_UPLOAD_BATCH };
@@ -74,7 +80,7 @@ struct exec_job {
 };
 
 static route_fn route_programmatic, route_upload, route_download,
-    route_object, route_list, route_delete, route_health;
+    route_object, route_list, route_delete, route_health, route_metrics;
 
 /*
  * Paths are matched segment by segment; '*' matches one non-empty segment
@@ -98,6 +104,8 @@ static const struct route {
 	{ "GET", "/v1/files/*", 1, BODY_SMALL, route_list },
 	{ "DELETE", "/v1/files/*/*", 1, BODY_SMALL, route_delete },
 	{ "GET", "/v1/health", 0, BODY_SMALL, route_health },
+	/* the policy's [metrics] may move it to a listener of its own */
+	{ "GET", "/metrics", 1, BODY_SMALL, route_metrics },
 };
 
 static enum MHD_Result
@@ -114,6 +122,7 @@ send_reply(struct MHD_Connection *conn, struct reply *r)
 			return MHD_NO;
 		}
 		r->file_fd = -1;
+		metrics_http_response(r->status, r->file_size);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 		    r->file_ctype[0] != '\0' ? r->file_ctype : "application/octet-stream");
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
@@ -141,6 +150,7 @@ send_reply(struct MHD_Connection *conn, struct reply *r)
 		return MHD_NO;
 	}
 	r->body = NULL;
+	metrics_http_response(r->status, r->len);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    r->ctype != NULL ? r->ctype : "application/json");
 	if (r->retry_after[0] != '\0')
@@ -217,6 +227,7 @@ exec_stream(void *cls, uint64_t pos, char *buf, size_t max)
 	if (!job_wait(j, EXEC_BEAT_MS)) {
 		pthread_mutex_unlock(&j->lock);
 		buf[0] = ' ';
+		metrics_http_sent(1);
 		return 1;
 	}
 	if (j->sent == 0 && j->r.status != 200) {
@@ -234,6 +245,7 @@ exec_stream(void *cls, uint64_t pos, char *buf, size_t max)
 	memcpy(buf, j->r.body + j->sent, n);
 	j->sent += n;
 	pthread_mutex_unlock(&j->lock);
+	metrics_http_sent(n);
 	return (ssize_t)n;
 }
 
@@ -306,6 +318,7 @@ exec_answer(struct MHD_Connection *conn, struct request *req)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	ret = MHD_queue_response(conn, 200, resp);
 	MHD_destroy_response(resp);
+	metrics_http_response(200, 0);	/* its bytes as exec_stream sends them */
 	return ret;
 }
 
@@ -370,6 +383,14 @@ route_delete(struct MHD_Connection *conn, struct request *req, struct reply *r)
 
 	if (requester(conn, req, who, r) == 0)
 		files_delete(req->arg[0], req->arg[1], who, r);
+}
+
+static void
+route_metrics(struct MHD_Connection *conn, struct request *req, struct reply *r)
+{
+	(void)conn;
+	(void)req;
+	metrics_reply(r);
 }
 
 static void
@@ -469,6 +490,18 @@ find_route(const char *method, const char *url, char args[][ROUTE_ARG_MAX + 2],
 	return NULL;
 }
 
+/*
+ * /metrics is served where the policy puts it (the API listener, its own, or
+ * nowhere), and nothing else is served on a metrics listener.
+ */
+static int
+route_here(const struct route *rt, const char *url, enum listener which)
+{
+	if (which == LISTEN_METRICS)
+		return strcmp(url, "/metrics") == 0;
+	return rt == NULL || rt->fn != route_metrics || pol->metrics == METRICS_API;
+}
+
 /* keep a small body in memory, up to req->max */
 static int
 body_append(struct request *req, const char *data, size_t n)
@@ -494,11 +527,11 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
     size_t *upload_data_size, void **con_cls)
 {
 	struct request *req = *con_cls;
+	enum listener which = *(const enum listener *)cls;
 	const struct route *rt;
 	struct reply r;
-	int wrong_method;
+	int wrong_method, need_auth;
 
-	(void)cls;
 	(void)version;
 	reply_init(&r);
 	if (req == NULL) {
@@ -507,6 +540,10 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 			return MHD_NO;
 		*con_cls = req;
 		rt = find_route(method, url, req->arg, &wrong_method);
+		if (!route_here(rt, url, which)) {
+			rt = NULL;
+			wrong_method = 0;
+		}
 		if (rt == NULL) {
 			req->done = 1;
 			if (wrong_method)
@@ -517,7 +554,10 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 			return send_reply(conn, &r);
 		}
 		req->rt = rt;
-		if (rt->auth && authenticate(conn, req, &r) != AUTH_OK) {
+		need_auth = rt->auth;
+		if (which == LISTEN_METRICS)
+			need_auth = pol->metrics_auth;
+		if (need_auth && authenticate(conn, req, &r) != AUTH_OK) {
 			req->done = 1;
 			return send_reply(conn, &r);
 		}
@@ -537,6 +577,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
+		metrics_http_received(*upload_data_size);
 		if (req->up != NULL)
 			upload_feed(req->up, upload_data, *upload_data_size);
 		else if (body_append(req, upload_data, *upload_data_size) != 0)
@@ -586,22 +627,32 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warnx("http: %s", msg);
 }
 
-int
-http_start(int listen_fd, const struct policy *p)
+static struct MHD_Daemon *
+start_daemon(int listen_fd, const enum listener *which, unsigned int limit)
 {
-	pol = p;
-	upload_init(p);
-	mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ERROR_LOG,
-	    0, NULL, NULL, handler, NULL,
+	    0, NULL, NULL, handler, (void *)which,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, listen_fd,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+	    MHD_OPTION_CONNECTION_LIMIT, limit,
 	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 	    MHD_OPTION_END);
-	return mhd != NULL ? 0 : -1;
+}
+
+int
+http_start(int listen_fd, int metrics_fd, const struct policy *p)
+{
+	pol = p;
+	upload_init(p);
+	if ((mhd = start_daemon(listen_fd, &listen_api, 256)) == NULL)
+		return -1;
+	if (metrics_fd >= 0 &&
+	    (mhd_metrics = start_daemon(metrics_fd, &listen_metrics, 16)) == NULL)
+		return -1;
+	return 0;
 }
 
 /*
@@ -615,6 +666,9 @@ http_stop(unsigned int grace_s)
 	const union MHD_DaemonInfo *info;
 	unsigned int i;
 
+	if (mhd_metrics != NULL)
+		MHD_stop_daemon(mhd_metrics);
+	mhd_metrics = NULL;
 	if (mhd == NULL)
 		return;
 	MHD_quiesce_daemon(mhd);

@@ -3,8 +3,11 @@
 
 #include "policy.h"
 
-/* start serving on the bound, listening socket; 0 or -1 */
-int	http_start(int listen_fd, const struct policy *p);
+/*
+ * Start serving on the bound, listening API socket, and on the policy's
+ * metrics socket when metrics_fd >= 0 (GET /metrics only). 0 or -1.
+ */
+int	http_start(int listen_fd, int metrics_fd, const struct policy *p);
 void	http_stop(unsigned int grace_s);
 
 #endif

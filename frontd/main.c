@@ -7,9 +7,11 @@
  * socket (seccomp: no socket(); the listener is bound before the drop).
  *
  * Started by privd with the socketpair on fd 3 and the policy bytes privd
- * parsed on fd 4. Start-up, in order: parse the policy; bind the listener;
- * open the store and the key file; drop to codeward-front; load the seccomp
- * filter; then start the reader of privd's answers and the HTTP threads.
+ * parsed on fd 4. Start-up, in order: parse the policy; bind the listener
+ * (and the policy's metrics listener); make the store directory ours; read
+ * the key file; drop to codeward-front; open the store directory as its
+ * owner; load the seccomp filter; then start the reader of privd's answers
+ * and the HTTP threads.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -142,8 +144,9 @@ main(int argc, char **argv)
 	struct cw_user user;
 	struct sigaction sa;
 	char err[512];
-	int ch, lfd, sfd;
+	int ch, lfd, mfd = -1, sfd;
 	time_t last_sweep = 0;
+	pid_t parent = getppid();	/* privd; PID 1 when it is a container's init */
 
 	log_init("frontd");
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -163,9 +166,10 @@ main(int argc, char **argv)
 	/* everything that needs root or NSS, before the drop */
 	privdrop_resolve("codeward-front", &user);
 	lfd = bind_listener(listen_spec);
-	if ((sfd = store_open_dir(store_path, user.uid, user.gid)) < 0)
+	if (policy.metrics == METRICS_LISTEN)
+		mfd = bind_listener(policy.metrics_listen);
+	if (store_prepare_dir(store_path, user.uid, user.gid) != 0)
 		fatal("store: %s", store_path);
-	store_init(sfd);
 	if (policy.auth == AUTH_API_KEY || policy.auth == AUTH_API_KEY_JWT) {
 		if (auth_load_keys(policy.keys_path, err, sizeof(err)) != 0)
 			fatalx("keys: %s", err);
@@ -190,14 +194,21 @@ main(int argc, char **argv)
 	/* the kernel clears this on the credential change: set it after */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
 		fatal("PR_SET_PDEATHSIG");
-	if (getppid() == 1)
+	if (getppid() != parent)
 		fatalx("frontd: privd is already gone");
+	/* as the store's owner: root needs no capability to read it */
+	if ((sfd = store_open_dir(store_path)) < 0)
+		fatal("store: %s", store_path);
+	store_init(sfd);
 	filter_apply(ROLE_FRONTD);
 
 	privsep_init(IPC_FD);
-	if (http_start(lfd, &policy) != 0)
+	if (http_start(lfd, mfd, &policy) != 0)
 		fatalx("http_start failed");
 	log_info("frontd: serving http://%s/v1 as %s", listen_spec, user.name);
+	if (policy.metrics == METRICS_LISTEN)
+		log_info("frontd: serving http://%s/metrics%s", policy.metrics_listen,
+		    policy.metrics_auth ? "" : " without authentication");
 
 	while (!stop) {
 		struct timespec ts = { 1, 0 };

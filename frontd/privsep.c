@@ -20,6 +20,7 @@ struct pending {
 	int			abandoned;
 	struct ipc_exec_done	done;
 	struct ipc_health_reply	health;
+	struct ipc_metrics_reply metrics;
 	int			fds[IPC_FDS_MAX];
 	size_t			nfds;
 };
@@ -93,7 +94,8 @@ reader(void *arg)
 		if (ipc_check(u.buf, (size_t)n, nfds, &why) != 0)
 			fatalx("privsep: bad message from privd: %s", why);
 		memcpy(&h, u.buf, sizeof(h));
-		if (h.type != IPC_EXEC_DONE && h.type != IPC_HEALTH_REPLY)
+		if (h.type != IPC_EXEC_DONE && h.type != IPC_HEALTH_REPLY &&
+		    h.type != IPC_METRICS_REPLY)
 			fatalx("privsep: privd sent a request type %u", h.type);
 		if (h.type == IPC_EXEC_DONE && check_done_fds(&u.align, fds, nfds) != 0)
 			fatalx("privsep: privd's descriptors are not sealed memfds "
@@ -116,8 +118,11 @@ reader(void *arg)
 		}
 		if (h.type == IPC_EXEC_DONE)
 			memcpy(&ps_pending[i].done, u.buf, sizeof(ps_pending[i].done));
-		else
+		else if (h.type == IPC_HEALTH_REPLY)
 			memcpy(&ps_pending[i].health, u.buf, sizeof(ps_pending[i].health));
+		else
+			memcpy(&ps_pending[i].metrics, u.buf,
+			    sizeof(ps_pending[i].metrics));
 		memcpy(ps_pending[i].fds, fds, nfds * sizeof(int));
 		ps_pending[i].nfds = nfds;
 		ps_pending[i].answered = 1;
@@ -251,23 +256,51 @@ privd_req_exec(struct ipc_exec_begin *begin, int code_fd,
 	return 0;
 }
 
-int
-privd_req_health(uint32_t wait_ms)
-{
-	struct ipc_health h;
-	struct pending *p;
-	int ok;
+/*
+ * HEALTH and METRICS are a bare header: send one and wait for its answer.
+ * Returns the answered slot (the caller frees it), or NULL.
+ */
+_Static_assert(sizeof(struct ipc_health) == sizeof(struct ipc_hdr), "bare HEALTH");
+_Static_assert(sizeof(struct ipc_metrics) == sizeof(struct ipc_hdr), "bare METRICS");
 
-	if ((p = slot_new(IPC_HEALTH_REPLY)) == NULL)
-		return 0;
-	memset(&h, 0, sizeof(h));
-	ipc_hdr_init(&h.hdr, IPC_HEALTH, sizeof(h), p->id);
+static struct pending *
+single_request(uint32_t type, uint32_t answer, uint32_t wait_ms)
+{
+	struct ipc_hdr h;
+	struct pending *p;
+
+	if ((p = slot_new(answer)) == NULL)
+		return NULL;
+	ipc_hdr_init(&h, type, sizeof(h), p->id);
 	pthread_mutex_lock(&ps_send);
 	send_or_die(&h, sizeof(h), NULL, 0);
 	pthread_mutex_unlock(&ps_send);
 	if (slot_wait(p, wait_ms) < 0)
+		return NULL;
+	return p;
+}
+
+int
+privd_req_health(uint32_t wait_ms)
+{
+	struct pending *p;
+	int ok;
+
+	if ((p = single_request(IPC_HEALTH, IPC_HEALTH_REPLY, wait_ms)) == NULL)
 		return 0;
 	ok = p->health.ok == 1;
 	slot_free(p);
 	return ok;
+}
+
+int
+privd_req_metrics(struct ipc_metrics_reply *out, uint32_t wait_ms)
+{
+	struct pending *p;
+
+	if ((p = single_request(IPC_METRICS, IPC_METRICS_REPLY, wait_ms)) == NULL)
+		return -1;
+	*out = p->metrics;
+	slot_free(p);
+	return 0;
 }

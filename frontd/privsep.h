@@ -1,6 +1,7 @@
 /*
  * frontd's side of the IPC: mirrored request wrappers (privd_req_exec ⇄
- * privd's answer_exec_*, privd_req_health ⇄ answer_health). Each HTTP thread
+ * privd's answer_exec_*, privd_req_health ⇄ answer_health,
+ * privd_req_metrics ⇄ answer_metrics). Each HTTP thread
  * sends its request sequence under one lock and waits for the answer with its
  * id; a reader thread receives privd's answers, checks them with ipc_check()
  * and hands each to its waiter. If privd goes away or breaks the protocol,
@@ -36,5 +37,7 @@ int	privd_req_exec(struct ipc_exec_begin *begin, int code_fd,
 	    uint32_t wait_ms);
 /* 1 when privd says a run would succeed, 0 otherwise */
 int	privd_req_health(uint32_t wait_ms);
+/* privd's counters: 0, or -1 when privd did not answer within wait_ms */
+int	privd_req_metrics(struct ipc_metrics_reply *out, uint32_t wait_ms);
 
 #endif

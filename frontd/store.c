@@ -21,16 +21,42 @@
 static int store_fd = -1;
 
 int
-store_open_dir(const char *path, uid_t uid, gid_t gid)
+store_prepare_dir(const char *path, uid_t uid, gid_t gid)
 {
-	int fd;
+	struct stat st;
 
 	if (mkdir(path, 0700) != 0 && errno != EEXIST)
 		return -1;
+	if (lstat(path, &st) != 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	/*
+	 * Change only what is wrong, mode first (while root may still own
+	 * it): a store that is already its owner's, 0700, needs no capability
+	 * at all (compose/README.md: the container's capabilities).
+	 */
+	if ((st.st_mode & 07777) != 0700 && chmod(path, 0700) != 0)
+		return -1;
+	if ((st.st_uid != uid || st.st_gid != gid) && lchown(path, uid, gid) != 0)
+		return -1;
+	return 0;
+}
+
+int
+store_open_dir(const char *path)
+{
+	struct stat st;
+	int fd;
+
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return -1;
-	if (fchown(fd, uid, gid) != 0 || fchmod(fd, 0700) != 0) {
+	if (fstat(fd, &st) != 0 || st.st_uid != geteuid() ||
+	    (st.st_mode & 07777) != 0700) {
 		close(fd);
+		errno = EPERM;
 		return -1;
 	}
 	return fd;

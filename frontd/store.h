@@ -29,8 +29,13 @@ struct store_meta {
 	int64_t		created;			/* unix seconds */
 };
 
-/* open (creating) the store directory; before the privilege drop */
-int	store_open_dir(const char *path, uid_t uid, gid_t gid);
+/*
+ * Create the store directory if missing and make it uid:gid, 0700 (changing
+ * only what differs); as root, before the privilege drop.
+ */
+int	store_prepare_dir(const char *path, uid_t uid, gid_t gid);
+/* open it as its owner, after the drop: it must be ours and 0700 */
+int	store_open_dir(const char *path);
 void	store_init(int dirfd);
 
 /*

@@ -8,6 +8,7 @@
  */
 #include "policy.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,7 +48,7 @@ policy_lang_image(const struct policy *p, int lang)
 
 enum section {
 	SEC_NONE, SEC_IMAGES, SEC_LANGUAGE, SEC_SANDBOX, SEC_TIME, SEC_OUTPUT,
-	SEC_FILES, SEC_CONCURRENCY, SEC_AUTH,
+	SEC_FILES, SEC_CONCURRENCY, SEC_AUTH, SEC_METRICS,
 	SEC_COUNT
 };
 
@@ -55,7 +56,7 @@ static const char *const section_names[SEC_COUNT] = {
 	[SEC_NONE] = "", [SEC_IMAGES] = "images", [SEC_LANGUAGE] = "language",
 	[SEC_SANDBOX] = "sandbox", [SEC_TIME] = "time", [SEC_OUTPUT] = "output",
 	[SEC_FILES] = "files", [SEC_CONCURRENCY] = "concurrency",
-	[SEC_AUTH] = "auth",
+	[SEC_AUTH] = "auth", [SEC_METRICS] = "metrics",
 };
 
 enum vtype {
@@ -70,6 +71,8 @@ enum vtype {
 	V_WORD,		/* [A-Za-z0-9._:-]+ */
 	V_ALG,
 	V_PREWARM,	/* none, or languages with a pre-warmed interpreter */
+	V_LISTEN,	/* api, none, or ADDR:PORT */
+	V_METRICS_AUTH,	/* api or none */
 };
 
 struct key {
@@ -119,6 +122,8 @@ static const struct key keys[] = {
 	{ SEC_AUTH, "jwt-issuer", V_WORD, OFF(jwt_issuer), 0, 0, NULL },
 	{ SEC_AUTH, "jwt-audience", V_WORD, OFF(jwt_audience), 0, 0, NULL },
 	{ SEC_AUTH, "jwt-alg", V_ALG, OFF(jwt_alg), 0, 0, NULL },
+	{ SEC_METRICS, "listen", V_LISTEN, OFF(metrics), 0, 0, NULL },
+	{ SEC_METRICS, "auth", V_METRICS_AUTH, OFF(metrics_auth), 0, 0, NULL },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -194,6 +199,8 @@ defaults(struct policy *p)
 	snprintf(p->jwt_issuer, sizeof(p->jwt_issuer), "librechat");
 	snprintf(p->jwt_audience, sizeof(p->jwt_audience), "codeapi");
 	snprintf(p->jwt_alg, sizeof(p->jwt_alg), "EdDSA");
+	p->metrics = METRICS_API;
+	p->metrics_auth = 1;
 }
 
 /* --- values, in the units an auditor reads --------------------------------- */
@@ -323,6 +330,33 @@ copy_str(struct parser *ps, char *dst, size_t dstlen, const char *v)
 		return fail(ps, "'%.40s...' is too long (at most %zu characters)", v, dstlen - 1);
 	memcpy(dst, v, strlen(v) + 1);
 	return 0;
+}
+
+/* ADDR:PORT with an IPv4 address, or [ADDR]:PORT with an IPv6 one */
+static int
+listen_ok(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	char host[POLICY_LISTEN_MAX];
+	unsigned char addr[16];
+	size_t hl;
+	uint64_t port;
+	const char *u;
+
+	if (colon == NULL || strlen(v) >= POLICY_LISTEN_MAX)
+		return 0;
+	hl = (size_t)(colon - v);
+	if (parse_number(colon + 1, &port, &u) < 0 || *u != '\0' ||
+	    port < 1 || port > 65535 || colon[1] == '0')
+		return 0;
+	if (hl >= 2 && v[0] == '[' && v[hl - 1] == ']') {
+		memcpy(host, v + 1, hl - 2);
+		host[hl - 2] = '\0';
+		return inet_pton(AF_INET6, host, addr) == 1;
+	}
+	memcpy(host, v, hl);
+	host[hl] = '\0';
+	return inet_pton(AF_INET, host, addr) == 1;
 }
 
 static int
@@ -602,6 +636,29 @@ set_value(struct parser *ps, const struct key *k, char **w, size_t nw)
 		if (strcmp(v, "EdDSA") != 0)
 			return fail(ps, "jwt-alg '%.40s': only EdDSA is supported", v);
 		return copy_str(ps, field, sizeof(p->jwt_alg), v);
+	case V_LISTEN:
+		p->metrics_listen[0] = '\0';
+		if (strcmp(v, "api") == 0) {
+			p->metrics = METRICS_API;
+			return 0;
+		}
+		if (strcmp(v, "none") == 0) {
+			p->metrics = METRICS_OFF;
+			return 0;
+		}
+		if (!listen_ok(v))
+			return fail(ps, "metrics listen '%s': api, none, ADDR:PORT "
+			    "or [ADDR6]:PORT", v);
+		p->metrics = METRICS_LISTEN;
+		return copy_str(ps, p->metrics_listen, sizeof(p->metrics_listen), v);
+	case V_METRICS_AUTH:
+		if (strcmp(v, "api") == 0)
+			p->metrics_auth = 1;
+		else if (strcmp(v, "none") == 0)
+			p->metrics_auth = 0;
+		else
+			return fail(ps, "metrics auth '%s': api or none", v);
+		return 0;
 	}
 	if (n < k->min)
 		return fail(ps, "%s %s is below the floor of %s%s%s", k->name, v,
@@ -740,7 +797,7 @@ do_section(struct parser *ps, char *s)
 			break;
 	if (i == SEC_COUNT)
 		return fail(ps, "unknown section '%.40s' (images, language, sandbox, "
-		    "time, output, files, concurrency, auth)", w[0]);
+		    "time, output, files, concurrency, auth, metrics)", w[0]);
 	if (i == SEC_LANGUAGE) {
 		int lang;
 
@@ -878,6 +935,10 @@ finish(struct parser *ps)
 	    p->jwt_key_path[0] == '\0')
 		return fail(ps, "[auth] mode %s needs jwt-public-key",
 		    p->auth == AUTH_JWT ? "jwt" : "api-key+jwt");
+	ps->line = line_of(ps, "auth", "listen");
+	if (!p->metrics_auth && p->metrics != METRICS_LISTEN)
+		return fail(ps, "[metrics] auth none needs a listener of its own "
+		    "(listen ADDR:PORT): the API port always asks for credentials");
 	ps->line = 0;
 	return 0;
 }
@@ -1032,5 +1093,8 @@ policy_format(const struct policy *p, char *buf, size_t len)
 	emit(&o, "jwt-public-key  %s\n", p->jwt_key_path[0] ? p->jwt_key_path : "none");
 	emit(&o, "jwt-issuer      %s\njwt-audience    %s\njwt-alg         %s\n",
 	    p->jwt_issuer, p->jwt_audience, p->jwt_alg);
+	emit(&o, "\n[metrics]\nlisten          %s\nauth            %s\n",
+	    p->metrics == METRICS_API ? "api" : p->metrics == METRICS_OFF ?
+	    "none" : p->metrics_listen, p->metrics_auth ? "api" : "none");
 	return o.overflow ? -1 : 0;
 }

@@ -18,6 +18,7 @@
 #define POLICY_PATH_MAX		256
 #define POLICY_NETWORK_MAX	64
 #define POLICY_GPU_IDS_MAX	8
+#define POLICY_LISTEN_MAX	64	/* ADDR:PORT or [ADDR6]:PORT */
 
 /* The thirteen languages LibreChat sends, in a fixed order. */
 enum policy_lang {
@@ -28,6 +29,8 @@ enum policy_lang {
 
 enum policy_gpu { GPU_NONE, GPU_ALL, GPU_COUNT, GPU_IDS };
 enum policy_runtime { RUNTIME_RUNC, RUNTIME_RUNSC };
+/* where GET /metrics is served */
+enum policy_metrics { METRICS_API, METRICS_LISTEN, METRICS_OFF };
 enum policy_auth {
 	AUTH_API_KEY = 1,
 	AUTH_JWT = 2,
@@ -99,6 +102,11 @@ struct policy {
 	char			jwt_issuer[POLICY_NAME_MAX];
 	char			jwt_audience[POLICY_NAME_MAX];
 	char			jwt_alg[16];	/* "EdDSA" */
+
+	/* [metrics] */
+	enum policy_metrics	metrics;
+	char			metrics_listen[POLICY_LISTEN_MAX];	/* METRICS_LISTEN */
+	int			metrics_auth;	/* 1: [auth]'s credentials; 0: none */
 };
 
 /* The hard ceilings: no policy may go above these. */

@@ -649,3 +649,33 @@ out:
 	free(m.buf);
 	return n;
 }
+
+int
+dk_stats(struct dk *d, uint64_t refusals[IPC_REFUSALS])
+{
+	struct membuf m = { 0 };
+	cJSON *j = NULL, *o, *v;
+	unsigned int i;
+	int r = -1;
+
+	if (dk_call(d, "GET", "/codeward/stats", NULL, NULL, NULL, 0, &m, NULL,
+	    DK_SHORT_MS) != 0)
+		goto out;
+	if ((j = parse_answer(d, &m)) == NULL)
+		goto out;
+	o = cJSON_GetObjectItemCaseSensitive(j, "refused");
+	for (i = 0; i < IPC_REFUSALS; i++) {
+		v = cJSON_GetObjectItemCaseSensitive(o, ipc_refusal_name(i));
+		if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+		    v->valuedouble > 9007199254740992.0) {
+			snprintf(d->err, sizeof(d->err), "stats answer malformed");
+			goto out;
+		}
+		refusals[i] = (uint64_t)v->valuedouble;
+	}
+	r = 0;
+out:
+	cJSON_Delete(j);
+	free(m.buf);
+	return r;
+}

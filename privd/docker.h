@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipc.h"
 #include "policy.h"
 
 #define DK_ID_LEN	64
@@ -82,6 +83,9 @@ int	dk_kill(struct dk *d, const char *id);
 int	dk_remove(struct dk *d, const char *id);
 /* ids of containers this sockproxy instance owns; returns count or -1 */
 int	dk_list(struct dk *d, char ids[][DK_ID_LEN + 1], int max);
+
+/* sockproxy's refusal counters, by class (GET /codeward/stats) */
+int	dk_stats(struct dk *d, uint64_t refusals[IPC_REFUSALS]);
 
 int	dk_id_ok(const char *id);
 

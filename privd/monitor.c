@@ -34,7 +34,7 @@ struct monitor {
 typedef int answer_fn(struct monitor *, const void *, const int *, size_t);
 
 static answer_fn answer_exec_begin, answer_exec_file, answer_exec_run,
-    answer_health;
+    answer_health, answer_metrics;
 
 /*
  * Every request frontd may send: its exact size, the descriptors it carries
@@ -53,6 +53,7 @@ static const struct dispatch {
 	{ IPC_EXEC_FILE, sizeof(struct ipc_exec_file), 1, ST_BUILDING, answer_exec_file },
 	{ IPC_EXEC_RUN, sizeof(struct ipc_exec_run), 0, ST_BUILDING, answer_exec_run },
 	{ IPC_HEALTH, sizeof(struct ipc_health), 0, ST_IDLE, answer_health },
+	{ IPC_METRICS, sizeof(struct ipc_metrics), 0, ST_IDLE, answer_metrics },
 };
 
 static void
@@ -222,8 +223,7 @@ answer_exec_run(struct monitor *m, const void *buf, const int *fds, size_t nfds)
 		for (i = 0; d.message[i]; i++)
 			if (d.message[i] < 0x20 || d.message[i] > 0x7e)
 				d.message[i] = '?';
-		answer_done(&d, NULL, 0);
-		job_free(j);
+		run_refuse(j, &d);
 		return 0;
 	}
 	run_start(j);
@@ -238,6 +238,18 @@ answer_health(struct monitor *m, const void *buf, const int *fds, size_t nfds)
 	const struct ipc_health *req = buf;
 
 	run_health(req->hdr.id);
+	(void)m;
+	(void)fds;
+	(void)nfds;
+	return 0;
+}
+
+static int
+answer_metrics(struct monitor *m, const void *buf, const int *fds, size_t nfds)
+{
+	const struct ipc_metrics *req = buf;
+
+	run_metrics(req->hdr.id);
 	(void)m;
 	(void)fds;
 	(void)nfds;

@@ -156,6 +156,24 @@ pool_take(int lang, char *id)
 
 /* stop the filler and wait for it: a sandbox it is creating joins the live list */
 void
+pool_sizes(uint32_t *ready, uint32_t *capacity)
+{
+	size_t i, k;
+
+	*ready = *capacity = 0;
+	pthread_mutex_lock(&pool_lock);
+	for (i = 0; i < POLICY_IMAGES_MAX; i++) {
+		for (k = 0; k < KINDS; k++) {
+			if (!pools[i][k].used)
+				continue;
+			*ready += (uint32_t)pools[i][k].n;
+			*capacity += target;
+		}
+	}
+	pthread_mutex_unlock(&pool_lock);
+}
+
+void
 pool_stop_filling(void)
 {
 	pthread_mutex_lock(&pool_lock);

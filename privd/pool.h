@@ -1,6 +1,8 @@
 #ifndef CW_POOL_H
 #define CW_POOL_H
 
+#include <stdint.h>
+
 /* start the filler when the policy asks for a pool; after seccomp */
 void	pool_init(void);
 /* a started, never-used sandbox for language 'lang': 0, or -1 when empty */
@@ -8,5 +10,7 @@ int	pool_take(int lang, char *id);
 /* does a sandbox for 'lang' start a pre-warmed interpreter? */
 int	pool_prewarmed(int lang);
 void	pool_stop_filling(void);
+/* sandboxes waiting in the pool, and how many it holds when full */
+void	pool_sizes(uint32_t *ready, uint32_t *capacity);
 
 #endif

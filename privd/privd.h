@@ -44,6 +44,7 @@ struct privd {
 	uint32_t		running;	/* admitted runs, until answered */
 	uint32_t		workers;	/* run threads alive, removal included */
 	volatile int		stopping;
+	volatile int		killed_all;	/* shutdown killed the runs left */
 };
 
 extern struct privd privd;
@@ -58,9 +59,12 @@ int	sandbox_create(struct dk *dk, int image, int prewarm_py, char *id);
 void	sandbox_remove(struct dk *dk, const char *id);
 void	run_start(struct job *j);	/* takes ownership; answers EXEC_DONE */
 void	run_health(uint32_t id);
+void	run_metrics(uint32_t id);	/* answers METRICS_REPLY */
 int	run_admit(const char *user);	/* 0, or -1 when at a concurrency cap */
 void	run_sweep(void);		/* remove leftovers at start-up */
 void	run_shutdown(void);		/* kill every live sandbox */
+/* an execution refused at EXEC_RUN: answer it, record it, free it */
+void	run_refuse(struct job *j, struct ipc_exec_done *d);
 void	answer_done(const struct ipc_exec_done *d, const int *fds, size_t nfds);
 
 #endif

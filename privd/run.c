@@ -21,6 +21,7 @@
 #include "docker.h"
 #include "log.h"
 #include "pool.h"
+#include "record.h"
 #include "tarw.h"
 #include "utf8.h"
 #include "util.h"
@@ -62,6 +63,7 @@ sandbox_create(struct dk *dk, int image, int prewarm_py, char *id)
 	if (dk_create(dk, privd.policy, privd.policy->images[image].ref,
 	    prewarm_py, id) < 0)
 		return -1;
+	record_created();
 	live_add(id);
 	if (dk_start(dk, id) < 0) {
 		char err[sizeof(dk->err)];
@@ -144,10 +146,12 @@ worker_done(void)
 void
 sandbox_remove(struct dk *dk, const char *id)
 {
-	if (dk_remove(dk, id) < 0)
+	if (dk_remove(dk, id) < 0) {
 		log_warnx("sandbox_remove %.12s: %s", id, dk->err);
-	else
+	} else {
 		live_del(id);
+		record_removed();
+	}
 }
 
 void
@@ -182,17 +186,27 @@ set_message(struct ipc_exec_done *d, const char *fmt, ...)
 	memset(d->message + i, 0, sizeof(d->message) - i);
 }
 
+/* an execution that ends before it gets a sandbox: answered, recorded */
 static void
-answer_error(uint32_t id, uint32_t status, const char *why)
+answer_error(struct job *j, uint32_t status, const char *why)
 {
 	struct ipc_exec_done d;
 
 	memset(&d, 0, sizeof(d));
-	ipc_hdr_init(&d.hdr, IPC_EXEC_DONE, sizeof(d), id);
+	ipc_hdr_init(&d.hdr, IPC_EXEC_DONE, sizeof(d), j->id);
 	d.status = status;
 	d.exit_code = -1;
 	set_message(&d, "%s", why);
+	record_exec(j, &d, &(struct record_run){ 0 });
 	answer_done(&d, NULL, 0);
+}
+
+void
+run_refuse(struct job *j, struct ipc_exec_done *d)
+{
+	record_exec(j, d, &(struct record_run){ 0 });
+	answer_done(d, NULL, 0);
+	job_free(j);
 }
 
 /* runner argv from the policy, then the request's args */
@@ -219,6 +233,7 @@ struct run {
 	char		xid[DK_ID_LEN + 1];
 	int		have_container;
 	int		pooled;
+	struct record_run rec;
 	uint64_t	t_acquire, t_put, t_run, t_get;	/* ms per step */
 };
 
@@ -254,7 +269,7 @@ run_thread(void *arg)
 	char envbuf[2][64], *envp[4], *code_env = NULL;
 	char stat0[DKH_STAT_MAX] = "";
 	int outfd = -1, tarfd = -1, fds[2], running = 0, exit_code = -1;
-	int stopped = 0;
+	int stopped = 0, shutdown_kill = 0;
 	long cstatus = -1;
 	struct dk_watch *watch = NULL;
 	long grace;
@@ -326,6 +341,10 @@ run_thread(void *arg)
 		goto unavailable;
 	r.have_container = 1;
 	r.t_acquire = cw_now_ms() - mark;
+	r.rec.container = r.cid;
+	r.rec.pooled = r.pooled;
+	r.rec.waited = 1;
+	r.rec.wait_us = r.t_acquire * 1000;
 	mark = cw_now_ms();
 	/*
 	 * Nothing to upload (the code is in the environment): remember the
@@ -340,6 +359,9 @@ run_thread(void *arg)
 	if (code_env == NULL &&
 	    dk_put_archive(&r.dk, r.cid, tarw_size(tw), fill, tw) < 0)
 		goto unavailable;
+	r.rec.bytes_in = j->code_len;
+	for (i = 0; i < j->nrecv; i++)
+		r.rec.bytes_in += j->files[i].size;
 	r.t_put = cw_now_ms() - mark;
 	mark = cw_now_ms();
 
@@ -420,7 +442,10 @@ run_thread(void *arg)
 		 */
 		log_info("run %u: the sandbox stopped under the program (status %ld)",
 		    j->id, cstatus);
-		if (cstatus == 128 + SIGKILL) {
+		if (privd.killed_all) {
+			/* the shutdown's kill, not the program's doing */
+			shutdown_kill = 1;
+		} else if (cstatus == 128 + SIGKILL) {
 			d.kill = IPC_KILL_MEMORY;
 			d.limit = p->memory;
 		} else {
@@ -432,6 +457,14 @@ run_thread(void *arg)
 	}
 	watch = NULL;
 	d.exit_code = exit_code;
+	if (d.kill == IPC_KILL_NONE && (shutdown_kill ||
+	    (exit_code == 128 + SIGKILL && privd.killed_all))) {
+		/* the shutdown's kill: the run did not end, the service did */
+		d.status = IPC_ST_UNAVAILABLE;
+		set_message(&d, "codeward is shutting down: the run was stopped "
+		    "before it ended");
+		goto out;
+	}
 	if (d.kill == IPC_KILL_NONE && exit_code == 128 + SIGKILL) {
 		/*
 		 * A SIGKILL privd did not send: inside a sandbox with no
@@ -472,6 +505,10 @@ unavailable:
 	d.fds = 0;
 out:
 	d.duration_us = (cw_now_ms() - t0) * 1000;
+	if (d.status != IPC_ST_OK)
+		d.fds = 0;
+	/* recorded before the answer: a scrape after it sees this run */
+	record_exec(j, &d, &r.rec);
 	if (d.status == IPC_ST_OK) {
 		size_t n = 0;
 
@@ -524,14 +561,15 @@ run_start(struct job *j)
 	pthread_mutex_unlock(&privd.lock);
 	if (pthread_create(&t, &attr, run_thread, j) != 0) {
 		log_warn("run_start: pthread_create");
-		answer_error(j->id, IPC_ST_UNAVAILABLE, "no thread for the run");
 		release(j->user);
+		answer_error(j, IPC_ST_UNAVAILABLE, "no thread for the run");
 		job_free(j);
 		worker_done();
 	}
 	pthread_attr_destroy(&attr);
 }
 
+/* what a single-request answering thread is given */
 struct health_arg {
 	uint32_t	id;
 };
@@ -560,22 +598,79 @@ health_thread(void *arg)
 	return NULL;
 }
 
-void
-run_health(uint32_t id)
+/* a detached thread that answers one single request (HEALTH, METRICS) */
+static void
+answer_in_thread(void *(*fn)(void *), uint32_t id, const char *what)
 {
 	struct health_arg *h = malloc(sizeof(*h));
 	pthread_attr_t attr;
 	pthread_t t;
 
 	if (h == NULL)
-		fatalx("run_health: out of memory");
+		fatalx("%s: out of memory", what);
 	h->id = id;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 128 * 1024);
-	if (pthread_create(&t, &attr, health_thread, h) != 0)
-		fatal("run_health: pthread_create");
+	if (pthread_create(&t, &attr, fn, h) != 0)
+		fatal("%s: pthread_create", what);
 	pthread_attr_destroy(&attr);
+}
+
+void
+run_health(uint32_t id)
+{
+	answer_in_thread(health_thread, id, "run_health");
+}
+
+static uint32_t
+live_count(void)
+{
+	uint32_t i, n = 0;
+
+	pthread_mutex_lock(&privd.lock);
+	for (i = 0; i < LIVE_MAX; i++)
+		n += live[i][0] != '\0';
+	pthread_mutex_unlock(&privd.lock);
+	return n;
+}
+
+static void *
+metrics_thread(void *arg)
+{
+	struct health_arg *h = arg;
+	struct ipc_metrics_reply rep;
+	struct dk dk;
+
+	memset(&rep, 0, sizeof(rep));
+	ipc_hdr_init(&rep.hdr, IPC_METRICS_REPLY, sizeof(rep), h->id);
+	record_fill(&rep);
+	pthread_mutex_lock(&privd.lock);
+	rep.running = privd.running;
+	pthread_mutex_unlock(&privd.lock);
+	rep.live = live_count();
+	pool_sizes(&rep.pool_ready, &rep.pool_target);
+	if (dk_open(&dk, privd.sockproxy) == 0) {
+		if (dk_stats(&dk, rep.refusals) == 0)
+			rep.proxy_up = 1;
+		else
+			log_warnx("metrics: %s", dk.err);
+		dk_close(&dk);
+	}
+	if (!rep.proxy_up)
+		memset(rep.refusals, 0, sizeof(rep.refusals));
+	pthread_mutex_lock(&privd.send_lock);
+	if (ipc_send(privd.sock, &rep, sizeof(rep), NULL, 0) != 0)
+		log_warn("metrics: send");
+	pthread_mutex_unlock(&privd.send_lock);
+	free(h);
+	return NULL;
+}
+
+void
+run_metrics(uint32_t id)
+{
+	answer_in_thread(metrics_thread, id, "run_metrics");
 }
 
 void
@@ -591,10 +686,12 @@ run_sweep(void)
 	if (n < 0)
 		log_warnx("run_sweep: list: %s", dk.err);
 	for (i = 0; i < n; i++) {
-		if (dk_remove(&dk, ids[i]) < 0)
+		if (dk_remove(&dk, ids[i]) < 0) {
 			log_warnx("run_sweep: remove %s: %s", ids[i], dk.err);
-		else
+		} else {
 			log_info("run_sweep: removed leftover sandbox %.12s", ids[i]);
+			record_swept();
+		}
 	}
 	dk_close(&dk);
 }
@@ -656,6 +753,7 @@ run_shutdown(void)
 	if (wait_idle(5000) != 0 && have_dk) {
 		n = live_copy(ids);
 		log_info("run_shutdown: killing %zu sandbox(es) still running", n);
+		privd.killed_all = 1;
 		for (i = 0; i < n; i++)
 			(void)dk_kill(&dk, ids[i]);
 		if (wait_idle(15000) != 0)

@@ -19,6 +19,8 @@ const struct sp_route sp_routes[] = {
 	{ SP_M_DELETE, SP_API "/containers/{id}", SP_OP_REMOVE, SP_BODY_NONE },
 	{ SP_M_POST, SP_API "/containers/{id}/wait", SP_OP_WAIT, SP_BODY_NONE },
 	{ SP_M_GET, SP_API "/containers/json", SP_OP_LIST, SP_BODY_NONE },
+	/* not the Docker API: sockproxy's own counters, never sent upstream */
+	{ SP_M_GET, SP_API "/codeward/stats", SP_OP_STATS, SP_BODY_NONE },
 };
 const size_t sp_nroutes = sizeof(sp_routes) / sizeof(sp_routes[0]);
 

@@ -110,10 +110,17 @@ listen_on(const char *path, const struct cw_user *u, gid_t client_gid)
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 		fatal("listen: bind %s", path);
 	umask(old);
-	if (chown(path, u->uid, client_gid) != 0)
-		fatal("listen: chown %s", path);
+	/*
+	 * Group, mode, then owner: root stays the owner until the last step,
+	 * so the chmod needs no CAP_FOWNER (a container gives only CHOWN),
+	 * and the socket is never open to any group but privd's.
+	 */
+	if (chown(path, (uid_t)-1, client_gid) != 0)
+		fatal("listen: chown group %s", path);
 	if (chmod(path, 0660) != 0)
 		fatal("listen: chmod %s", path);
+	if (chown(path, u->uid, (gid_t)-1) != 0)
+		fatal("listen: chown %s", path);
 	if (listen(fd, SP_CONN_MAX) != 0)
 		fatal("listen: listen %s", path);
 	return fd;

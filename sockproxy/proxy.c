@@ -14,7 +14,9 @@
 #include <cjson/cJSON.h>
 
 #include "answer.h"
+#include "audit.h"
 #include "http.h"
+#include "ipc.h"
 #include "json.h"
 #include "mux.h"
 #include "req.h"
@@ -291,23 +293,91 @@ live_max(const struct policy *p)
 	return n < SP_CONTAINERS_MAX ? n : SP_CONTAINERS_MAX;
 }
 
+
+/* ---- refusals: counted by class, one audit line each ------------------- */
+
+static uint64_t refusals[IPC_REFUSALS];
+static const struct sp_conf *audit_conf;	/* set at start-up */
+
+static unsigned int
+refusal_class(int status)
+{
+	switch (status) {
+	case 403: return IPC_REFUSE_POLICY;
+	case 404: return IPC_REFUSE_NOT_OWNED;
+	case 408: return IPC_REFUSE_TIMEOUT;
+	case 409: return IPC_REFUSE_STATE;
+	case 413: return IPC_REFUSE_TOO_LARGE;
+	case 502: return IPC_REFUSE_DAEMON;
+	case 503: return IPC_REFUSE_BUSY;
+	default: return IPC_REFUSE_REQUEST;
+	}
+}
+
+static void
+count_refusal(const struct sp_conf *conf, unsigned int klass, int status,
+    const char *line, const char *why)
+{
+	struct audit a;
+
+	__atomic_add_fetch(&refusals[klass], 1, __ATOMIC_RELAXED);
+	audit_begin(&a, "refusal");
+	if (conf == NULL)
+		conf = audit_conf;
+	audit_str(&a, "instance", conf != NULL ? conf->instance : "");
+	audit_i64(&a, "status", status);
+	audit_str(&a, "class", ipc_refusal_name(klass));
+	audit_str(&a, "request", line);
+	audit_str(&a, "reason", why);
+	if (audit_end(&a) != 0)
+		log_warn("audit: write");
+}
+
+static void
+refuse_as(struct conn *c, int status, unsigned int klass, const char *fmt, ...)
+    CW_PRINTF(4, 5);
+
 static void
 refuse(struct conn *c, int status, const char *fmt, ...) CW_PRINTF(3, 4);
 
 static void
+refuse_why(struct conn *c, int status, unsigned int klass, const char *why);
+
+static void
 refuse(struct conn *c, int status, const char *fmt, ...)
 {
-	struct sp_buf b;
 	char why[256];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	refuse_why(c, status, refusal_class(status), why);
+}
+
+/* a refusal whose class the status does not tell: the daemon's own */
+static void
+refuse_as(struct conn *c, int status, unsigned int klass, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	refuse_why(c, status, klass, why);
+}
+
+static void
+refuse_why(struct conn *c, int status, unsigned int klass, const char *why)
+{
+	struct sp_buf b;
+
 	if (status < 500)
 		log_warnx("refused %d: %s: %s", status, c->line, why);
 	else
 		log_warnx("failed %d: %s: %s", status, c->line, why);
+	count_refusal(c->conf, klass, status, c->line, why);
 	sp_buf_init(&b, 1024);
 	sp_buf_str(&b, "{\"message\":");
 	sp_buf_jstr(&b, why, strlen(why));
@@ -394,9 +464,10 @@ upstream_failed(struct conn *c, int status, const struct sp_buf *ans,
 	sp_answer_message(ans->p != NULL ? ans->p : "", ans->len, msg, sizeof(msg));
 	log_warnx("%s: daemon answered %d: %s", what, status, msg);
 	if (status == 404)
-		refuse(c, 404, "%s: no such object", what);
+		refuse_as(c, 404, IPC_REFUSE_DAEMON, "%s: no such object", what);
 	else if (status == 409 || status == 304)
-		refuse(c, 409, "%s: conflict with the object's state", what);
+		refuse_as(c, 409, IPC_REFUSE_DAEMON,
+		    "%s: conflict with the object's state", what);
 	else
 		refuse(c, 502, "%s: daemon answered %d", what, status);
 }
@@ -1327,6 +1398,27 @@ out:
 	sp_buf_free(&out);
 }
 
+/* sockproxy's own counters; nothing goes upstream */
+static void
+op_stats(struct conn *c)
+{
+	struct sp_buf out;
+	unsigned int i;
+
+	sp_buf_init(&out, 1024);
+	sp_buf_str(&out, "{\"refused\":{");
+	for (i = 0; i < IPC_REFUSALS; i++)
+		sp_buf_printf(&out, "%s\"%s\":%llu", i ? "," : "",
+		    ipc_refusal_name(i), (unsigned long long)
+		    __atomic_load_n(&refusals[i], __ATOMIC_RELAXED));
+	sp_buf_printf(&out, "},\"containers\":%d}", own_count());
+	if (out.err)
+		refuse(c, 503, "out of memory");
+	else
+		reply(c, 200, out.p, out.len);
+	sp_buf_free(&out);
+}
+
 /* the dispatch table: one handler per route operation */
 static const struct {
 	enum sp_op	op;
@@ -1344,6 +1436,7 @@ static const struct {
 	{ SP_OP_WAIT, op_wait },
 	{ SP_OP_LIST, op_list },
 	{ SP_OP_STAT_ARCHIVE, op_stat_archive },
+	{ SP_OP_STATS, op_stats },
 };
 
 static void
@@ -1422,6 +1515,7 @@ sp_busy(int fd)
 
 	send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
+	count_refusal(NULL, IPC_REFUSE_BUSY, 503, "", "too many connections");
 }
 
 /* ---- start-up ---------------------------------------------------------- */
@@ -1450,6 +1544,7 @@ sp_startup(const struct sp_conf *conf)
 	size_t i;
 	int st, r = -1;
 
+	audit_conf = conf;
 	memset(&c, 0, sizeof(c));
 	c.fd = -1;
 	c.conf = conf;

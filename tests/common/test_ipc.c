@@ -39,6 +39,10 @@ test_sizes(void)
 	CHECK(ipc_shape(IPC_HEALTH)->size == 16);
 	CHECK(ipc_shape(IPC_EXEC_DONE)->size == 320);
 	CHECK(ipc_shape(IPC_HEALTH_REPLY)->size == 24);
+	CHECK(ipc_shape(IPC_METRICS)->size == 16);
+	CHECK(ipc_shape(IPC_METRICS_REPLY)->size == 1288);
+	CHECK(ipc_shape(IPC_METRICS)->nfds_max == 0);
+	CHECK(ipc_shape(IPC_METRICS_REPLY)->nfds_max == 0);
 	CHECK(ipc_shape(0) == NULL && ipc_shape(99) == NULL);
 }
 
@@ -129,6 +133,63 @@ test_done_rules(void)
 	d.status = 0;
 	d.message[0] = '\n';
 	CHECK(ipc_check(&d, sizeof(d), 0, &why) != 0);
+}
+
+static void
+test_metrics_rules(void)
+{
+	struct ipc_metrics q;
+	struct ipc_metrics_reply m;
+	const char *why;
+	unsigned int i;
+
+	memset(&q, 0, sizeof(q));
+	ipc_hdr_init(&q.hdr, IPC_METRICS, sizeof(q), 9);
+	CHECK(ipc_check(&q, sizeof(q), 0, &why) == 0);
+	CHECK(ipc_check(&q, sizeof(q), 1, &why) != 0);		/* no fd */
+	CHECK(ipc_check(&q, sizeof(q) - 1, 0, &why) != 0);
+
+	memset(&m, 0, sizeof(m));
+	ipc_hdr_init(&m.hdr, IPC_METRICS_REPLY, sizeof(m), 9);
+	m.proxy_up = 1;
+	m.refusals[IPC_REFUSE_POLICY] = 3;
+	m.pool_ready = 2;
+	m.pool_target = 2;
+	m.execs[IPC_LANGS - 1][IPC_OUTCOMES - 1] = 7;
+	CHECK(ipc_check(&m, sizeof(m), 0, &why) == 0);
+	CHECK(ipc_check(&m, sizeof(m), 1, &why) != 0);
+	CHECK(ipc_check(&m, sizeof(m) + 1, 0, &why) != 0);
+	m.reserved = 1;
+	CHECK(ipc_check(&m, sizeof(m), 0, &why) != 0);
+	m.reserved = 0;
+	m.proxy_up = 2;
+	CHECK(ipc_check(&m, sizeof(m), 0, &why) != 0);
+	m.proxy_up = 0;					/* refusals without sockproxy */
+	CHECK(ipc_check(&m, sizeof(m), 0, &why) != 0);
+	m.refusals[IPC_REFUSE_POLICY] = 0;
+	CHECK(ipc_check(&m, sizeof(m), 0, &why) == 0);
+	m.pool_ready = 3;				/* more than the pool holds */
+	CHECK(ipc_check(&m, sizeof(m), 0, &why) != 0);
+
+	/* every label has a name; none past the end */
+	for (i = 0; i < IPC_OUTCOMES; i++)
+		CHECK(ipc_outcome_name(i) != NULL);
+	for (i = 0; i < IPC_REFUSALS; i++)
+		CHECK(ipc_refusal_name(i) != NULL);
+	CHECK(ipc_outcome_name(IPC_OUTCOMES) == NULL);
+	CHECK(ipc_refusal_name(IPC_REFUSALS) == NULL);
+
+	/* buckets: bounds inclusive, ascending, the last one open */
+	for (i = 1; i < IPC_HIST_BUCKETS - 1; i++) {
+		CHECK(ipc_duration_bounds_ms[i] > ipc_duration_bounds_ms[i - 1]);
+		CHECK(ipc_wait_bounds_ms[i] > ipc_wait_bounds_ms[i - 1]);
+	}
+	CHECK(ipc_hist_bucket(ipc_duration_bounds_ms, 0) == 0);
+	CHECK(ipc_hist_bucket(ipc_duration_bounds_ms, 100000) == 0);
+	CHECK(ipc_hist_bucket(ipc_duration_bounds_ms, 100001) == 1);
+	CHECK(ipc_hist_bucket(ipc_duration_bounds_ms, 300000000) == IPC_HIST_BUCKETS - 2);
+	CHECK(ipc_hist_bucket(ipc_duration_bounds_ms, 300000001) == IPC_HIST_BUCKETS - 1);
+	CHECK(ipc_hist_bucket(ipc_wait_bounds_ms, UINT64_MAX) == IPC_HIST_BUCKETS - 1);
 }
 
 static void
@@ -242,6 +303,7 @@ main(void)
 	test_fd_rules();
 	test_begin_rules();
 	test_names();
+	test_metrics_rules();
 	test_done_rules();
 	test_send_recv();
 	if (failures)

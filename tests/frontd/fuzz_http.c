@@ -78,7 +78,8 @@ setup(void)
 	}
 	auth_init(&pol);
 	exec_init(&pol);
-	if (mkdtemp(dir) == NULL || (sfd = store_open_dir(dir, getuid(), getgid())) < 0)
+	if (mkdtemp(dir) == NULL || store_prepare_dir(dir, getuid(), getgid()) != 0 ||
+	    (sfd = store_open_dir(dir)) < 0)
 		abort();
 	store_init(sfd);
 	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
@@ -90,7 +91,7 @@ setup(void)
 	    getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0)
 		abort();
 	port = ntohs(sa.sin_port);
-	if (http_start(lfd, &pol) != 0)
+	if (http_start(lfd, -1, &pol) != 0)
 		abort();
 }
 

@@ -79,7 +79,8 @@ main(int argc, char **argv)
 		fatalx("keys: %s", err);
 	auth_init(&pol);
 	exec_init(&pol);
-	if ((sfd = store_open_dir(spath, getuid(), getgid())) < 0)
+	if (store_prepare_dir(spath, getuid(), getgid()) != 0 ||
+	    (sfd = store_open_dir(spath)) < 0)
 		fatal("store %s", spath);
 	store_init(sfd);
 
@@ -99,7 +100,7 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &act, NULL);
 	sigaction(SIGINT, &act, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (http_start(lfd, &pol) != 0)
+	if (http_start(lfd, -1, &pol) != 0)
 		fatalx("http_start");
 	if ((f = fopen(opath, "w")) == NULL)
 		fatal("%s", opath);

@@ -5,7 +5,7 @@
  * with the right status, or clamped, before any sandbox is asked for.
  *
  * The run layer is replaced by recorders: run_start() notes the job it would
- * run, answer_done() the answer privd would send.
+ * run, answer_done() the answer privd would send (run_refuse() through it).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -69,6 +69,20 @@ answer_done(const struct ipc_exec_done *d, const int *fds, size_t nfds)
 	rec.answered++;
 	rec.status = d->status;
 	memcpy(rec.message, d->message, sizeof(rec.message));
+}
+
+/* privd's refusal at EXEC_RUN answers (and audits) it: the answer is recorded */
+void
+run_refuse(struct job *j, struct ipc_exec_done *d)
+{
+	answer_done(d, NULL, 0);
+	job_free(j);
+}
+
+void
+run_metrics(uint32_t id)
+{
+	(void)id;
 }
 
 /* --- a frontd that checks nothing --------------------------------------------- */

@@ -39,7 +39,7 @@ static const struct bad bad[] = {
 	{ "[sandbox]\nmemory 512M\n[time]\nmax 1m\n[sandbox]\nmemory 1G\n",
 	    "t.policy:5: [sandbox] appears twice (first at line 1)" },
 	{ "[nope]\n", "t.policy:1: unknown section 'nope' (images, language, sandbox, "
-	    "time, output, files, concurrency, auth)" },
+	    "time, output, files, concurrency, auth, metrics)" },
 	{ "[sandbox\n", "t.policy:1: a section header is '[name]' alone on its line" },
 	{ "[sandbox] x\n", "t.policy:1: a section header is '[name]' alone on its line" },
 	{ "[]\n", "t.policy:1: empty section header" },

@@ -81,7 +81,8 @@ def test_ipc_catalogue_sizes():
     sizes = dict(re.findall(r'_Static_assert\(sizeof\(struct ipc_(\w+)\) == (\d+)', IPC_H))
     for msg, struct in (("EXEC_BEGIN", "exec_begin"), ("EXEC_FILE", "exec_file"),
                         ("EXEC_RUN", "exec_run"), ("HEALTH", "health"),
-                        ("EXEC_DONE", "exec_done"), ("HEALTH_REPLY", "health_reply")):
+                        ("EXEC_DONE", "exec_done"), ("HEALTH_REPLY", "health_reply"),
+                        ("METRICS", "metrics"), ("METRICS_REPLY", "metrics_reply")):
         m = re.search(r"^\| `%s` \| (\w+) \| (\d+) \|" % msg, DOC, re.M)
         check(m is not None, "SECURITY.md's catalogue has no %s" % msg)
         check(m.group(2) == sizes.get(struct), "%s: SECURITY.md says %s, ipc.h asserts %s"

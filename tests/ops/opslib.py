@@ -1,0 +1,109 @@
+"""Helpers for the operations tests: scrape and parse /metrics with
+Prometheus' own parser, read the audit lines out of a daemon's log, speak raw
+bytes to sockproxy, and find an appliance's sandboxes on the engine."""
+import json
+import socket
+import time
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from cwtest import check, containers_with_label, docker_api
+
+TEXT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Scrape:
+    """One /metrics answer: families by name, samples by (name, labels)."""
+
+    def __init__(self, text):
+        self.text = text
+        self.families = {}
+        self.samples = {}
+        for fam in text_string_to_metric_families(text):
+            self.families[fam.name] = fam
+            for s in fam.samples:
+                self.samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+
+    def get(self, name, **labels):
+        key = (name, tuple(sorted(labels.items())))
+        check(key in self.samples, "no sample %s%r in /metrics" % (name, labels))
+        return self.samples[key]
+
+    def has(self, name, **labels):
+        return (name, tuple(sorted(labels.items()))) in self.samples
+
+
+def scrape(port, key=None, path="/metrics"):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    h = {"X-API-Key": key} if key else {}
+    c.request("GET", path, headers=h)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    check(r.status == 200, "GET %s answered %d: %r" % (path, r.status, body[:200]))
+    check(r.getheader("Content-Type") == TEXT_TYPE,
+          "/metrics content type %r" % r.getheader("Content-Type"))
+    return Scrape(body.decode())
+
+
+def audit_lines(log_text, kind=None):
+    """Every audit line of a log, parsed; each must be one JSON object."""
+    out = []
+    for line in log_text.splitlines():
+        # the container log may prefix "name | "; the line itself starts with {
+        i = line.find('{"audit":')
+        if i < 0:
+            continue
+        j = json.loads(line[i:])
+        check(list(j)[:3] == ["audit", "v", "time"], "audit line head: %r" % line)
+        check(j["v"] == 1, "audit version %r" % j["v"])
+        if kind is None or j["audit"] == kind:
+            out.append(j)
+    return out
+
+
+def daemon_log(app, name):
+    f = app.logs[name]
+    f.flush()
+    f.seek(0)
+    return f.read().decode(errors="replace")
+
+
+def sockproxy_raw(path, data, timeout=20):
+    """Send raw bytes to a sockproxy socket; the status it answered."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(path)
+    s.sendall(data)
+    got = b""
+    while True:
+        try:
+            b = s.recv(65536)
+        except socket.timeout:
+            break
+        if not b:
+            break
+        got += b
+    s.close()
+    check(got.startswith(b"HTTP/1.1 "), "sockproxy answered %r" % got[:100])
+    return int(got.split(b" ", 2)[1])
+
+
+def running_sandboxes(instance):
+    ids = []
+    for cid in containers_with_label("codeward.instance=" + instance):
+        st, raw = docker_api("GET", "/v1.41/containers/%s/json" % cid)
+        if st == 200 and json.loads(raw)["State"]["Running"]:
+            ids.append(cid)
+    return ids
+
+
+def wait_for(what, fn, timeout=60, step=0.2):
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        check(time.time() < deadline, "timed out waiting for %s" % what)
+        time.sleep(step)

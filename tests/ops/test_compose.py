@@ -1,0 +1,425 @@
+"""compose/ with Debian's docker-compose on the real engine.
+
+- `./codeward compose setup` (the admin's own path) builds the two appliance
+  images from compose/Dockerfile and writes a configuration; every compose
+  file, alone or with its overlays, passes `docker-compose config`, and what
+  it says is checked: only sockproxy mounts the Docker socket and it has no
+  network; both daemons read-only, all capabilities dropped but the few the
+  privilege drop needs, no new privileges; LibreChat wired to
+  http://codeward:8000/v1 with a token key whose public half is the one
+  codeward's policy names, and nothing of LibreChat's mounted into codeward.
+  (LibreChat's images cannot be pulled here: librechat.yaml is validated,
+  not run.)
+- The appliance is brought up from the locally built images: a run goes
+  through it, /metrics and the audit lines show it, privd killed mid-run is
+  restarted by the engine and its sweep removes the orphan, the gVisor
+  overlay runs a sandbox under runsc, and after `down -v` nothing of the
+  project is left: no container, sandbox, volume or network.
+
+The project name and the sockproxy instance are unique to the test, so it
+never touches anyone else's containers.
+"""
+import base64
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import yaml
+
+from cwtest import (SOURCE, Fail, check, containers_with_label, docker_api, free_port,
+                    main, require_docker, sandbox_image_id)
+from cwsec import proc_status
+from opslib import audit_lines, scrape, wait_for
+
+COMPOSE = "/usr/bin/docker-compose"
+OVERLAYS = [(), ("librechat",), ("gvisor",), ("gpu",), ("librechat", "gvisor"),
+            ("librechat", "gpu")]
+
+
+class Stack:
+    def __init__(self):
+        require_docker()
+        tag = secrets.token_hex(4)
+        self.project = "cwtest" + tag
+        self.instance = "test-compose-" + tag
+        self.config = tempfile.mkdtemp(prefix="cw-compose-")
+        self.port = free_port()
+        self.env = dict(os.environ, CODEWARD_CONFIG=self.config, CODEWARD_INSTANCE=self.instance,
+                        CODEWARD_PORT=str(self.port), CODEWARD_SANDBOX_IMAGE=sandbox_image_id(),
+                        PATH="/usr/bin:" + os.environ.get("PATH", ""),
+                        COMPOSE_DOCKER_CLI_BUILD="0", DOCKER_BUILDKIT="0")
+        self.env.pop("CODEWARD_API_KEY", None)
+        self.setup_s = None
+        self.up = False
+
+    def setup(self):
+        t0 = time.time()
+        r = subprocess.run([os.path.join(SOURCE, "codeward"), "compose", "setup"], env=self.env,
+                           capture_output=True, text=True, timeout=1500)
+        check(r.returncode == 0, "compose setup failed:\n%s%s" % (r.stdout, r.stderr[-4000:]))
+        self.setup_s = time.time() - t0
+        self.key = open(os.path.join(self.config, "api-key")).read().strip()
+        self.settings = dict(l.split("=", 1) for l in
+                             open(os.path.join(self.config, "compose.env")).read().split())
+        return self
+
+    def compose(self, *args, overlays=(), timeout=300, ok=True):
+        cmd = [COMPOSE, "--env-file", os.path.join(self.config, "compose.env"),
+               "-p", self.project, "-f", os.path.join(SOURCE, "compose", "compose.yaml")]
+        for o in overlays:
+            cmd += ["-f", os.path.join(SOURCE, "compose", o + ".yaml")]
+        r = subprocess.run(cmd + list(args), env=self.env, capture_output=True, text=True,
+                           timeout=timeout)
+        if ok:
+            check(r.returncode == 0, "docker-compose %s failed:\n%s%s" %
+                  (" ".join(args), r.stdout[-3000:], r.stderr[-3000:]))
+        return r
+
+    def container(self, service):
+        ids = containers_with_label("com.docker.compose.project=" + self.project)
+        for cid in ids:
+            st, raw = docker_api("GET", "/v1.41/containers/%s/json" % cid)
+            j = json.loads(raw)
+            if j["Config"]["Labels"].get("com.docker.compose.service") == service:
+                return j
+        raise Fail("no %s container in project %s" % (service, self.project))
+
+    def request(self, method, path, body=None, auth=True):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        h = {"X-API-Key": self.key} if auth else {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        c.request(method, path, body=data, headers=h)
+        r = c.getresponse()
+        raw = r.read()
+        c.close()
+        return r.status, (json.loads(raw) if raw and raw[:1] in b"{[" else raw)
+
+    def healthy(self):
+        try:
+            return self.request("GET", "/v1/health", auth=False)[0] == 200
+        except OSError:
+            return False
+
+    def logs(self, service):
+        return self.compose("logs", "--no-color", service).stdout
+
+    def leftovers(self):
+        left = []
+        left += ["container " + c for c in containers_with_label("com.docker.compose.project=" + self.project)]
+        left += ["sandbox " + c for c in containers_with_label("codeward.instance=" + self.instance)]
+        for kind in ("volumes", "networks"):
+            filt = json.dumps({"label": ["com.docker.compose.project=" + self.project]})
+            from urllib.parse import quote
+            st, raw = docker_api("GET", "/v1.41/%s?filters=%s" % (kind, quote(filt)))
+            check(st == 200, "list %s: %d" % (kind, st))
+            j = json.loads(raw)
+            items = j.get("Volumes") or [] if kind == "volumes" else j
+            left += ["%s %s" % (kind[:-1], x["Name"]) for x in items]
+        return left
+
+    def cleanup(self):
+        """Whatever a failed test left: only this project's and instance's."""
+        self.compose("down", "-v", "--remove-orphans", overlays=("gvisor",), ok=False)
+        for c in containers_with_label("codeward.instance=" + self.instance):
+            docker_api("DELETE", "/v1.41/containers/%s?force=1&v=1" % c)
+        shutil.rmtree(self.config, ignore_errors=True)
+
+
+stack = None
+
+
+def get_stack():
+    global stack
+    if stack is None:
+        stack = Stack().setup()
+    return stack
+
+
+def service(cfg, name):
+    check(name in cfg["services"], "no service %s" % name)
+    return cfg["services"][name]
+
+
+def test_setup_writes_the_configuration():
+    s = get_stack()
+    cw = os.path.join(s.config, "codeward")
+    lc = os.path.join(s.config, "librechat")
+    check(sorted(os.listdir(cw)) == ["codeward.policy", "gpu.policy", "gvisor.policy",
+                                     "jwt-public.pem", "keys"], "codeward/: %r" % os.listdir(cw))
+    check(os.stat(os.path.join(cw, "keys")).st_mode & 0o777 == 0o600, "keys mode")
+    check(os.stat(lc).st_mode & 0o777 == 0o700, "librechat/ mode")
+    for f in os.listdir(lc):
+        check(os.stat(os.path.join(lc, f)).st_mode & 0o077 == 0, "%s readable by others" % f)
+    check(os.stat(os.path.join(s.config, "api-key")).st_mode & 0o777 == 0o600, "api-key mode")
+    # the key file holds the hash, never the key
+    check(s.key not in open(os.path.join(cw, "keys")).read(), "the key in clear in keys")
+    pol = open(os.path.join(cw, "codeward.policy")).read()
+    check(sandbox_image_id() in pol and "@SANDBOX_IMAGE@" not in pol.split("\n[images]")[1],
+          "sandbox image pinned")
+    for line in ("mode            api-key+jwt", "jwt-public-key  /etc/codeward/jwt-public.pem"):
+        check(line in pol, "policy lacks %r" % line)
+    gv = open(os.path.join(cw, "gvisor.policy")).read()
+    check("runtime         runsc" in gv and "pids            256" in gv, "gvisor")
+    check("gpu             all" in open(os.path.join(cw, "gpu.policy")).read(), "gpu")
+    # LibreChat's signing key and codeward's verifying key are one pair
+    env = dict(l.split("=", 1) for l in open(os.path.join(lc, "librechat.env")).read().splitlines()
+               if l and not l.startswith("#"))
+    for k in ("CREDS_KEY", "CREDS_IV", "JWT_SECRET", "JWT_REFRESH_SECRET",
+              "CODEAPI_JWT_PRIVATE_KEY_BASE64", "LIBRECHAT_CODE_API_KEY"):
+        check(env.get(k), "librechat.env lacks %s" % k)
+    check(len(env["CREDS_KEY"]) == 64 and len(env["CREDS_IV"]) == 32, "CREDS sizes")
+    check(env["LIBRECHAT_CODE_API_KEY"] == s.key, "the old generation's key")
+    priv = base64.b64decode(env["CODEAPI_JWT_PRIVATE_KEY_BASE64"])
+    derived = subprocess.run(["openssl", "pkey", "-pubout"], input=priv, capture_output=True,
+                             check=True).stdout
+    check(derived == open(os.path.join(cw, "jwt-public.pem"), "rb").read(),
+          "LibreChat's key is not the pair of codeward's public key")
+    text = subprocess.run(["openssl", "pkey", "-pubin", "-in", os.path.join(cw, "jwt-public.pem"),
+                           "-text", "-noout"], capture_output=True, text=True, check=True).stdout
+    check(text.startswith("ED25519 Public-Key"), "not an Ed25519 SPKI key: %r" % text[:60])
+    check(b"PRIVATE" not in b"".join(open(os.path.join(cw, f), "rb").read() for f in os.listdir(cw)
+                                     if f != "keys"), "a private key in codeward/")
+
+
+def test_every_compose_file_validates():
+    s = get_stack()
+    for ov in OVERLAYS:
+        r = s.compose("config", overlays=ov)
+        cfg = yaml.safe_load(r.stdout)
+        sp, cw = service(cfg, "sockproxy"), service(cfg, "codeward")
+        # only sockproxy holds the Docker socket, and it has no network
+        for name, svc in cfg["services"].items():
+            socks = [v for v in svc.get("volumes", []) if "docker.sock" in str(v)]
+            check(bool(socks) == (name == "sockproxy"), "%s %r mounts %r" % (ov, name, socks))
+        check(sp["network_mode"] == "none", "sockproxy network %r" % sp.get("network_mode"))
+        for svc, caps in ((sp, {"CHOWN", "SETUID", "SETGID", "KILL"}),
+                          (cw, {"SETUID", "SETGID", "KILL"})):
+            check(svc["read_only"] is True, "read_only")
+            check(svc["cap_drop"] == ["ALL"], "cap_drop %r" % svc["cap_drop"])
+            check(set(svc["cap_add"]) == caps, "cap_add %r" % svc["cap_add"])
+            check("no-new-privileges:true" in svc["security_opt"], "no-new-privileges")
+            check(svc["init"] is True, "init")
+            check(not svc.get("privileged"), "privileged")
+        check(cw["ports"] == ["127.0.0.1:%d:8000/tcp" % s.port], "codeward's port %r" % cw["ports"])
+        mounts = [v if isinstance(v, str) else "%s:%s" % (v.get("source"), v["target"])
+                  for v in cw["volumes"]]
+        check(any(m.endswith(":/etc/codeward:ro") or "/etc/codeward" in m for m in mounts),
+              "codeward's configuration %r" % mounts)
+        check(not any("librechat" in m for m in mounts), "LibreChat's secrets in codeward: %r" % mounts)
+        want = "codeward.policy"
+        if "gvisor" in ov:
+            want = "gvisor.policy"
+        if "gpu" in ov:
+            want = "gpu.policy"
+        for svc in (sp, cw):
+            pol = [m for m in (str(v) for v in svc["volumes"]) if "/etc/codeward/codeward.policy" in m]
+            if svc is cw and want == "codeward.policy":
+                continue        # read from the mounted directory
+            check(pol and pol[-1].split(":")[0].endswith("/codeward/" + want),
+                  "%r: policy mount %r" % (ov, pol))
+        if "librechat" in ov:
+            api = service(cfg, "api")
+            env = api["environment"]
+            check(env["LIBRECHAT_CODE_BASEURL"] == "http://codeward:8000/v1", "base URL %r" % env)
+            check(env["CODEAPI_AUTH_PROVIDER"] == "librechat-jwt" and
+                  env["CODEAPI_JWT_ALGORITHM"] == "EdDSA" and env["CODEAPI_JWT_ISSUER"] == "librechat"
+                  and env["CODEAPI_JWT_AUDIENCE"] == "codeapi" and
+                  int(env["CODEAPI_JWT_TTL_SECONDS"]) <= 300, "token settings %r" % env)
+            # env_file is merged into environment by `config`: the secrets arrive
+            check(env.get("CODEAPI_JWT_PRIVATE_KEY_BASE64") and env.get("CREDS_KEY") and
+                  env.get("MEILI_MASTER_KEY"), "LibreChat's secrets")
+            check(env["MONGO_URI"].startswith("mongodb://mongodb:") and
+                  env["MEILI_HOST"] == "http://meilisearch:7700", "database wiring %r" % env)
+            check("codeward" in api["depends_on"], "api depends on codeward")
+            for db in ("mongodb", "meilisearch"):
+                check(not service(cfg, db).get("ports"), "%s is published" % db)
+            check(not service(cfg, "meilisearch")["environment"].get("CREDS_KEY"),
+                  "Meilisearch got LibreChat's secrets")
+    # and docker-compose refuses a file that is wrong: the check can fail
+    bad = os.path.join(s.config, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write("services:\n  codeward:\n    cap_add: 5\n")
+    r = subprocess.run([COMPOSE, "--env-file", os.path.join(s.config, "compose.env"), "-p", s.project,
+                        "-f", os.path.join(SOURCE, "compose", "compose.yaml"), "-f", bad, "config", "-q"],
+                       env=s.env, capture_output=True, text=True, timeout=60)
+    check(r.returncode != 0, "docker-compose accepted a wrong file")
+
+
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def librechat_token(s, sub, key_pem=None):
+    """A Code API token as LibreChat mints it (EdDSA, its claims), signed
+    with the private key the setup gave LibreChat (or another key)."""
+    if key_pem is None:
+        env = dict(l.split("=", 1) for l in
+                   open(os.path.join(s.config, "librechat", "librechat.env")).read().splitlines()
+                   if l and not l.startswith("#"))
+        key_pem = base64.b64decode(env["CODEAPI_JWT_PRIVATE_KEY_BASE64"])
+    now = int(time.time())
+    header = {"alg": "EdDSA", "typ": "JWT", "kid": "codeward-1"}
+    claims = {"iss": "librechat", "aud": "codeapi", "sub": sub, "iat": now, "nbf": now,
+              "exp": now + 300, "jti": secrets.token_hex(16), "tenant_id": "legacy",
+              "role": "USER", "principal_source": "librechat_jwt"}
+    msg = (b64u(json.dumps(header).encode()) + "." + b64u(json.dumps(claims).encode())).encode()
+    d = tempfile.mkdtemp(prefix="cw-jwt-")
+    try:
+        kp, mp = os.path.join(d, "k"), os.path.join(d, "m")
+        with open(os.open(kp, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+            f.write(key_pem)
+        with open(mp, "wb") as f:
+            f.write(msg)
+        sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", kp, "-in", mp],
+                             check=True, capture_output=True).stdout
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return msg.decode() + "." + b64u(sig)
+
+
+def children(pid):
+    out = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                fields = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(p))
+    return out
+
+
+def test_appliance_up_run_kill_gvisor_down():
+    s = get_stack()
+    try:
+        t0 = time.time()
+        s.compose("up", "-d")
+        wait_for("codeward healthy", s.healthy, 120)
+        up_s = time.time() - t0
+        print("measured: setup %.1f s, up to healthy %.1f s" % (s.setup_s, up_s))
+
+        # a run through the published port
+        st, j = s.request("POST", "/v1/exec", {"lang": "py", "code": "print(6*7)"})
+        check(st == 200 and j["stdout"] == "42\n", "exec %s %r" % (st, j))
+        m = scrape(s.port, s.key)
+        check(m.get("codeward_executions_total", lang="py", outcome="ok") == 1, "py ok counted")
+        check(m.get("codeward_sockproxy_up") == 1, "sockproxy up")
+        lines = audit_lines(s.logs("codeward"), "exec")
+        check(len(lines) == 1 and lines[0]["status"] == "ok" and lines[0]["lang"] == "py",
+              "audit lines %r" % lines)
+        check(lines[0]["image"] == sandbox_image_id(), "the pinned image ran")
+
+        # what LibreChat (0.8.6 and later) sends: its own Code API token,
+        # checked with the public half the setup gave codeward
+        user = "6650f1c2a1b2c3d4e5f60718"
+        for token, want in ((librechat_token(s, user), 200),
+                            (librechat_token(s, user, subprocess.run(
+                                ["openssl", "genpkey", "-algorithm", "ed25519"],
+                                capture_output=True, check=True).stdout), 401)):
+            c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=120)
+            c.request("POST", "/v1/exec", body=json.dumps({"lang": "bash", "code": "echo jwt"}),
+                      headers={"Authorization": "Bearer " + token,
+                               "Content-Type": "application/json"})
+            r = c.getresponse()
+            raw = r.read()
+            c.close()
+            check(r.status == want, "LibreChat's token answered %d, want %d: %r" %
+                  (r.status, want, raw[:200]))
+        lines = audit_lines(s.logs("codeward"), "exec")
+        check(lines[-1]["user"] == user and lines[-1]["lang"] == "bash",
+              "the token's sub is the run's user: %r" % lines[-1])
+
+        # what the containers really are
+        cw, sp = s.container("codeward"), s.container("sockproxy")
+        for c, caps in ((cw, ["SETUID", "SETGID", "KILL"]), (sp, ["CHOWN", "SETUID", "SETGID", "KILL"])):
+            hc = c["HostConfig"]
+            check(hc["ReadonlyRootfs"] and hc["CapDrop"] == ["ALL"] and
+                  sorted(hc["CapAdd"]) == sorted(caps) and
+                  "no-new-privileges:true" in hc["SecurityOpt"] and hc["Init"], "%r" % hc)
+            socks = [x for x in c["Mounts"] if "docker.sock" in x.get("Source", "")]
+            check(bool(socks) == (c is sp), "docker.sock mounts %r" % socks)
+        check(sp["HostConfig"]["NetworkMode"] == "none", "sockproxy network")
+        # the daemons inside run as their own users, with no capability left
+        init = cw["State"]["Pid"]
+        privd = children(init)
+        check(len(privd) == 1, "privd under the container's init: %r" % privd)
+        frontd = children(privd[0])
+        check(len(frontd) == 1, "frontd under privd: %r" % frontd)
+        for pid, uid in ((privd[0], "61001"), (frontd[0], "61002")):
+            st_ = proc_status(pid)
+            check(st_["Uid"].split() == [uid] * 4 and int(st_["CapEff"], 16) == 0 and
+                  int(st_["CapPrm"], 16) == 0 and st_["NoNewPrivs"] == "1" and
+                  st_["Seccomp"] == "2", "process %d: %r" % (pid, st_))
+        sproxy = children(sp["State"]["Pid"])
+        check(len(sproxy) == 1 and proc_status(sproxy[0])["Uid"].split() == ["61003"] * 4,
+              "sockproxy's user")
+
+        # privd killed mid-run: the engine restarts the container, the sweep
+        # removes the sandbox the dead run left
+        out = {}
+
+        def long_run():
+            try:
+                out["a"] = s.request("POST", "/v1/exec", {"lang": "bash", "code": "sleep 60"})
+            except OSError as e:
+                out["e"] = e
+        import threading
+        threading.Thread(target=long_run, daemon=True).start()
+
+        def run_sandbox():
+            # the sandbox of the exec: the one a bash exec runs in, not the pool's
+            for cid in containers_with_label("codeward.instance=" + s.instance):
+                st_, raw = docker_api("GET", "/v1.41/containers/%s/top" % cid)
+                if st_ == 200 and any("sleep" in " ".join(p) for p in json.loads(raw)["Processes"]):
+                    return cid
+            return None
+        orphan = wait_for("the run's sandbox", run_sandbox, 30)
+        os.kill(privd[0], signal.SIGKILL)
+        wait_for("codeward restarted", lambda: s.container("codeward")["RestartCount"] >= 1, 60)
+        wait_for("codeward healthy again", s.healthy, 60)
+        wait_for("the orphan swept",
+                 lambda: docker_api("GET", "/v1.41/containers/%s/json" % orphan)[0] == 404, 30)
+        check("run_sweep: removed leftover sandbox %s" % orphan[:12] in s.logs("codeward"),
+              "no sweep line")
+        m = scrape(s.port, s.key)
+        check(m.get("codeward_sandboxes_swept_total") >= 1, "swept counter")
+
+        # the gVisor overlay: the daemons restart with gvisor.policy
+        s.compose("up", "-d", overlays=("gvisor",))
+        wait_for("codeward healthy under the gVisor policy",
+                 lambda: s.healthy() and "gvisor.policy" in json.dumps(s.container("codeward")["Mounts"]), 120)
+        st, j = s.request("POST", "/v1/exec", {"lang": "bash", "code": "dmesg | head -1"})
+        check(st == 200 and "gVisor" in j["stdout"], "not under gVisor: %s %r" % (st, j))
+        lines = [x for x in audit_lines(s.logs("codeward"), "exec") if x["lang"] == "bash"
+                 and x["status"] == "ok"]
+        check(lines and lines[-1]["limits"]["runtime"] == "runsc", "audit runtime %r" % lines[-1:])
+
+        # down: nothing of the project is left, sandboxes included
+        t0 = time.time()
+        s.compose("down", "-v", overlays=("gvisor",))
+        print("measured: down %.1f s" % (time.time() - t0))
+        left = s.leftovers()
+        check(not left, "left after down -v: %r" % left)
+    except Exception:
+        # what the daemons said, before the cleanup takes it away
+        print(s.logs("codeward")[-6000:])
+        print(s.logs("sockproxy")[-3000:])
+        raise
+
+
+if __name__ == "__main__":
+    try:
+        main(globals())
+    finally:
+        if stack is not None:
+            stack.cleanup()
