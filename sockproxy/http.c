@@ -9,8 +9,6 @@ const struct sp_route sp_routes[] = {
 	    SP_OP_PUT_ARCHIVE, SP_BODY_TAR },
 	{ SP_M_GET, SP_API "/containers/{id}/archive?path=/mnt/data",
 	    SP_OP_GET_ARCHIVE, SP_BODY_NONE },
-	{ SP_M_HEAD, SP_API "/containers/{id}/archive?path=/mnt/data",
-	    SP_OP_STAT_ARCHIVE, SP_BODY_NONE },
 	{ SP_M_POST, SP_API "/containers/{id}/exec", SP_OP_EXEC_CREATE,
 	    SP_BODY_JSON },
 	{ SP_M_POST, SP_API "/exec/{id}/start", SP_OP_EXEC_START, SP_BODY_NONE },
@@ -19,6 +17,8 @@ const struct sp_route sp_routes[] = {
 	{ SP_M_DELETE, SP_API "/containers/{id}", SP_OP_REMOVE, SP_BODY_NONE },
 	{ SP_M_POST, SP_API "/containers/{id}/wait", SP_OP_WAIT, SP_BODY_NONE },
 	{ SP_M_GET, SP_API "/containers/json", SP_OP_LIST, SP_BODY_NONE },
+	{ SP_M_HEAD, SP_API "/containers/{id}/archive?path=/mnt/data",
+	    SP_OP_STAT_ARCHIVE, SP_BODY_NONE },
 	/* not the Docker API: sockproxy's own counters, never sent upstream */
 	{ SP_M_GET, SP_API "/codeward/stats", SP_OP_STATS, SP_BODY_NONE },
 };
