@@ -308,6 +308,10 @@ check_exec_begin(const struct ipc_exec_begin *m, const char **why)
 		return *why = "bad lang", -1;
 	if (!ipc_user_ok(m->user, sizeof(m->user)))
 		return *why = "bad user", -1;
+	if (!ipc_session_ok(m->session, sizeof(m->session)))
+		return *why = "bad session key", -1;
+	if (m->session[0] != '\0' && !(m->opts & IPC_OPT_STATEFUL))
+		return *why = "a session key without the stateful option", -1;
 	if (m->nfiles > IPC_FILES_MAX)
 		return *why = "too many files", -1;
 	if (m->opts & ~IPC_OPT_ALL)
@@ -353,7 +357,31 @@ check_exec_done(const struct ipc_exec_done *m, size_t nfds, const char **why)
 		return *why = "fds on an error", -1;
 	if (!ipc_message_ok(m->message, sizeof(m->message)))
 		return *why = "bad message text", -1;
+	if (m->flags & ~IPC_DF_ALL)
+		return *why = "unknown flag bits", -1;
+	if ((m->flags & IPC_DF_UNCHANGED) && (m->fds & IPC_DONE_ARCHIVE))
+		return *why = "an archive of an unchanged work directory", -1;
+	if (m->status != IPC_ST_OK && m->flags != 0)
+		return *why = "flags on an error", -1;
+	if (m->reserved != 0)
+		return *why = "reserved field set", -1;
 	return 0;
+}
+
+/* "" or exactly IPC_SESSION_LEN lower-case hex digits, zeros after */
+int
+ipc_session_ok(const char *s, size_t size)
+{
+	size_t len, i;
+
+	if (fixed_string(s, size, &len) < 0)
+		return 0;
+	if (len != 0 && len != IPC_SESSION_LEN)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
 }
 
 static int

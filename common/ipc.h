@@ -59,6 +59,8 @@ _Static_assert(sizeof(struct ipc_hdr) == 16, "ipc_hdr size");
 #define IPC_NAME_MAX		256	/* relative path in the work directory */
 #define IPC_MESSAGE_MAX		256	/* [ -~]* */
 #define IPC_FILES_MAX		256	/* hard ceiling; the policy sets the real cap */
+#define IPC_SESSION_MAX		40	/* 32 hex digits, NUL, zeros */
+#define IPC_SESSION_LEN		32
 
 /* ipc_exec_begin.opts */
 #define IPC_OPT_STATEFUL	0x1u	/* the client asked for a stateful session */
@@ -76,8 +78,13 @@ struct ipc_exec_begin {
 	uint32_t	reserved;
 	uint64_t	code_len;	/* size of the sealed memfd */
 	char		args[IPC_ARGS_MAX];
+	/*
+	 * A stateful session's key ([0-9a-f]{32}: frontd's hash of the user
+	 * and the client's session hint), or "" for a run of its own.
+	 */
+	char		session[IPC_SESSION_MAX];
 };
-_Static_assert(sizeof(struct ipc_exec_begin) == 4216, "ipc_exec_begin size");
+_Static_assert(sizeof(struct ipc_exec_begin) == 4256, "ipc_exec_begin size");
 
 struct ipc_exec_file {
 	struct ipc_hdr	hdr;
@@ -119,6 +126,11 @@ enum ipc_kill {
 #define IPC_DONE_ARCHIVE	0x2u	/* raw tar of the work directory */
 #define IPC_DONE_ALL		(IPC_DONE_OUTPUT | IPC_DONE_ARCHIVE)
 
+/* ipc_exec_done.flags */
+#define IPC_DF_UNCHANGED	0x1u	/* no archive: the run left /mnt/data as it was */
+#define IPC_DF_REUSED		0x2u	/* the stateful session's sandbox served it again */
+#define IPC_DF_ALL		(IPC_DF_UNCHANGED | IPC_DF_REUSED)
+
 struct ipc_exec_done {
 	struct ipc_hdr	hdr;
 	uint32_t	status;		/* enum ipc_status */
@@ -130,8 +142,10 @@ struct ipc_exec_done {
 	uint64_t	output_len;
 	uint64_t	archive_len;
 	char		message[IPC_MESSAGE_MAX];	/* reason when status != OK */
+	uint32_t	flags;		/* IPC_DF_* */
+	uint32_t	reserved;	/* must be 0 */
 };
-_Static_assert(sizeof(struct ipc_exec_done) == 320, "ipc_exec_done size");
+_Static_assert(sizeof(struct ipc_exec_done) == 328, "ipc_exec_done size");
 
 struct ipc_health_reply {
 	struct ipc_hdr	hdr;
@@ -256,6 +270,7 @@ int	ipc_lang_ok(const char *s, size_t size);
 int	ipc_user_ok(const char *s, size_t size);
 int	ipc_name_ok(const char *s, size_t size);
 int	ipc_message_ok(const char *s, size_t size);
+int	ipc_session_ok(const char *s, size_t size);
 /* iterate args: returns the next string or NULL; *off starts at 0 */
 const char *ipc_args_next(const struct ipc_exec_begin *m, size_t *off);
 

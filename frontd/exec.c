@@ -535,7 +535,8 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	case IPC_KILL_MEMORY:
 		/* the sandbox itself may have died with the program */
 		note(&serr, &serrlen, "[codeward] killed: memory limit %s exceeded%s",
-		    policy_fmt_size(a, sizeof(a), res.done.limit), res.archive_fd < 0 ?
+		    policy_fmt_size(a, sizeof(a), res.done.limit),
+		    res.archive_fd < 0 && !(res.done.flags & IPC_DF_UNCHANGED) ?
 		    "; files written by a killed run are not returned" : "");
 		break;
 	case IPC_KILL_SANDBOX:

@@ -478,12 +478,15 @@ run_thread(void *arg)
 	r.t_run = cw_now_ms() - mark;
 	mark = cw_now_ms();
 	/* the work directory of a sandbox that still runs */
-	if (!stopped && (d.kill == IPC_KILL_NONE || d.kill == IPC_KILL_MEMORY) &&
-	    !workdir_untouched(&r.dk, r.cid, stat0)) {
-		cap = 2 * p->workdir_size + (4ULL << 20);
-		if (dk_get_archive(&r.dk, r.cid, tarfd, cap, &tarlen) < 0)
-			goto unavailable;
-		d.fds |= IPC_DONE_ARCHIVE;
+	if (!stopped && (d.kill == IPC_KILL_NONE || d.kill == IPC_KILL_MEMORY)) {
+		if (workdir_untouched(&r.dk, r.cid, stat0)) {
+			d.flags |= IPC_DF_UNCHANGED;	/* nothing to fetch */
+		} else {
+			cap = 2 * p->workdir_size + (4ULL << 20);
+			if (dk_get_archive(&r.dk, r.cid, tarfd, cap, &tarlen) < 0)
+				goto unavailable;
+			d.fds |= IPC_DONE_ARCHIVE;
+		}
 	}
 	r.t_get = cw_now_ms() - mark;
 	d.fds |= IPC_DONE_OUTPUT;
@@ -505,8 +508,10 @@ unavailable:
 	d.fds = 0;
 out:
 	d.duration_us = (cw_now_ms() - t0) * 1000;
-	if (d.status != IPC_ST_OK)
+	if (d.status != IPC_ST_OK) {
 		d.fds = 0;
+		d.flags = 0;
+	}
 	/* recorded before the answer: a scrape after it sees this run */
 	record_exec(j, &d, &r.rec);
 	if (d.status == IPC_ST_OK) {

@@ -33,11 +33,11 @@ good_begin(void)
 static void
 test_sizes(void)
 {
-	CHECK(ipc_shape(IPC_EXEC_BEGIN)->size == 4216);
+	CHECK(ipc_shape(IPC_EXEC_BEGIN)->size == 4256);
 	CHECK(ipc_shape(IPC_EXEC_FILE)->size == 280);
 	CHECK(ipc_shape(IPC_EXEC_RUN)->size == 16);
 	CHECK(ipc_shape(IPC_HEALTH)->size == 16);
-	CHECK(ipc_shape(IPC_EXEC_DONE)->size == 320);
+	CHECK(ipc_shape(IPC_EXEC_DONE)->size == 328);
 	CHECK(ipc_shape(IPC_HEALTH_REPLY)->size == 24);
 	CHECK(ipc_shape(IPC_METRICS)->size == 16);
 	CHECK(ipc_shape(IPC_METRICS_REPLY)->size == 1288);
@@ -82,6 +82,21 @@ test_begin_rules(void)
 	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);
 	b = good_begin(); b.nfiles = IPC_FILES_MAX + 1;
 	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);
+	/* a session key: 32 lower-case hex digits, with the stateful option */
+	b = good_begin(); b.opts = IPC_OPT_STATEFUL;
+	memcpy(b.session, "0123456789abcdef0123456789abcdef", 32);
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) == 0);
+	b.opts = 0;
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);	/* key without option */
+	b = good_begin(); b.opts = IPC_OPT_STATEFUL;
+	memcpy(b.session, "0123456789ABCDEF0123456789abcdef", 32);
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);	/* upper case */
+	b = good_begin(); b.opts = IPC_OPT_STATEFUL;
+	memcpy(b.session, "0123456789abcdef", 16);
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);	/* short */
+	b = good_begin(); b.opts = IPC_OPT_STATEFUL;
+	memset(b.session, 'a', sizeof(b.session));
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);	/* unterminated */
 }
 
 static void
@@ -132,6 +147,21 @@ test_done_rules(void)
 	CHECK(ipc_check(&d, sizeof(d), 0, &why) != 0);
 	d.status = 0;
 	d.message[0] = '\n';
+	CHECK(ipc_check(&d, sizeof(d), 0, &why) != 0);
+	d.message[0] = '\0';
+	d.flags = IPC_DF_UNCHANGED;
+	CHECK(ipc_check(&d, sizeof(d), 0, &why) == 0);
+	d.fds = IPC_DONE_ARCHIVE;
+	CHECK(ipc_check(&d, sizeof(d), 1, &why) != 0);	/* unchanged, yet an archive */
+	d.fds = 0;
+	d.flags = 0x80;
+	CHECK(ipc_check(&d, sizeof(d), 0, &why) != 0);	/* unknown flag */
+	d.flags = IPC_DF_REUSED;
+	d.status = IPC_ST_BUSY;
+	CHECK(ipc_check(&d, sizeof(d), 0, &why) != 0);	/* flags on an error */
+	d.status = 0;
+	d.flags = 0;
+	d.reserved = 1;
 	CHECK(ipc_check(&d, sizeof(d), 0, &why) != 0);
 }
 

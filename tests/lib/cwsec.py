@@ -27,11 +27,11 @@ from cwtest import BUILD, SOURCE, Fail, check, free_port, policy_set
 IPC_EXEC_BEGIN, IPC_EXEC_FILE, IPC_EXEC_RUN, IPC_HEALTH = 1, 2, 3, 4
 IPC_EXEC_DONE, IPC_HEALTH_REPLY = 65, 66
 HDR = struct.Struct("<IIII")
-BEGIN = struct.Struct("<IIII8s64sIIIIIIQ4096s")
+BEGIN = struct.Struct("<IIII8s64sIIIIIIQ4096s40s")
 FILE = struct.Struct("<IIII256sQ")
-DONE = struct.Struct("<IIIIIIiIQQQQ256s")
+DONE = struct.Struct("<IIIIIIiIQQQQ256sII")
 HEALTH_REPLY = struct.Struct("<IIIIII")
-assert BEGIN.size == 4216 and FILE.size == 280 and DONE.size == 320 and HEALTH_REPLY.size == 24
+assert BEGIN.size == 4256 and FILE.size == 280 and DONE.size == 328 and HEALTH_REPLY.size == 24
 IPC_MSG_MAX = BEGIN.size
 IPC_DONE_OUTPUT = 1
 
@@ -41,10 +41,10 @@ def hdr(t, size, ident, reserved=0):
 
 
 def begin(ident, lang=b"py", user=b"", code_len=0, nfiles=0, argc=0, args=b"",
-          opts=0, timeout_ms=0, reserved=0, size=None):
+          opts=0, timeout_ms=0, reserved=0, size=None, session=b""):
     m = BEGIN.pack(IPC_EXEC_BEGIN, BEGIN.size if size is None else size, ident, 0,
                    lang, user, timeout_ms, nfiles, argc, len(args), opts, reserved,
-                   code_len, args)
+                   code_len, args, session)
     return m
 
 
@@ -292,7 +292,7 @@ class FakePrivd:
                     stream = struct.pack(">BxxxI", 1, len(out)) + out
                     mfd = sealed_memfd(stream, "cw-output")
                     done = DONE.pack(IPC_EXEC_DONE, DONE.size, ident, 0, 0, 0, 0,
-                                     IPC_DONE_OUTPUT, 0, 1000, len(stream), 0, b"")
+                                     IPC_DONE_OUTPUT, 0, 1000, len(stream), 0, b"", 0, 0)
                     socket.send_fds(self.sock, [done], [mfd])
                     os.close(mfd)
         except OSError:

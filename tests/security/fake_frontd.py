@@ -76,7 +76,7 @@ def scripts():
         "empty": lambda: [(b"", [])],
         # types
         "unknown-type": lambda: [(bare(99, 1), [])],
-        "reply-type": lambda: [(DONE.pack(IPC_EXEC_DONE, DONE.size, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, b""), [])],
+        "reply-type": lambda: [(DONE.pack(IPC_EXEC_DONE, DONE.size, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, b"", 0, 0), [])],
         "health-reply-type": lambda: [(struct.pack("<IIIIII", IPC_HEALTH_REPLY, 24, 1, 0, 1, 0), [])],
         # states
         "file-when-idle": lambda: [(exec_file(7, b"a.txt", 5), [a_file()])],
