@@ -23,12 +23,14 @@
 #include "ipc.h"
 #include "log.h"
 #include "privsep.h"
+#include "sessions.h"
 #include "store.h"
 #include "stream.h"
 #include "tar.h"
 #include "utf8.h"
 #include "util.h"
 
+#define SESSION_HINT_MAX	1024	/* bytes of a runtime_session_hint hashed */
 #define PRIVD_GRACE_MS	60000	/* beyond the run's own limit */
 
 static const struct policy *pol;
@@ -51,6 +53,8 @@ struct exec_req {
 	uint32_t	timeout_ms;
 	uint32_t	opts;
 	char		user[IPC_USER_MAX];
+	char		hint[SESSION_HINT_MAX];	/* runtime_session_hint */
+	size_t		hintlen;
 };
 
 /* what one input looks like in /mnt/data, to tell changed from unchanged */
@@ -63,6 +67,10 @@ struct input_state {
 struct collect {
 	struct input_state	*in;
 	size_t			nin;
+	struct sess_file	*known;		/* the session's files before */
+	size_t			nknown;
+	struct sess_file	*now;		/* every file there after */
+	size_t			nnow;
 	char			sid[CW_ID_LEN + 1];
 	const char		*owner;
 	cJSON			*files;
@@ -75,6 +83,7 @@ void
 exec_init(const struct policy *p)
 {
 	pol = p;
+	sess_init(p->sessions, p->files_per_session);
 }
 
 size_t
@@ -229,8 +238,14 @@ exec_parse(const char *body, size_t len, struct exec_req *q, struct reply *r)
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "runtime_session_hint");
 	/* a hint names the runtime session to come back to: a stateful ask */
-	if (cJSON_IsString(v) && v->valuestring[0] != '\0')
+	if (cJSON_IsString(v) && v->valuestring[0] != '\0') {
 		q->opts |= IPC_OPT_STATEFUL;
+		/* only its hash is kept: any length is fine, the first bytes count */
+		q->hintlen = strlen(v->valuestring);
+		if (q->hintlen > sizeof(q->hint))
+			q->hintlen = sizeof(q->hint);
+		memcpy(q->hint, v->valuestring, q->hintlen);
+	}
 	/* an authenticated user wins; else LibreChat's own user_id field */
 	if (q->user[0] == '\0') {
 		v = cJSON_GetObjectItemCaseSensitive(j, "user_id");
@@ -267,6 +282,17 @@ collect_file(const struct tar_entry *e, void *ctx)
 	if (strcmp(e->name, ".codeward") == 0 || strncmp(e->name, ".codeward/", 10) == 0)
 		return 0;
 	sha_hex(e->data, e->size, sha);
+	/* what the session's sandbox holds now, for its next call */
+	if (c->now != NULL && c->nnow < pol->files_per_session) {
+		snprintf(c->now[c->nnow].name, sizeof(c->now[c->nnow].name), "%s", e->name);
+		memcpy(c->now[c->nnow].sha256, sha, sizeof(sha));
+		c->nnow++;
+	}
+	/* a reused session's file, unchanged since its last call: not listed */
+	for (i = 0; i < c->nknown; i++)
+		if (strcmp(c->known[i].name, e->name) == 0 &&
+		    strcmp(c->known[i].sha256, sha) == 0)
+			return 0;
 	/* unchanged inputs are not listed */
 	for (i = c->nin; i > 0; i--) {
 		struct input_state *in = &c->in[i - 1];
@@ -407,6 +433,7 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	cJSON *resp = NULL, *run, *del = NULL;
 	unsigned char *omap = NULL, *tmap = NULL;
 	char *sout = NULL, *serr = NULL, a[32], tarerr[128];
+	char key[IPC_SESSION_LEN + 1] = "";
 	size_t i, nin = 0, soutlen = 0, serrlen = 0;
 	uint32_t wait_ms;
 
@@ -425,6 +452,15 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	/* the header asks for what runtime_session_hint asks for */
 	if (profile != NULL && strcasecmp(profile, "stateful") == 0)
 		q->opts |= IPC_OPT_STATEFUL;
+	/*
+	 * A stateful ask gets a session when the policy keeps sessions: its
+	 * key is the hash of the user and the hint (no hint: the user's one
+	 * session). Otherwise every call gets a fresh sandbox, as always.
+	 */
+	if ((q->opts & IPC_OPT_STATEFUL) && pol->sessions > 0)
+		sess_key(q->user, q->hint, q->hintlen, key);
+	else
+		q->opts &= ~IPC_OPT_STATEFUL;
 
 	/* inputs, read-only from the store */
 	if (q->nfiles > 0 && ((in = calloc(q->nfiles, sizeof(*in))) == NULL ||
@@ -463,6 +499,7 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	memcpy(b->args, q->args, q->args_len);
 	b->opts = q->opts;
 	b->code_len = q->code_len;
+	memcpy(b->session, key, strlen(key));
 	wait_ms = (q->timeout_ms ? q->timeout_ms : pol->time_max_ms) + PRIVD_GRACE_MS;
 	if (privd_req_exec(b, q->code_fd, in, nin, &res, wait_ms) != 0) {
 		reply_error(r, 503, "unavailable", "the sandbox did not answer");
@@ -490,6 +527,15 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	c.in = st;
 	c.nin = nin;
 	c.owner = q->user;
+	if (key[0] != '\0') {
+		/* a reused sandbox still holds its last call's files */
+		if (res.done.flags & IPC_DF_REUSED)
+			c.known = sess_get(key, &c.nknown);
+		if ((c.now = calloc(pol->files_per_session, sizeof(*c.now))) == NULL) {
+			reply_error(r, 503, "unavailable", "out of memory");
+			goto out;
+		}
+	}
 	if ((resp = cJSON_CreateObject()) == NULL || (c.files = cJSON_CreateArray()) == NULL) {
 		reply_error(r, 503, "unavailable", "out of memory");
 		goto out;
@@ -508,6 +554,14 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 			note(&serr, &serrlen, "[codeward] some output files were not returned: %s",
 			    tmap ? tarerr : "unreadable archive");
 		}
+	}
+	/* the session's record: what its sandbox holds for the next call */
+	if (key[0] != '\0') {
+		if (res.archive_fd >= 0)
+			sess_set(key, c.now, c.nnow);
+		else if (!(res.done.flags & IPC_DF_UNCHANGED) ||
+		    res.done.kill != IPC_KILL_NONE)
+			sess_forget(key);	/* the sandbox is gone */
 	}
 
 	/* stdout, stderr and the notes at the end of stderr */
@@ -579,6 +633,12 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 			cJSON_AddItemToArray(del, cJSON_CreateString(st[i].name));
 		}
 	}
+	/* LibreChat's stateful profile: which runtime session served the call */
+	if (key[0] != '\0') {
+		cJSON_AddStringToObject(resp, "runtime_session_id", key);
+		cJSON_AddStringToObject(resp, "runtime_status",
+		    res.done.flags & IPC_DF_REUSED ? "reused" : "new");
+	}
 	run = cJSON_AddObjectToObject(resp, "run");
 	if (res.done.exit_code >= 0 && res.done.kill == IPC_KILL_NONE)
 		cJSON_AddNumberToObject(run, "code", res.done.exit_code);
@@ -610,6 +670,8 @@ out:
 	if (q != NULL && q->code_fd >= 0)
 		close(q->code_fd);
 	cJSON_Delete(c.files);
+	free(c.known);
+	free(c.now);
 	cJSON_Delete(resp);
 	outbuf_free(&out);
 	outbuf_free(&err);

@@ -116,6 +116,9 @@ static const struct key keys[] = {
 	{ SEC_CONCURRENCY, "per-user", V_COUNT, OFF(conc_per_user), 1, POLICY_CONC_CEIL, NULL },
 	{ SEC_CONCURRENCY, "pool", V_COUNT, OFF(pool), 0, POLICY_POOL_CEIL, NULL },
 	{ SEC_CONCURRENCY, "prewarm", V_PREWARM, OFF(prewarm), 0, 0, NULL },
+	{ SEC_CONCURRENCY, "sessions", V_COUNT, OFF(sessions), 0, POLICY_SESSIONS_CEIL, NULL },
+	{ SEC_CONCURRENCY, "session-idle", V_MS, OFF(session_idle_ms),
+	    POLICY_SESSION_IDLE_FLOOR_MS, POLICY_SESSION_IDLE_CEIL_MS, NULL },
 	{ SEC_AUTH, "mode", V_AUTH, OFF(auth), 0, 0, NULL },
 	{ SEC_AUTH, "keys", V_PATH, OFF(keys_path), 0, 0, NULL },
 	{ SEC_AUTH, "jwt-public-key", V_PATH_NONE, OFF(jwt_key_path), 0, 0, NULL },
@@ -194,6 +197,8 @@ defaults(struct policy *p)
 	p->conc_total = 2;
 	p->conc_per_user = 1;
 	p->pool = 0;
+	p->sessions = 0;
+	p->session_idle_ms = 600000;
 	p->auth = AUTH_API_KEY;
 	snprintf(p->keys_path, sizeof(p->keys_path), "/etc/codeward/keys");
 	snprintf(p->jwt_issuer, sizeof(p->jwt_issuer), "librechat");
@@ -1086,6 +1091,8 @@ policy_format(const struct policy *p, char *buf, size_t len)
 	emit(&o, "\n[concurrency]\ntotal           %u\nper-user        %u\npool            %u\n",
 	    p->conc_total, p->conc_per_user, p->pool);
 	emit(&o, "prewarm         %s\n", p->prewarm & (1u << LANG_PY) ? "py" : "none");
+	emit(&o, "sessions        %u\n", p->sessions);
+	emit(&o, "session-idle    %s\n", policy_fmt_ms(a, sizeof(a), p->session_idle_ms));
 	emit(&o, "\n[auth]\nmode            %s\n",
 	    (unsigned)p->auth < sizeof(auth_names) / sizeof(auth_names[0]) &&
 	    auth_names[p->auth] != NULL ? auth_names[p->auth] : "?");

@@ -93,6 +93,8 @@ struct policy {
 	uint32_t		conc_total;
 	uint32_t		conc_per_user;
 	uint32_t		pool;
+	uint32_t		sessions;	/* stateful sessions kept; 0: none */
+	uint32_t		session_idle_ms;	/* an idle session's sandbox is removed after */
 	uint32_t		prewarm;	/* bit (1 << LANG_x): pre-warmed */
 
 	/* [auth] */
@@ -134,6 +136,9 @@ struct policy {
 #define POLICY_LIFETIME_CEIL_S	(365U * 24U * 3600U)
 #define POLICY_CONC_CEIL	256
 #define POLICY_POOL_CEIL	64
+#define POLICY_SESSIONS_CEIL	256
+#define POLICY_SESSION_IDLE_FLOOR_MS	5000U
+#define POLICY_SESSION_IDLE_CEIL_MS	(24U * 3600U * 1000U)
 
 /*
  * Parse 'len' bytes named 'fname' into *p, defaults first. Returns 0, or -1

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "pool.h"
+#include "session.h"
 #include "policy.h"
 #include "privd.h"
 #include "privdrop.h"
@@ -207,6 +208,7 @@ main(int argc, char **argv)
 
 	run_sweep();
 	pool_init();
+	session_init();
 	rc = monitor_loop(privd.sock, (volatile int *)&got_signal, wake_pipe[0]);
 
 	/* stop: frontd first, then every live sandbox, then wait for runs */

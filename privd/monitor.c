@@ -125,6 +125,9 @@ answer_exec_begin(struct monitor *m, const void *buf, const int *fds, size_t nfd
 	j->args_len = req->args_len;
 	memcpy(j->args, req->args, sizeof(j->args));
 	memcpy(j->user, req->user, sizeof(j->user));
+	/* a session only when the policy keeps sessions (frontd asks only then) */
+	if (privd.policy->sessions > 0)
+		memcpy(j->session, req->session, sizeof(j->session));
 	m->job = j;
 	m->state = ST_BUILDING;
 

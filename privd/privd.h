@@ -20,6 +20,7 @@ struct job {
 	char		user[IPC_USER_MAX];
 	uint32_t	timeout_ms;	/* clamped to the policy */
 	uint32_t	opts;
+	char		session[IPC_SESSION_MAX];	/* "" or the key */
 	int		code_fd;
 	uint64_t	code_len;
 	uint32_t	argc;

@@ -21,6 +21,7 @@
 #include "docker.h"
 #include "log.h"
 #include "pool.h"
+#include "session.h"
 #include "record.h"
 #include "tarw.h"
 #include "utf8.h"
@@ -233,6 +234,8 @@ struct run {
 	char		xid[DK_ID_LEN + 1];
 	int		have_container;
 	int		pooled;
+	int		reused;		/* the session's kept sandbox */
+	int		session_held;	/* taken or reserved: end it with keep or drop */
 	struct record_run rec;
 	uint64_t	t_acquire, t_put, t_run, t_get;	/* ms per step */
 };
@@ -255,6 +258,30 @@ fill(char *buf, size_t len, void *ctx)
 	size_t n = tarw_fill(buf, len, t);
 
 	return t->failed ? DK_FILL_ABORT : n;
+}
+
+/*
+ * After the answer: a stateful session's sandbox that ran to its end is
+ * reset and kept for the session's next call; every other sandbox, and one
+ * whose reset fails, is removed, and a session this run held is dropped.
+ */
+static void
+finish_sandbox(struct run *r, const struct ipc_exec_done *d, int stopped)
+{
+	const struct policy *p = privd.policy;
+	const char *key = r->job->session;
+	int image = p->langs[r->job->lang].image;
+	char stat[DKH_STAT_MAX];
+
+	if (r->session_held && r->have_container && d->status == IPC_ST_OK &&
+	    d->kill == IPC_KILL_NONE && !stopped &&
+	    session_reset(&r->dk, r->cid, image, stat, sizeof(stat)) == 0 &&
+	    session_keep(key, image, r->cid, stat) == 0)
+		return;
+	if (r->session_held)
+		session_drop(key);
+	if (r->have_container)
+		sandbox_remove(&r->dk, r->cid);
 }
 
 static void *
@@ -334,7 +361,18 @@ run_thread(void *arg)
 
 	/* a started sandbox: from the warm pool, else a new one */
 	mark = cw_now_ms();
-	if (pool_take(j->lang, r.cid) == 0)
+	if (j->session[0] != '\0') {
+		int t = session_take(j->session, p->langs[j->lang].image, r.cid,
+		    stat0);
+
+		r.reused = t == 0;
+		r.session_held = t == 0 || t == -1;
+		if (!r.reused)
+			stat0[0] = '\0';
+	}
+	if (r.reused)
+		;	/* the session's sandbox, as its last call's reset left it */
+	else if (pool_take(j->lang, r.cid) == 0)
 		r.pooled = 1;
 	else if (sandbox_create(&r.dk, p->langs[j->lang].image,
 	    pool_prewarmed(j->lang), r.cid) < 0)
@@ -353,7 +391,7 @@ run_thread(void *arg)
 	 * helper for it, ~50 ms) is skipped. With inputs, always download:
 	 * an input changed in place leaves the directory's stat alone.
 	 */
-	if (code_env != NULL && dk_stat_workdir(&r.dk, r.cid, stat0,
+	if (code_env != NULL && !r.reused && dk_stat_workdir(&r.dk, r.cid, stat0,
 	    sizeof(stat0)) != 0)
 		stat0[0] = '\0';
 	if (code_env == NULL &&
@@ -493,6 +531,8 @@ run_thread(void *arg)
 	d.output_len = outlen;
 	d.archive_len = tarlen;
 	d.status = IPC_ST_OK;
+	if (r.reused)
+		d.flags |= IPC_DF_REUSED;
 	goto out;
 
 refuse_name:
@@ -531,13 +571,13 @@ out:
 	}
 	/* answered: the slot is free for the user's next run at once */
 	release(j->user);
-	if (r.have_container)
-		sandbox_remove(&r.dk, r.cid);
+	finish_sandbox(&r, &d, stopped);
 	log_info("run %u: lang=%s exit=%d kill=%u answered=%llums "
 	    "(%s %llu, put %llu, run %llu, get %llu) total=%llums", j->id,
 	    policy_lang_name(j->lang), d.exit_code, d.kill,
 	    (unsigned long long)(d.duration_us / 1000),
-	    r.pooled ? "pool" : "create", (unsigned long long)r.t_acquire,
+	    r.reused ? "session" : r.pooled ? "pool" : "create",
+	    (unsigned long long)r.t_acquire,
 	    (unsigned long long)r.t_put, (unsigned long long)r.t_run,
 	    (unsigned long long)r.t_get, (unsigned long long)(cw_now_ms() - t0));
 	if (outfd >= 0)
@@ -745,6 +785,7 @@ live_copy(char ids[][DK_ID_LEN + 1])
 void
 run_shutdown(void)
 {
+	session_stop();
 	static char ids[LIVE_MAX][DK_ID_LEN + 1];
 	struct dk dk;
 	size_t i, n;

@@ -282,13 +282,15 @@ reply(struct conn *c, int status, const char *body, size_t len)
 
 /*
  * The most sandboxes privd may hold at once under the policy: every admitted
- * run, as many again being removed after their answer, and every warm pool
- * (plain and pre-warmed, for each image). A compromised privd gets no more.
+ * run, as many again being removed after their answer, every warm pool
+ * (plain and pre-warmed, for each image) and every kept stateful session.
+ * A compromised privd gets no more.
  */
 static size_t
 live_max(const struct policy *p)
 {
-	size_t n = 2 * (size_t)p->conc_total + 2 * (size_t)p->pool * p->nimages;
+	size_t n = 2 * (size_t)p->conc_total + 2 * (size_t)p->pool * p->nimages +
+	    p->sessions;
 
 	return n < SP_CONTAINERS_MAX ? n : SP_CONTAINERS_MAX;
 }

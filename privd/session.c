@@ -1,0 +1,308 @@
+/*
+ * Stateful sessions (policy 'sessions'): the calls of one session key reuse
+ * one sandbox, so its /mnt/data persists between calls (LibreChat's
+ * "filesystem-tier" statefulness). Each call still starts with a fresh
+ * process tree and an empty /tmp: session_reset() runs a fixed script of
+ * privd's in the sandbox after every call, before it can be taken again. A
+ * kept sandbox is in the live list like any other; an idle one is removed
+ * after 'session-idle', and the least recently used idle one when a new
+ * session needs its slot.
+ */
+#include "session.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "privd.h"
+#include "util.h"
+
+#define SESSION_WAIT_S	5	/* a call waits this long for its busy session */
+
+struct session {
+	char		key[IPC_SESSION_LEN + 1];	/* "" when free */
+	char		cid[DK_ID_LEN + 1];
+	int		image;
+	int		busy;
+	uint64_t	idle_since;		/* ms */
+	char		stat[DKH_STAT_MAX];
+};
+
+static struct session	table[POLICY_SESSIONS_CEIL];
+static pthread_mutex_t	ses_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	ses_wake = PTHREAD_COND_INITIALIZER;
+static pthread_t	expiry_thread;
+static int		expiry_running, ses_stop;
+
+/*
+ * The reset: every process of the sandbox user but the container's init
+ * (pid 1), the idle process (its oldest child) and the pre-warmed
+ * interpreter (the idle process's child) is killed; /tmp is emptied but for
+ * the interpreter's socket and matplotlib's font list. A program that
+ * forges those names only keeps its own leftovers in its own session.
+ */
+static const char reset_script[] =
+    "set -u\n"
+    "[ -r /proc/1/task/1/children ] || exit 3\n"
+    "self=$$\n"
+    "idle=\n"
+    "best=\n"
+    "for p in $(cat /proc/1/task/1/children 2>/dev/null); do\n"
+    "  read -r st < /proc/$p/stat 2>/dev/null || continue\n"
+    "  st=${st##*) }; set -- $st; t=${20}\n"
+    "  if [ -z \"$best\" ] || [ \"$t\" -lt \"$best\" ]; then best=$t; idle=$p; fi\n"
+    "done\n"
+    "[ -n \"$idle\" ] || exit 3\n"
+    "keep=\" 1 $self $idle \"\n"
+    "[ -n \"$idle\" ] && for z in $(cat /proc/$idle/task/$idle/children 2>/dev/null); do\n"
+    "  keep=\"$keep$z \"\n"
+    "done\n"
+    "for round in 1 2 3; do\n"
+    "  left=0\n"
+    "  for d in /proc/[0-9]*; do\n"
+    "    p=${d#/proc/}\n"
+    "    case \"$keep\" in *\" $p \"*) continue ;; esac\n"
+    "    kill -9 \"$p\" 2>/dev/null && left=1\n"
+    "  done\n"
+    "  [ $left = 0 ] && break\n"
+    "done\n"
+    "cd /tmp && for f in * .[!.]* ..?*; do\n"
+    "  case \"$f\" in .codeward-zygote|.config|'*'|'.[!.]*'|'..?*') continue ;; esac\n"
+    "  rm -rf -- \"/tmp/$f\"\n"
+    "done\n"
+    "exit 0\n";
+
+/* the policy runner of bash on 'image': the reset runs as a bash program */
+static int
+bash_runner(int image, char **argv, size_t max)
+{
+	const struct policy *p = privd.policy;
+	const struct policy_language *l = &p->langs[LANG_BASH];
+	size_t i;
+
+	if (!l->enabled || l->image != image || l->argc + 1 > max)
+		return -1;
+	for (i = 0; i < l->argc; i++)
+		argv[i] = (char *)l->argv[i];
+	argv[i] = NULL;
+	return 0;
+}
+
+int
+session_reset(struct dk *dk, const char *cid, int image, char *stat,
+    size_t statlen)
+{
+	char *argv[POLICY_ARGV_MAX + 1], xid[DK_ID_LEN + 1];
+	char *envp[4], code[sizeof("CW_CODE=") + sizeof(reset_script)];
+	struct dk_watch *watch = NULL;
+	enum dk_stream_end end;
+	uint64_t len = 0;
+	int fd, running = 0, exit_code = -1, r = -1;
+
+	if (bash_runner(image, argv, sizeof(argv) / sizeof(argv[0])) < 0)
+		return -1;
+	snprintf(code, sizeof(code), "CW_CODE=%s", reset_script);
+	envp[0] = "CW_TIMEOUT_MS=10000";
+	envp[1] = "CW_LANG=bash";
+	envp[2] = code;
+	envp[3] = NULL;
+	if ((fd = cw_memfd("cw-reset")) < 0)
+		return -1;
+	if (dk_exec_create(dk, cid, argv, envp, xid) < 0)
+		goto out;
+	end = dk_exec_start(dk, cid, xid, fd, 65536, cw_now_ms() + 10000, &len,
+	    &watch);
+	(void)dk_watch_end(watch, 0, NULL);
+	if (end != DK_END_EOF ||
+	    dk_exec_inspect(dk, xid, &running, &exit_code) < 0 || exit_code != 0)
+		goto out;
+	r = dk_stat_workdir(dk, cid, stat, statlen);
+out:
+	close(fd);
+	return r;
+}
+
+static void *
+expiry(void *arg)
+{
+	const struct policy *p = privd.policy;
+	struct dk dk;
+
+	(void)arg;
+	dk_open(&dk, privd.sockproxy);
+	pthread_mutex_lock(&ses_lock);
+	while (!ses_stop) {
+		struct timespec ts;
+		char gone[DK_ID_LEN + 1] = "";
+		uint64_t now = cw_now_ms();
+		size_t i;
+
+		for (i = 0; i < POLICY_SESSIONS_CEIL && gone[0] == '\0'; i++) {
+			struct session *s = &table[i];
+
+			if (s->key[0] != '\0' && !s->busy &&
+			    now - s->idle_since >= p->session_idle_ms) {
+				memcpy(gone, s->cid, sizeof(gone));
+				memset(s, 0, sizeof(*s));
+			}
+		}
+		if (gone[0] != '\0') {
+			pthread_mutex_unlock(&ses_lock);
+			sandbox_remove(&dk, gone);
+			pthread_mutex_lock(&ses_lock);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&ses_wake, &ses_lock, &ts);
+	}
+	pthread_mutex_unlock(&ses_lock);
+	dk_close(&dk);
+	return NULL;
+}
+
+void
+session_init(void)
+{
+	pthread_attr_t attr;
+
+	if (privd.policy->sessions == 0)
+		return;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 128 * 1024);
+	if (pthread_create(&expiry_thread, &attr, expiry, NULL) != 0)
+		fatal("session_init: pthread_create");
+	expiry_running = 1;
+	pthread_attr_destroy(&attr);
+}
+
+void
+session_stop(void)
+{
+	pthread_mutex_lock(&ses_lock);
+	ses_stop = 1;
+	pthread_cond_broadcast(&ses_wake);
+	pthread_mutex_unlock(&ses_lock);
+	if (expiry_running)
+		pthread_join(expiry_thread, NULL);
+	expiry_running = 0;
+}
+
+static struct session *
+find(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < privd.policy->sessions; i++)
+		if (strcmp(table[i].key, key) == 0)
+			return &table[i];
+	return NULL;
+}
+
+/* a free slot, else the idle session used longest ago; NULL when all are busy */
+static struct session *
+slot(char *evict)
+{
+	struct session *lru = NULL;
+	size_t i;
+
+	for (i = 0; i < privd.policy->sessions; i++) {
+		if (table[i].key[0] == '\0')
+			return &table[i];
+		if (!table[i].busy &&
+		    (lru == NULL || table[i].idle_since < lru->idle_since))
+			lru = &table[i];
+	}
+	if (lru != NULL)
+		memcpy(evict, lru->cid, DK_ID_LEN + 1);
+	return lru;
+}
+
+static void
+remove_now(const char *cid)
+{
+	struct dk dk;
+
+	if (cid[0] == '\0')
+		return;
+	dk_open(&dk, privd.sockproxy);
+	sandbox_remove(&dk, cid);
+	dk_close(&dk);
+}
+
+int
+session_take(const char *key, int image, char *cid, char *stat)
+{
+	struct session *s;
+	char evict[DK_ID_LEN + 1] = "";
+	struct timespec ts;
+	int r;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += SESSION_WAIT_S;
+	pthread_mutex_lock(&ses_lock);
+	/* the session's last call may still be resetting: wait for it a while */
+	while ((s = find(key)) != NULL && s->busy && !ses_stop)
+		if (pthread_cond_timedwait(&ses_wake, &ses_lock, &ts) != 0)
+			break;
+	if (ses_stop || (s != NULL && s->busy)) {
+		r = -2;		/* busy: a fresh sandbox, kept by nobody */
+	} else if (s != NULL && s->image == image && s->cid[0] != '\0') {
+		s->busy = 1;
+		memcpy(cid, s->cid, DK_ID_LEN + 1);
+		memcpy(stat, s->stat, DKH_STAT_MAX);
+		r = 0;
+	} else {
+		/* a new session (or one on another image): reserve its slot */
+		if (s != NULL)
+			memcpy(evict, s->cid, sizeof(evict));
+		else if ((s = slot(evict)) == NULL) {
+			r = -2;
+			goto out;
+		}
+		memset(s, 0, sizeof(*s));
+		memcpy(s->key, key, IPC_SESSION_LEN + 1);
+		s->image = image;
+		s->busy = 1;
+		r = -1;
+	}
+out:
+	pthread_mutex_unlock(&ses_lock);
+	remove_now(evict);
+	return r;
+}
+
+int
+session_keep(const char *key, int image, const char *cid, const char *stat)
+{
+	struct session *s;
+	int r = -1;
+
+	pthread_mutex_lock(&ses_lock);
+	if (!ses_stop && (s = find(key)) != NULL && s->busy) {
+		memcpy(s->cid, cid, DK_ID_LEN + 1);
+		snprintf(s->stat, sizeof(s->stat), "%s", stat);
+		s->image = image;
+		s->idle_since = cw_now_ms();
+		s->busy = 0;
+		r = 0;
+	}
+	pthread_cond_broadcast(&ses_wake);
+	pthread_mutex_unlock(&ses_lock);
+	return r;
+}
+
+void
+session_drop(const char *key)
+{
+	struct session *s;
+
+	pthread_mutex_lock(&ses_lock);
+	if ((s = find(key)) != NULL)
+		memset(s, 0, sizeof(*s));
+	pthread_cond_broadcast(&ses_wake);
+	pthread_mutex_unlock(&ses_lock);
+}

@@ -1,0 +1,35 @@
+#ifndef CW_SESSION_H
+#define CW_SESSION_H
+
+#include "dkhttp.h"
+#include "docker.h"
+#include "ipc.h"
+
+/* start the expiry of idle sessions when the policy keeps any; after seccomp */
+void	session_init(void);
+/*
+ * The kept sandbox of session key on policy image 'image': 0 with its id and
+ * the work directory's stat after the last call's reset. -1 when there is
+ * none yet: the session's slot is reserved for this call, which ends it with
+ * session_keep() or session_drop(). -2 when the session stays busy with
+ * another call (waited for up to a few seconds) or no slot is free: this
+ * call runs in a fresh sandbox and nothing is kept. Busy after 0 or -1.
+ */
+int	session_take(const char *key, int image, char *cid, char *stat);
+/*
+ * Keep cid (started, reset) for key's next call and make the session idle.
+ * 0, or -1 (shutting down): the caller removes the sandbox and drops.
+ */
+int	session_keep(const char *key, int image, const char *cid, const char *stat);
+/* the session's sandbox is gone (killed, failed): forget it */
+void	session_drop(const char *key);
+void	session_stop(void);
+/*
+ * End a call in a kept sandbox: kill what the call left running and empty
+ * /tmp (the pre-warmed interpreter and the idle process stay), then read
+ * the work directory's stat into stat. 0, or -1: the sandbox cannot be kept.
+ */
+int	session_reset(struct dk *dk, const char *cid, int image, char *stat,
+	    size_t statlen);
+
+#endif

@@ -1,0 +1,111 @@
+"""Stateful sessions (policy 'sessions'), as LibreChat's stateful profile uses
+them: the calls of one user with one session hint reuse one sandbox, whose
+/mnt/data persists; each call still gets fresh processes and an empty /tmp."""
+import time
+
+from cwtest import Appliance, check, main
+
+app = None
+STATEFUL = {"X-CodeAPI-Expected-Profile": "stateful"}
+
+
+def setup():
+    global app
+    if app is None:
+        app = Appliance(name="sessions", overrides=[("concurrency", "sessions", "4"),
+                                                    ("concurrency", "session-idle", "6s"),
+                                                    ("time", "default", "5s")]).start()
+    return app
+
+
+def call(code, hint="conv-1", user="u1", lang="bash", headers=STATEFUL, **extra):
+    body = {"lang": lang, "code": code, "user_id": user}
+    if hint is not None:
+        body["runtime_session_hint"] = hint
+    body.update(extra)
+    st, j = setup().request("POST", "/v1/exec", body, headers=headers)
+    check(st == 200, "exec: %s %r" % (st, j))
+    return j
+
+
+def test_a_session_keeps_files_not_processes_or_tmp():
+    j1 = call("echo one > a.txt; mkdir -p d; echo x > d/x; (sleep 300 &); echo t > /tmp/t; echo done",
+              hint="keep")
+    check(j1["runtime_status"] == "new", "first call %r" % j1)
+    check(sorted(f["name"] for f in j1["files"]) == ["a.txt", "d/x"], "files %r" % j1["files"])
+    j2 = call("cat a.txt d/x; ls -A /tmp | grep -v '^cw\\.' ; pgrep -c -f 'sleep 300' || true",
+              hint="keep")
+    check(j2["runtime_status"] == "reused", "second call %r" % j2)
+    check(j2["runtime_session_id"] == j1["runtime_session_id"], "another session %r" % j2)
+    check(j2["stdout"] == "one\nx\n.codeward-zygote\n.config\n0\n" or
+          j2["stdout"] == "one\nx\n.config\n0\n" or j2["stdout"] == "one\nx\n0\n",
+          "files kept, /tmp emptied, the background process gone: %r" % j2["stdout"])
+    check(j2["files"] == [], "files of an earlier call listed again: %r" % j2["files"])
+    j3 = call("echo two >> a.txt; echo new > b.txt", hint="keep")
+    check(sorted(f["name"] for f in j3["files"]) == ["a.txt", "b.txt"],
+          "only what this call changed: %r" % j3["files"])
+
+
+def test_hint_and_user_name_the_session():
+    a = call("echo a > mine.txt", hint="h1", user="alice")
+    b = call("ls", hint="h2", user="alice")
+    c = call("ls", hint="h1", user="bob")
+    check(b["runtime_status"] == "new" and c["runtime_status"] == "new", "%r %r" % (b, c))
+    check(len({a["runtime_session_id"], b["runtime_session_id"], c["runtime_session_id"]}) == 3,
+          "sessions shared across hints or users")
+    check("mine.txt" not in b["stdout"] + c["stdout"], "another session's files seen")
+
+
+def test_python_in_a_session():
+    call("open('p.txt', 'w').write('py')", hint="py", lang="py")
+    j = call("print(open('p.txt').read())", hint="py", lang="py")
+    check(j["runtime_status"] == "reused" and j["stdout"] == "py\n", "%r" % j)
+
+
+def test_quick_calls_reuse_the_session():
+    call("echo 1 > n", hint="quick")
+    for i in range(2, 5):
+        j = call("echo %d >> n; wc -l < n" % i, hint="quick")
+        check(j["runtime_status"] == "reused" and j["stdout"] == "%d\n" % i, "call %d: %r" % (i, j))
+
+
+def test_a_killed_call_ends_the_session():
+    call("echo k > k.txt", hint="kill")
+    j = call("while :; do :; done", hint="kill")
+    check(j["run"].get("killed") == "time", "%r" % j["run"])
+    j = call("ls", hint="kill")
+    check(j["runtime_status"] == "new" and "k.txt" not in j["stdout"], "%r" % j)
+
+
+def test_stateless_calls_have_no_session():
+    j = call("echo s", hint=None, headers={})
+    check("runtime_status" not in j and "runtime_session_id" not in j, "%r" % j)
+
+
+def test_an_idle_session_expires():
+    call("echo e > e.txt", hint="idle")
+    time.sleep(9)
+    j = call("ls", hint="idle")
+    check(j["runtime_status"] == "new" and "e.txt" not in j["stdout"], "%r" % j)
+
+
+def test_zz_stop_leaves_nothing():
+    global app
+    a = setup()
+    app = None
+    a.stop()   # kept sandboxes are removed too
+
+
+def test_policy_without_sessions_answers_stateless():
+    with Appliance(name="nosessions", overrides=[("concurrency", "sessions", "0")]) as a:
+        st, j = a.request("POST", "/v1/exec", {"lang": "bash", "code": "echo",
+                                               "runtime_session_hint": "x"}, headers=STATEFUL)
+        check(st == 200 and "runtime_status" not in j, "%s %r" % (st, j))
+
+
+if __name__ == "__main__":
+    try:
+        main(globals())
+    finally:
+        if app is not None:
+            app.stop(check_leftovers=False)
