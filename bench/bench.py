@@ -6,6 +6,8 @@ of the same image (exec create, exec start reading the whole stream, exec
 inspect), with no codeward in the path. Then the same programs through
 codeward's HTTP API:
 
+  warm      print(1) in a stateful session's sandbox (started and used before,
+            as the floor's container is)
   fresh     a fresh sandbox per execution, taken from the warm pool once it
             is full and settled
   numpy     a numpy+pandas snippet, fresh sandbox (the floor imports each time)
@@ -119,7 +121,8 @@ def main():
     pool = 2
     # plain and pre-warmed Python sandboxes: two pools
     with Appliance(overrides=[("concurrency", "pool", str(pool)),
-                              ("concurrency", "prewarm", "py")], name="bench") as app:
+                              ("concurrency", "prewarm", "py"),
+                              ("concurrency", "sessions", "2")], name="bench") as app:
         conn = app.conn()
 
         def one(code, settle=2.5):
@@ -138,6 +141,22 @@ def main():
             one(PRINT1)
         fresh = [one(PRINT1) for _ in range(args.n)]
         numpy_ = [one(NUMPY) for _ in range(max(5, args.n // 4))]
+        # warm: the second and later calls of a stateful session run in the
+        # session's sandbox, already started and used, like the floor's
+        def call_session(code):
+            st, j = app.request("POST", "/v1/exec", {"lang": "py", "code": code,
+                                                     "runtime_session_hint": "bench"},
+                                headers={"X-CodeAPI-Expected-Profile": "stateful"}, conn=conn)
+            assert st == 200 and j["stdout"].strip(), j
+            return j
+        call_session(PRINT1)
+        warm = []
+        for _ in range(args.n):
+            time.sleep(0.5)     # the reset after each call, off the answer's path
+            t0 = time.perf_counter()
+            j = call_session(PRINT1)
+            warm.append(time.perf_counter() - t0)
+            assert j["runtime_status"] == "reused", j
         # back to back: each run overlaps the previous one's removal and refill
         b2b = []
         for _ in range(max(5, args.n // 2)):
@@ -152,6 +171,7 @@ def main():
     nm, np_ = summary(floor_np)
     rows = [
         ("floor print(1)", fm, fp, 1.0, None),
+        ("warm print(1) (session)", *summary(warm), statistics.median(warm) / fm, 1.1),
         ("fresh sandbox print(1)", *summary(fresh), statistics.median(fresh) / fm, 1.3),
         ("floor numpy+pandas", nm, np_, 1.0, None),
         ("fresh sandbox numpy+pandas", *summary(numpy_), statistics.median(numpy_) / nm, 0.5),
