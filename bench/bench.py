@@ -3,8 +3,10 @@
 
 The floor is a raw Docker Engine API exec into an already-running container
 of the same image (exec create, exec start reading the whole stream, exec
-inspect), with no codeward in the path. Then the same programs through
-codeward's HTTP API:
+inspect), with no codeward in the path. Each sample through codeward's HTTP
+API is paired with a floor sample taken under the same conditions (the same
+pause before it, the same settled machine), since an exec after a pause
+costs 20-30 ms more than one right after another on both paths:
 
   warm      print(1) in a stateful session's sandbox (started and used before,
             as the floor's container is)
@@ -109,74 +111,94 @@ def main():
     args = ap.parse_args()
     cwtest.require_docker()
 
+    # Each codeward sample is paired with a floor sample taken under the same
+    # conditions: the same idle gap before it (an exec after a pause costs
+    # 20-30 ms more than one right after another, on both paths) and, for
+    # fresh sandboxes, the same settled pool.
     cid = floor_container()
+    pool = 2
     try:
         for _ in range(3):
             floor_exec(cid, PRINT1)
-        floor_p = [floor_exec(cid, PRINT1) for _ in range(args.n)]
-        floor_np = [floor_exec(cid, NUMPY) for _ in range(max(5, args.n // 4))]
+        # plain and pre-warmed Python sandboxes: two pools
+        with Appliance(overrides=[("concurrency", "pool", str(pool)),
+                                  ("concurrency", "prewarm", "py"),
+                                  ("concurrency", "sessions", "2")], name="bench") as app:
+            conn = app.conn()
+
+            def settle():
+                # the warm pool's condition: full, and its background work
+                # done (the previous sandbox removed, the refill started and
+                # its interpreter finished importing)
+                wait_pool(app, 2 * pool)
+                time.sleep(2.5)
+
+            def one(code):
+                settle()
+                t0 = time.perf_counter()
+                st, j = app.request("POST", "/v1/exec", {"lang": "py", "code": code}, conn=conn)
+                dt = time.perf_counter() - t0
+                assert st == 200 and j["stdout"].strip(), j
+                return dt
+
+            def pair(code, n):
+                ours, floor = [], []
+                for _ in range(n):
+                    ours.append(one(code))
+                    settle()
+                    floor.append(floor_exec(cid, code))
+                return ours, floor
+
+            for _ in range(3):
+                one(PRINT1)
+            fresh, floor_fresh = pair(PRINT1, args.n)
+            numpy_, floor_np = pair(NUMPY, max(5, args.n // 4))
+
+            # warm: the second and later calls of a stateful session run in
+            # the session's sandbox, already started and used, like the
+            # floor's container; the pause lets the reset after each call
+            # (off the answer's path) finish, and the floor gets the same
+            def call_session(code):
+                st, j = app.request("POST", "/v1/exec", {"lang": "py", "code": code,
+                                                         "runtime_session_hint": "bench"},
+                                    headers={"X-CodeAPI-Expected-Profile": "stateful"},
+                                    conn=conn)
+                assert st == 200 and j["stdout"].strip(), j
+                return j
+            call_session(PRINT1)
+            warm, floor_warm = [], []
+            for _ in range(args.n):
+                time.sleep(0.5)
+                t0 = time.perf_counter()
+                j = call_session(PRINT1)
+                warm.append(time.perf_counter() - t0)
+                assert j["runtime_status"] == "reused", j
+                time.sleep(0.5)
+                floor_warm.append(floor_exec(cid, PRINT1))
+            # back to back: each run overlaps the previous one's removal and
+            # refill; its floor is back to back too
+            b2b = []
+            for _ in range(max(5, args.n // 2)):
+                t0 = time.perf_counter()
+                st, j = app.request("POST", "/v1/exec", {"lang": "py", "code": PRINT1}, conn=conn)
+                b2b.append(time.perf_counter() - t0)
+            floor_b2b = [floor_exec(cid, PRINT1) for _ in range(max(5, args.n // 2))]
+            rss, detail = daemons_rss(app)
+            if os.environ.get("CW_BENCH_LOG"):
+                print(app.log("privd")[-4000:])
     finally:
         docker_api("DELETE", "/v1.41/containers/%s?force=1&v=1" % cid)
 
-    pool = 2
-    # plain and pre-warmed Python sandboxes: two pools
-    with Appliance(overrides=[("concurrency", "pool", str(pool)),
-                              ("concurrency", "prewarm", "py"),
-                              ("concurrency", "sessions", "2")], name="bench") as app:
-        conn = app.conn()
-
-        def one(code, settle=2.5):
-            # the warm pool's condition: full, and its background work done
-            # (the previous sandbox removed, the refill started and its
-            # interpreter finished importing)
-            wait_pool(app, 2 * pool)
-            time.sleep(settle)
-            t0 = time.perf_counter()
-            st, j = app.request("POST", "/v1/exec", {"lang": "py", "code": code}, conn=conn)
-            dt = time.perf_counter() - t0
-            assert st == 200 and j["stdout"].strip(), j
-            return dt
-
-        for _ in range(3):
-            one(PRINT1)
-        fresh = [one(PRINT1) for _ in range(args.n)]
-        numpy_ = [one(NUMPY) for _ in range(max(5, args.n // 4))]
-        # warm: the second and later calls of a stateful session run in the
-        # session's sandbox, already started and used, like the floor's
-        def call_session(code):
-            st, j = app.request("POST", "/v1/exec", {"lang": "py", "code": code,
-                                                     "runtime_session_hint": "bench"},
-                                headers={"X-CodeAPI-Expected-Profile": "stateful"}, conn=conn)
-            assert st == 200 and j["stdout"].strip(), j
-            return j
-        call_session(PRINT1)
-        warm = []
-        for _ in range(args.n):
-            time.sleep(0.5)     # the reset after each call, off the answer's path
-            t0 = time.perf_counter()
-            j = call_session(PRINT1)
-            warm.append(time.perf_counter() - t0)
-            assert j["runtime_status"] == "reused", j
-        # back to back: each run overlaps the previous one's removal and refill
-        b2b = []
-        for _ in range(max(5, args.n // 2)):
-            t0 = time.perf_counter()
-            st, j = app.request("POST", "/v1/exec", {"lang": "py", "code": PRINT1}, conn=conn)
-            b2b.append(time.perf_counter() - t0)
-        rss, detail = daemons_rss(app)
-        if os.environ.get("CW_BENCH_LOG"):
-            print(app.log("privd")[-4000:])
-
-    fm, fp = summary(floor_p)
-    nm, np_ = summary(floor_np)
-    rows = [
-        ("floor print(1)", fm, fp, 1.0, None),
-        ("warm print(1) (session)", *summary(warm), statistics.median(warm) / fm, 1.1),
-        ("fresh sandbox print(1)", *summary(fresh), statistics.median(fresh) / fm, 1.3),
-        ("floor numpy+pandas", nm, np_, 1.0, None),
-        ("fresh sandbox numpy+pandas", *summary(numpy_), statistics.median(numpy_) / nm, 0.5),
-        ("print(1) back to back (info)", *summary(b2b), statistics.median(b2b) / fm, None),
-    ]
+    rows = []
+    for name, ours, floor, target in [
+            ("print(1), warm session", warm, floor_warm, 1.1),
+            ("print(1), fresh sandbox", fresh, floor_fresh, 1.3),
+            ("numpy+pandas, fresh sandbox", numpy_, floor_np, 0.5),
+            ("print(1) back to back (info)", b2b, floor_b2b, None)]:
+        fm, fp = summary(floor)
+        om, op = summary(ours)
+        rows.append((name, om, op, om / fm, target))
+        rows.append(("  its floor", fm, fp, 1.0, None))
     print("%-30s %9s %9s %7s %7s" % ("", "median", "p90", "ratio", "target"))
     for name, med, p90, ratio, target in rows:
         print("%-30s %7.1fms %7.1fms %6.2fx %7s" % (name, med * 1000, p90 * 1000, ratio,

@@ -15,12 +15,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "dkhttp.h"
 #include "docker.h"
 #include "log.h"
 #include "privd.h"
 
 struct slot {
 	char	id[DK_ID_LEN + 1];
+	char	stat[DKH_STAT_MAX];	/* its work directory, or "" */
 };
 
 enum { KIND_PLAIN, KIND_WARM_PY, KINDS };
@@ -78,7 +80,7 @@ filler(void *arg)
 	for (;;) {
 		struct pool *pl;
 		int image = 0, kind = 0;
-		char id[DK_ID_LEN + 1];
+		char id[DK_ID_LEN + 1], stat[DKH_STAT_MAX];
 
 		pthread_mutex_lock(&pool_lock);
 		while (!pool_stop && !privd.stopping && wanting(&image, &kind) == NULL)
@@ -97,13 +99,22 @@ filler(void *arg)
 			nanosleep(&ts, NULL);	/* the engine is busy or down */
 			continue;
 		}
+		/*
+		 * The empty work directory's stat, taken here off the answer's
+		 * path: nothing in an idle sandbox writes there, so it is
+		 * still the stat when a run takes the sandbox.
+		 */
+		if (dk_stat_workdir(&dk, id, stat, sizeof(stat)) != 0)
+			stat[0] = '\0';
 		pthread_mutex_lock(&pool_lock);
 		if (pool_stop || privd.stopping || pl->n >= target) {
 			pthread_mutex_unlock(&pool_lock);
 			sandbox_remove(&dk, id);
 			continue;
 		}
-		memcpy(pl->ids[pl->n++].id, id, sizeof(id));
+		memcpy(pl->ids[pl->n].id, id, sizeof(id));
+		memcpy(pl->ids[pl->n].stat, stat, sizeof(stat));
+		pl->n++;
 		pthread_mutex_unlock(&pool_lock);
 	}
 	dk_close(&dk);
@@ -132,7 +143,7 @@ pool_init(void)
 }
 
 int
-pool_take(int lang, char *id)
+pool_take(int lang, char *id, char *stat)
 {
 	struct pool *pl;
 	int r = -1;
@@ -145,6 +156,7 @@ pool_take(int lang, char *id)
 	if (pl->n > 0) {
 		/* oldest first: it has waited longest (and finished importing) */
 		memcpy(id, pl->ids[0].id, DK_ID_LEN + 1);
+		memcpy(stat, pl->ids[0].stat, DKH_STAT_MAX);
 		memmove(&pl->ids[0], &pl->ids[1], (pl->n - 1) * sizeof(pl->ids[0]));
 		pl->n--;
 		r = 0;

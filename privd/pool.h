@@ -5,8 +5,12 @@
 
 /* start the filler when the policy asks for a pool; after seccomp */
 void	pool_init(void);
-/* a started, never-used sandbox for language 'lang': 0, or -1 when empty */
-int	pool_take(int lang, char *id);
+/*
+ * A started, never-used sandbox for language 'lang' and the stat of its work
+ * directory taken when it was pooled (DKH_STAT_MAX bytes; "" when unknown):
+ * 0, or -1 when the pool is empty.
+ */
+int	pool_take(int lang, char *id, char *stat);
 /* does a sandbox for 'lang' start a pre-warmed interpreter? */
 int	pool_prewarmed(int lang);
 void	pool_stop_filling(void);

@@ -372,7 +372,7 @@ run_thread(void *arg)
 	}
 	if (r.reused)
 		;	/* the session's sandbox, as its last call's reset left it */
-	else if (pool_take(j->lang, r.cid) == 0)
+	else if (pool_take(j->lang, r.cid, stat0) == 0)
 		r.pooled = 1;
 	else if (sandbox_create(&r.dk, p->langs[j->lang].image,
 	    pool_prewarmed(j->lang), r.cid) < 0)
@@ -389,10 +389,14 @@ run_thread(void *arg)
 	 * work directory's stat; if it is the same after the run, the program
 	 * wrote nothing there and the archive download (dockerd runs a tar
 	 * helper for it, ~50 ms) is skipped. With inputs, always download:
-	 * an input changed in place leaves the directory's stat alone.
+	 * an input changed in place leaves the directory's stat alone. A
+	 * pooled sandbox's stat was taken when it was pooled, a session's by
+	 * its last reset: only a new sandbox costs a request here.
 	 */
-	if (code_env != NULL && !r.reused && dk_stat_workdir(&r.dk, r.cid, stat0,
-	    sizeof(stat0)) != 0)
+	if (code_env == NULL)
+		stat0[0] = '\0';
+	else if (!r.reused && stat0[0] == '\0' && dk_stat_workdir(&r.dk, r.cid,
+	    stat0, sizeof(stat0)) != 0)
 		stat0[0] = '\0';
 	if (code_env == NULL &&
 	    dk_put_archive(&r.dk, r.cid, tarw_size(tw), fill, tw) < 0)

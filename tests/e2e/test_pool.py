@@ -50,6 +50,29 @@ def test_pool_serves_fresh_sandboxes_and_refills():
         a.stop()   # raises when anything, pooled or not, is left behind
 
 
+def test_pooled_sandbox_returns_what_the_run_wrote():
+    """privd takes a pooled sandbox's work-directory stat when it pools it, to
+    skip the archive download of a run that wrote nothing: a run long after
+    pooling that writes a file (or only a sub-folder's file, or a file in
+    the first second) must still get it back."""
+    with Appliance(name="pool-files", overrides=[("concurrency", "pool", "1"),
+                                                 ("concurrency", "prewarm", "none")]) as a:
+        for lang, code, want in [
+                ("py", "open('a.txt', 'w').write('A')", ["a.txt"]),
+                ("bash", "mkdir -p d/e && echo B > d/e/b.txt", ["d/e/b.txt"]),
+                ("py", "print('nothing written')", []),
+                ("bash", "echo C > c.txt", ["c.txt"])]:
+            wait_count(a, 1)
+            time.sleep(1.2)     # the pooled stat is older than the run's writes
+            j = a.exec(lang, code)
+            names = sorted(f["name"] for f in j["files"])
+            check(names == want, "%s %r: files %r, want %r" % (lang, code, names, want))
+        # an immediate run, in the same second the sandbox was pooled
+        wait_count(a, 1)
+        j = a.exec("bash", "echo D > quick.txt")
+        check([f["name"] for f in j["files"]] == ["quick.txt"], "quick run: %r" % j)
+
+
 def test_prewarmed_python_matches_plain_python():
     """The pre-warmed interpreter must be indistinguishable to the program."""
     code = ("import sys, os\n"
