@@ -434,6 +434,7 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	unsigned char *omap = NULL, *tmap = NULL;
 	char *sout = NULL, *serr = NULL, a[32], tarerr[128];
 	char key[IPC_SESSION_LEN + 1] = "";
+	const char *lost;
 	size_t i, nin = 0, soutlen = 0, serrlen = 0;
 	uint32_t wait_ms;
 
@@ -580,18 +581,17 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	if (c.dropped > 0)
 		note(&serr, &serrlen, "[codeward] %zu more files were not returned "
 		    "(at most %u per session)", c.dropped, pol->files_per_session);
+	/* a killed program's files come back unless its sandbox died or was stopped */
+	lost = res.archive_fd < 0 && !(res.done.flags & IPC_DF_UNCHANGED) ?
+	    "; files written by a killed run are not returned" : "";
 	switch (res.done.kill) {
 	case IPC_KILL_TIME:
-		note(&serr, &serrlen, "[codeward] killed: time limit %s exceeded; "
-		    "files written by a killed run are not returned",
-		    policy_fmt_ms(a, sizeof(a), res.done.limit));
+		note(&serr, &serrlen, "[codeward] killed: time limit %s exceeded%s",
+		    policy_fmt_ms(a, sizeof(a), res.done.limit), lost);
 		break;
 	case IPC_KILL_MEMORY:
-		/* the sandbox itself may have died with the program */
 		note(&serr, &serrlen, "[codeward] killed: memory limit %s exceeded%s",
-		    policy_fmt_size(a, sizeof(a), res.done.limit),
-		    res.archive_fd < 0 && !(res.done.flags & IPC_DF_UNCHANGED) ?
-		    "; files written by a killed run are not returned" : "");
+		    policy_fmt_size(a, sizeof(a), res.done.limit), lost);
 		break;
 	case IPC_KILL_SANDBOX:
 		note(&serr, &serrlen, "[codeward] killed: the sandbox stopped under "
@@ -602,8 +602,8 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 		break;
 	case IPC_KILL_OUTPUT:
 		note(&serr, &serrlen, "[codeward] killed: output limit exceeded "
-		    "(stdout and stderr are cut at %s each); files written by a "
-		    "killed run are not returned", policy_fmt_size(a, sizeof(a), res.done.limit));
+		    "(stdout and stderr are cut at %s each)%s",
+		    policy_fmt_size(a, sizeof(a), res.done.limit), lost);
 		break;
 	default:
 		if (res.done.exit_code > 0)

@@ -30,6 +30,9 @@
 /* how long a run that ended by a signal waits to see its sandbox stop */
 #define WATCH_GRACE_MS		500
 #define WATCH_GRACE_LONG_MS	2000
+/* the reset after a session's call; after a kill at a limit, kept short */
+#define RESET_MS		10000
+#define KILL_RESET_MS		1000
 #define LIVE_MAX	(POLICY_CONC_CEIL + POLICY_POOL_CEIL)
 #define USERS_MAX	POLICY_CONC_CEIL
 
@@ -261,9 +264,10 @@ fill(char *buf, size_t len, void *ctx)
 }
 
 /*
- * After the answer: a stateful session's sandbox that ran to its end is
- * reset and kept for the session's next call; every other sandbox, and one
- * whose reset fails, is removed, and a session this run held is dropped.
+ * After the answer: a stateful session's sandbox that still runs (the
+ * program ended, or privd's reset ended it at a limit) is reset and kept for
+ * the session's next call; every other sandbox, and one whose reset fails,
+ * is removed, and a session this run held is dropped.
  */
 static void
 finish_sandbox(struct run *r, const struct ipc_exec_done *d, int stopped)
@@ -274,8 +278,9 @@ finish_sandbox(struct run *r, const struct ipc_exec_done *d, int stopped)
 	char stat[DKH_STAT_MAX];
 
 	if (r->session_held && r->have_container && d->status == IPC_ST_OK &&
-	    d->kill == IPC_KILL_NONE && !stopped &&
-	    session_reset(&r->dk, r->cid, image, stat, sizeof(stat)) == 0 &&
+	    !stopped &&
+	    session_reset(&r->dk, r->cid, image, stat, sizeof(stat),
+	    RESET_MS) == 0 &&
 	    session_keep(key, image, r->cid, stat) == 0)
 		return;
 	if (r->session_held)
@@ -444,10 +449,23 @@ run_thread(void *arg)
 		goto unavailable;
 	}
 	if (d.kill == IPC_KILL_TIME || d.kill == IPC_KILL_OUTPUT) {
-		/* stop everything the program started; its files are lost */
-		if (dk_kill(&r.dk, r.cid) < 0)
-			log_warnx("run %u: kill: %s", j->id, r.dk.err);
-		stopped = 1;
+		char st[DKH_STAT_MAX];
+
+		/*
+		 * End every process the program started but keep the sandbox,
+		 * so what it wrote comes back: the sessions' fixed reset. When
+		 * the reset cannot run (a fork storm leaves it no process;
+		 * gVisor hides the process tree), stop the whole sandbox: its
+		 * files are lost.
+		 */
+		if (session_reset(&r.dk, r.cid, p->langs[j->lang].image, st,
+		    sizeof(st), KILL_RESET_MS) != 0) {
+			log_info("run %u: no reset after the kill (%s): the "
+			    "sandbox is stopped", j->id, r.dk.err);
+			if (dk_kill(&r.dk, r.cid) < 0)
+				log_warnx("run %u: kill: %s", j->id, r.dk.err);
+			stopped = 1;
+		}
 	}
 	/*
 	 * The exit status. The daemon may report the exec running a moment
@@ -519,8 +537,8 @@ run_thread(void *arg)
 	}
 	r.t_run = cw_now_ms() - mark;
 	mark = cw_now_ms();
-	/* the work directory of a sandbox that still runs */
-	if (!stopped && (d.kill == IPC_KILL_NONE || d.kill == IPC_KILL_MEMORY)) {
+	/* the work directory of a sandbox that still runs, killed run or not */
+	if (!stopped) {
 		if (workdir_untouched(&r.dk, r.cid, stat0)) {
 			d.flags |= IPC_DF_UNCHANGED;	/* nothing to fetch */
 		} else {

@@ -40,8 +40,11 @@ static int		expiry_running, ses_stop;
 /*
  * The reset: every process of the sandbox user but the container's init
  * (pid 1), the idle process (its oldest child) and the pre-warmed
- * interpreter (the idle process's child) is killed; /tmp is emptied but for
- * the interpreter's socket and matplotlib's font list. A program that
+ * interpreter (the idle process's child) is killed, in rounds until a round
+ * finds no process it has not killed already (one still dying or a zombie
+ * does not count; a fork storm that outlives five rounds fails the reset);
+ * /tmp is emptied but for the interpreter's socket and matplotlib's font
+ * list. A program that
  * forges those names only keeps its own leftovers in its own session.
  */
 static const char reset_script[] =
@@ -60,15 +63,19 @@ static const char reset_script[] =
     "[ -n \"$idle\" ] && for z in $(cat /proc/$idle/task/$idle/children 2>/dev/null); do\n"
     "  keep=\"$keep$z \"\n"
     "done\n"
-    "for round in 1 2 3; do\n"
+    "dead=\" \"\n"
+    "for round in 1 2 3 4 5; do\n"
     "  left=0\n"
     "  for d in /proc/[0-9]*; do\n"
     "    p=${d#/proc/}\n"
-    "    case \"$keep\" in *\" $p \"*) continue ;; esac\n"
-    "    kill -9 \"$p\" 2>/dev/null && left=1\n"
+    "    case \"$keep$dead\" in *\" $p \"*) continue ;; esac\n"
+    "    read -r st < \"$d/stat\" 2>/dev/null || continue\n"
+    "    case ${st##*) } in [ZX]*) continue ;; esac\n"
+    "    kill -9 \"$p\" 2>/dev/null && { left=1; dead=\"$dead$p \"; }\n"
     "  done\n"
     "  [ $left = 0 ] && break\n"
     "done\n"
+    "[ $left = 0 ] || exit 4\n"
     "cd /tmp && for f in * .[!.]* ..?*; do\n"
     "  case \"$f\" in .codeward-zygote|.config|'*'|'.[!.]*'|'..?*') continue ;; esac\n"
     "  rm -rf -- \"/tmp/$f\"\n"
@@ -93,10 +100,11 @@ bash_runner(int image, char **argv, size_t max)
 
 int
 session_reset(struct dk *dk, const char *cid, int image, char *stat,
-    size_t statlen)
+    size_t statlen, uint32_t timeout_ms)
 {
 	char *argv[POLICY_ARGV_MAX + 1], xid[DK_ID_LEN + 1];
 	char *envp[4], code[sizeof("CW_CODE=") + sizeof(reset_script)];
+	char tmo[32];
 	struct dk_watch *watch = NULL;
 	enum dk_stream_end end;
 	uint64_t len = 0;
@@ -105,7 +113,8 @@ session_reset(struct dk *dk, const char *cid, int image, char *stat,
 	if (bash_runner(image, argv, sizeof(argv) / sizeof(argv[0])) < 0)
 		return -1;
 	snprintf(code, sizeof(code), "CW_CODE=%s", reset_script);
-	envp[0] = "CW_TIMEOUT_MS=10000";
+	snprintf(tmo, sizeof(tmo), "CW_TIMEOUT_MS=%u", timeout_ms);
+	envp[0] = tmo;
 	envp[1] = "CW_LANG=bash";
 	envp[2] = code;
 	envp[3] = NULL;
@@ -113,12 +122,16 @@ session_reset(struct dk *dk, const char *cid, int image, char *stat,
 		return -1;
 	if (dk_exec_create(dk, cid, argv, envp, xid) < 0)
 		goto out;
-	end = dk_exec_start(dk, cid, xid, fd, 65536, cw_now_ms() + 10000, &len,
+	end = dk_exec_start(dk, cid, xid, fd, 65536, cw_now_ms() + timeout_ms, &len,
 	    &watch);
 	(void)dk_watch_end(watch, 0, NULL);
 	if (end != DK_END_EOF ||
-	    dk_exec_inspect(dk, xid, &running, &exit_code) < 0 || exit_code != 0)
+	    dk_exec_inspect(dk, xid, &running, &exit_code) < 0)
 		goto out;
+	if (exit_code != 0) {
+		snprintf(dk->err, sizeof(dk->err), "the reset exited %d", exit_code);
+		goto out;
+	}
 	r = dk_stat_workdir(dk, cid, stat, statlen);
 out:
 	close(fd);

@@ -69,12 +69,17 @@ def test_quick_calls_reuse_the_session():
         check(j["runtime_status"] == "reused" and j["stdout"] == "%d\n" % i, "call %d: %r" % (i, j))
 
 
-def test_a_killed_call_ends_the_session():
+def test_a_call_killed_at_its_time_limit_keeps_the_session():
+    # privd's reset ends the killed program and what it started; the
+    # session's files, and the one the killed call wrote, stay
     call("echo k > k.txt", hint="kill")
-    j = call("while :; do :; done", hint="kill")
+    j = call("echo w > w.txt; (sleep 1000 &); while :; do :; done", hint="kill", timeout=3000)
     check(j["run"].get("killed") == "time", "%r" % j["run"])
-    j = call("ls", hint="kill")
-    check(j["runtime_status"] == "new" and "k.txt" not in j["stdout"], "%r" % j)
+    check([f["name"] for f in j["files"]] == ["w.txt"], "files of the killed call: %r" % j)
+    check(j["stderr"].endswith("[codeward] killed: time limit 3s exceeded\n"),
+          "stderr %r" % j["stderr"])
+    j = call("ls; pgrep -c -f 'sleep 1000' || true", hint="kill")
+    check(j["runtime_status"] == "reused" and j["stdout"] == "k.txt\nw.txt\n0\n", "%r" % j)
 
 
 def test_stateless_calls_have_no_session():
