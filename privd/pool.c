@@ -19,6 +19,7 @@
 #include "docker.h"
 #include "log.h"
 #include "privd.h"
+#include "util.h"
 
 struct slot {
 	char	id[DK_ID_LEN + 1];
@@ -33,8 +34,17 @@ static struct pool {
 	int		used;		/* an enabled language takes from it */
 } pools[POLICY_IMAGES_MAX][KINDS];
 
+/*
+ * A refill waits while a run that took a pooled sandbox is still under way
+ * (creating and starting a container competes with that run for the engine
+ * and the CPU), but no longer than REFILL_DELAY_MS after the first take.
+ */
+#define REFILL_DELAY_MS	1000
+
 static pthread_mutex_t	pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	pool_wake = PTHREAD_COND_INITIALIZER;
+static uint32_t		busy;		/* runs on pooled sandboxes, unanswered */
+static uint64_t		due_ms;		/* refill by then, busy or not */
 static uint32_t		target;
 static int		pool_stop;
 static pthread_t	filler_thread;
@@ -83,8 +93,28 @@ filler(void *arg)
 		char id[DK_ID_LEN + 1], stat[DKH_STAT_MAX];
 
 		pthread_mutex_lock(&pool_lock);
-		while (!pool_stop && !privd.stopping && wanting(&image, &kind) == NULL)
-			pthread_cond_wait(&pool_wake, &pool_lock);
+		for (;;) {
+			uint64_t now = cw_now_ms();
+			struct timespec ts;
+
+			if (pool_stop || privd.stopping)
+				break;
+			if (wanting(&image, &kind) == NULL) {
+				pthread_cond_wait(&pool_wake, &pool_lock);
+				continue;
+			}
+			if (busy == 0 || now >= due_ms)
+				break;
+			/* wait for the runs to answer, or until the refill is due */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += (time_t)((due_ms - now) / 1000);
+			ts.tv_nsec += (long)((due_ms - now) % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			(void)pthread_cond_timedwait(&pool_wake, &pool_lock, &ts);
+		}
 		if (pool_stop || privd.stopping) {
 			pthread_mutex_unlock(&pool_lock);
 			break;
@@ -160,10 +190,21 @@ pool_take(int lang, char *id, char *stat)
 		memmove(&pl->ids[0], &pl->ids[1], (pl->n - 1) * sizeof(pl->ids[0]));
 		pl->n--;
 		r = 0;
+		if (busy++ == 0)
+			due_ms = cw_now_ms() + REFILL_DELAY_MS;
 	}
 	pthread_cond_signal(&pool_wake);
 	pthread_mutex_unlock(&pool_lock);
 	return r;
+}
+
+void
+pool_answered(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	if (busy > 0 && --busy == 0)
+		pthread_cond_signal(&pool_wake);
+	pthread_mutex_unlock(&pool_lock);
 }
 
 /* stop the filler and wait for it: a sandbox it is creating joins the live list */

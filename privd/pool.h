@@ -11,6 +11,8 @@ void	pool_init(void);
  * 0, or -1 when the pool is empty.
  */
 int	pool_take(int lang, char *id, char *stat);
+/* a run that pool_take() served has answered: the pool may refill now */
+void	pool_answered(void);
 /* does a sandbox for 'lang' start a pre-warmed interpreter? */
 int	pool_prewarmed(int lang);
 void	pool_stop_filling(void);

@@ -593,6 +593,8 @@ out:
 	}
 	/* answered: the slot is free for the user's next run at once */
 	release(j->user);
+	if (r.pooled)
+		pool_answered();
 	finish_sandbox(&r, &d, stopped);
 	log_info("run %u: lang=%s exit=%d kill=%u answered=%llums "
 	    "(%s %llu, put %llu, run %llu, get %llu) total=%llums", j->id,
