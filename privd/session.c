@@ -39,29 +39,32 @@ static int		expiry_running, ses_stop;
 
 /*
  * The reset: every process of the sandbox user but the container's init
- * (pid 1), the idle process (its oldest child) and the pre-warmed
- * interpreter (the idle process's child) is killed, in rounds until a round
- * finds no process it has not killed already (one still dying or a zombie
- * does not count; a fork storm that outlives five rounds fails the reset);
- * /tmp is emptied but for the interpreter's socket and matplotlib's font
- * list. A program that
- * forges those names only keeps its own leftovers in its own session.
+ * (pid 1), the idle process (the oldest process whose parent is init) and
+ * the pre-warmed interpreter (the idle process's child) is killed, in rounds
+ * until a round finds no process it has not killed already (one still dying
+ * or a zombie does not count; a fork storm that outlives five rounds fails
+ * the reset); /tmp is emptied but for the interpreter's socket and
+ * matplotlib's font list. Parents are read from /proc/PID/stat, which gVisor
+ * provides too. A program that forges those names only keeps its own
+ * leftovers in its own session.
  */
 static const char reset_script[] =
     "set -u\n"
-    "[ -r /proc/1/task/1/children ] || exit 3\n"
     "self=$$\n"
     "idle=\n"
     "best=\n"
-    "for p in $(cat /proc/1/task/1/children 2>/dev/null); do\n"
-    "  read -r st < /proc/$p/stat 2>/dev/null || continue\n"
-    "  st=${st##*) }; set -- $st; t=${20}\n"
-    "  if [ -z \"$best\" ] || [ \"$t\" -lt \"$best\" ]; then best=$t; idle=$p; fi\n"
+    "for d in /proc/[0-9]*; do\n"
+    "  read -r st < \"$d/stat\" 2>/dev/null || continue\n"
+    "  st=${st##*) }; set -- $st\n"
+    "  [ \"$2\" = 1 ] && [ \"${d#/proc/}\" != \"$self\" ] || continue\n"
+    "  if [ -z \"$best\" ] || [ \"${20}\" -lt \"$best\" ]; then best=${20}; idle=${d#/proc/}; fi\n"
     "done\n"
     "[ -n \"$idle\" ] || exit 3\n"
     "keep=\" 1 $self $idle \"\n"
-    "[ -n \"$idle\" ] && for z in $(cat /proc/$idle/task/$idle/children 2>/dev/null); do\n"
-    "  keep=\"$keep$z \"\n"
+    "for d in /proc/[0-9]*; do\n"
+    "  read -r st < \"$d/stat\" 2>/dev/null || continue\n"
+    "  st=${st##*) }; set -- $st\n"
+    "  [ \"$2\" = \"$idle\" ] && keep=\"$keep${d#/proc/} \"\n"
     "done\n"
     "dead=\" \"\n"
     "for round in 1 2 3 4 5; do\n"

@@ -397,8 +397,8 @@ def test_request_cannot_raise_limit():
 def test_time_kill_keeps_what_was_written():
     # privd's reset ends the program and what it started but keeps the
     # sandbox, so the files written before the limit come back; under gVisor
-    # the process tree is hidden from the reset, the sandbox is stopped and
-    # the answer says the files are lost
+    # an exec is slow, and a reset that needs more than its 1.5 s stops the
+    # sandbox instead: then the answer must say the files are lost
     code = ("import subprocess\n"
             "open('before.txt', 'w').write('x')\n"
             "subprocess.Popen(['sleep', '1000'])\n"
