@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define CW_ID_LEN	21	/* [A-Za-z0-9_-]{21}, like nanoid */
 
@@ -26,5 +27,7 @@ int	cw_memfd_is_sealed(int fd);
 char	*cw_read_file(const char *path, size_t max, size_t *len);
 
 uint64_t cw_now_ms(void);	/* CLOCK_MONOTONIC */
+/* ts = ms from now on CLOCK_REALTIME: the deadline pthread_cond_timedwait takes */
+void	cw_abstime_ms(struct timespec *ts, uint64_t ms);
 
 #endif

@@ -22,6 +22,7 @@
 #include "privsep.h"
 #include "reply.h"
 #include "upload.h"
+#include "util.h"
 
 #define IDLE_TIMEOUT_S		120	/* LibreChat keeps connections over 5 s */
 /*
@@ -202,13 +203,7 @@ job_wait(struct exec_job *j, long ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	cw_abstime_ms(&ts, ms > 0 ? (uint64_t)ms : 0);
 	while (!j->done)
 		if (pthread_cond_timedwait(&j->cond, &j->lock, &ts) != 0)
 			break;

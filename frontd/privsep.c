@@ -177,13 +177,7 @@ slot_wait(struct pending *p, uint32_t wait_ms)
 	struct timespec ts;
 	int r = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += wait_ms / 1000;
-	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	cw_abstime_ms(&ts, wait_ms);
 	pthread_mutex_lock(&ps_lock);
 	while (!p->answered && r == 0)
 		r = pthread_cond_timedwait(&ps_cond, &ps_lock, &ts);

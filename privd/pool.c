@@ -106,13 +106,7 @@ filler(void *arg)
 			if (busy == 0 || now >= due_ms)
 				break;
 			/* wait for the runs to answer, or until the refill is due */
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += (time_t)((due_ms - now) / 1000);
-			ts.tv_nsec += (long)((due_ms - now) % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			cw_abstime_ms(&ts, due_ms - now);
 			(void)pthread_cond_timedwait(&pool_wake, &pool_lock, &ts);
 		}
 		if (pool_stop || privd.stopping) {

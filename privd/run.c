@@ -778,13 +778,7 @@ wait_idle(uint64_t ms)
 	struct timespec ts;
 	int r = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	cw_abstime_ms(&ts, ms);
 	pthread_mutex_lock(&privd.lock);
 	while (privd.workers > 0 && r == 0)
 		r = pthread_cond_timedwait(&privd.idle, &privd.lock, &ts);

@@ -171,8 +171,7 @@ expiry(void *arg)
 			pthread_mutex_lock(&ses_lock);
 			continue;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
+		cw_abstime_ms(&ts, 1000);
 		pthread_cond_timedwait(&ses_wake, &ses_lock, &ts);
 	}
 	pthread_mutex_unlock(&ses_lock);
@@ -257,8 +256,7 @@ session_take(const char *key, int image, char *cid, char *stat)
 	struct timespec ts;
 	int r;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += SESSION_WAIT_S;
+	cw_abstime_ms(&ts, SESSION_WAIT_S * 1000);
 	pthread_mutex_lock(&ses_lock);
 	/* the session's last call may still be resetting: wait for it a while */
 	while ((s = find(key)) != NULL && s->busy && !ses_stop)
