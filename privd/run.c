@@ -244,17 +244,26 @@ struct run {
 	int		pooled;
 	int		reused;		/* the session's kept sandbox */
 	int		session_held;	/* taken or reserved: end it with keep or drop */
+	int		was_reset;	/* the reset ended a killed program */
+	char		reset_stat[DKH_STAT_MAX];	/* the work directory after it */
 	struct record_run rec;
 	uint64_t	t_acquire, t_put, t_run, t_get;	/* ms per step */
 };
 
-/* the stat taken before the run, unchanged after it (and both known) */
+/*
+ * The stat taken before the run, unchanged after it (and both known); the
+ * stat after is the reset's when a reset ran, else asked for here.
+ */
 static int
-workdir_untouched(struct dk *dk, const char *cid, const char *stat0)
+workdir_untouched(struct run *r, const char *stat0)
 {
 	char stat1[DKH_STAT_MAX];
 
-	if (stat0[0] == '\0' || dk_stat_workdir(dk, cid, stat1, sizeof(stat1)) != 0)
+	if (stat0[0] == '\0')
+		return 0;
+	if (r->was_reset)
+		return strcmp(stat0, r->reset_stat) == 0;
+	if (dk_stat_workdir(&r->dk, r->cid, stat1, sizeof(stat1)) != 0)
 		return 0;
 	return strcmp(stat0, stat1) == 0;
 }
@@ -270,9 +279,10 @@ fill(char *buf, size_t len, void *ctx)
 
 /*
  * After the answer: a stateful session's sandbox that still runs (the
- * program ended, or privd's reset ended it at a limit) is reset and kept for
- * the session's next call; every other sandbox, and one whose reset fails,
- * is removed, and a session this run held is dropped.
+ * program ended, or privd's reset ended it at a limit) is reset, unless that
+ * reset just ran, and kept for the session's next call; every other
+ * sandbox, and one whose reset fails, is removed, and a session this run
+ * held is dropped.
  */
 static void
 finish_sandbox(struct run *r, const struct ipc_exec_done *d, int stopped)
@@ -283,11 +293,14 @@ finish_sandbox(struct run *r, const struct ipc_exec_done *d, int stopped)
 	char stat[DKH_STAT_MAX];
 
 	if (r->session_held && r->have_container && d->status == IPC_ST_OK &&
-	    !stopped &&
-	    session_reset(&r->dk, r->cid, image, stat, sizeof(stat),
-	    RESET_MS) == 0 &&
-	    session_keep(key, image, r->cid, stat) == 0)
-		return;
+	    !stopped) {
+		if (r->was_reset)
+			memcpy(stat, r->reset_stat, sizeof(stat));
+		if ((r->was_reset || session_reset(&r->dk, r->cid, image, stat,
+		    sizeof(stat), RESET_MS) == 0) &&
+		    session_keep(key, image, r->cid, stat) == 0)
+			return;
+	}
 	if (r->session_held)
 		session_drop(key);
 	if (r->have_container)
@@ -454,8 +467,6 @@ run_thread(void *arg)
 		goto unavailable;
 	}
 	if (d.kill == IPC_KILL_TIME || d.kill == IPC_KILL_OUTPUT) {
-		char st[DKH_STAT_MAX];
-
 		/*
 		 * End every process the program started but keep the sandbox,
 		 * so what it wrote comes back: the sessions' fixed reset. When
@@ -463,15 +474,16 @@ run_thread(void *arg)
 		 * stop the whole sandbox: its files are lost.
 		 */
 		if (p->runtime == RUNTIME_RUNSC ||
-		    session_reset(&r.dk, r.cid, p->langs[j->lang].image, st,
-		    sizeof(st), KILL_RESET_MS) != 0) {
+		    session_reset(&r.dk, r.cid, p->langs[j->lang].image,
+		    r.reset_stat, sizeof(r.reset_stat), KILL_RESET_MS) != 0) {
 			if (p->runtime != RUNTIME_RUNSC)
 				log_info("run %u: no reset after the kill (%s): "
 				    "the sandbox is stopped", j->id, r.dk.err);
 			if (dk_kill(&r.dk, r.cid) < 0)
 				log_warnx("run %u: kill: %s", j->id, r.dk.err);
 			stopped = 1;
-		}
+		} else
+			r.was_reset = 1;
 	}
 	/*
 	 * The exit status. The daemon may report the exec running a moment
@@ -545,7 +557,7 @@ run_thread(void *arg)
 	mark = cw_now_ms();
 	/* the work directory of a sandbox that still runs, killed run or not */
 	if (!stopped) {
-		if (workdir_untouched(&r.dk, r.cid, stat0)) {
+		if (workdir_untouched(&r, stat0)) {
 			d.flags |= IPC_DF_UNCHANGED;	/* nothing to fetch */
 		} else {
 			cap = 2 * p->workdir_size + (4ULL << 20);
