@@ -288,12 +288,7 @@ collect_file(const struct tar_entry *e, void *ctx)
 		memcpy(c->now[c->nnow].sha256, sha, sizeof(sha));
 		c->nnow++;
 	}
-	/* a reused session's file, unchanged since its last call: not listed */
-	for (i = 0; i < c->nknown; i++)
-		if (strcmp(c->known[i].name, e->name) == 0 &&
-		    strcmp(c->known[i].sha256, sha) == 0)
-			return 0;
-	/* unchanged inputs are not listed */
+	/* unchanged inputs are not listed; every input present is not deleted */
 	for (i = c->nin; i > 0; i--) {
 		struct input_state *in = &c->in[i - 1];
 
@@ -304,6 +299,11 @@ collect_file(const struct tar_entry *e, void *ctx)
 			return 0;
 		break;
 	}
+	/* a reused session's file, unchanged since its last call: not listed */
+	for (i = 0; i < c->nknown; i++)
+		if (strcmp(c->known[i].name, e->name) == 0 &&
+		    strcmp(c->known[i].sha256, sha) == 0)
+			return 0;
 	if (c->stored >= pol->files_per_session) {
 		c->dropped++;
 		return 0;

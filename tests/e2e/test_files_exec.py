@@ -53,6 +53,21 @@ def test_both_generations_of_file_references():
         check(j["files"] == [], "an unchanged input is listed as new: %r" % j)
 
 
+def test_an_input_sent_again_in_a_session_is_not_deleted():
+    # the session's sandbox already holds the input from its last call: the
+    # same input sent again, unchanged, is neither new nor deleted
+    f = upload("again.txt", b"same")
+    body = {"lang": "bash", "code": "cat again.txt", "files": [f], "user_id": USER_A,
+            "runtime_session_hint": "again"}
+    for call in ("new", "reused"):
+        r = client().request("POST", "/v1/exec", body,
+                             headers={"X-CodeAPI-Expected-Profile": "stateful"})
+        check(r.status == 200, "exec: %r" % r)
+        j = r.json()
+        check(j.get("runtime_status") == call and j["stdout"] == "same", "%s call: %r" % (call, j))
+        check(j["files"] == [] and "deleted_files" not in j, "%s call: %r" % (call, j))
+
+
 def test_later_duplicate_wins():
     one = upload("dup.txt", b"first")
     two = upload("dup.txt", b"second")
