@@ -412,11 +412,12 @@ run_thread(void *arg)
 	 * work directory's stat; if it is the same after the run, the program
 	 * wrote nothing there and the archive download (dockerd runs a tar
 	 * helper for it, ~50 ms) is skipped. With inputs, always download:
-	 * an input changed in place leaves the directory's stat alone. A
-	 * pooled sandbox's stat was taken when it was pooled, a session's by
-	 * its last reset: only a new sandbox costs a request here.
+	 * an input changed in place leaves the directory's stat alone, and so
+	 * does a session's file from an earlier call: a reused sandbox always
+	 * downloads too. A pooled sandbox's stat was taken when it was pooled:
+	 * only a new sandbox costs a request here.
 	 */
-	if (code_env == NULL)
+	if (code_env == NULL || r.reused)
 		stat0[0] = '\0';
 	else if (!r.reused && stat0[0] == '\0' && dk_stat_workdir(&r.dk, r.cid,
 	    stat0, sizeof(stat0)) != 0)

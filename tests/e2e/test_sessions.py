@@ -62,6 +62,15 @@ def test_python_in_a_session():
     check(j["runtime_status"] == "reused" and j["stdout"] == "py\n", "%r" % j)
 
 
+def test_a_file_changed_in_place_comes_back():
+    # appending to a file the session already holds leaves /mnt/data's own
+    # stat alone: the change must still be returned
+    call("echo 1 > grow.txt", hint="inplace")
+    j = call("echo 2 >> grow.txt", hint="inplace")
+    check(j["runtime_status"] == "reused" and [f["name"] for f in j["files"]] == ["grow.txt"],
+          "%r" % j)
+
+
 def test_quick_calls_reuse_the_session():
     call("echo 1 > n", hint="quick")
     for i in range(2, 5):
