@@ -137,7 +137,7 @@ send_reply(struct MHD_Connection *conn, struct reply *r)
 		reply_error(r, 500, "internal", "no answer");
 	if (r->body == NULL)
 		return MHD_NO;
-	if (r->status >= 400) {
+	if (r->status >= 400 && !r->logged) {
 		/* every refusal gets a line; our own JSON, escaped and cut */
 		char esc[256];
 
@@ -413,6 +413,8 @@ authenticate(struct MHD_Connection *conn, struct request *req, struct reply *r)
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-API-Key"),
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION), req->user, sizeof(req->user), &retry);
+	/* auth_request logs its refusals itself, rate-limited per address */
+	r->logged = a != AUTH_OK;
 	switch (a) {
 	case AUTH_OK:
 		break;

@@ -18,6 +18,7 @@ struct reply {
 	char		file_ctype[80];
 	char		disposition[1024];
 	char		retry_after[16];
+	int		logged;		/* its refusal is logged already (auth) */
 };
 
 void	reply_init(struct reply *r);
