@@ -38,7 +38,8 @@
  */
 #define RESET_MS		10000
 #define KILL_RESET_MS		500
-#define LIVE_MAX	(POLICY_CONC_CEIL + POLICY_POOL_CEIL)
+/* runs, pooled sandboxes and kept sessions (sockproxy's own table caps it too) */
+#define LIVE_MAX	(POLICY_CONC_CEIL + POLICY_POOL_CEIL + POLICY_SESSIONS_CEIL)
 #define USERS_MAX	POLICY_CONC_CEIL
 
 /* live sandboxes, so a shutdown can remove every one */
@@ -63,6 +64,9 @@ live_add(const char *id)
 		}
 	}
 	pthread_mutex_unlock(&privd.lock);
+	if (i == LIVE_MAX)
+		log_warnx("live_add: no slot for sandbox %.12s: a shutdown will "
+		    "not remove it (the start-up sweep will)", id);
 }
 
 /* create and start a fresh sandbox of policy image 'image'; it joins the live list */
