@@ -165,4 +165,27 @@ int	policy_lang_from_name(const char *name);
 /* the language's image reference, or NULL when the language is disabled */
 const char *policy_lang_image(const struct policy *p, int lang);
 
+/*
+ * Edits that keep every byte of the file but the lines they change (policy/
+ * edit.c). Each returns the new text, malloc'd, *outlen bytes, once it parses;
+ * or NULL with "FILE:LINE: message" in err, the input untouched. No I/O.
+ *
+ * policy_edit_set: 'key value' in [section] (e.g. "auth", "language py"):
+ * the key's line is rewritten (its old comment goes: it spoke of the old
+ * value), else the line is added after the section's last setting, else the
+ * section is added at the end. The file must parse before and after.
+ *
+ * policy_edit_pin_images: every image of [images] pinned to 'ref', the one
+ * edit a template (whose @SANDBOX_IMAGE@ does not parse) takes; the result
+ * must parse.
+ */
+char	*policy_edit_set(const char *buf, size_t len, const char *fname,
+	    const char *section, const char *key, const char *value,
+	    size_t *outlen, char *err, size_t errlen);
+char	*policy_edit_pin_images(const char *buf, size_t len, const char *fname,
+	    const char *ref, size_t *outlen, char *err, size_t errlen);
+
+/* the largest policy file the daemons and codeward-policy read */
+#define POLICY_FILE_MAX	(256 * 1024)
+
 #endif

@@ -1,0 +1,113 @@
+"""codeward-policy on files (the edits themselves are test_edit.c's):
+
+- pin-images fills the shipped template's placeholder line and nothing else;
+  set then changes one line; check accepts the result;
+- an edit replaces the file by a rename (a new inode), with the old file's
+  mode, and leaves no temporary file beside it;
+- a refused edit (a value that does not parse, an unknown key or section, a
+  file that is wrong already) exits 1 with FILE:LINE on stderr and leaves the
+  file as it was: same bytes, same inode, nothing beside it;
+- wrong arguments: the usage and exit status 2.
+
+Needs no Docker engine.
+"""
+import os
+import subprocess
+import tempfile
+
+from cwtest import check, main
+
+SOURCE = os.environ["CW_SOURCE"]
+TOOL = os.path.join(os.environ["CW_BUILD"], "policy", "codeward-policy")
+IMG = "sha256:" + "0123456789abcdef" * 4
+TEMPLATE = open(os.path.join(SOURCE, "policy", "default.policy")).read()
+
+
+def tool(*args):
+    r = subprocess.run([TOOL] + list(args), capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout, r.stderr
+
+
+def policy_file(text, mode=0o640):
+    d = tempfile.mkdtemp(prefix="cw-policy-tool-")
+    path = os.path.join(d, "codeward.policy")
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def line_of(prefix):
+    """the number of the template's line that starts with prefix"""
+    return [i for i, l in enumerate(TEMPLATE.split("\n"), 1) if l.startswith(prefix)][0]
+
+
+def lines_changed(a, b):
+    a, b = a.split("\n"), b.split("\n")
+    check(len(a) == len(b), "line count %d -> %d" % (len(a), len(b)))
+    return [(x, y) for x, y in zip(a, b) if x != y]
+
+
+def test_pin_then_set():
+    path = policy_file(TEMPLATE)
+    rc, out, err = tool("check", path)
+    check(rc == 1 and err.startswith(path + ":") and "@SANDBOX_IMAGE@" in err, "template %r" % err)
+    rc, out, err = tool("pin-images", IMG, path)
+    check(rc == 0 and out == "" and err == "", "pin-images: %d %r" % (rc, err))
+    pinned = open(path).read()
+    check(lines_changed(TEMPLATE, pinned) == [("sandbox         @SANDBOX_IMAGE@",
+                                               "sandbox         " + IMG)],
+          "pin-images changed %r" % lines_changed(TEMPLATE, pinned))
+    rc, out, err = tool("set", "sandbox", "gpu", "all", path)
+    check(rc == 0 and err == "", "set: %d %r" % (rc, err))
+    changed = lines_changed(pinned, open(path).read())
+    check(len(changed) == 1 and changed[0][1] == "gpu             all", "set changed %r" % changed)
+    check(tool("check", path)[:3] == (0, "", ""), "check of the edited file")
+
+
+def test_replaced_by_rename_with_its_mode():
+    path = policy_file(TEMPLATE.replace("@SANDBOX_IMAGE@", IMG), 0o640)
+    before = os.stat(path)
+    rc, _, err = tool("set", "time", "default", "10s", path)
+    check(rc == 0, "set: %r" % err)
+    after = os.stat(path)
+    check(after.st_ino != before.st_ino, "not replaced by a rename")
+    check(after.st_mode & 0o7777 == 0o640, "mode %o" % (after.st_mode & 0o7777))
+    check(os.listdir(os.path.dirname(path)) == ["codeward.policy"],
+          "left beside it: %r" % os.listdir(os.path.dirname(path)))
+
+
+def test_refused_edits_leave_the_file():
+    good = TEMPLATE.replace("@SANDBOX_IMAGE@", IMG)
+    cases = [
+        (good, ("set", "sandbox", "memory", "512MB"), ":%d: '512MB': unknown size unit 'MB'" % line_of("memory ")),
+        (good, ("set", "sandbox", "memroy", "1G"), " (the line this edit adds): unknown key 'memroy'"),
+        (good, ("set", "sandbx", "memory", "1G"), " (the line this edit adds): unknown section 'sandbx'"),
+        (good, ("set", "auth", "mode", "jwt"), ":%d: [auth] mode jwt needs jwt-public-key" % line_of("mode ")),
+        (good, ("set", "sandbox", "memory", "1G # no"), ": value '1G # no'"),
+        (TEMPLATE, ("set", "sandbox", "memory", "1G"), ":%d: image 'sandbox': '@SANDBOX_IMAGE@'" % line_of("sandbox ")),
+        (good, ("pin-images", "codeward-sandbox:current"), ":%d: image 'sandbox': 'codeward-sandbox" % line_of("sandbox ")),
+    ]
+    for text, args, want in cases:
+        path = policy_file(text)
+        before = os.stat(path)
+        rc, out, err = tool(*(args + (path,)))
+        check(rc == 1 and out == "", "%r: exit %d" % (args, rc))
+        check(err.startswith(path) and want in err and err.count("\n") == 1,
+              "%r: stderr %r, want %r" % (args, err, want))
+        check(open(path).read() == text and os.stat(path).st_ino == before.st_ino,
+              "%r: the file changed" % (args,))
+        check(os.listdir(os.path.dirname(path)) == ["codeward.policy"], "%r: left %r" %
+              (args, os.listdir(os.path.dirname(path))))
+
+
+def test_usage():
+    for args in ((), ("set", "auth", "mode"), ("pin-images", IMG), ("check",), ("edit", "x")):
+        rc, out, err = tool(*args)
+        check(rc == 2 and err.startswith("usage: codeward-policy"), "%r: %d %r" % (args, rc, err))
+    rc, _, err = tool("check", "/nonexistent/codeward.policy")
+    check(rc == 1 and err == "/nonexistent/codeward.policy: No such file or directory\n", err)
+
+
+if __name__ == "__main__":
+    main(globals())
