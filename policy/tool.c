@@ -3,14 +3,15 @@
  * makes (policy/README.md), through the daemons' own parser.
  *
  *   codeward-policy check FILE
- *   codeward-policy set SECTION KEY VALUE FILE
+ *   codeward-policy set SECTION KEY VALUE [SECTION KEY VALUE]... FILE
  *   codeward-policy pin-images IMAGE-ID FILE
  *
- * An edit changes one line (pin-images: the lines of [images]) and keeps
- * every other byte; the result must parse, or the file is left as it was
- * and the error is printed as FILE:LINE: message. The new file replaces the
- * old atomically: a temporary file beside it, written, synced, renamed over
- * it, the directory synced.
+ * A set changes one line (pin-images: the lines of [images]) and keeps
+ * every other byte; several are made in their order, each on the result of
+ * the one before. Each result must parse, or the file is left as it was and
+ * the error is printed as FILE:LINE: message. The new file replaces the old
+ * atomically: a temporary file beside it, written, synced, renamed over it,
+ * the directory synced.
  */
 #include "policy.h"
 #include "util.h"
@@ -31,7 +32,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: codeward-policy check FILE\n"
-	    "       codeward-policy set SECTION KEY VALUE FILE\n"
+	    "       codeward-policy set SECTION KEY VALUE [SECTION KEY VALUE]... FILE\n"
 	    "       codeward-policy pin-images IMAGE-ID FILE\n");
 	exit(2);
 }
@@ -103,31 +104,36 @@ check(const char *path)
 	return rc != 0;
 }
 
-/* argv: set SECTION KEY VALUE FILE, or pin-images IMAGE-ID FILE */
+/* argv: set (SECTION KEY VALUE)... FILE, or pin-images IMAGE-ID FILE */
 static int
 edit(int argc, char **argv)
 {
 	const char *path = argv[argc - 1];
 	struct stat st;
 	char err[512], *buf, *out;
-	size_t len, outlen = 0;
-	int rc;
+	size_t len;
+	int i, rc;
 
 	if ((buf = load(path, &len, &st)) == NULL)
 		return 1;
-	if (strcmp(argv[0], "set") == 0)
-		out = policy_edit_set(buf, len, path, argv[1], argv[2], argv[3],
-		    &outlen, err, sizeof(err));
-	else
-		out = policy_edit_pin_images(buf, len, path, argv[1], &outlen,
+	if (strcmp(argv[0], "pin-images") == 0) {
+		out = policy_edit_pin_images(buf, len, path, argv[1], &len,
 		    err, sizeof(err));
-	free(buf);
-	if (out == NULL) {
+		free(buf);
+		buf = out;
+	}
+	for (i = 1; buf != NULL && strcmp(argv[0], "set") == 0 && i + 3 < argc; i += 3) {
+		out = policy_edit_set(buf, len, path, argv[i], argv[i + 1],
+		    argv[i + 2], &len, err, sizeof(err));
+		free(buf);
+		buf = out;
+	}
+	if (buf == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	rc = replace(path, out, outlen, st.st_mode);
-	free(out);
+	rc = replace(path, buf, len, st.st_mode);
+	free(buf);
 	return rc != 0;
 }
 
@@ -136,7 +142,7 @@ main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "check") == 0)
 		return check(argv[2]);
-	if ((argc == 6 && strcmp(argv[1], "set") == 0) ||
+	if ((argc >= 6 && (argc - 3) % 3 == 0 && strcmp(argv[1], "set") == 0) ||
 	    (argc == 4 && strcmp(argv[1], "pin-images") == 0))
 		return edit(argc - 1, argv + 1);
 	usage();

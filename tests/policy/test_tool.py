@@ -7,6 +7,8 @@
 - a refused edit (a value that does not parse, an unknown key or section, a
   file that is wrong already) exits 1 with FILE:LINE on stderr and leaves the
   file as it was: same bytes, same inode, nothing beside it;
+- several settings in one call are made in order, each must parse, and the
+  file is written once;
 - wrong arguments: the usage and exit status 2.
 
 Needs no Docker engine.
@@ -65,6 +67,21 @@ def test_pin_then_set():
     check(tool("check", path)[:3] == (0, "", ""), "check of the edited file")
 
 
+def test_several_settings_in_order():
+    good = TEMPLATE.replace("@SANDBOX_IMAGE@", IMG)
+    path = policy_file(good)
+    # each step must parse: the mode first would be refused, and nothing written
+    rc, _, err = tool("set", "auth", "mode", "api-key+jwt", "auth", "jwt-public-key", "/etc/j.pem", path)
+    check(rc == 1 and "[auth] mode api-key+jwt needs jwt-public-key" in err, err)
+    check(open(path).read() == good, "a refused step wrote the file")
+    rc, _, err = tool("set", "auth", "jwt-public-key", "/etc/j.pem", "auth", "mode", "api-key+jwt",
+                      "sandbox", "pids", "256", "sandbox", "runtime", "runsc", path)
+    check(rc == 0, err)
+    check(sorted(y for _, y in lines_changed(good, open(path).read())) ==
+          ["jwt-public-key  /etc/j.pem", "mode            api-key+jwt", "pids            256",
+           "runtime         runsc"], "changed %r" % lines_changed(good, open(path).read()))
+
+
 def test_replaced_by_rename_with_its_mode():
     path = policy_file(TEMPLATE.replace("@SANDBOX_IMAGE@", IMG), 0o640)
     before = os.stat(path)
@@ -102,7 +119,8 @@ def test_refused_edits_leave_the_file():
 
 
 def test_usage():
-    for args in ((), ("set", "auth", "mode"), ("pin-images", IMG), ("check",), ("edit", "x")):
+    for args in ((), ("set", "auth", "mode"), ("set", "auth", "mode", "jwt", "auth", "x"),
+                 ("pin-images", IMG), ("check",), ("edit", "x")):
         rc, out, err = tool(*args)
         check(rc == 2 and err.startswith("usage: codeward-policy"), "%r: %d %r" % (args, rc, err))
     rc, _, err = tool("check", "/nonexistent/codeward.policy")
