@@ -9,6 +9,7 @@
 #include "policy.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,10 +145,14 @@ put(struct text *t, const char *s, size_t n)
 	char *nb;
 	size_t want;
 
-	if (t->nomem)
+	if (t->nomem || n == 0)
 		return;
-	if (t->len + n + 1 > t->size) {
-		want = (t->len + n + 1) * 2;
+	if (n > SIZE_MAX / 4 - t->len) {
+		t->nomem = 1;
+		return;
+	}
+	if (t->len + n > t->size) {
+		want = (t->len + n) * 2;
 		if ((nb = realloc(t->buf, want)) == NULL) {
 			t->nomem = 1;
 			return;
@@ -157,7 +162,6 @@ put(struct text *t, const char *s, size_t n)
 	}
 	memcpy(t->buf + t->len, s, n);
 	t->len += n;
-	t->buf[t->len] = '\0';
 }
 
 /* "key value", the key padded to the file's column */
