@@ -1,0 +1,177 @@
+# shellcheck shell=bash
+# The compose deployment (compose/README.md): `compose setup` builds the
+# appliance images and writes the configuration the compose files read;
+# `compose up|down|...` runs docker-compose with it.
+#
+# The configuration, in $COMPOSE_CONFIG:
+#   codeward/   mounted read-only into the codeward container (policies, key
+#               hashes, the JWT public key); sockproxy gets the policy only
+#   librechat/  LibreChat's secrets, its JWT signing key among them (never
+#               mounted into codeward)
+#   api-key     the API key in clear, for the admin (0600)
+#   compose.env the settings docker-compose reads (--env-file)
+# The host may have no C compiler here: the tools run from the codeward image.
+
+in_image() {
+	# a tool of the codeward image, with no network and nothing mounted
+	"$DOCKER" run --rm -i --network none --entrypoint "$1" "codeward:$APPLIANCE_TAG" "${@:2}"
+}
+
+# codeward-policy of the codeward image, with codeward/ mounted at /cfg
+policy_tool() {
+	"$DOCKER" run --rm --network none -v "$COMPOSE_CONFIG/codeward:/cfg" \
+		--entrypoint /usr/local/sbin/codeward-policy "codeward:$APPLIANCE_TAG" "$@"
+}
+
+# the API key: printed once by the setup, only its hash in codeward/
+write_compose_key() {
+	local cfg=$COMPOSE_CONFIG cw=$COMPOSE_CONFIG/codeward
+	if [ -n "${CODEWARD_API_KEY:-}" ]; then
+		printf '%s\n' "$CODEWARD_API_KEY" >"$cfg/api-key"
+	elif [ ! -s "$cfg/api-key" ]; then
+		in_image /usr/local/sbin/codeward-keytool new >"$cfg/api-key.tmp"
+		mv "$cfg/api-key.tmp" "$cfg/api-key"
+	fi
+	chmod 0600 "$cfg/api-key"
+	in_image /usr/local/sbin/codeward-keytool hash <"$cfg/api-key" >"$cw/keys.tmp"
+	chmod 0600 "$cw/keys.tmp"
+	mv "$cw/keys.tmp" "$cw/keys"
+}
+
+# LibreChat's Code API token key pair (Ed25519): the private half stays with
+# LibreChat, codeward gets the public half (PEM SPKI)
+write_compose_jwt_key() {
+	local cw=$COMPOSE_CONFIG/codeward lc=$COMPOSE_CONFIG/librechat
+	if [ ! -s "$lc/jwt-private.pem" ]; then
+		(umask 077; openssl genpkey -algorithm ed25519 -out "$lc/jwt-private.pem.tmp") \
+			|| die "openssl genpkey failed"
+		mv "$lc/jwt-private.pem.tmp" "$lc/jwt-private.pem"
+	fi
+	openssl pkey -in "$lc/jwt-private.pem" -pubout -out "$cw/jwt-public.pem" \
+		|| die "openssl pkey failed"
+	chmod 0644 "$cw/jwt-public.pem"
+}
+
+# The policies: the shipped default with the sandbox image pinned, API keys
+# and LibreChat's tokens accepted; one per overlay. Every edit goes through
+# codeward-policy (each step must parse: jwt-public-key before the mode that
+# needs it, pids before runtime runsc).
+write_compose_policies() {
+	local cw=$COMPOSE_CONFIG/codeward img p
+	img=${CODEWARD_SANDBOX_IMAGE:-$(image_id codeward-sandbox:current)}
+	cp policy/default.policy "$cw/codeward.policy.tmp"
+	policy_tool pin-images "$img" /cfg/codeward.policy.tmp \
+		|| die "cannot pin the sandbox image in the policy"
+	policy_tool set auth keys /etc/codeward/keys \
+		auth jwt-public-key /etc/codeward/jwt-public.pem \
+		auth mode api-key+jwt /cfg/codeward.policy.tmp || die "cannot edit the policy"
+	cp "$cw/codeward.policy.tmp" "$cw/gvisor.policy.tmp"
+	# gVisor's own threads count against pids (policy/README.md, notes)
+	policy_tool set sandbox pids 256 sandbox runtime runsc /cfg/gvisor.policy.tmp \
+		|| die "cannot edit the gVisor policy"
+	cp "$cw/codeward.policy.tmp" "$cw/gpu.policy.tmp"
+	policy_tool set sandbox gpu all /cfg/gpu.policy.tmp || die "cannot edit the GPU policy"
+	for p in codeward gvisor gpu; do
+		chmod 0644 "$cw/$p.policy.tmp"
+		policy_tool check "/cfg/$p.policy.tmp" || die "$cw/$p.policy.tmp: the policy does not parse"
+		mv "$cw/$p.policy.tmp" "$cw/$p.policy"
+	done
+}
+
+# LibreChat's own secrets, made once (CREDS_KEY encrypts what it stores)
+write_librechat_env() {
+	local lc=$COMPOSE_CONFIG/librechat key
+	if [ ! -s "$lc/librechat.env" ]; then
+		key=$(cat "$COMPOSE_CONFIG/api-key")
+		cat >"$lc/librechat.env.tmp" <<ENV
+# LibreChat's secrets, written once by ./codeward compose setup. The wiring to
+# codeward (LIBRECHAT_CODE_BASEURL and the CODEAPI_JWT_* settings that are not
+# secret) is in compose/librechat.yaml.
+CREDS_KEY=$(openssl rand -hex 32)
+CREDS_IV=$(openssl rand -hex 16)
+JWT_SECRET=$(openssl rand -hex 32)
+JWT_REFRESH_SECRET=$(openssl rand -hex 32)
+# Code API tokens: LibreChat signs them with this key (EdDSA); codeward checks
+# them with the public half only.
+CODEAPI_JWT_PRIVATE_KEY_BASE64=$(base64 -w0 "$lc/jwt-private.pem")
+# For LibreChat versions before Code API tokens (@librechat/agents <= 3.1)
+LIBRECHAT_CODE_API_KEY=$key
+# Each user enters their own key in LibreChat; or put a key here for all
+OPENAI_API_KEY=user_provided
+ENV
+		chmod 0600 "$lc/librechat.env.tmp"
+		mv "$lc/librechat.env.tmp" "$lc/librechat.env"
+	fi
+	if [ ! -s "$lc/meili.env" ]; then
+		(umask 077; printf 'MEILI_MASTER_KEY=%s\n' "$(openssl rand -hex 24)" >"$lc/meili.env")
+	fi
+}
+
+# the settings the compose files read; the admin's own lines are kept
+write_compose_env() {
+	local cfg=$COMPOSE_CONFIG
+	{
+		cat <<ENV
+CODEWARD_CONFIG=$cfg
+CODEWARD_TAG=$APPLIANCE_TAG
+CODEWARD_INSTANCE=${CODEWARD_INSTANCE:-compose}
+CODEWARD_BIND=${CODEWARD_BIND:-127.0.0.1}
+CODEWARD_PORT=${CODEWARD_PORT:-8000}
+ENV
+		if [ -f "$cfg/compose.env" ]; then grep -v '^CODEWARD_' "$cfg/compose.env" || true; fi
+	} >"$cfg/compose.env.tmp"
+	mv "$cfg/compose.env.tmp" "$cfg/compose.env"
+	# docker-compose reads compose/.env by itself: for the default place only
+	if [ -z "${CODEWARD_CONFIG:-}" ]; then
+		cp "$cfg/compose.env" "$COMPOSE_DIR/.env"
+	fi
+}
+
+compose_setup() {
+	need_root
+	mkdir -p "$CACHE"
+	install_packages "${COMPOSE_PKGS[@]}"
+	ensure_engine
+	# an image id given (the test suites give the one they test) is pinned
+	# as it is; else the sandbox image is built or found up to date
+	if [ -n "${CODEWARD_SANDBOX_IMAGE:-}" ]; then
+		"$DOCKER" image inspect "$CODEWARD_SANDBOX_IMAGE" >/dev/null 2>&1 \
+			|| die "no image $CODEWARD_SANDBOX_IMAGE on the engine"
+	else
+		build_images
+	fi
+	build_appliance
+	mkdir -p "$COMPOSE_CONFIG/codeward" "$COMPOSE_CONFIG/librechat"
+	chmod 0755 "$COMPOSE_CONFIG/codeward"
+	chmod 0700 "$COMPOSE_CONFIG/librechat"
+	write_compose_key
+	write_compose_jwt_key
+	write_compose_policies
+	write_librechat_env
+	write_compose_env
+	say "compose configuration in $COMPOSE_CONFIG"
+	cat <<TXT
+Images:  codeward:$APPLIANCE_TAG  codeward-sockproxy:$APPLIANCE_TAG
+API key: $(cat "$COMPOSE_CONFIG/api-key")
+Start:   ./codeward compose up              (the appliance alone)
+         ./codeward compose up librechat    (with LibreChat, MongoDB, Meilisearch)
+TXT
+}
+
+# docker-compose with the configuration's settings and the chosen overlays:
+# compose_run SUBCOMMAND [librechat|gvisor|gpu]... [ARGS...]
+compose_run() {
+	local sub=$1 files=(-f "$COMPOSE_DIR/compose.yaml")
+	shift
+	while [ $# -gt 0 ]; do
+		case "$1" in
+			librechat|gvisor|gpu) files+=(-f "$COMPOSE_DIR/$1.yaml"); shift ;;
+			*) break ;;
+		esac
+	done
+	[ -s "$COMPOSE_CONFIG/compose.env" ] || die "no $COMPOSE_CONFIG/compose.env: run ./codeward compose setup"
+	# Debian's client first: docker-compose may call 'docker' to build
+	PATH=/usr/bin:$PATH DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0 \
+		docker-compose --env-file "$COMPOSE_CONFIG/compose.env" \
+		-p "${CODEWARD_PROJECT:-codeward}" "${files[@]}" "$sub" "$@"
+}

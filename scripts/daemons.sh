@@ -1,0 +1,112 @@
+# shellcheck shell=bash
+# The deployed appliance: its configuration in $ETC (the policy, the API key
+# and its hash) and the daemons, started from the release build with their
+# pid files in $RUNDIR and their logs in $LOGDIR.
+
+# The deployed policy is the shipped default with each image pinned to the
+# id its tag resolves to now, so a later re-tag cannot change what runs; a
+# $CODEWARD_ETC other than /etc/codeward holds the key hashes too.
+# (codeward-policy of the test build: `up` and `test` both build it first)
+write_policy() {
+	local id tmp etc tool=build/policy/codeward-policy
+	mkdir -p "$ETC"
+	etc=$(realpath -m "$ETC")
+	id=$(image_id codeward-sandbox:current)
+	tmp=$(mktemp "$ETC/policy.XXXXXX")
+	cp policy/default.policy "$tmp"
+	"$tool" pin-images "$id" "$tmp" \
+		|| { rm -f "$tmp"; die "cannot pin the sandbox image in the policy"; }
+	if [ "$etc" != /etc/codeward ]; then
+		"$tool" set auth keys "$etc/keys" "$tmp" \
+			|| { rm -f "$tmp"; die "cannot set the key file in the policy"; }
+	fi
+	chmod 0644 "$tmp"
+	mv "$tmp" "$ETC/codeward.policy"
+}
+
+# $ETC/api-key (the key, 0600) and $ETC/keys (its hash): $CODEWARD_API_KEY,
+# or a key made once
+ensure_key() {
+	mkdir -p "$ETC"
+	if [ -n "${CODEWARD_API_KEY:-}" ]; then
+		printf '%s\n' "$CODEWARD_API_KEY" | "$REL"/frontd/codeward-keytool hash >"$ETC/keys.tmp"
+		mv "$ETC/keys.tmp" "$ETC/keys"
+		printf '%s\n' "$CODEWARD_API_KEY" >"$ETC/api-key"
+	elif [ ! -s "$ETC/api-key" ]; then
+		"$REL"/frontd/codeward-keytool new >"$ETC/api-key.tmp"
+		"$REL"/frontd/codeward-keytool hash <"$ETC/api-key.tmp" >"$ETC/keys.tmp"
+		mv "$ETC/keys.tmp" "$ETC/keys"
+		mv "$ETC/api-key.tmp" "$ETC/api-key"
+	fi
+	chmod 0600 "$ETC/api-key"
+	chmod 0600 "$ETC/keys"	# frontd reads it as root, before its drop
+}
+
+# a new key, printed once; its hash added to $ETC/keys
+key_add() {
+	local key
+	[ -x "$REL"/frontd/codeward-keytool ] || build_release
+	mkdir -p "$ETC"
+	key=$("$REL"/frontd/codeward-keytool new)
+	(umask 077; printf '%s\n' "$key" | "$REL"/frontd/codeward-keytool hash >>"$ETC/keys")
+	chmod 0600 "$ETC/keys"
+	printf '%s\n' "$key"
+	say "key added; only its hash is stored in $ETC/keys (restart to load it)"
+}
+
+running() { [ -f "$RUNDIR/$1.pid" ] && kill -0 "$(cat "$RUNDIR/$1.pid")" 2>/dev/null; }
+
+start_daemons() {
+	mkdir -p "$RUNDIR" "$LOGDIR" "$STATE"
+	chmod 0755 "$RUNDIR"
+	if ! running sockproxy; then
+		setsid "$REL"/sockproxy/codeward-sockproxy --listen "$RUNDIR/sockproxy.sock" \
+			--upstream "$DOCKER_SOCK" --policy "$ETC/codeward.policy" \
+			>>"$LOGDIR/sockproxy.log" 2>&1 </dev/null &
+		echo $! >"$RUNDIR/sockproxy.pid"
+	fi
+	for _ in $(seq 1 50); do [ -S "$RUNDIR/sockproxy.sock" ] && break; sleep 0.1; done
+	if ! running privd; then
+		setsid "$REL"/privd/codeward-privd --policy "$ETC/codeward.policy" \
+			--sockproxy "$RUNDIR/sockproxy.sock" --frontd "$TOP/$REL/frontd/codeward-frontd" \
+			--listen "127.0.0.1:$PORT" --store "$STATE" \
+			>>"$LOGDIR/privd.log" 2>&1 </dev/null &
+		echo $! >"$RUNDIR/privd.pid"
+	fi
+	for _ in $(seq 1 100); do
+		curl -fsS "http://127.0.0.1:$PORT/v1/health" >/dev/null 2>&1 && return 0
+		running privd || break
+		sleep 0.1
+	done
+	tail -n 20 "$LOGDIR/privd.log" "$LOGDIR/sockproxy.log" >&2 || true
+	die "codeward did not become healthy on 127.0.0.1:$PORT"
+}
+
+stop_daemons() {
+	local d pid ids
+	for d in privd sockproxy; do
+		[ -f "$RUNDIR/$d.pid" ] || continue
+		pid=$(cat "$RUNDIR/$d.pid")
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null || true
+			for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+		rm -f "$RUNDIR/$d.pid"
+	done
+	rm -f "$RUNDIR/sockproxy.sock"
+	# Whatever the daemons left (a crash mid-run), by label.
+	if engine_answers; then
+		ids=$("$DOCKER" ps -aq --filter label=codeward.instance=default)
+		# shellcheck disable=SC2086 # one word per id
+		[ -n "$ids" ] && "$DOCKER" rm -fv $ids >/dev/null
+	fi
+	return 0
+}
+
+daemons_status() {
+	local d
+	for d in sockproxy privd; do
+		if running "$d"; then echo "$d: running (pid $(cat "$RUNDIR/$d.pid"))"; else echo "$d: stopped"; fi
+	done
+}

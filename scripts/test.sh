@@ -1,0 +1,38 @@
+# shellcheck shell=bash
+# ./codeward test: everything `up` needs, the sanitizer build and LibreChat's
+# client, then every suite of build/ and the unit and fuzz suites of
+# build-asan/, summed up in one plain line (summary.py).
+
+# Sandboxes of an earlier test run that was itself killed (its appliances
+# never reached their stop): every test appliance's instance name starts with
+# "test-", and the benchmark's floor container has a label of its own.
+sweep_test_leftovers() {
+	local ids
+	ids=$({ "$DOCKER" ps -aq --filter label=codeward.bench; "$DOCKER" ps -a \
+	    --filter label=codeward.instance --format '{{.ID}} {{.Label "codeward.instance"}}' |
+	    awk '$2 ~ /^test-/ { print $1 }'; } | sort -u)
+	[ -n "$ids" ] || return 0
+	say "removing $(echo "$ids" | wc -l) sandbox(es) an interrupted test run left"
+	echo "$ids" | xargs "$DOCKER" rm -f -v >/dev/null || true
+}
+
+run_tests() {
+	# A setup that fails is a failed run, with the summary line all the same.
+	if ! (prepare && build_asan && ensure_client); then
+		say "setup failed: no test could run"
+		echo "0 passed, 1 failed"
+		return 1
+	fi
+	export CODEWARD_SANDBOX_IMAGE
+	CODEWARD_SANDBOX_IMAGE=$(image_id codeward-sandbox:current)
+	export CODEWARD_POLICY_TEMPLATE="$TOP/policy/default.policy"
+	export CODEWARD_NPM_CLIENT="$CLIENT_DIR"
+	local rc=0
+	sweep_test_leftovers
+	rm -f build/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+	meson test -C build --print-errorlogs --num-processes 2 || rc=1
+	# The sanitizer build runs the suites that exercise parsers and IPC.
+	meson test -C build-asan --print-errorlogs --suite unit --suite fuzz || rc=1
+	python3 scripts/summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json || rc=1
+	return $rc
+}
