@@ -1,9 +1,10 @@
 /*
- * Reading dockerd's answers (sockproxy/README.md, rule 7). The daemon is trusted to
- * speak JSON, not to have done what it was asked: after every create and
- * before every start sockproxy compares what the daemon reports against what
- * it sent, field by field, and after every exec create and before every exec
- * start it checks the exec. cJSON stays inside this file.
+ * Reading dockerd's answers (rule 7 of sockproxy/README.md). The daemon is
+ * trusted to speak JSON, not to have done what it was asked: after every
+ * create and before every start sockproxy compares what the daemon reports
+ * against what it sent, field by field, and after every exec create and
+ * before every exec start it checks the exec. Every answer comes out as a
+ * typed result; cJSON stays inside this file.
  */
 #ifndef CW_SP_ANSWER_H
 #define CW_SP_ANSWER_H

@@ -1,8 +1,9 @@
 /*
- * The upstream request templates (sockproxy/README.md, rule 1): every byte sockproxy
- * sends to dockerd is written here, from the validated request and the
- * policy, never copied from the client. sockproxy/README.md shows each
- * template byte by byte.
+ * The upstream request templates (rule 1 of sockproxy/README.md): every byte
+ * sockproxy sends to dockerd is written here, from the validated request and
+ * the policy, never copied from the client: the request heads by
+ * sp_tmpl_call (methods and paths in one table), the bodies by the rest. The
+ * README shows each template byte by byte.
  */
 #ifndef CW_SP_TMPL_H
 #define CW_SP_TMPL_H
@@ -49,7 +50,7 @@ enum sp_call {
 	SP_CALL_CREATE,		/* POST /containers/create (JSON) */
 	SP_CALL_INSPECT,	/* GET /containers/{id}/json */
 	SP_CALL_START,		/* POST /containers/{id}/start */
-	SP_CALL_PUT_ARCHIVE,	/* PUT /containers/{id}/archive?path=%2Fmnt%2Fdata&... (tar) */
+	SP_CALL_PUT_ARCHIVE,	/* PUT /containers/{id}/archive?path=... (tar) */
 	SP_CALL_GET_ARCHIVE,	/* GET /containers/{id}/archive?path=%2Fmnt%2Fdata */
 	SP_CALL_STAT_ARCHIVE,	/* HEAD, the same path */
 	SP_CALL_EXEC,		/* POST /containers/{id}/exec (JSON) */
