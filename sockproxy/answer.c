@@ -477,3 +477,37 @@ sp_answer_list(const struct sp_conf *conf, const char *json, size_t len,
 	cJSON_Delete(j);
 	return n;
 }
+
+int
+sp_answer_stat(const char *json, size_t len, struct sp_stat *st,
+    const char **why)
+{
+	cJSON *j = cJSON_ParseWithLength(json, len), *sz, *md, *mt;
+	size_t i;
+	int r = -1;
+
+	*why = "malformed";
+	if (j == NULL ||
+	    !cJSON_IsNumber(sz = item(j, "size")) ||
+	    !cJSON_IsNumber(md = item(j, "mode")) ||
+	    !cJSON_IsString(mt = item(j, "mtime")) ||
+	    sz->valuedouble < 0 || md->valuedouble < 0 ||
+	    strlen(mt->valuestring) >= sizeof(st->mtime))
+		goto out;
+	for (i = 0; mt->valuestring[i] != '\0'; i++) {
+		char ch = mt->valuestring[i];
+
+		if (!((ch >= '0' && ch <= '9') || ch == '-' || ch == ':' ||
+		    ch == '.' || ch == 'T' || ch == 'Z' || ch == '+')) {
+			*why = "malformed time";
+			goto out;
+		}
+	}
+	st->size = sz->valuedouble;
+	st->mode = md->valuedouble;
+	memcpy(st->mtime, mt->valuestring, i + 1);
+	r = 0;
+out:
+	cJSON_Delete(j);
+	return r;
+}

@@ -1,9 +1,10 @@
 /*
- * Reading dockerd's answers (SOCKPROXY.md rule 7). The daemon is trusted to
- * speak JSON, not to have done what it was asked: after every create and
- * before every start sockproxy compares what the daemon reports against what
- * it sent, field by field, and after every exec create and before every exec
- * start it checks the exec. cJSON stays inside this file.
+ * Reading dockerd's answers (rule 7 of sockproxy/README.md). The daemon is
+ * trusted to speak JSON, not to have done what it was asked: after every
+ * create and before every start sockproxy compares what the daemon reports
+ * against what it sent, field by field, and after every exec create and
+ * before every exec start it checks the exec. Every answer comes out as a
+ * typed result; cJSON stays inside this file.
  */
 #ifndef CW_SP_ANSWER_H
 #define CW_SP_ANSWER_H
@@ -38,6 +39,15 @@ int	sp_answer_wait(const char *json, size_t len, long *code);
  */
 int	sp_answer_list(const struct sp_conf *conf, const char *json, size_t len,
 	    int owner_too, void (*fn)(void *ctx, const char *id), void *ctx);
+/* a path's stat (X-Docker-Container-Path-Stat, base64-decoded) */
+struct sp_stat {
+	double	size, mode;
+	char	mtime[41];	/* [0-9TZ:.+-]{0,40} */
+};
+
+/* {"size":N,"mode":N,"mtime":"T",...}; 0, or -1 with *why set */
+int	sp_answer_stat(const char *json, size_t len, struct sp_stat *st,
+	    const char **why);
 /* the daemon's "message", escaped for a log line */
 void	sp_answer_message(const char *json, size_t len, char *out, size_t olen);
 

@@ -1,6 +1,6 @@
 /*
- * The client grammar (SOCKPROXY.md rules 2-4) and the route table: the only
- * requests sockproxy serves. One request per connection:
+ * The client grammar (rules 2-4 of sockproxy/README.md) and the route table:
+ * the only requests sockproxy serves. One request per connection:
  *
  *	METHOD SP /v1.41/<route> SP HTTP/1.1 CRLF
  *	(Host: docker | Content-Type: <type> | Content-Length: <digits>) CRLF ...

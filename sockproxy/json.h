@@ -1,7 +1,7 @@
 /*
- * The strict JSON reader for client bodies (SOCKPROXY.md rule 5). It accepts
- * less than RFC 8259 on purpose, so that no body can mean one thing to
- * sockproxy and another to dockerd (F1-F5):
+ * The strict JSON reader for client bodies (rule 5 of sockproxy/README.md).
+ * It accepts less than RFC 8259 on purpose, so that no body can mean one
+ * thing to sockproxy and another to dockerd (facts F1-F5):
  *   - key names are plain ASCII [A-Za-z0-9_.-] with no escapes, so "\u0049mage",
  *     "\u017fecurityOpt" or "Networ\u212aMode" never name anything;
  *   - two keys of one object that are equal ignoring ASCII case are refused,

@@ -1,7 +1,9 @@
 /*
  * Serving privd: one connection, one request, answered from the route table
- * (http.c) by the handler for its operation, which checks ownership, the
- * body and the policy, and only then writes its own upstream request.
+ * (http.c) by the handler for its operation (op.h), which checks ownership,
+ * the body and the policy, and only then writes its own upstream request.
+ * proxy.c holds the dispatch table and the serve loop; startup.c the checks
+ * before the first connection.
  */
 #ifndef CW_SP_PROXY_H
 #define CW_SP_PROXY_H

@@ -5,14 +5,64 @@
 
 const char sp_tmpl_exec_start[] = "{\"Detach\":false,\"Tty\":false}";
 
+/* the upstream calls: method, the path around its argument, content type */
+static const struct {
+	const char	*method;
+	const char	*pre;		/* after SP_API, up to the argument */
+	const char	*post;		/* after the argument */
+	int		arg;		/* takes one */
+	const char	*label;		/* the argument is this label's value */
+	const char	*ctype;
+} calls[SP_CALL_COUNT] = {
+	[SP_CALL_CREATE] = { "POST", "/containers/create", "", 0, NULL,
+	    "application/json" },
+	[SP_CALL_INSPECT] = { "GET", "/containers/", "/json", 1, NULL, NULL },
+	[SP_CALL_START] = { "POST", "/containers/", "/start", 1, NULL, NULL },
+	[SP_CALL_PUT_ARCHIVE] = { "PUT", "/containers/",
+	    "/archive?path=%2Fmnt%2Fdata&noOverwriteDirNonDir=1", 1, NULL,
+	    "application/x-tar" },
+	[SP_CALL_GET_ARCHIVE] = { "GET", "/containers/",
+	    "/archive?path=%2Fmnt%2Fdata", 1, NULL, NULL },
+	[SP_CALL_STAT_ARCHIVE] = { "HEAD", "/containers/",
+	    "/archive?path=%2Fmnt%2Fdata", 1, NULL, NULL },
+	[SP_CALL_EXEC] = { "POST", "/containers/", "/exec", 1, NULL,
+	    "application/json" },
+	[SP_CALL_EXEC_INSPECT] = { "GET", "/exec/", "/json", 1, NULL, NULL },
+	[SP_CALL_EXEC_START] = { "POST", "/exec/", "/start", 1, NULL,
+	    "application/json" },
+	[SP_CALL_KILL] = { "POST", "/containers/", "/kill?signal=KILL", 1, NULL,
+	    NULL },
+	[SP_CALL_REMOVE] = { "DELETE", "/containers/", "?force=1&v=1", 1, NULL,
+	    NULL },
+	[SP_CALL_WAIT] = { "POST", "/containers/", "/wait?condition=not-running",
+	    1, NULL, NULL },
+	[SP_CALL_LIST_OWNER] = { "GET", "/containers/json?all=1&filters=", "", 1,
+	    "codeward.owner", NULL },
+	[SP_CALL_LIST_INSTANCE] = { "GET", "/containers/json?all=1&filters=", "",
+	    1, "codeward.instance", NULL },
+	[SP_CALL_IMAGE] = { "GET", "/images/", "/json", 1, NULL, NULL },
+	[SP_CALL_NETWORK] = { "GET", "/networks/", "", 1, NULL, NULL },
+};
+
 void
-sp_tmpl_head(struct sp_buf *b, const char *method, const char *path,
-    const char *ctype, uint64_t clen)
+sp_tmpl_call(struct sp_buf *b, enum sp_call k, const char *arg, uint64_t clen)
 {
-	sp_buf_printf(b, "%s %s HTTP/1.1\r\nHost: docker\r\n", method, path);
-	if (ctype != NULL)
-		sp_buf_printf(b, "Content-Type: %s\r\n", ctype);
-	if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)
+	const char *m;
+
+	if ((unsigned int)k >= SP_CALL_COUNT || calls[k].method == NULL ||
+	    (arg != NULL) != calls[k].arg)
+		fatalx("sp_tmpl_call: call %d with%s an argument", (int)k,
+		    arg != NULL ? "" : "out");
+	m = calls[k].method;
+	sp_buf_printf(b, "%s " SP_API "%s", m, calls[k].pre);
+	if (calls[k].label != NULL)
+		sp_tmpl_label_filter(b, calls[k].label, arg);
+	else if (arg != NULL)
+		sp_buf_str(b, arg);
+	sp_buf_printf(b, "%s HTTP/1.1\r\nHost: docker\r\n", calls[k].post);
+	if (calls[k].ctype != NULL)
+		sp_buf_printf(b, "Content-Type: %s\r\n", calls[k].ctype);
+	if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0)
 		sp_buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)clen);
 	sp_buf_str(b, "Connection: close\r\n\r\n");
 }

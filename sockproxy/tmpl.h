@@ -1,8 +1,9 @@
 /*
- * The upstream request templates (SOCKPROXY.md rule 1): every byte sockproxy
- * sends to dockerd is written here, from the validated request and the
- * policy, never copied from the client. sockproxy/README.md shows each
- * template byte by byte.
+ * The upstream request templates (rule 1 of sockproxy/README.md): every byte
+ * sockproxy sends to dockerd is written here, from the validated request and
+ * the policy, never copied from the client: the request heads by
+ * sp_tmpl_call (methods and paths in one table), the bodies by the rest. The
+ * README shows each template byte by byte.
  */
 #ifndef CW_SP_TMPL_H
 #define CW_SP_TMPL_H
@@ -42,13 +43,40 @@ struct sp_exec {
 };
 
 /*
- * The head of every upstream request:
+ * Every upstream call sockproxy makes; the path of each is written only by
+ * sp_tmpl_call, from the table in tmpl.c.
+ */
+enum sp_call {
+	SP_CALL_CREATE,		/* POST /containers/create (JSON) */
+	SP_CALL_INSPECT,	/* GET /containers/{id}/json */
+	SP_CALL_START,		/* POST /containers/{id}/start */
+	SP_CALL_PUT_ARCHIVE,	/* PUT /containers/{id}/archive?path=... (tar) */
+	SP_CALL_GET_ARCHIVE,	/* GET /containers/{id}/archive?path=%2Fmnt%2Fdata */
+	SP_CALL_STAT_ARCHIVE,	/* HEAD, the same path */
+	SP_CALL_EXEC,		/* POST /containers/{id}/exec (JSON) */
+	SP_CALL_EXEC_INSPECT,	/* GET /exec/{id}/json */
+	SP_CALL_EXEC_START,	/* POST /exec/{id}/start (JSON) */
+	SP_CALL_KILL,		/* POST /containers/{id}/kill?signal=KILL */
+	SP_CALL_REMOVE,		/* DELETE /containers/{id}?force=1&v=1 */
+	SP_CALL_WAIT,		/* POST /containers/{id}/wait?condition=not-running */
+	SP_CALL_LIST_OWNER,	/* GET /containers/json?all=1&filters=, {id}: the owner */
+	SP_CALL_LIST_INSTANCE,	/* the same, {id}: the instance */
+	SP_CALL_IMAGE,		/* GET /images/{id}/json, {id}: a policy image ref */
+	SP_CALL_NETWORK,	/* GET /networks/{id}, {id}: the policy network */
+	SP_CALL_COUNT
+};
+
+/*
+ * The head of upstream call k on object arg (NULL for a create), for a body
+ * of clen bytes:
  *	METHOD PATH HTTP/1.1\r\nHost: docker\r\n
  *	[Content-Type: ctype\r\n]Content-Length: clen\r\n   (POST and PUT)
  *	Connection: close\r\n\r\n
+ * arg is a checked id, a policy image ref or network name, the instance or
+ * the owner secret: never a client byte.
  */
-void	sp_tmpl_head(struct sp_buf *b, const char *method, const char *path,
-	    const char *ctype, uint64_t clen);
+void	sp_tmpl_call(struct sp_buf *b, enum sp_call k, const char *arg,
+	    uint64_t clen);
 void	sp_tmpl_create(struct sp_buf *b, const struct sp_conf *conf,
 	    const struct sp_create *c);
 void	sp_tmpl_exec(struct sp_buf *b, const struct sp_conf *conf,

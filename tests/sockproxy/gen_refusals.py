@@ -3,7 +3,7 @@
 
 Run it to regenerate refusals/ after a change here; the files are checked in
 and test_refusals.py replays them as they are. A file's name starts with the
-facts (Fnn) and rules (Rnn) of SOCKPROXY.md it exercises. Placeholders of
+facts (Fnn) and rules (Rnn) of sockproxy/README.md it exercises. Placeholders of
 fixed length, replaced at replay time so Content-Length stays right:
   X*64  a container id this sockproxy created
   Z*64  an exec id this sockproxy created

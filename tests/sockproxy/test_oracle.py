@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """The live oracle (integration; needs the real dockerd, fails without it).
 
-For each trick of SOCKPROXY.md: first show that it works when sent straight to
-dockerd (the test makes the container and checks what inspect reports, then
-removes it), then show that sockproxy refuses the same trick with a 4xx and
+For each trick of sockproxy/README.md's facts: first show that it works when
+sent straight to dockerd (the test makes the container and checks what inspect
+reports, then removes it), then show that sockproxy refuses the same trick with a 4xx and
 that nothing was created or changed. So no refusal test is vacuous."""
 import io
 import json

@@ -3,7 +3,7 @@
 a sockproxy whose upstream is a recording mock daemon. Each must be answered
 with a 4xx and a short JSON reason, logged, and not one byte may reach the
 mock while it is handled. The corpus must cover every fact F1-F20 and the
-refusal rules of SOCKPROXY.md."""
+refusal rules of sockproxy/README.md."""
 import json
 import os
 import re

@@ -222,5 +222,18 @@ main(void)
 	sp_tmpl_label_filter(&b, "codeward.instance", "default");
 	CHECK(strcmp(b.p, "%7B%22label%22%3A%5B%22codeward.instance%3Ddefault%22%5D%7D") == 0);
 	sp_buf_free(&b);
+
+	/* request heads: the paths the golden runs do not reach */
+	sp_buf_init(&b, 512);
+	sp_tmpl_call(&b, SP_CALL_NETWORK, "cw-net", 0);
+	CHECK(strcmp(b.p, "GET /v1.41/networks/cw-net HTTP/1.1\r\nHost: docker\r\n"
+	    "Connection: close\r\n\r\n") == 0);
+	sp_buf_free(&b);
+	sp_buf_init(&b, 512);
+	sp_tmpl_call(&b, SP_CALL_LIST_INSTANCE, "default", 0);
+	CHECK(strcmp(b.p, "GET /v1.41/containers/json?all=1&filters=%7B%22label%22"
+	    "%3A%5B%22codeward.instance%3Ddefault%22%5D%7D HTTP/1.1\r\n"
+	    "Host: docker\r\nConnection: close\r\n\r\n") == 0);
+	sp_buf_free(&b);
 	return sp_check_done("unit_req");
 }
