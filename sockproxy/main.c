@@ -39,7 +39,6 @@
 #include "tmpl.h"
 #include "util.h"
 
-#define POLICY_FILE_MAX	(256 * 1024)
 #define SP_USER		"codeward-proxy"
 #define SP_CLIENT_GROUP	"codeward-priv"
 #define SP_NOFILE_SELF	(4 * SP_CONN_MAX + 32)
@@ -72,14 +71,10 @@ instance_ok(const char *s)
 static void
 load_policy(const char *path)
 {
-	char err[512], *buf;
-	size_t len;
+	char err[512];
 
-	if ((buf = cw_read_file(path, POLICY_FILE_MAX, &len)) == NULL)
-		fatal("policy %s", path);
-	if (policy_parse(buf, len, path, &policy, err, sizeof(err)) != 0)
+	if (policy_load_path(path, &policy, NULL, NULL, err, sizeof(err)) != 0)
 		fatalx("%s", err);
-	free(buf);
 	if (policy.nimages == 0)
 		fatalx("policy %s: no image", path);
 }
