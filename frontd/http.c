@@ -262,8 +262,6 @@ exec_answer(struct MHD_Connection *conn, struct request *req)
 	struct exec_job *j;
 	const char *profile;
 	struct reply r;
-	pthread_attr_t attr;
-	pthread_t t;
 	enum MHD_Result ret;
 
 	reply_init(&r);
@@ -283,17 +281,12 @@ exec_answer(struct MHD_Connection *conn, struct request *req)
 	    "X-CodeAPI-Expected-Profile");
 	if (profile != NULL)
 		snprintf(j->profile, sizeof(j->profile), "%s", profile);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	if (pthread_create(&t, &attr, exec_worker, j) != 0) {
-		pthread_attr_destroy(&attr);
+	if (cw_thread_spawn(NULL, exec_worker, j, 256 * 1024) != 0) {
 		j->refs = 1;
 		job_unref(j);
 		reply_error(&r, 503, "unavailable", "no thread for the run");
 		return send_reply(conn, &r);
 	}
-	pthread_attr_destroy(&attr);
 
 	pthread_mutex_lock(&j->lock);
 	if (job_wait(j, EXEC_HOLD_MS)) {

@@ -133,7 +133,6 @@ main(int argc, char **argv)
 	};
 	const char *listen_spec = NULL, *store_path = NULL;
 	struct cw_user user;
-	struct sigaction sa;
 	char err[512];
 	int ch, lfd, mfd = -1, sfd;
 	time_t last_sweep = 0;
@@ -174,12 +173,7 @@ main(int argc, char **argv)
 		    "request is accepted without a key");
 	auth_init(&policy);
 	exec_init(&policy);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cw_stop_signals(on_term);
 
 	privdrop_apply(&user, 4096);
 	/* the kernel clears this on the credential change: set it after */

@@ -136,13 +136,7 @@ serve_thread(void *arg)
 static void
 serve(int lfd)
 {
-	pthread_attr_t attr;
-
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
 	for (;;) {
-		pthread_t t;
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -163,7 +157,8 @@ serve(int lfd)
 		}
 		active++;
 		pthread_mutex_unlock(&active_lock);
-		if (pthread_create(&t, &attr, serve_thread, (void *)(intptr_t)fd) != 0) {
+		if (cw_thread_spawn(NULL, serve_thread, (void *)(intptr_t)fd,
+		    256 * 1024) != 0) {
 			log_warn("pthread_create");
 			pthread_mutex_lock(&active_lock);
 			active--;

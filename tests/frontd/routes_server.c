@@ -27,6 +27,7 @@
 #include "log.h"
 #include "policy.h"
 #include "store.h"
+#include "util.h"
 
 static volatile sig_atomic_t stop;
 
@@ -50,7 +51,6 @@ main(int argc, char **argv)
 	const char *ppath = NULL, *spath = NULL, *opath = NULL;
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
-	struct sigaction act;
 	char err[512];
 	int ch, lfd, sfd, one = 1;
 	FILE *f;
@@ -89,12 +89,7 @@ main(int argc, char **argv)
 	    getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0)
 		fatal("listen");
 
-	memset(&act, 0, sizeof(act));
-	act.sa_handler = on_term;
-	sigemptyset(&act.sa_mask);
-	sigaction(SIGTERM, &act, NULL);
-	sigaction(SIGINT, &act, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cw_stop_signals(on_term);
 	if (http_start(lfd, -1, &pol) != 0)
 		fatalx("http_start");
 	if ((f = fopen(opath, "w")) == NULL)
