@@ -399,7 +399,6 @@ authenticate(struct MHD_Connection *conn, struct request *req, struct reply *r)
 	const union MHD_ConnectionInfo *ci;
 	enum auth_result a;
 	unsigned int retry = 0;
-	cJSON *j;
 
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	a = auth_request(ci != NULL ? ci->client_addr : NULL,
@@ -412,16 +411,8 @@ authenticate(struct MHD_Connection *conn, struct request *req, struct reply *r)
 	case AUTH_OK:
 		break;
 	case AUTH_LIMITED:
-		/* CONTRACT: {"error":"rate_limited","retry_after_seconds":N} */
-		snprintf(r->retry_after, sizeof(r->retry_after), "%u", retry);
-		if ((j = cJSON_CreateObject()) != NULL) {
-			cJSON_AddStringToObject(j, "error", "rate_limited");
-			cJSON_AddStringToObject(j, "message",
-			    "too many failed authentication attempts from this address");
-			cJSON_AddNumberToObject(j, "retry_after_seconds", retry);
-			reply_json(r, 429, cJSON_PrintUnformatted(j));
-			cJSON_Delete(j);
-		}
+		reply_rate_limited(r, retry,
+		    "too many failed authentication attempts from this address");
 		break;
 	case AUTH_MISSING:
 		reply_error(r, 401, "unauthorized", "an API key or token is required");
