@@ -160,60 +160,78 @@ name_ok(const char *s)
 	return n > 0 && n < POLICY_NAME_MAX;
 }
 
+struct unit {
+	const char	*name;
+	uint64_t	mul;
+};
+
+static const struct unit size_units[] = {
+	{ "", 1 }, { "K", 1ULL << 10 }, { "M", 1ULL << 20 }, { "G", 1ULL << 30 },
+	{ NULL, 0 },
+};
+static const struct unit time_units[] = {
+	{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+	{ NULL, 0 },
+};
+
+/*
+ * A whole number then one of the table's units, into *out. Returns 0; -1
+ * when v is not a whole number, -2 when it is too large, -3 when its unit
+ * (*unit) is not in the table.
+ */
+static int
+parse_unit(const char *v, const struct unit *units, uint64_t *out,
+    const char **unit)
+{
+	uint64_t n;
+	int r;
+
+	if ((r = parse_number(v, &n, unit)) < 0)
+		return r;
+	if (**unit == '.')
+		return -1;
+	for (; units->name != NULL; units++)
+		if (strcmp(*unit, units->name) == 0)
+			return mul_ok(n, units->mul, out) < 0 ? -2 : 0;
+	return -3;
+}
+
 static int
 parse_size(struct parser *ps, const char *v, uint64_t *out)
 {
-	const char *u;
-	uint64_t n, m;
-	int r;
+	const char *u = "";
 
-	if ((r = parse_number(v, &n, &u)) == -2)
+	switch (parse_unit(v, size_units, out, &u)) {
+	case 0:
+		return 0;
+	case -2:
 		return parser_fail(ps, "'%.40s' is too large", v);
-	if (r < 0 || *u == '.')
+	case -3:
+		return parser_fail(ps, "'%.40s': unknown size unit '%.8s' (use K, M or G)", v, u);
+	default:
 		return parser_fail(ps, "'%.40s' is not a size: a whole number with an "
 		    "optional K, M or G (e.g. 512M)", v);
-	if (*u == '\0')
-		m = 1;
-	else if (strcmp(u, "K") == 0)
-		m = 1ULL << 10;
-	else if (strcmp(u, "M") == 0)
-		m = 1ULL << 20;
-	else if (strcmp(u, "G") == 0)
-		m = 1ULL << 30;
-	else
-		return parser_fail(ps, "'%.40s': unknown size unit '%.8s' (use K, M or G)", v, u);
-	if (mul_ok(n, m, out) < 0)
-		return parser_fail(ps, "'%.40s' is too large", v);
-	return 0;
+	}
 }
 
 static int
 parse_ms(struct parser *ps, const char *v, uint64_t *out)
 {
-	const char *u;
-	uint64_t n, m;
-	int r;
+	const char *u = "";
 
-	if ((r = parse_number(v, &n, &u)) == -2)
+	switch (parse_unit(v, time_units, out, &u)) {
+	case 0:
+		return 0;
+	case -2:
 		return parser_fail(ps, "'%.40s' is too large", v);
-	if (r < 0 || *u == '.')
+	case -3:
+		if (*u == '\0')
+			return parser_fail(ps, "'%.40s': a duration needs a unit (ms, s, m or h)", v);
+		return parser_fail(ps, "'%.40s': unknown time unit '%.8s' (use ms, s, m or h)", v, u);
+	default:
 		return parser_fail(ps, "'%.40s' is not a duration: a whole number with "
 		    "ms, s, m or h (e.g. 30s)", v);
-	if (strcmp(u, "ms") == 0)
-		m = 1;
-	else if (strcmp(u, "s") == 0)
-		m = 1000;
-	else if (strcmp(u, "m") == 0)
-		m = 60000;
-	else if (strcmp(u, "h") == 0)
-		m = 3600000;
-	else if (*u == '\0')
-		return parser_fail(ps, "'%.40s': a duration needs a unit (ms, s, m or h)", v);
-	else
-		return parser_fail(ps, "'%.40s': unknown time unit '%.8s' (use ms, s, m or h)", v, u);
-	if (mul_ok(n, m, out) < 0)
-		return parser_fail(ps, "'%.40s' is too large", v);
-	return 0;
+	}
 }
 
 static int
