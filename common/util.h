@@ -1,8 +1,8 @@
 #ifndef CW_UTIL_H
 #define CW_UTIL_H
 
-#include <stddef.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
