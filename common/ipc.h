@@ -30,6 +30,7 @@
 #include <sys/types.h>
 
 #define IPC_FD			3	/* frontd's end of the socketpair */
+#define POLICY_FD		4	/* the policy bytes privd parsed, sealed */
 
 enum ipc_type {
 	/* frontd -> privd */

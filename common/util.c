@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,42 @@ cw_read_file(const char *path, size_t max, size_t *len)
 out:
 	close(fd);
 	return buf;
+}
+
+int
+cw_thread_spawn(pthread_t *t, void *(*fn)(void *), void *arg, size_t stack)
+{
+	pthread_attr_t attr;
+	pthread_t detached;
+	int r;
+
+	if ((r = pthread_attr_init(&attr)) != 0) {
+		errno = r;
+		return -1;
+	}
+	if (t == NULL)
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, stack);
+	r = pthread_create(t != NULL ? t : &detached, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		errno = r;
+		return -1;
+	}
+	return 0;
+}
+
+void
+cw_stop_signals(void (*handler)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 uint64_t

@@ -1,6 +1,7 @@
 #ifndef CW_UTIL_H
 #define CW_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -25,6 +26,17 @@ int	cw_memfd_is_sealed(int fd);
 
 /* read a whole small file into a malloc'd NUL-terminated buffer, at most max */
 char	*cw_read_file(const char *path, size_t max, size_t *len);
+
+/*
+ * Start fn(arg) on a thread of its own with a stack of 'stack' bytes:
+ * detached when t is NULL, else joinable, its id in *t. Returns 0, or -1
+ * with errno set (pthread_create's error).
+ */
+int	cw_thread_spawn(pthread_t *t, void *(*fn)(void *), void *arg,
+	    size_t stack);
+
+/* SIGTERM and SIGINT call handler; SIGPIPE is ignored (a write fails instead) */
+void	cw_stop_signals(void (*handler)(int));
 
 uint64_t cw_now_ms(void);	/* CLOCK_MONOTONIC */
 /* ts = ms from now on CLOCK_REALTIME: the deadline pthread_cond_timedwait takes */

@@ -369,20 +369,7 @@ answer_status(const struct ipc_exec_done *d, struct reply *r)
 {
 	switch (d->status) {
 	case IPC_ST_BUSY:
-		snprintf(r->retry_after, sizeof(r->retry_after), "1");
-		reply_error(r, 429, "rate_limited", "%s", d->message);
-		if (r->body != NULL) {
-			/* CONTRACT: {"error":"rate_limited","retry_after_seconds":N} */
-			cJSON *j = cJSON_Parse(r->body);
-
-			if (j != NULL) {
-				cJSON_AddNumberToObject(j, "retry_after_seconds", 1);
-				free(r->body);
-				r->body = NULL;
-				reply_json(r, 429, cJSON_PrintUnformatted(j));
-				cJSON_Delete(j);
-			}
-		}
+		reply_rate_limited(r, 1, "%s", d->message);
 		break;
 	case IPC_ST_REFUSED:
 		reply_error(r, 400, "refused", "%s", d->message);

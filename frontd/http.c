@@ -262,8 +262,6 @@ exec_answer(struct MHD_Connection *conn, struct request *req)
 	struct exec_job *j;
 	const char *profile;
 	struct reply r;
-	pthread_attr_t attr;
-	pthread_t t;
 	enum MHD_Result ret;
 
 	reply_init(&r);
@@ -283,17 +281,12 @@ exec_answer(struct MHD_Connection *conn, struct request *req)
 	    "X-CodeAPI-Expected-Profile");
 	if (profile != NULL)
 		snprintf(j->profile, sizeof(j->profile), "%s", profile);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	if (pthread_create(&t, &attr, exec_worker, j) != 0) {
-		pthread_attr_destroy(&attr);
+	if (cw_thread_spawn(NULL, exec_worker, j, 256 * 1024) != 0) {
 		j->refs = 1;
 		job_unref(j);
 		reply_error(&r, 503, "unavailable", "no thread for the run");
 		return send_reply(conn, &r);
 	}
-	pthread_attr_destroy(&attr);
 
 	pthread_mutex_lock(&j->lock);
 	if (job_wait(j, EXEC_HOLD_MS)) {
@@ -406,7 +399,6 @@ authenticate(struct MHD_Connection *conn, struct request *req, struct reply *r)
 	const union MHD_ConnectionInfo *ci;
 	enum auth_result a;
 	unsigned int retry = 0;
-	cJSON *j;
 
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	a = auth_request(ci != NULL ? ci->client_addr : NULL,
@@ -419,16 +411,8 @@ authenticate(struct MHD_Connection *conn, struct request *req, struct reply *r)
 	case AUTH_OK:
 		break;
 	case AUTH_LIMITED:
-		/* CONTRACT: {"error":"rate_limited","retry_after_seconds":N} */
-		snprintf(r->retry_after, sizeof(r->retry_after), "%u", retry);
-		if ((j = cJSON_CreateObject()) != NULL) {
-			cJSON_AddStringToObject(j, "error", "rate_limited");
-			cJSON_AddStringToObject(j, "message",
-			    "too many failed authentication attempts from this address");
-			cJSON_AddNumberToObject(j, "retry_after_seconds", retry);
-			reply_json(r, 429, cJSON_PrintUnformatted(j));
-			cJSON_Delete(j);
-		}
+		reply_rate_limited(r, retry,
+		    "too many failed authentication attempts from this address");
 		break;
 	case AUTH_MISSING:
 		reply_error(r, 401, "unauthorized", "an API key or token is required");

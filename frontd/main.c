@@ -40,8 +40,6 @@
 #include "store.h"
 #include "util.h"
 
-#define POLICY_FD	4
-#define POLICY_MAX	(256 * 1024)
 #define SWEEP_EVERY_S	600
 
 static struct policy policy;
@@ -57,18 +55,11 @@ on_term(int sig)
 static void
 read_policy(void)
 {
-	static char buf[POLICY_MAX + 1];
 	char err[512];
-	ssize_t n;
 
-	n = cw_read_all(POLICY_FD, buf, POLICY_MAX + 1);
-	if (n < 0)
-		fatal("read_policy: fd %d", POLICY_FD);
-	if (n > POLICY_MAX)
-		fatalx("read_policy: policy larger than %d bytes", POLICY_MAX);
-	close(POLICY_FD);
-	if (policy_parse(buf, (size_t)n, "policy", &policy, err, sizeof(err)) != 0)
+	if (policy_load_fd(POLICY_FD, "policy", &policy, err, sizeof(err)) != 0)
 		fatalx("read_policy: %s", err);
+	close(POLICY_FD);
 }
 
 /* ADDR:PORT, IPv4 or [IPv6]:PORT */
@@ -142,7 +133,6 @@ main(int argc, char **argv)
 	};
 	const char *listen_spec = NULL, *store_path = NULL;
 	struct cw_user user;
-	struct sigaction sa;
 	char err[512];
 	int ch, lfd, mfd = -1, sfd;
 	time_t last_sweep = 0;
@@ -183,12 +173,7 @@ main(int argc, char **argv)
 		    "request is accepted without a key");
 	auth_init(&policy);
 	exec_init(&policy);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cw_stop_signals(on_term);
 
 	privdrop_apply(&user, 4096);
 	/* the kernel clears this on the credential change: set it after */

@@ -135,16 +135,9 @@ reader(void *arg)
 void
 privsep_init(int sock)
 {
-	pthread_attr_t attr;
-	pthread_t t;
-
 	ps_sock = sock;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 128 * 1024);
-	if (pthread_create(&t, &attr, reader, NULL) != 0)
+	if (cw_thread_spawn(NULL, reader, NULL, 128 * 1024) != 0)
 		fatal("privsep_init: pthread_create");
-	pthread_attr_destroy(&attr);
 }
 
 /* a pending slot with a fresh id; the caller holds nothing */

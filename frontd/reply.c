@@ -28,17 +28,14 @@ reply_json(struct reply *r, unsigned int status, char *body)
 	r->len = strlen(body);
 }
 
-void
-reply_error(struct reply *r, unsigned int status, const char *code,
-    const char *fmt, ...)
+/* {"error":code,"message":msg} and, when retry_s is not NULL, the wait */
+static void
+reply_build(struct reply *r, unsigned int status, const char *code,
+    const char *msg, const unsigned int *retry_s)
 {
-	char msg[512], *clean;
+	char *clean;
 	cJSON *j;
-	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	free(r->body);
 	r->body = NULL;
 	r->status = status;
@@ -46,9 +43,37 @@ reply_error(struct reply *r, unsigned int status, const char *code,
 	if ((j = cJSON_CreateObject()) != NULL) {
 		cJSON_AddStringToObject(j, "error", code);
 		cJSON_AddStringToObject(j, "message", clean != NULL ? clean : "");
+		if (retry_s != NULL)
+			cJSON_AddNumberToObject(j, "retry_after_seconds", *retry_s);
 		r->body = cJSON_PrintUnformatted(j);
 		cJSON_Delete(j);
 	}
 	free(clean);
 	r->len = r->body != NULL ? strlen(r->body) : 0;
+}
+
+void
+reply_error(struct reply *r, unsigned int status, const char *code,
+    const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_build(r, status, code, msg, NULL);
+}
+
+void
+reply_rate_limited(struct reply *r, unsigned int retry_s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(r->retry_after, sizeof(r->retry_after), "%u", retry_s);
+	reply_build(r, 429, "rate_limited", msg, &retry_s);
 }

@@ -25,6 +25,12 @@ void	reply_init(struct reply *r);
 /* {"error":code,"message":message} */
 void	reply_error(struct reply *r, unsigned int status, const char *code,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/*
+ * 429 {"error":"rate_limited","message":message,"retry_after_seconds":N}
+ * with Retry-After: N. CONTRACT: LibreChat reads both.
+ */
+void	reply_rate_limited(struct reply *r, unsigned int retry_s,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* take ownership of a cJSON-printed body; NULL (out of memory) is a 503 */
 void	reply_json(struct reply *r, unsigned int status, char *body);
 

@@ -185,7 +185,23 @@ char	*policy_edit_set(const char *buf, size_t len, const char *fname,
 char	*policy_edit_pin_images(const char *buf, size_t len, const char *fname,
 	    const char *ref, size_t *outlen, char *err, size_t errlen);
 
-/* the largest policy file the daemons and codeward-policy read */
-#define POLICY_FILE_MAX	(256 * 1024)
+
+/*
+ * The loader: the one place a daemon gets its policy. Both read at most
+ * POLICY_MAX bytes and parse them with policy_parse(). Each returns 0, or -1
+ * with the message in err: the parser's "FILE:LINE: message", or why the
+ * bytes could not be read ("PATH: why", "fd N: why").
+ */
+#define POLICY_MAX	(256 * 1024)	/* bytes of a policy file */
+
+/*
+ * The file at path. When bytes is not NULL, *bytes is a malloc'd copy of
+ * what was parsed (NUL-terminated, *len bytes) for the caller to free.
+ */
+int	policy_load_path(const char *path, struct policy *p, char **bytes,
+	    size_t *len, char *err, size_t errlen);
+/* what fd holds, to its end, named fname in messages; fd stays open */
+int	policy_load_fd(int fd, const char *fname, struct policy *p, char *err,
+	    size_t errlen);
 
 #endif

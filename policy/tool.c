@@ -43,7 +43,7 @@ load(const char *path, size_t *len, struct stat *st)
 {
 	char *buf;
 
-	if (stat(path, st) != 0 || (buf = cw_read_file(path, POLICY_FILE_MAX, len)) == NULL) {
+	if (stat(path, st) != 0 || (buf = cw_read_file(path, POLICY_MAX, len)) == NULL) {
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
 		return NULL;
 	}

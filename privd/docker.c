@@ -506,8 +506,6 @@ static struct dk_watch *
 watch_start(struct dk *d, const char *cid, long timeout_ms)
 {
 	struct dk_watch *w;
-	pthread_attr_t attr;
-	int r;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
@@ -516,11 +514,7 @@ watch_start(struct dk *d, const char *cid, long timeout_ms)
 	w->timeout_ms = timeout_ms;
 	atomic_init(&w->stop, 0);
 	atomic_init(&w->fired, 0);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 128 * 1024);
-	r = pthread_create(&w->thread, &attr, watch_thread, w);
-	pthread_attr_destroy(&attr);
-	if (r != 0) {
+	if (cw_thread_spawn(&w->thread, watch_thread, w, 128 * 1024) != 0) {
 		free(w);
 		return NULL;
 	}

@@ -36,9 +36,6 @@
 #include "privdrop.h"
 #include "util.h"
 
-#define POLICY_FILE_MAX	(256 * 1024)
-#define POLICY_FD	4	/* frontd reads the same policy bytes here */
-
 struct privd privd = {
 	.send_lock = PTHREAD_MUTEX_INITIALIZER,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -66,13 +63,8 @@ load_policy(const char *path, size_t *len)
 	char err[512];
 	char *buf;
 
-	if ((buf = cw_read_file(path, POLICY_FILE_MAX, len)) == NULL) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	if (policy_parse(buf, *len, path, &policy, err, sizeof(err)) != 0) {
+	if (policy_load_path(path, &policy, &buf, len, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
-		free(buf);
 		return NULL;
 	}
 	return buf;

@@ -149,7 +149,6 @@ void
 pool_init(void)
 {
 	const struct policy *p = privd.policy;
-	pthread_attr_t attr;
 	int l;
 
 	target = p->pool;
@@ -158,12 +157,9 @@ pool_init(void)
 	for (l = 0; l < LANG_COUNT; l++)
 		if (p->langs[l].enabled)
 			pool_of(l)->used = 1;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	if (pthread_create(&filler_thread, &attr, filler, NULL) != 0)
+	if (cw_thread_spawn(&filler_thread, filler, NULL, 256 * 1024) != 0)
 		fatal("pool_init: pthread_create");
 	filler_running = 1;
-	pthread_attr_destroy(&attr);
 }
 
 int

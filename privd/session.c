@@ -182,16 +182,11 @@ expiry(void *arg)
 void
 session_init(void)
 {
-	pthread_attr_t attr;
-
 	if (privd.policy->sessions == 0)
 		return;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 128 * 1024);
-	if (pthread_create(&expiry_thread, &attr, expiry, NULL) != 0)
+	if (cw_thread_spawn(&expiry_thread, expiry, NULL, 128 * 1024) != 0)
 		fatal("session_init: pthread_create");
 	expiry_running = 1;
-	pthread_attr_destroy(&attr);
 }
 
 void

@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "util.h"
 
 void
 sp_buf_init(struct sp_buf *b, size_t max)
@@ -120,11 +121,9 @@ sp_id_ok(const char *s, size_t len)
 	return 1;
 }
 
+/* the same CLOCK_MONOTONIC milliseconds as the other daemons */
 uint64_t
 sp_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return cw_now_ms();
 }

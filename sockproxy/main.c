@@ -39,7 +39,6 @@
 #include "tmpl.h"
 #include "util.h"
 
-#define POLICY_FILE_MAX	(256 * 1024)
 #define SP_USER		"codeward-proxy"
 #define SP_CLIENT_GROUP	"codeward-priv"
 #define SP_NOFILE_SELF	(4 * SP_CONN_MAX + 32)
@@ -72,14 +71,10 @@ instance_ok(const char *s)
 static void
 load_policy(const char *path)
 {
-	char err[512], *buf;
-	size_t len;
+	char err[512];
 
-	if ((buf = cw_read_file(path, POLICY_FILE_MAX, &len)) == NULL)
-		fatal("policy %s", path);
-	if (policy_parse(buf, len, path, &policy, err, sizeof(err)) != 0)
+	if (policy_load_path(path, &policy, NULL, NULL, err, sizeof(err)) != 0)
 		fatalx("%s", err);
-	free(buf);
 	if (policy.nimages == 0)
 		fatalx("policy %s: no image", path);
 }
@@ -141,13 +136,7 @@ serve_thread(void *arg)
 static void
 serve(int lfd)
 {
-	pthread_attr_t attr;
-
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
 	for (;;) {
-		pthread_t t;
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -168,7 +157,8 @@ serve(int lfd)
 		}
 		active++;
 		pthread_mutex_unlock(&active_lock);
-		if (pthread_create(&t, &attr, serve_thread, (void *)(intptr_t)fd) != 0) {
+		if (cw_thread_spawn(NULL, serve_thread, (void *)(intptr_t)fd,
+		    256 * 1024) != 0) {
 			log_warn("pthread_create");
 			pthread_mutex_lock(&active_lock);
 			active--;

@@ -51,9 +51,7 @@ main(int argc, char **argv)
 	const char *ppath = NULL, *spath = NULL, *opath = NULL;
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
-	struct sigaction act;
-	char err[512], *text;
-	size_t tlen;
+	char err[512];
 	int ch, lfd, sfd, one = 1;
 	FILE *f;
 
@@ -70,11 +68,8 @@ main(int argc, char **argv)
 		fatalx("usage: cw-routes-server --policy F --store D --port-file F");
 	if (sodium_init() < 0)
 		fatalx("sodium_init");
-	if ((text = cw_read_file(ppath, 256 * 1024, &tlen)) == NULL)
-		fatal("%s", ppath);
-	if (policy_parse(text, tlen, ppath, &pol, err, sizeof(err)) != 0)
+	if (policy_load_path(ppath, &pol, NULL, NULL, err, sizeof(err)) != 0)
 		fatalx("%s", err);
-	free(text);
 	if (pol.auth != AUTH_NONE && auth_load_keys(pol.keys_path, err, sizeof(err)) != 0)
 		fatalx("keys: %s", err);
 	auth_init(&pol);
@@ -94,12 +89,7 @@ main(int argc, char **argv)
 	    getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0)
 		fatal("listen");
 
-	memset(&act, 0, sizeof(act));
-	act.sa_handler = on_term;
-	sigemptyset(&act.sa_mask);
-	sigaction(SIGTERM, &act, NULL);
-	sigaction(SIGINT, &act, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cw_stop_signals(on_term);
 	if (http_start(lfd, -1, &pol) != 0)
 		fatalx("http_start");
 	if ((f = fopen(opath, "w")) == NULL)

@@ -1,0 +1,134 @@
+/*
+ * What the policy may say: the thirteen languages, the sections, and every
+ * key of the numbered sections with its type, floor and ceiling, then the
+ * defaults. policy/README.md documents the same table; a test checks that
+ * the two agree.
+ */
+#include "parser.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const lang_names[LANG_COUNT] = {
+	"py", "js", "ts", "c", "cpp", "java", "php", "rs", "go", "d", "f90",
+	"r", "bash",
+};
+
+const char *
+policy_lang_name(enum policy_lang l)
+{
+	return (unsigned)l < LANG_COUNT ? lang_names[l] : "?";
+}
+
+int
+policy_lang_from_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < LANG_COUNT; i++)
+		if (strcmp(name, lang_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+policy_lang_image(const struct policy *p, int lang)
+{
+	if (lang < 0 || lang >= LANG_COUNT || !p->langs[lang].enabled)
+		return NULL;
+	return p->images[p->langs[lang].image].ref;
+}
+
+const char *const parser_sections[SEC_COUNT] = {
+	[SEC_NONE] = "", [SEC_IMAGES] = "images", [SEC_LANGUAGE] = "language",
+	[SEC_SANDBOX] = "sandbox", [SEC_TIME] = "time", [SEC_OUTPUT] = "output",
+	[SEC_FILES] = "files", [SEC_CONCURRENCY] = "concurrency",
+	[SEC_AUTH] = "auth", [SEC_METRICS] = "metrics",
+};
+
+#define OFF(f) offsetof(struct policy, f)
+
+const struct key parser_keys[] = {
+	{ SEC_SANDBOX, "user", V_COUNT, OFF(uid), 1, 65534, "the sandbox never runs as root" },
+	{ SEC_SANDBOX, "memory", V_SIZE, OFF(memory), POLICY_MEMORY_FLOOR, POLICY_MEMORY_CEIL, NULL },
+	{ SEC_SANDBOX, "swap", V_SIZE, OFF(swap), POLICY_MEMORY_FLOOR, 2 * POLICY_MEMORY_CEIL, NULL },
+	{ SEC_SANDBOX, "cpus", V_CPUS, OFF(nano_cpus), NANO / 100, POLICY_CPUS_CEIL * NANO, NULL },
+	{ SEC_SANDBOX, "pids", V_COUNT, OFF(pids), POLICY_PIDS_FLOOR, POLICY_PIDS_CEIL, NULL },
+	{ SEC_SANDBOX, "open-files", V_COUNT, OFF(open_files), POLICY_NOFILE_FLOOR, POLICY_NOFILE_CEIL, NULL },
+	{ SEC_SANDBOX, "tmp-size", V_SIZE, OFF(tmp_size), 1ULL << 20, POLICY_TMP_CEIL, NULL },
+	{ SEC_SANDBOX, "tmp-files", V_COUNT, OFF(tmp_files), POLICY_INODES_FLOOR, POLICY_INODES_CEIL, NULL },
+	{ SEC_SANDBOX, "workdir-size", V_SIZE, OFF(workdir_size), 1ULL << 20, POLICY_WORKDIR_CEIL, NULL },
+	{ SEC_SANDBOX, "workdir-files", V_COUNT, OFF(workdir_files), POLICY_INODES_FLOOR, POLICY_INODES_CEIL, NULL },
+	{ SEC_SANDBOX, "shm-size", V_SIZE, OFF(shm_size), 1ULL << 20, POLICY_SHM_CEIL, NULL },
+	{ SEC_SANDBOX, "network", V_NETWORK, OFF(network), 0, 0, NULL },
+	{ SEC_SANDBOX, "gpu", V_GPU, OFF(gpu), 0, 0, NULL },
+	{ SEC_SANDBOX, "runtime", V_RUNTIME, OFF(runtime), 0, 0, NULL },
+	{ SEC_TIME, "default", V_MS, OFF(time_default_ms), 100, POLICY_TIME_CEIL_MS, NULL },
+	{ SEC_TIME, "max", V_MS, OFF(time_max_ms), 100, POLICY_TIME_CEIL_MS, NULL },
+	{ SEC_OUTPUT, "stdout", V_SIZE, OFF(stdout_max), 1024, POLICY_OUTPUT_CEIL, NULL },
+	{ SEC_OUTPUT, "stderr", V_SIZE, OFF(stderr_max), 1024, POLICY_OUTPUT_CEIL, NULL },
+	{ SEC_FILES, "code-max", V_SIZE, OFF(code_max), 1024, POLICY_CODE_CEIL, NULL },
+	{ SEC_FILES, "upload-max", V_SIZE, OFF(upload_max), 1024, POLICY_UPLOAD_CEIL, NULL },
+	{ SEC_FILES, "per-execution", V_COUNT, OFF(files_per_exec), 0, POLICY_FILES_EXEC_CEIL, NULL },
+	{ SEC_FILES, "per-session", V_COUNT, OFF(files_per_session), 1, POLICY_FILES_SESS_CEIL, NULL },
+	{ SEC_FILES, "lifetime", V_SECONDS, OFF(lifetime_s), POLICY_LIFETIME_FLOOR_S, POLICY_LIFETIME_CEIL_S,
+	    "LibreChat uploads a file again only when it is older than 23 hours" },
+	{ SEC_CONCURRENCY, "total", V_COUNT, OFF(conc_total), 1, POLICY_CONC_CEIL, NULL },
+	{ SEC_CONCURRENCY, "per-user", V_COUNT, OFF(conc_per_user), 1, POLICY_CONC_CEIL, NULL },
+	{ SEC_CONCURRENCY, "pool", V_COUNT, OFF(pool), 0, POLICY_POOL_CEIL, NULL },
+	{ SEC_CONCURRENCY, "prewarm", V_PREWARM, OFF(prewarm), 0, 0, NULL },
+	{ SEC_CONCURRENCY, "sessions", V_COUNT, OFF(sessions), 0, POLICY_SESSIONS_CEIL, NULL },
+	{ SEC_CONCURRENCY, "session-idle", V_MS, OFF(session_idle_ms),
+	    POLICY_SESSION_IDLE_FLOOR_MS, POLICY_SESSION_IDLE_CEIL_MS, NULL },
+	{ SEC_AUTH, "mode", V_AUTH, OFF(auth), 0, 0, NULL },
+	{ SEC_AUTH, "keys", V_PATH, OFF(keys_path), 0, 0, NULL },
+	{ SEC_AUTH, "jwt-public-key", V_PATH_NONE, OFF(jwt_key_path), 0, 0, NULL },
+	{ SEC_AUTH, "jwt-issuer", V_WORD, OFF(jwt_issuer), 0, 0, NULL },
+	{ SEC_AUTH, "jwt-audience", V_WORD, OFF(jwt_audience), 0, 0, NULL },
+	{ SEC_AUTH, "jwt-alg", V_ALG, OFF(jwt_alg), 0, 0, NULL },
+	{ SEC_METRICS, "listen", V_LISTEN, OFF(metrics), 0, 0, NULL },
+	{ SEC_METRICS, "auth", V_METRICS_AUTH, OFF(metrics_auth), 0, 0, NULL },
+};
+_Static_assert(sizeof(parser_keys) / sizeof(parser_keys[0]) == PARSER_NKEYS,
+    "PARSER_NKEYS counts the key table");
+
+/* The defaults: what a policy that says nothing allows. policy/README.md. */
+void
+parser_defaults(struct policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->uid = 10001;
+	p->memory = 256ULL << 20;
+	p->swap = 0;			/* filled in: equal to memory */
+	p->nano_cpus = NANO;
+	p->pids = 64;
+	p->open_files = 256;
+	p->tmp_size = 16ULL << 20;
+	p->tmp_files = 4096;
+	p->workdir_size = 64ULL << 20;
+	p->workdir_files = 4096;
+	p->shm_size = 1ULL << 20;
+	p->gpu = GPU_NONE;
+	p->runtime = RUNTIME_RUNC;
+	p->time_default_ms = 10000;
+	p->time_max_ms = 60000;
+	p->stdout_max = 64ULL << 10;
+	p->stderr_max = 64ULL << 10;
+	p->code_max = 256ULL << 10;
+	p->upload_max = 16ULL << 20;
+	p->files_per_exec = 16;
+	p->files_per_session = 64;
+	p->lifetime_s = 24U * 3600U;
+	p->conc_total = 2;
+	p->conc_per_user = 1;
+	p->pool = 0;
+	p->sessions = 0;
+	p->session_idle_ms = 600000;
+	p->auth = AUTH_API_KEY;
+	snprintf(p->keys_path, sizeof(p->keys_path), "/etc/codeward/keys");
+	snprintf(p->jwt_issuer, sizeof(p->jwt_issuer), "librechat");
+	snprintf(p->jwt_audience, sizeof(p->jwt_audience), "codeapi");
+	snprintf(p->jwt_alg, sizeof(p->jwt_alg), "EdDSA");
+	p->metrics = METRICS_API;
+	p->metrics_auth = 1;
+}
