@@ -197,7 +197,7 @@ pool_answered(void)
 	pthread_mutex_unlock(&pool_lock);
 }
 
-/* stop the filler and wait for it: a sandbox it is creating joins the live list */
+/* ready sandboxes and the pools' capacity, for HEALTH and METRICS */
 void
 pool_sizes(uint32_t *ready, uint32_t *capacity)
 {
@@ -216,6 +216,7 @@ pool_sizes(uint32_t *ready, uint32_t *capacity)
 	pthread_mutex_unlock(&pool_lock);
 }
 
+/* stop the filler and wait for it: a sandbox it is creating joins the live list */
 void
 pool_stop_filling(void)
 {
