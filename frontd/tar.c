@@ -155,8 +155,11 @@ tar_walk(const unsigned char *buf, size_t len, const char *strip,
 		if (cb(&e, ctx) < 0)
 			FAIL("stopped at '%s'", e.name);
 	}
-	if (off != len && !(off + USTAR_BLOCK > len &&
-	    ustar_is_zero(buf + off, len - off)))
+	/*
+	 * The end: on a block, or a cut tail of zeros. A PAX block cut in its
+	 * padding leaves off past len.
+	 */
+	if (off > len || (off != len && !ustar_is_zero(buf + off, len - off)))
 		FAIL("archive ends inside a header");
 	return 0;
 }
