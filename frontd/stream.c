@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dkstream.h"
+
 static int
 outbuf_add(struct outbuf *o, const unsigned char *p, size_t n)
 {
@@ -35,39 +37,24 @@ outbuf_free(struct outbuf *o)
 	o->len = 0;
 }
 
+/* the stdout piece to out, stderr and the daemon's error text to err */
+static int
+piece(void *ctx, int type, const unsigned char *p, size_t n)
+{
+	struct outbuf **o = ctx;
+
+	return outbuf_add(type == DKSTREAM_STDOUT ? o[0] : o[1], p, n);
+}
+
 int
 stream_demux(const unsigned char *data, size_t len, struct outbuf *out,
     struct outbuf *err)
 {
-	size_t off = 0;
+	struct outbuf *o[2] = { out, err };
+	struct dkstream d;
 
-	while (off < len) {
-		struct outbuf *dst;
-		uint32_t flen;
-		size_t n;
-
-		if (len - off < 8)
-			break;		/* cut inside a header: the output cap */
-		if (data[off + 1] != 0 || data[off + 2] != 0 || data[off + 3] != 0)
-			return -1;
-		switch (data[off]) {
-		case 1:
-			dst = out;
-			break;
-		case 2:
-		case 3:
-			dst = err;
-			break;
-		default:
-			return -1;
-		}
-		flen = (uint32_t)data[off + 4] << 24 | (uint32_t)data[off + 5] << 16 |
-		    (uint32_t)data[off + 6] << 8 | (uint32_t)data[off + 7];
-		off += 8;
-		n = len - off < flen ? len - off : flen;
-		if (outbuf_add(dst, data + off, n) < 0)
-			return -1;
-		off += n;
-	}
-	return 0;
+	dkstream_init(&d, DKSTREAM_TYPE(DKSTREAM_STDOUT) |
+	    DKSTREAM_TYPE(DKSTREAM_STDERR) | DKSTREAM_TYPE(DKSTREAM_SYSERR));
+	/* a stream cut inside a header or a frame (privd's cap) is no error */
+	return dkstream_feed(&d, data, len, piece, o) == DKSTREAM_OK ? 0 : -1;
 }

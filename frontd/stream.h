@@ -3,7 +3,8 @@
  * [type][0][0][0][length, uint32 big-endian], type 1 stdout, 2 stderr (3, the
  * daemon's own error text, joins stderr). Each stream keeps at most its cap;
  * the rest is counted and dropped. A stream cut inside a frame or a header
- * (privd's cap cuts anywhere) keeps the bytes that arrived.
+ * (privd's cap cuts anywhere) keeps the bytes that arrived. The framing is
+ * common/dkstream's; this is frontd's policy on top.
  */
 #ifndef CW_STREAM_H
 #define CW_STREAM_H

@@ -4,7 +4,8 @@
  * every entry bounded. Regular files and directories are reported; links,
  * devices, FIFOs and anything else are skipped. PAX 'path' and 'size' records
  * are honoured (Go's archive/tar writes them for long names); GNU long names
- * are not produced by the daemon and are refused.
+ * are not produced by the daemon and are refused. The header format is
+ * common/ustar's; what is accepted, cleaned and skipped is decided here.
  */
 #ifndef CW_TAR_H
 #define CW_TAR_H

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ustar.h"
+
 void
 tarw_init(struct tarw *t, uint32_t uid, uint64_t mtime)
 {
@@ -79,12 +81,6 @@ tarw_add_file(struct tarw *t, const char *name, int fd, uint64_t size)
 	return 0;
 }
 
-static uint64_t
-padded(uint64_t n)
-{
-	return (n + 511) / 512 * 512;
-}
-
 uint64_t
 tarw_size(const struct tarw *t)
 {
@@ -92,63 +88,30 @@ tarw_size(const struct tarw *t)
 	size_t i;
 
 	for (i = 0; i < t->n; i++)
-		sz += 512 + (t->ent[i].is_dir ? 0 : padded(t->ent[i].size));
+		sz += 512 + (t->ent[i].is_dir ? 0 : ustar_padded(t->ent[i].size));
 	return sz;
-}
-
-static void
-octal(char *field, size_t width, uint64_t v)
-{
-	/* width-1 digits, NUL-terminated */
-	field[width - 1] = '\0';
-	for (size_t i = width - 1; i > 0; i--) {
-		field[i - 1] = (char)('0' + (v & 7));
-		v >>= 3;
-	}
 }
 
 int
 tarw_header(char hdr[512], const char *name, int is_dir, uint64_t size,
     uint32_t uid, uint64_t mtime)
 {
-	char full[258];
-	size_t len, split = 0, i;
-	unsigned int sum = 0;
+	struct ustar_hdr h;
+	size_t len = strlen(name);
 
-	len = (size_t)snprintf(full, sizeof(full), "%s%s", name, is_dir ? "/" : "");
-	if (len >= sizeof(full) - 1 || size >= (1ULL << 33))
+	if (len + (is_dir ? 1 : 0) > USTAR_PATH_MAX)
 		return -1;
-	memset(hdr, 0, 512);
-	if (len <= 100) {
-		memcpy(hdr, full, len);
-	} else {
-		/* ustar: prefix (<= 155) '/' name (<= 100) */
-		for (i = len - 1; i > 0; i--) {
-			if (full[i] == '/' && i < len - 1 && i <= 155 &&
-			    len - i - 1 <= 100) {
-				split = i;
-				break;
-			}
-		}
-		if (split == 0)
-			return -1;
-		memcpy(hdr + 345, full, split);
-		memcpy(hdr, full + split + 1, len - split - 1);
-	}
-	octal(hdr + 100, 8, is_dir ? 0755 : 0644);
-	octal(hdr + 108, 8, uid);
-	octal(hdr + 116, 8, uid);
-	octal(hdr + 124, 12, size);
-	octal(hdr + 136, 12, mtime);
-	hdr[156] = is_dir ? '5' : '0';
-	memcpy(hdr + 257, "ustar", 6);
-	memcpy(hdr + 263, "00", 2);
-	memset(hdr + 148, ' ', 8);
-	for (i = 0; i < 512; i++)
-		sum += (unsigned char)hdr[i];
-	octal(hdr + 148, 7, sum);
-	hdr[155] = ' ';
-	return 0;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.path, name, len);
+	if (is_dir)
+		h.path[len++] = '/';
+	h.pathlen = len;
+	h.type = is_dir ? USTAR_DIR : USTAR_FILE;
+	h.mode = is_dir ? 0755 : 0644;
+	h.uid = h.gid = uid;
+	h.size = size;
+	h.mtime = mtime;
+	return ustar_write((unsigned char *)hdr, &h);
 }
 
 /*
@@ -186,7 +149,7 @@ tarw_fill(char *buf, size_t len, void *ctx)
 			}
 			t->hdr_ready = 1;
 		}
-		rec = 512 + (e->is_dir ? 0 : padded(e->size));
+		rec = 512 + (e->is_dir ? 0 : ustar_padded(e->size));
 		if (t->off < 512) {
 			size_t k = 512 - (size_t)t->off;
 

@@ -1,6 +1,7 @@
 /*
  * The tar privd writes into the sandbox's work directory: a streaming ustar
- * writer over file descriptors. privd only writes tar; it never reads one.
+ * writer over file descriptors, its headers from common/ustar_write.c. privd
+ * only writes tar; it never reads one.
  */
 #ifndef CW_TARW_H
 #define CW_TARW_H

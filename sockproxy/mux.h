@@ -1,10 +1,11 @@
 /*
  * The exec stream demultiplexer (F14). A non-TTY exec's output is a series
  * of frames: an 8-byte header [type][0][0][0][length, uint32 big-endian],
- * type 1 stdout or 2 stderr, then length bytes. sockproxy parses every header,
- * refuses any other type or non-zero padding, counts each stream against its
- * cap, and hands on payload pieces; the caller writes its own frame header
- * for each piece, so no daemon header byte reaches privd.
+ * type 1 stdout or 2 stderr, then length bytes. The framing is common/dkstream;
+ * the policy is here: sockproxy parses every header, refuses any other type
+ * (3, the daemon's error text, too) or non-zero padding, counts each stream
+ * against its cap, and hands on payload pieces; the caller writes its own
+ * frame header for each piece, so no daemon header byte reaches privd.
  */
 #ifndef CW_SP_MUX_H
 #define CW_SP_MUX_H
@@ -12,10 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dkstream.h"
 #include "sockproxy.h"
 
-#define SP_MUX_STDOUT	1
-#define SP_MUX_STDERR	2
+#define SP_MUX_STDOUT	DKSTREAM_STDOUT
+#define SP_MUX_STDERR	DKSTREAM_STDERR
 
 /* a payload piece of stream 'type' */
 typedef int (*sp_mux_out_fn)(void *ctx, int type, const unsigned char *p,
@@ -28,13 +30,12 @@ enum sp_mux_result {
 };
 
 struct sp_mux {
-	unsigned char	hdr[8];
-	size_t		hlen;
-	uint32_t	left;		/* payload bytes of the current frame */
-	int		type;
+	struct dkstream	dk;
 	uint64_t	total[3];	/* by stream */
 	uint64_t	cap[3];
-	uint64_t	frames;
+	enum sp_mux_result stop;	/* why the last piece stopped the feed */
+	sp_mux_out_fn	out;		/* during a feed */
+	void		*ctx;
 	char		why[96];
 };
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "ustar.h"
 
 enum {
 	ST_HEADER,	/* collecting a header block */
@@ -39,67 +39,6 @@ bad(struct sp_tar *t, const char *fmt, const char *arg)
 	return -1;
 }
 
-static int
-all_zero(const unsigned char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != 0)
-			return 0;
-	return 1;
-}
-
-/*
- * An octal field: optional leading spaces or zeros are digits, then at
- * least one digit, then only NUL or space to the end. No base-256.
- */
-static int
-octal(const unsigned char *f, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i = 0;
-	int digits = 0;
-
-	while (i < n && f[i] == ' ')
-		i++;
-	for (; i < n && f[i] >= '0' && f[i] <= '7'; i++, digits++) {
-		if (v > (UINT64_MAX >> 3))
-			return -1;
-		v = (v << 3) | (uint64_t)(f[i] - '0');
-	}
-	if (digits == 0)
-		return -1;
-	for (; i < n; i++)
-		if (f[i] != '\0' && f[i] != ' ')
-			return -1;
-	*out = v;
-	return 0;
-}
-
-/* an octal field that is either all NUL or a valid zero */
-static int
-zero_field(const unsigned char *f, size_t n)
-{
-	uint64_t v;
-
-	return all_zero(f, n) || (octal(f, n, &v) == 0 && v == 0);
-}
-
-/* a NUL-padded string field: its length, -1 if bytes follow the NUL */
-static int
-str_field(const unsigned char *f, size_t n, size_t *len)
-{
-	size_t i;
-
-	for (i = 0; i < n && f[i] != '\0'; i++)
-		;
-	if (!all_zero(f + i, n - i))
-		return -1;
-	*len = i;
-	return 0;
-}
-
 /*
  * A relative path: components of printable UTF-8, none empty, "." or "..";
  * dir says whether it must end in exactly one '/'.
@@ -111,11 +50,8 @@ name_ok(const char *s, size_t n, int dir)
 
 	if (n == 0 || n > SP_NAME_MAX || s[0] == '/')
 		return 0;
-	if (!utf8_valid((const unsigned char *)s, n))
+	if (!ustar_name_text_ok(s, n))
 		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
 	if (dir) {
 		if (s[n - 1] != '/')
 			return 0;
@@ -128,78 +64,50 @@ name_ok(const char *s, size_t n, int dir)
 	for (i = 0; i <= n; i++) {
 		if (i < n && s[i] != '/')
 			continue;
-		if (i == start)
-			return 0;
-		if ((i - start == 1 && s[start] == '.') ||
-		    (i - start == 2 && s[start] == '.' && s[start + 1] == '.'))
+		if (i == start || ustar_dots(s + start, i - start) != 0)
 			return 0;
 		start = i + 1;
 	}
 	return 1;
 }
 
-static int
-checksum_ok(const unsigned char *h)
-{
-	uint64_t want;
-	unsigned int sum = 0;
-	size_t i;
-
-	if (octal(h + 148, 8, &want) != 0)
-		return 0;
-	for (i = 0; i < 512; i++)
-		sum += (i >= 148 && i < 156) ? ' ' : h[i];
-	return sum == want;
-}
-
-/* PAX records: "<len> <key>=<value>\n"; only a path and times pass */
+/* PAX records: only a path and times pass */
 static int
 parse_pax(struct sp_tar *t, const unsigned char *p, size_t n)
 {
-	size_t off = 0;
+	struct ustar_pax_rec r;
+	size_t off = 0, k;
+	int more;
 
 	t->have_pax_path = 0;
 	t->have_pax_link = 0;
-	while (off < n) {
-		size_t rlen = 0, i = off, klen;
-		const unsigned char *key, *val, *eq;
-
-		while (i < n && p[i] >= '0' && p[i] <= '9' && i - off < 6)
-			rlen = rlen * 10 + (size_t)(p[i++] - '0');
-		if (i == off || i >= n || p[i] != ' ' || rlen < 5 ||
-		    rlen > n - off || p[off + rlen - 1] != '\n')
+	while ((more = ustar_pax_next(p, n, &off, &r)) > 0) {
+		if (r.digits > 6)	/* a record is at most SP_PAX_MAX */
 			return bad(t, "malformed PAX record", NULL);
-		key = p + i + 1;
-		eq = memchr(key, '=', (size_t)(p + off + rlen - 1 - key));
-		if (eq == NULL)
-			return bad(t, "malformed PAX record", NULL);
-		klen = (size_t)(eq - key);
-		val = eq + 1;
-		i = (size_t)(p + off + rlen - 1 - val);	/* value length */
-		if (klen == 4 && memcmp(key, "path", 4) == 0) {
-			if (i > SP_NAME_MAX || memchr(val, '\0', i) != NULL)
+		if (ustar_pax_is(&r, "path")) {
+			if (r.vlen > SP_NAME_MAX || memchr(r.val, '\0', r.vlen) != NULL)
 				return bad(t, "PAX path too long", NULL);
-			memcpy(t->pax_path, val, i);
-			t->pax_path[i] = '\0';
+			memcpy(t->pax_path, r.val, r.vlen);
+			t->pax_path[r.vlen] = '\0';
 			t->have_pax_path = 1;
-		} else if (klen == 8 && memcmp(key, "linkpath", 8) == 0) {
+		} else if (ustar_pax_is(&r, "linkpath")) {
 			t->have_pax_link = 1;	/* only before an entry left out */
-		} else if ((klen == 5 && (memcmp(key, "mtime", 5) == 0 ||
-		    memcmp(key, "atime", 5) == 0 || memcmp(key, "ctime", 5) == 0))) {
-			size_t k;
-
-			for (k = 0; k < i; k++)
-				if (!((val[k] >= '0' && val[k] <= '9') || val[k] == '.'))
+		} else if (ustar_pax_is(&r, "mtime") || ustar_pax_is(&r, "atime") ||
+		    ustar_pax_is(&r, "ctime")) {
+			for (k = 0; k < r.vlen; k++)
+				if (!((r.val[k] >= '0' && r.val[k] <= '9') ||
+				    r.val[k] == '.'))
 					return bad(t, "PAX time not a number", NULL);
 		} else {
-			char k[40];
+			char key[40];
 
-			snprintf(k, sizeof(k), "%.*s", (int)(klen < 32 ? klen : 32),
-			    (const char *)key);
-			return bad(t, "PAX record not allowed", k);
+			snprintf(key, sizeof(key), "%.*s",
+			    (int)(r.klen < 32 ? r.klen : 32), r.key);
+			return bad(t, "PAX record not allowed", key);
 		}
-		off += rlen;
 	}
+	if (more != 0)
+		return bad(t, "malformed PAX record", NULL);
 	return 0;
 }
 
@@ -210,63 +118,54 @@ parse_pax(struct sp_tar *t, const unsigned char *p, size_t n)
 static int
 check_header(struct sp_tar *t)
 {
-	const unsigned char *h = t->hdr;
-	char name[SP_NAME_MAX + 2];
-	size_t nlen, plen, len;
-	uint64_t mode, uid, gid, size, mtime;
-	unsigned char type = h[156];
+	struct ustar_hdr h;
+	const char *name;
+	size_t len;
 	int dir;
 
-	if (!checksum_ok(h))
+	(void)ustar_parse(t->hdr, &h);
+	if (h.bad & USTAR_BAD_CKSUM)
 		return bad(t, "bad header checksum", NULL);
-	if (memcmp(h + 257, "ustar\0" "00", 8) != 0)
+	if (h.bad & (USTAR_BAD_MAGIC | USTAR_BAD_VERSION))
 		return bad(t, "not a ustar header", NULL);
-	if (octal(h + 100, 8, &mode) || octal(h + 108, 8, &uid) ||
-	    octal(h + 116, 8, &gid) || octal(h + 124, 12, &size) ||
-	    octal(h + 136, 12, &mtime))
+	if (h.bad & (USTAR_BAD_MODE | USTAR_BAD_UID | USTAR_BAD_GID |
+	    USTAR_BAD_SIZE | USTAR_BAD_MTIME))
 		return bad(t, "bad numeric field", NULL);
-	if (str_field(h, 100, &nlen) || str_field(h + 345, 155, &plen) ||
-	    !all_zero(h + 500, 12))
+	if (h.bad & (USTAR_BAD_NAMEPAD | USTAR_BAD_TAIL))
 		return bad(t, "garbage after a name", NULL);
 	if (t->entries++ >= t->max_entries)
 		return bad(t, "too many entries", NULL);
 
-	if (type == 'x' && t->mode == SP_TAR_GET) {
+	if (h.type == USTAR_PAX && t->mode == SP_TAR_GET) {
 		if (t->in_pax)
 			return bad(t, "two PAX blocks for one entry", NULL);
-		if (size == 0 || size > SP_PAX_MAX)
+		if (h.size == 0 || h.size > SP_PAX_MAX)
 			return bad(t, "PAX block size", NULL);
 		t->in_pax = 1;
-		memcpy(t->pax, h, 512);
-		t->paxlen = 512;
-		t->pax_size = size;
-		t->left = size;
-		t->pad = (512 - size % 512) % 512;
+		memcpy(t->pax, t->hdr, USTAR_BLOCK);
+		t->paxlen = USTAR_BLOCK;
+		t->pax_size = h.size;
+		t->left = h.size;
+		t->pad = ustar_padded(h.size) - h.size;
 		return 0;
 	}
 
 	/* the full name: PAX path, else ustar prefix '/' name */
 	if (t->have_pax_path) {
+		name = t->pax_path;
 		len = strlen(t->pax_path);
-		memcpy(name, t->pax_path, len + 1);
 	} else {
-		if (plen + 1 + nlen > SP_NAME_MAX)
+		if (h.pathlen > SP_NAME_MAX)
 			return bad(t, "name too long", NULL);
-		len = 0;
-		if (plen > 0) {
-			memcpy(name, h + 345, plen);
-			name[plen] = '/';
-			len = plen + 1;
-		}
-		memcpy(name + len, h, nlen);
-		len += nlen;
-		name[len] = '\0';
+		name = h.path;
+		len = h.pathlen;
 	}
 	t->have_pax_path = 0;
 
-	if (t->mode == SP_TAR_GET && (type == '1' || type == '2' || type == '6')) {
+	if (t->mode == SP_TAR_GET && (h.type == USTAR_HARDLINK ||
+	    h.type == USTAR_SYMLINK || h.type == USTAR_FIFO)) {
 		/* what the program may make in its own directory: left out */
-		if (size != 0)
+		if (h.size != 0)
 			return bad(t, "link or FIFO with data", NULL);
 		t->skip = 1;
 		t->skipped++;
@@ -274,33 +173,33 @@ check_header(struct sp_tar *t)
 		t->pad = 0;
 		return 0;
 	}
-	if (type != '0' && type != '5')
+	if (h.type != USTAR_FILE && h.type != USTAR_DIR)
 		return bad(t, "entry type not allowed (only files and directories)", NULL);
-	dir = type == '5';
-	if (!all_zero(h + 157, 100))
+	dir = h.type == USTAR_DIR;
+	if (h.linklen != 0 || (h.bad & USTAR_BAD_LINKPAD))
 		return bad(t, "link name on a file or directory", NULL);
-	if (!zero_field(h + 329, 8) || !zero_field(h + 337, 8))
+	if ((h.bad & USTAR_BAD_DEV) || h.devmajor != 0 || h.devminor != 0)
 		return bad(t, "device numbers on a file or directory", NULL);
-	if (dir && size != 0)
+	if (dir && h.size != 0)
 		return bad(t, "directory with data", NULL);
 
 	if (t->mode == SP_TAR_PUT) {
-		if (mode > 0777)
+		if (h.mode > 0777)
 			return bad(t, "mode above 0777", NULL);
-		if (uid != t->uid || gid != t->uid)
+		if (h.uid != t->uid || h.gid != t->uid)
 			return bad(t, "owner is not the sandbox user", NULL);
-		if (!all_zero(h + 265, 64))
+		if (h.uname[0] != '\0' || h.gname[0] != '\0' ||
+		    (h.bad & USTAR_BAD_OWNERPAD))
 			return bad(t, "user or group name set", NULL);
 		if (!name_ok(name, len, dir))
 			return bad(t, "name not allowed", name);
 	} else {
 		uint64_t want = dir ? 040000 : 0100000;
-		size_t ulen;
 
-		if (str_field(h + 265, 32, &ulen) || str_field(h + 297, 32, &ulen))
+		if (h.bad & USTAR_BAD_OWNERPAD)
 			return bad(t, "garbage after a user or group name", NULL);
 
-		if ((mode & ~07777ULL) != want && (mode & ~07777ULL) != 0)
+		if ((h.mode & ~07777ULL) != want && (h.mode & ~07777ULL) != 0)
 			return bad(t, "mode type bits disagree with the type", NULL);
 		if (t->entries == 1) {
 			if (!dir || strcmp(name, "data/") != 0)
@@ -310,11 +209,11 @@ check_header(struct sp_tar *t)
 			return bad(t, "name not allowed", name);
 		}
 	}
-	if (size > t->max_bytes - t->bytes)
+	if (h.size > t->max_bytes - t->bytes)
 		return bad(t, "archive holds more than the cap", NULL);
-	t->bytes += size;
-	t->left = size;
-	t->pad = (512 - size % 512) % 512;
+	t->bytes += h.size;
+	t->left = h.size;
+	t->pad = ustar_padded(h.size) - h.size;
 	return 0;
 }
 
@@ -342,11 +241,11 @@ on_header(struct sp_tar *t, sp_tar_out_fn out, void *ctx)
 {
 	int had_pax = t->in_pax == 2;
 
-	if (all_zero(t->hdr, 512)) {
+	if (ustar_is_zero(t->hdr, USTAR_BLOCK)) {
 		if (had_pax)
 			return bad(t, "PAX block without its entry", NULL);
 		t->state = ST_ZERO;
-		return emit(t, t->hdr, 512, out, ctx);
+		return emit(t, t->hdr, USTAR_BLOCK, out, ctx);
 	}
 	if (check_header(t) != 0)
 		return -1;
@@ -363,7 +262,7 @@ on_header(struct sp_tar *t, sp_tar_out_fn out, void *ctx)
 	}
 	t->paxlen = 0;
 	t->have_pax_link = 0;
-	return emit(t, t->hdr, 512, out, ctx);
+	return emit(t, t->hdr, USTAR_BLOCK, out, ctx);
 }
 
 static int
@@ -371,7 +270,7 @@ data_done(struct sp_tar *t)
 {
 	if (t->in_pax == 1) {
 		/* the PAX block is whole: read its records */
-		if (parse_pax(t, t->pax + 512, (size_t)t->pax_size) != 0)
+		if (parse_pax(t, t->pax + USTAR_BLOCK, (size_t)t->pax_size) != 0)
 			return -1;
 		t->in_pax = 2;
 	}
@@ -390,21 +289,21 @@ sp_tar_feed(struct sp_tar *t, const unsigned char *p, size_t n,
 		switch (t->state) {
 		case ST_HEADER:
 		case ST_ZERO:
-			k = 512 - t->hlen;
+			k = USTAR_BLOCK - t->hlen;
 			if (k > n)
 				k = n;
 			memcpy(t->hdr + t->hlen, p, k);
 			t->hlen += k;
 			p += k;
 			n -= k;
-			if (t->hlen < 512)
+			if (t->hlen < USTAR_BLOCK)
 				break;
 			t->hlen = 0;
 			if (t->state == ST_ZERO) {
-				if (!all_zero(t->hdr, 512))
+				if (!ustar_is_zero(t->hdr, USTAR_BLOCK))
 					return bad(t, "one zero block, then data", NULL);
 				t->state = ST_DONE;
-				if (emit(t, t->hdr, 512, out, ctx) != 0)
+				if (emit(t, t->hdr, USTAR_BLOCK, out, ctx) != 0)
 					return -1;
 				break;
 			}
@@ -422,7 +321,7 @@ sp_tar_feed(struct sp_tar *t, const unsigned char *p, size_t n,
 				t->left -= k;
 			} else {
 				k = t->pad < n ? (size_t)t->pad : n;
-				if (!all_zero(p, k))
+				if (!ustar_is_zero(p, k))
 					return bad(t, "padding is not zero", NULL);
 				if (emit(t, p, k, out, ctx) != 0)
 					return -1;

@@ -2,7 +2,8 @@
  * The streaming tar checker (SOCKPROXY.md rule 9, F15/F16). Bytes go in as
  * they arrive; bytes come out (through 'out') only once the header they
  * belong to has been checked whole, so no unchecked header ever reaches the
- * other side.
+ * other side. The header format is common/ustar's (shared with frontd's
+ * reader and privd's writer); every check below is sockproxy's own.
  *
  * Upload (PUT, bytes privd wrote with tarw.c): ustar only ("ustar\0" "00"),
  * a valid checksum, type '0' (regular file) or '5' (directory) only, mode at

@@ -182,6 +182,26 @@ test_hostile(void)
 	CHECK(tar_walk(buf, sizeof(buf), "data", &lim, record, &s, err, sizeof(err)) != 0);
 }
 
+/* a PAX block whose records fit but whose padding is cut off */
+static void
+test_pax_cut(void)
+{
+	static const char rec[] = "20 path=data/abcdef\n";
+	struct tar_limits lim = { 100, 1 << 20 };
+	unsigned char *buf = malloc(512 + 20);
+	struct seen s;
+	char err[128];
+
+	if (buf == NULL)
+		abort();
+	raw_header(buf, "PaxHeader", 'x', 20);
+	memcpy(buf + 512, rec, 20);
+	memset(&s, 0, sizeof(s));
+	CHECK(tar_walk(buf, 512 + 20, "data", &lim, record, &s, err, sizeof(err)) != 0);
+	CHECK(s.n == 0);
+	free(buf);
+}
+
 static void
 test_clean(void)
 {
@@ -201,6 +221,7 @@ main(void)
 {
 	test_round_trip();
 	test_hostile();
+	test_pax_cut();
 	test_clean();
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);
