@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "dkstream.h"
 #include "refusal.h"
 
 #define CLIENT_WRITE_MS	30000	/* privd must take each piece within this */
@@ -282,12 +283,12 @@ sp_conn_relay_frame(void *ctx, int type, const unsigned char *p, size_t n)
 	struct sp_relay *r = ctx;
 
 	while (n > 0) {
-		size_t k = n < SP_CHUNK_MAX - 8 ? n : SP_CHUNK_MAX - 8;
-		unsigned char hdr[8] = { (unsigned char)type, 0, 0, 0,
-		    (unsigned char)(k >> 24), (unsigned char)(k >> 16),
-		    (unsigned char)(k >> 8), (unsigned char)k };
+		size_t k = n < SP_CHUNK_MAX - DKSTREAM_HDR ? n :
+		    SP_CHUNK_MAX - DKSTREAM_HDR;
+		unsigned char hdr[DKSTREAM_HDR];
 
-		if (chunk(r->c, hdr, 8, p, k) != 0) {
+		dkstream_header(hdr, type, (uint32_t)k);
+		if (chunk(r->c, hdr, sizeof(hdr), p, k) != 0) {
 			r->failed = 1;
 			return -1;
 		}

@@ -1,5 +1,5 @@
 /*
- * The streaming tar checker (SOCKPROXY.md rule 9, F15/F16). Bytes go in as
+ * The streaming tar checker (sockproxy/README.md: rule 9, facts F15 and F16). Bytes go in as
  * they arrive; bytes come out (through 'out') only once the header they
  * belong to has been checked whole, so no unchecked header ever reaches the
  * other side. The header format is common/ustar's (shared with frontd's
