@@ -282,22 +282,38 @@ fill(char *buf, size_t len, void *ctx)
 }
 
 /*
- * After the answer: a stateful session's sandbox that still runs (the
- * program ended, or privd's reset ended it at a limit) is reset, unless that
- * reset just ran, and kept for the session's next call; every other
- * sandbox, and one whose reset fails, is removed, and a session this run
- * held is dropped.
+ * Before the answer, so that frontd is told: a stateful session's sandbox
+ * that still runs after a run that went well (the program ended, or privd's
+ * reset ended it at a limit) is kept for the session's next call; any other
+ * sandbox the session held is removed and the session dropped.
+ */
+static uint32_t
+session_outcome(const struct run *r, const struct ipc_exec_done *d, int stopped)
+{
+	int keep = r->have_container && d->status == IPC_ST_OK && !stopped;
+
+	if (!r->session_held)
+		return IPC_SESS_NONE;
+	if (r->reused)
+		return keep ? IPC_SESS_REUSED_KEPT : IPC_SESS_REUSED_DROPPED;
+	return keep ? IPC_SESS_NEW_KEPT : IPC_SESS_NEW_DROPPED;
+}
+
+/*
+ * After the answer, as it said: a kept session's sandbox is reset, unless
+ * that reset just ran, and kept; every other sandbox, and one whose reset
+ * fails, is removed, and a session this run held is dropped.
  */
 static void
-finish_sandbox(struct run *r, const struct ipc_exec_done *d, int stopped)
+finish_sandbox(struct run *r, const struct ipc_exec_done *d)
 {
 	const struct policy *p = privd.policy;
 	const char *key = r->job->session;
 	int image = p->langs[r->job->lang].image;
 	char stat[DKH_STAT_MAX];
 
-	if (r->session_held && r->have_container && d->status == IPC_ST_OK &&
-	    !stopped) {
+	if (d->session == IPC_SESS_NEW_KEPT ||
+	    d->session == IPC_SESS_REUSED_KEPT) {
 		if (r->was_reset)
 			memcpy(stat, r->reset_stat, sizeof(stat));
 		if ((r->was_reset || session_reset(&r->dk, r->cid, image, stat,
@@ -576,8 +592,6 @@ run_thread(void *arg)
 	d.output_len = outlen;
 	d.archive_len = tarlen;
 	d.status = IPC_ST_OK;
-	if (r.reused)
-		d.flags |= IPC_DF_REUSED;
 	goto out;
 
 refuse_name:
@@ -597,6 +611,7 @@ out:
 		d.fds = 0;
 		d.flags = 0;
 	}
+	d.session = session_outcome(&r, &d, stopped);
 	/* recorded before the answer: a scrape after it sees this run */
 	record_exec(j, &d, &r.rec);
 	if (d.status == IPC_ST_OK) {
@@ -618,7 +633,7 @@ out:
 	release(j->user);
 	if (r.pooled)
 		pool_answered();
-	finish_sandbox(&r, &d, stopped);
+	finish_sandbox(&r, &d);
 	log_info("run %u: lang=%s exit=%d kill=%u answered=%llums "
 	    "(%s %llu, put %llu, run %llu, get %llu) total=%llums", j->id,
 	    policy_lang_name(j->lang), d.exit_code, d.kill,
