@@ -29,8 +29,9 @@ struct pending {
 
 /*
  * frontd's own checks of an answer beyond ipc_check(), with the request it
- * answers: 0, or -1 with a reason (frontd then exits). Mirrors privd's
- * answer_* handlers: accept_x takes what answer_x sent.
+ * answers: 0, or -1 with a reason (frontd then exits). The frontd half of
+ * privd's answer_* handlers: accept_exec_done takes the EXEC_DONE that
+ * answer_exec_run's run sends.
  */
 typedef int accept_fn(const struct pending *, const void *, const int *,
     size_t, const char **);
