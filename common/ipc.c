@@ -363,8 +363,16 @@ check_exec_done(const struct ipc_exec_done *m, size_t nfds, const char **why)
 		return *why = "an archive of an unchanged work directory", -1;
 	if (m->status != IPC_ST_OK && m->flags != 0)
 		return *why = "flags on an error", -1;
-	if (m->reserved != 0)
-		return *why = "reserved field set", -1;
+	if (m->session > IPC_SESS_MAX)
+		return *why = "unknown session outcome", -1;
+	if (m->session == IPC_SESS_NEW_KEPT || m->session == IPC_SESS_REUSED_KEPT) {
+		/* kept: the sandbox still runs, so its work directory is known */
+		if (m->status != IPC_ST_OK)
+			return *why = "a session kept after an error", -1;
+		if (!(m->fds & IPC_DONE_ARCHIVE) && !(m->flags & IPC_DF_UNCHANGED))
+			return *why = "a kept session's work directory neither "
+			    "sent nor unchanged", -1;
+	}
 	return 0;
 }
 

@@ -129,8 +129,28 @@ enum ipc_kill {
 
 /* ipc_exec_done.flags */
 #define IPC_DF_UNCHANGED	0x1u	/* no archive: the run left /mnt/data as it was */
-#define IPC_DF_REUSED		0x2u	/* the stateful session's sandbox served it again */
-#define IPC_DF_ALL		(IPC_DF_UNCHANGED | IPC_DF_REUSED)
+#define IPC_DF_ALL		(IPC_DF_UNCHANGED)
+
+/*
+ * ipc_exec_done.session: what became of the run's stateful session, stated
+ * by privd, which decides it before it answers: which sandbox served the run
+ * (a fresh one, or the one the session kept from its last call) and whether
+ * privd keeps it for the session's next call. A kept sandbox is reset after
+ * the answer (unless a kill's reset already ran); should that reset fail,
+ * privd removes it and the session's next call is NEW. frontd keeps its
+ * record of the session's files by this field alone.
+ */
+enum ipc_session_outcome {
+	IPC_SESS_NONE = 0,		/* no session sandbox: none was asked
+					   for, or the session was busy with
+					   another call and this one ran in a
+					   sandbox of its own, kept by nobody */
+	IPC_SESS_NEW_KEPT = 1,		/* a fresh sandbox began the session */
+	IPC_SESS_NEW_DROPPED = 2,	/* a fresh one, removed: the session ends */
+	IPC_SESS_REUSED_KEPT = 3,	/* the session's sandbox served it again */
+	IPC_SESS_REUSED_DROPPED = 4,	/* the session's, removed: the session ends */
+	IPC_SESS_MAX = IPC_SESS_REUSED_DROPPED,
+};
 
 struct ipc_exec_done {
 	struct ipc_hdr	hdr;
@@ -144,7 +164,7 @@ struct ipc_exec_done {
 	uint64_t	archive_len;
 	char		message[IPC_MESSAGE_MAX];	/* reason when status != OK */
 	uint32_t	flags;		/* IPC_DF_* */
-	uint32_t	reserved;	/* must be 0 */
+	uint32_t	session;	/* enum ipc_session_outcome */
 };
 _Static_assert(sizeof(struct ipc_exec_done) == 328, "ipc_exec_done size");
 

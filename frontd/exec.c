@@ -494,6 +494,7 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 		goto out;
 	}
 	if (res.done.status != IPC_ST_OK) {
+		sess_follow(key, res.done.session, 0, NULL, 0);
 		answer_status(&res.done, r);
 		goto out;
 	}
@@ -517,7 +518,7 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	c.owner = q->user;
 	if (key[0] != '\0') {
 		/* a reused sandbox still holds its last call's files */
-		if (res.done.flags & IPC_DF_REUSED)
+		if (sess_reused(res.done.session))
 			c.known = sess_get(key, &c.nknown);
 		if ((c.now = calloc(pol->files_per_session, sizeof(*c.now))) == NULL) {
 			reply_error(r, 503, "unavailable", "out of memory");
@@ -544,13 +545,7 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 		}
 	}
 	/* the session's record: what its sandbox holds for the next call */
-	if (key[0] != '\0') {
-		if (res.archive_fd >= 0)
-			sess_set(key, c.now, c.nnow);
-		else if (!(res.done.flags & IPC_DF_UNCHANGED) ||
-		    res.done.kill != IPC_KILL_NONE)
-			sess_forget(key);	/* the sandbox is gone */
-	}
+	sess_follow(key, res.done.session, res.archive_fd >= 0, c.now, c.nnow);
 
 	/* stdout, stderr and the notes at the end of stderr */
 	sout = utf8_sanitize(out.buf ? out.buf : "", out.len, &soutlen);
@@ -624,7 +619,7 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	if (key[0] != '\0') {
 		cJSON_AddStringToObject(resp, "runtime_session_id", key);
 		cJSON_AddStringToObject(resp, "runtime_status",
-		    res.done.flags & IPC_DF_REUSED ? "reused" : "new");
+		    sess_reused(res.done.session) ? "reused" : "new");
 	}
 	run = cJSON_AddObjectToObject(resp, "run");
 	if (res.done.exit_code >= 0 && res.done.kill == IPC_KILL_NONE)

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 struct pending {
 	uint32_t		id;	/* 0: free */
 	uint32_t		want;	/* the answer type expected */
+	int			session; /* the request named a stateful session */
 	int			answered;
 	int			abandoned;
 	struct ipc_exec_done	done;
@@ -23,6 +25,38 @@ struct pending {
 	struct ipc_metrics_reply metrics;
 	int			fds[IPC_FDS_MAX];
 	size_t			nfds;
+};
+
+/*
+ * frontd's own checks of an answer beyond ipc_check(), with the request it
+ * answers: 0, or -1 with a reason (frontd then exits). The frontd half of
+ * privd's answer_* handlers: accept_exec_done takes the EXEC_DONE that
+ * answer_exec_run's run sends.
+ */
+typedef int accept_fn(const struct pending *, const void *, const int *,
+    size_t, const char **);
+
+static accept_fn accept_exec_done;
+
+/*
+ * Every answer privd may send, OpenSSH monitor_wrap style: its exact size,
+ * the most descriptors it carries, frontd's checks, and where it lands in
+ * the waiting request's slot. A type not here (a request type, an unknown
+ * one), or not the one the request with that id waits for, ends frontd.
+ */
+static const struct dispatch {
+	uint32_t	type;
+	size_t		size;
+	size_t		nfds_max;
+	accept_fn	*accept;	/* NULL: ipc_check() says it all */
+	size_t		at;		/* offset in struct pending */
+} dispatch[] = {
+	{ IPC_EXEC_DONE, sizeof(struct ipc_exec_done), IPC_FDS_MAX,
+	    accept_exec_done, offsetof(struct pending, done) },
+	{ IPC_HEALTH_REPLY, sizeof(struct ipc_health_reply), 0,
+	    NULL, offsetof(struct pending, health) },
+	{ IPC_METRICS_REPLY, sizeof(struct ipc_metrics_reply), 0,
+	    NULL, offsetof(struct pending, metrics) },
 };
 
 static int		ps_sock = -1;
@@ -42,29 +76,47 @@ close_fds(int *fds, size_t n)
 }
 
 /*
- * EXEC_DONE's descriptors (ipc_check matched their count to its fd bits):
- * each a memfd sealed against change, exactly as long as the message says,
- * so mapping it can neither fault nor see it change.
+ * EXEC_DONE: a session outcome only for a request that named a session;
+ * each descriptor (ipc_check matched their count to the fd bits) a memfd
+ * sealed against change, exactly as long as the message says, so mapping
+ * it can neither fault nor see it change.
  */
 static int
-check_done_fds(const struct ipc_exec_done *d, const int *fds, size_t nfds)
+accept_exec_done(const struct pending *p, const void *buf, const int *fds,
+    size_t nfds, const char **why)
 {
+	const struct ipc_exec_done *d = buf;
 	uint64_t want[IPC_FDS_MAX];
 	size_t n = 0, i;
 	struct stat st;
 
+	if (d->session != IPC_SESS_NONE && !p->session)
+		return *why = "a session outcome for a run without a session", -1;
 	if (d->fds & IPC_DONE_OUTPUT)
 		want[n++] = d->output_len;
 	if (d->fds & IPC_DONE_ARCHIVE)
 		want[n++] = d->archive_len;
 	if (n != nfds)
-		return -1;
+		return *why = "descriptors do not match the fd bits", -1;
 	for (i = 0; i < n; i++) {
 		if (!cw_memfd_is_sealed(fds[i]) || fstat(fds[i], &st) != 0 ||
 		    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != want[i])
-			return -1;
+			return *why = "descriptors are not sealed memfds of "
+			    "the sizes it states", -1;
 	}
 	return 0;
+}
+
+/* the waiting request with this id; the caller holds ps_lock */
+static struct pending *
+slot_find(uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < PENDING_MAX; i++)
+		if (ps_pending[i].id == id && !ps_pending[i].answered)
+			return &ps_pending[i];
+	return NULL;
 }
 
 static void *
@@ -78,6 +130,8 @@ reader(void *arg)
 
 	(void)arg;
 	for (;;) {
+		const struct dispatch *dp = NULL;
+		struct pending *p;
 		struct ipc_hdr h;
 		const char *why;
 		size_t nfds, i;
@@ -94,38 +148,29 @@ reader(void *arg)
 		if (ipc_check(u.buf, (size_t)n, nfds, &why) != 0)
 			fatalx("privsep: bad message from privd: %s", why);
 		memcpy(&h, u.buf, sizeof(h));
-		if (h.type != IPC_EXEC_DONE && h.type != IPC_HEALTH_REPLY &&
-		    h.type != IPC_METRICS_REPLY)
-			fatalx("privsep: privd sent a request type %u", h.type);
-		if (h.type == IPC_EXEC_DONE && check_done_fds(&u.align, fds, nfds) != 0)
-			fatalx("privsep: privd's descriptors are not sealed memfds "
-			    "of the sizes it states");
+		for (i = 0; i < sizeof(dispatch) / sizeof(dispatch[0]); i++)
+			if (dispatch[i].type == h.type)
+				dp = &dispatch[i];
+		if (dp == NULL || (size_t)n != dp->size || nfds > dp->nfds_max)
+			fatalx("privsep: privd sent type %u (%zd bytes, %zu fds), "
+			    "not an answer", h.type, n, nfds);
 		pthread_mutex_lock(&ps_lock);
-		for (i = 0; i < PENDING_MAX; i++)
-			if (ps_pending[i].id == h.id && !ps_pending[i].answered)
-				break;
-		if (i == PENDING_MAX || ps_pending[i].want != h.type) {
-			pthread_mutex_unlock(&ps_lock);
+		if ((p = slot_find(h.id)) == NULL || p->want != h.type)
 			fatalx("privsep: unexpected answer type %u for id %u",
 			    h.type, h.id);
-		}
-		if (ps_pending[i].abandoned) {
+		if (dp->accept != NULL && dp->accept(p, u.buf, fds, nfds, &why) != 0)
+			fatalx("privsep: bad answer %u from privd: %s", h.id, why);
+		if (p->abandoned) {
 			/* the waiter gave up: drop the answer */
 			close_fds(fds, nfds);
-			ps_pending[i].id = 0;
+			p->id = 0;
 			pthread_mutex_unlock(&ps_lock);
 			continue;
 		}
-		if (h.type == IPC_EXEC_DONE)
-			memcpy(&ps_pending[i].done, u.buf, sizeof(ps_pending[i].done));
-		else if (h.type == IPC_HEALTH_REPLY)
-			memcpy(&ps_pending[i].health, u.buf, sizeof(ps_pending[i].health));
-		else
-			memcpy(&ps_pending[i].metrics, u.buf,
-			    sizeof(ps_pending[i].metrics));
-		memcpy(ps_pending[i].fds, fds, nfds * sizeof(int));
-		ps_pending[i].nfds = nfds;
-		ps_pending[i].answered = 1;
+		memcpy((char *)p + dp->at, u.buf, dp->size);
+		memcpy(p->fds, fds, nfds * sizeof(int));
+		p->nfds = nfds;
+		p->answered = 1;
 		pthread_cond_broadcast(&ps_cond);
 		pthread_mutex_unlock(&ps_lock);
 	}
@@ -142,7 +187,7 @@ privsep_init(int sock)
 
 /* a pending slot with a fresh id; the caller holds nothing */
 static struct pending *
-slot_new(uint32_t want)
+slot_new(uint32_t want, int session)
 {
 	struct pending *p = NULL;
 	size_t i;
@@ -154,6 +199,7 @@ slot_new(uint32_t want)
 			memset(p, 0, sizeof(*p));
 			p->id = ps_next_id++;
 			p->want = want;
+			p->session = session;
 			if (ps_next_id == 0)
 				ps_next_id = 1;
 			break;
@@ -210,7 +256,7 @@ privd_req_exec(struct ipc_exec_begin *begin, int code_fd,
 
 	memset(res, 0, sizeof(*res));
 	res->output_fd = res->archive_fd = -1;
-	if ((p = slot_new(IPC_EXEC_DONE)) == NULL)
+	if ((p = slot_new(IPC_EXEC_DONE, begin->session[0] != '\0')) == NULL)
 		return -1;
 	ipc_hdr_init(&begin->hdr, IPC_EXEC_BEGIN, sizeof(*begin), p->id);
 	begin->nfiles = (uint32_t)nin;
@@ -256,7 +302,7 @@ single_request(uint32_t type, uint32_t answer, uint32_t wait_ms)
 	struct ipc_hdr h;
 	struct pending *p;
 
-	if ((p = slot_new(answer)) == NULL)
+	if ((p = slot_new(answer, 0)) == NULL)
 		return NULL;
 	ipc_hdr_init(&h, type, sizeof(h), p->id);
 	pthread_mutex_lock(&ps_send);

@@ -120,3 +120,30 @@ sess_forget(const char *key)
 	}
 	pthread_mutex_unlock(&sess_lock);
 }
+
+void
+sess_follow(const char *key, uint32_t outcome, int listed,
+    const struct sess_file *f, size_t n)
+{
+	switch (outcome) {
+	case IPC_SESS_NEW_KEPT:
+	case IPC_SESS_REUSED_KEPT:
+		if (listed)
+			sess_set(key, f, n);
+		else if (outcome == IPC_SESS_NEW_KEPT)
+			sess_forget(key);	/* fresh and untouched: nothing */
+		break;				/* reused and untouched: as it was */
+	case IPC_SESS_NEW_DROPPED:
+	case IPC_SESS_REUSED_DROPPED:
+		sess_forget(key);		/* the sandbox is gone */
+		break;
+	default:
+		break;				/* none: not this call's to change */
+	}
+}
+
+int
+sess_reused(uint32_t outcome)
+{
+	return outcome == IPC_SESS_REUSED_KEPT || outcome == IPC_SESS_REUSED_DROPPED;
+}

@@ -9,6 +9,7 @@
 #define CW_SESSIONS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ipc.h"
 
@@ -25,5 +26,14 @@ struct sess_file *sess_get(const char *key, size_t *n);
 /* what it holds now (copied) */
 void	sess_set(const char *key, const struct sess_file *f, size_t n);
 void	sess_forget(const char *key);
+/*
+ * Follow privd's stated outcome of a call (enum ipc_session_outcome): 'listed'
+ * when an archive came, f and n then every file it holds. Nothing else
+ * decides what the record says.
+ */
+void	sess_follow(const char *key, uint32_t outcome, int listed,
+	    const struct sess_file *f, size_t n);
+/* the session's kept sandbox served the call */
+int	sess_reused(uint32_t outcome);
 
 #endif

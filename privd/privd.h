@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "docker.h"
 #include "ipc.h"
 #include "policy.h"
 
@@ -50,14 +51,19 @@ struct privd {
 
 extern struct privd privd;
 
-struct dk;
-
 /* monitor.c */
 void	job_free(struct job *j);
 
-/* run.c */
+/* sandbox.c: runs, pooled sandboxes and kept sessions (sockproxy caps it too) */
+#define SANDBOX_LIVE_MAX \
+	(POLICY_CONC_CEIL + POLICY_POOL_CEIL + POLICY_SESSIONS_CEIL)
+/* create and start a sandbox of policy image 'image': it joins the live list */
 int	sandbox_create(struct dk *dk, int image, int prewarm_py, char *id);
 void	sandbox_remove(struct dk *dk, const char *id);
+uint32_t sandbox_count(void);	/* live now */
+size_t	sandbox_list(char ids[][DK_ID_LEN + 1]);	/* SANDBOX_LIVE_MAX at most */
+
+/* run.c */
 void	run_start(struct job *j);	/* takes ownership; answers EXEC_DONE */
 void	run_health(uint32_t id);
 void	run_metrics(uint32_t id);	/* answers METRICS_REPLY */

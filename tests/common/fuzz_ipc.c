@@ -47,6 +47,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (n != b->argc || off != b->args_len)
 				abort();
 		}
+		if (h.type == IPC_EXEC_DONE) {
+			const struct ipc_exec_done *d = (const void *)u.buf;
+			int kept = d->session == IPC_SESS_NEW_KEPT ||
+			    d->session == IPC_SESS_REUSED_KEPT;
+
+			if (d->session > IPC_SESS_MAX || (d->flags & ~IPC_DF_ALL) ||
+			    (kept && (d->status != IPC_ST_OK ||
+			    !((d->fds & IPC_DONE_ARCHIVE) ||
+			    (d->flags & IPC_DF_UNCHANGED)))))
+				abort();
+		}
 		if (h.type == IPC_EXEC_FILE) {
 			const struct ipc_exec_file *f = (const void *)u.buf;
 

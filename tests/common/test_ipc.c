@@ -124,15 +124,24 @@ test_names(void)
 	}
 }
 
-static void
-test_done_rules(void)
+/* a run that went well: both descriptors, no session */
+static struct ipc_exec_done
+good_done(void)
 {
 	struct ipc_exec_done d;
-	const char *why;
 
 	memset(&d, 0, sizeof(d));
 	ipc_hdr_init(&d.hdr, IPC_EXEC_DONE, sizeof(d), 3);
 	d.fds = IPC_DONE_OUTPUT | IPC_DONE_ARCHIVE;
+	return d;
+}
+
+static void
+test_done_rules(void)
+{
+	struct ipc_exec_done d = good_done();
+	const char *why;
+
 	CHECK(ipc_check(&d, sizeof(d), 2, &why) == 0);
 	CHECK(ipc_check(&d, sizeof(d), 1, &why) != 0);
 	d.fds = 0x4;
@@ -156,12 +165,54 @@ test_done_rules(void)
 	d.fds = 0;
 	d.flags = 0x80;
 	CHECK(ipc_check(&d, sizeof(d), 0, &why) != 0);	/* unknown flag */
-	d.flags = IPC_DF_REUSED;
+	d.flags = 0x2;			/* REUSED was a flag once; no longer */
+	CHECK(ipc_check(&d, sizeof(d), 0, &why) != 0);
+	d.flags = IPC_DF_UNCHANGED;
 	d.status = IPC_ST_BUSY;
 	CHECK(ipc_check(&d, sizeof(d), 0, &why) != 0);	/* flags on an error */
 	d.status = 0;
 	d.flags = 0;
-	d.reserved = 1;
+}
+
+static void
+test_session_outcome(void)
+{
+	struct ipc_exec_done d = good_done();
+	const char *why;
+
+	for (d.session = IPC_SESS_NONE; d.session <= IPC_SESS_MAX; d.session++)
+		CHECK(ipc_check(&d, sizeof(d), 2, &why) == 0);
+	d.session = IPC_SESS_MAX + 1;
+	CHECK(ipc_check(&d, sizeof(d), 2, &why) != 0);	/* unknown outcome */
+	d.session = 0x80000000u;
+	CHECK(ipc_check(&d, sizeof(d), 2, &why) != 0);
+	/* kept: the archive came, or the work directory is unchanged */
+	d.fds = IPC_DONE_OUTPUT;
+	d.session = IPC_SESS_NEW_KEPT;
+	CHECK(ipc_check(&d, sizeof(d), 1, &why) != 0);
+	d.session = IPC_SESS_REUSED_KEPT;
+	CHECK(ipc_check(&d, sizeof(d), 1, &why) != 0);
+	d.flags = IPC_DF_UNCHANGED;
+	CHECK(ipc_check(&d, sizeof(d), 1, &why) == 0);
+	d.session = IPC_SESS_NEW_KEPT;
+	CHECK(ipc_check(&d, sizeof(d), 1, &why) == 0);
+	/* dropped: the sandbox stopped, so nothing came back */
+	d.flags = 0;
+	d.session = IPC_SESS_NEW_DROPPED;
+	CHECK(ipc_check(&d, sizeof(d), 1, &why) == 0);
+	d.session = IPC_SESS_REUSED_DROPPED;
+	CHECK(ipc_check(&d, sizeof(d), 1, &why) == 0);
+	/* an error: the session is dropped or was never had, never kept */
+	d.fds = 0;
+	d.status = IPC_ST_UNAVAILABLE;
+	CHECK(ipc_check(&d, sizeof(d), 0, &why) == 0);
+	d.session = IPC_SESS_NEW_DROPPED;
+	CHECK(ipc_check(&d, sizeof(d), 0, &why) == 0);
+	d.session = IPC_SESS_NONE;
+	CHECK(ipc_check(&d, sizeof(d), 0, &why) == 0);
+	d.session = IPC_SESS_NEW_KEPT;
+	CHECK(ipc_check(&d, sizeof(d), 0, &why) != 0);
+	d.session = IPC_SESS_REUSED_KEPT;
 	CHECK(ipc_check(&d, sizeof(d), 0, &why) != 0);
 }
 
@@ -335,6 +386,7 @@ main(void)
 	test_names();
 	test_metrics_rules();
 	test_done_rules();
+	test_session_outcome();
 	test_send_recv();
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);

@@ -218,9 +218,15 @@ def claims(**kw):
 class FakePrivd:
     """Start codeward-frontd as privd would (socketpair on fd 3, sealed policy
     bytes on fd 4, as root so it drops itself) and answer its IPC: HEALTH ok,
-    every execution a fixed stdout. Records each EXEC_BEGIN's user."""
+    every execution a fixed stdout. Records each EXEC_BEGIN's user. With
+    lie set, an execution is answered with one of LIES instead."""
 
-    def __init__(self, overrides=(), key=None, env=None, name="front"):
+    # answers that pass ipc_check() but not frontd's table of answers
+    LIES = ("session-outcome", "health-for-exec", "request-type")
+
+    def __init__(self, overrides=(), key=None, env=None, name="front", lie=None):
+        assert lie is None or lie in self.LIES
+        self.lie = lie
         self.dir = tempfile.mkdtemp(prefix="cw-sec-%s-" % name)
         os.chmod(self.dir, 0o755)
         self.key = key or "cw_test_" + b64u(os.urandom(24))
@@ -287,12 +293,19 @@ class FakePrivd:
                 elif t == IPC_EXEC_BEGIN:
                     f = BEGIN.unpack(data)
                     self.users.append(f[5].rstrip(b"\0").decode())
+                elif t == IPC_EXEC_RUN and self.lie == "health-for-exec":
+                    self.sock.send(HEALTH_REPLY.pack(IPC_HEALTH_REPLY, 24, ident, 0, 1, 0))
+                elif t == IPC_EXEC_RUN and self.lie == "request-type":
+                    self.sock.send(HDR.pack(IPC_EXEC_RUN, HDR.size, ident, 0))
                 elif t == IPC_EXEC_RUN:
                     out = b"fake privd ran it\n"
                     stream = struct.pack(">BxxxI", 1, len(out)) + out
                     mfd = sealed_memfd(stream, "cw-output")
+                    # the session outcome REUSED_DROPPED, for a run without one
+                    session = 4 if self.lie == "session-outcome" else 0
                     done = DONE.pack(IPC_EXEC_DONE, DONE.size, ident, 0, 0, 0, 0,
-                                     IPC_DONE_OUTPUT, 0, 1000, len(stream), 0, b"", 0, 0)
+                                     IPC_DONE_OUTPUT, 0, 1000, len(stream), 0, b"", 0,
+                                     session)
                     socket.send_fds(self.sock, [done], [mfd])
                     os.close(mfd)
         except OSError:

@@ -153,7 +153,8 @@ def main():
             if t == IPC_EXEC_DONE:
                 f = DONE.unpack(data)
                 report["done"] = {"id": ident, "status": f[4], "exit_code": f[6],
-                                  "fds": f[7], "message": f[12].rstrip(b"\0").decode()}
+                                  "fds": f[7], "message": f[12].rstrip(b"\0").decode(),
+                                  "session": f[14]}
                 if SCRIPT == "control":
                     break
             if t == IPC_HEALTH_REPLY and SCRIPT == "health":

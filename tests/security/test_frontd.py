@@ -86,6 +86,27 @@ def test_trigger_control_open_is_allowed():
         check(rc == 70, "frontd after an allowed syscall: exit %r" % rc)
 
 
+# --- privd's answers ------------------------------------------------------------------
+
+def test_an_answer_frontd_does_not_expect_ends_it():
+    """frontd takes privd's answers through its own table: one a request did
+    not ask for (a session outcome for a run without a session, another
+    answer type than the request waits for, a request type) ends frontd,
+    which the supervisor then restarts with privd."""
+    why = {"session-outcome": "a session outcome for a run without a session",
+           "health-for-exec": "unexpected answer type 66",
+           "request-type": "privd sent type 3"}
+    for lie in FakePrivd.LIES:
+        with FakePrivd(name="lie-" + lie, lie=lie) as f:
+            try:
+                request(f, {"X-API-Key": f.key})
+            except (OSError, http.client.HTTPException):
+                pass    # the connection dies with frontd
+            rc = wait_exit(f.proc, 10, "frontd")
+            check(rc == 1 and why[lie] in f.text_log(),
+                  "%s: exit %r\n%s" % (lie, rc, f.text_log()))
+
+
 # --- API keys -------------------------------------------------------------------------
 
 def test_api_keys():

@@ -1,0 +1,62 @@
+/*
+ * One execution as its thread carries it out, shared by the files that do
+ * each part: run.c (the thread: a sandbox, the answer, what becomes of the
+ * sandbox), workdir.c (the work directory in and out) and program.c (the
+ * program under its limits). Each part reads and fills its fields of
+ * struct run and of the answer; none calls back into run.c.
+ */
+#ifndef CW_RUN_H
+#define CW_RUN_H
+
+#include <stdint.h>
+
+#include "dkhttp.h"
+#include "docker.h"
+#include "ipc.h"
+#include "privd.h"
+#include "record.h"
+#include "tarw.h"
+
+struct run {
+	struct job	*job;
+	struct dk	dk;
+	char		cid[DK_ID_LEN + 1];
+	char		xid[DK_ID_LEN + 1];
+	int		have_container;
+	int		pooled;
+	int		reused;		/* the session's kept sandbox */
+	int		session_held;	/* taken or reserved: end it with keep or drop */
+	struct tarw	*tw;		/* the input archive */
+	char		*code_env;	/* "CW_CODE=...", or NULL: the code is in tw */
+	char		stat0[DKH_STAT_MAX];	/* the work directory before; "" unknown */
+	int		was_reset;	/* the reset ended a killed program */
+	char		reset_stat[DKH_STAT_MAX];	/* the work directory after it */
+	int		stopped;	/* the sandbox stopped: nothing comes back */
+	int		outfd;		/* the raw exec output stream */
+	int		tarfd;		/* the raw tar of the work directory */
+	uint64_t	outlen, tarlen;
+	struct record_run rec;
+	uint64_t	t_acquire, t_put, t_run, t_get;	/* ms per step */
+};
+
+/* workdir.c */
+/*
+ * The job's code and inputs, ready to go in: IPC_ST_OK, or the status of
+ * the answer with its reason in why.
+ */
+uint32_t workdir_stage(struct run *r, char *why, size_t whylen);
+/* into the sandbox: 0, or -1 (r->dk.err says why) */
+int	workdir_put(struct run *r);
+/* out of the sandbox into r->tarfd, or UNCHANGED: 0, or -1 (r->dk.err) */
+int	workdir_get(struct run *r, struct ipc_exec_done *d);
+
+/* program.c */
+#define PROGRAM_SHUTDOWN	1	/* the shutdown's kill ended it, not the program */
+/*
+ * Run the job's program in the sandbox under its deadline and output cap
+ * and fill the answer's kill, limit and exit_code, r->outlen, r->stopped and
+ * r->was_reset: 0, PROGRAM_SHUTDOWN, or -1 (r->dk.err says why).
+ */
+int	program_run(struct run *r, struct ipc_exec_done *d);
+
+#endif
