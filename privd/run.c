@@ -347,23 +347,16 @@ out:
 void
 run_start(struct job *j)
 {
-	pthread_attr_t attr;
-	pthread_t t;
-
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
 	pthread_mutex_lock(&privd.lock);
 	privd.workers++;
 	pthread_mutex_unlock(&privd.lock);
-	if (pthread_create(&t, &attr, run_thread, j) != 0) {
+	if (cw_thread_spawn(NULL, run_thread, j, 256 * 1024) != 0) {
 		log_warn("run_start: pthread_create");
 		release(j->user);
 		answer_error(j, IPC_ST_UNAVAILABLE, "no thread for the run");
 		job_free(j);
 		worker_done();
 	}
-	pthread_attr_destroy(&attr);
 }
 
 /* what a single-request answering thread is given */
@@ -400,18 +393,12 @@ static void
 answer_in_thread(void *(*fn)(void *), uint32_t id, const char *what)
 {
 	struct health_arg *h = malloc(sizeof(*h));
-	pthread_attr_t attr;
-	pthread_t t;
 
 	if (h == NULL)
 		fatalx("%s: out of memory", what);
 	h->id = id;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 128 * 1024);
-	if (pthread_create(&t, &attr, fn, h) != 0)
+	if (cw_thread_spawn(NULL, fn, h, 128 * 1024) != 0)
 		fatal("%s: pthread_create", what);
-	pthread_attr_destroy(&attr);
 }
 
 void
