@@ -4,9 +4,8 @@
 
 #include "dkstream.h"
 
-static int failures;
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../lib/check.h"
 
 struct got {
 	char	buf[4][256];
@@ -111,5 +110,5 @@ main(void)
 
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);
-	return failures ? 1 : 0;
+	return check_done("test_dkstream");
 }

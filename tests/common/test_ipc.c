@@ -10,9 +10,8 @@
 #include "ipc.h"
 #include "util.h"
 
-static int failures;
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../lib/check.h"
 
 static struct ipc_exec_begin
 good_begin(void)
@@ -392,5 +391,5 @@ main(void)
 		fprintf(stderr, "%d failures\n", failures);
 	else
 		printf("ipc: all checks passed\n");
-	return failures ? 1 : 0;
+	return check_done("test_ipc");
 }

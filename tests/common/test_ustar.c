@@ -4,9 +4,8 @@
 
 #include "ustar.h"
 
-static int failures;
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../lib/check.h"
 
 static void
 entry(struct ustar_hdr *h, const char *path, unsigned char type, uint64_t size)
@@ -283,5 +282,5 @@ main(void)
 	test_names();
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);
-	return failures ? 1 : 0;
+	return check_done("test_ustar");
 }

@@ -4,9 +4,8 @@
 
 #include "stream.h"
 
-static int failures;
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../lib/check.h"
 
 static size_t
 frame(unsigned char *p, int type, const char *s)
@@ -70,5 +69,5 @@ main(void)
 		fprintf(stderr, "%d failures\n", failures);
 	else
 		printf("stream: all checks passed\n");
-	return failures ? 1 : 0;
+	return check_done("test_stream");
 }

@@ -11,9 +11,8 @@
 #include "tarw.h"
 #include "util.h"
 
-static int failures;
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../lib/check.h"
 
 struct seen {
 	char	names[16][256];
@@ -227,5 +226,5 @@ main(void)
 		fprintf(stderr, "%d failures\n", failures);
 	else
 		printf("tar: all checks passed\n");
-	return failures ? 1 : 0;
+	return check_done("test_tar");
 }

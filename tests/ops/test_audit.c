@@ -13,9 +13,8 @@
 #include "audit.h"
 #include "util.h"
 
-static int failures;
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../lib/check.h"
 
 /* what audit_end wrote to stderr, captured in a memfd */
 static char *
@@ -148,10 +147,5 @@ main(void)
 {
 	test_fields();
 	test_caps();
-	if (failures) {
-		fprintf(stderr, "audit: %d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("audit: all checks passed\n");
-	return 0;
+	return check_done("audit");
 }

@@ -14,9 +14,8 @@
 
 #include "metrics.h"
 
-static int failures;
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../lib/check.h"
 
 static char text[64 * 1024];
 
@@ -204,10 +203,7 @@ main(void)
 	test_without_privd();
 	test_with_privd();
 	test_counters();
-	if (failures) {
-		fprintf(stderr, "metrics: %d check(s) failed\n%s", failures, text);
-		return 1;
-	}
-	printf("metrics: all checks passed\n");
-	return 0;
+	if (failures)
+		fprintf(stderr, "%s", text);
+	return check_done("metrics");
 }

@@ -4,9 +4,8 @@
 
 #include "policy.h"
 
-static int failures;
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../lib/check.h"
 
 static struct policy pol, again;
 static char err[512];
@@ -94,10 +93,5 @@ main(void)
 	test_values();
 	test_refusals();
 	test_round_trip();
-	if (failures) {
-		fprintf(stderr, "policy-metrics: %d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("policy-metrics: all checks passed\n");
-	return 0;
+	return check_done("policy-metrics");
 }

@@ -14,9 +14,8 @@
 
 struct privd privd;		/* privd's main.c is not linked here */
 
-static int failures;
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../lib/check.h"
 
 static struct policy pol;
 
@@ -193,10 +192,5 @@ main(void)
 {
 	test_outcomes();
 	test_lines_and_counters();
-	if (failures) {
-		fprintf(stderr, "record: %d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("record: all checks passed\n");
-	return 0;
+	return check_done("record");
 }

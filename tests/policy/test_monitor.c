@@ -20,9 +20,8 @@
 #include "privd.h"
 #include "util.h"
 
-static int failures, checks;
 
-#define CHECK(c) do { checks++; if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../lib/check.h"
 
 struct privd privd = {
 	.send_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -244,6 +243,5 @@ main(void)
 	    "too many executions at once");
 	rec.admit_refuses = 0;
 
-	printf("%d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_done("test_monitor");
 }

@@ -13,9 +13,8 @@
 
 #include "policy.h"
 
-static int failures, checks;
 
-#define CHECK(c) do { checks++; if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../lib/check.h"
 
 #define IMG	"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define IMG2	"sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
@@ -511,7 +510,7 @@ main(int argc, char **argv)
 	test_limits();
 	if (argc > 1)
 		test_default(argv[1]);
-	printf("%d checks, %zu bad files, %zu good files, %d failed\n", checks,
-	    sizeof(bad) / sizeof(bad[0]), sizeof(good) / sizeof(good[0]), failures);
-	return failures ? 1 : 0;
+	printf("%zu bad files, %zu good files\n", sizeof(bad) / sizeof(bad[0]),
+	    sizeof(good) / sizeof(good[0]));
+	return check_done("test_policy");
 }

@@ -4,9 +4,8 @@
 
 #include "dkhttp.h"
 
-static int failures;
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../lib/check.h"
 
 struct acc {
 	char	buf[256];
@@ -99,5 +98,5 @@ main(void)
 		fprintf(stderr, "%d failures\n", failures);
 	else
 		printf("dkhttp: all checks passed\n");
-	return failures ? 1 : 0;
+	return check_done("test_dkhttp");
 }

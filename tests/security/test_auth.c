@@ -14,9 +14,8 @@
 #include "auth.h"
 #include "limit.h"
 
-static int failures;
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../lib/check.h"
 
 #define NOW	1767225600LL
 
@@ -291,5 +290,5 @@ main(void)
 		fprintf(stderr, "%d failures\n", failures);
 	else
 		printf("auth: all checks passed\n");
-	return failures ? 1 : 0;
+	return check_done("test_auth");
 }

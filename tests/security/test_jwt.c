@@ -9,9 +9,8 @@
 
 #include "jwt.h"
 
-static int failures;
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../lib/check.h"
 
 #define NOW	1767225600LL	/* 2026-01-01T00:00:00Z */
 
@@ -412,5 +411,5 @@ main(int argc, char **argv)
 		fprintf(stderr, "%d failures\n", failures);
 	else
 		printf("jwt: all checks passed\n");
-	return failures ? 1 : 0;
+	return check_done("test_jwt");
 }

@@ -27,9 +27,8 @@ struct privd privd = {
 };
 
 static struct policy policy;
-static int failures;
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../lib/check.h"
 
 static const char code[] = "print(6*7)\n";
 
@@ -174,18 +173,9 @@ run(const char *name, const struct step *steps, size_t n, int want)
 	close(wake[0]);
 	close(wake[1]);
 	after = count_fds();
-	if (r != want) {
-		fprintf(stderr, "%s: monitor_loop returned %d, want %d\n", name, r, want);
-		failures++;
-	}
-	if (after != before) {
-		fprintf(stderr, "%s: %d descriptors leaked\n", name, after - before);
-		failures++;
-	}
-	if (privd.running != 0) {
-		fprintf(stderr, "%s: an execution was admitted\n", name);
-		failures++;
-	}
+	CHECK_CASE(r == want, name);
+	CHECK_CASE(after == before, name);	/* no descriptor leaked */
+	CHECK_CASE(privd.running == 0, name);	/* nothing was admitted */
 	return r;
 }
 
@@ -259,9 +249,5 @@ main(void)
 	RUN("code-as-file", -1, { IPC_EXEC_BEGIN, 7, FD_CODE, T_NFILES1 },
 	    { IPC_EXEC_FILE, 7, FD_CODE, T_NONE });
 
-	if (failures)
-		fprintf(stderr, "%d failures\n", failures);
-	else
-		printf("monitor: all checks passed\n");
-	return failures ? 1 : 0;
+	return check_done("monitor");
 }

@@ -1,4 +1,4 @@
-/* A few lines of test scaffolding shared by the sockproxy unit tests. */
+/* The sockproxy unit tests' test policy, on top of the shared check header. */
 #ifndef SP_CHECK_H
 #define SP_CHECK_H
 
@@ -6,33 +6,7 @@
 #include <string.h>
 
 #include "policy.h"
-
-static int sp_checks, sp_failures;
-
-#define CHECK(c) do {							\
-	sp_checks++;							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		sp_failures++;						\
-	}								\
-} while (0)
-
-#define CHECK_CASE(c, name) do {					\
-	sp_checks++;							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: case '%s' failed: %s\n",	\
-		    __FILE__, __LINE__, (name), #c);			\
-		sp_failures++;						\
-	}								\
-} while (0)
-
-static inline int
-sp_check_done(const char *what)
-{
-	printf("%s: %d checks, %d failed\n", what, sp_checks, sp_failures);
-	return sp_failures != 0;
-}
+#include "../lib/check.h"
 
 #define SP_TEST_IMAGE \
 	"sha256:abababababababababababababababababababababababababababababababab"
@@ -55,7 +29,7 @@ sp_test_policy(struct policy *p, const char *sandbox_extra)
 	    256 : 128, sandbox_extra != NULL ? sandbox_extra : "");
 	if (policy_parse(text, strlen(text), "test", p, err, sizeof(err)) != 0) {
 		fprintf(stderr, "test policy: %s\n", err);
-		sp_failures++;
+		failures++;
 	}
 }
 

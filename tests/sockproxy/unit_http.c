@@ -164,5 +164,5 @@ main(void)
 	/* every route's template is reachable and distinct */
 	for (i = 0; i < sp_nroutes; i++)
 		CHECK(sp_routes[i].op == (enum sp_op)i);
-	return sp_check_done("unit_http");
+	return check_done("unit_http");
 }

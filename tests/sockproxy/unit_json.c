@@ -136,5 +136,5 @@ main(void)
 		    strstr(j.err, "User") != NULL);
 		CHECK(parse("[]") == 0 && sp_json_keys(&j, 0, allowed) != 0);
 	}
-	return sp_check_done("unit_json");
+	return check_done("unit_json");
 }

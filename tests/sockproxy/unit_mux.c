@@ -113,5 +113,5 @@ main(void)
 	/* a huge length is only a length: the stream's end decides */
 	memcpy(b, "\x01\0\0\0\xff\xff\xff\xff" "abc", 11);
 	CHECK(run(b, 11, 11, 1000, &g, &fin) == SP_MUX_OK && !fin && g.len[1] == 3);
-	return sp_check_done("unit_mux");
+	return check_done("unit_mux");
 }

@@ -235,5 +235,5 @@ main(void)
 	    "%3A%5B%22codeward.instance%3Ddefault%22%5D%7D HTTP/1.1\r\n"
 	    "Host: docker\r\nConnection: close\r\n\r\n") == 0);
 	sp_buf_free(&b);
-	return sp_check_done("unit_req");
+	return check_done("unit_req");
 }

@@ -313,5 +313,5 @@ main(void)
 		CHECK(check_tar(SP_TAR_GET, gg, len, 512, 1 << 20, &s, why) != 0);
 	}
 	CHECK(check_tar(SP_TAR_GET, g, len, 512, 2, &s, why) != 0);	/* data cap */
-	return sp_check_done("unit_tar");
+	return check_done("unit_tar");
 }
