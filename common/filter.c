@@ -23,11 +23,12 @@
 #endif
 
 /*
- * The lists hold what the daemons were seen to call under load (strace -f
- * of the whole appliance serving every route and every kind of run, then
- * stopped), plus the few calls of paths a trace rarely meets, each named.
- * SECURITY.md carries the same lists with one line of why per call; the
- * security suite compares the two.
+ * This list and each daemon's (frontd/filter.c, privd/filter.c,
+ * sockproxy/filter.c) hold what the daemons were seen to call under load
+ * (strace -f of the whole appliance serving every route and every kind of
+ * run, then stopped), plus the few calls of paths a trace rarely meets, each
+ * named. SECURITY.md carries the same lists with one line of why per call;
+ * the security suite compares the two.
  *
  * Every daemon: fd I/O, memory, signals, threads, time, exit.
  */

@@ -2,11 +2,11 @@
  * seccomp: one allowlist per daemon, kept beside the daemon it confines
  * (frontd/filter.c, privd/filter.c, sockproxy/filter.c) next to the "Never"
  * lines of its main.c. This module holds what they share: the base list
- * (fd I/O, memory, signals, threads, time, exit), the helpers that add a
- * daemon's arrays, and the load: default action kill-process, TSYNC so every
- * thread carries it, no fallback (any failure is fatal). The build option
- * sandbox_debug turns the kill into a log (refused in release builds, see
- * meson.build). SECURITY.md lists every array with its reasons;
+ * (fd I/O, memory, signals, threads, time, exit), filter_build() that adds
+ * a daemon's arrays to it, and filter_load(): default action kill-process,
+ * TSYNC so every thread carries it, no fallback (any failure is fatal). The
+ * build option sandbox_debug turns the kill into a log (refused in release
+ * builds, see meson.build). SECURITY.md lists every array with its reasons;
  * tests/security/try_syscall.c checks that each daemon's filter kills its
  * forbidden calls and lets its allowed ones through.
  */

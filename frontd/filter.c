@@ -41,6 +41,7 @@ static const struct filter_rule frontd_rules[] = {
 scmp_filter_ctx
 frontd_filter(void)
 {
-	return filter_build("frontd", frontd_syscalls, FILTER_NELEM(frontd_syscalls),
-	    frontd_rules, FILTER_NELEM(frontd_rules));
+	return filter_build("frontd", frontd_syscalls,
+	    FILTER_NELEM(frontd_syscalls), frontd_rules,
+	    FILTER_NELEM(frontd_rules));
 }

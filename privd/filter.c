@@ -27,6 +27,7 @@ static const struct filter_rule privd_rules[] = {
 scmp_filter_ctx
 privd_filter(void)
 {
-	return filter_build("privd", privd_syscalls, FILTER_NELEM(privd_syscalls),
-	    privd_rules, FILTER_NELEM(privd_rules));
+	return filter_build("privd", privd_syscalls,
+	    FILTER_NELEM(privd_syscalls), privd_rules,
+	    FILTER_NELEM(privd_rules));
 }

@@ -20,6 +20,7 @@ static const struct filter_rule sockproxy_rules[] = {
 scmp_filter_ctx
 sockproxy_filter(void)
 {
-	return filter_build("sockproxy", sockproxy_syscalls, FILTER_NELEM(sockproxy_syscalls),
-	    sockproxy_rules, FILTER_NELEM(sockproxy_rules));
+	return filter_build("sockproxy", sockproxy_syscalls,
+	    FILTER_NELEM(sockproxy_syscalls), sockproxy_rules,
+	    FILTER_NELEM(sockproxy_rules));
 }

@@ -470,7 +470,9 @@ child(const struct daemon *d, const struct attempt *a)
 	default:
 		abort();
 	}
-	syscall(SYS_exit_group, r != -1 ? 0 : errno > 0 && errno < 200 ? errno : 199);
+	if (r != -1)
+		syscall(SYS_exit_group, 0);
+	syscall(SYS_exit_group, errno > 0 && errno < 200 ? errno : 199);
 	abort();
 }
 
