@@ -45,6 +45,7 @@ static int tcp_fd = -1;		/* an AF_INET stream socket, made before */
 static int mem_fd = -1;		/* a sealable memfd */
 static void *page;		/* one read-write page */
 static int go[2];		/* wakes the thread made before the filter */
+static int ready[2];		/* which says it has started */
 
 /* --- the calls ------------------------------------------------------------ */
 
@@ -310,7 +311,8 @@ thread_call(void *arg)
 	struct job *j = arg;
 	char c;
 
-	if (j == &older_job && read(go[0], &c, 1) != 1)
+	if (j == &older_job && (write(ready[1], "r", 1) != 1 ||
+	    read(go[0], &c, 1) != 1))
 		_exit(206);
 	j->r = j->call();
 	j->err = errno;
@@ -428,6 +430,7 @@ static void
 prepare(void)
 {
 	static const struct rlimit no_core = { 0, 0 };
+	char c;
 	if (setrlimit(RLIMIT_CORE, &no_core) != 0)
 		_exit(200);
 	if ((tcp_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
@@ -438,9 +441,11 @@ prepare(void)
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (page == MAP_FAILED)
 		_exit(203);
-	if (pipe(go) != 0)
+	if (pipe(go) != 0 || pipe(ready) != 0)
 		_exit(204);
-	if (pthread_create(&older, NULL, thread_call, &older_job) != 0)
+	/* running, not starting, when the filter comes */
+	if (pthread_create(&older, NULL, thread_call, &older_job) != 0 ||
+	    read(ready[0], &c, 1) != 1)
 		_exit(205);
 }
 
