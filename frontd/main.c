@@ -185,7 +185,7 @@ main(int argc, char **argv)
 	if ((sfd = store_open_dir(store_path)) < 0)
 		fatal("store: %s", store_path);
 	store_init(sfd);
-	filter_apply(ROLE_FRONTD);
+	filter_load(frontd_filter());
 
 	privsep_init(IPC_FD);
 	if (http_start(lfd, mfd, &policy) != 0)

@@ -194,7 +194,7 @@ main(int argc, char **argv)
 	privd.sock = sv[0];
 
 	privdrop_apply(&user, 1024);
-	filter_apply(ROLE_PRIVD);
+	filter_load(privd_filter());
 	log_info("privd: running as %s, frontd pid %d, sockproxy %s",
 	    user.name, (int)frontd_pid, sockproxy);
 

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# The three build trees, each set up once and rebuilt by ninja:
-#   build/          the test build (it carries the test-only seccomp triggers)
-#   build-release/  what `up` runs: a release build without them
+# The two build trees, each set up once and rebuilt by ninja:
+#   build/          the release build: what `up` runs and what the suites test
+#                   (no test hook is compiled into the daemons)
 #   build-asan/     clang with address and undefined-behaviour sanitizers,
 #                   for the suites that exercise parsers and IPC
 
@@ -16,17 +16,22 @@ build_tree() {
 }
 
 build_code() {
+	# a tree set up by an earlier version (another build type, the retired
+	# test_triggers option) is set up again
+	if [ -f build/build.ninja ] && { ! grep -qx 'buildtype = release' \
+	    build/meson-private/cmd_line.txt || grep -q test_triggers \
+	    build/meson-private/cmd_line.txt; }; then
+		rm -rf build
+	fi
 	build_tree build "" "meson setup failed" "build failed" \
-		meson setup build --buildtype=debugoptimized -Dtest_triggers=true
-}
-
-build_release() {
-	build_tree "$REL" -release "meson setup (release) failed" "release build failed" \
-		meson setup "$REL" --buildtype=release -Dtest_triggers=false
+		meson setup build --buildtype=release
 }
 
 build_asan() {
+	if [ -f build-asan/build.ninja ] && grep -q test_triggers build-asan/meson-private/cmd_line.txt; then
+		rm -rf build-asan
+	fi
 	build_tree build-asan -asan "meson setup (sanitizers) failed" "sanitizer build failed" \
 		env CC=clang meson setup build-asan --buildtype=debug -Db_sanitize=address,undefined \
-		-Db_lundef=false -Dtest_triggers=true
+		-Db_lundef=false
 }

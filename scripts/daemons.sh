@@ -8,7 +8,7 @@
 # $CODEWARD_ETC other than /etc/codeward holds the key hashes too.
 # (codeward-policy of the test build: `up` and `test` both build it first)
 write_policy() {
-	local id tmp etc tool=build/policy/codeward-policy
+	local id tmp etc tool=$REL/policy/codeward-policy
 	mkdir -p "$ETC"
 	etc=$(realpath -m "$ETC")
 	id=$(image_id codeward-sandbox:current)
@@ -45,7 +45,7 @@ ensure_key() {
 # a new key, printed once; its hash added to $ETC/keys
 key_add() {
 	local key
-	[ -x "$REL"/frontd/codeward-keytool ] || build_release
+	[ -x "$REL"/frontd/codeward-keytool ] || build_code
 	mkdir -p "$ETC"
 	key=$("$REL"/frontd/codeward-keytool new)
 	(umask 077; printf '%s\n' "$key" | "$REL"/frontd/codeward-keytool hash >>"$ETC/keys")

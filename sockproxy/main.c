@@ -186,9 +186,6 @@ main(int argc, char **argv)
 	struct stat st;
 	gid_t client_gid;
 	int c, lfd;
-#ifdef CW_TEST_TRIGGERS
-	const char *trigger = getenv("CW_SOCKPROXY_TRIGGER");
-#endif
 
 	log_init("sockproxy");
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -241,16 +238,7 @@ main(int argc, char **argv)
 	tzset();
 	log_info("starting: instance %s, upstream %s", conf.instance, upstream);
 	privdrop_apply(&u, SP_NOFILE_SELF);
-	filter_apply(ROLE_SOCKPROXY);
-#ifdef CW_TEST_TRIGGERS
-	if (trigger != NULL && strcmp(trigger, "inet-socket") == 0) {
-		/* the security suite: the filter must kill us here */
-		log_info("test trigger: socket(AF_INET)");
-		c = socket(AF_INET, SOCK_STREAM, 0);
-		log_warnx("test trigger: socket(AF_INET) returned %d", c);
-		return 3;
-	}
-#endif
+	filter_load(sockproxy_filter());
 	if (sp_startup(&conf) != 0)
 		fatalx("start-up failed");
 	log_info("listening on %s (instance %s, %zu image(s))", listen_path,

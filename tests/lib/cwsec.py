@@ -1,8 +1,9 @@
 """Security-test helpers: the IPC structs (common/ipc.h) in Python, frontd
 run under a fake privd (the test plays privd on the socketpair, so frontd's
 HTTP side, auth and confinement are tested without Docker), privd run with a
-fake frontd, /proc status checks, the test-build seccomp triggers, and JWTs
-minted with the openssl command (an implementation independent of ours).
+fake frontd, /proc status checks, the seccomp filter a running daemon holds
+(compared with the one tests/security/try_syscall.c tries call by call), and
+JWTs minted with the openssl command (an implementation independent of ours).
 """
 import ctypes
 import http.client
@@ -112,11 +113,14 @@ def uid_of(name):
 
 
 def check_confined(pid, user, what):
-    """Seccomp 2, NoNewPrivs 1, no capability, every uid/gid the daemon's
-    own, in every thread. Returns the uid."""
+    """Seccomp 2 with the same number of filters, NoNewPrivs 1, no
+    capability, every uid/gid the daemon's own, in every thread; and the
+    filter every thread holds is exactly its daemon's (what: frontd, privd or
+    sockproxy). Returns the uid."""
     want = uid_of(user)
     tids = threads(pid)
     check(pid in tids, "%s pid %d has no main thread" % (what, pid))
+    nfilters = proc_status(pid).get("Seccomp_filters")
     for tid in tids:
         try:
             st = proc_status(pid, tid)
@@ -127,6 +131,8 @@ def check_confined(pid, user, what):
         where = "%s pid %d thread %d" % (what, pid, tid)
         check(st.get("Seccomp") == "2", "%s: Seccomp %r" % (where, st.get("Seccomp")))
         check(int(st.get("Seccomp_filters", "0")) >= 1, "%s: no filter" % where)
+        check(st.get("Seccomp_filters") == nfilters, "%s: %s filters, the main thread %s"
+              % (where, st.get("Seccomp_filters"), nfilters))
         check(st.get("NoNewPrivs") == "1", "%s: NoNewPrivs %r" % (where, st.get("NoNewPrivs")))
         for cap in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
             check(int(st[cap], 16) == 0, "%s: %s %s" % (where, cap, st[cap]))
@@ -135,30 +141,78 @@ def check_confined(pid, user, what):
         check("0" not in st["Gid"].split(), "%s: Gid %s" % (where, st["Gid"]))
         groups = st.get("Groups", "").split()
         check("0" not in groups, "%s: root group in %s" % (where, groups))
+    check_filter(pid, what)
     return want
 
 
-def fire_trigger(pid, tid=None):
-    """SIGUSR2 to the process, or to one thread of it (tgkill). A daemon's
-    threads come and go (frontd has one per connection and per run): when
-    the thread chosen is gone (ESRCH), another thread that is not the main
-    one is chosen."""
-    if tid is None:
-        os.kill(pid, signal.SIGUSR2)
-        return
+# --- seccomp ----------------------------------------------------------------
+
+TRY_SYSCALL = os.path.join(BUILD, "tests", "security", "try-syscall")
+PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
+PTRACE_SECCOMP_GET_FILTER = 0x420c
+WALL = 0x40000000
+
+
+class Gone(Exception):
+    """The thread ended before its filter was read."""
+
+
+def running_filter(tid):
+    """The newest seccomp filter of one thread, as the kernel holds it
+    (PTRACE_SECCOMP_GET_FILTER, root only). The thread is held with
+    PTRACE_SEIZE and PTRACE_INTERRUPT for the read and then let go: no signal
+    reaches it, and a sleep, poll or accept it was in resumes."""
     libc = ctypes.CDLL(None, use_errno=True)
-    SYS_tgkill = 234  # x86_64
-    for _ in range(20):
-        if libc.syscall(SYS_tgkill, pid, tid, signal.SIGUSR2) == 0:
-            return
-        err = ctypes.get_errno()
-        if err != 3:
-            raise Fail("tgkill %d/%d: errno %d" % (pid, tid, err))
-        others = [t for t in sorted(int(t) for t in os.listdir("/proc/%d/task" % pid)) if t != pid]
-        if not others:
-            break
-        tid = others[-1]
-    raise Fail("tgkill %d: no thread but the main one stayed" % pid)
+    libc.ptrace.restype = ctypes.c_long
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+
+    def call(req, data=None):
+        r = libc.ptrace(req, tid, None, data)
+        if r < 0:
+            err = ctypes.get_errno()
+            if err == 3:
+                raise Gone()
+            raise Fail("ptrace %#x of thread %d: %s" % (req, tid, os.strerror(err)))
+        return r
+
+    call(PTRACE_SEIZE)
+    try:
+        call(PTRACE_INTERRUPT)
+        try:
+            os.waitpid(tid, WALL)
+        except ChildProcessError:
+            raise Gone()
+        n = call(PTRACE_SECCOMP_GET_FILTER)
+        buf = ctypes.create_string_buffer(n * 8)
+        check(call(PTRACE_SECCOMP_GET_FILTER, buf) == n, "thread %d: filter size changed" % tid)
+        return buf.raw
+    finally:
+        libc.ptrace(PTRACE_DETACH, tid, None, None)
+
+
+def daemon_filter(daemon):
+    """The program try-syscall tries for that daemon, as the kernel gets it."""
+    return subprocess.run([TRY_SYSCALL, "bpf", daemon], capture_output=True,
+                          check=True).stdout
+
+
+def check_filter(pid, daemon):
+    """Every thread of the running daemon holds exactly its daemon's filter
+    (frontd/filter.c, privd/filter.c or sockproxy/filter.c), the program
+    try-syscall shows killing that daemon's forbidden calls."""
+    want = daemon_filter(daemon)
+    check(len(want) > 8 * 20, "try-syscall bpf %s: %d bytes" % (daemon, len(want)))
+    seen = 0
+    for tid in threads(pid):
+        try:
+            got = running_filter(tid)
+        except Gone:
+            check(tid != pid, "%s pid %d ended while its filter was read" % (daemon, pid))
+            continue    # a connection thread that just ended
+        check(got == want, "%s pid %d thread %d: its seccomp filter (%d instructions) is "
+              "not %s's (%d)" % (daemon, pid, tid, len(got) // 8, daemon, len(want) // 8))
+        seen += 1
+    check(seen >= 1, "%s pid %d: no thread's filter read" % (daemon, pid))
 
 
 def wait_exit(proc, timeout, what):

@@ -1,7 +1,9 @@
 """The three daemons together on the real engine: each confined under its own
 user, the socket permissions that keep frontd from sockproxy and privd from
-dockerd, each daemon killed by SIGSYS on a forbidden syscall while serving,
-and a hostile frontd that makes privd create nothing. Needs Docker and the
+dockerd, each daemon holding exactly its own seccomp filter while serving
+(the filter try-syscall shows killing its forbidden calls), privd's answer
+to frontd's death by SIGSYS, and a hostile frontd that makes privd create
+nothing. Needs Docker and the
 sockproxy binary: without either it fails, it never skips."""
 import json
 import os
@@ -10,7 +12,7 @@ import signal
 import subprocess
 import time
 
-from cwsec import PrivdAlone, check_confined, fire_trigger, threads, uid_of, wait_exit
+from cwsec import PrivdAlone, check_confined, check_filter, uid_of, wait_exit
 from cwtest import (BUILD, DOCKER_SOCK, Appliance, Fail, check, docker_api, main, policy_text,
                     require_docker, _q)
 
@@ -23,16 +25,11 @@ def require_sockproxy():
         raise Fail("no sockproxy binary at %s: the appliance cannot run without it" % SOCKPROXY)
 
 
-def appliance(name, trigger=None):
+def appliance(name):
     require_sockproxy()
-    if trigger is not None:
-        os.environ["CW_TEST_TRIGGER"] = trigger
-    try:
-        # no warm pool: a daemon killed here leaves no idle sandbox for the
-        # next start's sweep, so the leftover check stays exact
-        return Appliance(overrides=[("concurrency", "pool", "0")], name=name).start()
-    finally:
-        os.environ.pop("CW_TEST_TRIGGER", None)
+    # no warm pool: a daemon killed here leaves no idle sandbox for the
+    # next start's sweep, so the leftover check stays exact
+    return Appliance(overrides=[("concurrency", "pool", "0")], name=name).start()
 
 
 def tidy(*hs):
@@ -141,12 +138,16 @@ def test_socket_permissions():
 
 # --- seccomp in the running appliance ------------------------------------------------
 
-def test_sigsys_frontd_while_serving():
-    a = appliance("sys-front", trigger="inet")
+def test_frontd_killed_by_sigsys_while_serving():
+    """frontd holds its filter while serving, and when a filter kill ends it
+    (SIGSYS, sent here by the test: tests/security/try_syscall.c shows which
+    calls the filter kills), privd sees how and stops the pair cleanly."""
+    a = appliance("sys-front")
     try:
         a.exec("bash", "echo up")
         pid = frontd_pid(a)
-        fire_trigger(pid, threads(pid)[-1])
+        check_filter(pid, "frontd")
+        os.kill(pid, signal.SIGSYS)
         rc = wait_exit(a.procs["privd"], 20, "privd after frontd's death")
         check(rc == 0, "privd exit %r after frontd died" % rc)
         check("frontd was killed by signal %d (SIGSYS" % signal.SIGSYS in a.log("privd"),
@@ -156,27 +157,28 @@ def test_sigsys_frontd_while_serving():
     tidy(a)
 
 
-def sigsys_while_serving(name):
-    """A daemon the test started itself: its own exit status is SIGSYS."""
-    a = appliance("sys-" + name, trigger="inet")
+def filter_while_serving(name):
+    """A daemon the test started itself holds exactly its own filter in
+    every thread after serving a run, and serves on after the check."""
+    a = appliance("sys-" + name)
     try:
         a.exec("bash", "echo up")
         settle(a)
-        pid = a.procs[name].pid
-        fire_trigger(pid, threads(pid)[-1])
-        rc = wait_exit(a.procs[name], 20, name)
-        check(rc == -signal.SIGSYS, "%s exit %r, want SIGSYS" % (name, rc))
+        check_filter(a.procs[name].pid, name)
+        out = a.exec("bash", "echo again")
+        check(out.get("stdout") == "again\n", "%s after the check: %r" % (name, out))
+        check(a.procs[name].poll() is None, "%s ended after the check" % name)
     finally:
         a.stop()
     tidy(a)
 
 
-def test_sigsys_privd_while_serving():
-    sigsys_while_serving("privd")
+def test_filter_privd_while_serving():
+    filter_while_serving("privd")
 
 
-def test_sigsys_sockproxy_while_serving():
-    sigsys_while_serving("sockproxy")
+def test_filter_sockproxy_while_serving():
+    filter_while_serving("sockproxy")
 
 
 # --- a hostile frontd makes privd create nothing ---------------------------------------

@@ -1,0 +1,26 @@
+/*
+ * sockproxy's seccomp allowlist (main.c: never opens any socket but
+ * AF_UNIX). Accept from privd, connect to dockerd, send and receive, one
+ * thread per connection. No file is opened after start-up, no descriptor
+ * flag is changed (no fcntl). SECURITY.md gives the reason for each call.
+ */
+#include <sys/socket.h>
+
+#include "filter.h"
+
+static const int sockproxy_syscalls[] = {
+	SC(accept4), SC(connect), SC(recvfrom), SC(sendto),
+};
+
+static const struct filter_rule sockproxy_rules[] = {
+	/* sockets: AF_UNIX only (dockerd) */
+	FILTER_ARG(socket, 0, AF_UNIX),
+};
+
+scmp_filter_ctx
+sockproxy_filter(void)
+{
+	return filter_build("sockproxy", sockproxy_syscalls,
+	    FILTER_NELEM(sockproxy_syscalls), sockproxy_rules,
+	    FILTER_NELEM(sockproxy_rules));
+}
