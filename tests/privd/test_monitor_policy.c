@@ -243,5 +243,5 @@ main(void)
 	    "too many executions at once");
 	rec.admit_refuses = 0;
 
-	return check_done("test_monitor");
+	return check_done("test_monitor_policy");
 }

@@ -1,7 +1,7 @@
 /*
  * Fuzz the token verifier and the public-key parser. The first byte picks
  * which; the rest is the input. The key is fixed (the corpus tokens are
- * signed with it by gen_corpus.py's seed) and so is the clock, so a
+ * signed with it by gen_jwt_corpus.py's seed) and so is the clock, so a
  * mutated valid token reaches every claim check.
  */
 #include <sodium.h>
