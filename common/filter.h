@@ -50,6 +50,19 @@ scmp_filter_ctx	filter_build(const char *what, const int *calls, size_t ncalls,
 /* load with TSYNC and release the context; fatal on any failure */
 void		filter_load(scmp_filter_ctx ctx);
 
+/*
+ * A daemon's filter function, from its two arrays 'name'_syscalls and
+ * 'name'_rules: each daemon's filter.c ends with FILTER_DAEMON(name).
+ */
+#define FILTER_DAEMON(name)						\
+scmp_filter_ctx								\
+name##_filter(void)							\
+{									\
+	return filter_build(#name, name##_syscalls,			\
+	    FILTER_NELEM(name##_syscalls), name##_rules,		\
+	    FILTER_NELEM(name##_rules));				\
+}
+
 /* each daemon's filter, built (main.c loads it with filter_load) */
 scmp_filter_ctx	frontd_filter(void);		/* frontd/filter.c */
 scmp_filter_ctx	privd_filter(void);		/* privd/filter.c */

@@ -38,10 +38,4 @@ static const struct filter_rule frontd_rules[] = {
 	FILTER_ARG(prctl, 0, PR_SET_NAME),
 };
 
-scmp_filter_ctx
-frontd_filter(void)
-{
-	return filter_build("frontd", frontd_syscalls,
-	    FILTER_NELEM(frontd_syscalls), frontd_rules,
-	    FILTER_NELEM(frontd_rules));
-}
+FILTER_DAEMON(frontd)

@@ -24,10 +24,4 @@ static const struct filter_rule privd_rules[] = {
 	FILTER_ARG(socket, 0, AF_UNIX),
 };
 
-scmp_filter_ctx
-privd_filter(void)
-{
-	return filter_build("privd", privd_syscalls,
-	    FILTER_NELEM(privd_syscalls), privd_rules,
-	    FILTER_NELEM(privd_rules));
-}
+FILTER_DAEMON(privd)

@@ -120,11 +120,18 @@ sp_conn_reply_id(struct sp_conn *c, const char *id)
 	sp_conn_reply(c, 201, out, (size_t)n);
 }
 
+/* log, count and answer one refusal: {"message": why} */
+static void refuse_v(struct sp_conn *, int, unsigned int, const char *, va_list)
+    CW_PRINTF(4, 0);
+
 static void
-refuse_why(struct sp_conn *c, int status, unsigned int klass, const char *why)
+refuse_v(struct sp_conn *c, int status, unsigned int klass, const char *fmt,
+    va_list ap)
 {
 	struct sp_buf b;
+	char why[256];
 
+	vsnprintf(why, sizeof(why), fmt, ap);
 	if (status < 500)
 		log_warnx("refused %d: %s: %s", status, c->line, why);
 	else
@@ -142,26 +149,22 @@ refuse_why(struct sp_conn *c, int status, unsigned int klass, const char *why)
 void
 sp_conn_refuse(struct sp_conn *c, int status, const char *fmt, ...)
 {
-	char why[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	refuse_v(c, status, sp_refusal_class(status), fmt, ap);
 	va_end(ap);
-	refuse_why(c, status, sp_refusal_class(status), why);
 }
 
 void
 sp_conn_refuse_as(struct sp_conn *c, int status, unsigned int klass,
     const char *fmt, ...)
 {
-	char why[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	refuse_v(c, status, klass, fmt, ap);
 	va_end(ap);
-	refuse_why(c, status, klass, why);
 }
 
 /* ---- request bodies ---------------------------------------------------- */

@@ -17,10 +17,4 @@ static const struct filter_rule sockproxy_rules[] = {
 	FILTER_ARG(socket, 0, AF_UNIX),
 };
 
-scmp_filter_ctx
-sockproxy_filter(void)
-{
-	return filter_build("sockproxy", sockproxy_syscalls,
-	    FILTER_NELEM(sockproxy_syscalls), sockproxy_rules,
-	    FILTER_NELEM(sockproxy_rules));
-}
+FILTER_DAEMON(sockproxy)
