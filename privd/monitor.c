@@ -90,22 +90,6 @@ refuse(struct job *j, uint32_t status, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* a job is built here, answer by answer; whoever holds it last frees it */
-void
-job_free(struct job *j)
-{
-	uint32_t i;
-
-	if (j == NULL)
-		return;
-	if (j->code_fd >= 0)
-		close(j->code_fd);
-	for (i = 0; i < j->nrecv; i++)
-		if (j->files[i].fd >= 0)
-			close(j->files[i].fd);
-	free(j);
-}
-
 static int
 answer_exec_begin(struct monitor *m, const void *buf, const int *fds, size_t nfds)
 {
