@@ -51,7 +51,7 @@ struct privd {
 
 extern struct privd privd;
 
-/* monitor.c */
+/* job.c */
 void	job_free(struct job *j);
 
 /* sandbox.c: runs, pooled sandboxes and kept sessions (sockproxy caps it too) */
