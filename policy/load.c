@@ -11,7 +11,19 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include <sodium.h>
+
 #include "util.h"
+
+void
+policy_id(const void *buf, size_t len, char out[POLICY_ID_LEN])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, buf, len);
+	memcpy(out, "sha256:", 7);
+	sodium_bin2hex(out + 7, POLICY_ID_LEN - 7, h, sizeof(h));
+}
 
 int
 policy_load_path(const char *path, struct policy *p, char **bytes,
@@ -31,6 +43,7 @@ policy_load_path(const char *path, struct policy *p, char **bytes,
 		free(buf);
 		return -1;
 	}
+	policy_id(buf, n, p->id);
 	if (bytes != NULL) {
 		*bytes = buf;
 		*len = n;
@@ -56,8 +69,8 @@ policy_load_fd(int fd, const char *fname, struct policy *p, char *err,
 		snprintf(err, errlen, "fd %d: %s", fd, strerror(errno));
 	else if (n > POLICY_MAX)
 		snprintf(err, errlen, "policy larger than %d bytes", POLICY_MAX);
-	else
-		r = policy_parse(buf, (size_t)n, fname, p, err, errlen);
+	else if ((r = policy_parse(buf, (size_t)n, fname, p, err, errlen)) == 0)
+		policy_id(buf, (size_t)n, p->id);
 	free(buf);
 	return r;
 }

@@ -50,6 +50,8 @@ struct policy_language {
 	char	argv[POLICY_ARGV_MAX][POLICY_WORD_MAX];
 };
 
+#define POLICY_ID_LEN	72	/* "sha256:", 64 hex digits, NUL */
+
 struct policy {
 	struct policy_image	images[POLICY_IMAGES_MAX];
 	size_t			nimages;
@@ -109,6 +111,12 @@ struct policy {
 	enum policy_metrics	metrics;
 	char			metrics_listen[POLICY_LISTEN_MAX];	/* METRICS_LISTEN */
 	int			metrics_auth;	/* 1: [auth]'s credentials; 0: none */
+
+	/*
+	 * Who it is: "sha256:<64 hex>" of the file's bytes, set by the loader
+	 * (policy_load_*); "" when parsed from memory by policy_parse alone.
+	 */
+	char			id[POLICY_ID_LEN];
 };
 
 /* The hard ceilings: no policy may go above these. */
@@ -193,6 +201,9 @@ char	*policy_edit_pin_images(const char *buf, size_t len, const char *fname,
  * bytes could not be read ("PATH: why", "fd N: why").
  */
 #define POLICY_MAX	(256 * 1024)	/* bytes of a policy file */
+
+/* out = "sha256:<64 lowercase hex>" of len bytes at buf */
+void	policy_id(const void *buf, size_t len, char out[POLICY_ID_LEN]);
 
 /*
  * The file at path. When bytes is not NULL, *bytes is a malloc'd copy of
