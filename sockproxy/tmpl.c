@@ -80,12 +80,21 @@ sp_tmpl_tmpfs(const struct sp_conf *conf, char *out, size_t len)
 	    (unsigned long long)conf->policy->tmp_size, conf->policy->tmp_files);
 }
 
+/* a tmpfs volume's options: owned by the sandbox user, capped in bytes and inodes */
+static void
+tmpfs_opts(const struct sp_conf *conf, uint64_t size, uint32_t files, char *out,
+    size_t len)
+{
+	snprintf(out, len, "size=%llu,uid=%u,gid=%u,mode=0700,nr_inodes=%u,"
+	    "nosuid,nodev", (unsigned long long)size, conf->policy->uid,
+	    conf->policy->uid, files);
+}
+
 void
 sp_tmpl_volume_opts(const struct sp_conf *conf, char *out, size_t len)
 {
-	snprintf(out, len, "size=%llu,uid=%u,gid=%u,mode=0700,nr_inodes=%u,"
-	    "nosuid,nodev", (unsigned long long)conf->policy->workdir_size,
-	    conf->policy->uid, conf->policy->uid, conf->policy->workdir_files);
+	tmpfs_opts(conf, conf->policy->workdir_size, conf->policy->workdir_files,
+	    out, len);
 }
 
 int
@@ -97,9 +106,7 @@ sp_tmpl_tmp_is_volume(const struct sp_conf *conf)
 void
 sp_tmpl_tmp_volume_opts(const struct sp_conf *conf, char *out, size_t len)
 {
-	snprintf(out, len, "size=%llu,uid=%u,gid=%u,mode=0700,nr_inodes=%u,"
-	    "nosuid,nodev", (unsigned long long)conf->policy->tmp_size,
-	    conf->policy->uid, conf->policy->uid, conf->policy->tmp_files);
+	tmpfs_opts(conf, conf->policy->tmp_size, conf->policy->tmp_files, out, len);
 }
 
 static void
