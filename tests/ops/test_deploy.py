@@ -33,7 +33,7 @@ import tempfile
 
 from cwtest import (DOCKER, SOURCE, check, containers_with_label, docker_api, free_port,
                     main, require_docker, sandbox_image_id)
-from opslib import wait_for
+from opslib import changed_lines, child_image, wait_for
 
 CODEWARD = os.path.join(SOURCE, "codeward")
 MEMORY_LINE = "memory          512M            # RAM; a program above it is killed (out of memory)"
@@ -135,12 +135,6 @@ def deployment():
     return dep
 
 
-def changed_lines(a, b):
-    a, b = a.split("\n"), b.split("\n")
-    check(len(a) == len(b), "line count %d -> %d" % (len(a), len(b)))
-    return [(i + 1, x, y) for i, (x, y) in enumerate(zip(a, b)) if x != y]
-
-
 def departures(d, image=None):
     """the keys `./codeward policy diff` lists (its comment lines left out)"""
     r = d.run("policy", "diff", ok=False, image=image)
@@ -213,12 +207,7 @@ def test_2_a_rebuilt_image_moves_only_the_pin():
     before = d.text()
     check(EDITED_LINE in before, "the edit is not there")
     # a "rebuild": an image of its own, a child of the one under test
-    r = subprocess.run([DOCKER, "build", "-q", "--label", "codeward.test=" + d.instance, "-"],
-                       input="FROM %s\n" % d.image, capture_output=True, text=True, timeout=300,
-                       env=dict(os.environ, DOCKER_BUILDKIT="0"))
-    check(r.returncode == 0, "docker build: %s" % r.stderr)
-    d.child_image = r.stdout.strip().split()[-1]
-    check(d.child_image.startswith("sha256:") and d.child_image != d.image, r.stdout)
+    d.child_image = child_image(d.image, "codeward.test=" + d.instance)
     d.run("down")
     r = d.run("up", image=d.child_image)
     line = before.split("\n").index("sandbox         " + d.image) + 1
