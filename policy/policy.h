@@ -183,15 +183,42 @@ const char *policy_lang_image(const struct policy *p, int lang);
  * value), else the line is added after the section's last setting, else the
  * section is added at the end. The file must parse before and after.
  *
- * policy_edit_pin_images: every image of [images] pinned to 'ref', the one
- * edit a template (whose @SANDBOX_IMAGE@ does not parse) takes; the result
- * must parse.
+ * policy_edit_pin_images: every image of [images] pinned to 'ref' (only
+ * the id word of each line changes), the one edit a template (whose
+ * @SANDBOX_IMAGE@ does not parse) takes; the result must parse.
+ *
+ * policy_edit_repin: every image of [images] pinned to 'old' pinned to 'ref'
+ * instead; only the id word of each such line changes, its padding and
+ * comment stay. The file must parse before and after. *report (malloc'd,
+ * for the caller to free) says each change, "FILE:LINE: NAME OLD -> REF\n";
+ * it is "" and the text unchanged when no line was pinned to 'old'.
  */
 char	*policy_edit_set(const char *buf, size_t len, const char *fname,
 	    const char *section, const char *key, const char *value,
 	    size_t *outlen, char *err, size_t errlen);
 char	*policy_edit_pin_images(const char *buf, size_t len, const char *fname,
 	    const char *ref, size_t *outlen, char *err, size_t errlen);
+char	*policy_edit_repin(const char *buf, size_t len, const char *fname,
+	    const char *old, const char *ref, size_t *outlen, char **report,
+	    char *err, size_t errlen);
+
+/*
+ * policy_diff (policy/diff.c): what 'file' changes against 'base' (the
+ * shipped default), compared value by value after both are parsed, so that
+ * spacing, comments, the order of lines and a key written with its default
+ * value do not count. One block per key whose effective value differs:
+ * "[SECTION] KEY: BASE-VALUE -> FILE-VALUE\n" ("(absent)" for an image or
+ * language one side lacks), then base's own comment for that key (or, when
+ * the key has none, for its section), each line indented by four spaces.
+ * base's image placeholders ("@SANDBOX_IMAGE@", which do not parse) are
+ * pinned in memory to the id 'file' gives the same image name, so a pin is
+ * no departure. Returns 0 (the same) or 1 (they differ) with the text in
+ * *out (malloc'd, NUL-terminated, "" when the same); or -1 with
+ * "FILE:LINE: message" in err.
+ */
+int	policy_diff(const char *base, size_t baselen, const char *bname,
+	    const char *file, size_t filelen, const char *fname, char **out,
+	    char *err, size_t errlen);
 
 
 /*

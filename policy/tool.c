@@ -5,13 +5,19 @@
  *   codeward-policy check FILE
  *   codeward-policy set SECTION KEY VALUE [SECTION KEY VALUE]... FILE
  *   codeward-policy pin-images IMAGE-ID FILE
+ *   codeward-policy repin NAME IMAGE-ID FILE
+ *   codeward-policy diff DEFAULT FILE
  *
- * A set changes one line (pin-images: the lines of [images]) and keeps
- * every other byte; several are made in their order, each on the result of
- * the one before. Each result must parse, or the file is left as it was and
- * the error is printed as FILE:LINE: message. The new file replaces the old
- * atomically: a temporary file beside it, written, synced, renamed over it,
- * the directory synced.
+ * check prints the file's identity, "policy sha256:HEX (N bytes)". A set
+ * changes one line (pin-images: the lines of [images]; repin: the id word
+ * of the lines pinned to the id NAME has) and keeps every other byte;
+ * several are made in their order, each on the result of the one before.
+ * Each result must parse, or the file is left as it was and the error is
+ * printed as FILE:LINE: message. The new file replaces the old atomically:
+ * a temporary file beside it, written, synced, renamed over it, the
+ * directory synced; repin keeps the old one as FILE.prev. diff says what
+ * FILE changes against DEFAULT and exits like diff(1): 0 the same, 1
+ * different, 2 trouble.
  */
 #include "policy.h"
 #include "util.h"
@@ -33,7 +39,9 @@ usage(void)
 	fprintf(stderr,
 	    "usage: codeward-policy check FILE\n"
 	    "       codeward-policy set SECTION KEY VALUE [SECTION KEY VALUE]... FILE\n"
-	    "       codeward-policy pin-images IMAGE-ID FILE\n");
+	    "       codeward-policy pin-images IMAGE-ID FILE\n"
+	    "       codeward-policy repin NAME IMAGE-ID FILE\n"
+	    "       codeward-policy diff DEFAULT FILE\n");
 	exit(2);
 }
 
@@ -50,14 +58,19 @@ load(const char *path, size_t *len, struct stat *st)
 	return buf;
 }
 
-/* 'path' replaced by buf[0, len), with the mode of the file it replaces */
+/*
+ * 'path' replaced by buf[0, len), with the mode of the file it replaces;
+ * with 'prev', the file it replaces is kept as PATH.prev (a link to it made
+ * just before the rename, an older .prev removed)
+ */
 static int
-replace(const char *path, const char *buf, size_t len, mode_t mode)
+replace(const char *path, const char *buf, size_t len, mode_t mode, int prev)
 {
-	char tmp[4096], dir[4096];
+	char tmp[4096], dir[4096], old[4096];
 	int fd, dfd, rc = -1;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp) ||
+	    snprintf(old, sizeof(old), "%s.prev", path) >= (int)sizeof(old) ||
 	    snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
 		fprintf(stderr, "%s: path too long\n", path);
 		return -1;
@@ -72,7 +85,15 @@ replace(const char *path, const char *buf, size_t len, mode_t mode)
 		close(fd);
 		goto out;
 	}
-	if (close(fd) != 0 || rename(tmp, path) != 0) {
+	if (close(fd) != 0) {
+		fprintf(stderr, "%s: %s\n", tmp, strerror(errno));
+		goto out;
+	}
+	if (prev && ((unlink(old) != 0 && errno != ENOENT) || link(path, old) != 0)) {
+		fprintf(stderr, "%s: %s\n", old, strerror(errno));
+		goto out;
+	}
+	if (rename(tmp, path) != 0) {
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
 		goto out;
 	}
@@ -100,8 +121,82 @@ check(const char *path)
 		return 1;
 	if ((rc = policy_parse(buf, len, path, &p, err, sizeof(err))) != 0)
 		fprintf(stderr, "%s\n", err);
+	else {
+		policy_id(buf, len, p.id);
+		printf("policy %s (%zu bytes)\n", p.id, len);
+	}
 	free(buf);
 	return rc != 0;
+}
+
+/*
+ * repin NAME IMAGE-ID FILE: the lines of [images] pinned to the id image
+ * NAME has now are pinned to IMAGE-ID; each change printed, the old file
+ * kept as FILE.prev. No image NAME, or NAME already at IMAGE-ID: nothing
+ * is written (the first is said on stderr), and the exit status is 0.
+ */
+static int
+repin(const char *name, const char *ref, const char *path)
+{
+	struct policy p;
+	struct stat st;
+	char err[512], *buf, *out = NULL, *report = NULL;
+	size_t len, i;
+	int rc = 1;
+
+	if ((buf = load(path, &len, &st)) == NULL)
+		return 1;
+	if (policy_parse(buf, len, path, &p, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	for (i = 0; i < p.nimages && strcmp(p.images[i].name, name) != 0; i++)
+		;
+	if (i == p.nimages || strcmp(p.images[i].ref, ref) == 0) {
+		if (i == p.nimages)
+			fprintf(stderr, "%s: no image '%s' in [images]: nothing to "
+			    "re-pin\n", path, name);
+		rc = 0;
+		goto out;
+	}
+	if ((out = policy_edit_repin(buf, len, path, p.images[i].ref, ref, &len,
+	    &report, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	if (replace(path, out, len, st.st_mode, 1) == 0) {
+		printf("%s", report);
+		rc = 0;
+	}
+out:
+	free(report);
+	free(out);
+	free(buf);
+	return rc;
+}
+
+/* diff DEFAULT FILE: 0 the same, 1 different, 2 trouble (as diff(1)) */
+static int
+diff(const char *base, const char *path)
+{
+	struct stat st;
+	char err[512], *b, *f = NULL, *out = NULL;
+	size_t blen, flen;
+	int rc = 2;
+
+	if ((b = load(base, &blen, &st)) == NULL || (f = load(path, &flen, &st)) == NULL)
+		goto out;
+	if ((rc = policy_diff(b, blen, base, f, flen, path, &out, err, sizeof(err))) < 0) {
+		fprintf(stderr, "%s\n", err);
+		rc = 2;
+		goto out;
+	}
+	printf("%s", out);
+out:
+	free(out);
+	free(f);
+	free(b);
+	return rc;
 }
 
 /* argv: set (SECTION KEY VALUE)... FILE, or pin-images IMAGE-ID FILE */
@@ -132,7 +227,7 @@ edit(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	rc = replace(path, buf, len, st.st_mode);
+	rc = replace(path, buf, len, st.st_mode, 0);
 	free(buf);
 	return rc != 0;
 }
@@ -142,6 +237,10 @@ main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "check") == 0)
 		return check(argv[2]);
+	if (argc == 5 && strcmp(argv[1], "repin") == 0)
+		return repin(argv[2], argv[3], argv[4]);
+	if (argc == 4 && strcmp(argv[1], "diff") == 0)
+		return diff(argv[2], argv[3]);
 	if ((argc >= 6 && (argc - 3) % 3 == 0 && strcmp(argv[1], "set") == 0) ||
 	    (argc == 4 && strcmp(argv[1], "pin-images") == 0))
 		return edit(argc - 1, argv + 1);

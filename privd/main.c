@@ -84,8 +84,8 @@ check_policy(const char *path)
 		fprintf(stderr, "%s: cannot format the policy\n", path);
 		return 1;
 	}
-	printf("# effective policy of %s (every key, defaults filled in)\n\n%s",
-	    path, out);
+	printf("# effective policy of %s (every key, defaults filled in)\n"
+	    "# policy %s (%zu bytes)\n\n%s", path, policy.id, len, out);
 	return 0;
 }
 

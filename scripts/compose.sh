@@ -5,7 +5,8 @@
 #
 # The configuration, in $COMPOSE_CONFIG:
 #   codeward/   mounted read-only into the codeward container (policies, key
-#               hashes, the JWT public key); sockproxy gets the policy only
+#               hashes, the JWT public key); sockproxy gets the policy only.
+#               The policies are written once: the admin's from then on
 #   librechat/  LibreChat's secrets, its JWT signing key among them (never
 #               mounted into codeward)
 #   api-key     the API key in clear, for the admin (0600)
@@ -17,9 +18,11 @@ in_image() {
 	"$DOCKER" run --rm -i --network none --entrypoint "$1" "codeward:$APPLIANCE_TAG" "${@:2}"
 }
 
-# codeward-policy of the codeward image, with codeward/ mounted at /cfg
+# codeward-policy of the codeward image, with codeward/ mounted at its own
+# path, so that its FILE:LINE messages name the admin's files
 policy_tool() {
-	"$DOCKER" run --rm --network none -v "$COMPOSE_CONFIG/codeward:/cfg" \
+	local cw=$COMPOSE_CONFIG/codeward
+	"$DOCKER" run --rm --network none -v "$cw:$cw" \
 		--entrypoint /usr/local/sbin/codeward-policy "codeward:$APPLIANCE_TAG" "$@"
 }
 
@@ -52,29 +55,46 @@ write_compose_jwt_key() {
 	chmod 0644 "$cw/jwt-public.pem"
 }
 
-# The policies: the shipped default with the sandbox image pinned, API keys
-# and LibreChat's tokens accepted; one per overlay. Every edit goes through
-# codeward-policy (each step must parse: jwt-public-key before the mode that
-# needs it, pids before runtime runsc).
+# The policies, one per overlay, are the admin's: each is made once (the
+# shipped default with the sandbox image pinned, API keys and LibreChat's
+# tokens accepted; gvisor.policy with runtime runsc, gpu.policy with every
+# GPU) and never rewritten, but for the pins of a rebuilt sandbox image,
+# moved as `up` moves them (scripts/daemons.sh, deploy_policy). Every edit
+# goes through codeward-policy (each step must parse: jwt-public-key before
+# the mode that needs it, pids before runtime runsc). A policy that does not
+# check stops the setup with its FILE:LINE errors.
 write_compose_policies() {
-	local cw=$COMPOSE_CONFIG/codeward img p
-	img=${CODEWARD_SANDBOX_IMAGE:-$(image_id codeward-sandbox:current)}
-	cp policy/default.policy "$cw/codeward.policy.tmp"
-	policy_tool pin-images "$img" /cfg/codeward.policy.tmp \
-		|| die "cannot pin the sandbox image in the policy"
-	policy_tool set auth keys /etc/codeward/keys \
-		auth jwt-public-key /etc/codeward/jwt-public.pem \
-		auth mode api-key+jwt /cfg/codeward.policy.tmp || die "cannot edit the policy"
-	cp "$cw/codeward.policy.tmp" "$cw/gvisor.policy.tmp"
-	# gVisor's own threads count against pids (policy/README.md, notes)
-	policy_tool set sandbox pids 256 sandbox runtime runsc /cfg/gvisor.policy.tmp \
-		|| die "cannot edit the gVisor policy"
-	cp "$cw/codeward.policy.tmp" "$cw/gpu.policy.tmp"
-	policy_tool set sandbox gpu all /cfg/gpu.policy.tmp || die "cannot edit the GPU policy"
+	local cw=$COMPOSE_CONFIG/codeward base p out
+	base=$cw/default.policy.tmp
 	for p in codeward gvisor gpu; do
+		[ -e "$cw/$p.policy" ] && continue
+		if [ ! -e "$base" ]; then
+			cp policy/default.policy "$base"
+			policy_tool pin-images "$SANDBOX_ID" "$base" \
+				|| die "cannot pin the sandbox image in the policy"
+			policy_tool set auth keys /etc/codeward/keys \
+				auth jwt-public-key /etc/codeward/jwt-public.pem \
+				auth mode api-key+jwt "$base" || die "cannot edit the policy"
+		fi
+		cp "$base" "$cw/$p.policy.tmp"
+		case "$p" in
+			# gVisor's own threads count against pids (policy/README.md, notes)
+			gvisor) policy_tool set sandbox pids 256 sandbox runtime runsc "$cw/$p.policy.tmp" ;;
+			gpu) policy_tool set sandbox gpu all "$cw/$p.policy.tmp" ;;
+		esac || die "cannot edit $cw/$p.policy.tmp"
 		chmod 0644 "$cw/$p.policy.tmp"
-		policy_tool check "/cfg/$p.policy.tmp" || die "$cw/$p.policy.tmp: the policy does not parse"
 		mv "$cw/$p.policy.tmp" "$cw/$p.policy"
+		say "wrote $cw/$p.policy; it is yours now (compose/README.md, \"The policies\")"
+	done
+	rm -f "$base"
+	for p in codeward gvisor gpu; do
+		policy_tool check "$cw/$p.policy" >/dev/null || die "$cw/$p.policy does not check (above)"
+		out=$(policy_tool repin sandbox "$SANDBOX_ID" "$cw/$p.policy") \
+			|| die "cannot re-pin the sandbox image in $cw/$p.policy"
+		if [ -n "$out" ]; then
+			say "the sandbox image changed; only its pins in $cw/$p.policy moved (the file before: $p.policy.prev):"
+			printf '%s\n' "$out" >&2
+		fi
 	done
 }
 
@@ -132,14 +152,7 @@ compose_setup() {
 	mkdir -p "$CACHE"
 	install_packages "${COMPOSE_PKGS[@]}"
 	ensure_engine
-	# an image id given (the test suites give the one they test) is pinned
-	# as it is; else the sandbox image is built or found up to date
-	if [ -n "${CODEWARD_SANDBOX_IMAGE:-}" ]; then
-		"$DOCKER" image inspect "$CODEWARD_SANDBOX_IMAGE" >/dev/null 2>&1 \
-			|| die "no image $CODEWARD_SANDBOX_IMAGE on the engine"
-	else
-		build_images
-	fi
+	ensure_sandbox_image
 	build_appliance
 	mkdir -p "$COMPOSE_CONFIG/codeward" "$COMPOSE_CONFIG/librechat"
 	chmod 0755 "$COMPOSE_CONFIG/codeward"

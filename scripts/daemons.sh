@@ -1,27 +1,43 @@
 # shellcheck shell=bash
 # The deployed appliance: its configuration in $ETC (the policy, the API key
-# and its hash) and the daemons, started from the release build with their
+# and its hash; the policy may live elsewhere, $POLICY) and the daemons, started from the release build with their
 # pid files in $RUNDIR and their logs in $LOGDIR.
 
-# The deployed policy is the shipped default with each image pinned to the
-# id its tag resolves to now, so a later re-tag cannot change what runs; a
-# $CODEWARD_ETC other than /etc/codeward holds the key hashes too.
-# (codeward-policy of the test build: `up` and `test` both build it first)
-write_policy() {
-	local id tmp etc tool=$REL/policy/codeward-policy
-	mkdir -p "$ETC"
-	etc=$(realpath -m "$ETC")
-	id=$(image_id codeward-sandbox:current)
-	tmp=$(mktemp "$ETC/policy.XXXXXX")
-	cp policy/default.policy "$tmp"
-	"$tool" pin-images "$id" "$tmp" \
-		|| { rm -f "$tmp"; die "cannot pin the sandbox image in the policy"; }
-	if [ "$etc" != /etc/codeward ]; then
-		"$tool" set auth keys "$etc/keys" "$tmp" \
-			|| { rm -f "$tmp"; die "cannot set the key file in the policy"; }
+# The deployed policy, $POLICY, is the admin's. `up` makes it once, from the
+# shipped default with the sandbox image pinned by id (and, for an $ETC other
+# than /etc/codeward, the key hashes there), and never rewrites it. When the
+# sandbox image is rebuilt, only the lines of [images] pinned to the id the
+# image named `sandbox` had move to the new id (codeward-policy repin: each
+# change printed, the file before it kept as $POLICY.prev); an admin's own
+# image under another name is never touched. A policy that does not check
+# stops `up` here, with its FILE:LINE errors, before anything starts.
+# (codeward-policy of the test build: `up` builds it first)
+deploy_policy() {
+	local tmp etc out tool=$REL/policy/codeward-policy
+	if [ ! -e "$POLICY" ]; then
+		mkdir -p "$(dirname "$POLICY")"
+		tmp=$(mktemp "$POLICY.XXXXXX")
+		cp policy/default.policy "$tmp"
+		"$tool" pin-images "$SANDBOX_ID" "$tmp" \
+			|| { rm -f "$tmp"; die "cannot pin the sandbox image in the policy"; }
+		etc=$(realpath -m "$ETC")
+		if [ "$etc" != /etc/codeward ]; then
+			"$tool" set auth keys "$etc/keys" "$tmp" \
+				|| { rm -f "$tmp"; die "cannot set the key file in the policy"; }
+		fi
+		chmod 0644 "$tmp"
+		mv "$tmp" "$POLICY"
+		say "wrote $POLICY from policy/default.policy; it is yours now: edit it," \
+			"then ./codeward policy check, ./codeward policy diff, and restart"
 	fi
-	chmod 0644 "$tmp"
-	mv "$tmp" "$ETC/codeward.policy"
+	"$tool" check "$POLICY" >/dev/null || die "$POLICY does not check (above): nothing started"
+	out=$("$tool" repin sandbox "$SANDBOX_ID" "$POLICY") \
+		|| die "cannot re-pin the sandbox image in $POLICY: nothing started"
+	if [ -n "$out" ]; then
+		say "the sandbox image changed; only its pins in $POLICY moved (the file before: $POLICY.prev):"
+		printf '%s\n' "$out" >&2
+	fi
+	say "policy $POLICY: $("$tool" check "$POLICY" | sed 's/^policy //')"
 }
 
 # $ETC/api-key (the key, 0600) and $ETC/keys (its hash): $CODEWARD_API_KEY,
@@ -61,13 +77,13 @@ start_daemons() {
 	chmod 0755 "$RUNDIR"
 	if ! running sockproxy; then
 		setsid "$REL"/sockproxy/codeward-sockproxy --listen "$RUNDIR/sockproxy.sock" \
-			--upstream "$DOCKER_SOCK" --policy "$ETC/codeward.policy" \
+			--upstream "$DOCKER_SOCK" --policy "$POLICY" --instance "$INSTANCE" \
 			>>"$LOGDIR/sockproxy.log" 2>&1 </dev/null &
 		echo $! >"$RUNDIR/sockproxy.pid"
 	fi
 	for _ in $(seq 1 50); do [ -S "$RUNDIR/sockproxy.sock" ] && break; sleep 0.1; done
 	if ! running privd; then
-		setsid "$REL"/privd/codeward-privd --policy "$ETC/codeward.policy" \
+		setsid "$REL"/privd/codeward-privd --policy "$POLICY" \
 			--sockproxy "$RUNDIR/sockproxy.sock" --frontd "$TOP/$REL/frontd/codeward-frontd" \
 			--listen "127.0.0.1:$PORT" --store "$STATE" \
 			>>"$LOGDIR/privd.log" 2>&1 </dev/null &
@@ -97,7 +113,7 @@ stop_daemons() {
 	rm -f "$RUNDIR/sockproxy.sock"
 	# Whatever the daemons left (a crash mid-run), by label.
 	if engine_answers; then
-		ids=$("$DOCKER" ps -aq --filter label=codeward.instance=default)
+		ids=$("$DOCKER" ps -aq --filter "label=codeward.instance=$INSTANCE")
 		# shellcheck disable=SC2086 # one word per id
 		[ -n "$ids" ] && "$DOCKER" rm -fv $ids >/dev/null
 	fi

@@ -64,6 +64,21 @@ build_images() {
 
 image_id() { "$DOCKER" image inspect -f '{{.Id}}' "$1"; }
 
+# The sandbox image the policies pin, its id in SANDBOX_ID: the image
+# $CODEWARD_SANDBOX_IMAGE names, as it is (it must be on the engine; the test
+# suites give the one they test), else codeward-sandbox:current, built or
+# found up to date.
+ensure_sandbox_image() {
+	if [ -n "${CODEWARD_SANDBOX_IMAGE:-}" ]; then
+		SANDBOX_ID=$(image_id "$CODEWARD_SANDBOX_IMAGE" 2>/dev/null) \
+			|| die "no image $CODEWARD_SANDBOX_IMAGE on the engine"
+	else
+		build_images
+		# shellcheck disable=SC2034 # daemons.sh and compose.sh pin it
+		SANDBOX_ID=$(image_id codeward-sandbox:current)
+	fi
+}
+
 # The appliance images (compose/Dockerfile) are versioned like the sandbox
 # image, from what their build reads.
 appliance_version() {

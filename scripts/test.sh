@@ -24,7 +24,7 @@ run_tests() {
 		return 1
 	fi
 	export CODEWARD_SANDBOX_IMAGE
-	CODEWARD_SANDBOX_IMAGE=$(image_id codeward-sandbox:current)
+	CODEWARD_SANDBOX_IMAGE=${CODEWARD_SANDBOX_IMAGE:-$(image_id codeward-sandbox:current)}
 	export CODEWARD_POLICY_TEMPLATE="$TOP/policy/default.policy"
 	export CODEWARD_NPM_CLIENT="$CLIENT_DIR"
 	local rc=0

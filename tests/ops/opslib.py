@@ -1,13 +1,16 @@
 """Helpers for the operations tests: scrape and parse /metrics with
 Prometheus' own parser, read the audit lines out of a daemon's log, speak raw
-bytes to sockproxy, and find an appliance's sandboxes on the engine."""
+bytes to sockproxy, find an appliance's sandboxes on the engine, and make
+a "rebuilt" sandbox image."""
 import json
+import os
 import socket
+import subprocess
 import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from cwtest import check, containers_with_label, docker_api
+from cwtest import DOCKER, check, containers_with_label, docker_api
 
 TEXT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -107,3 +110,23 @@ def wait_for(what, fn, timeout=60, step=0.2):
             return v
         check(time.time() < deadline, "timed out waiting for %s" % what)
         time.sleep(step)
+
+
+def child_image(parent, label):
+    """An untagged image of its own, a child of 'parent' with one label more:
+    what a rebuilt sandbox image looks like to a policy (another id, the
+    same contents). The caller removes it (docker rmi ID)."""
+    r = subprocess.run([DOCKER, "build", "-q", "--label", label, "-"], input="FROM %s\n" % parent,
+                       capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, DOCKER_BUILDKIT="0"))
+    check(r.returncode == 0, "docker build: %s" % r.stderr)
+    img = r.stdout.strip().split()[-1]
+    check(img.startswith("sha256:") and img != parent, "docker build said %r" % r.stdout)
+    return img
+
+
+def changed_lines(a, b):
+    """(line number, before, after) of each line that differs; same count"""
+    a, b = a.split("\n"), b.split("\n")
+    check(len(a) == len(b), "line count %d -> %d" % (len(a), len(b)))
+    return [(i + 1, x, y) for i, (x, y) in enumerate(zip(a, b)) if x != y]

@@ -10,6 +10,9 @@
   codeward's policy names, and nothing of LibreChat's mounted into codeward.
   (LibreChat's images cannot be pulled here: librechat.yaml is validated,
   not run.)
+- The setup run again keeps the admin's edit of a policy; after a rebuilt
+  sandbox image it moves only the pin line of each policy, says so and
+  keeps the file before as .prev; a policy that does not check stops it.
 - The appliance is brought up from the locally built images: a run goes
   through it, /metrics and the audit lines show it, privd killed mid-run is
   restarted by the engine and its sweep removes the orphan, the gVisor
@@ -32,10 +35,10 @@ import time
 
 import yaml
 
-from cwtest import (SOURCE, Fail, check, containers_with_label, docker_api, free_port,
+from cwtest import (DOCKER, SOURCE, Fail, check, containers_with_label, docker_api, free_port,
                     main, require_docker, sandbox_image_id)
 from cwsec import proc_status
-from opslib import audit_lines, scrape, wait_for
+from opslib import audit_lines, changed_lines, child_image, scrape, wait_for
 
 COMPOSE = "/usr/bin/docker-compose"
 OVERLAYS = [(), ("librechat",), ("gvisor",), ("gpu",), ("librechat", "gvisor"),
@@ -64,6 +67,7 @@ class Stack:
                            capture_output=True, text=True, timeout=1500)
         check(r.returncode == 0, "compose setup failed:\n%s%s" % (r.stdout, r.stderr[-4000:]))
         self.setup_s = time.time() - t0
+        self.said = r.stderr
         self.key = open(os.path.join(self.config, "api-key")).read().strip()
         self.settings = dict(l.split("=", 1) for l in
                              open(os.path.join(self.config, "compose.env")).read().split())
@@ -190,6 +194,55 @@ def test_setup_writes_the_configuration():
     check(text.startswith("ED25519 Public-Key"), "not an Ed25519 SPKI key: %r" % text[:60])
     check(b"PRIVATE" not in b"".join(open(os.path.join(cw, f), "rb").read() for f in os.listdir(cw)
                                      if f != "keys"), "a private key in codeward/")
+
+
+def test_setup_again_keeps_the_admins_policies():
+    """compose setup writes each policy once: run again, it keeps an edit;
+    after a rebuilt sandbox image it moves only the pins, says so, keeps
+    the file before as .prev; a policy that does not check stops it."""
+    s = get_stack()
+    cw = os.path.join(s.config, "codeward")
+    names = ("codeward.policy", "gvisor.policy", "gpu.policy")
+    orig = {n: open(os.path.join(cw, n)).read() for n in names}
+    img, child = sandbox_image_id(), None
+    try:
+        edited = orig["codeward.policy"].replace("\nmemory          512M ", "\nmemory          256M ")
+        check(edited != orig["codeward.policy"], "no memory line to edit")
+        with open(os.path.join(cw, "codeward.policy"), "w") as f:
+            f.write(edited)
+        s.setup()
+        now = {n: open(os.path.join(cw, n)).read() for n in names}
+        check(now == dict(orig, **{"codeward.policy": edited}), "setup rewrote a policy")
+        check(not [f for f in os.listdir(cw) if f.endswith(".prev")], "a .prev with no rebuild")
+        child = child_image(img, "codeward.test=" + s.instance)
+        s.env["CODEWARD_SANDBOX_IMAGE"] = child
+        s.setup()
+        for n in names:
+            path = os.path.join(cw, n)
+            line = now[n].split("\n").index("sandbox         " + img) + 1
+            check(changed_lines(now[n], open(path).read()) ==
+                  [(line, "sandbox         " + img, "sandbox         " + child)],
+                  "%s: %r" % (n, changed_lines(now[n], open(path).read())))
+            check(open(path + ".prev").read() == now[n], "%s.prev" % n)
+            check("%s:%d: sandbox %s -> %s" % (path, line, img, child) in s.said,
+                  "setup did not say %s's pin: %r" % (n, s.said))
+        broken = edited.replace("\nmemory          256M ", "\nmemory          256MB")
+        with open(os.path.join(cw, "codeward.policy"), "w") as f:
+            f.write(broken)
+        r = subprocess.run([os.path.join(SOURCE, "codeward"), "compose", "setup"], env=s.env,
+                           capture_output=True, text=True, timeout=600)
+        line = broken.split("\n").index([l for l in broken.split("\n") if "256MB" in l][0]) + 1
+        check(r.returncode != 0 and "%s:%d: '256MB'" % (os.path.join(cw, "codeward.policy"), line)
+              in r.stderr, "setup on a broken policy: %d %r" % (r.returncode, r.stderr[-2000:]))
+    finally:
+        s.env["CODEWARD_SANDBOX_IMAGE"] = img
+        for n in names:
+            with open(os.path.join(cw, n), "w") as f:
+                f.write(orig[n])
+            if os.path.exists(os.path.join(cw, n + ".prev")):
+                os.unlink(os.path.join(cw, n + ".prev"))
+        if child:
+            subprocess.run([DOCKER, "rmi", child], capture_output=True)
 
 
 def test_every_compose_file_validates():

@@ -9,11 +9,13 @@
   refused with that very bound in the message;
 - the shipped default.policy writes out every limit, so an auditor never needs
   to know a default;
-- --check-policy prints an effective policy that checks again to itself, and
-  exits 1 with FILE:LINE errors on a bad file.
+- --check-policy prints the file's identity (the sha256 of its bytes) and an
+  effective policy that checks again to itself, and exits 1 with FILE:LINE
+  errors on a bad file.
 
 Needs no Docker engine.
 """
+import hashlib
 import os
 import re
 import subprocess
@@ -176,6 +178,10 @@ def test_check_policy_round_trip():
     rc, out, err, _ = check_policy(filled)
     check(rc == 0 and err == "", "check-policy: %d %r" % (rc, err))
     check(out.startswith("# effective policy of "), "output %r" % out[:80])
+    # the policy's identity: the sha256 of its bytes, as the daemons log it
+    check(out.split("\n")[1] == "# policy sha256:%s (%d bytes)" %
+          (hashlib.sha256(filled.encode()).hexdigest(), len(filled.encode())),
+          "identity line %r" % out.split("\n")[1])
     rc2, out2, err2, _ = check_policy(out, "effective.policy")
     check(rc2 == 0, "the effective policy does not check: %s" % err2)
     body = out.split("\n", 2)[2]

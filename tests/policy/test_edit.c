@@ -5,7 +5,8 @@
  * no text and the exact FILE:LINE message.
  *
  * argv[1], when given, is the shipped default.policy: pin-images fills its
- * placeholder and changes nothing else.
+ * placeholder and changes nothing else. repin changes the id word of the
+ * lines pinned to the old id and no other byte.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 #define IMG	"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define IMG2	"sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+#define IMG3	"sha256:3333333333333333333333333333333333333333333333333333333333333333"
 
 /* a small policy with comments everywhere an edit could disturb them */
 #define HEAD \
@@ -230,10 +232,76 @@ test_pin(const char *path)
 	free(buf);
 }
 
+/*
+ * repin: only the id word of the lines pinned to the old id changes (the
+ * line's padding and comment stay), an image pinned elsewhere is left, each
+ * change is reported; a file that is wrong, or a new id that is not one, is
+ * refused.
+ */
+static void
+test_repin(void)
+{
+	static const char two[] =
+	    "[images]\n"
+	    "sandbox\t" IMG "\t# built by up\n"
+	    "mine      " IMG2 "  # the admin's own\n"
+	    "again " IMG "\n"
+	    "\n[language py]\nimage mine\nrunner /bin/py\n";
+	static const char want[] =
+	    "[images]\n"
+	    "sandbox\t" IMG3 "\t# built by up\n"
+	    "mine      " IMG2 "  # the admin's own\n"
+	    "again " IMG3 "\n"
+	    "\n[language py]\nimage mine\nrunner /bin/py\n";
+	char err[512], *out, *report;
+	size_t outlen;
+
+	out = policy_edit_repin(BASE, strlen(BASE), "t.policy", IMG, IMG2, &outlen,
+	    &report, err, sizeof(err));
+	CHECK(out != NULL && report != NULL);
+	if (out != NULL) {
+		const char *at = strstr(BASE, IMG);
+
+		CHECK(outlen == strlen(BASE) && memcmp(out, BASE, (size_t)(at - BASE)) == 0 &&
+		    memcmp(out + (at - BASE), IMG2, strlen(IMG2)) == 0 &&
+		    memcmp(out + (at - BASE) + strlen(IMG2), at + strlen(IMG),
+		    strlen(at + strlen(IMG))) == 0);
+		CHECK(strcmp(report, "t.policy:4: sandbox " IMG " -> " IMG2 "\n") == 0);
+		free(out);
+		free(report);
+	}
+	out = policy_edit_repin(two, strlen(two), "t.policy", IMG, IMG3, &outlen,
+	    &report, err, sizeof(err));
+	CHECK(out != NULL && outlen == strlen(want) && memcmp(out, want, outlen) == 0);
+	CHECK(report != NULL && strcmp(report, "t.policy:2: sandbox " IMG " -> " IMG3 "\n"
+	    "t.policy:4: again " IMG " -> " IMG3 "\n") == 0);
+	free(out);
+	free(report);
+	/* no line pinned to the old id: the same text, nothing reported */
+	out = policy_edit_repin(BASE, strlen(BASE), "t.policy", IMG3, IMG2, &outlen,
+	    &report, err, sizeof(err));
+	CHECK(out != NULL && outlen == strlen(BASE) && memcmp(out, BASE, outlen) == 0 &&
+	    report != NULL && report[0] == '\0');
+	free(out);
+	free(report);
+	/* refused */
+	CHECK(policy_edit_repin(BASE "[auth]\n", strlen(BASE) + 7, "t.policy", IMG, IMG2,
+	    &outlen, &report, err, sizeof(err)) == NULL && report == NULL);
+	CHECK(strcmp(err, "t.policy:18: [auth] appears twice (first at line 16)") == 0);
+	CHECK(policy_edit_repin(BASE, strlen(BASE), "t.policy", IMG, "codeward-sandbox:current",
+	    &outlen, &report, err, sizeof(err)) == NULL && report == NULL);
+	CHECK(strncmp(err, "t.policy:4: image 'sandbox': 'codeward-sandbox:current' is not "
+	    "an image id", 66) == 0);
+	CHECK(policy_edit_repin(BASE, strlen(BASE), "t.policy", IMG, IMG2 " x",
+	    &outlen, &report, err, sizeof(err)) == NULL);
+	CHECK(strcmp(err, "t.policy: image id '" IMG2 " x': one word") == 0);
+}
+
 int
 main(int argc, char **argv)
 {
 	test_edits();
+	test_repin();
 	if (argc > 1)
 		test_pin(argv[1]);
 	printf("%zu edits\n", sizeof(edits) / sizeof(edits[0]));

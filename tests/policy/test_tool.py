@@ -1,7 +1,12 @@
 """codeward-policy on files (the edits themselves are test_edit.c's):
 
 - pin-images fills the shipped template's placeholder line and nothing else;
-  set then changes one line; check accepts the result;
+  set then changes one line; check accepts the result and prints its
+  identity, the sha256 of its bytes;
+- repin moves the lines pinned to the id an image name has, prints each
+  change, keeps the old file as FILE.prev; nothing to move writes nothing;
+- diff prints the departures from the default and exits 0, 1 or 2 like
+  diff(1);
 - an edit replaces the file by a rename (a new inode), with the old file's
   mode, and leaves no temporary file beside it;
 - a refused edit (a value that does not parse, an unknown key or section, a
@@ -13,6 +18,7 @@
 
 Needs no Docker engine.
 """
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -64,7 +70,58 @@ def test_pin_then_set():
     check(rc == 0 and err == "", "set: %d %r" % (rc, err))
     changed = lines_changed(pinned, open(path).read())
     check(len(changed) == 1 and changed[0][1] == "gpu             all", "set changed %r" % changed)
-    check(tool("check", path)[:3] == (0, "", ""), "check of the edited file")
+    check(tool("check", path)[:3] == (0, identity(path), ""), "check of the edited file")
+
+
+def identity(path):
+    data = open(path, "rb").read()
+    return "policy sha256:%s (%d bytes)\n" % (hashlib.sha256(data).hexdigest(), len(data))
+
+
+def test_repin_moves_only_the_pins():
+    img2 = "sha256:" + "fedcba9876543210" * 4
+    good = TEMPLATE.replace("@SANDBOX_IMAGE@", IMG).replace(
+        "[images]\n", "[images]\nmine   %s   # the admin's own\n" % img2)
+    good = good.replace("sandbox         " + IMG, "sandbox  " + IMG + "  # up's")
+    path = policy_file(good, 0o640)
+    before = os.stat(path)
+    rc, out, err = tool("repin", "sandbox", img2, path)
+    want = good.replace("sandbox  " + IMG, "sandbox  " + img2)
+    check(rc == 0 and err == "", "repin: %d %r" % (rc, err))
+    check(out == "%s:%d: sandbox %s -> %s\n" % (path, good.split("\n").index(
+        "sandbox  " + IMG + "  # up's") + 1, IMG, img2), "repin said %r" % out)
+    check(open(path).read() == want, "repin changed %r" % lines_changed(good, open(path).read()))
+    check(open(path + ".prev").read() == good and os.stat(path + ".prev").st_ino == before.st_ino,
+          "the previous file is not kept as .prev")
+    check(os.stat(path).st_mode & 0o7777 == 0o640, "mode")
+    # nothing to move: nothing written, nothing said
+    rc, out, err = tool("repin", "sandbox", img2, path)
+    check((rc, out, err) == (0, "", "") and os.stat(path).st_ino != before.st_ino and
+          open(path).read() == want, "a second repin: %d %r %r" % (rc, out, err))
+    rc, out, err = tool("repin", "other", IMG, path)
+    check(rc == 0 and out == "" and err == "%s: no image 'other' in [images]: nothing to re-pin\n"
+          % path and open(path).read() == want, "no such image: %d %r" % (rc, err))
+    # a broken file is not touched: FILE:LINE, exit 1
+    broken = policy_file(good.replace("memory          512M", "memory          512MB"))
+    rc, out, err = tool("repin", "sandbox", img2, broken)
+    check(rc == 1 and out == "" and err.startswith(broken + ":%d: '512MB'" % (line_of("memory ") + 1)),
+          "repin of a broken file: %d %r" % (rc, err))
+    check(sorted(os.listdir(os.path.dirname(broken))) == ["codeward.policy"], "left beside it")
+
+
+def test_diff_exit_status():
+    base = os.path.join(SOURCE, "policy", "default.policy")
+    path = policy_file(TEMPLATE.replace("@SANDBOX_IMAGE@", IMG))
+    check(tool("diff", base, path) == (0, "", ""), "the pinned default against itself")
+    check(tool("set", "sandbox", "memory", "256M", path)[0] == 0, "set")
+    rc, out, err = tool("diff", base, path)
+    check(rc == 1 and err == "" and out == "[sandbox] memory: 512M -> 256M\n"
+          "    # RAM; a program above it is killed (out of memory)\n", "diff: %d %r %r" % (rc, out, err))
+    rc, out, err = tool("diff", base, base)
+    check(rc == 2 and out == "" and err.startswith(base + ":") and "@SANDBOX_IMAGE@" in err,
+          "diff of a file that does not parse: %d %r" % (rc, err))
+    rc, out, err = tool("diff", base, "/nonexistent/p")
+    check(rc == 2 and err == "/nonexistent/p: No such file or directory\n", "missing: %r" % err)
 
 
 def test_several_settings_in_order():
@@ -120,7 +177,8 @@ def test_refused_edits_leave_the_file():
 
 def test_usage():
     for args in ((), ("set", "auth", "mode"), ("set", "auth", "mode", "jwt", "auth", "x"),
-                 ("pin-images", IMG), ("check",), ("edit", "x")):
+                 ("pin-images", IMG), ("check",), ("edit", "x"), ("repin", "sandbox", IMG),
+                 ("diff", "x")):
         rc, out, err = tool(*args)
         check(rc == 2 and err.startswith("usage: codeward-policy"), "%r: %d %r" % (args, rc, err))
     rc, _, err = tool("check", "/nonexistent/codeward.policy")
