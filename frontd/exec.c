@@ -393,7 +393,7 @@ audit_files(uint32_t run, const char *user, const char *sid,
 {
 	struct audit a;
 
-	audit_begin(&a, "exec-files");
+	audit_begin(&a, "exec-files", pol->id);
 	audit_u64(&a, "run", run);
 	audit_str(&a, "user", user);
 	audit_str(&a, "session", sid);

@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "current.h"
 #include "exec.h"
 #include "filter.h"
 #include "http.h"
@@ -152,6 +153,7 @@ main(int argc, char **argv)
 		fatalx("sodium_init failed");
 	check_ipc_fd();
 	read_policy();
+	current_set(&policy);
 
 	/* everything that needs root or NSS, before the drop */
 	privdrop_resolve("codeward-front", &user);

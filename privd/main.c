@@ -169,6 +169,7 @@ main(int argc, char **argv)
 		return 1;
 	privd.policy = &policy;
 	privd.sockproxy = sockproxy;
+	log_info("privd: policy %s (%s)", policy.id, policy_path);
 	if (policy.auth == AUTH_NONE)
 		log_warnx("AUTH IS OFF: the policy says 'mode none'; anyone who "
 		    "reaches the API can run code");

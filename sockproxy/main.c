@@ -77,6 +77,7 @@ load_policy(const char *path)
 		fatalx("%s", err);
 	if (policy.nimages == 0)
 		fatalx("policy %s: no image", path);
+	log_info("policy %s (%s)", policy.id, path);
 }
 
 /* the listening socket, before the drop: ours, group codeward-priv, 0660 */

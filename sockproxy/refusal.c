@@ -34,9 +34,9 @@ sp_refusal_count(const struct sp_conf *conf, unsigned int klass, int status,
 	struct audit a;
 
 	__atomic_add_fetch(&refusals[klass], 1, __ATOMIC_RELAXED);
-	audit_begin(&a, "refusal");
 	if (conf == NULL)
 		conf = audit_conf;
+	audit_begin(&a, "refusal", conf != NULL ? conf->policy->id : "");
 	audit_str(&a, "instance", conf != NULL ? conf->instance : "");
 	audit_i64(&a, "status", status);
 	audit_str(&a, "class", ipc_refusal_name(klass));

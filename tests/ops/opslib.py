@@ -1,7 +1,9 @@
 """Helpers for the operations tests: scrape and parse /metrics with
 Prometheus' own parser, read the audit lines out of a daemon's log, speak raw
 bytes to sockproxy, and find an appliance's sandboxes on the engine."""
+import hashlib
 import json
+import re
 import socket
 import time
 
@@ -56,11 +58,19 @@ def audit_lines(log_text, kind=None):
         if i < 0:
             continue
         j = json.loads(line[i:])
-        check(list(j)[:3] == ["audit", "v", "time"], "audit line head: %r" % line)
+        check(list(j)[:4] == ["audit", "v", "time", "policy"], "audit line head: %r" % line)
+        check(re.fullmatch(r"sha256:[0-9a-f]{64}", j["policy"]) is not None,
+              "audit line policy: %r" % line)
         check(j["v"] == 1, "audit version %r" % j["v"])
         if kind is None or j["audit"] == kind:
             out.append(j)
     return out
+
+
+def policy_id(path):
+    """The id codeward names a policy file by: the sha256 of its bytes."""
+    with open(path, "rb") as f:
+        return "sha256:" + hashlib.sha256(f.read()).hexdigest()
 
 
 def daemon_log(app, name):

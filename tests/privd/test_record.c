@@ -98,6 +98,7 @@ test_lines_and_counters(void)
 	    "[sandbox]\nmemory 512M\npids 256\nruntime runsc\n";
 
 	CHECK(policy_parse(text, strlen(text), "t", &pol, err, sizeof(err)) == 0);
+	policy_id(text, strlen(text), pol.id);
 	privd.policy = &pol;
 
 	/* a run that got a sandbox, read two files and timed out */
@@ -128,6 +129,9 @@ test_lines_and_counters(void)
 	if (a == NULL)
 		return;
 	CHECK(strcmp(str(a, "audit"), "exec") == 0 && num(a, "v") == 1);
+	/* the policy it ran under, by the sha256 of its bytes */
+	CHECK(strncmp(str(a, "policy"), "sha256:", 7) == 0 &&
+	    strcmp(str(a, "policy"), pol.id) == 0);
 	CHECK(num(a, "run") == 42);
 	CHECK(strcmp(str(a, "user"), "user\"1") == 0);
 	CHECK(strcmp(str(a, "lang"), "py") == 0);
