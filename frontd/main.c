@@ -174,7 +174,7 @@ main(int argc, char **argv)
 		log_warnx("AUTH IS OFF: the policy says 'mode none'; every "
 		    "request is accepted without a key");
 	auth_init(&policy);
-	exec_init(&policy);
+	exec_init();
 	cw_stop_signals(on_term);
 
 	privdrop_apply(&user, 4096);
@@ -202,7 +202,7 @@ main(int argc, char **argv)
 
 		nanosleep(&ts, NULL);
 		if (time(NULL) - last_sweep >= SWEEP_EVERY_S) {
-			store_sweep(policy.lifetime_s);
+			store_sweep(current_policy()->lifetime_s);
 			last_sweep = time(NULL);
 		}
 	}

@@ -81,7 +81,7 @@ static void
 audit_exec(const struct job *j, const struct ipc_exec_done *d,
     const struct record_run *rr, unsigned int outcome)
 {
-	const struct policy *p = privd.policy;
+	const struct policy *p = j->policy;
 	const char *image = policy_lang_image(p, j->lang);
 	struct audit a;
 	uint64_t files_bytes = 0;

@@ -9,7 +9,7 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from cwtest import check, containers_with_label, docker_api
+from cwtest import check, containers_with_label, docker_api, main
 
 TEXT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -117,3 +117,15 @@ def wait_for(what, fn, timeout=60, step=0.2):
             return v
         check(time.time() < deadline, "timed out waiting for %s" % what)
         time.sleep(step)
+
+
+def main_then_stop(ns, appliance):
+    """Run the module's tests (cwtest.main), then stop the one appliance they
+    shared (appliance(): it, or None) and check it left no sandbox."""
+    try:
+        main(ns)
+    finally:
+        a = appliance()
+        if a is not None:
+            a.stop()
+            check(not running_sandboxes(a.instance), "sandboxes left")

@@ -12,8 +12,8 @@ import threading
 import time
 
 from cwhttp import Client
-from cwtest import Appliance, check, free_port, main
-from opslib import (audit_lines, daemon_log, policy_id, running_sandboxes, scrape,
+from cwtest import Appliance, check, free_port
+from opslib import (audit_lines, daemon_log, main_then_stop, policy_id, scrape,
                     sockproxy_raw, wait_for)
 
 USER = "6650f1c2a1b2c3d4e5f60718"
@@ -293,14 +293,5 @@ def test_metrics_on_a_listener_of_its_own():
         check(st == 404, "/metrics switched off answered %d" % st)
 
 
-def teardown():
-    if app is not None:
-        app.stop()
-        check(not running_sandboxes(app.instance), "sandboxes left")
-
-
 if __name__ == "__main__":
-    try:
-        main(globals())
-    finally:
-        teardown()
+    main_then_stop(globals(), lambda: app)

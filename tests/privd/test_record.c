@@ -104,6 +104,7 @@ test_lines_and_counters(void)
 	/* a run that got a sandbox, read two files and timed out */
 	memset(&j, 0, sizeof(j));
 	j.id = 42;
+	j.policy = &pol;
 	j.lang = LANG_PY;
 	snprintf(j.user, sizeof(j.user), "user\"1");
 	j.timeout_ms = 1500;
