@@ -81,10 +81,12 @@ begin(struct audit *a)
 	puts_(a, num);
 	key(a, "time");
 	put_jstr(a, a->when, strlen(a->when));
+	key(a, "policy");
+	put_jstr(a, a->policy, strlen(a->policy));
 }
 
 void
-audit_begin(struct audit *a, const char *kind)
+audit_begin(struct audit *a, const char *kind, const char *policy)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -96,6 +98,7 @@ audit_begin(struct audit *a, const char *kind)
 	snprintf(a->when, sizeof(a->when), "%.24s.%03dZ", day,
 	    (int)(ts.tv_nsec / 1000000) % 1000);
 	a->kind = kind;
+	snprintf(a->policy, sizeof(a->policy), "%s", policy);
 	begin(a);
 }
 

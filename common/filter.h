@@ -67,5 +67,6 @@ name##_filter(void)							\
 scmp_filter_ctx	frontd_filter(void);		/* frontd/filter.c */
 scmp_filter_ctx	privd_filter(void);		/* privd/filter.c */
 scmp_filter_ctx	sockproxy_filter(void);		/* sockproxy/filter.c */
+scmp_filter_ctx	reader_filter(void);		/* policy/reader_filter.c */
 
 #endif

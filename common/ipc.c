@@ -17,6 +17,7 @@ static const struct ipc_shape ipc_shapes[] = {
 	{ IPC_EXEC_DONE,	sizeof(struct ipc_exec_done),	0, 2 },
 	{ IPC_HEALTH_REPLY,	sizeof(struct ipc_health_reply), 0, 0 },
 	{ IPC_METRICS_REPLY,	sizeof(struct ipc_metrics_reply), 0, 0 },
+	{ IPC_POLICY,		sizeof(struct ipc_policy),	1, 1 },
 };
 
 const uint32_t ipc_duration_bounds_ms[IPC_HIST_BUCKETS - 1] = {
@@ -365,6 +366,8 @@ check_exec_done(const struct ipc_exec_done *m, size_t nfds, const char **why)
 		return *why = "flags on an error", -1;
 	if (m->session > IPC_SESS_MAX)
 		return *why = "unknown session outcome", -1;
+	if (!ipc_policy_id_ok(m->policy, sizeof(m->policy)))
+		return *why = "bad policy id", -1;
 	if (m->session == IPC_SESS_NEW_KEPT || m->session == IPC_SESS_REUSED_KEPT) {
 		/* kept: the sandbox still runs, so its work directory is known */
 		if (m->status != IPC_ST_OK)
@@ -387,6 +390,20 @@ ipc_session_ok(const char *s, size_t size)
 	if (len != 0 && len != IPC_SESSION_LEN)
 		return 0;
 	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int
+ipc_policy_id_ok(const char *s, size_t size)
+{
+	size_t len, i;
+
+	if (fixed_string(s, size, &len) < 0 || len != 7 + 64 ||
+	    memcmp(s, "sha256:", 7) != 0)
+		return 0;
+	for (i = 7; i < len; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return 1;
@@ -451,6 +468,15 @@ ipc_check(const void *buf, size_t len, size_t nfds, const char **why)
 	}
 	case IPC_METRICS_REPLY:
 		return check_metrics_reply(buf, why);
+	case IPC_POLICY: {
+		const struct ipc_policy *m = buf;
+
+		if (!ipc_policy_id_ok(m->id, sizeof(m->id)))
+			return *why = "bad policy id", -1;
+		if (m->len > IPC_POLICY_MAX)
+			return *why = "bad policy length", -1;
+		return 0;
+	}
 	case IPC_EXEC_RUN:
 	case IPC_HEALTH:
 	case IPC_METRICS:

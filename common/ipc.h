@@ -21,6 +21,9 @@
  *
  * HEALTH and METRICS are single requests, answered by HEALTH_REPLY and
  * METRICS_REPLY with the same id.
+ *
+ * POLICY is privd's alone, unasked: a reload put a new policy in force, and
+ * frontd takes its limits from these bytes (fd: a sealed memfd) from now on.
  */
 #ifndef CW_IPC_H
 #define CW_IPC_H
@@ -43,6 +46,7 @@ enum ipc_type {
 	IPC_EXEC_DONE = 65,
 	IPC_HEALTH_REPLY = 66,
 	IPC_METRICS_REPLY = 67,
+	IPC_POLICY = 68,
 };
 
 struct ipc_hdr {
@@ -62,6 +66,8 @@ _Static_assert(sizeof(struct ipc_hdr) == 16, "ipc_hdr size");
 #define IPC_FILES_MAX		256	/* hard ceiling; the policy sets the real cap */
 #define IPC_SESSION_MAX		40	/* 32 hex digits, NUL, zeros */
 #define IPC_SESSION_LEN		32
+#define IPC_POLICY_ID_MAX	72	/* "sha256:" + 64 lower-case hex, NUL */
+#define IPC_POLICY_MAX		(256 * 1024)	/* policy.h's POLICY_MAX */
 
 /* ipc_exec_begin.opts */
 #define IPC_OPT_STATEFUL	0x1u	/* the client asked for a stateful session */
@@ -165,8 +171,9 @@ struct ipc_exec_done {
 	char		message[IPC_MESSAGE_MAX];	/* reason when status != OK */
 	uint32_t	flags;		/* IPC_DF_* */
 	uint32_t	session;	/* enum ipc_session_outcome */
+	char		policy[IPC_POLICY_ID_MAX];	/* the one it was admitted under */
 };
-_Static_assert(sizeof(struct ipc_exec_done) == 328, "ipc_exec_done size");
+_Static_assert(sizeof(struct ipc_exec_done) == 400, "ipc_exec_done size");
 
 struct ipc_health_reply {
 	struct ipc_hdr	hdr;
@@ -244,6 +251,19 @@ struct ipc_metrics_reply {
 };
 _Static_assert(sizeof(struct ipc_metrics_reply) == 1288, "ipc_metrics_reply size");
 
+/*
+ * POLICY: the policy a reload put in force. The fd is a memfd sealed against
+ * write/grow/shrink of exactly len bytes (at most policy.h's POLICY_MAX);
+ * id is the sha256 of those bytes, which frontd recomputes. hdr.id counts
+ * privd's reloads from 1.
+ */
+struct ipc_policy {
+	struct ipc_hdr	hdr;
+	uint64_t	len;
+	char		id[IPC_POLICY_ID_MAX];
+};
+_Static_assert(sizeof(struct ipc_policy) == 96, "ipc_policy size");
+
 /* the label values, for the three daemons */
 const char *ipc_outcome_name(unsigned int outcome);
 const char *ipc_refusal_name(unsigned int refusal);
@@ -292,6 +312,8 @@ int	ipc_user_ok(const char *s, size_t size);
 int	ipc_name_ok(const char *s, size_t size);
 int	ipc_message_ok(const char *s, size_t size);
 int	ipc_session_ok(const char *s, size_t size);
+/* "sha256:" and 64 lower-case hex digits, zeros after */
+int	ipc_policy_id_ok(const char *s, size_t size);
 /* iterate args: returns the next string or NULL; *off starts at 0 */
 const char *ipc_args_next(const struct ipc_exec_begin *m, size_t *off);
 

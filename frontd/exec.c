@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "current.h"
 #include "ipc.h"
 #include "log.h"
 #include "privsep.h"
@@ -33,8 +34,6 @@
 #define SESSION_HINT_MAX	1024	/* bytes of a runtime_session_hint hashed */
 #define PRIVD_GRACE_MS	60000	/* beyond the run's own limit */
 
-static const struct policy *pol;
-
 struct file_ref {
 	char		id[CW_ID_LEN + 1];
 	char		sid[CW_ID_LEN + 1];
@@ -42,6 +41,7 @@ struct file_ref {
 };
 
 struct exec_req {
+	const struct policy *pol;	/* in force when the request began */
 	int		lang;
 	int		code_fd;
 	uint64_t	code_len;
@@ -65,6 +65,7 @@ struct input_state {
 };
 
 struct collect {
+	const struct policy	*pol;
 	struct input_state	*in;
 	size_t			nin;
 	struct sess_file	*known;		/* the session's files before */
@@ -80,17 +81,17 @@ struct collect {
 };
 
 void
-exec_init(const struct policy *p)
+exec_init(void)
 {
-	pol = p;
-	sess_init(p->sessions, p->files_per_session);
+	/* at the ceilings: a reload may raise the policy's */
+	sess_init(POLICY_SESSIONS_CEIL, POLICY_FILES_SESS_CEIL);
 }
 
 size_t
 exec_body_max(void)
 {
 	/* the code, escaped at worst as \uXXXX, plus the rest of the request */
-	return (size_t)pol->code_max * 6 + 256 * 1024;
+	return (size_t)current_policy()->code_max * 6 + 256 * 1024;
 }
 
 static int
@@ -117,6 +118,7 @@ id_field(const cJSON *o, const char *key, char *out)
 static int
 exec_parse(const char *body, size_t len, struct exec_req *q, struct reply *r)
 {
+	const struct policy *pol = q->pol;
 	cJSON *j, *v, *e;
 	const char *code;
 	int rc = -1;
@@ -272,6 +274,7 @@ static int
 collect_file(const struct tar_entry *e, void *ctx)
 {
 	struct collect *c = ctx;
+	const struct policy *pol = c->pol;
 	struct store_meta m;
 	char sha[65];
 	cJSON *f;
@@ -388,13 +391,14 @@ answer_status(const struct ipc_exec_done *d, struct reply *r)
  * archive): frontd's own audit line, joined to privd's by the run id.
  */
 static void
-audit_files(uint32_t run, const char *user, const char *sid,
+audit_files(const struct ipc_exec_done *d, const char *user, const char *sid,
     const struct collect *c, size_t deleted, size_t out_len, size_t err_len)
 {
 	struct audit a;
 
-	audit_begin(&a, "exec-files");
-	audit_u64(&a, "run", run);
+	/* the policy privd admitted the run under, as its EXEC_DONE says */
+	audit_begin(&a, "exec-files", d->policy);
+	audit_u64(&a, "run", d->hdr.id);
 	audit_str(&a, "user", user);
 	audit_str(&a, "session", sid);
 	audit_u64(&a, "files_out", c->stored);
@@ -410,6 +414,7 @@ void
 exec_handle(const char *body, size_t len, const char *user, const char *profile,
     struct reply *r)
 {
+	const struct policy *pol = current_policy();	/* to the answer */
 	struct exec_req *q = NULL;
 	struct privd_input *in = NULL;
 	struct input_state *st = NULL;
@@ -428,12 +433,14 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	memset(&res, 0, sizeof(res));
 	res.output_fd = res.archive_fd = -1;
 	memset(&c, 0, sizeof(c));
+	c.pol = pol;
 	if ((q = calloc(1, sizeof(*q))) == NULL ||
 	    (b = calloc(1, sizeof(*b))) == NULL) {
 		reply_error(r, 503, "unavailable", "out of memory");
 		goto out;
 	}
 	q->code_fd = -1;
+	q->pol = pol;
 	snprintf(q->user, sizeof(q->user), "%s", user);
 	if (exec_parse(body, len, q, r) != 0)
 		goto out;
@@ -635,7 +642,7 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	if (res.done.kill != IPC_KILL_NONE)
 		cJSON_AddStringToObject(run, "killed", kills[res.done.kill]);
 	cJSON_AddNumberToObject(run, "duration_ms", (double)(res.done.duration_us / 1000));
-	audit_files(b->hdr.id, q->user, c.sid, &c, del != NULL ?
+	audit_files(&res.done, q->user, c.sid, &c, del != NULL ?
 	    (size_t)cJSON_GetArraySize(del) : 0, out.len, err.len);
 	reply_json(r, 200, cJSON_PrintUnformatted(resp));
 out:

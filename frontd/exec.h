@@ -6,7 +6,7 @@
 #include "policy.h"
 #include "reply.h"
 
-void	exec_init(const struct policy *p);
+void	exec_init(void);
 /* the largest exec body accepted (413 above) */
 size_t	exec_body_max(void);
 /*

@@ -626,8 +626,7 @@ start_daemon(int listen_fd, const enum listener *which, unsigned int limit)
 int
 http_start(int listen_fd, int metrics_fd, const struct policy *p)
 {
-	pol = p;
-	upload_init(p);
+	pol = p;	/* its [metrics] only, which a reload never changes */
 	if ((mhd = start_daemon(listen_fd, &listen_api, 256)) == NULL)
 		return -1;
 	if (metrics_fd >= 0 &&

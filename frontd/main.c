@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "current.h"
 #include "exec.h"
 #include "filter.h"
 #include "http.h"
@@ -152,6 +153,7 @@ main(int argc, char **argv)
 		fatalx("sodium_init failed");
 	check_ipc_fd();
 	read_policy();
+	current_set(&policy);
 
 	/* everything that needs root or NSS, before the drop */
 	privdrop_resolve("codeward-front", &user);
@@ -172,7 +174,7 @@ main(int argc, char **argv)
 		log_warnx("AUTH IS OFF: the policy says 'mode none'; every "
 		    "request is accepted without a key");
 	auth_init(&policy);
-	exec_init(&policy);
+	exec_init();
 	cw_stop_signals(on_term);
 
 	privdrop_apply(&user, 4096);
@@ -200,7 +202,7 @@ main(int argc, char **argv)
 
 		nanosleep(&ts, NULL);
 		if (time(NULL) - last_sweep >= SWEEP_EVERY_S) {
-			store_sweep(policy.lifetime_s);
+			store_sweep(current_policy()->lifetime_s);
 			last_sweep = time(NULL);
 		}
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "current.h"
 #include "log.h"
 #include "policy.h"
 #include "privsep.h"
@@ -65,6 +66,8 @@ metrics_http_snapshot(struct metrics_http *out)
 	for (i = 0; i <= METRICS_CODES; i++)
 		out->codes[i] = __atomic_load_n(&counters.codes[i], __ATOMIC_RELAXED);
 	auth_counters(&a);
+	snprintf(out->policy, sizeof(out->policy), "%s",
+	    current_policy() != NULL ? current_policy()->id : "");
 	out->auth[METRICS_AUTH_MISSING] = a.missing;
 	out->auth[METRICS_AUTH_INVALID] = a.failed;
 	out->auth[METRICS_AUTH_LIMITED] = a.limited;
@@ -194,6 +197,11 @@ metrics_format(const struct metrics_http *h, const struct ipc_metrics_reply *p,
 	if (len == 0)
 		return -1;
 	buf[0] = '\0';
+	/* the id without its "sha256:": the label names the algorithm */
+	family(&t, "codeward_policy_info", "gauge",
+	    "The policy in force: the sha256 of its file's bytes (codeward-policy check prints it; every audit line carries it).");
+	emit(&t, "codeward_policy_info{sha256=\"%s\"} 1\n",
+	    strncmp(h->policy, "sha256:", 7) == 0 ? h->policy + 7 : h->policy);
 	one(&t, "codeward_privd_up", "gauge",
 	    "1 when privd answered this scrape; its metrics are absent otherwise.",
 	    p != NULL);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "ipc.h"
+#include "policy.h"
 #include "reply.h"
 
 /* the HTTP answers counted by code; any other code counts as "other" */
@@ -30,12 +31,14 @@ struct metrics_http {
 	uint64_t	sent;			/* response body bytes */
 	uint64_t	codes[METRICS_CODES + 1];	/* + "other" */
 	uint64_t	auth[METRICS_AUTH_REASONS];	/* from auth_counters() */
+	char		policy[POLICY_ID_LEN];	/* the policy in force: its id */
 };
 
 void	metrics_http_received(uint64_t n);
 void	metrics_http_response(unsigned int status, uint64_t body_bytes);
 /* body bytes of an answer sent piece by piece (counted once by status) */
 void	metrics_http_sent(uint64_t n);
+/* the counters and the id of the policy in force */
 void	metrics_http_snapshot(struct metrics_http *out);
 
 /*

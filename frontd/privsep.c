@@ -9,7 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "current.h"
 #include "log.h"
+#include "policy.h"
 #include "util.h"
 
 #define PENDING_MAX	512
@@ -36,14 +38,16 @@ struct pending {
 typedef int accept_fn(const struct pending *, const void *, const int *,
     size_t, const char **);
 
-static accept_fn accept_exec_done;
+static accept_fn accept_exec_done, accept_policy;
 
 /*
  * Every answer privd may send, OpenSSH monitor_wrap style: its exact size,
  * the most descriptors it carries, frontd's checks, and where it lands in
  * the waiting request's slot. A type not here (a request type, an unknown
  * one), or not the one the request with that id waits for, ends frontd.
+ * POLICY answers no request (UNASKED): its accept puts it in force.
  */
+#define UNASKED	((size_t)-1)
 static const struct dispatch {
 	uint32_t	type;
 	size_t		size;
@@ -57,6 +61,7 @@ static const struct dispatch {
 	    NULL, offsetof(struct pending, health) },
 	{ IPC_METRICS_REPLY, sizeof(struct ipc_metrics_reply), 0,
 	    NULL, offsetof(struct pending, metrics) },
+	{ IPC_POLICY, sizeof(struct ipc_policy), 1, accept_policy, UNASKED },
 };
 
 static int		ps_sock = -1;
@@ -107,6 +112,46 @@ accept_exec_done(const struct pending *p, const void *buf, const int *fds,
 	return 0;
 }
 
+/*
+ * POLICY: a reload in privd. The fd is a memfd sealed against change of
+ * exactly the length stated; its bytes parse, their sha256 is the id
+ * stated, and the policy changes nothing a reload may not (privd refused
+ * those already). Then it is in force for every request that starts from
+ * now on; a request under way keeps the one it started with.
+ */
+static int
+accept_policy(const struct pending *unused, const void *buf, const int *fds,
+    size_t nfds, const char **why)
+{
+	static char err[512];
+	const struct ipc_policy *m = buf;
+	struct policy *p;
+	struct stat st;
+
+	(void)unused;
+	(void)nfds;
+	if (!cw_memfd_is_sealed(fds[0]) || fstat(fds[0], &st) != 0 ||
+	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != m->len)
+		return *why = "the policy is not a sealed memfd of the size "
+		    "it states", -1;
+	if ((p = malloc(sizeof(*p))) == NULL)
+		return *why = "out of memory", -1;
+	if (policy_load_fd(fds[0], "policy", p, err, sizeof(err)) != 0 ||
+	    policy_reload_ok(current_policy(), p, "policy", err,
+	    sizeof(err)) != 0) {
+		free(p);
+		return *why = err, -1;
+	}
+	if (strcmp(p->id, m->id) != 0) {
+		free(p);
+		return *why = "the policy's bytes are not the id stated", -1;
+	}
+	/* never freed: a request under way may hold the old one */
+	current_set(p);
+	log_info("frontd: policy %s in force", p->id);
+	return 0;
+}
+
 /* the waiting request with this id; the caller holds ps_lock */
 static struct pending *
 slot_find(uint32_t id)
@@ -154,6 +199,13 @@ reader(void *arg)
 		if (dp == NULL || (size_t)n != dp->size || nfds > dp->nfds_max)
 			fatalx("privsep: privd sent type %u (%zd bytes, %zu fds), "
 			    "not an answer", h.type, n, nfds);
+		if (dp->at == UNASKED) {
+			if (dp->accept(NULL, u.buf, fds, nfds, &why) != 0)
+				fatalx("privsep: bad message %u from privd: %s",
+				    h.type, why);
+			close_fds(fds, nfds);
+			continue;
+		}
 		pthread_mutex_lock(&ps_lock);
 		if ((p = slot_find(h.id)) == NULL || p->want != h.type)
 			fatalx("privsep: unexpected answer type %u for id %u",

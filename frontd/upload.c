@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "current.h"
 #include "files.h"
 #include "log.h"
 #include "store.h"
@@ -68,15 +69,9 @@ struct upload {
 	int				bad_user_hdr;
 	char				user_hdr[FILES_WHO_MAX];
 	char				auth_user[FILES_WHO_MAX];
+	const struct policy		*pol;	/* in force when it began */
 };
 
-static const struct policy *pol;
-
-void
-upload_init(const struct policy *p)
-{
-	pol = p;
-}
 
 static enum MHD_Result
 field_data(struct upload *u, const char *key, const char *data, uint64_t off,
@@ -108,7 +103,7 @@ part_begin(struct upload *u, const char *filename)
 	size_t flen = strlen(filename);
 
 	u->cur = NULL;
-	if (u->nparts == pol->files_per_session) {
+	if (u->nparts == u->pol->files_per_session) {
 		u->too_many = 1;
 		return;
 	}
@@ -138,11 +133,11 @@ part_begin(struct upload *u, const char *filename)
 }
 
 static void
-part_data(struct upload_part *p, const char *data, size_t size)
+part_data(struct upload_part *p, uint64_t max, const char *data, size_t size)
 {
 	if (p->state != PART_WRITING || size == 0)
 		return;
-	if (p->w.size + size > pol->upload_max) {
+	if (p->w.size + size > max) {
 		store_writer_abort(&p->w);
 		p->state = PART_TOO_LARGE;
 		return;
@@ -172,7 +167,7 @@ iterate(void *cls, enum MHD_ValueKind kind, const char *key,
 	if (off == 0)
 		part_begin(u, filename);
 	if (u->cur != NULL)
-		part_data(u->cur, data, size);
+		part_data(u->cur, u->pol->upload_max, data, size);
 	return MHD_YES;
 }
 
@@ -197,6 +192,7 @@ upload_begin(struct MHD_Connection *conn, int batch, const char *auth_user,
 		return NULL;
 	}
 	u->batch = batch;
+	u->pol = current_policy();
 	for (i = 0; i < F_COUNT; i++)
 		u->f[i].key = keys[i];
 	snprintf(u->auth_user, sizeof(u->auth_user), "%s", auth_user);
@@ -361,7 +357,7 @@ upload_finish(struct upload *u, struct reply *r)
 	}
 	if (u->too_many) {
 		reply_error(r, 413, "too_many_files", "at most %u files per upload",
-		    pol->files_per_session);
+		    u->pol->files_per_session);
 		goto fail;
 	}
 	if (owner_of(u, owner, sizeof(owner), &kind, r) != 0)
@@ -378,7 +374,7 @@ upload_finish(struct upload *u, struct reply *r)
 			if (p->state == PART_TOO_LARGE) {
 				reply_error(r, 413, "File size limit exceeded",
 				    "'%s' is larger than the upload limit of %llu bytes",
-				    p->given ? p->given : "", (unsigned long long)pol->upload_max);
+				    p->given ? p->given : "", (unsigned long long)u->pol->upload_max);
 				goto fail;
 			}
 			if (p->state != PART_WRITING) {

@@ -15,7 +15,6 @@
 
 struct upload;
 
-void	upload_init(const struct policy *p);
 /*
  * Start an upload on a request whose headers have arrived. auth_user is
  * the authenticated user ("" when unknown). NULL with r set when the

@@ -242,4 +242,11 @@ int	policy_load_path(const char *path, struct policy *p, char **bytes,
 int	policy_load_fd(int fd, const char *fname, struct policy *p, char *err,
 	    size_t errlen);
 
+/*
+ * May a reload put 'new' in force after 'old' (policy/restart.c)? [auth]
+ * and [metrics] need a restart: 0, or -1 with "FILE: why" in err.
+ */
+int	policy_reload_ok(const struct policy *old, const struct policy *new,
+	    const char *fname, char *err, size_t errlen);
+
 #endif

@@ -3,7 +3,9 @@
  * builds it answer by answer and hands it to run.c; whoever holds it last
  * frees it here, a leaf both call.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "privd.h"
@@ -21,4 +23,13 @@ job_free(struct job *j)
 		if (j->files[i].fd >= 0)
 			close(j->files[i].fd);
 	free(j);
+}
+
+void
+job_done_init(const struct job *j, struct ipc_exec_done *d)
+{
+	memset(d, 0, sizeof(*d));
+	ipc_hdr_init(&d->hdr, IPC_EXEC_DONE, sizeof(*d), j->id);
+	d->exit_code = -1;
+	snprintf(d->policy, sizeof(d->policy), "%s", j->policy->id);
 }

@@ -1,17 +1,19 @@
 /*
  * privd — the privileged parent (OpenSSH's monitor pattern).
  *
- * Trusts: the policy file it reads at start, and nothing else. Every message
- * from frontd is treated as hostile and re-checked against the policy.
+ * Trusts: the policy file it reads at start (and at a reload, through its
+ * policy reader), and nothing else. Every message from frontd is treated
+ * as hostile and re-checked against the policy.
  * Never: parses HTTP, parses bytes that sandboxed code controls (output and
  * the work-directory tar are relayed as they are), opens the Docker socket
  * (its user cannot), opens any socket but AF_UNIX (seccomp).
  *
- * Start-up, in order: read and parse the policy; create the socketpair;
- * fork+exec frontd with its end on fd 3 and the policy bytes on fd 4; drop to
- * codeward-priv; load the seccomp filter; sweep leftovers; answer frontd.
- * If frontd dies, privd removes its live sandboxes and exits; the supervisor
- * restarts the pair.
+ * Start-up, in order: read and parse the policy; fork the policy reader
+ * (policy/reader.h); create the socketpair; fork+exec frontd with its end on
+ * fd 3 and the policy bytes on fd 4; drop to codeward-priv; load the
+ * seccomp filter; sweep leftovers; answer frontd. SIGHUP reloads the policy
+ * (reload.c). If frontd (or the reader) dies, privd removes its live
+ * sandboxes and exits; the supervisor restarts the pair.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +36,7 @@
 #include "policy.h"
 #include "privd.h"
 #include "privdrop.h"
+#include "reload.h"
 #include "util.h"
 
 struct privd privd = {
@@ -43,7 +46,7 @@ struct privd privd = {
 };
 
 static struct policy policy;
-static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_signal, got_hup;
 static int wake_pipe[2] = { -1, -1 };
 static pid_t frontd_pid = -1;
 
@@ -94,10 +97,23 @@ on_signal(int sig)
 {
 	int e = errno;
 
-	got_signal = sig;
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_signal = sig;
 	if (wake_pipe[1] >= 0)
 		(void)!write(wake_pipe[1], "x", 1);
 	errno = e;
+}
+
+/* the monitor loop woke without a stop: a SIGHUP asked for a reload */
+static void
+woken(void)
+{
+	if (got_hup) {
+		got_hup = 0;
+		reload_policy();
+	}
 }
 
 /* fork+exec frontd: socketpair end on fd 3, sealed policy bytes on fd 4 */
@@ -169,12 +185,14 @@ main(int argc, char **argv)
 		return 1;
 	privd.policy = &policy;
 	privd.sockproxy = sockproxy;
+	log_info("privd: policy %s (%s)", policy.id, policy_path);
 	if (policy.auth == AUTH_NONE)
 		log_warnx("AUTH IS OFF: the policy says 'mode none'; anyone who "
 		    "reaches the API can run code");
 
 	/* everything that needs root or NSS, before the drop */
 	privdrop_resolve("codeward-priv", &user);
+	reload_init(policy_path, &user);
 	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
 		fatal("pipe2");
 	memset(&sa, 0, sizeof(sa));
@@ -183,6 +201,7 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -201,7 +220,8 @@ main(int argc, char **argv)
 	run_sweep();
 	pool_init();
 	session_init();
-	rc = monitor_loop(privd.sock, (volatile int *)&got_signal, wake_pipe[0]);
+	rc = monitor_loop(privd.sock, (volatile int *)&got_signal, wake_pipe[0],
+	    woken);
 
 	/* stop: frontd first, then every live sandbox, then wait for runs */
 	run_shutdown();

@@ -94,13 +94,14 @@ static int
 answer_exec_begin(struct monitor *m, const void *buf, const int *fds, size_t nfds)
 {
 	const struct ipc_exec_begin *req = buf;
-	const struct policy *p = privd.policy;
+	const struct policy *p = privd.policy;	/* the run's, to its end */
 	struct job *j;
 	struct stat st;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		fatalx("answer_exec_begin: out of memory");
 	j->id = req->hdr.id;
+	j->policy = p;
 	j->code_fd = fds[0];
 	j->code_len = req->code_len;
 	j->nfiles = req->nfiles;
@@ -110,7 +111,7 @@ answer_exec_begin(struct monitor *m, const void *buf, const int *fds, size_t nfd
 	memcpy(j->args, req->args, sizeof(j->args));
 	memcpy(j->user, req->user, sizeof(j->user));
 	/* a session only when the policy keeps sessions (frontd asks only then) */
-	if (privd.policy->sessions > 0)
+	if (p->sessions > 0)
 		memcpy(j->session, req->session, sizeof(j->session));
 	m->job = j;
 	m->state = ST_BUILDING;
@@ -166,17 +167,17 @@ answer_exec_file(struct monitor *m, const void *buf, const int *fds, size_t nfds
 	    (uint64_t)st.st_size != req->size)
 		return violation("answer_exec_file: fd is not a regular file of %llu bytes",
 		    (unsigned long long)req->size);
-	if (req->size > privd.policy->upload_max)
+	if (req->size > j->policy->upload_max)
 		refuse(j, IPC_ST_TOO_LARGE, "file '%s' is larger than the policy's %llu bytes",
-		    req->name, (unsigned long long)privd.policy->upload_max);
+		    req->name, (unsigned long long)j->policy->upload_max);
 	/* everything placed in /mnt/data must fit in it */
 	j->in_bytes = req->size > UINT64_MAX - j->in_bytes ? UINT64_MAX :
 	    j->in_bytes + req->size;
-	if (j->in_bytes > privd.policy->workdir_size)
+	if (j->in_bytes > j->policy->workdir_size)
 		refuse(j, IPC_ST_TOO_LARGE, "the code and input files (%llu bytes) "
 		    "do not fit in the policy's work directory of %llu bytes",
 		    (unsigned long long)j->in_bytes,
-		    (unsigned long long)privd.policy->workdir_size);
+		    (unsigned long long)j->policy->workdir_size);
 	(void)nfds;
 	return 0;
 }
@@ -194,9 +195,7 @@ answer_exec_run(struct monitor *m, const void *buf, const int *fds, size_t nfds)
 		return violation("answer_exec_run: %u of %u files", j->nrecv, j->nfiles);
 	m->job = NULL;
 	m->state = ST_IDLE;
-	memset(&d, 0, sizeof(d));
-	ipc_hdr_init(&d.hdr, IPC_EXEC_DONE, sizeof(d), j->id);
-	d.exit_code = -1;
+	job_done_init(j, &d);
 	if (j->refuse_status == IPC_ST_OK && run_admit(j->user) < 0) {
 		j->refuse_status = IPC_ST_BUSY;
 		snprintf(j->refuse_why, sizeof(j->refuse_why),
@@ -253,7 +252,7 @@ close_all(const int *fds, size_t n)
 }
 
 int
-monitor_loop(int sock, volatile int *stop, int wakefd)
+monitor_loop(int sock, volatile int *stop, int wakefd, void (*woken)(void))
 {
 	struct monitor m = { ST_IDLE, NULL };
 	union {
@@ -280,8 +279,20 @@ monitor_loop(int sock, volatile int *stop, int wakefd)
 				continue;
 			fatal("monitor_loop: poll");
 		}
-		if (pfd[1].revents)
-			break;
+		if (pfd[1].revents) {
+			char drain[64];
+
+			if (*stop || woken == NULL)
+				break;
+			/* (main.c's wake-up pipe is non-blocking) */
+			while (read(wakefd, drain, sizeof(drain)) > 0)
+				;
+			if (*stop)
+				break;
+			/* between two messages, never inside one */
+			woken();
+			continue;
+		}
 		if (!(pfd[0].revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)))
 			continue;
 		n = ipc_recv(sock, u.buf, sizeof(u.buf), fds, &nfds);

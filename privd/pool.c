@@ -7,7 +7,10 @@
  * never pays for Python's imports. A filler thread keeps 'pool' containers
  * in every pool an enabled language uses; a taker that finds its pool empty
  * creates its own. Pooled containers are in the live list, so a shutdown
- * removes them with the rest.
+ * removes them with the rest. The pools belong to one policy (gen): a
+ * reload hands every pooled sandbox to the filler to remove and refills
+ * under the new policy, so the next run gets the new limits; a run of the
+ * old policy finds no pool of its own and creates its sandbox.
  */
 #include "pool.h"
 
@@ -41,6 +44,12 @@ static struct pool {
  */
 #define REFILL_DELAY_MS	1000
 
+/* pooled sandboxes of an older policy, for the filler to remove */
+#define STALE_MAX	(POLICY_IMAGES_MAX * KINDS * POLICY_POOL_CEIL)
+static char		stale[STALE_MAX][DK_ID_LEN + 1];
+static size_t		nstale;
+static const struct policy *gen;	/* the policy the pools are filled under */
+
 static pthread_mutex_t	pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	pool_wake = PTHREAD_COND_INITIALIZER;
 static uint32_t		busy;		/* runs on pooled sandboxes, unanswered */
@@ -51,15 +60,15 @@ static pthread_t	filler_thread;
 static int		filler_running;
 
 int
-pool_prewarmed(int lang)
+pool_prewarmed(const struct policy *p, int lang)
 {
-	return lang == LANG_PY && (privd.policy->prewarm & (1u << LANG_PY));
+	return lang == LANG_PY && (p->prewarm & (1u << LANG_PY));
 }
 
 static struct pool *
-pool_of(int lang)
+pool_of(const struct policy *p, int lang)
 {
-	return &pools[privd.policy->langs[lang].image][pool_prewarmed(lang) ?
+	return &pools[p->langs[lang].image][pool_prewarmed(p, lang) ?
 	    KIND_WARM_PY : KIND_PLAIN];
 }
 
@@ -88,16 +97,24 @@ filler(void *arg)
 	if (dk_open(&dk, privd.sockproxy) < 0)
 		fatalx("pool: no Docker client");
 	for (;;) {
+		const struct policy *g;
 		struct pool *pl;
 		int image = 0, kind = 0;
 		char id[DK_ID_LEN + 1], stat[DKH_STAT_MAX];
 
 		pthread_mutex_lock(&pool_lock);
+		if (nstale > 0 && !pool_stop && !privd.stopping) {
+			/* an older policy's: removed before anything is made */
+			memcpy(id, stale[--nstale], sizeof(id));
+			pthread_mutex_unlock(&pool_lock);
+			sandbox_remove(&dk, id);
+			continue;
+		}
 		for (;;) {
 			uint64_t now = cw_now_ms();
 			struct timespec ts;
 
-			if (pool_stop || privd.stopping)
+			if (pool_stop || privd.stopping || nstale > 0)
 				break;
 			if (wanting(&image, &kind) == NULL) {
 				pthread_cond_wait(&pool_wake, &pool_lock);
@@ -113,10 +130,15 @@ filler(void *arg)
 			pthread_mutex_unlock(&pool_lock);
 			break;
 		}
+		if (nstale > 0) {
+			pthread_mutex_unlock(&pool_lock);
+			continue;
+		}
 		pl = &pools[image][kind];
+		g = gen;
 		pthread_mutex_unlock(&pool_lock);
 
-		if (sandbox_create(&dk, image, kind == KIND_WARM_PY, id) != 0) {
+		if (sandbox_create(&dk, g, image, kind == KIND_WARM_PY, id) != 0) {
 			struct timespec ts = { 1, 0 };
 
 			log_warnx("pool: %s", dk.err);
@@ -131,7 +153,7 @@ filler(void *arg)
 		if (dk_stat_workdir(&dk, id, stat, sizeof(stat)) != 0)
 			stat[0] = '\0';
 		pthread_mutex_lock(&pool_lock);
-		if (pool_stop || privd.stopping || pl->n >= target) {
+		if (pool_stop || privd.stopping || g != gen || pl->n >= target) {
 			pthread_mutex_unlock(&pool_lock);
 			sandbox_remove(&dk, id);
 			continue;
@@ -145,35 +167,76 @@ filler(void *arg)
 	return NULL;
 }
 
-void
-pool_init(void)
+/* the pools of p, empty; the caller holds pool_lock */
+static void
+pools_for(const struct policy *p)
 {
-	const struct policy *p = privd.policy;
+	size_t i, k;
 	int l;
 
+	for (i = 0; i < POLICY_IMAGES_MAX; i++)
+		for (k = 0; k < KINDS; k++) {
+			pools[i][k].n = 0;
+			pools[i][k].used = 0;
+		}
+	gen = p;
 	target = p->pool;
-	if (target == 0)
-		return;
-	for (l = 0; l < LANG_COUNT; l++)
+	for (l = 0; l < LANG_COUNT && target > 0; l++)
 		if (p->langs[l].enabled)
-			pool_of(l)->used = 1;
+			pool_of(p, l)->used = 1;
+}
+
+static void
+filler_start(void)
+{
+	if (filler_running)
+		return;
 	if (cw_thread_spawn(&filler_thread, filler, NULL, 256 * 1024) != 0)
-		fatal("pool_init: pthread_create");
+		fatal("pool: pthread_create");
 	filler_running = 1;
 }
 
+void
+pool_init(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	pools_for(privd.policy);
+	pthread_mutex_unlock(&pool_lock);
+	if (target > 0)
+		filler_start();
+}
+
+void
+pool_reload(void)
+{
+	size_t i, k, n;
+
+	pthread_mutex_lock(&pool_lock);
+	for (i = 0; i < POLICY_IMAGES_MAX; i++)
+		for (k = 0; k < KINDS; k++)
+			for (n = 0; n < pools[i][k].n && nstale < STALE_MAX; n++)
+				memcpy(stale[nstale++], pools[i][k].ids[n].id,
+				    DK_ID_LEN + 1);
+	pools_for(privd.policy);
+	n = nstale;
+	pthread_cond_broadcast(&pool_wake);
+	pthread_mutex_unlock(&pool_lock);
+	if (target > 0 || n > 0)
+		filler_start();
+}
+
 int
-pool_take(int lang, char *id, char *stat)
+pool_take(const struct policy *p, int lang, char *id, char *stat)
 {
 	struct pool *pl;
 	int r = -1;
 
-	if (target == 0 || lang < 0 || lang >= LANG_COUNT ||
-	    !privd.policy->langs[lang].enabled)
+	if (lang < 0 || lang >= LANG_COUNT || !p->langs[lang].enabled)
 		return -1;
-	pl = pool_of(lang);
 	pthread_mutex_lock(&pool_lock);
-	if (pl->n > 0) {
+	pl = pool_of(p, lang);
+	/* only a run of the policy the pool was filled under */
+	if (p == gen && target > 0 && pl->n > 0) {
 		/* oldest first: it has waited longest (and finished importing) */
 		memcpy(id, pl->ids[0].id, DK_ID_LEN + 1);
 		memcpy(stat, pl->ids[0].stat, DKH_STAT_MAX);

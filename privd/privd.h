@@ -17,6 +17,7 @@ struct job_file {
 
 struct job {
 	uint32_t	id;
+	const struct policy *policy;	/* in force at EXEC_BEGIN: the run's */
 	int		lang;
 	char		user[IPC_USER_MAX];
 	uint32_t	timeout_ms;	/* clamped to the policy */
@@ -37,6 +38,10 @@ struct job {
 };
 
 struct privd {
+	/*
+	 * The policy in force: set by the main thread alone (start-up, a
+	 * reload), read by others with __atomic_load_n; never freed.
+	 */
 	const struct policy	*policy;
 	const char		*sockproxy;
 	int			sock;		/* the socketpair to frontd */
@@ -53,12 +58,15 @@ extern struct privd privd;
 
 /* job.c */
 void	job_free(struct job *j);
+/* j's EXEC_DONE, empty: its id, exit code -1, the policy it was admitted under */
+void	job_done_init(const struct job *j, struct ipc_exec_done *d);
 
 /* sandbox.c: runs, pooled sandboxes and kept sessions (sockproxy caps it too) */
 #define SANDBOX_LIVE_MAX \
 	(POLICY_CONC_CEIL + POLICY_POOL_CEIL + POLICY_SESSIONS_CEIL)
-/* create and start a sandbox of policy image 'image': it joins the live list */
-int	sandbox_create(struct dk *dk, int image, int prewarm_py, char *id);
+/* create and start a sandbox of p's image 'image': it joins the live list */
+int	sandbox_create(struct dk *dk, const struct policy *p, int image,
+	    int prewarm_py, char *id);
 void	sandbox_remove(struct dk *dk, const char *id);
 uint32_t sandbox_count(void);	/* live now */
 size_t	sandbox_list(char ids[][DK_ID_LEN + 1]);	/* SANDBOX_LIVE_MAX at most */

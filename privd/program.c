@@ -31,7 +31,7 @@
 static void
 build_argv(const struct job *j, char **argv, size_t max)
 {
-	const struct policy_language *l = &privd.policy->langs[j->lang];
+	const struct policy_language *l = &j->policy->langs[j->lang];
 	size_t n = 0, off = 0, i;
 
 	for (i = 0; i < l->argc && n + 1 < max; i++)
@@ -52,11 +52,11 @@ build_argv(const struct job *j, char **argv, size_t max)
 static void
 reset_after_kill(struct run *r)
 {
-	const struct policy *p = privd.policy;
 	const struct job *j = r->job;
+	const struct policy *p = j->policy;
 
 	if (p->runtime == RUNTIME_RUNSC ||
-	    session_reset(&r->dk, r->cid, p->langs[j->lang].image,
+	    session_reset(&r->dk, p, r->cid, p->langs[j->lang].image,
 	    r->reset_stat, sizeof(r->reset_stat), KILL_RESET_MS) != 0) {
 		if (p->runtime != RUNTIME_RUNSC)
 			log_info("run %u: no reset after the kill (%s): "
@@ -96,8 +96,8 @@ exit_status(struct run *r, int *exit_code)
 int
 program_run(struct run *r, struct ipc_exec_done *d)
 {
-	const struct policy *p = privd.policy;
 	const struct job *j = r->job;
+	const struct policy *p = j->policy;
 	char *argv[POLICY_ARGV_MAX + IPC_ARGC_MAX + 2];
 	char envbuf[2][64], *envp[4];
 	struct dk_watch *watch = NULL;

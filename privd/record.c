@@ -8,6 +8,7 @@
 #include "policy.h"
 
 _Static_assert(IPC_LANGS == LANG_COUNT, "IPC_LANGS is policy.h's LANG_COUNT");
+_Static_assert(AUDIT_POLICY_MAX == POLICY_ID_LEN, "an audit line holds a policy id");
 
 static pthread_mutex_t	record_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
@@ -80,7 +81,7 @@ static void
 audit_exec(const struct job *j, const struct ipc_exec_done *d,
     const struct record_run *rr, unsigned int outcome)
 {
-	const struct policy *p = privd.policy;
+	const struct policy *p = j->policy;
 	const char *image = policy_lang_image(p, j->lang);
 	struct audit a;
 	uint64_t files_bytes = 0;
@@ -88,7 +89,7 @@ audit_exec(const struct job *j, const struct ipc_exec_done *d,
 
 	for (i = 0; i < j->nrecv; i++)
 		files_bytes += j->files[i].size;
-	audit_begin(&a, "exec");
+	audit_begin(&a, "exec", p->id);
 	audit_u64(&a, "run", j->id);
 	audit_str(&a, "user", j->user);
 	audit_str(&a, "lang", j->lang >= 0 ? policy_lang_name(j->lang) : "");

@@ -125,10 +125,8 @@ answer_error(struct job *j, uint32_t status, const char *why)
 {
 	struct ipc_exec_done d;
 
-	memset(&d, 0, sizeof(d));
-	ipc_hdr_init(&d.hdr, IPC_EXEC_DONE, sizeof(d), j->id);
+	job_done_init(j, &d);
 	d.status = status;
-	d.exit_code = -1;
 	set_message(&d, "%s", why);
 	record_exec(j, &d, &(struct record_run){ 0 });
 	answer_done(&d, NULL, 0);
@@ -168,7 +166,7 @@ session_outcome(const struct run *r, const struct ipc_exec_done *d)
 static void
 finish_sandbox(struct run *r, const struct ipc_exec_done *d)
 {
-	const struct policy *p = privd.policy;
+	const struct policy *p = r->job->policy;
 	const char *key = r->job->session;
 	int image = p->langs[r->job->lang].image;
 	char stat[DKH_STAT_MAX];
@@ -177,9 +175,9 @@ finish_sandbox(struct run *r, const struct ipc_exec_done *d)
 	    d->session == IPC_SESS_REUSED_KEPT) {
 		if (r->was_reset)
 			memcpy(stat, r->reset_stat, sizeof(stat));
-		if ((r->was_reset || session_reset(&r->dk, r->cid, image, stat,
-		    sizeof(stat), RESET_MS) == 0) &&
-		    session_keep(key, image, r->cid, stat) == 0)
+		if ((r->was_reset || session_reset(&r->dk, p, r->cid, image,
+		    stat, sizeof(stat), RESET_MS) == 0) &&
+		    session_keep(key, p, image, r->cid, stat) == 0)
 			return;
 	}
 	if (r->session_held)
@@ -192,12 +190,12 @@ finish_sandbox(struct run *r, const struct ipc_exec_done *d)
 static int
 acquire(struct run *r)
 {
-	const struct policy *p = privd.policy;
 	const struct job *j = r->job;
+	const struct policy *p = j->policy;
 
 	if (j->session[0] != '\0') {
-		int t = session_take(j->session, p->langs[j->lang].image, r->cid,
-		    r->stat0);
+		int t = session_take(j->session, p, p->langs[j->lang].image,
+		    r->cid, r->stat0);
 
 		r->reused = t == 0;
 		r->session_held = t == 0 || t == -1;
@@ -206,10 +204,10 @@ acquire(struct run *r)
 	}
 	if (r->reused)
 		;	/* the session's sandbox, as its last call's reset left it */
-	else if (pool_take(j->lang, r->cid, r->stat0) == 0)
+	else if (pool_take(p, j->lang, r->cid, r->stat0) == 0)
 		r->pooled = 1;
-	else if (sandbox_create(&r->dk, p->langs[j->lang].image,
-	    pool_prewarmed(j->lang), r->cid) < 0)
+	else if (sandbox_create(&r->dk, p, p->langs[j->lang].image,
+	    pool_prewarmed(p, j->lang), r->cid) < 0)
 		return -1;
 	r->have_container = 1;
 	return 0;
@@ -247,9 +245,7 @@ run_thread(void *arg)
 
 	memset(&r, 0, sizeof(r));
 	r.outfd = r.tarfd = -1;
-	memset(&d, 0, sizeof(d));
-	ipc_hdr_init(&d.hdr, IPC_EXEC_DONE, sizeof(d), j->id);
-	d.exit_code = -1;
+	job_done_init(j, &d);
 	r.job = j;
 	if (dk_open(&r.dk, privd.sockproxy) < 0) {
 		d.status = IPC_ST_UNAVAILABLE;

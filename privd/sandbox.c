@@ -44,12 +44,12 @@ live_del(const char *id)
 	pthread_mutex_unlock(&privd.lock);
 }
 
-/* create and start a fresh sandbox of policy image 'image'; it joins the live list */
+/* create and start a fresh sandbox of p's image 'image'; it joins the live list */
 int
-sandbox_create(struct dk *dk, int image, int prewarm_py, char *id)
+sandbox_create(struct dk *dk, const struct policy *p, int image,
+    int prewarm_py, char *id)
 {
-	if (dk_create(dk, privd.policy, privd.policy->images[image].ref,
-	    prewarm_py, id) < 0)
+	if (dk_create(dk, p, p->images[image].ref, prewarm_py, id) < 0)
 		return -1;
 	record_created();
 	live_add(id);

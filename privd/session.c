@@ -6,7 +6,9 @@
  * privd's in the sandbox after every call, before it can be taken again. A
  * kept sandbox is in the live list like any other; an idle one is removed
  * after 'session-idle', and the least recently used idle one when a new
- * session needs its slot.
+ * session needs its slot. A kept sandbox serves only runs admitted under
+ * the policy it was made under: after a reload its session's next call
+ * starts a fresh sandbox, and an idle one of an older policy is removed.
  */
 #include "session.h"
 
@@ -25,6 +27,7 @@
 struct session {
 	char		key[IPC_SESSION_LEN + 1];	/* "" when free */
 	char		cid[DK_ID_LEN + 1];
+	const struct policy *policy;	/* the one cid was made under */
 	int		image;
 	int		busy;
 	uint64_t	idle_since;		/* ms */
@@ -87,9 +90,8 @@ static const char reset_script[] =
 
 /* the policy runner of bash on 'image': the reset runs as a bash program */
 static int
-bash_runner(int image, char **argv, size_t max)
+bash_runner(const struct policy *p, int image, char **argv, size_t max)
 {
-	const struct policy *p = privd.policy;
 	const struct policy_language *l = &p->langs[LANG_BASH];
 	size_t i;
 
@@ -102,8 +104,8 @@ bash_runner(int image, char **argv, size_t max)
 }
 
 int
-session_reset(struct dk *dk, const char *cid, int image, char *stat,
-    size_t statlen, uint32_t timeout_ms)
+session_reset(struct dk *dk, const struct policy *p, const char *cid, int image,
+    char *stat, size_t statlen, uint32_t timeout_ms)
 {
 	char *argv[POLICY_ARGV_MAX + 1], xid[DK_ID_LEN + 1];
 	char *envp[4], code[sizeof("CW_CODE=") + sizeof(reset_script)];
@@ -113,7 +115,7 @@ session_reset(struct dk *dk, const char *cid, int image, char *stat,
 	uint64_t len = 0;
 	int fd, running = 0, exit_code = -1, r = -1;
 
-	if (bash_runner(image, argv, sizeof(argv) / sizeof(argv[0])) < 0)
+	if (bash_runner(p, image, argv, sizeof(argv) / sizeof(argv[0])) < 0)
 		return -1;
 	snprintf(code, sizeof(code), "CW_CODE=%s", reset_script);
 	snprintf(tmo, sizeof(tmo), "CW_TIMEOUT_MS=%u", timeout_ms);
@@ -144,13 +146,14 @@ out:
 static void *
 expiry(void *arg)
 {
-	const struct policy *p = privd.policy;
 	struct dk dk;
 
 	(void)arg;
 	dk_open(&dk, privd.sockproxy);
 	pthread_mutex_lock(&ses_lock);
 	while (!ses_stop) {
+		const struct policy *p = __atomic_load_n(&privd.policy,
+		    __ATOMIC_ACQUIRE);
 		struct timespec ts;
 		char gone[DK_ID_LEN + 1] = "";
 		uint64_t now = cw_now_ms();
@@ -159,8 +162,10 @@ expiry(void *arg)
 		for (i = 0; i < POLICY_SESSIONS_CEIL && gone[0] == '\0'; i++) {
 			struct session *s = &table[i];
 
+			/* idle too long, or kept under a policy no longer in force */
 			if (s->key[0] != '\0' && !s->busy &&
-			    now - s->idle_since >= p->session_idle_ms) {
+			    (now - s->idle_since >= p->session_idle_ms ||
+			    s->policy != p)) {
 				memcpy(gone, s->cid, sizeof(gone));
 				memset(s, 0, sizeof(*s));
 			}
@@ -182,11 +187,20 @@ expiry(void *arg)
 void
 session_init(void)
 {
-	if (privd.policy->sessions == 0)
+	if (privd.policy->sessions == 0 || expiry_running)
 		return;
 	if (cw_thread_spawn(&expiry_thread, expiry, NULL, 128 * 1024) != 0)
 		fatal("session_init: pthread_create");
 	expiry_running = 1;
+}
+
+void
+session_reload(void)
+{
+	session_init();
+	pthread_mutex_lock(&ses_lock);
+	pthread_cond_broadcast(&ses_wake);
+	pthread_mutex_unlock(&ses_lock);
 }
 
 void
@@ -206,7 +220,7 @@ find(const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < privd.policy->sessions; i++)
+	for (i = 0; i < POLICY_SESSIONS_CEIL; i++)
 		if (strcmp(table[i].key, key) == 0)
 			return &table[i];
 	return NULL;
@@ -214,12 +228,12 @@ find(const char *key)
 
 /* a free slot, else the idle session used longest ago; NULL when all are busy */
 static struct session *
-slot(char *evict)
+slot(const struct policy *p, char *evict)
 {
 	struct session *lru = NULL;
 	size_t i;
 
-	for (i = 0; i < privd.policy->sessions; i++) {
+	for (i = 0; i < p->sessions; i++) {
 		if (table[i].key[0] == '\0')
 			return &table[i];
 		if (!table[i].busy &&
@@ -244,7 +258,8 @@ remove_now(const char *cid)
 }
 
 int
-session_take(const char *key, int image, char *cid, char *stat)
+session_take(const char *key, const struct policy *p, int image, char *cid,
+    char *stat)
 {
 	struct session *s;
 	char evict[DK_ID_LEN + 1] = "";
@@ -259,16 +274,20 @@ session_take(const char *key, int image, char *cid, char *stat)
 			break;
 	if (ses_stop || (s != NULL && s->busy)) {
 		r = -2;		/* busy: a fresh sandbox, kept by nobody */
-	} else if (s != NULL && s->image == image && s->cid[0] != '\0') {
+	} else if (s != NULL && s->policy == p && s->image == image &&
+	    s->cid[0] != '\0') {
 		s->busy = 1;
 		memcpy(cid, s->cid, DK_ID_LEN + 1);
 		memcpy(stat, s->stat, DKH_STAT_MAX);
 		r = 0;
 	} else {
-		/* a new session (or one on another image): reserve its slot */
+		/*
+		 * a new session (or one on another image, or kept under
+		 * another policy): reserve its slot
+		 */
 		if (s != NULL)
 			memcpy(evict, s->cid, sizeof(evict));
-		else if ((s = slot(evict)) == NULL) {
+		else if ((s = slot(p, evict)) == NULL) {
 			r = -2;
 			goto out;
 		}
@@ -285,7 +304,8 @@ out:
 }
 
 int
-session_keep(const char *key, int image, const char *cid, const char *stat)
+session_keep(const char *key, const struct policy *p, int image,
+    const char *cid, const char *stat)
 {
 	struct session *s;
 	int r = -1;
@@ -294,6 +314,7 @@ session_keep(const char *key, int image, const char *cid, const char *stat)
 	if (!ses_stop && (s = find(key)) != NULL && s->busy) {
 		memcpy(s->cid, cid, DK_ID_LEN + 1);
 		snprintf(s->stat, sizeof(s->stat), "%s", stat);
+		s->policy = p;
 		s->image = image;
 		s->idle_since = cw_now_ms();
 		s->busy = 0;

@@ -8,19 +8,27 @@
 /* start the expiry of idle sessions when the policy keeps any; after seccomp */
 void	session_init(void);
 /*
- * The kept sandbox of session key on policy image 'image': 0 with its id and
+ * A new policy is in force (privd.policy): start the expiry if it keeps
+ * sessions now; idle sandboxes kept under an older policy are removed.
+ */
+void	session_reload(void);
+/*
+ * The kept sandbox of session key on image 'image' of p, the calling run's
+ * policy (a sandbox kept under another is not reused): 0 with its id and
  * the work directory's stat after the last call's reset. -1 when there is
  * none yet: the session's slot is reserved for this call, which ends it with
  * session_keep() or session_drop(). -2 when the session stays busy with
  * another call (waited for up to a few seconds) or no slot is free: this
  * call runs in a fresh sandbox and nothing is kept. Busy after 0 or -1.
  */
-int	session_take(const char *key, int image, char *cid, char *stat);
+int	session_take(const char *key, const struct policy *p, int image,
+	    char *cid, char *stat);
 /*
  * Keep cid (started, reset) for key's next call and make the session idle.
  * 0, or -1 (shutting down): the caller removes the sandbox and drops.
  */
-int	session_keep(const char *key, int image, const char *cid, const char *stat);
+int	session_keep(const char *key, const struct policy *p, int image,
+	    const char *cid, const char *stat);
 /* the session's sandbox is gone (killed, failed): forget it */
 void	session_drop(const char *key);
 void	session_stop(void);
@@ -30,7 +38,7 @@ void	session_stop(void);
  * the work directory's stat into stat, all within timeout_ms. 0, or -1: a
  * process survived, or the reset could not run; the sandbox cannot be kept.
  */
-int	session_reset(struct dk *dk, const char *cid, int image, char *stat,
-	    size_t statlen, uint32_t timeout_ms);
+int	session_reset(struct dk *dk, const struct policy *p, const char *cid,
+	    int image, char *stat, size_t statlen, uint32_t timeout_ms);
 
 #endif

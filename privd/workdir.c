@@ -50,7 +50,7 @@ workdir_stage(struct run *r, char *why, size_t whylen)
 	/* the input archive: the code, then the files (a later name wins) */
 	if ((r->tw = malloc(sizeof(*r->tw))) == NULL)
 		return snprintf(why, whylen, "out of memory"), IPC_ST_UNAVAILABLE;
-	tarw_init(r->tw, privd.policy->uid, (uint64_t)time(NULL));
+	tarw_init(r->tw, j->policy->uid, (uint64_t)time(NULL));
 	/*
 	 * A short program with no input files goes in the exec's environment:
 	 * one archive upload fewer. Anything else goes in the archive.
@@ -132,7 +132,7 @@ workdir_get(struct run *r, struct ipc_exec_done *d)
 		d->flags |= IPC_DF_UNCHANGED;	/* nothing to fetch */
 		return 0;
 	}
-	cap = 2 * privd.policy->workdir_size + (4ULL << 20);
+	cap = 2 * r->job->policy->workdir_size + (4ULL << 20);
 	if (dk_get_archive(&r->dk, r->cid, r->tarfd, cap, &r->tarlen) < 0)
 		return -1;
 	d->fds |= IPC_DONE_ARCHIVE;

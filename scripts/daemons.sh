@@ -120,6 +120,40 @@ stop_daemons() {
 	return 0
 }
 
+# Send a daemon SIGHUP and wait for its log to say how the reload went:
+# the line matching $2 (0), or 'reload refused' (die, with the daemon's why).
+reload_one() {
+	local d=$1 want=$2 log=$LOGDIR/$1.log size new
+	size=$(stat -c %s "$log")
+	kill -HUP "$(cat "$RUNDIR/$d.pid")"
+	for _ in $(seq 1 300); do
+		new=$(tail -c +$((size + 1)) "$log")
+		grep -q -- "$want" <<<"$new" && return 0
+		if grep -q 'reload refused' <<<"$new"; then
+			grep 'reload refused' <<<"$new" >&2
+			die "policy apply: $d refused the policy"
+		fi
+		sleep 0.1
+	done
+	die "policy apply: $d did not report the policy within 30 s"
+}
+
+# ./codeward policy apply: the deployed policy, checked, then in force in
+# both daemons: sockproxy first (it refuses what it cannot enforce, such as
+# an image the engine lacks; then nothing changed), then privd, which hands
+# it to frontd. Done when frontd says the policy is in force.
+policy_apply() {
+	local f=$POLICY id
+	[ -x "$REL"/policy/codeward-policy ] || build_code
+	"$REL"/policy/codeward-policy check "$f" >/dev/null \
+		|| die "policy apply: $f does not check; nothing was reloaded"
+	if ! running sockproxy || ! running privd; then die "policy apply: codeward is not running"; fi
+	id=sha256:$(sha256sum "$f" | cut -d' ' -f1)
+	reload_one sockproxy "policy $id \(in force\|unchanged\)"
+	reload_one privd "frontd: policy $id in force\|reload: policy $id unchanged"
+	say "policy apply: $id in force"
+}
+
 daemons_status() {
 	local d
 	for d in sockproxy privd; do

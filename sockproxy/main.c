@@ -1,19 +1,21 @@
 /*
  * codeward-sockproxy — the only process that holds the Docker socket.
  *
- * Trusts: the policy file it reads at start, and dockerd to speak HTTP and
- * JSON (not to have done what it was asked: every create and exec is
- * inspected and compared). Every request is hostile, privd's included.
+ * Trusts: the policy file it reads at start (and at a reload, through its
+ * policy reader), and dockerd to speak HTTP and JSON (not to have done
+ * what it was asked: every create and exec is inspected and compared). Every request is hostile, privd's included.
  * Never: forwards a client's bytes (it writes every upstream request from its
  * own templates; archive contents pass only after each tar header is
  * checked), acts on a container or exec it did not create, opens any socket
  * but AF_UNIX (seccomp), runs as root after start-up.
  *
  * Start-up, in order: read and parse the policy; make the owner secret;
- * resolve the users; bind the listening socket (codeward-proxy,
- * group codeward-priv, 0660); drop to codeward-proxy keeping the upstream
- * socket's group; load the seccomp filter; check every policy image on the
- * engine; remove this instance's leftovers; serve. Any failure: exit 1.
+ * resolve the users; fork the policy reader (policy/reader.h); bind the
+ * listening socket (codeward-proxy, group codeward-priv, 0660); drop to
+ * codeward-proxy keeping the upstream socket's group; load the seccomp
+ * filter; check every policy image on the engine; remove this instance's
+ * leftovers; serve. Any failure: exit 1. SIGHUP reloads the policy
+ * (reload.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +37,7 @@
 #include "policy.h"
 #include "privdrop.h"
 #include "proxy.h"
+#include "reload.h"
 #include "sockproxy.h"
 #include "tmpl.h"
 #include "util.h"
@@ -77,6 +80,7 @@ load_policy(const char *path)
 		fatalx("%s", err);
 	if (policy.nimages == 0)
 		fatalx("policy %s: no image", path);
+	log_info("policy %s (%s)", policy.id, path);
 }
 
 /* the listening socket, before the drop: ours, group codeward-priv, 0660 */
@@ -126,7 +130,8 @@ serve_thread(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
 
-	sp_serve(fd, &conf);
+	/* the configuration in force as it begins, to its end */
+	sp_serve(fd, sp_conf_now());
 	pthread_mutex_lock(&active_lock);
 	active--;
 	pthread_mutex_unlock(&active_lock);
@@ -227,6 +232,7 @@ main(int argc, char **argv)
 		    upstream);
 	u.extra_gid = st.st_gid;
 	u.has_extra = 1;
+	sp_reload_init(policy_path, &u);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
@@ -239,8 +245,10 @@ main(int argc, char **argv)
 	log_info("starting: instance %s, upstream %s", conf.instance, upstream);
 	privdrop_apply(&u, SP_NOFILE_SELF);
 	filter_load(sockproxy_filter());
+	sp_conf_set(&conf);
 	if (sp_startup(&conf) != 0)
 		fatalx("start-up failed");
+	sp_reload_start();
 	log_info("listening on %s (instance %s, %zu image(s))", listen_path,
 	    conf.instance, policy.nimages);
 	serve(lfd);

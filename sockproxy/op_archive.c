@@ -166,7 +166,7 @@ put_streamed(struct sp_conn *c, struct sp_tar *t, struct put *pu,
 void
 sp_op_put_archive(struct sp_conn *c)
 {
-	const struct policy *p = c->conf->policy;
+	const struct policy *p;
 	struct sp_owned o;
 	struct sp_tar *t = NULL;
 	struct put pu;
@@ -182,6 +182,7 @@ sp_op_put_archive(struct sp_conn *c)
 	sp_buf_init(&ans, SP_UP_JSON_MAX);
 	if (sp_owned_req(c, &o) < 0)
 		goto out;
+	p = c->conf->policy;	/* the container's */
 	if (clen > p->workdir_size + SP_PUT_SLACK) {
 		sp_conn_refuse(c, 413, "archive larger than the work directory");
 		goto out;
@@ -226,7 +227,7 @@ out:
 void
 sp_op_get_archive(struct sp_conn *c)
 {
-	const struct policy *p = c->conf->policy;
+	const struct policy *p;
 	struct sp_owned o;
 	struct sp_up *up = NULL;
 	struct sp_tar *t = NULL;
@@ -236,6 +237,7 @@ sp_op_get_archive(struct sp_conn *c)
 
 	if (sp_owned_req(c, &o) < 0)
 		return;
+	p = c->conf->policy;	/* the container's */
 	if ((up = malloc(sizeof(*up))) == NULL || (t = malloc(sizeof(*t))) == NULL ||
 	    (buf = malloc(SP_CHUNK_MAX)) == NULL) {
 		sp_conn_refuse(c, 503, "out of memory");

@@ -69,7 +69,7 @@ sp_op_create(struct sp_conn *c)
 		    why);
 		goto out;
 	}
-	if (sp_owned_add(id, &cr) < 0) {
+	if (sp_owned_add(id, &cr, c->conf) < 0) {
 		sp_call_remove(c, id);
 		sp_conn_refuse(c, 503, "create: too many containers");
 		goto out;

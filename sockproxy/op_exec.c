@@ -63,7 +63,7 @@ out:
 void
 sp_op_exec_start(struct sp_conn *c)
 {
-	const struct policy *p = c->conf->policy;
+	const struct policy *p;
 	struct sp_up *up = NULL;
 	struct sp_buf ans;
 	struct sp_mux mux;
@@ -71,7 +71,7 @@ sp_op_exec_start(struct sp_conn *c)
 	unsigned char *buf = NULL;
 	char cid[SP_ID_LEN + 1], why[256];
 	int running = 0, code = -1, st, fr;
-	uint64_t cap = 2 * (p->stdout_max + p->stderr_max) + SP_STREAM_SLACK;
+	uint64_t cap;
 	ssize_t n;
 
 	sp_buf_init(&ans, SP_UP_JSON_MAX);
@@ -83,6 +83,9 @@ sp_op_exec_start(struct sp_conn *c)
 		sp_conn_refuse(c, 409, "exec already started");
 		goto out;
 	}
+	sp_owned_conf(c, cid);		/* its container's policy */
+	p = c->conf->policy;
+	cap = 2 * (p->stdout_max + p->stderr_max) + SP_STREAM_SLACK;
 	/* rule 7: the exec is still what was asked, and has never run */
 	st = sp_call(c, SP_CALL_EXEC_INSPECT, c->req.id, NULL, 0, &ans);
 	if (st != 200) {
@@ -153,6 +156,7 @@ sp_op_exec_inspect(struct sp_conn *c)
 		sp_conn_refuse(c, 404, "not an exec this proxy created");
 		goto out;
 	}
+	sp_owned_conf(c, cid);
 	st = sp_call(c, SP_CALL_EXEC_INSPECT, c->req.id, NULL, 0, &ans);
 	if (st != 200) {
 		sp_call_failed(c, st, &ans, "exec inspect");

@@ -15,7 +15,8 @@ static struct sp_owned containers[SP_CONTAINERS_MAX];
 static struct owned_exec execs[SP_EXECS_MAX];
 
 int
-sp_owned_add(const char *id, const struct sp_create *cr)
+sp_owned_add(const char *id, const struct sp_create *cr,
+    const struct sp_conf *conf)
 {
 	size_t i, k;
 	int r = -1;
@@ -28,6 +29,7 @@ sp_owned_add(const char *id, const struct sp_create *cr)
 			continue;
 		memset(o, 0, sizeof(*o));
 		memcpy(o->id, id, SP_ID_LEN + 1);
+		o->conf = conf;
 		o->image = cr->image;
 		o->memory = cr->memory;
 		o->swap = cr->swap;
@@ -68,10 +70,21 @@ sp_owned_find(const char *id, struct sp_owned *out)
 int
 sp_owned_req(struct sp_conn *c, struct sp_owned *o)
 {
-	if (sp_owned_find(c->req.id, o) == 0)
+	if (sp_owned_find(c->req.id, o) == 0) {
+		c->conf = o->conf;
 		return 0;
+	}
 	sp_conn_refuse(c, 404, "not a container this proxy created");
 	return -1;
+}
+
+void
+sp_owned_conf(struct sp_conn *c, const char *cid)
+{
+	struct sp_owned o;
+
+	if (sp_owned_find(cid, &o) == 0)
+		c->conf = o.conf;
 }
 
 int

@@ -12,6 +12,11 @@
 
 /* resolve the policy's images and remove this instance's leftovers */
 int	sp_startup(const struct sp_conf *conf);
+/*
+ * Every image of conf's policy on the engine under its pinned id, its named
+ * network there: 0, or -1 (logged). 'what' names the caller in logs.
+ */
+int	sp_check_engine(const struct sp_conf *conf, const char *what);
 /* serve one accepted connection and close it */
 void	sp_serve(int fd, const struct sp_conf *conf);
 /* answer 503 at once (too many connections) and close */

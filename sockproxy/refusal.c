@@ -4,12 +4,12 @@
 #include "ipc.h"
 
 static uint64_t refusals[IPC_REFUSALS];
-static const struct sp_conf *audit_conf;	/* set at start-up */
+static const struct sp_conf *audit_conf;	/* the one in force */
 
 void
 sp_refusal_init(const struct sp_conf *conf)
 {
-	audit_conf = conf;
+	__atomic_store_n(&audit_conf, conf, __ATOMIC_RELEASE);
 }
 
 unsigned int
@@ -34,9 +34,9 @@ sp_refusal_count(const struct sp_conf *conf, unsigned int klass, int status,
 	struct audit a;
 
 	__atomic_add_fetch(&refusals[klass], 1, __ATOMIC_RELAXED);
-	audit_begin(&a, "refusal");
 	if (conf == NULL)
-		conf = audit_conf;
+		conf = __atomic_load_n(&audit_conf, __ATOMIC_ACQUIRE);
+	audit_begin(&a, "refusal", conf != NULL ? conf->policy->id : "");
 	audit_str(&a, "instance", conf != NULL ? conf->instance : "");
 	audit_i64(&a, "status", status);
 	audit_str(&a, "class", ipc_refusal_name(klass));

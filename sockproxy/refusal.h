@@ -10,11 +10,11 @@
 
 #include "tmpl.h"
 
-/* the conf of refusals counted without a connection (sp_busy); at start-up */
+/* the conf of refusals counted without a connection (sp_busy): in force */
 void	sp_refusal_init(const struct sp_conf *conf);
 /* the class an HTTP status stands for */
 unsigned int sp_refusal_class(int status);
-/* count one refusal and write its audit line; conf NULL: the start-up one */
+/* count one refusal and write its audit line; conf NULL: the one in force */
 void	sp_refusal_count(const struct sp_conf *conf, unsigned int klass,
 	    int status, const char *line, const char *why);
 /* refusals of class klass so far */

@@ -12,6 +12,7 @@
  * Start-up, before the first connection: every image of the policy is on
  * the engine under exactly its pinned id, a named network exists, and the
  * containers an earlier process of this instance left behind are removed.
+ * A reload (reload.c) makes the same checks of its new policy.
  */
 
 struct sweep {
@@ -29,20 +30,18 @@ sweep_add(void *ctx, const char *id)
 }
 
 int
-sp_startup(const struct sp_conf *conf)
+sp_check_engine(const struct sp_conf *conf, const char *what)
 {
 	const struct policy *p = conf->policy;
 	struct sp_conn c;
 	struct sp_buf ans;
-	struct sweep *sw = NULL;
 	size_t i;
 	int st, r = -1;
 
-	sp_refusal_init(conf);
 	memset(&c, 0, sizeof(c));
 	c.fd = -1;
 	c.conf = conf;
-	snprintf(c.line, sizeof(c.line), "start-up");
+	snprintf(c.line, sizeof(c.line), "%s", what);
 	sp_buf_init(&ans, SP_UP_JSON_MAX * 4);
 
 	/* every allowlisted image exists and is exactly the id named */
@@ -50,7 +49,7 @@ sp_startup(const struct sp_conf *conf)
 		ans.len = 0;
 		st = sp_call(&c, SP_CALL_IMAGE, p->images[i].ref, NULL, 0, &ans);
 		if (st != 200 || sp_answer_image(ans.p, ans.len, p->images[i].ref) != 0) {
-			log_warnx("sp_startup: image %s (%s): %s", p->images[i].name,
+			log_warnx("%s: image %s (%s): %s", what, p->images[i].name,
 			    p->images[i].ref, st < 0 ? c.uperr : "not on the engine");
 			goto out;
 		}
@@ -61,11 +60,34 @@ sp_startup(const struct sp_conf *conf)
 		ans.len = 0;
 		st = sp_call(&c, SP_CALL_NETWORK, p->network, NULL, 0, &ans);
 		if (st != 200) {
-			log_warnx("sp_startup: network %s: %s", p->network,
+			log_warnx("%s: network %s: %s", what, p->network,
 			    st < 0 ? c.uperr : "not on the engine");
 			goto out;
 		}
 	}
+	r = 0;
+out:
+	sp_buf_free(&ans);
+	return r;
+}
+
+int
+sp_startup(const struct sp_conf *conf)
+{
+	struct sp_conn c;
+	struct sp_buf ans;
+	struct sweep *sw = NULL;
+	size_t i;
+	int st, r = -1;
+
+	sp_refusal_init(conf);
+	if (sp_check_engine(conf, "start-up") != 0)
+		return -1;
+	memset(&c, 0, sizeof(c));
+	c.fd = -1;
+	c.conf = conf;
+	snprintf(c.line, sizeof(c.line), "start-up");
+	sp_buf_init(&ans, SP_UP_JSON_MAX * 4);
 
 	/* leftovers of this instance, from an earlier process */
 	if ((sw = calloc(1, sizeof(*sw))) == NULL)

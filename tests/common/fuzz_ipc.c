@@ -52,10 +52,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			int kept = d->session == IPC_SESS_NEW_KEPT ||
 			    d->session == IPC_SESS_REUSED_KEPT;
 
-			if (d->session > IPC_SESS_MAX || (d->flags & ~IPC_DF_ALL) ||
+			if (!ipc_policy_id_ok(d->policy, sizeof(d->policy)) ||
+			    d->session > IPC_SESS_MAX || (d->flags & ~IPC_DF_ALL) ||
 			    (kept && (d->status != IPC_ST_OK ||
 			    !((d->fds & IPC_DONE_ARCHIVE) ||
 			    (d->flags & IPC_DF_UNCHANGED)))))
+				abort();
+		}
+		if (h.type == IPC_POLICY) {
+			const struct ipc_policy *m = (const void *)u.buf;
+
+			if (!ipc_policy_id_ok(m->id, sizeof(m->id)) ||
+			    m->len > IPC_POLICY_MAX || nfds != 1)
 				abort();
 		}
 		if (h.type == IPC_EXEC_FILE) {

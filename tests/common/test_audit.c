@@ -16,6 +16,8 @@
 
 #include "../lib/check.h"
 
+#define POL	"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 /* what audit_end wrote to stderr, captured in a memfd */
 static char *
 capture(struct audit *a, int *rc)
@@ -54,7 +56,7 @@ test_fields(void)
 	char *text;
 	int rc;
 
-	audit_begin(&a, "exec");
+	audit_begin(&a, "exec", POL);
 	audit_u64(&a, "run", 18446744073709551615ULL);
 	audit_i64(&a, "exit", -1);
 	audit_str(&a, "user", "u\"1\\\n\x01\xff");
@@ -68,6 +70,8 @@ test_fields(void)
 	text = capture(&a, &rc);
 	CHECK(rc == 0);
 	CHECK(strncmp(text, "{\"audit\":\"exec\",\"v\":1,\"time\":\"", 30) == 0);
+	/* the policy is the fourth key, right after the time */
+	CHECK(strncmp(text + 30 + 24, "\",\"policy\":\"" POL "\",", 12 + 71 + 2) == 0);
 	j = one_line(text);
 	CHECK(j != NULL);
 	if (j == NULL) {
@@ -106,7 +110,7 @@ test_caps(void)
 	/* a long string is cut at AUDIT_STR_MAX bytes, marked "..." */
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	audit_begin(&a, "refusal");
+	audit_begin(&a, "refusal", POL);
 	audit_str(&a, "reason", big);
 	text = capture(&a, &rc);
 	j = one_line(text);
@@ -118,7 +122,7 @@ test_caps(void)
 
 	/* a line that cannot fit one write: replaced, never cut */
 	memset(big, 0x01, sizeof(big) - 1);	/* six bytes out for each */
-	audit_begin(&a, "exec");
+	audit_begin(&a, "exec", POL);
 	for (i = 0; i < 8; i++)
 		audit_str(&a, "reason", big);
 	text = capture(&a, &rc);
@@ -129,10 +133,13 @@ test_caps(void)
 	CHECK(j != NULL && strcmp(cJSON_GetObjectItemCaseSensitive(j, "audit")->valuestring,
 	    "exec") == 0);
 	CHECK(j != NULL && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "truncated")));
+	/* a replaced line still names its policy */
+	CHECK(j != NULL && strcmp(cJSON_GetObjectItemCaseSensitive(j, "policy")->valuestring,
+	    POL) == 0);
 	cJSON_Delete(j);
 
 	/* the longest line that fits is written whole: at most one pipe write */
-	audit_begin(&a, "exec");
+	audit_begin(&a, "exec", POL);
 	while (a.len + 16 < AUDIT_LINE_MAX - 2 && !a.overflow)
 		audit_u64(&a, "k", 1);
 	text = capture(&a, &rc);

@@ -36,12 +36,14 @@ test_sizes(void)
 	CHECK(ipc_shape(IPC_EXEC_FILE)->size == 280);
 	CHECK(ipc_shape(IPC_EXEC_RUN)->size == 16);
 	CHECK(ipc_shape(IPC_HEALTH)->size == 16);
-	CHECK(ipc_shape(IPC_EXEC_DONE)->size == 328);
+	CHECK(ipc_shape(IPC_EXEC_DONE)->size == 400);
 	CHECK(ipc_shape(IPC_HEALTH_REPLY)->size == 24);
 	CHECK(ipc_shape(IPC_METRICS)->size == 16);
 	CHECK(ipc_shape(IPC_METRICS_REPLY)->size == 1288);
 	CHECK(ipc_shape(IPC_METRICS)->nfds_max == 0);
 	CHECK(ipc_shape(IPC_METRICS_REPLY)->nfds_max == 0);
+	CHECK(ipc_shape(IPC_POLICY)->size == 96);
+	CHECK(ipc_shape(IPC_POLICY)->nfds_min == 1 && ipc_shape(IPC_POLICY)->nfds_max == 1);
 	CHECK(ipc_shape(0) == NULL && ipc_shape(99) == NULL);
 }
 
@@ -123,6 +125,8 @@ test_names(void)
 	}
 }
 
+#define POLICY_ID	"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 /* a run that went well: both descriptors, no session */
 static struct ipc_exec_done
 good_done(void)
@@ -132,7 +136,47 @@ good_done(void)
 	memset(&d, 0, sizeof(d));
 	ipc_hdr_init(&d.hdr, IPC_EXEC_DONE, sizeof(d), 3);
 	d.fds = IPC_DONE_OUTPUT | IPC_DONE_ARCHIVE;
+	memcpy(d.policy, POLICY_ID, sizeof(POLICY_ID));
 	return d;
+}
+
+/* the policy id a run was admitted under, and a reload's POLICY message */
+static void
+test_policy_rules(void)
+{
+	struct ipc_exec_done d = good_done();
+	struct ipc_policy m;
+	const char *why;
+
+	memset(d.policy, 0, sizeof(d.policy));
+	CHECK(ipc_check(&d, sizeof(d), 2, &why) != 0);	/* none */
+	d = good_done();
+	d.policy[7] = 'A';				/* upper case */
+	CHECK(ipc_check(&d, sizeof(d), 2, &why) != 0);
+	d = good_done();
+	d.policy[70] = '\0';				/* 63 digits */
+	CHECK(ipc_check(&d, sizeof(d), 2, &why) != 0);
+	d = good_done();
+	d.policy[0] = 'S';				/* another algorithm */
+	CHECK(ipc_check(&d, sizeof(d), 2, &why) != 0);
+
+	memset(&m, 0, sizeof(m));
+	ipc_hdr_init(&m.hdr, IPC_POLICY, sizeof(m), 1);
+	m.len = 1000;
+	memcpy(m.id, POLICY_ID, sizeof(POLICY_ID));
+	CHECK(ipc_check(&m, sizeof(m), 1, &why) == 0);
+	CHECK(ipc_check(&m, sizeof(m), 0, &why) != 0);	/* no memfd */
+	CHECK(ipc_check(&m, sizeof(m), 2, &why) != 0);	/* two */
+	CHECK(ipc_check(&m, sizeof(m) - 1, 1, &why) != 0);
+	m.len = IPC_POLICY_MAX + 1;			/* larger than a policy */
+	CHECK(ipc_check(&m, sizeof(m), 1, &why) != 0);
+	m.len = IPC_POLICY_MAX;
+	CHECK(ipc_check(&m, sizeof(m), 1, &why) == 0);
+	m.id[71] = 'x';					/* not terminated */
+	CHECK(ipc_check(&m, sizeof(m), 1, &why) != 0);
+	m.id[71] = '\0';
+	m.hdr.id = 0;					/* id 0 never */
+	CHECK(ipc_check(&m, sizeof(m), 1, &why) != 0);
 }
 
 static void
@@ -385,6 +429,7 @@ main(void)
 	test_names();
 	test_metrics_rules();
 	test_done_rules();
+	test_policy_rules();
 	test_session_outcome();
 	test_send_recv();
 	if (failures)

@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "current.h"
 #include "exec.h"
 #include "http.h"
 #include "log.h"
@@ -77,7 +78,8 @@ setup(void)
 		abort();
 	}
 	auth_init(&pol);
-	exec_init(&pol);
+	current_set(&pol);
+	exec_init();
 	if (mkdtemp(dir) == NULL || store_prepare_dir(dir, getuid(), getgid()) != 0 ||
 	    (sfd = store_open_dir(dir)) < 0)
 		abort();

@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "current.h"
 #include "exec.h"
 #include "http.h"
 #include "log.h"
@@ -73,7 +74,8 @@ main(int argc, char **argv)
 	if (pol.auth != AUTH_NONE && auth_load_keys(pol.keys_path, err, sizeof(err)) != 0)
 		fatalx("keys: %s", err);
 	auth_init(&pol);
-	exec_init(&pol);
+	current_set(&pol);
+	exec_init();
 	if (store_prepare_dir(spath, getuid(), getgid()) != 0 ||
 	    (sfd = store_open_dir(spath)) < 0)
 		fatal("store %s", spath);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "current.h"
 #include "metrics.h"
 
 
@@ -102,8 +103,12 @@ test_without_privd(void)
 	h.auth[METRICS_AUTH_MISSING] = 3;
 	h.auth[METRICS_AUTH_LIMITED] = 4;
 	h.received = 1234;
+	snprintf(h.policy, sizeof(h.policy), "sha256:%064d", 7);
 	CHECK(metrics_format(&h, NULL, text, sizeof(text)) > 0);
 	check_grammar();
+	/* the policy in force, even without privd: its hex digest as the label */
+	CHECK(sample("codeward_policy_info{sha256=\"" "0000000000000000000000000000000000000000000000000000000000000007" "\"}") == 1);
+	CHECK(strstr(text, "sha256=\"sha256:") == NULL);
 	CHECK(sample("codeward_privd_up") == 0);
 	CHECK(strstr(text, "codeward_executions_total") == NULL);
 	CHECK(strstr(text, "codeward_sockproxy") == NULL);
@@ -191,6 +196,22 @@ test_counters(void)
 	metrics_http_received(100);
 	metrics_http_snapshot(&h);
 	CHECK(h.codes[0] == 1 && h.codes[METRICS_CODES] == 1);
+	/* no policy in force yet: an empty id, never a stale one */
+	CHECK(h.policy[0] == '\0');
+	/* then the id of the one in force, as it changes */
+	{
+		static struct policy a, b;
+
+		snprintf(a.id, sizeof(a.id), "sha256:%064d", 1);
+		snprintf(b.id, sizeof(b.id), "sha256:%064d", 2);
+		current_set(&a);
+		metrics_http_snapshot(&h);
+		CHECK(strcmp(h.policy, a.id) == 0);
+		current_set(&b);
+		metrics_http_snapshot(&h);
+		CHECK(strcmp(h.policy, b.id) == 0);
+		current_set(NULL);
+	}
 	CHECK(h.sent == 16 && h.received == 100);
 	/* auth.c counts nothing until a request is checked */
 	CHECK(h.auth[METRICS_AUTH_INVALID] == 0 && h.auth[METRICS_AUTH_MISSING] == 0 &&

@@ -30,11 +30,13 @@ IPC_EXEC_DONE, IPC_HEALTH_REPLY = 65, 66
 HDR = struct.Struct("<IIII")
 BEGIN = struct.Struct("<IIII8s64sIIIIIIQ4096s40s")
 FILE = struct.Struct("<IIII256sQ")
-DONE = struct.Struct("<IIIIIIiIQQQQ256sII")
+DONE = struct.Struct("<IIIIIIiIQQQQ256sII72s")
 HEALTH_REPLY = struct.Struct("<IIIIII")
-assert BEGIN.size == 4256 and FILE.size == 280 and DONE.size == 328 and HEALTH_REPLY.size == 24
+assert BEGIN.size == 4256 and FILE.size == 280 and DONE.size == 400 and HEALTH_REPLY.size == 24
 IPC_MSG_MAX = BEGIN.size
 IPC_DONE_OUTPUT = 1
+# a well-formed policy id (the sha256 of no particular policy)
+POLICY_ID = b"sha256:" + b"0" * 64
 
 
 def hdr(t, size, ident, reserved=0):
@@ -359,7 +361,7 @@ class FakePrivd:
                     session = 4 if self.lie == "session-outcome" else 0
                     done = DONE.pack(IPC_EXEC_DONE, DONE.size, ident, 0, 0, 0, 0,
                                      IPC_DONE_OUTPUT, 0, 1000, len(stream), 0, b"", 0,
-                                     session)
+                                     session, POLICY_ID)
                     socket.send_fds(self.sock, [done], [mfd])
                     os.close(mfd)
         except OSError:

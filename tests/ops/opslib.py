@@ -2,15 +2,17 @@
 Prometheus' own parser, read the audit lines out of a daemon's log, speak raw
 bytes to sockproxy, find an appliance's sandboxes on the engine, and make
 a "rebuilt" sandbox image."""
+import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from cwtest import DOCKER, check, containers_with_label, docker_api
+from cwtest import DOCKER, check, containers_with_label, docker_api, main
 
 TEXT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -59,11 +61,19 @@ def audit_lines(log_text, kind=None):
         if i < 0:
             continue
         j = json.loads(line[i:])
-        check(list(j)[:3] == ["audit", "v", "time"], "audit line head: %r" % line)
+        check(list(j)[:4] == ["audit", "v", "time", "policy"], "audit line head: %r" % line)
+        check(re.fullmatch(r"sha256:[0-9a-f]{64}", j["policy"]) is not None,
+              "audit line policy: %r" % line)
         check(j["v"] == 1, "audit version %r" % j["v"])
         if kind is None or j["audit"] == kind:
             out.append(j)
     return out
+
+
+def policy_id(path):
+    """The id codeward names a policy file by: the sha256 of its bytes."""
+    with open(path, "rb") as f:
+        return "sha256:" + hashlib.sha256(f.read()).hexdigest()
 
 
 def daemon_log(app, name):
@@ -130,3 +140,15 @@ def changed_lines(a, b):
     a, b = a.split("\n"), b.split("\n")
     check(len(a) == len(b), "line count %d -> %d" % (len(a), len(b)))
     return [(i + 1, x, y) for i, (x, y) in enumerate(zip(a, b)) if x != y]
+
+
+def main_then_stop(ns, appliance):
+    """Run the module's tests (cwtest.main), then stop the one appliance they
+    shared (appliance(): it, or None) and check it left no sandbox."""
+    try:
+        main(ns)
+    finally:
+        a = appliance()
+        if a is not None:
+            a.stop()
+            check(not running_sandboxes(a.instance), "sandboxes left")

@@ -12,8 +12,8 @@ import threading
 import time
 
 from cwhttp import Client
-from cwtest import Appliance, check, free_port, main
-from opslib import (audit_lines, daemon_log, running_sandboxes, scrape,
+from cwtest import Appliance, check, free_port
+from opslib import (audit_lines, daemon_log, main_then_stop, policy_id, scrape,
                     sockproxy_raw, wait_for)
 
 USER = "6650f1c2a1b2c3d4e5f60718"
@@ -38,6 +38,7 @@ def metrics():
 def test_families_and_types():
     s = metrics()
     want = {
+        "codeward_policy_info": "gauge",
         "codeward_privd_up": "gauge",
         "codeward_executions": "counter",
         "codeward_execution_duration_seconds": "histogram",
@@ -62,6 +63,10 @@ def test_families_and_types():
         check(name in s.families, "no family %s in /metrics" % name)
         check(s.families[name].type == typ, "%s is a %s" % (name, s.families[name].type))
     check(s.get("codeward_privd_up") == 1, "privd_up")
+    # the policy in force, named by the sha256 of the file's bytes
+    check(s.get("codeward_policy_info", sha256=policy_id(setup().policy_path)[7:]) == 1,
+          "policy_info %r" % [k for k in s.samples if k[0] == "codeward_policy_info"])
+    check(len([k for k in s.samples if k[0] == "codeward_policy_info"]) == 1, "one policy")
     check(s.get("codeward_sockproxy_up") == 1, "sockproxy_up")
     for lang in ("py", "js", "ts", "c", "cpp", "java", "php", "rs", "go", "d", "f90", "r", "bash"):
         for outcome in ("ok", "error", "time", "memory", "output", "busy", "refused",
@@ -169,6 +174,8 @@ def test_audit_line_per_execution():
     execs = [x for x in audit_lines(log, "exec") if x["run"] == fl["run"]]
     check(len(execs) == 1, "one exec line for run %d: %r" % (fl["run"], execs))
     e = execs[0]
+    # both lines name the policy the run was admitted under
+    check(e["policy"] == fl["policy"] == policy_id(a.policy_path), "policy %r" % e)
     for k in ("time", "run", "user", "lang", "image", "status", "outcome", "exit", "kill",
               "duration_ms", "wait_ms", "container", "pooled", "code_bytes", "files_in",
               "files_in_bytes", "output_bytes", "archive_bytes", "limits"):
@@ -246,6 +253,7 @@ def test_sockproxy_refusal_is_its_own_line():
     check([x["class"] for x in lines][:2] == ["not_owned", "request"], "%r" % lines)
     for x in lines:
         check(x["instance"] == a.instance and x["reason"] and "request" in x, "%r" % x)
+        check(x["policy"] == policy_id(a.policy_path), "refusal policy %r" % x)
     check(lines[0]["request"].startswith("DELETE /v1.41/containers/000"), "%r" % lines[0])
     after = metrics()
 
@@ -285,14 +293,5 @@ def test_metrics_on_a_listener_of_its_own():
         check(st == 404, "/metrics switched off answered %d" % st)
 
 
-def teardown():
-    if app is not None:
-        app.stop()
-        check(not running_sandboxes(app.instance), "sandboxes left")
-
-
 if __name__ == "__main__":
-    try:
-        main(globals())
-    finally:
-        teardown()
+    main_then_stop(globals(), lambda: app)

@@ -167,7 +167,7 @@ run(const char *name, const struct step *steps, size_t n, int want)
 		if (send_step(sv[1], &steps[i]) != 0)
 			fprintf(stderr, "%s: step %zu not sent: %s\n", name, i, strerror(errno));
 	shutdown(sv[1], SHUT_WR);
-	r = monitor_loop(sv[0], &stop, wake[0]);
+	r = monitor_loop(sv[0], &stop, wake[0], NULL);
 	close(sv[0]);
 	close(sv[1]);
 	close(wake[0]);

@@ -178,7 +178,7 @@ exchange(const struct exec *e)
 	CHECK(ipc_send(sv[1], &r, sizeof(r), NULL, 0) == 0);
 	shutdown(sv[1], SHUT_WR);
 	privd.sock = sv[0];
-	CHECK(monitor_loop(sv[0], &stop, wake[0]) == 0);
+	CHECK(monitor_loop(sv[0], &stop, wake[0], NULL) == 0);
 	close(sv[0]);
 	close(sv[1]);
 	close(wake[0]);

@@ -98,11 +98,13 @@ test_lines_and_counters(void)
 	    "[sandbox]\nmemory 512M\npids 256\nruntime runsc\n";
 
 	CHECK(policy_parse(text, strlen(text), "t", &pol, err, sizeof(err)) == 0);
+	policy_id(text, strlen(text), pol.id);
 	privd.policy = &pol;
 
 	/* a run that got a sandbox, read two files and timed out */
 	memset(&j, 0, sizeof(j));
 	j.id = 42;
+	j.policy = &pol;
 	j.lang = LANG_PY;
 	snprintf(j.user, sizeof(j.user), "user\"1");
 	j.timeout_ms = 1500;
@@ -128,6 +130,9 @@ test_lines_and_counters(void)
 	if (a == NULL)
 		return;
 	CHECK(strcmp(str(a, "audit"), "exec") == 0 && num(a, "v") == 1);
+	/* the policy it ran under, by the sha256 of its bytes */
+	CHECK(strncmp(str(a, "policy"), "sha256:", 7) == 0 &&
+	    strcmp(str(a, "policy"), pol.id) == 0);
 	CHECK(num(a, "run") == 42);
 	CHECK(strcmp(str(a, "user"), "user\"1") == 0);
 	CHECK(strcmp(str(a, "lang"), "py") == 0);

@@ -13,8 +13,8 @@ import sys
 import time
 
 from cwsec import (BEGIN, DONE, FILE, HDR, IPC_EXEC_BEGIN, IPC_EXEC_DONE, IPC_EXEC_FILE,
-                   IPC_EXEC_RUN, IPC_HEALTH, IPC_HEALTH_REPLY, bare, begin, exec_file,
-                   recv_msg, sealed_memfd)
+                   IPC_EXEC_RUN, IPC_HEALTH, IPC_HEALTH_REPLY, POLICY_ID, bare, begin,
+                   exec_file, recv_msg, sealed_memfd)
 
 SCRIPT = os.environ.get("CW_FAKE_FRONTD_SCRIPT", "idle")
 REPORT = os.environ["CW_FAKE_FRONTD_REPORT"]
@@ -76,8 +76,11 @@ def scripts():
         "empty": lambda: [(b"", [])],
         # types
         "unknown-type": lambda: [(bare(99, 1), [])],
-        "reply-type": lambda: [(DONE.pack(IPC_EXEC_DONE, DONE.size, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, b"", 0, 0), [])],
+        "reply-type": lambda: [(DONE.pack(IPC_EXEC_DONE, DONE.size, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, b"", 0, 0, POLICY_ID), [])],
         "health-reply-type": lambda: [(struct.pack("<IIIIII", IPC_HEALTH_REPLY, 24, 1, 0, 1, 0), [])],
+        # privd's own POLICY (a reload's), well formed, with its memfd
+        "policy-type": lambda: [(struct.pack("<IIIIQ72s", 68, 96, 1, 0, 5, POLICY_ID),
+                                 [sealed_memfd(b"#x\n\n\n", "cw-policy")])],
         # states
         "file-when-idle": lambda: [(exec_file(7, b"a.txt", 5), [a_file()])],
         "run-when-idle": lambda: [(bare(IPC_EXEC_RUN, 7), [])],

@@ -45,11 +45,25 @@ def settle(a):
         time.sleep(0.1)
 
 
+def children(pid):
+    """{comm: pid} of a process's children."""
+    kids = open("/proc/%d/task/%d/children" % (pid, pid)).read().split()
+    return {open("/proc/%s/comm" % k).read().strip(): int(k) for k in kids}
+
+
 def frontd_pid(a):
-    privd = a.procs["privd"].pid
-    kids = open("/proc/%d/task/%d/children" % (privd, privd)).read().split()
-    check(len(kids) == 1, "privd's children: %r" % kids)
-    return int(kids[0])
+    """privd has two children: frontd and its policy reader."""
+    kids = children(a.procs["privd"].pid)
+    check(sorted(kids) == ["codeward-frontd", "cw-policy-read"],
+          "privd's children: %r" % kids)
+    return kids["codeward-frontd"]
+
+
+def reader_pid(a, daemon):
+    """The policy reader a daemon forked at start (policy/reader.h)."""
+    kids = children(a.procs[daemon].pid)
+    check("cw-policy-read" in kids, "%s has no policy reader: %r" % (daemon, kids))
+    return kids["cw-policy-read"]
 
 
 def as_user(user, code):
@@ -101,6 +115,14 @@ def test_three_users_confined():
             "frontd": check_confined(frontd_pid(a), "codeward-front", "frontd"),
         }
         check(len(set(uids.values())) == 3 and 0 not in uids.values(), "uids %r" % uids)
+        # each daemon's policy reader: its daemon's user, its own filter,
+        # no supplementary group (sockproxy's reader drops the Docker group)
+        for daemon, user in (("privd", "codeward-priv"), ("sockproxy", "codeward-proxy")):
+            rpid = reader_pid(a, daemon)
+            check(check_confined(rpid, user, "reader") == uids[daemon], "%s's reader" % daemon)
+            st = open("/proc/%d/status" % rpid).read()
+            groups = [l for l in st.splitlines() if l.startswith("Groups:")][0].split()[1:]
+            check(groups == [], "%s's reader holds groups %r" % (daemon, groups))
         # sockproxy alone keeps the Docker socket's group
         dgid = os.stat(DOCKER_SOCK).st_gid
         for name, pid in (("privd", a.procs["privd"].pid), ("frontd", frontd_pid(a))):

@@ -1,6 +1,7 @@
 """SECURITY.md's syscall tables name exactly the calls each daemon's filter
 allows (common/filter.c's base, frontd/filter.c, privd/filter.c,
-sockproxy/filter.c), each argument rule's constants in its row, and its IPC
+sockproxy/filter.c, the policy reader's policy/reader_filter.c), each
+argument rule's constants in its row, and its IPC
 catalogue the sizes common/ipc.h asserts: the document is part of the code."""
 import os
 import re
@@ -9,6 +10,7 @@ from cwtest import SOURCE, check, main
 
 FILTERS = {name: open(os.path.join(SOURCE, name, "filter.c")).read()
            for name in ("common", "frontd", "privd", "sockproxy")}
+FILTERS["reader"] = open(os.path.join(SOURCE, "policy", "reader_filter.c")).read()
 IPC_H = open(os.path.join(SOURCE, "common", "ipc.h")).read()
 DOC = open(os.path.join(SOURCE, "SECURITY.md")).read()
 RULE = re.compile(r"FILTER_ARG\w*\((\w+),([^)]*)\)")
@@ -25,7 +27,7 @@ def code_lists():
     for the base and one per daemon; a call without rules has an empty set."""
     lists = {}
     for name, prefix in (("base", "common"), ("frontd", "frontd"), ("privd", "privd"),
-                         ("sockproxy", "sockproxy")):
+                         ("sockproxy", "sockproxy"), ("reader", "reader")):
         src = FILTERS[prefix]
         calls = {c: set() for c in re.findall(r"SC\((\w+)\)",
                                                array(src, "int", name + "_syscalls"))}
@@ -66,7 +68,7 @@ def test_syscall_tables_match_the_filters():
 def test_forbidden_calls_stay_forbidden():
     lists = code_lists()
     base = set(lists["base"]) - {"clone3"}
-    for name in ("frontd", "privd", "sockproxy"):
+    for name in ("frontd", "privd", "sockproxy", "reader"):
         allowed = base | set(lists[name])
         for bad in ("execve", "execveat", "ptrace", "fork", "vfork", "bind", "listen",
                     "setuid", "setgid", "setresuid", "setgroups", "mount", "chroot",
@@ -84,6 +86,13 @@ def test_forbidden_calls_stay_forbidden():
         check(lists[name].get("socket") == {"AF_UNIX"}, "%s: sockets not AF_UNIX only" % name)
     check("openat" not in lists["privd"] and "openat" not in lists["sockproxy"],
           "privd or sockproxy may open files")
+    # the reader: no socket of its own, one read-only open
+    check(not ({"socket", "connect", "accept4", "recvmsg"} & set(lists["reader"])),
+          "the policy reader may talk to more than its daemon")
+    check(lists["reader"].get("openat") == {"O_RDONLY", "O_CLOEXEC", "O_NOCTTY", "O_NONBLOCK"},
+          "the policy reader's open: %r" % lists["reader"].get("openat"))
+    check(lists["reader"].get("memfd_create") == {"MFD_CLOEXEC", "MFD_ALLOW_SEALING"} and
+          lists["reader"].get("fcntl") == {"F_ADD_SEALS"}, "the policy reader's memfd rules")
 
 
 def test_sockproxy_allowlist_matches_its_readme():
@@ -103,7 +112,8 @@ def test_ipc_catalogue_sizes():
     for msg, struct in (("EXEC_BEGIN", "exec_begin"), ("EXEC_FILE", "exec_file"),
                         ("EXEC_RUN", "exec_run"), ("HEALTH", "health"),
                         ("EXEC_DONE", "exec_done"), ("HEALTH_REPLY", "health_reply"),
-                        ("METRICS", "metrics"), ("METRICS_REPLY", "metrics_reply")):
+                        ("METRICS", "metrics"), ("METRICS_REPLY", "metrics_reply"),
+                        ("POLICY", "policy")):
         m = re.search(r"^\| `%s` \| (\w+) \| (\d+) \|" % msg, DOC, re.M)
         check(m is not None, "SECURITY.md's catalogue has no %s" % msg)
         check(m.group(2) == sizes.get(struct), "%s: SECURITY.md says %s, ipc.h asserts %s"

@@ -14,7 +14,7 @@ HOSTILE = [
     # sizes
     "short", "long", "huge", "header-len", "run-padded", "empty",
     # types
-    "unknown-type", "reply-type", "health-reply-type",
+    "unknown-type", "reply-type", "health-reply-type", "policy-type",
     # states
     "file-when-idle", "run-when-idle", "begin-twice", "health-while-building", "id-switch",
     "more-files", "missing-files",

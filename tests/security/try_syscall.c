@@ -142,6 +142,40 @@ try_openat(void)
 	    O_CLOEXEC);
 }
 
+/* the policy reader's one open, argument for argument */
+static long
+try_openat_read(void)
+{
+	return syscall(SYS_openat, AT_FDCWD, "/", O_RDONLY | O_CLOEXEC |
+	    O_NOCTTY | O_NONBLOCK);
+}
+
+static long
+try_openat_write(void)
+{
+	return syscall(SYS_openat, AT_FDCWD, "/dev/null", O_WRONLY | O_CLOEXEC |
+	    O_NOCTTY | O_NONBLOCK);
+}
+
+static long
+try_openat_creat(void)
+{
+	return syscall(SYS_openat, AT_FDCWD, "/proc/self/try-no-such-file", O_RDONLY |
+	    O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_CREAT, 0600);
+}
+
+static long
+try_sendmsg(void)
+{
+	return syscall(SYS_sendmsg, -1, BAD_PTR, 0);
+}
+
+static long
+try_recvmsg(void)
+{
+	return syscall(SYS_recvmsg, -1, BAD_PTR, 0);
+}
+
 static long
 try_kill(void)
 {
@@ -164,6 +198,12 @@ static long
 try_memfd_create(void)
 {
 	return syscall(SYS_memfd_create, "try", MFD_CLOEXEC);
+}
+
+static long
+try_memfd_sealing(void)
+{
+	return syscall(SYS_memfd_create, "try", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 }
 
 static long
@@ -408,6 +448,18 @@ static const struct attempt sockproxy_attempts[] = {
 	KILL(openat), KILL(memfd_create), KILL(nodelay), KILL(prctl_name),
 	KILL(fcntl_getfl), KILL(fcntl_get_seals),
 	OK(socket_unix), ERR(connect, EBADF), ERR(accept4, EBADF),
+	ERR(recvmsg, EBADF),
+};
+
+/* the policy reader of privd and sockproxy (policy/reader_filter.c) */
+static const struct attempt reader_attempts[] = {
+	NEVER_ANYWHERE,
+	KILL(socket_unix), KILL(connect), KILL(accept4), KILL(recvmsg),
+	KILL(openat), KILL(openat_write), KILL(openat_creat), KILL(memfd_create),
+	KILL(fcntl_getfl), KILL(fcntl_get_seals), KILL(fcntl_setfd),
+	KILL(nodelay), KILL(prctl_name),
+	OK(openat_read), OK(memfd_sealing), OK(fcntl_add_seals),
+	ERR(sendmsg, EBADF),
 };
 
 static const struct daemon {
@@ -421,6 +473,8 @@ static const struct daemon {
 	{ "privd", privd_filter, privd_attempts, FILTER_NELEM(privd_attempts) },
 	{ "sockproxy", sockproxy_filter, sockproxy_attempts,
 	    FILTER_NELEM(sockproxy_attempts) },
+	{ "reader", reader_filter, reader_attempts,
+	    FILTER_NELEM(reader_attempts) },
 };
 
 /* --- running them --------------------------------------------------------- */
@@ -544,7 +598,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 1) {
-		fprintf(stderr, "usage: try-syscall [bpf frontd|privd|sockproxy]\n");
+		fprintf(stderr, "usage: try-syscall [bpf frontd|privd|sockproxy|reader]\n");
 		return 2;
 	}
 	for (i = 0; i < FILTER_NELEM(daemons); i++)

@@ -1,0 +1,36 @@
+/*
+ * What a reload may not change. frontd reads the key file and the JWT
+ * public key as root before its privilege drop and binds the metrics
+ * listener then too; after the drop it can do neither again. So a policy
+ * whose [auth] or [metrics] differs from the one in force is refused by
+ * every daemon alike (the old one stays in force everywhere) and takes a
+ * restart. Pure: no I/O.
+ */
+#include "policy.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int
+policy_reload_ok(const struct policy *old, const struct policy *new,
+    const char *fname, char *err, size_t errlen)
+{
+	const char *section = NULL;
+
+	if (old->auth != new->auth ||
+	    strcmp(old->keys_path, new->keys_path) != 0 ||
+	    strcmp(old->jwt_key_path, new->jwt_key_path) != 0 ||
+	    strcmp(old->jwt_issuer, new->jwt_issuer) != 0 ||
+	    strcmp(old->jwt_audience, new->jwt_audience) != 0 ||
+	    strcmp(old->jwt_alg, new->jwt_alg) != 0)
+		section = "auth";
+	else if (old->metrics != new->metrics ||
+	    strcmp(old->metrics_listen, new->metrics_listen) != 0 ||
+	    old->metrics_auth != new->metrics_auth)
+		section = "metrics";
+	if (section == NULL)
+		return 0;
+	snprintf(err, errlen, "%s: [%s] differs from the policy in force: "
+	    "a reload cannot change it, a restart is needed", fname, section);
+	return -1;
+}
