@@ -124,7 +124,7 @@ stop_daemons() {
 # the line matching $2 (0), or 'reload refused' (die, with the daemon's why).
 reload_one() {
 	local d=$1 want=$2 log=$LOGDIR/$1.log size new
-	size=$(stat -c %s "$log")
+	size=$(stat -L -c %s "$log")
 	kill -HUP "$(cat "$RUNDIR/$d.pid")"
 	for _ in $(seq 1 300); do
 		new=$(tail -c +$((size + 1)) "$log")
