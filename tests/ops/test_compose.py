@@ -408,9 +408,13 @@ def test_appliance_up_run_kill_gvisor_down():
         init = cw["State"]["Pid"]
         privd = children(init)
         check(len(privd) == 1, "privd under the container's init: %r" % privd)
-        frontd = children(privd[0])
-        check(len(frontd) == 1, "frontd under privd: %r" % frontd)
-        for pid, uid in ((privd[0], "61001"), (frontd[0], "61002")):
+        # privd's two children: frontd and its policy reader (SECURITY.md)
+        kids = children(privd[0])
+        comm = {k: open("/proc/%d/comm" % k).read().strip() for k in kids}
+        frontd = [k for k in kids if comm[k] != "cw-policy-read"]
+        reader = [k for k in kids if comm[k] == "cw-policy-read"]
+        check(len(frontd) == 1 and len(reader) == 1, "privd's children: %r" % comm)
+        for pid, uid in ((privd[0], "61001"), (frontd[0], "61002"), (reader[0], "61001")):
             st_ = proc_status(pid)
             check(st_["Uid"].split() == [uid] * 4 and int(st_["CapEff"], 16) == 0 and
                   int(st_["CapPrm"], 16) == 0 and st_["NoNewPrivs"] == "1" and
