@@ -95,6 +95,17 @@ def test_exec_cap():
               "exec %d not ended is refused 429 with a message (%d %r)" % (cap + 1, st, out))
         check(not mock.since(mark), "the refused exec never reaches the daemon")
         check(exec_cycle(px, other) is None, "another container's execs are not capped by it")
+        # sent together: the slot is taken before the daemon is asked
+        third = h.proxy_create(px.listen, h.FAKE_IMAGE)
+        res = []
+        ts = [threading.Thread(target=lambda: res.append(exec_create(px, third)[0]))
+              for _ in range(cap + 8)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        check(sorted(res) == [201] * cap + [429] * 8,
+              "%d exec creates at once: exactly %d created (%r)" % (cap + 8, cap, sorted(res)))
         # one started and ended: room for one more, not two
         st, _, _ = h.call(px.listen, "POST", "/v1.41/exec/%s/start" % ids[0])
         st1, _, _ = exec_create(px, cid)
