@@ -32,7 +32,7 @@ sp_op_create(struct sp_conn *c)
 	struct sp_create cr;
 	struct sp_buf body, ans;
 	char why[256], id[SP_ID_LEN + 1];
-	int st;
+	int st, slot = -1;
 
 	if ((j = sp_conn_json(c)) == NULL)
 		return;
@@ -42,10 +42,11 @@ sp_op_create(struct sp_conn *c)
 		sp_conn_refuse(c, 403, "create: %s", why);
 		goto out;
 	}
-	if ((size_t)sp_owned_count() >= live_max(c->conf->policy)) {
+	/* the slot is taken now, before the daemon is asked (rule 6, 10) */
+	if ((slot = sp_owned_reserve(live_max(c->conf->policy))) < 0) {
 		sp_conn_refuse(c, 429,
-		    "create: %d sandboxes live, the policy allows %zu",
-		    sp_owned_count(), live_max(c->conf->policy));
+		    "create: the policy allows %zu sandboxes live, all are taken",
+		    live_max(c->conf->policy));
 		goto out;
 	}
 	sp_tmpl_create(&body, c->conf, &cr);
@@ -69,14 +70,13 @@ sp_op_create(struct sp_conn *c)
 		    why);
 		goto out;
 	}
-	if (sp_owned_add(id, &cr, c->conf) < 0) {
-		sp_call_remove(c, id);
-		sp_conn_refuse(c, 503, "create: too many containers");
-		goto out;
-	}
+	sp_owned_add(slot, id, &cr, c->conf);
+	slot = -1;
 	log_info("created %s", id);
 	sp_conn_reply_id(c, id);
 out:
+	if (slot >= 0)
+		sp_owned_release(slot);
 	sp_buf_free(&body);
 	sp_buf_free(&ans);
 	free(j);

@@ -17,7 +17,7 @@ sp_op_exec_create(struct sp_conn *c)
 	struct sp_exec e;
 	struct sp_buf body, ans;
 	char why[256], id[SP_ID_LEN + 1];
-	int st, running = 0, code = -1;
+	int st, running = 0, code = -1, slot = -1;
 
 	sp_buf_init(&body, SP_JSON_MAX * 2);
 	sp_buf_init(&ans, SP_UP_JSON_MAX);
@@ -25,6 +25,16 @@ sp_op_exec_create(struct sp_conn *c)
 		goto out;
 	if (sp_req_exec(j, c->conf->policy, o.image, &e, why, sizeof(why)) < 0) {
 		sp_conn_refuse(c, 403, "exec: %s", why);
+		goto out;
+	}
+	/* the slot is taken now, before the daemon is asked (rule 10) */
+	if ((slot = sp_owned_exec_reserve(o.id)) < 0) {
+		if (slot == -1)
+			sp_conn_refuse(c, 404, "not a container this proxy created");
+		else
+			sp_conn_refuse(c, 429, "exec: the container has %d "
+			    "execs not ended, the most it may have", SP_EXECS_LIVE);
+		slot = -1;
 		goto out;
 	}
 	sp_tmpl_exec(&body, c->conf, &e);
@@ -49,12 +59,15 @@ sp_op_exec_create(struct sp_conn *c)
 		sp_conn_refuse(c, 502, "exec differs from the request: %s", why);
 		goto out;
 	}
-	if (sp_owned_exec_add(id, o.id) < 0) {
-		sp_conn_refuse(c, 503, "exec: too many execs");
+	if (sp_owned_exec_add(slot, o.id, id) < 0) {
+		sp_conn_refuse(c, 404, "exec: its container was removed meanwhile");
 		goto out;
 	}
+	slot = -1;
 	sp_conn_reply_id(c, id);
 out:
+	if (slot >= 0)
+		sp_owned_exec_release(slot, o.id);
 	sp_buf_free(&body);
 	sp_buf_free(&ans);
 	free(j);
@@ -70,7 +83,7 @@ sp_op_exec_start(struct sp_conn *c)
 	struct sp_relay rl = { c, 0 };
 	unsigned char *buf = NULL;
 	char cid[SP_ID_LEN + 1], why[256];
-	int running = 0, code = -1, st, fr;
+	int running = 0, code = -1, st, fr = -1;
 	uint64_t cap;
 	ssize_t n;
 
@@ -139,6 +152,12 @@ sp_op_exec_start(struct sp_conn *c)
 out:
 	if (up != NULL)
 		sp_up_close(up);
+	/*
+	 * Claimed, it can never start again: its stream is over (or never
+	 * began), and only the inspect of its exit code may still come.
+	 */
+	if (fr == 0)
+		sp_owned_exec_end(c->req.id);
 	free(up);
 	free(buf);
 	sp_buf_free(&ans);
@@ -167,6 +186,8 @@ sp_op_exec_inspect(struct sp_conn *c)
 		sp_conn_refuse(c, 502, "exec inspect: %s", why);
 		goto out;
 	}
+	if (!running && code >= 0)
+		sp_owned_exec_end(c->req.id);	/* it exited */
 	if (code < 0)
 		st = snprintf(out, sizeof(out), "{\"Running\":%s,\"ExitCode\":null}",
 		    running ? "true" : "false");

@@ -23,8 +23,15 @@ struct sp_owned {
 	char		gpu_ids[POLICY_GPU_IDS_MAX][POLICY_NAME_MAX];
 };
 
-/* a container created from cr under conf; 0, or -1 when the table is full */
-int	sp_owned_add(const char *id, const struct sp_create *cr,
+/*
+ * A slot for one more container, taken before the create is sent: -1 when
+ * max are live or being created (so creates racing at the cap cannot pass it
+ * together). The slot is then filled (sp_owned_add) or given back.
+ */
+int	sp_owned_reserve(size_t max);
+void	sp_owned_release(int slot);
+/* the container created from cr under conf, into its reserved slot */
+void	sp_owned_add(int slot, const char *id, const struct sp_create *cr,
 	    const struct sp_conf *conf);
 /* a copy of the entry (out may be NULL); -1 when the id is not ours */
 int	sp_owned_find(const char *id, struct sp_owned *out);
@@ -41,12 +48,24 @@ void	sp_owned_del(const char *id);
 /* the create an entry was made from */
 void	sp_owned_create(const struct sp_owned *o, struct sp_create *cr);
 
-/* an exec on container cid; 0, or -1 when the table is full */
-int	sp_owned_exec_add(const char *id, const char *cid);
+/*
+ * Execs live from their create until they end: their start stream is over
+ * (or the start failed after its claim), or an inspect says they exited. At
+ * most SP_EXECS_LIVE of one container are live (reserved before the create
+ * is sent); the last SP_EXECS_ENDED ended ones stay known, for the inspect
+ * that reads the exit code, and older ones are forgotten.
+ */
+/* a slot for one more exec on container cid; -1 not ours, -2 at the cap */
+int	sp_owned_exec_reserve(const char *cid);
+void	sp_owned_exec_release(int slot, const char *cid);
+/* the exec created into its slot; -1 when the container went meanwhile */
+int	sp_owned_exec_add(int slot, const char *cid, const char *id);
 /*
  * The exec's container into cid, or -1 when the exec is not ours; claim:
- * mark it started, -2 if it already was.
+ * mark it started, -2 if it already was (or has ended).
  */
 int	sp_owned_exec_find(const char *id, char *cid, int claim);
+/* the exec has ended (no-op when it is not known) */
+void	sp_owned_exec_end(const char *id);
 
 #endif

@@ -25,7 +25,8 @@
 #define SP_ENV_MAX		32
 #define SP_CONN_MAX		64	/* connections served at once: 503 above */
 #define SP_CONTAINERS_MAX	512	/* containers this process tracks */
-#define SP_EXECS_MAX		1024	/* execs this process tracks */
+#define SP_EXECS_LIVE		16	/* execs of one container not yet ended: 429 above */
+#define SP_EXECS_ENDED		8	/* ended execs kept per container, for their exit code */
 #define SP_TAR_SPOOL		(4U << 20)	/* uploads up to this are checked whole first */
 #define SP_PUT_ENTRIES_MAX	1024	/* entries of one upload */
 #define SP_PUT_SLACK		(4ULL << 20)	/* headers and padding above workdir-size */

@@ -11,6 +11,8 @@ for the operations sockproxy may perform. 'lie' makes it misreport:
   "flood"            exec start answers with 200000 bytes of stdout
   "tar-device"       the archive holds a character device
   "tar-symlink"      the archive holds a symbolic link and a FIFO
+'create_delay' (seconds) makes each container create that slow, so creates
+sent together overlap at sockproxy.
 """
 import hashlib
 import io
@@ -20,7 +22,9 @@ import os
 import socket
 import tarfile
 import threading
+import time
 
+import sp_harness as h
 from sp_harness import FAKE_IMAGE, gid
 
 
@@ -63,10 +67,11 @@ def data_tar(extra=None):
 
 
 class Mock:
-    def __init__(self, path, image=FAKE_IMAGE, lie=None):
+    def __init__(self, path, image=FAKE_IMAGE, lie=None, create_delay=0):
         self.path = path
         self.image = image
         self.lie = lie
+        self.create_delay = create_delay
         self.lock = threading.Lock()
         self.requests = []      # raw bytes of each request, in arrival order
         self.containers = {}
@@ -91,7 +96,6 @@ class Mock:
 
     def wait_idle(self, timeout=10):
         """until every connection accepted so far has been recorded whole"""
-        import time
         end = time.time() + timeout
         while time.time() < end:
             with self.lock:
@@ -208,6 +212,8 @@ class Mock:
         parts = p.split("/")
         if not p.startswith("/v1.41/"):
             return self._json(404, {"message": "page not found"})
+        if method == "POST" and p == "/v1.41/containers/create":
+            time.sleep(self.create_delay)   # outside the lock: creates overlap
         with self.lock:
             if method == "GET" and p == "/v1.41/images/%s/json" % self.image:
                 return self._json(200, {"Id": self.image})
@@ -285,3 +291,14 @@ class Mock:
                     return (b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
                             b"Api-Version: 1.41\r\n\r\n" + out)
         return self._json(404, {"message": "mock: no route %s %s" % (method, target)})
+
+
+def mock_proxy(tag, lie=None, edits=None, create_delay=0):
+    """A mock daemon and a sockproxy in front of it, under the default
+    policy (with 'edits') pinned to the fake image: (mock, proxy)."""
+    d = h.workdir()
+    mock = Mock(os.path.join(d, "docker.sock"), lie=lie, create_delay=create_delay)
+    policy = h.write_policy(d, FAKE_IMAGE, edits)
+    px = h.Proxy(d, mock.path, policy, h.instance_name(tag))
+    px.wait_ready()
+    return mock, px

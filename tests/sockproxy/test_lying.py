@@ -4,11 +4,10 @@ compares what the daemon reports with what it sent, and on any difference
 removes the container and fails the request. Also: streams the daemon
 corrupts end as an error at the client, never as a clean end."""
 import json
-import os
 import sys
 
 import sp_harness as h
-from sp_mock import Mock
+from sp_mock import mock_proxy
 
 check = h.check
 
@@ -19,12 +18,7 @@ def deletes(sent, cid):
 
 
 def setup(lie, edits=None):
-    d = h.workdir()
-    mock = Mock(os.path.join(d, "docker.sock"), lie=lie)
-    policy = h.write_policy(d, h.FAKE_IMAGE, edits)
-    px = h.Proxy(d, mock.path, policy, h.instance_name("lie"))
-    px.wait_ready()
-    return mock, px
+    return mock_proxy("lie", lie, edits)
 
 
 def create(px):
