@@ -125,7 +125,7 @@ exec_parse(const char *body, size_t len, struct exec_req *q, struct reply *r)
 	int rc = -1;
 
 	if ((j = strict_json_parse(body, len, &why)) == NULL) {
-		reply_error(r, 400, "bad_request", "%s", why);
+		reply_error(r, 400, "bad_request", "the body: %s", why);
 		goto out;
 	}
 	if (!cJSON_IsObject(j)) {

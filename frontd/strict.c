@@ -47,13 +47,13 @@ strict_json_parse(const char *body, size_t len, const char **why)
 	cJSON *j;
 
 	if (json_has_nul(body, len) != 0)
-		return *why = "the body holds a NUL character", NULL;
+		return *why = "JSON with a NUL character", NULL;
 	if ((j = cJSON_ParseWithLengthOpts(body, len, &end, 0)) == NULL)
-		return *why = "the body is not JSON", NULL;
+		return *why = "not JSON", NULL;
 	for (; end < body + len; end++) {
 		if (strchr(" \t\r\n", *end) == NULL) {
 			cJSON_Delete(j);
-			return *why = "the body has bytes after its JSON value", NULL;
+			return *why = "bytes after the JSON value", NULL;
 		}
 	}
 	return j;
