@@ -594,7 +594,6 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)cls;
 	(void)conn;
 	(void)toe;
-	strict_request_done();
 	if (req == NULL)
 		return;
 	upload_free(req->up);
@@ -628,6 +627,7 @@ start_daemon(int listen_fd, const enum listener *which, unsigned int limit)
 	    MHD_OPTION_CONNECTION_LIMIT, limit,
 	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	    MHD_OPTION_URI_LOG_CALLBACK, strict_request_begin, NULL,
 	    MHD_OPTION_UNESCAPE_CALLBACK, strict_unescape, NULL,
 	    MHD_OPTION_END);
 }

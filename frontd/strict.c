@@ -10,7 +10,8 @@
 /*
  * The request this thread serves decoded a %00 in its path or query
  * (libmicrohttpd runs one thread per connection, and parses the request
- * line in it just before the first call of the handler).
+ * line in it, after strict_request_begin() and before the first call of
+ * the handler).
  */
 static __thread int url_nul;
 
@@ -98,8 +99,12 @@ strict_request_ok(struct MHD_Connection *conn)
 	return bad ? -1 : 0;
 }
 
-void
-strict_request_done(void)
+void *
+strict_request_begin(void *cls, const char *uri, struct MHD_Connection *conn)
 {
+	(void)cls;
+	(void)uri;
+	(void)conn;
 	url_nul = 0;
+	return NULL;
 }

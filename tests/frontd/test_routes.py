@@ -535,6 +535,16 @@ def test_nul_in_path_and_query_is_400():
             ("%00 in the query", b"GET /v1/files/" + j["session_id"].encode() +
              b"?kind=user&id=u%00../x HTTP/1.1\r\nHost: x\r\nX-API-Key: " + key + b"\r\n")]:
         check_400(raw(s, head), what)
+    # each request on a kept-alive connection is judged on its own (a
+    # refusal in the first call of the handler closes the connection)
+    rc = RawConn(s.port, timeout=30)
+    try:
+        for suffix, want in ((b"", 200), (b"%00", 400)):
+            r = rc.exchange(b"GET " + path.encode() + suffix + b" HTTP/1.1\r\nHost: x\r\n"
+                            b"X-API-Key: " + key + b"\r\n\r\n")
+            check(r.status == want, "keep-alive %r: %r" % (suffix, r))
+    finally:
+        rc.close()
     check(temp_files(s.store) == [], "temporary files %r" % temp_files(s.store))
 
 
