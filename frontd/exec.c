@@ -27,6 +27,7 @@
 #include "sessions.h"
 #include "store.h"
 #include "stream.h"
+#include "strict.h"
 #include "tar.h"
 #include "utf8.h"
 #include "util.h"
@@ -120,10 +121,14 @@ exec_parse(const char *body, size_t len, struct exec_req *q, struct reply *r)
 {
 	const struct policy *pol = q->pol;
 	cJSON *j, *v, *e;
-	const char *code;
+	const char *code, *why;
 	int rc = -1;
 
-	if ((j = cJSON_ParseWithLength(body, len)) == NULL || !cJSON_IsObject(j)) {
+	if ((j = strict_json_parse(body, len, &why)) == NULL) {
+		reply_error(r, 400, "bad_request", "the body: %s", why);
+		goto out;
+	}
+	if (!cJSON_IsObject(j)) {
 		reply_error(r, 400, "bad_request", "the body is not a JSON object");
 		goto out;
 	}

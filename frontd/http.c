@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "privsep.h"
 #include "reply.h"
+#include "strict.h"
 #include "upload.h"
 #include "util.h"
 
@@ -520,6 +521,12 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		if ((req = calloc(1, sizeof(*req))) == NULL)
 			return MHD_NO;
 		*con_cls = req;
+		if (strict_request_ok(conn) != 0) {
+			req->done = 1;
+			reply_error(&r, 400, "bad_request",
+			    "a header, the path or a query argument holds a NUL character");
+			return send_reply(conn, &r);
+		}
 		rt = find_route(method, url, req->arg, &wrong_method);
 		if (!route_here(rt, url, which)) {
 			rt = NULL;
@@ -620,6 +627,8 @@ start_daemon(int listen_fd, const enum listener *which, unsigned int limit)
 	    MHD_OPTION_CONNECTION_LIMIT, limit,
 	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	    MHD_OPTION_URI_LOG_CALLBACK, strict_request_begin, NULL,
+	    MHD_OPTION_UNESCAPE_CALLBACK, strict_unescape, NULL,
 	    MHD_OPTION_END);
 }
 

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "ipc.h"
+#include "strict.h"
 #include "utf8.h"
 
 #define JWT_SIG_LEN	crypto_sign_BYTES	/* 64 */
@@ -41,23 +42,13 @@ b64url(const char *s, size_t len, unsigned char *out, size_t cap,
 static cJSON *
 json_object(const unsigned char *buf, size_t len, const char **why)
 {
-	const char *end = NULL;
 	cJSON *j, *a, *b;
-	char *s;
 	size_t n = 0;
 
 	if (!utf8_valid(buf, len))
 		return *why = "JSON is not UTF-8", NULL;
-	if (memmem(buf, len, "\\u0000", 6) != NULL)
-		return *why = "JSON holds a NUL escape", NULL;
-	if ((s = malloc(len + 1)) == NULL)
-		return *why = "out of memory", NULL;
-	memcpy(s, buf, len);
-	s[len] = '\0';
-	j = cJSON_ParseWithOpts(s, &end, 1);
-	free(s);
-	if (j == NULL)
-		return *why = "not JSON", NULL;
+	if ((j = strict_json_parse((const char *)buf, len, why)) == NULL)
+		return NULL;
 	if (!cJSON_IsObject(j)) {
 		*why = "not a JSON object";
 		goto bad;

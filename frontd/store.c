@@ -17,6 +17,7 @@
 
 #define META_MAX	4096
 #define LIST_MAX	(POLICY_FILES_SESS_CEIL * 2)
+#define STORE_TMP_AGE_S	3600	/* a write this long untouched is dead */
 
 static int store_fd = -1;
 
@@ -62,10 +63,17 @@ store_open_dir(const char *path)
 	return fd;
 }
 
+static void	sweep(uint32_t lifetime_s, time_t tmp_age_s);
+
+/*
+ * A temporary file of this frontd goes when its request ends (upload.c);
+ * one left by a frontd that died mid-upload goes when the next one starts.
+ */
 void
 store_init(int dirfd)
 {
 	store_fd = dirfd;
+	sweep(UINT32_MAX, 0);
 }
 
 static const struct {
@@ -485,6 +493,12 @@ store_iso8601(int64_t t, char out[32])
 void
 store_sweep(uint32_t lifetime_s)
 {
+	sweep(lifetime_s, STORE_TMP_AGE_S);
+}
+
+static void
+sweep(uint32_t lifetime_s, time_t tmp_age_s)
+{
 	time_t now = time(NULL);
 	DIR *top;
 	struct dirent *se;
@@ -519,7 +533,7 @@ store_sweep(uint32_t lifetime_s)
 			if (fe->d_name[0] == '.' && strncmp(fe->d_name, ".tmp.", 5) == 0) {
 				/* a write that never finished */
 				if (fstatat(sfd, fe->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-				    now - st.st_mtime > 3600)
+				    now - st.st_mtime >= tmp_age_s)
 					unlinkat(sfd, fe->d_name, 0);
 				continue;
 			}

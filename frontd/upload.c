@@ -42,7 +42,9 @@ enum part_state {
 struct upload_part {
 	char			name[STORE_NAME_MAX + 1];	/* cleaned */
 	char			*given;		/* as sent, valid UTF-8, for answers */
+	char			*key, *filename;	/* exactly as sent */
 	enum part_state		state;
+	int			nothing_yet;	/* one call so far, with no bytes */
 	struct store_writer	w;
 	struct store_meta	m;
 };
@@ -97,7 +99,7 @@ field_data(struct upload *u, const char *key, const char *data, uint64_t off,
 }
 
 static void
-part_begin(struct upload *u, const char *filename)
+part_begin(struct upload *u, const char *key, const char *filename)
 {
 	struct upload_part *p, *np;
 	size_t flen = strlen(filename);
@@ -117,6 +119,12 @@ part_begin(struct upload *u, const char *filename)
 	p->w.dir = p->w.fd = -1;
 	p->given = utf8_sanitize(filename, flen > STORE_NAME_MAX ? STORE_NAME_MAX : flen,
 	    NULL);
+	p->key = strdup(key);
+	p->filename = strdup(filename);
+	if (p->key == NULL || p->filename == NULL) {
+		u->broken = 1;
+		return;
+	}
 	u->cur = p;
 	if (flen > STORE_NAME_MAX ||
 	    tar_clean_name(filename, flen, p->name, sizeof(p->name)) != 0 ||
@@ -149,6 +157,14 @@ part_data(struct upload_part *p, uint64_t max, const char *data, size_t size)
 	}
 }
 
+static int
+continues(const struct upload_part *p, const char *key, const char *filename,
+    size_t size)
+{
+	return p != NULL && p->nothing_yet && size > 0 && p->key != NULL &&
+	    strcmp(p->key, key) == 0 && strcmp(p->filename, filename) == 0;
+}
+
 static enum MHD_Result
 iterate(void *cls, enum MHD_ValueKind kind, const char *key,
     const char *filename, const char *content_type,
@@ -163,11 +179,22 @@ iterate(void *cls, enum MHD_ValueKind kind, const char *key,
 		return MHD_YES;
 	if (filename == NULL)
 		return field_data(u, key, data, off, size);
-	/* each part's first call has offset 0 (with no bytes when it is empty) */
-	if (off == 0)
-		part_begin(u, filename);
-	if (u->cur != NULL)
+	/*
+	 * Each part's first call has offset 0. When its bytes have arrived but
+	 * the boundary after them has not (a small file, each piece of the
+	 * form its own HTTP chunk, as LibreChat's form-data stream sends it),
+	 * that first call has no bytes, and the bytes come later, again at
+	 * offset 0 (postprocessor.c, process_value_to_boundary). So an offset
+	 * 0 with bytes after a bodiless first call of the same field and
+	 * filename continues that part. (An empty file followed by one of the
+	 * same field and name reads the same: they are stored as one.)
+	 */
+	if (off == 0 && !continues(u->cur, key, filename, size))
+		part_begin(u, key, filename);
+	if (u->cur != NULL) {
+		u->cur->nothing_yet = size == 0 && off == 0;
 		part_data(u->cur, u->pol->upload_max, data, size);
+	}
 	return MHD_YES;
 }
 
@@ -421,8 +448,11 @@ upload_free(struct upload *u)
 	if (u->pp != NULL)
 		MHD_destroy_post_processor(u->pp);
 	discard_all(u);
-	for (i = 0; i < u->nparts; i++)
+	for (i = 0; i < u->nparts; i++) {
 		free(u->parts[i].given);
+		free(u->parts[i].key);
+		free(u->parts[i].filename);
+	}
 	free(u->parts);
 	free(u);
 }

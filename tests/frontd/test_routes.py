@@ -11,7 +11,8 @@ import subprocess
 import tempfile
 import time
 
-from cwhttp import Client, big_upload, content_type, is_id, multipart, sha256, vm_hwm_kb, wait_for
+from cwhttp import (FORM_BOUNDARY, Client, RawConn, big_upload, content_type, is_id,
+                    multipart, sha256, vm_hwm_kb, wait_for)
 from cwtest import BUILD, SOURCE, Fail, check, main, policy_set
 
 USER_A = "6650f1c2a1b2c3d4e5f60718"
@@ -20,9 +21,9 @@ FAKE_IMAGE = "sha256:" + "0" * 64
 
 
 class RoutesServer:
-    def __init__(self, overrides=(), name="routes"):
+    def __init__(self, overrides=(), name="routes", store=None, key=None):
         self.dir = tempfile.mkdtemp(prefix="cw-%s-" % name)
-        self.key = "cw_test_" + secrets.token_urlsafe(24)
+        self.key = key or "cw_test_" + secrets.token_urlsafe(24)
         keys = os.path.join(self.dir, "keys")
         h = subprocess.run([os.path.join(BUILD, "frontd", "codeward-keytool"), "hash"],
                            input=self.key + "\n", capture_output=True, text=True, check=True)
@@ -36,7 +37,7 @@ class RoutesServer:
         self.policy = os.path.join(self.dir, "policy")
         with open(self.policy, "w") as f:
             f.write(text)
-        self.store = os.path.join(self.dir, "store")
+        self.store = store or os.path.join(self.dir, "store")
         self.portfile = os.path.join(self.dir, "port")
         self.log = open(os.path.join(self.dir, "server.log"), "wb+")
         self.proc = subprocess.Popen(
@@ -417,6 +418,134 @@ def test_upload_100mb_memory_stays_low():
     hwm2 = vm_hwm_kb(s.proc.pid)
     print("routes server VmHWM after downloading it %d kB" % hwm2)
     check(hwm2 < 48 * 1024, "resident high-water mark %d kB after the download" % hwm2)
+
+# --- strictness: a NUL or a cut upload ----------------------------------------
+
+def form_pieces(parts):
+    """multipart() piece by piece as form-data streams it: each part's
+    header, its value and its CRLF separately, then the closing line."""
+    for p in parts:
+        if len(p) == 2:
+            yield ('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n' %
+                   (FORM_BOUNDARY, p[0])).encode()
+            yield p[1].encode()
+        else:
+            yield ('--%s\r\nContent-Disposition: form-data; name="%s"; filename="%s"\r\n'
+                   'Content-Type: %s\r\n\r\n' % (FORM_BOUNDARY, p[0], p[1], p[3])).encode()
+            yield p[2]
+        yield b"\r\n"
+    yield ("--%s--\r\n" % FORM_BOUNDARY).encode()
+
+
+def upload_head(s, extra=""):
+    return ("POST /v1/upload HTTP/1.1\r\nHost: x\r\nX-API-Key: %s\r\nUser-Id: %s\r\n"
+            "Content-Type: %s\r\nTransfer-Encoding: chunked\r\n%s\r\n" %
+            (s.key, USER_A, content_type(), extra)).encode()
+
+
+def send_chunk(rc, piece):
+    rc.s.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+    time.sleep(0.05)    # each its own read on the server's side
+
+
+def test_tiny_uploads_each_piece_its_own_chunk():
+    """1-5 bytes, each form-data piece its own HTTP chunk: one file, exact."""
+    s = server()
+    c = s.client()
+    for n in range(1, 6):
+        data = bytes(range(65, 65 + n))
+        rc = RawConn(s.port, timeout=30)
+        try:
+            rc.s.sendall(upload_head(s))
+            for piece in form_pieces([("kind", "user"), ("id", USER_A),
+                                      ("file", "t%d.txt" % n, data, "text/plain")]):
+                send_chunk(rc, piece)
+            rc.s.sendall(b"0\r\n\r\n")
+            r = rc.read_answer()
+        finally:
+            rc.close()
+        check(r.status == 200, "%d bytes: %r" % (n, r))
+        j = r.json()
+        check(len(j["files"]) == 1, "%d bytes stored as %r" % (n, j["files"]))
+        r = c.request("GET", "/v1/download/%s/%s" % (j["session_id"], j["files"][0]["fileId"]))
+        check(r.status == 200 and r.body == data, "%d bytes came back as %r" % (n, r))
+        lst = c.request("GET", "/v1/files/%s?detail=full" % j["session_id"]).json()
+        check(len(lst) == 1, "%d bytes listed as %r" % (n, lst))
+
+
+def temp_files(store):
+    return [f for _, _, fs in os.walk(store) for f in fs if f.startswith(".tmp.")]
+
+
+def start_cut_upload(s):
+    """An upload whose file has begun arriving, and nothing more."""
+    rc = RawConn(s.port, timeout=30)
+    rc.s.sendall(upload_head(s))
+    for piece in list(form_pieces([("kind", "user"),
+                                   ("file", "cut.bin", b"x" * 70000, "x/y")]))[:5]:
+        send_chunk(rc, piece)
+    wait_for(lambda: temp_files(s.store), 10, "the upload's temporary file")
+    return rc
+
+
+def test_cut_upload_leaves_no_temporary_file():
+    s = server()
+    rc = start_cut_upload(s)
+    rc.close()
+    wait_for(lambda: not temp_files(s.store), 5, "the temporary file to go")
+    # a frontd that dies mid-upload: the next one clears what it left
+    s2 = RoutesServer(name="routes-dies")
+    try:
+        rc = start_cut_upload(s2)
+        s2.proc.kill()
+        s2.proc.wait()
+        rc.close()
+        check(temp_files(s2.store), "a killed server leaves its temporary file")
+        s3 = RoutesServer(name="routes-after", store=s2.store, key=s2.key)
+        s3.stop()
+        check(temp_files(s2.store) == [], "left after a restart: %r" % temp_files(s2.store))
+    finally:
+        s2.stop()
+
+
+def raw(s, head, body=b""):
+    rc = RawConn(s.port, timeout=30)
+    try:
+        return rc.exchange(head + b"\r\n" + body)
+    finally:
+        rc.close()
+
+
+def check_400(r, what):
+    check(r.status == 400 and r.json()["error"] == "bad_request", "%s: %r" % (what, r))
+
+
+def test_nul_in_path_and_query_is_400():
+    s = server()
+    j = upload_csv(s.client())
+    path = "/v1/download/%s/%s" % (j["session_id"], j["files"][0]["fileId"])
+    key = s.key.encode()
+    ok = raw(s, b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nX-API-Key: " + key + b"\r\n")
+    check(ok.status == 200 and ok.body == CSV, "the plain download: %r" % ok)
+    for what, head in [
+            ("%00 in the path", b"GET " + path.encode() + b"%00 HTTP/1.1\r\nHost: x\r\n"
+             b"X-API-Key: " + key + b"\r\n"),
+            ("%00 in a route", b"POST /v1/exec%00 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+             b"X-API-Key: " + key + b"\r\n"),
+            ("%00 in the query", b"GET /v1/files/" + j["session_id"].encode() +
+             b"?kind=user&id=u%00../x HTTP/1.1\r\nHost: x\r\nX-API-Key: " + key + b"\r\n")]:
+        check_400(raw(s, head), what)
+    # each request on a kept-alive connection is judged on its own (a
+    # refusal in the first call of the handler closes the connection)
+    rc = RawConn(s.port, timeout=30)
+    try:
+        for suffix, want in ((b"", 200), (b"%00", 400)):
+            r = rc.exchange(b"GET " + path.encode() + suffix + b" HTTP/1.1\r\nHost: x\r\n"
+                            b"X-API-Key: " + key + b"\r\n\r\n")
+            check(r.status == want, "keep-alive %r: %r" % (suffix, r))
+    finally:
+        rc.close()
+    check(temp_files(s.store) == [], "temporary files %r" % temp_files(s.store))
 
 
 def test_zz_stop():

@@ -298,6 +298,49 @@ def test_jwt_key_file_is_checked_at_start():
     shutil.rmtree(f.dir, ignore_errors=True)
 
 
+def exec_raw(f, body):
+    c = http.client.HTTPConnection("127.0.0.1", f.port, timeout=20)
+    c.request("POST", "/v1/exec", body=body,
+              headers={"X-API-Key": f.key, "Content-Type": "application/json"})
+    r = c.getresponse()
+    raw = r.read()
+    c.close()
+    return r.status, (json.loads(raw) if raw else None)
+
+
+def test_exec_body_nul_and_trailing_bytes_are_400():
+    """A NUL in any JSON string or key, raw or escaped, and any byte but
+    whitespace after the JSON value: 400, before privd is asked."""
+    ok = b'{"lang": "py", "code": "print(1)", "user_id": "u1"}'
+    cases = [
+        ("NUL in the code", b'{"lang": "py", "code": "print(1)\\u0000print(2)"}'),
+        ("NUL after the lang", b'{"lang": "py\\u0000bash", "code": "print(1)"}'),
+        ("NUL ending the lang", b'{"lang": "bash\\u0000", "code": "echo 1"}'),
+        ("NUL in a key", b'{"lang\\u0000": "py", "lang": "py", "code": "print(1)"}'),
+        ("NUL in the user", b'{"lang": "py", "code": "print(1)", "user_id": "u\\u0000../x"}'),
+        ("NUL in an argument", b'{"lang": "py", "code": "print(1)", "args": ["a\\u0000b"]}'),
+        ("NUL in a file name", b'{"lang": "py", "code": "1", "files": [{"id": "a", '
+                               b'"session_id": "b", "name": "x\\u0000y"}]}'),
+        ("raw NUL in the code", b'{"lang": "py", "code": "print(1)\0print(2)"}'),
+        ("bytes after the body", ok + b'{"lang": "bash", "code": "id"}'),
+        ("a byte after the body", ok + b"x"),
+        ("a NUL after the body", ok + b"\0"),
+    ]
+    with FakePrivd(name="strict") as f:
+        st, j = exec_raw(f, ok + b" \r\n\t")
+        check(st == 200 and j["stdout"] == "fake privd ran it\n",
+              "whitespace after the body: %s %r" % (st, j))
+        runs = len(f.users)
+        for what, body in cases:
+            st, j = exec_raw(f, body)
+            check(st == 400 and j["error"] == "bad_request" and "message" in j,
+                  "%s: %s %r" % (what, st, j))
+        # a backslash before "u0000" is no NUL
+        st, j = exec_raw(f, b'{"lang": "py", "code": "print(\\"\\\\u0000\\")"}')
+        check(st == 200, "an escaped backslash: %s %r" % (st, j))
+        check(len(f.users) == runs + 1, "privd was asked %d times" % (len(f.users) - runs))
+
+
 if __name__ == "__main__":
     try:
         main(globals())
