@@ -18,13 +18,15 @@ from cwtest import Appliance, check
 from opslib import main_then_stop, scrape
 
 FLOOD_ADDR = "127.0.0.2"	# the flood; the appliance's own requests come from 127.0.0.1
+FLOOD_ADDRS = ("127.0.0.2", "127.0.0.3")	# 48 clients each, under the per-address limit
 app = None
 
 
 def setup():
     global app
     if app is None:
-        app = Appliance([("concurrency", "pool", "1")], name="unauth").start()
+        # a warm pool deep enough that no run of the test waits for a create
+        app = Appliance([("concurrency", "pool", "4")], name="unauth").start()
     return app
 
 
@@ -39,28 +41,37 @@ def timed_exec(a):
     return time.monotonic() - t
 
 
-def flood_one(port, stop, sent, ok):
+def flood_one(port, addr, stop, sent, ok):
+    c = None
     while not stop.is_set():
         try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
-                                           source_address=(FLOOD_ADDR, 0))
+            if c is None:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
+                                               source_address=(addr, 0))
             c.request("GET", "/v1/health")
-            st = c.getresponse().status
-            c.close()
-        except OSError:
+            r = c.getresponse()
+            r.read()
+            st = r.status
+        except (OSError, http.client.HTTPException):
             st = 0
+            c.close()
+            c = None
         with sent.get_lock():
             sent.value += 1
         if st == 200:
             with ok.get_lock():
                 ok.value += 1
+        time.sleep(0.01)	# rapid, not a CPU hog on a small test machine
+    if c is not None:
+        c.close()
 
 
 def flood(port, stop, sent, ok):
-    """16 clients, each a new connection a request, in a process of its own
-    (the timing of this one's executions must not wait for their GIL)"""
-    threads = [threading.Thread(target=flood_one, args=(port, stop, sent, ok))
-               for _ in range(16)]
+    """96 clients on keep-alive connections, more than sockproxy's 64
+    connections, in a process of its own (the timing of this one's
+    executions must not wait for their GIL)"""
+    threads = [threading.Thread(target=flood_one, args=(port, addr, stop, sent, ok))
+               for addr in FLOOD_ADDRS for _ in range(48)]
     for t in threads:
         t.start()
     for t in threads:
@@ -78,7 +89,7 @@ def runs(a):
 
 def test_health_flood_is_one_check_a_second():
     a = setup()
-    usual = max(runs(a))
+    usual = sorted(runs(a))[1]	# the median: the machine is shared
     before = health_checks()
     ctx = multiprocessing.get_context("fork")
     stop, sent, ok = ctx.Event(), ctx.Value("l", 0), ctx.Value("l", 0)
@@ -100,7 +111,8 @@ def test_health_flood_is_one_check_a_second():
     check(ok.value >= sent.value // 2, "health answered 200 %d of %d" % (ok.value, sent.value))
     # one a second, one out at a time, and this test's own scrapes
     check(checks <= took + 3, "%d health checks for %d requests in %.1f s" % (checks, sent.value, took))
-    check(max(during) <= usual + 1.0, "exec took %r during the flood, %.2f s before" % (during, usual))
+    check(sorted(during)[1] <= usual + 1.0,
+          "exec took %r during the flood, %.2f s before" % (during, usual))
 
 
 def idle_conns(n, addr):
