@@ -28,18 +28,16 @@
 #define IDLE_TIMEOUT_S		120	/* LibreChat keeps connections over 5 s */
 /*
  * Connections cost a thread each, and nothing may hold them that has not
- * shown a credential. A connection gets HEADER_TIMEOUT_S to send a request
- * (and, unauthenticated, between requests); only one whose request
- * authenticated is kept IDLE_TIMEOUT_S between requests. One address holds
- * at most CONN_PER_ADDRESS of the CONN_MAX: a flood from another address
- * leaves LibreChat's connections free. (LibreChat is one address too, and a
- * flood from its own address, e.g. through the same reverse proxy, shares
- * its quota: what keeps that bounded is the header timeout and the health
- * cache, health.c, not the per-address limit.)
+ * shown a credential. A connection gets the policy's header-timeout to send
+ * a request (and, unauthenticated, between requests); only one whose
+ * request authenticated is kept IDLE_TIMEOUT_S between requests. One
+ * address holds at most connections-per-address of the connections: a
+ * flood from another address leaves LibreChat's connections free.
+ * (LibreChat is one address too, and a flood from its own address, e.g.
+ * through the same reverse proxy, shares its quota: what keeps that bounded
+ * is the header timeout and the health cache, health.c, not the
+ * per-address limit.)
  */
-#define HEADER_TIMEOUT_S	10
-#define CONN_MAX		256
-#define CONN_PER_ADDRESS	64
 #define METRICS_CONN_MAX	16
 /*
  * Node's global HTTP agent (keep-alive, node >= 19) gives a reused socket a
@@ -635,7 +633,7 @@ start_daemon(int listen_fd, const enum listener *which, unsigned int limit,
 	    0, NULL, NULL, handler, (void *)which,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, listen_fd,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HEADER_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)pol->header_timeout_s,
 	    MHD_OPTION_CONNECTION_LIMIT, limit,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
 	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
@@ -646,8 +644,9 @@ start_daemon(int listen_fd, const enum listener *which, unsigned int limit,
 int
 http_start(int listen_fd, int metrics_fd, const struct policy *p)
 {
-	pol = p;	/* its [metrics] only, which a reload never changes */
-	if ((mhd = start_daemon(listen_fd, &listen_api, CONN_MAX, CONN_PER_ADDRESS)) == NULL)
+	pol = p;	/* [metrics] and the connection keys: a reload never changes them */
+	if ((mhd = start_daemon(listen_fd, &listen_api, pol->conn_max,
+	    pol->conn_per_address)) == NULL)
 		return -1;
 	if (metrics_fd >= 0 &&
 	    (mhd_metrics = start_daemon(metrics_fd, &listen_metrics, METRICS_CONN_MAX,
