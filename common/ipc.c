@@ -414,8 +414,6 @@ check_metrics_reply(const struct ipc_metrics_reply *m, const char **why)
 {
 	size_t i;
 
-	if (m->reserved != 0)
-		return *why = "reserved field set", -1;
 	if (m->proxy_up > 1)
 		return *why = "bad proxy_up", -1;
 	if (m->pool_ready > m->pool_target)

@@ -238,7 +238,7 @@ struct ipc_metrics_reply {
 	uint32_t	pool_ready;	/* started, never-used sandboxes waiting */
 	uint32_t	pool_target;	/* what the pool holds when full, all images */
 	uint32_t	proxy_up;	/* 1: sockproxy answered, refusals[] is valid */
-	uint32_t	reserved;
+	uint32_t	health_checks;	/* HEALTH checks that asked sockproxy (mod 2^32) */
 	uint64_t	created;	/* sandboxes created since privd started */
 	uint64_t	removed;
 	uint64_t	swept;		/* leftovers removed at start-up */

@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "exec.h"
 #include "files.h"
+#include "health.h"
 #include "log.h"
 #include "metrics.h"
 #include "privsep.h"
@@ -27,6 +28,19 @@
 
 #define IDLE_TIMEOUT_S		120	/* LibreChat keeps connections over 5 s */
 /*
+ * Connections cost a thread each, and nothing may hold them that has not
+ * shown a credential. A connection gets the policy's header-timeout to send
+ * a request (and, unauthenticated, between requests); only one whose
+ * request authenticated is kept IDLE_TIMEOUT_S between requests. One
+ * address holds at most connections-per-address of the connections: a
+ * flood from another address leaves LibreChat's connections free.
+ * (LibreChat is one address too, and a flood from its own address, e.g.
+ * through the same reverse proxy, shares its quota: what keeps that bounded
+ * is the header timeout and the health cache, health.c, not the
+ * per-address limit.)
+ */
+#define METRICS_CONN_MAX	16
+/*
  * Node's global HTTP agent (keep-alive, node >= 19) gives a reused socket a
  * 5 s timeout, and neither node-fetch nor axios listens for it: a request
  * that stays silent for 5 s is torn down ("socket hang up"). An execution
@@ -36,7 +50,6 @@
  */
 #define EXEC_HOLD_MS		3000
 #define EXEC_BEAT_MS		2000
-#define HEALTH_WAIT_MS		5000
 #define SMALL_BODY_MAX		(64 * 1024)
 #define ROUTE_ARGS		2	/* '*' segments in a route's path */
 #define ROUTE_ARG_MAX		64	/* longer is no id: answered 400 */
@@ -387,7 +400,7 @@ route_health(struct MHD_Connection *conn, struct request *req, struct reply *r)
 {
 	(void)conn;
 	(void)req;
-	if (privd_req_health(HEALTH_WAIT_MS))
+	if (health_ok())
 		reply_json(r, 200, strdup("{\"status\":\"ok\"}"));
 	else
 		reply_error(r, 503, "unavailable", "the sandbox engine does not answer");
@@ -549,6 +562,9 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 			req->done = 1;
 			return send_reply(conn, &r);
 		}
+		if (need_auth)
+			MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+			    (unsigned int)IDLE_TIMEOUT_S);
 		if (rt->body == BODY_UPLOAD || rt->body == BODY_UPLOAD_BATCH) {
 			req->up = upload_begin(conn, rt->body == BODY_UPLOAD_BATCH,
 			    req->user, &r);
@@ -616,15 +632,17 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 static struct MHD_Daemon *
-start_daemon(int listen_fd, const enum listener *which, unsigned int limit)
+start_daemon(int listen_fd, const enum listener *which, unsigned int limit,
+    unsigned int per_address)
 {
 	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, handler, (void *)which,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, listen_fd,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)pol->header_timeout_s,
 	    MHD_OPTION_CONNECTION_LIMIT, limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
 	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 	    MHD_OPTION_URI_LOG_CALLBACK, strict_request_begin, NULL,
@@ -635,11 +653,13 @@ start_daemon(int listen_fd, const enum listener *which, unsigned int limit)
 int
 http_start(int listen_fd, int metrics_fd, const struct policy *p)
 {
-	pol = p;	/* its [metrics] only, which a reload never changes */
-	if ((mhd = start_daemon(listen_fd, &listen_api, 256)) == NULL)
+	pol = p;	/* [metrics] and the connection keys: a reload never changes them */
+	if ((mhd = start_daemon(listen_fd, &listen_api, pol->conn_max,
+	    pol->conn_per_address)) == NULL)
 		return -1;
 	if (metrics_fd >= 0 &&
-	    (mhd_metrics = start_daemon(metrics_fd, &listen_metrics, 16)) == NULL)
+	    (mhd_metrics = start_daemon(metrics_fd, &listen_metrics, METRICS_CONN_MAX,
+	    METRICS_CONN_MAX / 2)) == NULL)
 		return -1;
 	return 0;
 }

@@ -7,11 +7,11 @@
 
 #include "auth.h"
 #include "current.h"
+#include "health.h"
 #include "log.h"
 #include "policy.h"
 #include "privsep.h"
 
-#define METRICS_WAIT_MS		5000
 #define METRICS_TEXT_MAX	(64 * 1024)
 
 _Static_assert(IPC_LANGS == LANG_COUNT, "IPC_LANGS is policy.h's LANG_COUNT");
@@ -176,6 +176,9 @@ privd_part(struct text *t, const struct ipc_metrics_reply *p)
 	one(t, "codeward_sandbox_bytes_out_total", "counter",
 	    "Bytes of output streams and work-directory archives relayed from sandboxes.",
 	    p->bytes_out);
+	one(t, "codeward_health_checks_total", "counter",
+	    "Health checks privd made of sockproxy (at most one at a time; frontd answers GET /v1/health from the last for 1 s).",
+	    p->health_checks);
 	one(t, "codeward_sockproxy_up", "gauge",
 	    "1 when sockproxy answered privd's request for its counters.", p->proxy_up);
 	if (p->proxy_up) {
@@ -234,9 +237,7 @@ metrics_reply(struct reply *r)
 	char *buf;
 	int n, have;
 
-	have = privd_req_metrics(&p, METRICS_WAIT_MS) == 0;
-	if (!have)
-		log_warnx("metrics: privd did not answer in %d ms", METRICS_WAIT_MS);
+	have = health_metrics(&p) == 0;
 	metrics_http_snapshot(&h);
 	if ((buf = malloc(METRICS_TEXT_MAX)) == NULL) {
 		reply_error(r, 503, "unavailable", "out of memory");

@@ -160,6 +160,10 @@ policy_format(const struct policy *p, char *buf, size_t len)
 	emit(&o, "prewarm         %s\n", p->prewarm & (1u << LANG_PY) ? "py" : "none");
 	emit(&o, "sessions        %u\n", p->sessions);
 	emit(&o, "session-idle    %s\n", policy_fmt_ms(a, sizeof(a), p->session_idle_ms));
+	emit(&o, "connections     %u\nconnections-per-address %u\n", p->conn_max,
+	    p->conn_per_address);
+	emit(&o, "header-timeout  %s\n",
+	    policy_fmt_ms(a, sizeof(a), (uint64_t)p->header_timeout_s * 1000));
 	emit(&o, "\n[auth]\nmode            %s\n",
 	    (unsigned)p->auth < sizeof(auth_names) / sizeof(auth_names[0]) &&
 	    auth_names[p->auth] != NULL ? auth_names[p->auth] : "?");

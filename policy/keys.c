@@ -80,6 +80,9 @@ const struct key parser_keys[] = {
 	{ SEC_CONCURRENCY, "sessions", V_COUNT, OFF(sessions), 0, POLICY_SESSIONS_CEIL, NULL },
 	{ SEC_CONCURRENCY, "session-idle", V_MS, OFF(session_idle_ms),
 	    POLICY_SESSION_IDLE_FLOOR_MS, POLICY_SESSION_IDLE_CEIL_MS, NULL },
+	{ SEC_CONCURRENCY, "connections", V_COUNT, OFF(conn_max), POLICY_CONN_FLOOR, POLICY_CONN_CEIL, NULL },
+	{ SEC_CONCURRENCY, "connections-per-address", V_COUNT, OFF(conn_per_address), 1, POLICY_CONN_CEIL, NULL },
+	{ SEC_CONCURRENCY, "header-timeout", V_SECONDS, OFF(header_timeout_s), 1, POLICY_HEADER_TIMEOUT_CEIL_S, NULL },
 	{ SEC_AUTH, "mode", V_AUTH, OFF(auth), 0, 0, NULL },
 	{ SEC_AUTH, "keys", V_PATH, OFF(keys_path), 0, 0, NULL },
 	{ SEC_AUTH, "jwt-public-key", V_PATH_NONE, OFF(jwt_key_path), 0, 0, NULL },
@@ -124,6 +127,9 @@ parser_defaults(struct policy *p)
 	p->pool = 0;
 	p->sessions = 0;
 	p->session_idle_ms = 600000;
+	p->conn_max = 256;
+	p->conn_per_address = 64;
+	p->header_timeout_s = 10;
 	p->auth = AUTH_API_KEY;
 	snprintf(p->keys_path, sizeof(p->keys_path), "/etc/codeward/keys");
 	snprintf(p->jwt_issuer, sizeof(p->jwt_issuer), "librechat");

@@ -170,6 +170,10 @@ finish(struct parser *ps)
 	if (p->conc_per_user > p->conc_total)
 		return parser_fail(ps, "[concurrency] per-user %u is above total %u",
 		    p->conc_per_user, p->conc_total);
+	ps->line = line_of(ps, "connections-per-address", "connections");
+	if (p->conn_per_address > p->conn_max)
+		return parser_fail(ps, "[concurrency] connections-per-address %u is above "
+		    "connections %u", p->conn_per_address, p->conn_max);
 	ps->line = line_of(ps, "mode", NULL);
 	if ((p->auth == AUTH_JWT || p->auth == AUTH_API_KEY_JWT) &&
 	    p->jwt_key_path[0] == '\0')

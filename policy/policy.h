@@ -98,6 +98,9 @@ struct policy {
 	uint32_t		sessions;	/* stateful sessions kept; 0: none */
 	uint32_t		session_idle_ms;	/* an idle session's sandbox is removed after */
 	uint32_t		prewarm;	/* bit (1 << LANG_x): pre-warmed */
+	uint32_t		conn_max;	/* frontd's HTTP connections (a thread each) */
+	uint32_t		conn_per_address;	/* of them, from one address */
+	uint32_t		header_timeout_s;	/* to send a request; idle unless authenticated */
 
 	/* [auth] */
 	enum policy_auth	auth;
@@ -145,6 +148,9 @@ struct policy {
 #define POLICY_CONC_CEIL	256
 #define POLICY_POOL_CEIL	64
 #define POLICY_SESSIONS_CEIL	256
+#define POLICY_CONN_FLOOR	16
+#define POLICY_CONN_CEIL	1024
+#define POLICY_HEADER_TIMEOUT_CEIL_S	120
 #define POLICY_SESSION_IDLE_FLOOR_MS	5000U
 #define POLICY_SESSION_IDLE_CEIL_MS	(24U * 3600U * 1000U)
 

@@ -1,8 +1,10 @@
 /*
  * What a reload may not change. frontd reads the key file and the JWT
  * public key as root before its privilege drop and binds the metrics
- * listener then too; after the drop it can do neither again. So a policy
- * whose [auth] or [metrics] differs from the one in force is refused by
+ * listener then too; after the drop it can do neither again. Its HTTP
+ * server is started once with [concurrency]'s connections,
+ * connections-per-address and header-timeout. So a policy whose [auth],
+ * [metrics] or those three keys differ from the one in force is refused by
  * every daemon alike (the old one stays in force everywhere) and takes a
  * restart. Pure: no I/O.
  */
@@ -23,14 +25,19 @@ policy_reload_ok(const struct policy *old, const struct policy *new,
 	    strcmp(old->jwt_issuer, new->jwt_issuer) != 0 ||
 	    strcmp(old->jwt_audience, new->jwt_audience) != 0 ||
 	    strcmp(old->jwt_alg, new->jwt_alg) != 0)
-		section = "auth";
+		section = "[auth]";
 	else if (old->metrics != new->metrics ||
 	    strcmp(old->metrics_listen, new->metrics_listen) != 0 ||
 	    old->metrics_auth != new->metrics_auth)
-		section = "metrics";
+		section = "[metrics]";
+	else if (old->conn_max != new->conn_max ||
+	    old->conn_per_address != new->conn_per_address ||
+	    old->header_timeout_s != new->header_timeout_s)
+		section = "[concurrency] connections, connections-per-address or "
+		    "header-timeout";
 	if (section == NULL)
 		return 0;
-	snprintf(err, errlen, "%s: [%s] differs from the policy in force: "
+	snprintf(err, errlen, "%s: %s differs from the policy in force: "
 	    "a reload cannot change it, a restart is needed", fname, section);
 	return -1;
 }

@@ -104,7 +104,7 @@ def step(key, value, direction):
     m = re.fullmatch(r"(\d+)(ms|s|m|h)", value)
     if m:
         ms = int(m.group(1)) * TIMES[m.group(2)]
-        if key == "lifetime":                  # whole seconds
+        if key in ("lifetime", "header-timeout"):   # whole seconds
             return "%ds" % (ms // 1000 + direction)
         return "%dms" % (ms + direction)
     m = re.fullmatch(r"(\d+)([KMG])", value)
@@ -137,6 +137,10 @@ def test_documented_bounds():
                 text = "[concurrency]\nper-user 1\n"
             if key == "per-user":
                 text = "[concurrency]\ntotal 256\n"
+            if key == "connections":
+                text = "[concurrency]\nconnections-per-address 1\n"
+            if key == "connections-per-address":
+                text = "[concurrency]\nconnections 1024\n"
             rc, _, err, path = check_policy(text + "%s %s\n" % (key, bound))
             probes += 1
             if rc != 0:

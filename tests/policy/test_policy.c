@@ -101,6 +101,11 @@ static const struct bad bad[] = {
 	{ "[concurrency]\npool 65\n", "t.policy:2: pool 65 is above the ceiling of 64" },
 	{ "[concurrency]\ntotal 2\nper-user 3\n",
 	    "t.policy:3: [concurrency] per-user 3 is above total 2" },
+	{ "[concurrency]\nconnections 32\nconnections-per-address 33\n",
+	    "t.policy:3: [concurrency] connections-per-address 33 is above connections 32" },
+	{ "[concurrency]\nconnections 32\n",
+	    "t.policy:2: [concurrency] connections-per-address 64 is above connections 32" },
+	{ "[concurrency]\nheader-timeout 1500ms\n", "t.policy:2: '1500ms': whole seconds only" },
 
 	/* CPUs */
 	{ "[sandbox]\ncpus 0.001\n", "t.policy:2: '0.001': at most two decimals" },

@@ -4,7 +4,8 @@
  * daemon's side: a file parsed with its id and handed over as a sealed,
  * rewound memfd; a file changed on disk read again; a broken file refused
  * with FILE:LINE; a missing file, a directory and a file over POLICY_MAX
- * refused with why. And policy_reload_ok: [auth] and [metrics] need a
+ * refused with why. And policy_reload_ok: [auth], [metrics] and the HTTP
+ * connection keys of [concurrency] need a
  * restart, everything else reloads.
  */
 #include <errno.h>
@@ -147,6 +148,17 @@ test_reload_ok(void)
 	    strstr(err, "[metrics]") != NULL);
 	b = a;
 	b.metrics_auth = !a.metrics_auth;
+	CHECK(policy_reload_ok(&a, &b, "t", err, sizeof(err)) == -1);
+	/* frontd's HTTP server is started once with these */
+	b = a;
+	b.conn_max = a.conn_max + 1;
+	CHECK(policy_reload_ok(&a, &b, "t", err, sizeof(err)) == -1 &&
+	    strstr(err, "connections") != NULL);
+	b = a;
+	b.conn_per_address = a.conn_per_address - 1;
+	CHECK(policy_reload_ok(&a, &b, "t", err, sizeof(err)) == -1);
+	b = a;
+	b.header_timeout_s = a.header_timeout_s + 1;
 	CHECK(policy_reload_ok(&a, &b, "t", err, sizeof(err)) == -1);
 }
 
