@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The plain summary line of ./codeward test, from meson's JSON test logs
-(one JSON object a line): "N passed, N failed", after a FAILED line for each
+and the libFuzzer runs' log of scripts/fuzz.sh (one JSON object a line, each
+with "name" and "result"): "N passed, N failed", after a FAILED line for each
 test that did not pass. A skipped test counts as failed: a skip must never
 turn a run green; so does a log that cannot be read. Exit status 1 when
 anything failed or nothing passed.

@@ -1,7 +1,11 @@
 # shellcheck shell=bash
-# ./codeward test: everything `up` needs, the sanitizer build and LibreChat's
-# client, then every suite of build/ and the unit and fuzz suites of
-# build-asan/, summed up in one plain line (summary.py).
+# ./codeward test: everything `up` needs, the sanitizer and libFuzzer builds
+# and LibreChat's client, then every suite of build/, the unit and fuzz suites
+# of build-asan/ and every fuzz target under libFuzzer for FUZZ_SECONDS
+# (scripts/fuzz.sh), summed up in one plain line (summary.py).
+
+# libFuzzer's time per target beyond the corpus replay
+FUZZ_SECONDS=30
 
 # Sandboxes of an earlier test run that was itself killed (its appliances
 # never reached their stop): every test appliance's instance name starts with
@@ -18,7 +22,7 @@ sweep_test_leftovers() {
 
 run_tests() {
 	# A setup that fails is a failed run, with the summary line all the same.
-	if ! (prepare && build_asan && ensure_client); then
+	if ! (prepare && build_asan && build_fuzz && ensure_client); then
 		say "setup failed: no test could run"
 		echo "0 passed, 1 failed"
 		return 1
@@ -29,10 +33,14 @@ run_tests() {
 	export CODEWARD_NPM_CLIENT="$CLIENT_DIR"
 	local rc=0
 	sweep_test_leftovers
-	rm -f build/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+	rm -f build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
+	    build-fuzz/meson-logs/fuzzlog.json
 	meson test -C build --print-errorlogs --num-processes 2 || rc=1
 	# The sanitizer build runs the suites that exercise parsers and IPC.
 	meson test -C build-asan --print-errorlogs --suite unit --suite fuzz || rc=1
-	python3 scripts/summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json || rc=1
+	# each target one test: a find fails it (and lands in its corpus)
+	(fuzz_all "$FUZZ_SECONDS") || rc=1
+	python3 scripts/summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
+	    build-fuzz/meson-logs/fuzzlog.json || rc=1
 	return $rc
 }

@@ -151,7 +151,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hl = nul != NULL ? (size_t)(nul - data) : 0;
 	body = nul != NULL ? nul + 1 : data;
 	blen = size - (size_t)(body - data);
-	for (i = 0; i < hl && o + 2 < sizeof(hdrs); i++) {
+	/* room for a line's two bytes, the closing CR LF and the NUL */
+	for (i = 0; i < hl && o + 4 < sizeof(hdrs); i++) {
 		if (data[i] == '\r')
 			continue;
 		if (data[i] == '\n')
