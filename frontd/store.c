@@ -245,7 +245,7 @@ store_writer_commit(struct store_writer *w, const char *name, const char *kind,
 	unsigned char sha[crypto_hash_sha256_BYTES];
 	char metaname[CW_ID_LEN + 8] = "", *js = NULL;
 	struct quota_limits l;
-	int r = -1, charged = 0, recorded = 0;
+	int r = -1, charged = 0, recorded = 0, saved;
 
 	memset(m, 0, sizeof(*m));
 	if (w->fd < 0) {
@@ -288,6 +288,7 @@ store_writer_commit(struct store_writer *w, const char *name, const char *kind,
 		goto out;
 	r = 0;
 out:
+	saved = errno;
 	if (r != 0 && w->fd >= 0) {
 		/* never visible: undo the record and the charge */
 		if (recorded)
@@ -297,6 +298,7 @@ out:
 	}
 	free(js);
 	store_writer_abort(w);
+	errno = saved;
 	return r;
 }
 
@@ -310,6 +312,7 @@ store_put(const char *sid, const char *name, int fd, uint64_t off,
 	enum quota_why why;
 	char buf[65536];
 	uint64_t done = 0;
+	int saved;
 
 	memset(m, 0, sizeof(*m));
 	if (strlen(name) > STORE_NAME_MAX) {
@@ -344,7 +347,9 @@ store_put(const char *sid, const char *name, int fd, uint64_t off,
 	}
 	return store_writer_commit(&w, name, kind, owner, m);
 bad:
+	saved = errno;
 	store_writer_abort(&w);
+	errno = saved;
 	return -1;
 }
 
