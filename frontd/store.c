@@ -22,6 +22,7 @@
 #define STORE_TMP_AGE_S	3600	/* a write this long untouched is dead */
 
 static int store_fd = -1;
+static char store_gen[STORE_GEN_LEN + 1];	/* this frontd's temporary files */
 
 static void	sweep(uint32_t lifetime_s, int start, time_t now);
 
@@ -34,7 +35,11 @@ static void	sweep(uint32_t lifetime_s, int start, time_t now);
 void
 store_init(int dirfd)
 {
+	char id[CW_ID_LEN + 1];
+
 	store_fd = dirfd;
+	cw_id_new(id);
+	memcpy(store_gen, id, STORE_GEN_LEN);
 	quota_reset();
 	sweep(UINT32_MAX, 1, time(NULL));
 }
@@ -113,15 +118,24 @@ session_dir(const char *sid, int create)
 	return fd;
 }
 
+/* a fresh temporary name of this frontd */
+static void
+tmp_name(char out[STORE_TMP_LEN])
+{
+	char rnd[CW_ID_LEN + 1];
+
+	cw_id_new(rnd);
+	snprintf(out, STORE_TMP_LEN, ".tmp.%s.%s", store_gen, rnd);
+}
+
 /* write a small record atomically under dir as 'name' */
 static int
 atomic_write(int dir, const char *name, const void *data, size_t len)
 {
-	char tmp[CW_ID_LEN + 8], rnd[CW_ID_LEN + 1];
+	char tmp[STORE_TMP_LEN];
 	int fd, r = -1;
 
-	cw_id_new(rnd);
-	snprintf(tmp, sizeof(tmp), ".tmp.%s", rnd);
+	tmp_name(tmp);
 	if ((fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOFOLLOW, 0600)) < 0)
 		return -1;
@@ -160,15 +174,12 @@ meta_json(const struct store_meta *m)
 int
 store_writer_open(struct store_writer *w, const char *sid)
 {
-	char rnd[CW_ID_LEN + 1];
-
 	memset(w, 0, sizeof(*w));
 	w->dir = w->fd = -1;
 	if ((w->dir = session_dir(sid, 1)) < 0)
 		return -1;
 	memcpy(w->sid, sid, CW_ID_LEN + 1);
-	cw_id_new(rnd);
-	snprintf(w->tmp, sizeof(w->tmp), ".tmp.%s", rnd);
+	tmp_name(w->tmp);
 	if ((w->fd = openat(w->dir, w->tmp, O_WRONLY | O_CREAT | O_EXCL |
 	    O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
 		close(w->dir);
@@ -566,10 +577,11 @@ meta_name(const char *name, char id[CW_ID_LEN + 1])
 
 /*
  * One session folder; the entries it keeps. Nothing younger than
- * STORE_GRACE_S goes, whatever its record says. At the start nothing is
- * being written: every temporary file goes, and every record without its
- * object (a commit cut between the two renames); the objects kept are
- * counted into the tally.
+ * STORE_GRACE_S goes, whatever its record says. A temporary file of an
+ * earlier frontd (one frontd writes a store) goes at any age, this
+ * frontd's after STORE_TMP_AGE_S untouched. At the start nothing is being
+ * written: every record without its object goes too (a commit cut between
+ * the two renames); the objects kept are counted into the tally.
  */
 static int
 sweep_session(int sfd, time_t now, uint32_t lifetime_s, int start)
@@ -588,9 +600,10 @@ sweep_session(int sfd, time_t now, uint32_t lifetime_s, int start)
 		time_t a;
 
 		if (strncmp(fe->d_name, ".tmp.", 5) == 0) {
-			/* a write that never finished */
+			/* a write that never finished: an earlier frontd's, or long idle */
 			if ((a = age(sfd, fe->d_name, now)) >= 0 &&
-			    (start || a >= STORE_TMP_AGE_S))
+			    (start || a >= STORE_TMP_AGE_S ||
+			    strncmp(fe->d_name + 5, store_gen, STORE_GEN_LEN) != 0))
 				unlinkat(sfd, fe->d_name, 0);
 			else
 				left++;

@@ -24,6 +24,13 @@
 #include "util.h"
 
 #define STORE_NAME_MAX	255
+/*
+ * ".tmp.<generation>.<id>": a temporary file names the frontd that wrote
+ * it (8 characters drawn at store_init), so one left by an earlier frontd
+ * is known for dead whatever its age.
+ */
+#define STORE_GEN_LEN	8
+#define STORE_TMP_LEN	(5 + STORE_GEN_LEN + 1 + CW_ID_LEN + 1)
 
 struct store_meta {
 	char		sid[CW_ID_LEN + 1];
@@ -65,7 +72,7 @@ struct store_writer {
 	int				dir;	/* -1 when not open */
 	int				fd;
 	char				sid[CW_ID_LEN + 1];
-	char				tmp[CW_ID_LEN + 8];
+	char				tmp[STORE_TMP_LEN];
 	uint64_t			size;
 	uint64_t			pending;	/* in the tally's pending bytes */
 	enum quota_why			why;	/* the limit that refused it */

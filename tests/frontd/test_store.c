@@ -231,6 +231,15 @@ test_store(void)
 	store_sweep(pol.lifetime_s);
 	CHECK(exists(sid, "AAAAAAAAAAAAAAAAAAAAA.meta"));	/* young: may be committing */
 	CHECK(store_meta(sid, "AAAAAAAAAAAAAAAAAAAAA", &b) == -1);	/* unreadable */
+	/* an earlier frontd's temporary file goes at the next sweep, ours stays */
+	snprintf(buf, sizeof(buf), "%s/%s/.tmp.zzzzzzzz.AAAAAAAAAAAAAAAAAAAAA", root, sid);
+	CHECK((fd = open(buf, O_WRONLY | O_CREAT, 0600)) >= 0 && close(fd) == 0);
+	CHECK(store_writer_open(&w, sid) == 0);
+	store_sweep(pol.lifetime_s);
+	CHECK(!exists(sid, ".tmp.zzzzzzzz.AAAAAAAAAAAAAAAAAAAAA"));
+	CHECK(store_writer_write(&w, "abc", 3) == 0);
+	CHECK(store_writer_commit(&w, "e.txt", "user", "erin", &b) == 0);
+	CHECK(store_delete(sid, b.fid) == 0);
 	/* a kill mid-upload: the temporary file */
 	CHECK(store_writer_open(&w, sid) == 0);
 	CHECK(store_writer_write(&w, "abc", 3) == 0);

@@ -21,7 +21,7 @@ import time
 from cwhttp import RawConn, content_type, multipart
 from cwtest import Appliance, check, main
 from opslib import wait_for
-from test_lifecycle import frontd_pid, start_privd
+from test_lifecycle import start_privd
 
 K = 1024
 QUOTAS = [("files", "user-quota", "64K"), ("files", "store-quota", "200K"),
@@ -67,6 +67,20 @@ def upload(a, user, name, data):
                                                         ("file", name, data, "x/y")]),
                       headers={"Content-Type": content_type(), "User-Id": user})
     return st, j
+
+
+def frontd_pid(a):
+    """privd's child that runs codeward-frontd (privd has other children)"""
+    ppid = a.procs["privd"].pid
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                comm, rest = f.read().split(" (", 1)[1].rsplit(")", 1)
+            if int(rest.split()[1]) == ppid and comm == "codeward-frontd":
+                return int(p)
+        except (OSError, ValueError, IndexError):
+            continue
+    raise AssertionError("no frontd under privd %d" % ppid)
 
 
 def store_entries(a):
