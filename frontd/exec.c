@@ -79,6 +79,9 @@ struct collect {
 	size_t			stored;
 	size_t			dropped;
 	int			failed;
+	size_t			unstored;	/* over a quota (store.h) */
+	int			unstored_errno;
+	char			unstored_names[120];	/* those that fit, quoted */
 };
 
 void
@@ -318,6 +321,17 @@ collect_file(const struct tar_entry *e, void *ctx)
 	}
 	if (store_put(c->sid, e->name, -1, 0, e->data, e->size, "output", c->owner,
 	    &m) != 0) {
+		if (errno == EDQUOT || errno == ENOSPC) {
+			/* over a quota: the answer still comes, without this file */
+			size_t k = strlen(c->unstored_names);
+
+			if (k + strlen(e->name) + 5 < sizeof(c->unstored_names))
+				snprintf(c->unstored_names + k, sizeof(c->unstored_names) - k,
+				    "%s'%s'", k ? ", " : "", e->name);
+			c->unstored_errno = errno;
+			c->unstored++;
+			return 0;
+		}
 		log_warn("exec: store '%s'", e->name);
 		c->failed = 1;
 		return -1;
@@ -429,7 +443,7 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	struct collect c;
 	cJSON *resp = NULL, *run, *del = NULL;
 	unsigned char *omap = NULL, *tmap = NULL;
-	char *sout = NULL, *serr = NULL, a[32], tarerr[128];
+	char *sout = NULL, *serr = NULL, a[96], tarerr[128];
 	char key[IPC_SESSION_LEN + 1] = "";
 	const char *lost;
 	size_t i, nin = 0, soutlen = 0, serrlen = 0;
@@ -575,6 +589,10 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	if (c.dropped > 0)
 		note(&serr, &serrlen, "[codeward] %zu more files were not returned "
 		    "(at most %u per session)", c.dropped, pol->files_per_session);
+	if (c.unstored > 0)
+		note(&serr, &serrlen, "[codeward] %zu output files were not stored (%s): %s",
+		    c.unstored, store_errno_why(c.unstored_errno, a, sizeof(a)),
+		    c.unstored_names);
 	/* a killed program's files come back unless its sandbox died or was stopped */
 	lost = res.archive_fd < 0 && !(res.done.flags & IPC_DF_UNCHANGED) ?
 	    "; files written by a killed run are not returned" : "";

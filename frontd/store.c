@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "current.h"
 #include "log.h"
 #include "policy.h"
 
@@ -20,92 +22,85 @@
 #define STORE_TMP_AGE_S	3600	/* a write this long untouched is dead */
 
 static int store_fd = -1;
+static char store_gen[STORE_GEN_LEN + 1];	/* this frontd's temporary files */
 
-int
-store_prepare_dir(const char *path, uid_t uid, gid_t gid)
-{
-	struct stat st;
-
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return -1;
-	if (lstat(path, &st) != 0)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	/*
-	 * Change only what is wrong, mode first (while root may still own
-	 * it): a store that is already its owner's, 0700, needs no capability
-	 * at all (compose/README.md: the container's capabilities).
-	 */
-	if ((st.st_mode & 07777) != 0700 && chmod(path, 0700) != 0)
-		return -1;
-	if ((st.st_uid != uid || st.st_gid != gid) && lchown(path, uid, gid) != 0)
-		return -1;
-	return 0;
-}
-
-int
-store_open_dir(const char *path)
-{
-	struct stat st;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return -1;
-	if (fstat(fd, &st) != 0 || st.st_uid != geteuid() ||
-	    (st.st_mode & 07777) != 0700) {
-		close(fd);
-		errno = EPERM;
-		return -1;
-	}
-	return fd;
-}
-
-static void	sweep(uint32_t lifetime_s, time_t tmp_age_s);
+static void	sweep(uint32_t lifetime_s, int start, time_t now);
 
 /*
  * A temporary file of this frontd goes when its request ends (upload.c);
- * one left by a frontd that died mid-upload goes when the next one starts.
+ * one left by a frontd that died mid-upload goes when the next one starts,
+ * with any record whose object never arrived. The objects found are the
+ * tally's first count.
  */
 void
 store_init(int dirfd)
 {
+	char id[CW_ID_LEN + 1];
+
 	store_fd = dirfd;
-	sweep(UINT32_MAX, 0);
+	cw_id_new(id);
+	memcpy(store_gen, id, STORE_GEN_LEN);
+	quota_reset();
+	sweep(UINT32_MAX, 1, time(NULL));
 }
 
-static const struct {
-	const char	*ext;
-	const char	*type;
-} ctypes[] = {
-	{ "csv", "text/csv" }, { "txt", "text/plain" }, { "md", "text/markdown" },
-	{ "json", "application/json" }, { "html", "text/html" },
-	{ "xml", "application/xml" }, { "png", "image/png" },
-	{ "jpg", "image/jpeg" }, { "jpeg", "image/jpeg" }, { "gif", "image/gif" },
-	{ "svg", "image/svg+xml" }, { "webp", "image/webp" },
-	{ "pdf", "application/pdf" }, { "zip", "application/zip" },
-	{ "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
-	{ "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document" },
-	{ "pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation" },
-	{ "py", "text/x-python" }, { "js", "text/javascript" },
-	{ "ts", "text/plain" }, { "sh", "text/x-shellscript" },
-	{ "parquet", "application/octet-stream" }, { "tsv", "text/tab-separated-values" },
-};
+void
+store_limits(struct quota_limits *l)
+{
+	const struct policy *p = current_policy();
+
+	memset(l, 0, sizeof(*l));
+	if (p == NULL)
+		return;
+	l->user = p->user_quota;
+	l->store = p->store_quota;
+	l->floor = p->free_space_floor;
+}
 
 const char *
-store_content_type(const char *name)
+store_why(enum quota_why why, char *buf, size_t len)
 {
-	const char *dot = strrchr(name, '.'), *slash = strrchr(name, '/');
-	size_t i;
+	struct quota_limits l;
+	char a[32];
 
-	if (dot == NULL || (slash != NULL && dot < slash))
-		return "application/octet-stream";
-	for (i = 0; i < sizeof(ctypes) / sizeof(ctypes[0]); i++)
-		if (strcasecmp(dot + 1, ctypes[i].ext) == 0)
-			return ctypes[i].type;
-	return "application/octet-stream";
+	store_limits(&l);
+	switch (why) {
+	case QUOTA_USER:
+		snprintf(buf, len, "user-quota %s", policy_fmt_size(a, sizeof(a), l.user));
+		break;
+	case QUOTA_STORE:
+		snprintf(buf, len, "store-quota %s", policy_fmt_size(a, sizeof(a), l.store));
+		break;
+	case QUOTA_FLOOR:
+		snprintf(buf, len, "free-space-floor %s",
+		    policy_fmt_size(a, sizeof(a), l.floor));
+		break;
+	default:
+		snprintf(buf, len, "the file store");
+		break;
+	}
+	return buf;
+}
+
+const char *
+store_errno_why(int err, char *buf, size_t len)
+{
+	struct quota_limits l;
+	char a[32], b[32];
+
+	if (err == EDQUOT)
+		return store_why(QUOTA_USER, buf, len);
+	store_limits(&l);
+	snprintf(buf, len, "the file store is full: store-quota %s, free-space-floor %s",
+	    policy_fmt_size(a, sizeof(a), l.store), policy_fmt_size(b, sizeof(b), l.floor));
+	return buf;
+}
+
+/* the refusal as errno: the owner's quota, or the store's room */
+static int
+why_errno(enum quota_why why)
+{
+	return why == QUOTA_USER ? EDQUOT : ENOSPC;
 }
 
 static int
@@ -123,15 +118,24 @@ session_dir(const char *sid, int create)
 	return fd;
 }
 
+/* a fresh temporary name of this frontd */
+static void
+tmp_name(char out[STORE_TMP_LEN])
+{
+	char rnd[CW_ID_LEN + 1];
+
+	cw_id_new(rnd);
+	snprintf(out, STORE_TMP_LEN, ".tmp.%s.%s", store_gen, rnd);
+}
+
 /* write a small record atomically under dir as 'name' */
 static int
 atomic_write(int dir, const char *name, const void *data, size_t len)
 {
-	char tmp[CW_ID_LEN + 8], rnd[CW_ID_LEN + 1];
+	char tmp[STORE_TMP_LEN];
 	int fd, r = -1;
 
-	cw_id_new(rnd);
-	snprintf(tmp, sizeof(tmp), ".tmp.%s", rnd);
+	tmp_name(tmp);
 	if ((fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOFOLLOW, 0600)) < 0)
 		return -1;
@@ -170,15 +174,12 @@ meta_json(const struct store_meta *m)
 int
 store_writer_open(struct store_writer *w, const char *sid)
 {
-	char rnd[CW_ID_LEN + 1];
-
 	memset(w, 0, sizeof(*w));
 	w->dir = w->fd = -1;
 	if ((w->dir = session_dir(sid, 1)) < 0)
 		return -1;
 	memcpy(w->sid, sid, CW_ID_LEN + 1);
-	cw_id_new(rnd);
-	snprintf(w->tmp, sizeof(w->tmp), ".tmp.%s", rnd);
+	tmp_name(w->tmp);
 	if ((w->fd = openat(w->dir, w->tmp, O_WRONLY | O_CREAT | O_EXCL |
 	    O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
 		close(w->dir);
@@ -189,13 +190,37 @@ store_writer_open(struct store_writer *w, const char *sid)
 	return 0;
 }
 
+/* room for len more bytes on the store's filesystem, above the floor */
+static enum quota_why
+floor_check(int fd, uint64_t len, const struct quota_limits *l)
+{
+	struct statfs sf;
+	uint64_t unit;
+
+	if (l->floor == 0)
+		return QUOTA_OK;
+	if (fstatfs(fd, &sf) != 0)
+		return QUOTA_FLOOR;	/* unknown room: refused */
+	unit = sf.f_frsize != 0 ? (uint64_t)sf.f_frsize : (uint64_t)sf.f_bsize;
+	return quota_floor((uint64_t)sf.f_bavail * unit, len, l);
+}
+
 int
 store_writer_write(struct store_writer *w, const void *data, size_t len)
 {
+	struct quota_limits l;
+
 	if (w->fd < 0) {
 		errno = EBADF;
 		return -1;
 	}
+	store_limits(&l);
+	if ((w->why = floor_check(w->fd, len, &l)) != QUOTA_OK ||
+	    (w->why = quota_pend(len, &l)) != QUOTA_OK) {
+		errno = ENOSPC;
+		return -1;
+	}
+	w->pending += len;
 	crypto_hash_sha256_update(&w->sha, data, len);
 	if (cw_write_all(w->fd, data, len) != 0)
 		return -1;
@@ -213,15 +238,25 @@ store_writer_abort(struct store_writer *w)
 	if (w->dir >= 0)
 		close(w->dir);
 	w->fd = w->dir = -1;
+	quota_unpend(w->pending);
+	w->pending = 0;
 }
 
+/*
+ * The order makes a kill at any moment harmless: the record is in place
+ * (its own temporary file, fsync, rename) before the object is renamed
+ * next to it, so an object is never visible without its record, and a
+ * record without its object is never an answer (store_get, store_list)
+ * and goes at the next start.
+ */
 int
 store_writer_commit(struct store_writer *w, const char *name, const char *kind,
     const char *owner, struct store_meta *m)
 {
 	unsigned char sha[crypto_hash_sha256_BYTES];
-	char metaname[CW_ID_LEN + 8], *js = NULL;
-	int r = -1;
+	char metaname[CW_ID_LEN + 8] = "", *js = NULL;
+	struct quota_limits l;
+	int r = -1, charged = 0, recorded = 0, saved;
 
 	memset(m, 0, sizeof(*m));
 	if (w->fd < 0) {
@@ -242,24 +277,39 @@ store_writer_commit(struct store_writer *w, const char *name, const char *kind,
 	m->created = (int64_t)time(NULL);
 	crypto_hash_sha256_final(&w->sha, sha);
 	sodium_bin2hex(m->sha256, sizeof(m->sha256), sha, sizeof(sha));
-	if (fsync(w->fd) != 0 || renameat(w->dir, w->tmp, w->dir, m->fid) != 0)
+	if (fsync(w->fd) != 0)
+		goto out;
+	store_limits(&l);
+	if ((w->why = quota_commit(m->owner, w->size, &l)) != QUOTA_OK) {
+		errno = why_errno(w->why);
+		goto out;
+	}
+	w->pending = 0;
+	charged = 1;
+	snprintf(metaname, sizeof(metaname), "%s.meta", m->fid);
+	if ((js = meta_json(m)) == NULL ||
+	    atomic_write(w->dir, metaname, js, strlen(js)) != 0)
+		goto out;
+	recorded = 1;
+	if (renameat(w->dir, w->tmp, w->dir, m->fid) != 0)
 		goto out;
 	close(w->fd);
 	w->fd = -1;
-	if ((js = meta_json(m)) == NULL)
-		goto gone;
-	snprintf(metaname, sizeof(metaname), "%s.meta", m->fid);
-	if (atomic_write(w->dir, metaname, js, strlen(js)) != 0)
-		goto gone;
 	if (fsync(w->dir) != 0)
 		goto out;
 	r = 0;
-	goto out;
-gone:
-	unlinkat(w->dir, m->fid, 0);
 out:
+	saved = errno;
+	if (r != 0 && w->fd >= 0) {
+		/* never visible: undo the record and the charge */
+		if (recorded)
+			unlinkat(w->dir, metaname, 0);
+		if (charged)
+			quota_release(m->owner, m->size);
+	}
 	free(js);
 	store_writer_abort(w);
+	errno = saved;
 	return r;
 }
 
@@ -269,12 +319,21 @@ store_put(const char *sid, const char *name, int fd, uint64_t off,
     struct store_meta *m)
 {
 	struct store_writer w;
+	struct quota_limits l;
+	enum quota_why why;
 	char buf[65536];
 	uint64_t done = 0;
+	int saved;
 
 	memset(m, 0, sizeof(*m));
 	if (strlen(name) > STORE_NAME_MAX) {
 		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* a first look before any byte is written; the commit decides */
+	store_limits(&l);
+	if ((why = quota_check(owner, len, &l)) != QUOTA_OK) {
+		errno = why_errno(why);
 		return -1;
 	}
 	if (store_writer_open(&w, sid) != 0)
@@ -299,7 +358,9 @@ store_put(const char *sid, const char *name, int fd, uint64_t off,
 	}
 	return store_writer_commit(&w, name, kind, owner, m);
 bad:
+	saved = errno;
 	store_writer_abort(&w);
+	errno = saved;
 	return -1;
 }
 
@@ -414,6 +475,7 @@ store_delete(const char *sid, const char *fid)
 	/* the record first: a half-deleted object is simply absent */
 	if (unlinkat(dir, metaname, 0) != 0)
 		goto out;
+	quota_release(m.owner, m.size);
 	if (unlinkat(dir, fid, 0) != 0 && errno != ENOENT)
 		goto out;
 	r = 0;
@@ -480,26 +542,117 @@ out:
 }
 
 void
-store_iso8601(int64_t t, char out[32])
+store_sweep(uint32_t lifetime_s)
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm) == 0)
-		snprintf(out, 32, "1970-01-01T00:00:00.000Z");
+	sweep(lifetime_s, 0, time(NULL));
 }
 
 void
-store_sweep(uint32_t lifetime_s)
+store_sweep_at(uint32_t lifetime_s, int64_t now)
 {
-	sweep(lifetime_s, STORE_TMP_AGE_S);
+	sweep(lifetime_s, 0, (time_t)now);
+}
+
+/* seconds since the entry was last written or renamed */
+static time_t
+age(int dir, const char *name, time_t now)
+{
+	struct stat st;
+
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -1;
+	return now - (st.st_mtime > st.st_ctime ? st.st_mtime : st.st_ctime);
+}
+
+/* "<id>.meta": its id in 'id' */
+static int
+meta_name(const char *name, char id[CW_ID_LEN + 1])
+{
+	if (strlen(name) != CW_ID_LEN + 5 || strcmp(name + CW_ID_LEN, ".meta") != 0)
+		return 0;
+	memcpy(id, name, CW_ID_LEN);
+	id[CW_ID_LEN] = '\0';
+	return cw_id_ok(id);
+}
+
+/*
+ * One session folder; the entries it keeps. Nothing younger than
+ * STORE_GRACE_S goes, whatever its record says. A temporary file of an
+ * earlier frontd (one frontd writes a store) goes at any age, this
+ * frontd's after STORE_TMP_AGE_S untouched. At the start nothing is being
+ * written: every record without its object goes too (a commit cut between
+ * the two renames); the objects kept are counted into the tally.
+ */
+static int
+sweep_session(int sfd, time_t now, uint32_t lifetime_s, int start)
+{
+	struct dirent *fe;
+	DIR *sd;
+	int left = 0;
+
+	if ((sd = fdopendir(sfd)) == NULL) {
+		close(sfd);
+		return 1;
+	}
+	while ((fe = readdir(sd)) != NULL) {
+		char metaname[CW_ID_LEN + 8], id[CW_ID_LEN + 1];
+		struct store_meta m;
+		time_t a;
+
+		if (strncmp(fe->d_name, ".tmp.", 5) == 0) {
+			/* a write that never finished: an earlier frontd's, or long idle */
+			if ((a = age(sfd, fe->d_name, now)) >= 0 &&
+			    (start || a >= STORE_TMP_AGE_S ||
+			    strncmp(fe->d_name + 5, store_gen, STORE_GEN_LEN) != 0))
+				unlinkat(sfd, fe->d_name, 0);
+			else
+				left++;
+			continue;
+		}
+		if (meta_name(fe->d_name, id)) {
+			/* a record whose object never arrived */
+			if (age(sfd, id, now) < 0 && errno == ENOENT &&
+			    (a = age(sfd, fe->d_name, now)) >= 0 &&
+			    (start || a >= STORE_GRACE_S))
+				unlinkat(sfd, fe->d_name, 0);
+			else
+				left++;
+			continue;
+		}
+		if (!cw_id_ok(fe->d_name))
+			continue;
+		if ((a = age(sfd, fe->d_name, now)) < 0)
+			continue;
+		left++;
+		if (meta_read(sfd, fe->d_name, &m) == 0) {
+			if (a < STORE_GRACE_S || now - m.created < (time_t)lifetime_s) {
+				if (start)
+					quota_count(m.owner, m.size);
+				continue;
+			}
+			/* the record first, as store_delete: it alone says who paid */
+			snprintf(metaname, sizeof(metaname), "%s.meta", fe->d_name);
+			if (unlinkat(sfd, metaname, 0) == 0)
+				quota_release(m.owner, m.size);
+			unlinkat(sfd, fe->d_name, 0);
+			left--;
+			continue;
+		}
+		/* no record (a hand removed it, or an older frontd's race) */
+		if (a < STORE_GRACE_S)
+			continue;
+		snprintf(metaname, sizeof(metaname), "%s.meta", fe->d_name);
+		unlinkat(sfd, fe->d_name, 0);
+		unlinkat(sfd, metaname, 0);
+		left--;
+	}
+	closedir(sd);
+	return left;
 }
 
 static void
-sweep(uint32_t lifetime_s, time_t tmp_age_s)
+sweep(uint32_t lifetime_s, int start, time_t now)
 {
-	time_t now = time(NULL);
 	DIR *top;
 	struct dirent *se;
 	int topfd;
@@ -512,44 +665,19 @@ sweep(uint32_t lifetime_s, time_t tmp_age_s)
 	}
 	rewinddir(top);
 	while ((se = readdir(top)) != NULL) {
-		struct dirent *fe;
-		DIR *sd;
-		int sfd, left = 0;
+		time_t a;
+		int sfd;
 
 		if (!cw_id_ok(se->d_name))
+			continue;
+		/* a folder just made may be about to receive its first file */
+		if ((a = age(store_fd, se->d_name, now)) < 0)
 			continue;
 		if ((sfd = openat(store_fd, se->d_name, O_RDONLY | O_DIRECTORY |
 		    O_CLOEXEC | O_NOFOLLOW)) < 0)
 			continue;
-		if ((sd = fdopendir(sfd)) == NULL) {
-			close(sfd);
-			continue;
-		}
-		while ((fe = readdir(sd)) != NULL) {
-			struct store_meta m;
-			char metaname[CW_ID_LEN + 8];
-			struct stat st;
-
-			if (fe->d_name[0] == '.' && strncmp(fe->d_name, ".tmp.", 5) == 0) {
-				/* a write that never finished */
-				if (fstatat(sfd, fe->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-				    now - st.st_mtime >= tmp_age_s)
-					unlinkat(sfd, fe->d_name, 0);
-				continue;
-			}
-			if (!cw_id_ok(fe->d_name))
-				continue;
-			if (meta_read(sfd, fe->d_name, &m) == 0 &&
-			    now - m.created < (time_t)lifetime_s) {
-				left++;
-				continue;
-			}
-			snprintf(metaname, sizeof(metaname), "%.21s.meta", fe->d_name);
-			unlinkat(sfd, fe->d_name, 0);
-			unlinkat(sfd, metaname, 0);
-		}
-		closedir(sd);
-		if (left == 0)
+		if (sweep_session(sfd, now, lifetime_s, start) == 0 &&
+		    (start || a >= STORE_GRACE_S))
 			unlinkat(store_fd, se->d_name, AT_REMOVEDIR);
 	}
 	closedir(top);

@@ -4,8 +4,10 @@
  * only decides what each part is. Fields (kind, id, version, entity_id) are
  * kept in small fixed buffers; each file part gets a store writer in a
  * fresh session and its bytes go to disk as they arrive, with the size cap
- * checked before each write. Nothing is committed until the body is
- * complete: then every file is renamed into place with its owner.
+ * checked before each write, and the store's room (store-quota,
+ * free-space-floor) by the writer. Nothing is committed until the body is
+ * complete: then every file is renamed into place with its owner, which is
+ * when the owner's user-quota is known and checked.
  *
  * Owners: the authenticated user (a JWT's sub) when there is one; else, for
  * kind=user, the 'id' field (else the User-Id header); for agent and skill
@@ -36,6 +38,8 @@ enum part_state {
 	PART_BAD_NAME,		/* discarded: the filename is not a clean path */
 	PART_TOO_LARGE,		/* discarded: over the policy's upload-max */
 	PART_FAILED,		/* discarded: the store failed */
+	PART_OVER_QUOTA,	/* discarded: over the owner's user-quota */
+	PART_NO_ROOM,		/* discarded: store-quota or free-space-floor */
 	PART_STORED,		/* committed */
 };
 
@@ -151,9 +155,10 @@ part_data(struct upload_part *p, uint64_t max, const char *data, size_t size)
 		return;
 	}
 	if (store_writer_write(&p->w, data, size) != 0) {
-		log_warn("upload: store write");
+		if (p->w.why == QUOTA_OK)
+			log_warn("upload: store write");
 		store_writer_abort(&p->w);
-		p->state = PART_FAILED;
+		p->state = p->w.why == QUOTA_OK ? PART_FAILED : PART_NO_ROOM;
 	}
 }
 
@@ -300,10 +305,32 @@ owner_of(struct upload *u, char *owner, size_t olen, const char **kind,
 	return 0;
 }
 
+/* 413 or 507 naming the limit, for a part the quotas refused; else -1 */
+static int
+quota_reply(const struct upload_part *p, struct reply *r)
+{
+	char lim[64];
+
+	if (p->state != PART_OVER_QUOTA && p->state != PART_NO_ROOM)
+		return -1;
+	store_why(p->w.why, lim, sizeof(lim));
+	if (p->state == PART_OVER_QUOTA)
+		reply_error(r, 413, "quota_exceeded", "'%s': the owner's stored files "
+		    "would exceed %s", p->given ? p->given : "", lim);
+	else
+		reply_error(r, 507, "insufficient_storage", "'%s': the file store is "
+		    "full (%s)", p->given ? p->given : "", lim);
+	return 0;
+}
+
 static const char *
 part_error(const struct upload_part *p)
 {
 	switch (p->state) {
+	case PART_OVER_QUOTA:
+		return "over the owner's user-quota";
+	case PART_NO_ROOM:
+		return "the file store is full";
 	case PART_BAD_NAME:
 		return "the filename must be a relative path (no '..', no control "
 		    "characters, UTF-8, components of at most 100 bytes)";
@@ -404,6 +431,8 @@ upload_finish(struct upload *u, struct reply *r)
 				    p->given ? p->given : "", (unsigned long long)u->pol->upload_max);
 				goto fail;
 			}
+			if (quota_reply(p, r) == 0)
+				goto fail;
 			if (p->state != PART_WRITING) {
 				reply_error(r, p->state == PART_BAD_NAME ? 400 : 503,
 				    p->state == PART_BAD_NAME ? "bad_filename" : "unavailable",
@@ -418,10 +447,15 @@ upload_finish(struct upload *u, struct reply *r)
 		if (p->state != PART_WRITING)
 			continue;
 		if (store_writer_commit(&p->w, p->name, kind, owner, &p->m) != 0) {
-			log_warn("upload: store commit");
-			p->state = PART_FAILED;
+			if (p->w.why == QUOTA_OK) {
+				log_warn("upload: store commit");
+				p->state = PART_FAILED;
+			} else
+				p->state = p->w.why == QUOTA_USER ? PART_OVER_QUOTA :
+				    PART_NO_ROOM;
 			if (!u->batch) {
-				reply_error(r, 503, "unavailable", "the file store failed");
+				if (quota_reply(p, r) != 0)
+					reply_error(r, 503, "unavailable", "the file store failed");
 				goto fail;
 			}
 			continue;

@@ -155,6 +155,9 @@ policy_format(const struct policy *p, char *buf, size_t len)
 	emit(&o, "per-execution   %u\n", p->files_per_exec);
 	emit(&o, "per-session     %u\n", p->files_per_session);
 	emit(&o, "lifetime        %s\n", policy_fmt_ms(a, sizeof(a), (uint64_t)p->lifetime_s * 1000));
+	emit(&o, "user-quota      %s\n", policy_fmt_size(a, sizeof(a), p->user_quota));
+	emit(&o, "store-quota     %s\n", policy_fmt_size(a, sizeof(a), p->store_quota));
+	emit(&o, "free-space-floor %s\n", policy_fmt_size(a, sizeof(a), p->free_space_floor));
 	emit(&o, "\n[concurrency]\ntotal           %u\nper-user        %u\npool            %u\n",
 	    p->conc_total, p->conc_per_user, p->pool);
 	emit(&o, "prewarm         %s\n", p->prewarm & (1u << LANG_PY) ? "py" : "none");

@@ -73,6 +73,9 @@ const struct key parser_keys[] = {
 	{ SEC_FILES, "per-session", V_COUNT, OFF(files_per_session), 1, POLICY_FILES_SESS_CEIL, NULL },
 	{ SEC_FILES, "lifetime", V_SECONDS, OFF(lifetime_s), POLICY_LIFETIME_FLOOR_S, POLICY_LIFETIME_CEIL_S,
 	    "LibreChat uploads a file again only when it is older than 23 hours" },
+	{ SEC_FILES, "user-quota", V_SIZE, OFF(user_quota), 0, POLICY_QUOTA_CEIL, NULL },
+	{ SEC_FILES, "store-quota", V_SIZE, OFF(store_quota), 0, POLICY_QUOTA_CEIL, NULL },
+	{ SEC_FILES, "free-space-floor", V_SIZE, OFF(free_space_floor), 0, POLICY_QUOTA_CEIL, NULL },
 	{ SEC_CONCURRENCY, "total", V_COUNT, OFF(conc_total), 1, POLICY_CONC_CEIL, NULL },
 	{ SEC_CONCURRENCY, "per-user", V_COUNT, OFF(conc_per_user), 1, POLICY_CONC_CEIL, NULL },
 	{ SEC_CONCURRENCY, "pool", V_COUNT, OFF(pool), 0, POLICY_POOL_CEIL, NULL },
@@ -122,6 +125,9 @@ parser_defaults(struct policy *p)
 	p->files_per_exec = 16;
 	p->files_per_session = 64;
 	p->lifetime_s = 24U * 3600U;
+	p->user_quota = 1ULL << 30;
+	p->store_quota = 20ULL << 30;
+	p->free_space_floor = 1ULL << 30;
 	p->conc_total = 2;
 	p->conc_per_user = 1;
 	p->pool = 0;

@@ -55,7 +55,7 @@ struct key {
 	const char	*why_min;	/* said when a value is below min */
 };
 
-#define PARSER_NKEYS	40
+#define PARSER_NKEYS	43
 extern const struct key		parser_keys[PARSER_NKEYS];
 extern const char *const	parser_sections[SEC_COUNT];
 

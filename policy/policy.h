@@ -90,6 +90,9 @@ struct policy {
 	uint32_t		files_per_exec;
 	uint32_t		files_per_session;
 	uint32_t		lifetime_s;
+	uint64_t		user_quota;	/* bytes stored per owner; 0: none */
+	uint64_t		store_quota;	/* bytes stored in all; 0: none */
+	uint64_t		free_space_floor;	/* left free on the store; 0: none */
 
 	/* [concurrency] */
 	uint32_t		conc_total;
@@ -145,6 +148,8 @@ struct policy {
 #define POLICY_FILES_SESS_CEIL	10000
 #define POLICY_LIFETIME_FLOOR_S	(24U * 3600U)
 #define POLICY_LIFETIME_CEIL_S	(365U * 24U * 3600U)
+#define POLICY_QUOTA_FLOOR	(1ULL << 20)	/* or 0: none */
+#define POLICY_QUOTA_CEIL	(1ULL << 50)
 #define POLICY_CONC_CEIL	256
 #define POLICY_POOL_CEIL	64
 #define POLICY_SESSIONS_CEIL	256

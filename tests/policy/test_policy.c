@@ -129,6 +129,12 @@ static const struct bad bad[] = {
 	    "LibreChat uploads a file again only when it is older than 23 hours" },
 	{ "[files]\nlifetime 86400500ms\n", "t.policy:2: '86400500ms': whole seconds only" },
 	{ "[files]\nlifetime 9000h\n", "t.policy:2: lifetime 9000h is above the ceiling of 8760h" },
+	{ "[files]\nuser-quota 2000000G\n",
+	    "t.policy:2: user-quota 2000000G is above the ceiling of 1048576G" },
+	{ "[files]\nstore-quota none\n", "t.policy:2: 'none' is not a size: a whole number "
+	    "with an optional K, M or G (e.g. 512M)" },
+	{ "[files]\nfree-space-floor -1\n", "t.policy:2: '-1' is not a size: a whole number "
+	    "with an optional K, M or G (e.g. 512M)" },
 
 	/* network, GPU, runtime */
 	{ "[sandbox]\nnetwork host\n", "t.policy:2: network 'host' is not allowed: 'none', or "
@@ -352,7 +358,7 @@ test_values(void)
 	    "[sandbox]\nmemory 512M\ncpus 1.5\ntmp-size 64M\n"
 	    "gpu ids:0,1\nruntime runsc\npids 256\nnetwork cw-net\n"
 	    "[time]\ndefault 30s\nmax 2m\n"
-	    "[files]\nlifetime 48h\n";
+	    "[files]\nlifetime 48h\nuser-quota 64K\nstore-quota 0\n";
 	struct policy p;
 	char err[512];
 
@@ -364,6 +370,9 @@ test_values(void)
 	CHECK(p.runtime == RUNTIME_RUNSC && strcmp(p.network, "cw-net") == 0);
 	CHECK(p.time_default_ms == 30000 && p.time_max_ms == 120000);
 	CHECK(p.lifetime_s == 48U * 3600U);
+	/* quotas: a size; 0 is no limit; the floor keeps its default */
+	CHECK(p.user_quota == 64ULL << 10 && p.store_quota == 0);
+	CHECK(p.free_space_floor == 1ULL << 30);
 	CHECK(p.langs[LANG_PY].enabled && !p.langs[LANG_BASH].enabled);
 	CHECK(strcmp(policy_lang_image(&p, LANG_PY), IMG) == 0);
 	CHECK(policy_lang_image(&p, LANG_BASH) == NULL);
@@ -499,6 +508,8 @@ test_default(const char *path)
 		CHECK(p.runtime == RUNTIME_RUNC);
 		CHECK(p.swap == p.memory);
 		CHECK(p.lifetime_s >= 24U * 3600U);
+		/* finite quotas and a floor, so no one fills the disk */
+		CHECK(p.user_quota != 0 && p.store_quota != 0 && p.free_space_floor != 0);
 		CHECK(p.auth == AUTH_API_KEY);
 		round_trip(&p, "default.policy");
 	}
