@@ -153,7 +153,7 @@ def supervise_log(a):
     return a.log("supervise")
 
 
-def kill_during_runs(a, victim, want_log, after_s):
+def kill_during_runs(a, victim, want_log, after_s, slow):
     """kill -9 'victim' after_s into 8 runs of 5 s (past 3 s each answer is
     committed to 200 by keep-alive spaces: its error comes inside the 200)"""
     ts, out = runs_at_once(a)
@@ -179,7 +179,8 @@ def kill_during_runs(a, victim, want_log, after_s):
     bad = [k for k in kinds if k not in ("ok", "error") and
            not (k == "closed" and victim == "frontd")]
     check(not bad, "kill of %s: answers %r" % (victim, kinds))
-    check(took <= HEALTHY_WITHIN_S, "kill of %s: healthy again after %.2f s" % (victim, took))
+    if took > HEALTHY_WITHIN_S:       # checked after all three kills: each one's time told
+        slow.append("kill of %s: healthy again after %.2f s" % (victim, took))
     check(re.search(want_log, supervise_log(a), re.S) is not None,
           "kill of %s: the supervisor's log lacks %r" % (victim, want_log))
     # no frontd stays behind its dead privd
@@ -191,22 +192,26 @@ def kill_during_runs(a, victim, want_log, after_s):
         t.join(120)
     after = [classify(x) for x in out]
     check(after == ["ok"] * 8, "after the kill of %s: %r %r" % (victim, after, out))
+    # for the log: how the live count stands (checked after the last kill)
+    print("after the kill of %s: %s" % (victim, sandboxes_settled(a)[1]), flush=True)
 
 
 def test_kills():
     with Appliance(OVERRIDES, name="supervise", supervised=True) as a:
         files = upload_files(a)
+        slow = []
         kill_during_runs(a, "frontd", r"privd's frontd \(pid \d+\) ended, .*privd died "
-                         r"\(signal 9, SIGKILL\)", 2.0)
-        kill_during_runs(a, "privd", r"privd died \(signal 9, SIGKILL\)", 3.5)
-        kill_during_runs(a, "sockproxy", r"sockproxy died \(signal 9, SIGKILL\)", 2.0)
+                         r"\(signal 9, SIGKILL\)", 2.0, slow)
+        kill_during_runs(a, "privd", r"privd died \(signal 9, SIGKILL\)", 3.5, slow)
+        kill_during_runs(a, "sockproxy", r"sockproxy died \(signal 9, SIGKILL\)", 2.0, slow)
         check_files(a, files)
-        wait_for("sandboxes settled: " + sandboxes_settled(a)[1],
-                 lambda: sandboxes_settled(a)[0], 60, 0.5)
         st = open(os.path.join(a.dir, "supervise.status")).read()
         check(re.search(r"^privd\t\d+\t\S+\t2\t", st, re.M) and
               re.search(r"^sockproxy\t\d+\t\S+\t1\t", st, re.M),
               "status file %r" % st)
+        check(not slow, "; ".join(slow))
+        wait_for("sandboxes settled: " + sandboxes_settled(a)[1],
+                 lambda: sandboxes_settled(a)[0], 60, 0.5)
 
 
 def test_down():
