@@ -81,6 +81,9 @@ start_daemons() {
 	mkdir -p "$RUNDIR" "$LOGDIR" "$STATE"
 	chmod 0755 "$RUNDIR"
 	if ! running supervise; then
+		# daemons left by a killed supervisor, or started by an older `up`
+		stop_one privd 100
+		stop_one sockproxy 100
 		setsid "$REL"/supervise/codeward-supervise --run "$RUNDIR" --log "$LOGDIR" \
 			--wait-socket "$RUNDIR/sockproxy.sock" --pair privd="$TOP/$REL/frontd/codeward-frontd" \
 			-- "$TOP/$REL"/sockproxy/codeward-sockproxy --listen "$RUNDIR/sockproxy.sock" \
