@@ -516,7 +516,11 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	memcpy(b->session, key, strlen(key));
 	wait_ms = (q->timeout_ms ? q->timeout_ms : pol->time_max_ms) + PRIVD_GRACE_MS;
 	if (privd_req_exec(b, q->code_fd, in, nin, &res, wait_ms) != 0) {
-		reply_error(r, 503, "unavailable", "the sandbox did not answer");
+		if (privsep_gone())
+			reply_error(r, 503, "unavailable", "codeward restarted "
+			    "during the run; it did not finish: run it again");
+		else
+			reply_error(r, 503, "unavailable", "the sandbox did not answer");
 		goto out;
 	}
 	if (res.done.status != IPC_ST_OK) {

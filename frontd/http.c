@@ -672,15 +672,21 @@ http_start(int listen_fd, int metrics_fd, const struct policy *p)
 void
 http_stop(unsigned int grace_s)
 {
+	static int stopping;
 	const union MHD_DaemonInfo *info;
 	unsigned int i;
+	MHD_socket fd;
 
-	if (mhd_metrics != NULL)
-		MHD_stop_daemon(mhd_metrics);
-	mhd_metrics = NULL;
 	if (mhd == NULL)
 		return;
-	MHD_quiesce_daemon(mhd);
+	/* once (privsep's reader may call this beside the main thread) */
+	if (!__atomic_exchange_n(&stopping, 1, __ATOMIC_SEQ_CST)) {
+		if (mhd_metrics != NULL)
+			MHD_stop_daemon(mhd_metrics);
+		/* the listener closed at once: the next frontd binds the port */
+		if ((fd = MHD_quiesce_daemon(mhd)) != MHD_INVALID_SOCKET)
+			close(fd);
+	}
 	for (i = 0; i < grace_s * 10; i++) {
 		struct timespec ts = { 0, 100000000L };
 

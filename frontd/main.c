@@ -189,7 +189,7 @@ main(int argc, char **argv)
 	store_init(sfd);
 	filter_load(frontd_filter());
 
-	privsep_init(IPC_FD);
+	privsep_init(IPC_FD, http_stop);
 	if (http_start(lfd, mfd, &policy) != 0)
 		fatalx("http_start failed");
 	log_info("frontd: serving http://%s/v1 as %s", listen_spec, user.name);

@@ -15,6 +15,11 @@
 #include "util.h"
 
 #define PENDING_MAX	512
+/*
+ * When privd goes, the requests waiting on it are answered 503 and the
+ * HTTP side gets this long to send those answers before frontd exits.
+ */
+#define PRIVD_LOST_S	2
 
 struct pending {
 	uint32_t		id;	/* 0: free */
@@ -70,6 +75,8 @@ static pthread_mutex_t	ps_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	ps_cond = PTHREAD_COND_INITIALIZER;
 static struct pending	ps_pending[PENDING_MAX];
 static uint32_t		ps_next_id = 1;
+static int		ps_gone;	/* privd went: nothing more is sent */
+static void		(*ps_lost)(unsigned int);
 
 static void
 close_fds(int *fds, size_t n)
@@ -164,6 +171,33 @@ slot_find(uint32_t id)
 	return NULL;
 }
 
+/*
+ * privd is gone (it stops the pair by closing the socketpair, or it died):
+ * every request waiting on it wakes and is answered 503 by its handler
+ * (inside the 200 an execution was already committed to, as any late
+ * failure), the HTTP side stops accepting and gets PRIVD_LOST_S to send
+ * those answers, then frontd exits: the supervisor restarts the pair.
+ */
+static void __attribute__((noreturn))
+privd_lost(const char *why)
+{
+	size_t i, waiting = 0;
+
+	pthread_mutex_lock(&ps_lock);
+	ps_gone = 1;
+	for (i = 0; i < PENDING_MAX; i++)
+		if (ps_pending[i].id != 0 && !ps_pending[i].answered &&
+		    !ps_pending[i].abandoned)
+			waiting++;
+	pthread_cond_broadcast(&ps_cond);
+	pthread_mutex_unlock(&ps_lock);
+	log_info("privsep: %s: %zu requests in flight answered 503; exiting "
+	    "within %d s", why, waiting, PRIVD_LOST_S);
+	if (ps_lost != NULL)
+		ps_lost(PRIVD_LOST_S);
+	_exit(0);
+}
+
 static void *
 reader(void *arg)
 {
@@ -183,13 +217,9 @@ reader(void *arg)
 		ssize_t n;
 
 		n = ipc_recv(ps_sock, u.buf, sizeof(u.buf), fds, &nfds);
-		if (n == 0) {
-			/* privd stops the pair this way: not an error */
-			log_info("privsep: privd closed the connection; exiting");
-			_exit(0);
-		}
-		if (n < 0)
-			fatal("privsep: receive from privd");
+		if (n <= 0)
+			privd_lost(n == 0 ? "privd closed the connection" :
+			    "privd's connection failed");
 		if (ipc_check(u.buf, (size_t)n, nfds, &why) != 0)
 			fatalx("privsep: bad message from privd: %s", why);
 		memcpy(&h, u.buf, sizeof(h));
@@ -230,9 +260,10 @@ reader(void *arg)
 }
 
 void
-privsep_init(int sock)
+privsep_init(int sock, void (*lost)(unsigned int))
 {
 	ps_sock = sock;
+	ps_lost = lost;
 	if (cw_thread_spawn(NULL, reader, NULL, 128 * 1024) != 0)
 		fatal("privsep_init: pthread_create");
 }
@@ -245,7 +276,7 @@ slot_new(uint32_t want, int session)
 	size_t i;
 
 	pthread_mutex_lock(&ps_lock);
-	for (i = 0; i < PENDING_MAX; i++) {
+	for (i = 0; i < PENDING_MAX && !ps_gone; i++) {
 		if (ps_pending[i].id == 0) {
 			p = &ps_pending[i];
 			memset(p, 0, sizeof(*p));
@@ -270,7 +301,7 @@ slot_wait(struct pending *p, uint32_t wait_ms)
 
 	cw_abstime_ms(&ts, wait_ms);
 	pthread_mutex_lock(&ps_lock);
-	while (!p->answered && r == 0)
+	while (!p->answered && !ps_gone && r == 0)
 		r = pthread_cond_timedwait(&ps_cond, &ps_lock, &ts);
 	if (!p->answered) {
 		p->abandoned = 1;
@@ -289,11 +320,32 @@ slot_free(struct pending *p)
 	pthread_mutex_unlock(&ps_lock);
 }
 
-static void
+/*
+ * A send that fails because privd is gone (the reader sees its end of file
+ * and answers this request with the others); any other failure is fatal.
+ */
+static int
 send_or_die(const void *msg, size_t len, const int *fds, size_t nfds)
 {
-	if (ipc_send(ps_sock, msg, len, fds, nfds) != 0)
+	if (ipc_send(ps_sock, msg, len, fds, nfds) == 0)
+		return 0;
+	if (errno != EPIPE && errno != ECONNRESET)
 		fatal("privsep: send to privd");
+	pthread_mutex_lock(&ps_lock);
+	ps_gone = 1;
+	pthread_mutex_unlock(&ps_lock);
+	return -1;
+}
+
+int
+privsep_gone(void)
+{
+	int gone;
+
+	pthread_mutex_lock(&ps_lock);
+	gone = ps_gone;
+	pthread_mutex_unlock(&ps_lock);
+	return gone;
 }
 
 int
@@ -305,6 +357,7 @@ privd_req_exec(struct ipc_exec_begin *begin, int code_fd,
 	struct ipc_exec_run run;
 	struct pending *p;
 	size_t i;
+	int sent;
 
 	memset(res, 0, sizeof(*res));
 	res->output_fd = res->archive_fd = -1;
@@ -314,21 +367,24 @@ privd_req_exec(struct ipc_exec_begin *begin, int code_fd,
 	begin->nfiles = (uint32_t)nin;
 
 	pthread_mutex_lock(&ps_send);
-	send_or_die(begin, sizeof(*begin), &code_fd, 1);
-	for (i = 0; i < nin; i++) {
+	sent = send_or_die(begin, sizeof(*begin), &code_fd, 1);
+	for (i = 0; i < nin && sent == 0; i++) {
 		memset(&f, 0, sizeof(f));
 		ipc_hdr_init(&f.hdr, IPC_EXEC_FILE, sizeof(f), p->id);
 		strncpy(f.name, in[i].name, sizeof(f.name) - 1);
 		f.size = in[i].size;
-		send_or_die(&f, sizeof(f), &in[i].fd, 1);
+		sent = send_or_die(&f, sizeof(f), &in[i].fd, 1);
 	}
 	memset(&run, 0, sizeof(run));
 	ipc_hdr_init(&run.hdr, IPC_EXEC_RUN, sizeof(run), p->id);
-	send_or_die(&run, sizeof(run), NULL, 0);
+	if (sent == 0)
+		sent = send_or_die(&run, sizeof(run), NULL, 0);
 	pthread_mutex_unlock(&ps_send);
 
-	if (slot_wait(p, wait_ms) < 0) {
-		log_warnx("privd_req_exec: no answer for %u in %u ms", p->id, wait_ms);
+	if (slot_wait(p, sent == 0 ? wait_ms : 0) < 0) {
+		if (!privsep_gone())
+			log_warnx("privd_req_exec: no answer for %u in %u ms",
+			    p->id, wait_ms);
 		return -1;
 	}
 	res->done = p->done;
@@ -358,7 +414,8 @@ single_request(uint32_t type, uint32_t answer, uint32_t wait_ms)
 		return NULL;
 	ipc_hdr_init(&h, type, sizeof(h), p->id);
 	pthread_mutex_lock(&ps_send);
-	send_or_die(&h, sizeof(h), NULL, 0);
+	if (send_or_die(&h, sizeof(h), NULL, 0) != 0)
+		wait_ms = 0;
 	pthread_mutex_unlock(&ps_send);
 	if (slot_wait(p, wait_ms) < 0)
 		return NULL;

@@ -4,8 +4,11 @@
  * privd_req_metrics ⇄ answer_metrics). Each HTTP thread
  * sends its request sequence under one lock and waits for the answer with its
  * id; a reader thread receives privd's answers, checks them with ipc_check()
- * and hands each to its waiter. If privd goes away or breaks the protocol,
- * frontd exits: the supervisor restarts the pair.
+ * and hands each to its waiter. If privd breaks the protocol, frontd exits;
+ * if privd goes away, every request waiting on it is answered first (its
+ * wrapper returns failure, privsep_gone() says why), 'lost' is called with
+ * the seconds the HTTP side has to send those answers, and frontd exits:
+ * the supervisor restarts the pair.
  */
 #ifndef CW_PRIVSEP_H
 #define CW_PRIVSEP_H
@@ -26,7 +29,9 @@ struct privd_result {
 	int			archive_fd;	/* -1 when absent */
 };
 
-void	privsep_init(int sock);
+void	privsep_init(int sock, void (*lost)(unsigned int));
+/* 1 once privd has gone: every request to it fails at once */
+int	privsep_gone(void);
 /*
  * Run one execution. 'begin' is filled by the caller except its header.
  * Returns 0 with *res filled (the caller closes its fds), or -1 when privd

@@ -1,7 +1,10 @@
 # shellcheck shell=bash
 # The deployed appliance: its configuration in $ETC (the policy, the API key
-# and its hash; the policy may live elsewhere, $POLICY) and the daemons, started from the release build with their
-# pid files in $RUNDIR and their logs in $LOGDIR.
+# and its hash; the policy may live elsewhere, $POLICY) and the daemons,
+# started from the release build under codeward-supervise (supervise/main.c:
+# a dead sockproxy, or the privd/frontd pair, restarted with backoff), with
+# their pid files and the supervisor's supervise.status in $RUNDIR and their
+# logs (supervise.log, sockproxy.log, privd.log) in $LOGDIR.
 
 # The deployed policy, $POLICY, is the admin's. `up` makes it once, from the
 # shipped default with the sandbox image pinned by id (and, for an $ETC other
@@ -72,44 +75,53 @@ key_add() {
 
 running() { [ -f "$RUNDIR/$1.pid" ] && kill -0 "$(cat "$RUNDIR/$1.pid")" 2>/dev/null; }
 
+# codeward-supervise starts sockproxy, waits for its socket, starts privd
+# (which spawns frontd), and restarts whichever dies; `up` waits for health.
 start_daemons() {
 	mkdir -p "$RUNDIR" "$LOGDIR" "$STATE"
 	chmod 0755 "$RUNDIR"
-	if ! running sockproxy; then
-		setsid "$REL"/sockproxy/codeward-sockproxy --listen "$RUNDIR/sockproxy.sock" \
+	if ! running supervise; then
+		# daemons left by a killed supervisor, or started by an older `up`
+		stop_one privd 100
+		stop_one sockproxy 100
+		setsid "$REL"/supervise/codeward-supervise --run "$RUNDIR" --log "$LOGDIR" \
+			--wait-socket "$RUNDIR/sockproxy.sock" --pair privd="$TOP/$REL/frontd/codeward-frontd" \
+			-- "$TOP/$REL"/sockproxy/codeward-sockproxy --listen "$RUNDIR/sockproxy.sock" \
 			--upstream "$DOCKER_SOCK" --policy "$POLICY" --instance "$INSTANCE" \
-			>>"$LOGDIR/sockproxy.log" 2>&1 </dev/null &
-		echo $! >"$RUNDIR/sockproxy.pid"
-	fi
-	for _ in $(seq 1 50); do [ -S "$RUNDIR/sockproxy.sock" ] && break; sleep 0.1; done
-	if ! running privd; then
-		setsid "$REL"/privd/codeward-privd --policy "$POLICY" \
+			-- "$TOP/$REL"/privd/codeward-privd --policy "$POLICY" \
 			--sockproxy "$RUNDIR/sockproxy.sock" --frontd "$TOP/$REL/frontd/codeward-frontd" \
 			--listen "127.0.0.1:$PORT" --store "$STATE" \
-			>>"$LOGDIR/privd.log" 2>&1 </dev/null &
-		echo $! >"$RUNDIR/privd.pid"
+			>>"$LOGDIR/supervise.log" 2>&1 </dev/null &
+		echo $! >"$RUNDIR/supervise.pid"
 	fi
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 150); do
 		curl -fsS "http://127.0.0.1:$PORT/v1/health" >/dev/null 2>&1 && return 0
-		running privd || break
+		running supervise || break
 		sleep 0.1
 	done
-	tail -n 20 "$LOGDIR/privd.log" "$LOGDIR/sockproxy.log" >&2 || true
+	tail -n 20 "$LOGDIR/supervise.log" "$LOGDIR/privd.log" "$LOGDIR/sockproxy.log" >&2 || true
 	die "codeward did not become healthy on 127.0.0.1:$PORT"
 }
 
+# SIGTERM to a pid from $RUNDIR/$1.pid, up to $2 tenths of a second, then SIGKILL
+stop_one() {
+	local pid
+	[ -f "$RUNDIR/$1.pid" ] || return 0
+	pid=$(cat "$RUNDIR/$1.pid")
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 1 "$2"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$RUNDIR/$1.pid"
+}
+
 stop_daemons() {
-	local d pid ids
-	for d in privd sockproxy; do
-		[ -f "$RUNDIR/$d.pid" ] || continue
-		pid=$(cat "$RUNDIR/$d.pid")
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -TERM "$pid" 2>/dev/null || true
-			for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-		rm -f "$RUNDIR/$d.pid"
-	done
+	local d ids
+	# the supervisor stops privd (and frontd with it), then sockproxy, each
+	# within 10 s; the daemons' own pid files are left only if it was killed
+	stop_one supervise 300
+	for d in privd sockproxy; do stop_one "$d" 100; done
 	rm -f "$RUNDIR/sockproxy.sock"
 	# Whatever the daemons left (a crash mid-run), by label.
 	if engine_answers; then
@@ -154,9 +166,18 @@ policy_apply() {
 	say "policy apply: $id in force"
 }
 
+# each daemon's pid, and its restarts and last exit from the supervisor's
+# status file (tab-separated: name, pid, started, restarts, last exit)
 daemons_status() {
-	local d
+	local d more
 	for d in sockproxy privd; do
-		if running "$d"; then echo "$d: running (pid $(cat "$RUNDIR/$d.pid"))"; else echo "$d: stopped"; fi
+		if running "$d"; then
+			more=$(awk -F'\t' -v d="$d" '$1 == d { printf ", started %s, restarts %s, last exit: %s", $3, $4, $5 }' \
+				"$RUNDIR/supervise.status" 2>/dev/null || true)
+			echo "$d: running (pid $(cat "$RUNDIR/$d.pid")$more)"
+		else
+			echo "$d: stopped"
+		fi
 	done
+	if running supervise; then echo "supervise: running (pid $(cat "$RUNDIR/supervise.pid"))"; fi
 }

@@ -140,8 +140,14 @@ def free_port():
 # --- the appliance ------------------------------------------------------------
 
 class Appliance:
-    def __init__(self, overrides=(), name="t"):
+    """supervised=True: the daemons run under codeward-supervise (as
+    ./codeward up runs them), its log in self.dir/supervise.log, the
+    daemons' pid files and supervise.status in self.dir; otherwise each
+    daemon is a child of this process, as every other test has it."""
+
+    def __init__(self, overrides=(), name="t", supervised=False):
         require_docker()
+        self.supervised = supervised
         self.instance = "test-%s-%s" % (name, secrets.token_hex(4))
         self.dir = tempfile.mkdtemp(prefix="cw-%s-" % name)
         os.chmod(self.dir, 0o755)
@@ -160,24 +166,22 @@ class Appliance:
         self.procs = {}
         self.logs = {}
 
-    def start(self):
-        for name in ("sockproxy", "privd"):
-            self.logs[name] = open(os.path.join(self.dir, name + ".log"), "wb+")
-        self.procs["sockproxy"] = subprocess.Popen(
-            [os.path.join(BUILD, "sockproxy", "codeward-sockproxy"), "--listen", self.sock,
-             "--upstream", DOCKER_SOCK, "--policy", self.policy_path, "--instance", self.instance],
-            stdout=self.logs["sockproxy"], stderr=subprocess.STDOUT)
-        deadline = time.time() + 15
-        while not os.path.exists(self.sock):
-            if self.procs["sockproxy"].poll() is not None or time.time() > deadline:
-                raise Fail("sockproxy did not start:\n" + self.log("sockproxy"))
-            time.sleep(0.05)
-        self.procs["privd"] = subprocess.Popen(
-            [os.path.join(BUILD, "privd", "codeward-privd"), "--policy", self.policy_path,
-             "--sockproxy", self.sock, "--frontd", os.path.join(BUILD, "frontd", "codeward-frontd"),
-             "--listen", "127.0.0.1:%d" % self.port, "--store", self.store],
-            stdout=self.logs["privd"], stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
+    def sockproxy_argv(self):
+        return [os.path.join(BUILD, "sockproxy", "codeward-sockproxy"), "--listen", self.sock,
+                "--upstream", DOCKER_SOCK, "--policy", self.policy_path, "--instance", self.instance]
+
+    def privd_argv(self):
+        return [os.path.join(BUILD, "privd", "codeward-privd"), "--policy", self.policy_path,
+                "--sockproxy", self.sock, "--frontd", os.path.join(BUILD, "frontd", "codeward-frontd"),
+                "--listen", "127.0.0.1:%d" % self.port, "--store", self.store]
+
+    def pid(self, name):
+        """a supervised daemon's pid, from the supervisor's pid file"""
+        with open(os.path.join(self.dir, name + ".pid")) as f:
+            return int(f.read())
+
+    def wait_healthy(self, proc, timeout):
+        deadline = time.time() + timeout
         while True:
             try:
                 st, _ = self.request("GET", "/v1/health", auth=False)
@@ -185,9 +189,38 @@ class Appliance:
                     return self
             except OSError:
                 pass
-            if self.procs["privd"].poll() is not None or time.time() > deadline:
-                raise Fail("codeward did not become healthy:\n" + self.log("privd") + self.log("sockproxy"))
+            if proc.poll() is not None or time.time() > deadline:
+                raise Fail("codeward did not become healthy:\n" + self.log("supervise") +
+                           self.log("privd") + self.log("sockproxy"))
             time.sleep(0.1)
+
+    def start_supervised(self):
+        for name in ("supervise", "sockproxy", "privd"):
+            self.logs[name] = open(os.path.join(self.dir, name + ".log"), "ab+")
+        self.procs["supervise"] = subprocess.Popen(
+            [os.path.join(BUILD, "supervise", "codeward-supervise"), "--run", self.dir,
+             "--log", self.dir, "--wait-socket", self.sock,
+             "--pair", "privd=" + os.path.join(BUILD, "frontd", "codeward-frontd"),
+             "--"] + self.sockproxy_argv() +
+            ["--"] + self.privd_argv(),
+            stdout=self.logs["supervise"], stderr=subprocess.STDOUT)
+        return self.wait_healthy(self.procs["supervise"], 30)
+
+    def start(self):
+        if self.supervised:
+            return self.start_supervised()
+        for name in ("sockproxy", "privd"):
+            self.logs[name] = open(os.path.join(self.dir, name + ".log"), "wb+")
+        self.procs["sockproxy"] = subprocess.Popen(
+            self.sockproxy_argv(), stdout=self.logs["sockproxy"], stderr=subprocess.STDOUT)
+        deadline = time.time() + 15
+        while not os.path.exists(self.sock):
+            if self.procs["sockproxy"].poll() is not None or time.time() > deadline:
+                raise Fail("sockproxy did not start:\n" + self.log("sockproxy"))
+            time.sleep(0.05)
+        self.procs["privd"] = subprocess.Popen(
+            self.privd_argv(), stdout=self.logs["privd"], stderr=subprocess.STDOUT)
+        return self.wait_healthy(self.procs["privd"], 30)
 
     def log(self, name):
         f = self.logs.get(name)
@@ -198,13 +231,13 @@ class Appliance:
         return "--- %s log ---\n%s\n" % (name, f.read().decode(errors="replace")[-6000:])
 
     def stop(self, check_leftovers=True):
-        for name in ("privd", "sockproxy"):
+        for name in ("supervise", "privd", "sockproxy"):
             p = self.procs.get(name)
             if p is None or p.poll() is not None:
                 continue
             p.send_signal(signal.SIGTERM)
             try:
-                p.wait(20)
+                p.wait(40 if name == "supervise" else 20)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
@@ -226,7 +259,7 @@ class Appliance:
             self.stop(check_leftovers=et is None)
         finally:
             if et is not None:
-                sys.stderr.write(self.log("privd") + self.log("sockproxy"))
+                sys.stderr.write(self.log("supervise") + self.log("privd") + self.log("sockproxy"))
 
     # --- HTTP ---
     def conn(self, timeout=180):
