@@ -15,5 +15,10 @@ size_t	exec_body_max(void);
  */
 void	exec_handle(const char *body, size_t len, const char *user,
 	    const char *profile, struct reply *r);
+/*
+ * An error answer that goes out inside a 200 (past EXEC_HOLD_MS): its JSON
+ * gains "stdout":"" and the message as "stderr", which LibreChat shows.
+ */
+void	exec_late_error(struct reply *r);
 
 #endif

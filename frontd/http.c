@@ -245,6 +245,7 @@ exec_stream(void *cls, uint64_t pos, char *buf, size_t max)
 		/* committed to 200 already: the error JSON says what happened */
 		log_info("http: answered %u late, inside a 200: %s", j->r.status,
 		    log_str(esc, sizeof(esc), j->r.body ? j->r.body : "", j->r.len));
+		exec_late_error(&j->r);
 	}
 	if (j->r.body == NULL || j->sent >= j->r.len) {
 		pthread_mutex_unlock(&j->lock);
