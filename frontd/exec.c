@@ -375,12 +375,16 @@ map_fd(int fd, size_t len)
 /*
  * When to come back after a 429 from the admission queue: the policy's
  * queue-wait, or a run's default time if shorter (a slot frees by then), in
- * whole seconds, at least one.
+ * whole seconds, at least one; with no queue (queue 0), one second.
  */
 static unsigned int
 retry_after_s(const struct policy *pol)
 {
-	uint32_t ms = pol->queue_wait_ms < pol->time_default_ms ?
+	uint32_t ms;
+
+	if (pol->queue == 0)
+		return 1;
+	ms = pol->queue_wait_ms < pol->time_default_ms ?
 	    pol->queue_wait_ms : pol->time_default_ms;
 
 	return ms < 1000 ? 1 : (ms + 999) / 1000;

@@ -241,7 +241,7 @@ metrics_format(const struct metrics_http *h, const struct ipc_metrics_reply *p,
 	one(&t, "codeward_http_sent_bytes_total", "counter",
 	    "Response body bytes sent (downloads, exec answers).", h->sent);
 	family(&t, "codeward_auth_failures_total", "counter",
-	    "Requests refused for their credentials, by reason (limited: an address over its budget of failures, answered 429 unread).");
+	    "Requests refused for their credentials, by reason (limited: a failed credential from a client address over its budget of failures, answered 429).");
 	for (i = 0; i < METRICS_AUTH_REASONS; i++)
 		emit(&t, "codeward_auth_failures_total{reason=\"%s\"} %llu\n",
 		    auth_reasons[i], (unsigned long long)h->auth[i]);
