@@ -555,7 +555,9 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	b->opts = q->opts;
 	b->code_len = q->code_len;
 	memcpy(b->session, key, strlen(key));
-	wait_ms = (q->timeout_ms ? q->timeout_ms : pol->time_max_ms) + PRIVD_GRACE_MS;
+	/* a queued run waits up to queue-wait in privd before its own limit starts */
+	wait_ms = (q->timeout_ms ? q->timeout_ms : pol->time_max_ms) +
+	    pol->queue_wait_ms + PRIVD_GRACE_MS;
 	if (privd_req_exec(b, q->code_fd, in, nin, &res, wait_ms) != 0) {
 		reply_error(r, 503, "unavailable", "the sandbox did not answer");
 		goto out;

@@ -70,13 +70,17 @@ queue_wait(struct job *j, struct ipc_exec_done *d)
 	int granted;
 
 	pthread_mutex_lock(&privd.lock);
-	while (admit_sync(), admit_state(&admit, j->admit_ticket) == ADMIT_WAITING &&
-	    (now = cw_now_ms()) < deadline) {
+	for (;;) {
+		/* a reload or a stop since the last look reaches the queue here */
+		admit_sync();
+		now = cw_now_ms();
+		if (admit_state(&admit, j->admit_ticket) != ADMIT_WAITING ||
+		    now >= deadline)
+			break;
 		cw_abstime_ms(&ts, deadline - now < ADMIT_SLICE_MS ?
 		    deadline - now : ADMIT_SLICE_MS);
 		(void)pthread_cond_timedwait(&admit_cond, &privd.lock, &ts);
 	}
-	now = cw_now_ms();
 	granted = admit_collect(&admit, j->admit_ticket, now, &why);
 	privd.running = admit.running;
 	pthread_mutex_unlock(&privd.lock);
