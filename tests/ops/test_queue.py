@@ -6,12 +6,17 @@ all answered 200, a fourth beyond the queue is 429 with Retry-After and a
 JSON body. The queue is fair: while user A floods, user B's single run is
 served before most of A's waiting ones. A refusal after more than 3 s of
 waiting is already committed to 200: its body is the JSON error with the
-message in stderr, which LibreChat shows. /metrics shows the queue."""
+message in stderr, which LibreChat shows. A reload that shortens the queue
+refuses its extra waiters at once, a shutdown answers every waiter.
+/metrics shows the queue."""
+import json
+import os
+import signal
 import threading
 import time
 
-from cwtest import Appliance, check
-from opslib import main_then_stop, scrape
+from cwtest import Appliance, check, policy_set
+from opslib import main_then_stop, scrape, wait_for
 
 SLEEP = "import time; time.sleep(1); print('done')"
 app = None
@@ -48,7 +53,6 @@ def run_all(jobs, gap=0.0):
 
 
 def test_three_queued_fourth_refused():
-    import json
     a = setup()
     a.exec("py", "print(1)")	# warm
     before = scrape(a.port, a.key)
@@ -115,7 +119,6 @@ def test_late_refusal_is_a_json_error_in_a_200():
     """per-user 1, queue-wait 4s: the second run waits past 3 s (committed
     to 200) and is refused: 200 with error, retry_after_seconds and the
     message in stderr"""
-    import json
     with Appliance([("concurrency", "per-user", "1"), ("concurrency", "queue", "4"),
                     ("concurrency", "queue-wait", "4s")], name="qlate") as a:
         out = run_all([(a, "u", "import time; time.sleep(7)"), (a, "u", "print(2)")], gap=0.5)
@@ -129,6 +132,69 @@ def test_late_refusal_is_a_json_error_in_a_200():
         check(out[1][3] >= 3.9, "refused after its wait, took %.1fs" % out[1][3])
         m = scrape(a.port, a.key)
         check(m.get("codeward_admission_refusals_total", reason="timeout") == 1, "timeout counted")
+
+
+def one_running_two_waiting(a, long_code):
+    """user u's long run in flight, two more of u's waiting: their threads
+    and the list their answers land in"""
+    out = [None] * 3
+    ts = [threading.Thread(target=post, args=(a, "u", long_code, out, 0))]
+    ts[0].start()
+    wait_for("the run in flight", lambda: scrape(a.port, a.key).get(
+        "codeward_executions_running") == 1, 30)
+    for i in (1, 2):
+        ts.append(threading.Thread(target=post, args=(a, "u", "print(2)", out, i)))
+        ts[-1].start()
+    wait_for("two waiting", lambda: scrape(a.port, a.key).get(
+        "codeward_admission_queue_length") == 2, 10)
+    return ts, out
+
+
+def test_reload_that_shortens_the_queue_refuses_its_waiters():
+    """per-user 1, queue 4: one run, two waiting; a reload to queue 0
+    refuses both at once (429), the run goes on, the next run is served"""
+    with Appliance([("concurrency", "per-user", "1"), ("concurrency", "queue", "4")],
+                   name="qreload") as a:
+        ts, out = one_running_two_waiting(a, "import time; time.sleep(6); print(1)")
+        text = policy_set(open(a.policy_path).read(), "concurrency", "queue", "0")
+        with open(a.policy_path + ".new", "w") as f:
+            f.write(text)
+        os.rename(a.policy_path + ".new", a.policy_path)
+        a.procs["privd"].send_signal(signal.SIGHUP)
+        for t in ts:
+            t.join()
+        check(out[0][0] == 200 and json.loads(out[0][1])["stdout"] == "1\n", "the run %r" % (out[0],))
+        for st, body, retry, took, _ in out[1:]:
+            j = json.loads(body)
+            # Retry-After from the policy the request came under
+            check(st == 429 and j.get("error") == "rate_limited" and retry and retry.isdigit() and
+                  "shortened the queue" in j.get("message", ""), "a waiter: %s %r" % (st, j))
+        m = scrape(a.port, a.key)
+        check(m.get("codeward_admission_refusals_total", reason="stop") == 2, "counted as stop")
+        check(m.get("codeward_admission_queue_capacity") == 0, "capacity follows the reload")
+        check(a.exec("py", "print(3)", user_id="u")["stdout"] == "3\n", "the next run")
+
+
+def test_shutdown_answers_the_waiters():
+    """privd stopping with runs waiting: each waiter is answered (a JSON
+    error), none is left hanging, no sandbox is left"""
+    with Appliance([("concurrency", "per-user", "1"), ("concurrency", "queue", "4")],
+                   name="qstop") as a:
+        ts, out = one_running_two_waiting(a, "import time; time.sleep(20)")
+        t0 = time.monotonic()
+        a.procs["privd"].send_signal(signal.SIGTERM)
+        for t in ts[1:]:
+            t.join(15)
+        check(not any(t.is_alive() for t in ts[1:]), "a waiter still hangs")
+        check(time.monotonic() - t0 < 10, "waiters answered in %.1fs" % (time.monotonic() - t0))
+        for st, body, _, _, _ in out[1:]:
+            try:
+                j = json.loads(body)
+            except ValueError:
+                j = {}
+            # the answer privd sends as it stops, or frontd's when privd is gone
+            check(st in (200, 503) and "error" in j, "a waiter: %s %r" % (st, body[:300]))
+        ts[0].join(30)
 
 
 if __name__ == "__main__":
