@@ -11,16 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
+#include "client.h"
 #include "current.h"
 #include "exec.h"
 #include "files.h"
 #include "health.h"
-#include "limit.h"
 #include "log.h"
 #include "metrics.h"
 #include "privsep.h"
@@ -410,35 +409,15 @@ route_health(struct MHD_Connection *conn, struct request *req, struct reply *r)
 		reply_error(r, 503, "unavailable", "the sandbox engine does not answer");
 }
 
-/* counts the X-Forwarded-For headers of a request */
-static enum MHD_Result
-count_xff(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-	(void)kind;
-	(void)value;
-	if (key != NULL && strcasecmp(key, "X-Forwarded-For") == 0)
-		(*(size_t *)cls)++;
-	return MHD_YES;
-}
-
 /* the auth hook: 401 or 429 into r unless the credentials are good */
 static enum auth_result
 authenticate(struct MHD_Connection *conn, struct request *req, struct reply *r)
 {
-	const struct policy *p = current_policy();	/* trusted-proxies may reload */
-	const union MHD_ConnectionInfo *ci;
-	struct policy_net peer, client;
+	struct policy_net client;
 	enum auth_result a;
 	unsigned int retry = 0;
-	size_t nxff = 0;
-	int known;
+	int known = client_of(conn, current_policy(), &client) == 0;
 
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if ((known = limit_peer_net(ci != NULL ? ci->client_addr : NULL, &peer) == 0)) {
-		(void)MHD_get_connection_values(conn, MHD_HEADER_KIND, count_xff, &nxff);
-		limit_client(&peer, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		    "X-Forwarded-For"), nxff, p->proxies, p->nproxies, &client);
-	}
 	a = auth_request(known ? &client : NULL,
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-API-Key"),
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -450,8 +429,7 @@ authenticate(struct MHD_Connection *conn, struct request *req, struct reply *r)
 		break;
 	case AUTH_LIMITED:
 		reply_rate_limited(r, retry,
-		    "too many failed authentication attempts from this address; "
-		    "a valid credential is still accepted");
+		    "too many failed authentication attempts from this address");
 		break;
 	case AUTH_MISSING:
 		reply_error(r, 401, "unauthorized", "an API key or token is required");
