@@ -422,6 +422,8 @@ check_metrics_reply(const struct ipc_metrics_reply *m, const char **why)
 	for (i = 0; i < IPC_REFUSALS && !m->proxy_up; i++)
 		if (m->refusals[i] != 0)
 			return *why = "refusals without sockproxy", -1;
+	if (m->queue_len > m->queue_max || m->queue_max > IPC_QUEUE_MAX)
+		return *why = "a queue longer than its policy allows", -1;
 	return 0;
 }
 

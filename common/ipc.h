@@ -217,6 +217,15 @@ enum ipc_refusal {
 	IPC_REFUSALS = 8,
 };
 
+#define IPC_QUEUE_MAX		64	/* policy.h's POLICY_QUEUE_CEIL */
+/* why the admission queue refused a run (429; 503 when privd stops) */
+enum ipc_queue_refusal {
+	IPC_QUEUE_FULL = 0,	/* the queue was full: refused at once */
+	IPC_QUEUE_TIMEOUT = 1,	/* no slot within queue-wait */
+	IPC_QUEUE_STOP = 2,	/* a reload shortened the queue, or privd stopped */
+	IPC_QUEUE_REFUSALS = 3,
+};
+
 /* finite bucket bounds, in milliseconds, ascending */
 extern const uint32_t ipc_duration_bounds_ms[IPC_HIST_BUCKETS - 1];
 extern const uint32_t ipc_wait_bounds_ms[IPC_HIST_BUCKETS - 1];
@@ -248,8 +257,14 @@ struct ipc_metrics_reply {
 	struct ipc_hist	duration;	/* admission to answer, of every run */
 	struct ipc_hist	wait;		/* admission to a started sandbox */
 	uint64_t	refusals[IPC_REFUSALS];	/* sockproxy's, since it started */
+	/* the admission queue (privd/admit.c) */
+	uint32_t	queue_len;	/* runs waiting for a slot now */
+	uint32_t	queue_max;	/* the policy's queue; queue_len <= it */
+	uint64_t	queue_waits;	/* runs that waited, whatever came of it */
+	uint64_t	queue_wait_ms;	/* the time they waited, summed */
+	uint64_t	queue_refused[IPC_QUEUE_REFUSALS];
 };
-_Static_assert(sizeof(struct ipc_metrics_reply) == 1288, "ipc_metrics_reply size");
+_Static_assert(sizeof(struct ipc_metrics_reply) == 1336, "ipc_metrics_reply size");
 
 /*
  * POLICY: the policy a reload put in force. The fd is a memfd sealed against

@@ -187,28 +187,21 @@ auth_check(const char *x_api_key, const char *authorization, int64_t now,
 	return *why = "no accepted credential", AUTH_FAIL;
 }
 
-static const char *
-peer_text(const struct sockaddr *sa, char *out, size_t outlen)
-{
-	snprintf(out, outlen, "?");
-	if (sa != NULL && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-		    out, (socklen_t)outlen);
-	else if (sa != NULL && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-		    out, (socklen_t)outlen);
-	return out;
-}
-
+/*
+ * The credential first (in constant time, as auth_check), the limit after:
+ * a valid credential is answered whatever its address did, so behind one
+ * proxy others' failures never refuse it; a failing one from a client over
+ * its budget is 429, else it spends one failure of the budget and is 401.
+ */
 enum auth_result
-auth_request(const struct sockaddr *peer, const char *x_api_key,
+auth_request(const struct policy_net *client, const char *x_api_key,
     const char *authorization, char *user, size_t userlen,
     unsigned int *retry_after)
 {
 	struct limit_addr a;
 	enum auth_result r;
 	const char *why;
-	char addr[INET6_ADDRSTRLEN];
+	char addr[64] = "?";
 
 	*retry_after = 0;
 	if (userlen > 0)
@@ -217,31 +210,35 @@ auth_request(const struct sockaddr *peer, const char *x_api_key,
 		atomic_fetch_add(&n_ok, 1);
 		return AUTH_OK;
 	}
-	limit_addr_from(peer, &a);
-	if ((*retry_after = limit_check(&a, cw_now_ms())) > 0) {
-		atomic_fetch_add(&n_limited, 1);
-		return AUTH_LIMITED;
-	}
 	r = auth_check(x_api_key, authorization, (int64_t)time(NULL), user,
 	    userlen, &why);
 	switch (r) {
 	case AUTH_OK:
 		atomic_fetch_add(&n_ok, 1);
-		break;
+		return AUTH_OK;
 	case AUTH_MISSING:
 		/* not a guess: counted, not limited */
 		atomic_fetch_add(&n_missing, 1);
-		break;
+		return AUTH_MISSING;
 	default:
-		atomic_fetch_add(&n_failed, 1);
-		limit_fail(&a, cw_now_ms());
-		/* bounded by the limit: at most LIMIT_BURST lines a burst */
-		log_warnx("auth: refused from %s: %s",
-		    peer_text(peer, addr, sizeof(addr)), why);
-		r = AUTH_FAIL;
 		break;
 	}
-	return r;
+	if (userlen > 0)
+		user[0] = '\0';
+	memset(&a, 0, sizeof(a));	/* no address: the all-zero key */
+	if (client != NULL)
+		limit_addr_from_net(client, &a);
+	if ((*retry_after = limit_check(&a, cw_now_ms())) > 0) {
+		atomic_fetch_add(&n_limited, 1);
+		return AUTH_LIMITED;
+	}
+	atomic_fetch_add(&n_failed, 1);
+	limit_fail(&a, cw_now_ms());
+	if (client != NULL)
+		policy_net_format(addr, sizeof(addr), client);
+	/* bounded by the limit: at most LIMIT_BURST lines a burst */
+	log_warnx("auth: refused from %s: %s", addr, why);
+	return AUTH_FAIL;
 }
 
 void

@@ -17,8 +17,9 @@
  *   none         nothing (logged loudly at every start)
  *
  * Failed attempts are counted (auth_counters) and limited per client address
- * (limit.h): an address over its budget gets AUTH_LIMITED, and its
- * credentials are not even looked at.
+ * (limit.h; behind a trusted proxy, the address X-Forwarded-For names): the
+ * credential is checked first, a valid one always passes, and only a failing
+ * one from an address over its budget gets AUTH_LIMITED.
  */
 #ifndef CW_AUTH_H
 #define CW_AUTH_H
@@ -60,10 +61,11 @@ enum auth_result auth_check(const char *x_api_key, const char *authorization,
 	    int64_t now, char *user, size_t userlen, const char **why);
 
 /*
- * The HTTP hook: the per-address limit, then auth_check, then the counters.
- * On AUTH_LIMITED *retry_after holds the seconds to wait.
+ * The HTTP hook: auth_check, then for a failed credential the limit of the
+ * client address (limit_client; NULL: unknown, one shared budget), then the
+ * counters. On AUTH_LIMITED *retry_after holds the seconds to wait.
  */
-enum auth_result auth_request(const struct sockaddr *peer,
+enum auth_result auth_request(const struct policy_net *client,
 	    const char *x_api_key, const char *authorization, char *user,
 	    size_t userlen, unsigned int *retry_after);
 

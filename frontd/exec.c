@@ -386,25 +386,6 @@ map_fd(int fd, size_t len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static void
-answer_status(const struct ipc_exec_done *d, struct reply *r)
-{
-	switch (d->status) {
-	case IPC_ST_BUSY:
-		reply_rate_limited(r, 1, "%s", d->message);
-		break;
-	case IPC_ST_REFUSED:
-		reply_error(r, 400, "refused", "%s", d->message);
-		break;
-	case IPC_ST_TOO_LARGE:
-		reply_error(r, 413, "too_large", "%s", d->message);
-		break;
-	default:
-		reply_error(r, 503, "unavailable", "%s", d->message);
-		break;
-	}
-}
-
 /*
  * The files a run gave back, which privd cannot know (it never parses the
  * archive): frontd's own audit line, joined to privd's by the run id.
@@ -514,7 +495,9 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	b->opts = q->opts;
 	b->code_len = q->code_len;
 	memcpy(b->session, key, strlen(key));
-	wait_ms = (q->timeout_ms ? q->timeout_ms : pol->time_max_ms) + PRIVD_GRACE_MS;
+	/* a queued run waits up to queue-wait in privd before its own limit starts */
+	wait_ms = (q->timeout_ms ? q->timeout_ms : pol->time_max_ms) +
+	    pol->queue_wait_ms + PRIVD_GRACE_MS;
 	if (privd_req_exec(b, q->code_fd, in, nin, &res, wait_ms) != 0) {
 		if (privsep_gone())
 			reply_error(r, 503, "unavailable", "codeward restarted "
@@ -525,7 +508,7 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	}
 	if (res.done.status != IPC_ST_OK) {
 		sess_follow(key, res.done.session, 0, NULL, 0);
-		answer_status(&res.done, r);
+		exec_refusal(pol, &res.done, r);
 		goto out;
 	}
 

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "ipc.h"
 #include "policy.h"
 #include "reply.h"
 
@@ -15,5 +16,13 @@ size_t	exec_body_max(void);
  */
 void	exec_handle(const char *body, size_t len, const char *user,
 	    const char *profile, struct reply *r);
+/* exec_reply.c: privd's refusal d of a run under pol, as an HTTP answer */
+void	exec_refusal(const struct policy *pol, const struct ipc_exec_done *d,
+	    struct reply *r);
+/*
+ * An error answer that goes out inside a 200 (past EXEC_HOLD_MS): its JSON
+ * gains "stdout":"" and the message as "stderr", which LibreChat shows.
+ */
+void	exec_late_error(struct reply *r);
 
 #endif

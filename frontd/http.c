@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "client.h"
+#include "current.h"
 #include "exec.h"
 #include "files.h"
 #include "health.h"
@@ -245,6 +247,7 @@ exec_stream(void *cls, uint64_t pos, char *buf, size_t max)
 		/* committed to 200 already: the error JSON says what happened */
 		log_info("http: answered %u late, inside a 200: %s", j->r.status,
 		    log_str(esc, sizeof(esc), j->r.body ? j->r.body : "", j->r.len));
+		exec_late_error(&j->r);
 	}
 	if (j->r.body == NULL || j->sent >= j->r.len) {
 		pthread_mutex_unlock(&j->lock);
@@ -410,12 +413,12 @@ route_health(struct MHD_Connection *conn, struct request *req, struct reply *r)
 static enum auth_result
 authenticate(struct MHD_Connection *conn, struct request *req, struct reply *r)
 {
-	const union MHD_ConnectionInfo *ci;
+	struct policy_net client;
 	enum auth_result a;
 	unsigned int retry = 0;
+	int known = client_of(conn, current_policy(), &client) == 0;
 
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	a = auth_request(ci != NULL ? ci->client_addr : NULL,
+	a = auth_request(known ? &client : NULL,
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-API-Key"),
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION), req->user, sizeof(req->user), &retry);

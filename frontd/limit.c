@@ -27,28 +27,104 @@ limit_init(void)
 }
 
 int
-limit_addr_from(const struct sockaddr *sa, struct limit_addr *a)
+limit_peer_net(const struct sockaddr *sa, struct policy_net *n)
+{
+	memset(n, 0, sizeof(*n));
+	if (sa == NULL)
+		return -1;
+	if (sa->sa_family == AF_INET) {
+		n->addr[10] = n->addr[11] = 0xff;
+		memcpy(n->addr + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6)
+		memcpy(n->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	else
+		return -1;
+	n->bits = 128;
+	return 0;
+}
+
+static int
+trusted(const struct policy_net *a, const struct policy_net *proxies,
+    size_t nproxies)
+{
+	size_t i;
+
+	for (i = 0; i < nproxies; i++)
+		if (policy_net_match(&proxies[i], a))
+			return 1;
+	return 0;
+}
+
+/* X-Forwarded-For into hops[], left to right: their count, or -1 */
+static int
+xff_parse(const char *xff, struct policy_net *hops)
+{
+	char buf[LIMIT_XFF_MAX + 1], *e, *next;
+	size_t len = strnlen(xff, LIMIT_XFF_MAX + 1);
+	int n = 0;
+
+	if (len > LIMIT_XFF_MAX)
+		return -1;
+	memcpy(buf, xff, len);
+	buf[len] = '\0';
+	for (e = buf; e != NULL; e = next) {
+		char *end;
+
+		if ((next = strchr(e, ',')) != NULL)
+			*next++ = '\0';
+		while (*e == ' ' || *e == '\t')
+			e++;
+		end = e + strlen(e);
+		while (end > e && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (n == LIMIT_XFF_HOPS || policy_net_parse(e, 0, &hops[n]) != 0)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+void
+limit_client(const struct policy_net *peer, const char *xff, size_t nxff,
+    const struct policy_net *proxies, size_t nproxies,
+    struct policy_net *client)
+{
+	struct policy_net hops[LIMIT_XFF_HOPS];
+	int n, i;
+
+	*client = *peer;
+	if (!trusted(peer, proxies, nproxies) || xff == NULL || nxff != 1 ||
+	    (n = xff_parse(xff, hops)) <= 0)
+		return;
+	for (i = n - 1; i > 0 && trusted(&hops[i], proxies, nproxies); i--)
+		;
+	*client = hops[i];
+}
+
+void
+limit_addr_from_net(const struct policy_net *n, struct limit_addr *a)
 {
 	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	    0xff, 0xff };
 
 	memset(a, 0, sizeof(*a));
+	if (memcmp(n->addr, mapped, sizeof(mapped)) == 0)
+		memcpy(a->b, n->addr, 16);	/* IPv4 */
+	else
+		memcpy(a->b, n->addr, 8);	/* its /64 */
+}
+
+int
+limit_addr_from(const struct sockaddr *sa, struct limit_addr *a)
+{
+	struct policy_net n;
+
+	memset(a, 0, sizeof(*a));
 	if (sa == NULL)
 		return -1;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-
-		memcpy(a->b, mapped, sizeof(mapped));
-		memcpy(a->b + 12, &s4->sin_addr, 4);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-
-		if (memcmp(&s6->sin6_addr, mapped, sizeof(mapped)) == 0)
-			memcpy(a->b, &s6->sin6_addr, 16);	/* IPv4 */
-		else
-			memcpy(a->b, &s6->sin6_addr, 8);	/* its /64 */
-	}
 	/* any other family (none today) shares the all-zero key */
+	if (limit_peer_net(sa, &n) == 0)
+		limit_addr_from_net(&n, a);
 	return 0;
 }
 

@@ -155,6 +155,25 @@ privd_part(struct text *t, const struct ipc_metrics_reply *p)
 	histogram(t, "codeward_queue_wait_seconds",
 	    "Time an admitted execution waited for a started sandbox (warm pool or create and start).",
 	    &p->wait, ipc_wait_bounds_ms);
+	/* the admission queue: runs over total or per-user wait for a slot */
+	one(t, "codeward_admission_queue_length", "gauge",
+	    "Executions waiting in the admission queue for a slot (total or per-user reached).",
+	    p->queue_len);
+	one(t, "codeward_admission_queue_capacity", "gauge",
+	    "Executions the admission queue holds (the policy's queue).", p->queue_max);
+	one(t, "codeward_admission_waits_total", "counter",
+	    "Executions that waited in the admission queue, whatever came of it.", p->queue_waits);
+	family(t, "codeward_admission_wait_seconds_total", "counter",
+	    "Time executions waited in the admission queue, summed.");
+	emit(t, "codeward_admission_wait_seconds_total %llu.%03llu\n",
+	    (unsigned long long)(p->queue_wait_ms / 1000),
+	    (unsigned long long)(p->queue_wait_ms % 1000));
+	family(t, "codeward_admission_refusals_total", "counter",
+	    "Executions the admission queue refused (429), by reason: full at once, timeout after queue-wait, stop (a reload shortened the queue or privd stopped).");
+	for (o = 0; o < IPC_QUEUE_REFUSALS; o++)
+		emit(t, "codeward_admission_refusals_total{reason=\"%s\"} %llu\n",
+		    o == IPC_QUEUE_FULL ? "full" : o == IPC_QUEUE_TIMEOUT ? "timeout" : "stop",
+		    (unsigned long long)p->queue_refused[o]);
 	one(t, "codeward_executions_running", "gauge",
 	    "Executions admitted and not yet finished (their sandbox is removed after the answer).", p->running);
 	one(t, "codeward_sandboxes_active", "gauge",
@@ -222,7 +241,7 @@ metrics_format(const struct metrics_http *h, const struct ipc_metrics_reply *p,
 	one(&t, "codeward_http_sent_bytes_total", "counter",
 	    "Response body bytes sent (downloads, exec answers).", h->sent);
 	family(&t, "codeward_auth_failures_total", "counter",
-	    "Requests refused for their credentials, by reason (limited: an address over its budget of failures, answered 429 unread).");
+	    "Requests refused for their credentials, by reason (limited: a failed credential from a client address over its budget of failures, answered 429).");
 	for (i = 0; i < METRICS_AUTH_REASONS; i++)
 		emit(&t, "codeward_auth_failures_total{reason=\"%s\"} %llu\n",
 		    auth_reasons[i], (unsigned long long)h->auth[i]);

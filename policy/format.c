@@ -94,7 +94,7 @@ policy_format(const struct policy *p, char *buf, size_t len)
 		[AUTH_API_KEY_JWT] = "api-key+jwt", [AUTH_NONE] = "none",
 	};
 	struct out o = { buf, len, 0, 0 };
-	char a[32], b[32];
+	char a[32], b[32], net[64];
 	size_t i, k;
 	int l;
 
@@ -167,6 +167,8 @@ policy_format(const struct policy *p, char *buf, size_t len)
 	    p->conn_per_address);
 	emit(&o, "header-timeout  %s\n",
 	    policy_fmt_ms(a, sizeof(a), (uint64_t)p->header_timeout_s * 1000));
+	emit(&o, "queue           %u\nqueue-wait      %s\n", p->queue,
+	    policy_fmt_ms(a, sizeof(a), p->queue_wait_ms));
 	emit(&o, "\n[auth]\nmode            %s\n",
 	    (unsigned)p->auth < sizeof(auth_names) / sizeof(auth_names[0]) &&
 	    auth_names[p->auth] != NULL ? auth_names[p->auth] : "?");
@@ -174,6 +176,10 @@ policy_format(const struct policy *p, char *buf, size_t len)
 	emit(&o, "jwt-public-key  %s\n", p->jwt_key_path[0] ? p->jwt_key_path : "none");
 	emit(&o, "jwt-issuer      %s\njwt-audience    %s\njwt-alg         %s\n",
 	    p->jwt_issuer, p->jwt_audience, p->jwt_alg);
+	emit(&o, "trusted-proxies%s", p->nproxies == 0 ? " none" : "");
+	for (i = 0; i < p->nproxies; i++)
+		emit(&o, " %s", policy_net_format(net, sizeof(net), &p->proxies[i]));
+	emit(&o, "\n");
 	emit(&o, "\n[metrics]\nlisten          %s\nauth            %s\n",
 	    p->metrics == METRICS_API ? "api" : p->metrics == METRICS_OFF ?
 	    "none" : p->metrics_listen, p->metrics_auth ? "api" : "none");

@@ -86,12 +86,16 @@ const struct key parser_keys[] = {
 	{ SEC_CONCURRENCY, "connections", V_COUNT, OFF(conn_max), POLICY_CONN_FLOOR, POLICY_CONN_CEIL, NULL },
 	{ SEC_CONCURRENCY, "connections-per-address", V_COUNT, OFF(conn_per_address), 1, POLICY_CONN_CEIL, NULL },
 	{ SEC_CONCURRENCY, "header-timeout", V_SECONDS, OFF(header_timeout_s), 1, POLICY_HEADER_TIMEOUT_CEIL_S, NULL },
+	{ SEC_CONCURRENCY, "queue", V_COUNT, OFF(queue), 0, POLICY_QUEUE_CEIL, NULL },
+	{ SEC_CONCURRENCY, "queue-wait", V_MS, OFF(queue_wait_ms),
+	    POLICY_QUEUE_WAIT_FLOOR_MS, POLICY_QUEUE_WAIT_CEIL_MS, NULL },
 	{ SEC_AUTH, "mode", V_AUTH, OFF(auth), 0, 0, NULL },
 	{ SEC_AUTH, "keys", V_PATH, OFF(keys_path), 0, 0, NULL },
 	{ SEC_AUTH, "jwt-public-key", V_PATH_NONE, OFF(jwt_key_path), 0, 0, NULL },
 	{ SEC_AUTH, "jwt-issuer", V_WORD, OFF(jwt_issuer), 0, 0, NULL },
 	{ SEC_AUTH, "jwt-audience", V_WORD, OFF(jwt_audience), 0, 0, NULL },
 	{ SEC_AUTH, "jwt-alg", V_ALG, OFF(jwt_alg), 0, 0, NULL },
+	{ SEC_AUTH, "trusted-proxies", V_PROXIES, OFF(proxies), 0, 0, NULL },
 	{ SEC_METRICS, "listen", V_LISTEN, OFF(metrics), 0, 0, NULL },
 	{ SEC_METRICS, "auth", V_METRICS_AUTH, OFF(metrics_auth), 0, 0, NULL },
 };
@@ -136,6 +140,8 @@ parser_defaults(struct policy *p)
 	p->conn_max = 256;
 	p->conn_per_address = 64;
 	p->header_timeout_s = 10;
+	p->queue = 32;
+	p->queue_wait_ms = 30000;
 	p->auth = AUTH_API_KEY;
 	snprintf(p->keys_path, sizeof(p->keys_path), "/etc/codeward/keys");
 	snprintf(p->jwt_issuer, sizeof(p->jwt_issuer), "librechat");

@@ -22,6 +22,7 @@
 
 #define LINE_MAX_LEN	1024
 #define WORDS_MAX	(POLICY_ARGV_MAX + 2)
+_Static_assert(WORDS_MAX >= POLICY_PROXIES_MAX + 1, "trusted-proxies fit a line");
 #define NANO		1000000000ULL
 
 enum section {
@@ -44,6 +45,7 @@ enum vtype {
 	V_PREWARM,	/* none, or languages with a pre-warmed interpreter */
 	V_LISTEN,	/* api, none, or ADDR:PORT */
 	V_METRICS_AUTH,	/* api or none */
+	V_PROXIES,	/* none, or addresses and networks */
 };
 
 struct key {

@@ -19,6 +19,7 @@
 #define POLICY_NETWORK_MAX	64
 #define POLICY_GPU_IDS_MAX	8
 #define POLICY_LISTEN_MAX	64	/* ADDR:PORT or [ADDR6]:PORT */
+#define POLICY_PROXIES_MAX	8	/* [auth] trusted-proxies; one line holds them */
 
 /* The thirteen languages LibreChat sends, in a fixed order. */
 enum policy_lang {
@@ -41,6 +42,12 @@ enum policy_auth {
 struct policy_image {
 	char	name[POLICY_NAME_MAX];
 	char	ref[POLICY_REF_MAX];	/* "sha256:<64 hex>" */
+};
+
+/* an address or a network: IPv4 as IPv4-mapped IPv6, bits of 128 */
+struct policy_net {
+	unsigned char	addr[16];
+	uint32_t	bits;
 };
 
 struct policy_language {
@@ -104,6 +111,8 @@ struct policy {
 	uint32_t		conn_max;	/* frontd's HTTP connections (a thread each) */
 	uint32_t		conn_per_address;	/* of them, from one address */
 	uint32_t		header_timeout_s;	/* to send a request; idle unless authenticated */
+	uint32_t		queue;		/* runs waiting for a slot; 0: none wait */
+	uint32_t		queue_wait_ms;	/* a run waits at most this, then 429 */
 
 	/* [auth] */
 	enum policy_auth	auth;
@@ -112,6 +121,9 @@ struct policy {
 	char			jwt_issuer[POLICY_NAME_MAX];
 	char			jwt_audience[POLICY_NAME_MAX];
 	char			jwt_alg[16];	/* "EdDSA" */
+	/* whose X-Forwarded-For names the client; none: every peer is one */
+	size_t			nproxies;
+	struct policy_net	proxies[POLICY_PROXIES_MAX];
 
 	/* [metrics] */
 	enum policy_metrics	metrics;
@@ -156,6 +168,9 @@ struct policy {
 #define POLICY_CONN_FLOOR	16
 #define POLICY_CONN_CEIL	1024
 #define POLICY_HEADER_TIMEOUT_CEIL_S	120
+#define POLICY_QUEUE_CEIL	64	/* each waiter holds its files' fds in privd */
+#define POLICY_QUEUE_WAIT_FLOOR_MS	100U
+#define POLICY_QUEUE_WAIT_CEIL_MS	(5U * 60U * 1000U)
 #define POLICY_SESSION_IDLE_FLOOR_MS	5000U
 #define POLICY_SESSION_IDLE_CEIL_MS	(24U * 3600U * 1000U)
 
@@ -177,6 +192,17 @@ int	policy_format(const struct policy *p, char *out, size_t outlen);
 /* a size or a time in the policy's own units ("512M", "30s"), into b */
 const char *policy_fmt_size(char *b, size_t n, uint64_t bytes);
 const char *policy_fmt_ms(char *b, size_t n, uint64_t ms);
+
+/*
+ * An address ("10.0.0.1", "::1") or, when bits_ok, a network ("10.0.0.0/8",
+ * "fd00::/8"), strictly: no spaces, no zone, a prefix within the family and
+ * no address bits below it. 0, or -1.
+ */
+int	policy_net_parse(const char *s, int bits_ok, struct policy_net *out);
+/* is the address a (bits 128) inside the network n? */
+int	policy_net_match(const struct policy_net *n, const struct policy_net *a);
+/* "10.0.0.0/8" or "::1" (a whole address without /bits), into b */
+const char *policy_net_format(char *b, size_t n, const struct policy_net *net);
 
 const char *policy_lang_name(enum policy_lang l);
 /* -1 when not one of the thirteen */

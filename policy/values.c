@@ -381,6 +381,24 @@ parser_set_value(struct parser *ps, const struct key *k, char **w, size_t nw)
 		}
 		return 0;
 	}
+	if (k->type == V_PROXIES) {
+		size_t i;
+
+		p->nproxies = 0;
+		if (nw < 2)
+			return parser_fail(ps, "'%s' takes none, or addresses and "
+			    "networks", k->name);
+		if (nw == 2 && strcmp(w[1], "none") == 0)
+			return 0;
+		if (nw - 1 > POLICY_PROXIES_MAX)
+			return parser_fail(ps, "'%s' names more than %d", k->name,
+			    POLICY_PROXIES_MAX);
+		for (i = 1; i < nw; i++)
+			if (policy_net_parse(w[i], 1, &p->proxies[p->nproxies++]) != 0)
+				return parser_fail(ps, "trusted-proxies '%.60s': an "
+				    "address or ADDR/BITS with no host bits set", w[i]);
+		return 0;
+	}
 	if (nw != 2)
 		return parser_fail(ps, "'%s' takes one value", k->name);
 	switch (k->type) {
@@ -450,6 +468,7 @@ parser_set_value(struct parser *ps, const struct key *k, char **w, size_t nw)
 			return parser_fail(ps, "'%.40s' has characters outside [A-Za-z0-9._:-]", v);
 		return copy_str(ps, field, POLICY_NAME_MAX, v);
 	case V_PREWARM:
+	case V_PROXIES:
 		return 0;	/* handled above */
 	case V_ALG:
 		if (strcmp(v, "EdDSA") != 0)

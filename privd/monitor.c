@@ -196,7 +196,7 @@ answer_exec_run(struct monitor *m, const void *buf, const int *fds, size_t nfds)
 	m->job = NULL;
 	m->state = ST_IDLE;
 	job_done_init(j, &d);
-	if (j->refuse_status == IPC_ST_OK && run_admit(j->user) < 0) {
+	if (j->refuse_status == IPC_ST_OK && run_admit(j) < 0) {
 		j->refuse_status = IPC_ST_BUSY;
 		snprintf(j->refuse_why, sizeof(j->refuse_why),
 		    "too many executions at once");

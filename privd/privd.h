@@ -35,6 +35,7 @@ struct job {
 	/* a policy refusal found while receiving: answered at EXEC_RUN */
 	uint32_t	refuse_status;
 	char		refuse_why[IPC_MESSAGE_MAX];
+	int		admit_ticket;	/* run_admit: its place in the queue, or -1 */
 };
 
 struct privd {
@@ -75,7 +76,8 @@ size_t	sandbox_list(char ids[][DK_ID_LEN + 1]);	/* SANDBOX_LIVE_MAX at most */
 void	run_start(struct job *j);	/* takes ownership; answers EXEC_DONE */
 void	run_health(uint32_t id);
 void	run_metrics(uint32_t id);	/* answers METRICS_REPLY */
-int	run_admit(const char *user);	/* 0, or -1 when at a concurrency cap */
+/* queue.c: 0, a slot or a place in the queue (the run waits); -1: busy */
+int	run_admit(struct job *j);
 void	run_sweep(void);		/* remove leftovers at start-up */
 void	run_shutdown(void);		/* kill every live sandbox */
 /* an execution refused at EXEC_RUN: answer it, record it, free it */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "queue.h"
 #include "log.h"
 #include "pool.h"
 #include "session.h"
@@ -25,59 +26,6 @@
 
 /* the reset after a session's call, before its next call may take it */
 #define RESET_MS	10000
-#define USERS_MAX	POLICY_CONC_CEIL
-
-static struct {
-	char		user[IPC_USER_MAX];
-	uint32_t	n;
-} users[USERS_MAX];
-
-int
-run_admit(const char *user)
-{
-	const struct policy *p = privd.policy;
-	size_t i, slot = USERS_MAX;
-	int r = -1;
-
-	pthread_mutex_lock(&privd.lock);
-	if (privd.stopping || privd.running >= p->conc_total)
-		goto out;
-	for (i = 0; i < USERS_MAX; i++) {
-		if (users[i].n > 0 && strcmp(users[i].user, user) == 0) {
-			slot = i;
-			break;
-		}
-		if (users[i].n == 0 && slot == USERS_MAX)
-			slot = i;
-	}
-	if (slot == USERS_MAX || users[slot].n >= p->conc_per_user)
-		goto out;
-	if (users[slot].n == 0)
-		snprintf(users[slot].user, sizeof(users[slot].user), "%s", user);
-	users[slot].n++;
-	privd.running++;
-	r = 0;
-out:
-	pthread_mutex_unlock(&privd.lock);
-	return r;
-}
-
-static void
-release(const char *user)
-{
-	size_t i;
-
-	pthread_mutex_lock(&privd.lock);
-	for (i = 0; i < USERS_MAX; i++) {
-		if (users[i].n > 0 && strcmp(users[i].user, user) == 0) {
-			users[i].n--;
-			break;
-		}
-	}
-	privd.running--;
-	pthread_mutex_unlock(&privd.lock);
-}
-
 static void
 worker_done(void)
 {
@@ -243,9 +191,15 @@ run_thread(void *arg)
 	uint32_t i;
 	int pr;
 
+	job_done_init(j, &d);
+	if (j->admit_ticket >= 0 && queue_wait(j, &d) < 0) {
+		run_refuse(j, &d);
+		worker_done();
+		return NULL;
+	}
+	t0 = cw_now_ms();	/* admitted now */
 	memset(&r, 0, sizeof(r));
 	r.outfd = r.tarfd = -1;
-	job_done_init(j, &d);
 	r.job = j;
 	if (dk_open(&r.dk, privd.sockproxy) < 0) {
 		d.status = IPC_ST_UNAVAILABLE;
@@ -316,7 +270,7 @@ out:
 	record_exec(j, &d, &r.rec);
 	answer_run(&r, &d);
 	/* answered: the slot is free for the user's next run at once */
-	release(j->user);
+	queue_release(j->user);
 	if (r.pooled)
 		pool_answered();
 	finish_sandbox(&r, &d);
@@ -348,7 +302,8 @@ run_start(struct job *j)
 	pthread_mutex_unlock(&privd.lock);
 	if (cw_thread_spawn(NULL, run_thread, j, 256 * 1024) != 0) {
 		log_warn("run_start: pthread_create");
-		release(j->user);
+		if (queue_leave(j))
+			queue_release(j->user);
 		answer_error(j, IPC_ST_UNAVAILABLE, "no thread for the run");
 		job_free(j);
 		worker_done();
@@ -461,6 +416,7 @@ metrics_fill(struct ipc_metrics_reply *rep, uint32_t id)
 	pthread_mutex_lock(&privd.lock);
 	rep->running = privd.running;
 	pthread_mutex_unlock(&privd.lock);
+	queue_fill(rep);
 	rep->live = sandbox_count();
 	pool_sizes(&rep->pool_ready, &rep->pool_target);
 	pthread_mutex_lock(&single.lock);

@@ -237,40 +237,126 @@ static void
 test_request(void)
 {
 	struct auth_counters c0, c1;
-	struct sockaddr_in a, b;
+	struct policy_net a, b;
 	char user[AUTH_USER_MAX];
 	unsigned int retry;
 	int i;
 
 	mode(AUTH_API_KEY);		/* a fresh limit table */
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	inet_pton(AF_INET, "198.51.100.7", &a.sin_addr);
-	b = a;
-	inet_pton(AF_INET, "198.51.100.8", &b.sin_addr);
+	CHECK(policy_net_parse("198.51.100.7", 0, &a) == 0);
+	CHECK(policy_net_parse("198.51.100.8", 0, &b) == 0);
 	auth_counters(&c0);
-	CHECK(auth_request((struct sockaddr *)&a, key, NULL, user, sizeof(user), &retry) == AUTH_OK);
-	CHECK(auth_request((struct sockaddr *)&a, NULL, NULL, user, sizeof(user), &retry) == AUTH_MISSING);
+	CHECK(auth_request(&a, key, NULL, user, sizeof(user), &retry) == AUTH_OK);
+	CHECK(auth_request(&a, NULL, NULL, user, sizeof(user), &retry) == AUTH_MISSING);
 	for (i = 0; i < LIMIT_BURST; i++)
-		CHECK(auth_request((struct sockaddr *)&a, "nope", NULL, user,
+		CHECK(auth_request(&a, "nope", NULL, user,
 		    sizeof(user), &retry) == AUTH_FAIL && retry == 0);
-	/* over the budget: even the right key is not looked at */
-	CHECK(auth_request((struct sockaddr *)&a, key, NULL, user, sizeof(user), &retry) == AUTH_LIMITED);
+	/* over the budget: a wrong key is refused unlogged, 429 ... */
+	CHECK(auth_request(&a, "nope", NULL, user, sizeof(user), &retry) == AUTH_LIMITED);
 	CHECK(retry > 0 && retry <= LIMIT_REFILL_S);
-	CHECK(auth_request((struct sockaddr *)&b, key, NULL, user, sizeof(user), &retry) == AUTH_OK);
+	/* ... and the right key from the same address is never refused for it */
+	CHECK(auth_request(&a, key, NULL, user, sizeof(user), &retry) == AUTH_OK && retry == 0);
+	CHECK(auth_request(&a, "Bearer x", NULL, user, sizeof(user), &retry) == AUTH_LIMITED);
+	CHECK(auth_request(NULL, key, NULL, user, sizeof(user), &retry) == AUTH_OK);
+	CHECK(auth_request(&b, key, NULL, user, sizeof(user), &retry) == AUTH_OK);
 	/* missing credentials are counted but do not spend the budget */
 	for (i = 0; i < 3 * LIMIT_BURST; i++)
-		CHECK(auth_request((struct sockaddr *)&b, NULL, NULL, user,
+		CHECK(auth_request(&b, NULL, NULL, user,
 		    sizeof(user), &retry) == AUTH_MISSING);
-	CHECK(auth_request((struct sockaddr *)&b, key, NULL, user, sizeof(user), &retry) == AUTH_OK);
+	CHECK(auth_request(&b, "nope", NULL, user, sizeof(user), &retry) == AUTH_FAIL);
+	CHECK(auth_request(&b, key, NULL, user, sizeof(user), &retry) == AUTH_OK);
 	auth_counters(&c1);
-	CHECK(c1.ok - c0.ok == 3);
-	CHECK(c1.failed - c0.failed == LIMIT_BURST);
+	CHECK(c1.ok - c0.ok == 5);
+	CHECK(c1.failed - c0.failed == LIMIT_BURST + 1);
 	CHECK(c1.missing - c0.missing == 1 + 3 * LIMIT_BURST);
-	CHECK(c1.limited - c0.limited == 1);
+	CHECK(c1.limited - c0.limited == 2);
 	/* mode none: everything passes, nothing is limited */
 	mode(AUTH_NONE);
-	CHECK(auth_request((struct sockaddr *)&a, NULL, NULL, user, sizeof(user), &retry) == AUTH_OK);
+	CHECK(auth_request(&a, NULL, NULL, user, sizeof(user), &retry) == AUTH_OK);
+}
+
+/* the client address: the peer, or behind a trusted proxy X-Forwarded-For's */
+static void
+test_client(void)
+{
+	static const struct {
+		const char	*peer, *xff;
+		size_t		nxff;
+		const char	*want;
+	} cases[] = {
+		/* no trust: the header is never read */
+		{ "203.0.113.5", "198.51.100.1", 1, "203.0.113.5" },
+		/* a trusted proxy: the last address that is not one */
+		{ "127.0.0.1", "198.51.100.1", 1, "198.51.100.1" },
+		{ "127.0.0.1", "192.0.2.9, 198.51.100.1", 1, "198.51.100.1" },
+		{ "127.0.0.1", "192.0.2.9,198.51.100.1, 10.1.2.3", 1, "198.51.100.1" },
+		{ "10.9.9.9", " 198.51.100.1 ,\t10.1.2.3\t", 1, "198.51.100.1" },
+		{ "127.0.0.1", "10.0.0.1, 10.0.0.2", 1, "10.0.0.1" },	/* all trusted */
+		{ "127.0.0.1", "2001:db8::1", 1, "2001:db8::1" },
+		{ "::1", "198.51.100.1", 1, "198.51.100.1" },
+		/* spoofed to the left of the proxy's own entry: ignored */
+		{ "127.0.0.1", "1.1.1.1, 198.51.100.1", 1, "198.51.100.1" },
+		/* absent, or not strictly a list of addresses: the proxy itself */
+		{ "127.0.0.1", NULL, 0, "127.0.0.1" },
+		{ "127.0.0.1", "198.51.100.1", 2, "127.0.0.1" },	/* two headers */
+		{ "127.0.0.1", "", 1, "127.0.0.1" },
+		{ "127.0.0.1", "198.51.100.1,", 1, "127.0.0.1" },
+		{ "127.0.0.1", "198.51.100.1,,192.0.2.9", 1, "127.0.0.1" },
+		{ "127.0.0.1", "198.51.100.1:4711", 1, "127.0.0.1" },
+		{ "127.0.0.1", "[2001:db8::1]", 1, "127.0.0.1" },
+		{ "127.0.0.1", "unknown", 1, "127.0.0.1" },
+		{ "127.0.0.1", "198.51.100.1 192.0.2.9", 1, "127.0.0.1" },
+		{ "127.0.0.1", "10.0.0.0/8", 1, "127.0.0.1" },
+		{ "127.0.0.1", "fe80::1%eth0", 1, "127.0.0.1" },
+	};
+	struct policy_net proxies[3], peer, got, want;
+	char many[LIMIT_XFF_MAX + 16];
+	size_t i, n;
+
+	CHECK(policy_net_parse("127.0.0.1", 1, &proxies[0]) == 0);
+	CHECK(policy_net_parse("10.0.0.0/8", 1, &proxies[1]) == 0);
+	CHECK(policy_net_parse("::1", 1, &proxies[2]) == 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK(policy_net_parse(cases[i].peer, 0, &peer) == 0);
+		CHECK(policy_net_parse(cases[i].want, 0, &want) == 0);
+		limit_client(&peer, cases[i].xff, cases[i].nxff, proxies, 3, &got);
+		CHECK_CASE(memcmp(&got, &want, sizeof(want)) == 0,
+		    cases[i].xff != NULL ? cases[i].xff : "(none)");
+	}
+	/* no trusted proxies at all: the peer, whatever the header says */
+	CHECK(policy_net_parse("127.0.0.1", 0, &peer) == 0);
+	limit_client(&peer, "198.51.100.1", 1, proxies, 0, &got);
+	CHECK(memcmp(&got, &peer, sizeof(peer)) == 0);
+	/* bounds: LIMIT_XFF_HOPS addresses are read, one more is not */
+	for (n = 0, i = 0; i < LIMIT_XFF_HOPS; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "%s192.0.2.%zu",
+		    i ? "," : "", i + 1);
+	limit_client(&peer, many, 1, proxies, 3, &got);
+	CHECK(policy_net_parse("192.0.2.32", 0, &want) == 0 &&
+	    memcmp(&got, &want, sizeof(want)) == 0);
+	snprintf(many + n, sizeof(many) - n, ",192.0.2.99");
+	limit_client(&peer, many, 1, proxies, 3, &got);
+	CHECK(memcmp(&got, &peer, sizeof(peer)) == 0);
+	memset(many, ' ', sizeof(many) - 1);
+	many[sizeof(many) - 1] = '\0';
+	memcpy(many, "192.0.2.1", 9);
+	limit_client(&peer, many, 1, proxies, 3, &got);
+	CHECK(memcmp(&got, &peer, sizeof(peer)) == 0);
+	/* the counting keys: IPv4 whole, IPv6 by /64, as limit_addr_from */
+	{
+		struct limit_addr k1, k2;
+
+		CHECK(policy_net_parse("2001:db8:1:2::5", 0, &got) == 0);
+		CHECK(policy_net_parse("2001:db8:1:2:ffff::9", 0, &want) == 0);
+		limit_addr_from_net(&got, &k1);
+		limit_addr_from_net(&want, &k2);
+		CHECK(memcmp(&k1, &k2, sizeof(k1)) == 0);
+		CHECK(policy_net_parse("192.0.2.1", 0, &got) == 0);
+		CHECK(policy_net_parse("192.0.2.2", 0, &want) == 0);
+		limit_addr_from_net(&got, &k1);
+		limit_addr_from_net(&want, &k2);
+		CHECK(memcmp(&k1, &k2, sizeof(k1)) != 0);
+	}
 }
 
 int
@@ -283,6 +369,7 @@ main(void)
 	test_jwt_modes();
 	test_limit();
 	test_request();
+	test_client();
 	unlink(keys_path);
 	unlink(pem_path);
 	rmdir(dir);

@@ -145,6 +145,11 @@ test_with_privd(void)
 	p.wait.bucket[2] = 3;
 	p.wait.sum_us = 45000;
 	p.proxy_up = 0;
+	p.queue_len = 3;
+	p.queue_max = 32;
+	p.queue_waits = 5;
+	p.queue_wait_ms = 12345;
+	p.queue_refused[IPC_QUEUE_TIMEOUT] = 2;
 	n = metrics_format(&h, &p, text, sizeof(text));
 	CHECK(n > 0 && (size_t)n == strlen(text));
 	check_grammar();
@@ -164,6 +169,13 @@ test_with_privd(void)
 	CHECK(sample("codeward_queue_wait_seconds_bucket{le=\"0.01\"}") == 0);
 	CHECK(strstr(text, "\ncodeward_queue_wait_seconds_sum 0.045000\n") != NULL);
 	CHECK(sample("codeward_executions_running") == 2);
+	CHECK(sample("codeward_admission_queue_length") == 3);
+	CHECK(sample("codeward_admission_queue_capacity") == 32);
+	CHECK(sample("codeward_admission_waits_total") == 5);
+	CHECK(strstr(text, "\ncodeward_admission_wait_seconds_total 12.345\n") != NULL);
+	CHECK(sample("codeward_admission_refusals_total{reason=\"timeout\"}") == 2);
+	CHECK(sample("codeward_admission_refusals_total{reason=\"full\"}") == 0);
+	CHECK(sample("codeward_admission_refusals_total{reason=\"stop\"}") == 0);
 	CHECK(sample("codeward_sandboxes_active") == 4);
 	CHECK(sample("codeward_pool_ready") == 1);
 	CHECK(sample("codeward_pool_capacity") == 2);

@@ -26,7 +26,7 @@ def setup():
         # no warm pool: every sandbox counted here is one a run asked for
         app = Appliance([("concurrency", "pool", "0"), ("concurrency", "total", "3"),
                          ("concurrency", "per-user", "2"), ("time", "default", "10s"),
-                         ("time", "max", "10s")],
+                         ("time", "max", "10s"), ("concurrency", "queue", "0")],
                         name="metrics").start()
     return app
 

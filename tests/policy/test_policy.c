@@ -106,6 +106,22 @@ static const struct bad bad[] = {
 	{ "[concurrency]\nconnections 32\n",
 	    "t.policy:2: [concurrency] connections-per-address 64 is above connections 32" },
 	{ "[concurrency]\nheader-timeout 1500ms\n", "t.policy:2: '1500ms': whole seconds only" },
+	/* the admission queue and the trusted proxies */
+	{ "[concurrency]\nqueue 65\n", "t.policy:2: queue 65 is above the ceiling of 64" },
+	{ "[concurrency]\nqueue-wait 50ms\n", "t.policy:2: queue-wait 50ms is below the floor of 100ms" },
+	{ "[concurrency]\nqueue-wait 6m\n", "t.policy:2: queue-wait 6m is above the ceiling of 5m" },
+	{ "[auth]\ntrusted-proxies 10.0.0.1/8\n", "t.policy:2: trusted-proxies '10.0.0.1/8': "
+	    "an address or ADDR/BITS with no host bits set" },
+	{ "[auth]\ntrusted-proxies 10.0.0.0/33\n", "t.policy:2: trusted-proxies '10.0.0.0/33': "
+	    "an address or ADDR/BITS with no host bits set" },
+	{ "[auth]\ntrusted-proxies proxy.local\n", "t.policy:2: trusted-proxies 'proxy.local': "
+	    "an address or ADDR/BITS with no host bits set" },
+	{ "[auth]\ntrusted-proxies 10.0.0.0/08\n", "t.policy:2: trusted-proxies '10.0.0.0/08': "
+	    "an address or ADDR/BITS with no host bits set" },
+	{ "[auth]\ntrusted-proxies 127.0.0.1 none\n", "t.policy:2: trusted-proxies 'none': "
+	    "an address or ADDR/BITS with no host bits set" },
+	{ "[auth]\ntrusted-proxies\n", "t.policy:2: 'trusted-proxies' takes none, or addresses "
+	    "and networks" },
 
 	/* CPUs */
 	{ "[sandbox]\ncpus 0.001\n", "t.policy:2: '0.001': at most two decimals" },
@@ -383,6 +399,46 @@ test_values(void)
 	CHECK(strcmp(policy_lang_name(LANG_COUNT), "?") == 0);
 }
 
+/* the admission queue and the trusted proxies, as privd and frontd read them */
+static void
+test_queue_proxies(void)
+{
+	static const char text[] = PY
+	    "[concurrency]\nqueue 0\nqueue-wait 1500ms\n"
+	    "[auth]\ntrusted-proxies 127.0.0.1 10.0.0.0/8 fd00::/8 ::1 0.0.0.0/0\n";
+	struct policy p;
+	struct policy_net a;
+	char err[512], b[64];
+
+	CHECK(policy_parse(PY, sizeof(PY) - 1, "d", &p, err, sizeof(err)) == 0);
+	CHECK(p.queue == 32 && p.queue_wait_ms == 30000 && p.nproxies == 0);
+	CHECK(policy_parse(text, sizeof(text) - 1, "q", &p, err, sizeof(err)) == 0);
+	CHECK(p.queue == 0 && p.queue_wait_ms == 1500 && p.nproxies == 5);
+	CHECK(strcmp(policy_net_format(b, sizeof(b), &p.proxies[0]), "127.0.0.1") == 0);
+	CHECK(strcmp(policy_net_format(b, sizeof(b), &p.proxies[1]), "10.0.0.0/8") == 0);
+	CHECK(strcmp(policy_net_format(b, sizeof(b), &p.proxies[2]), "fd00::/8") == 0);
+	CHECK(strcmp(policy_net_format(b, sizeof(b), &p.proxies[4]), "0.0.0.0/0") == 0);
+	CHECK(policy_net_parse("10.200.3.4", 0, &a) == 0);
+	CHECK(policy_net_match(&p.proxies[1], &a) && !policy_net_match(&p.proxies[0], &a));
+	CHECK(policy_net_match(&p.proxies[4], &a));
+	CHECK(policy_net_parse("11.0.0.1", 0, &a) == 0 && !policy_net_match(&p.proxies[1], &a));
+	CHECK(policy_net_parse("fd12::5", 0, &a) == 0 && policy_net_match(&p.proxies[2], &a));
+	CHECK(!policy_net_match(&p.proxies[4], &a));	/* IPv6 is not in 0.0.0.0/0 */
+	CHECK(policy_net_parse("::1", 0, &a) == 0 && policy_net_match(&p.proxies[3], &a));
+	CHECK(policy_net_parse("::ffff:10.1.2.3", 0, &a) == 0 &&
+	    policy_net_match(&p.proxies[1], &a));
+	/* strict: no prefix where an address is wanted, no spaces, ports or zones */
+	CHECK(policy_net_parse("10.0.0.0/8", 0, &a) == -1);
+	CHECK(policy_net_parse(" 10.0.0.1", 0, &a) == -1);
+	CHECK(policy_net_parse("10.0.0.1:80", 0, &a) == -1);
+	CHECK(policy_net_parse("fe80::1%eth0", 0, &a) == -1);
+	CHECK(policy_net_parse("010.0.0.1", 0, &a) == -1);
+	CHECK(policy_net_parse("10.0.0", 0, &a) == -1);
+	CHECK(policy_net_parse("", 1, &a) == -1 && policy_net_parse("/8", 1, &a) == -1);
+	CHECK(policy_net_parse("10.0.0.0/", 1, &a) == -1);
+	CHECK(policy_net_parse("::/129", 1, &a) == -1 && policy_net_parse("::/128", 1, &a) == 0);
+}
+
 /* a line of exactly the maximum length parses; one byte more does not */
 static void
 test_limits(void)
@@ -523,6 +579,7 @@ main(int argc, char **argv)
 	test_bad();
 	test_good();
 	test_values();
+	test_queue_proxies();
 	test_limits();
 	if (argc > 1)
 		test_default(argv[1]);

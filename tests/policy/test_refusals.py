@@ -24,7 +24,9 @@ watch = None
 def setup():
     global app, watch
     if app is None:
-        a = Appliance(overrides=[("sandbox", "workdir-size", "8M")], name="refusals")
+        # queue 0: a run over a cap is refused at once (the shipped queue would let it wait)
+        a = Appliance(overrides=[("sandbox", "workdir-size", "8M"), ("concurrency", "queue", "0")],
+                      name="refusals")
         watch = ExecWatch(a.instance)
         app = a.start()
     return app

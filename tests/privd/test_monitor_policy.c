@@ -48,9 +48,9 @@ run_start(struct job *j)
 }
 
 int
-run_admit(const char *user)
+run_admit(struct job *j)
 {
-	(void)user;
+	(void)j;
 	return rec.admit_refuses ? -1 : 0;
 }
 

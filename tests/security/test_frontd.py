@@ -123,18 +123,21 @@ def test_rate_limit():
         check(st == 429 and j["error"] == "rate_limited", "11th guess: %s %r" % (st, j))
         check(j["retry_after_seconds"] in (5, 6), "retry_after_seconds %r" % j)
         check(h.get("retry-after") == str(j["retry_after_seconds"]), "Retry-After %r" % h)
-        # while limited, even the right key is not looked at
+        # while limited, the right key is still accepted (the credential is
+        # checked first: failures never refuse a valid one), a wrong one is not
         st, j, _ = request(f, {"X-API-Key": f.key}, source="127.0.0.2")
-        check(st == 429, "right key while limited: %s %r" % (st, j))
+        check(st == 200, "right key while limited: %s %r" % (st, j))
+        st, j, _ = request(f, {"X-API-Key": "guess-11"}, source="127.0.0.2")
+        check(st == 429, "a guess while limited: %s %r" % (st, j))
         # other addresses are not affected
-        st, j, _ = request(f, {"X-API-Key": f.key}, source="127.0.0.3")
-        check(st == 200, "another address: %s %r" % (st, j))
+        st, j, _ = request(f, {"X-API-Key": "guess-12"}, source="127.0.0.3")
+        check(st == 401, "another address: %s %r" % (st, j))
         # one failure comes back after LIMIT_REFILL_S (6 s)
         time.sleep(6.2)
-        st, j, _ = request(f, {"X-API-Key": f.key}, source="127.0.0.2")
-        check(st == 200, "after the refill: %s %r" % (st, j))
+        st, j, _ = request(f, {"X-API-Key": "guess-13"}, source="127.0.0.2")
+        check(st == 401, "after the refill: %s %r" % (st, j))
         log = f.text_log()
-        check(log.count("auth: refused from 127.0.0.2") == 10, "limited attempts logged:\n" + log)
+        check(log.count("auth: refused from 127.0.0.2") == 11, "limited attempts logged:\n" + log)
 
 
 def test_auth_none_is_loud():

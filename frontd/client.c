@@ -1,0 +1,34 @@
+#include "client.h"
+
+#include <strings.h>
+
+#include "limit.h"
+
+/* counts the X-Forwarded-For headers of a request */
+static enum MHD_Result
+count_xff(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	(void)value;
+	if (key != NULL && strcasecmp(key, "X-Forwarded-For") == 0)
+		(*(size_t *)cls)++;
+	return MHD_YES;
+}
+
+int
+client_of(struct MHD_Connection *conn, const struct policy *p,
+    struct policy_net *client)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct policy_net peer;
+	size_t nxff = 0;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (limit_peer_net(ci != NULL ? ci->client_addr : NULL, &peer) != 0)
+		return -1;
+	/* more than one header: limit_client reads none of them */
+	(void)MHD_get_connection_values(conn, MHD_HEADER_KIND, count_xff, &nxff);
+	limit_client(&peer, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "X-Forwarded-For"), nxff, p->proxies, p->nproxies, client);
+	return 0;
+}

@@ -1,0 +1,17 @@
+/*
+ * The client of an HTTP request, as the failed-auth limit counts it: the
+ * peer's address, or behind one of the policy's trusted proxies the one its
+ * X-Forwarded-For names (limit.h, limit_client).
+ */
+#ifndef CW_CLIENT_H
+#define CW_CLIENT_H
+
+#include <microhttpd.h>
+
+#include "policy.h"
+
+/* 0, or -1 when the peer has no IP address (one shared budget then) */
+int	client_of(struct MHD_Connection *conn, const struct policy *p,
+	    struct policy_net *client);
+
+#endif
