@@ -57,7 +57,7 @@ struct key {
 	const char	*why_min;	/* said when a value is below min */
 };
 
-#define PARSER_NKEYS	43
+#define PARSER_NKEYS	46
 extern const struct key		parser_keys[PARSER_NKEYS];
 extern const char *const	parser_sections[SEC_COUNT];
 
