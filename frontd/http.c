@@ -229,7 +229,8 @@ static ssize_t
 exec_stream(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct exec_job *j = cls;
-	size_t n;
+	const char *body;
+	size_t n, len;
 
 	(void)pos;
 	pthread_mutex_lock(&j->lock);
@@ -242,16 +243,19 @@ exec_stream(void *cls, uint64_t pos, char *buf, size_t max)
 	if (j->sent == 0 && j->r.status != 200) {
 		char esc[256];
 
-		/* committed to 200 already: the error JSON says what happened */
+		/* committed to 200 already: the error goes in its stderr */
 		log_info("http: answered %u late, inside a 200: %s", j->r.status,
 		    log_str(esc, sizeof(esc), j->r.body ? j->r.body : "", j->r.len));
+		reply_late(&j->r);
 	}
-	if (j->r.body == NULL || j->sent >= j->r.len) {
+	body = j->r.body != NULL ? j->r.body : REPLY_LATE_FALLBACK;
+	len = j->r.body != NULL ? j->r.len : strlen(REPLY_LATE_FALLBACK);
+	if (j->sent >= len) {
 		pthread_mutex_unlock(&j->lock);
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	}
-	n = j->r.len - j->sent < max ? j->r.len - j->sent : max;
-	memcpy(buf, j->r.body + j->sent, n);
+	n = len - j->sent < max ? len - j->sent : max;
+	memcpy(buf, body + j->sent, n);
 	j->sent += n;
 	pthread_mutex_unlock(&j->lock);
 	metrics_http_sent(n);
