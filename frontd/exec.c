@@ -92,6 +92,14 @@ id_field(const cJSON *o, const char *key, char *out)
 	return 0;
 }
 
+/* the fields read below, with the JSON types each may take (strict.h) */
+static const struct strict_field exec_fields[] = {
+	{ "lang", cJSON_String }, { "code", cJSON_String },
+	{ "args", cJSON_Array | cJSON_NULL }, { "files", cJSON_Array | cJSON_NULL },
+	{ "timeout", cJSON_Number | cJSON_NULL }, { "user_id", cJSON_String | cJSON_NULL },
+	{ "runtime_session_hint", cJSON_String | cJSON_NULL },
+};
+
 /* parse the body into q; on failure r holds the answer */
 static int
 exec_parse(const char *body, size_t len, struct exec_req *q, struct reply *r)
@@ -107,6 +115,11 @@ exec_parse(const char *body, size_t len, struct exec_req *q, struct reply *r)
 	}
 	if (!cJSON_IsObject(j)) {
 		reply_error(r, 400, "bad_request", "the body is not a JSON object");
+		goto out;
+	}
+	if (strict_types(j, exec_fields, sizeof(exec_fields) / sizeof(exec_fields[0]),
+	    &why) != 0) {
+		reply_error(r, 400, "bad_request", "'%s' has the wrong JSON type", why);
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "lang");

@@ -51,6 +51,7 @@
 #define EXEC_HOLD_MS		3000
 #define EXEC_BEAT_MS		2000
 #define SMALL_BODY_MAX		(64 * 1024)
+#define BODY_DRAIN_MAX		(16 * 1024 * 1024)	/* read past the cap, then 413 */
 #define ROUTE_ARGS		2	/* '*' segments in a route's path */
 #define ROUTE_ARG_MAX		64	/* longer is no id: answered 400 */
 
@@ -529,16 +530,16 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	enum listener which = *(const enum listener *)cls;
 	const struct route *rt;
 	struct reply r;
+	const char *cl;
 	int wrong_method, need_auth;
 
-	(void)version;
 	reply_init(&r);
 	if (req == NULL) {
 		/* first call: headers only. Route and authenticate now. */
 		if ((req = calloc(1, sizeof(*req))) == NULL)
 			return MHD_NO;
 		*con_cls = req;
-		if (strict_request_ok(conn) != 0) {
+		if (strict_request_ok(conn, method, version) != 0) {
 			req->done = 1;
 			reply_error(&r, 400, "bad_request",
 			    "a header, the path or a query argument holds a NUL character");
@@ -578,6 +579,20 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 			}
 		}
 		req->max = rt->body == BODY_EXEC ? exec_body_max() : SMALL_BODY_MAX;
+		/*
+		 * A body announced far over the cap is refused before a byte
+		 * of it is read; one a little over is read and dropped, so
+		 * the client, still sending, can read its 413.
+		 */
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (req->up == NULL && cl != NULL &&
+		    strtoull(cl, NULL, 10) > req->max + BODY_DRAIN_MAX) {
+			req->done = 1;
+			reply_error(&r, 413, "too_large",
+			    "the request body is larger than %zu bytes", req->max);
+			return send_reply(conn, &r);
+		}
 		return MHD_YES;
 	}
 	if (req->done) {

@@ -16,13 +16,29 @@
 /* the body as one JSON value and nothing but whitespace after it; NULL with why */
 cJSON	*strict_json_parse(const char *body, size_t len, const char **why);
 /*
+ * A known field of an object and the JSON types it may take (cJSON's type
+ * bits, cJSON_String | cJSON_NULL, ...). A field that is absent passes, as
+ * does every field the table does not name (a client's own extras).
+ */
+struct strict_field {
+	const char	*key;
+	int		types;
+};
+/* 0, or -1 with the first field of another type in *bad */
+int	strict_types(const cJSON *obj, const struct strict_field *f, size_t n,
+	    const char **bad);
+/*
  * libmicrohttpd's unescape callback (MHD_OPTION_UNESCAPE_CALLBACK) for the
  * path and query: MHD_http_unescape(), noting a %00 for this thread's
  * request, which strict_request_ok() then refuses.
  */
 size_t	strict_unescape(void *cls, struct MHD_Connection *conn, char *s);
-/* every header and query argument whole, the path without %00; 0 or -1 */
-int	strict_request_ok(struct MHD_Connection *conn);
+/*
+ * every header and query argument whole (no NUL, none cut at a raw NUL:
+ * the header's length adds up), the path without %00; 0 or -1
+ */
+int	strict_request_ok(struct MHD_Connection *conn, const char *method,
+	    const char *version);
 /*
  * libmicrohttpd's MHD_OPTION_URI_LOG_CALLBACK: a request line has arrived
  * (before its path is unescaped), so no %00 is noted yet. Returns NULL,
