@@ -51,7 +51,6 @@
 #define EXEC_HOLD_MS		3000
 #define EXEC_BEAT_MS		2000
 #define SMALL_BODY_MAX		(64 * 1024)
-#define BODY_DRAIN_MAX		(16 * 1024 * 1024)	/* read past the cap, then 413 */
 #define ROUTE_ARGS		2	/* '*' segments in a route's path */
 #define ROUTE_ARG_MAX		64	/* longer is no id: answered 400 */
 
@@ -230,8 +229,7 @@ static ssize_t
 exec_stream(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct exec_job *j = cls;
-	const char *body;
-	size_t n, len;
+	size_t n;
 
 	(void)pos;
 	pthread_mutex_lock(&j->lock);
@@ -249,14 +247,12 @@ exec_stream(void *cls, uint64_t pos, char *buf, size_t max)
 		    log_str(esc, sizeof(esc), j->r.body ? j->r.body : "", j->r.len));
 		reply_late(&j->r);
 	}
-	body = j->r.body != NULL ? j->r.body : REPLY_LATE_FALLBACK;
-	len = j->r.body != NULL ? j->r.len : strlen(REPLY_LATE_FALLBACK);
-	if (j->sent >= len) {
+	if (j->r.body == NULL || j->sent >= j->r.len) {
 		pthread_mutex_unlock(&j->lock);
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	}
-	n = len - j->sent < max ? len - j->sent : max;
-	memcpy(buf, body + j->sent, n);
+	n = j->r.len - j->sent < max ? j->r.len - j->sent : max;
+	memcpy(buf, j->r.body + j->sent, n);
 	j->sent += n;
 	pthread_mutex_unlock(&j->lock);
 	metrics_http_sent(n);
@@ -530,7 +526,6 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	enum listener which = *(const enum listener *)cls;
 	const struct route *rt;
 	struct reply r;
-	const char *cl;
 	int wrong_method, need_auth;
 
 	reply_init(&r);
@@ -579,15 +574,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 			}
 		}
 		req->max = rt->body == BODY_EXEC ? exec_body_max() : SMALL_BODY_MAX;
-		/*
-		 * A body announced far over the cap is refused before a byte
-		 * of it is read; one a little over is read and dropped, so
-		 * the client, still sending, can read its 413.
-		 */
-		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (req->up == NULL && cl != NULL &&
-		    strtoull(cl, NULL, 10) > req->max + BODY_DRAIN_MAX) {
+		if (req->up == NULL && strict_length_over(conn, req->max)) {
 			req->done = 1;
 			reply_error(&r, 413, "too_large",
 			    "the request body is larger than %zu bytes", req->max);

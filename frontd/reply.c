@@ -108,6 +108,8 @@ reply_late(struct reply *r)
 		cJSON_Delete(j);
 	}
 	cJSON_Delete(in);
+	if (r->body == NULL)
+		r->body = strdup(REPLY_LATE_FALLBACK);
 	r->len = r->body != NULL ? strlen(r->body) : 0;
 	r->status = 200;
 }

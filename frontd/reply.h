@@ -38,8 +38,8 @@ void	reply_rate_limited(struct reply *r, unsigned int retry_s,
  * "stdout" and "stderr" of a 200 and nothing else: the error goes into
  * "stderr" as a "[codeward] ..." line, "stdout" is empty, "files" empty,
  * and "error", "message" and "status" (the status it would have had) stay
- * for other clients. A 200 is left as it is. If even that cannot be
- * built, the body is NULL and REPLY_LATE_FALLBACK is the one to send.
+ * for other clients. A 200 is left as it is. Out of memory, the body is
+ * REPLY_LATE_FALLBACK's copy (NULL only if even that copy fails).
  */
 void	reply_late(struct reply *r);
 #define REPLY_LATE_FALLBACK	"{\"error\":\"unavailable\",\"message\":\"out of " \

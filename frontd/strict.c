@@ -5,6 +5,7 @@
  */
 #include "strict.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "utf8.h"
@@ -86,6 +87,16 @@ strict_types(const cJSON *obj, const struct strict_field *f, size_t n,
 		}
 	}
 	return 0;
+}
+
+int
+strict_length_over(struct MHD_Connection *conn, uint64_t max)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	/* libmicrohttpd has checked it is a number */
+	return cl != NULL && strtoull(cl, NULL, 10) > max + STRICT_DRAIN_MAX;
 }
 
 size_t

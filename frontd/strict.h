@@ -9,6 +9,7 @@
 #define CW_STRICT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
@@ -27,6 +28,14 @@ struct strict_field {
 /* 0, or -1 with the first field of another type in *bad */
 int	strict_types(const cJSON *obj, const struct strict_field *f, size_t n,
 	    const char **bad);
+/*
+ * 1 when the request announces a body (Content-Length) so far over max
+ * that it is refused before a byte of it is read. One a little over (up
+ * to STRICT_DRAIN_MAX more) is read and dropped instead, so that a client
+ * still sending can read its 413.
+ */
+#define STRICT_DRAIN_MAX	(16 * 1024 * 1024)
+int	strict_length_over(struct MHD_Connection *conn, uint64_t max);
 /*
  * libmicrohttpd's unescape callback (MHD_OPTION_UNESCAPE_CALLBACK) for the
  * path and query: MHD_http_unescape(), noting a %00 for this thread's
