@@ -39,6 +39,28 @@ enum {
 	USTAR_TAIL = 500,	USTAR_TAIL_LEN = 12,
 };
 
+/*
+ * The work directory's archive on its way out of the sandbox (the engine's
+ * GET of /mnt/data): the limits sockproxy's checker and frontd's walker both
+ * apply, named once so that neither refuses what the other accepts.
+ *   USTAR_OUT_PATH_MAX	a path, "data/" included; sockproxy leaves a longer
+ *			one out, frontd skips it
+ *   USTAR_OUT_COMPONENT_MAX	one component: what a ustar name field (privd's
+ *			writer) can place again as an input; frontd skips a
+ *			longer one, sockproxy passes it on
+ *   ustar_out_headers_max	header blocks, PAX headers included: every inode
+ *			of the tmpfs once with its PAX header, "data/" and one
+ *			spare; past it the archive is refused as malformed
+ */
+#define USTAR_OUT_PATH_MAX	255
+#define USTAR_OUT_COMPONENT_MAX	USTAR_NAME_LEN
+
+static inline uint64_t
+ustar_out_headers_max(uint64_t workdir_files)
+{
+	return 2 * workdir_files + 2;
+}
+
 /* type flags */
 #define USTAR_FILE	'0'
 #define USTAR_HARDLINK	'1'

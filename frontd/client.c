@@ -2,7 +2,9 @@
 
 #include <strings.h>
 
+#include "current.h"
 #include "limit.h"
+#include "reply.h"
 
 /* counts the X-Forwarded-For headers of a request */
 static enum MHD_Result
@@ -31,4 +33,36 @@ client_of(struct MHD_Connection *conn, const struct policy *p,
 	limit_client(&peer, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    "X-Forwarded-For"), nxff, p->proxies, p->nproxies, client);
 	return 0;
+}
+
+enum auth_result
+client_authenticate(struct MHD_Connection *conn, char *user, size_t userlen,
+    struct reply *r)
+{
+	struct policy_net client;
+	enum auth_result a;
+	unsigned int retry = 0;
+	int known = client_of(conn, current_policy(), &client) == 0;
+
+	a = auth_request(known ? &client : NULL,
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-API-Key"),
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION), user, userlen, &retry);
+	/* auth_request logs its refusals itself, rate-limited per address */
+	r->logged = a != AUTH_OK;
+	switch (a) {
+	case AUTH_OK:
+		break;
+	case AUTH_LIMITED:
+		reply_rate_limited(r, retry,
+		    "too many failed authentication attempts from this address");
+		break;
+	case AUTH_MISSING:
+		reply_error(r, 401, "unauthorized", "an API key or token is required");
+		break;
+	default:
+		reply_error(r, 401, "unauthorized", "the API key or token is not valid");
+		break;
+	}
+	return a;
 }

@@ -10,7 +10,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "current.h"
 #include "ipc.h"
 #include "log.h"
+#include "outputs.h"
 #include "privsep.h"
 #include "sessions.h"
 #include "store.h"
@@ -56,32 +56,6 @@ struct exec_req {
 	char		user[IPC_USER_MAX];
 	char		hint[SESSION_HINT_MAX];	/* runtime_session_hint */
 	size_t		hintlen;
-};
-
-/* what one input looks like in /mnt/data, to tell changed from unchanged */
-struct input_state {
-	char		name[IPC_NAME_MAX];
-	char		sha256[65];
-	int		seen;
-};
-
-struct collect {
-	const struct policy	*pol;
-	struct input_state	*in;
-	size_t			nin;
-	struct sess_file	*known;		/* the session's files before */
-	size_t			nknown;
-	struct sess_file	*now;		/* every file there after */
-	size_t			nnow;
-	char			sid[CW_ID_LEN + 1];
-	const char		*owner;
-	cJSON			*files;
-	size_t			stored;
-	size_t			dropped;
-	int			failed;
-	size_t			unstored;	/* over a quota (store.h) */
-	int			unstored_errno;
-	char			unstored_names[120];	/* those that fit, quoted */
 };
 
 void
@@ -118,6 +92,14 @@ id_field(const cJSON *o, const char *key, char *out)
 	return 0;
 }
 
+/* the fields read below, with the JSON types each may take (strict.h) */
+static const struct strict_field exec_fields[] = {
+	{ "lang", cJSON_String }, { "code", cJSON_String },
+	{ "args", cJSON_Array | cJSON_NULL }, { "files", cJSON_Array | cJSON_NULL },
+	{ "timeout", cJSON_Number | cJSON_NULL }, { "user_id", cJSON_String | cJSON_NULL },
+	{ "runtime_session_hint", cJSON_String | cJSON_NULL },
+};
+
 /* parse the body into q; on failure r holds the answer */
 static int
 exec_parse(const char *body, size_t len, struct exec_req *q, struct reply *r)
@@ -133,6 +115,11 @@ exec_parse(const char *body, size_t len, struct exec_req *q, struct reply *r)
 	}
 	if (!cJSON_IsObject(j)) {
 		reply_error(r, 400, "bad_request", "the body is not a JSON object");
+		goto out;
+	}
+	if (strict_types(j, exec_fields, sizeof(exec_fields) / sizeof(exec_fields[0]),
+	    &why) != 0) {
+		reply_error(r, 400, "bad_request", "'%s' has the wrong JSON type", why);
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "lang");
@@ -269,83 +256,6 @@ out:
 	return rc;
 }
 
-static void
-sha_hex(const unsigned char *data, uint64_t len, char out[65])
-{
-	unsigned char h[crypto_hash_sha256_BYTES];
-
-	crypto_hash_sha256(h, data, len);
-	sodium_bin2hex(out, 65, h, sizeof(h));
-}
-
-static int
-collect_file(const struct tar_entry *e, void *ctx)
-{
-	struct collect *c = ctx;
-	const struct policy *pol = c->pol;
-	struct store_meta m;
-	char sha[65];
-	cJSON *f;
-	size_t i;
-
-	if (e->type != TAR_FILE)
-		return 0;
-	if (strcmp(e->name, ".codeward") == 0 || strncmp(e->name, ".codeward/", 10) == 0)
-		return 0;
-	sha_hex(e->data, e->size, sha);
-	/* what the session's sandbox holds now, for its next call */
-	if (c->now != NULL && c->nnow < pol->files_per_session) {
-		snprintf(c->now[c->nnow].name, sizeof(c->now[c->nnow].name), "%s", e->name);
-		memcpy(c->now[c->nnow].sha256, sha, sizeof(sha));
-		c->nnow++;
-	}
-	/* unchanged inputs are not listed; every input present is not deleted */
-	for (i = c->nin; i > 0; i--) {
-		struct input_state *in = &c->in[i - 1];
-
-		if (strcmp(in->name, e->name) != 0)
-			continue;
-		in->seen = 1;
-		if (strcmp(in->sha256, sha) == 0)
-			return 0;
-		break;
-	}
-	/* a reused session's file, unchanged since its last call: not listed */
-	for (i = 0; i < c->nknown; i++)
-		if (strcmp(c->known[i].name, e->name) == 0 &&
-		    strcmp(c->known[i].sha256, sha) == 0)
-			return 0;
-	if (c->stored >= pol->files_per_session) {
-		c->dropped++;
-		return 0;
-	}
-	if (store_put(c->sid, e->name, -1, 0, e->data, e->size, "output", c->owner,
-	    &m) != 0) {
-		if (errno == EDQUOT || errno == ENOSPC) {
-			/* over a quota: the answer still comes, without this file */
-			size_t k = strlen(c->unstored_names);
-
-			if (k + strlen(e->name) + 5 < sizeof(c->unstored_names))
-				snprintf(c->unstored_names + k, sizeof(c->unstored_names) - k,
-				    "%s'%s'", k ? ", " : "", e->name);
-			c->unstored_errno = errno;
-			c->unstored++;
-			return 0;
-		}
-		log_warn("exec: store '%s'", e->name);
-		c->failed = 1;
-		return -1;
-	}
-	if ((f = cJSON_CreateObject()) == NULL)
-		return -1;
-	cJSON_AddStringToObject(f, "id", m.fid);
-	cJSON_AddStringToObject(f, "name", m.name);
-	cJSON_AddStringToObject(f, "storage_session_id", m.sid);
-	cJSON_AddItemToArray(c->files, f);
-	c->stored++;
-	return 0;
-}
-
 /* append one "[codeward] ..." line to the stderr text */
 static void
 note(char **s, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -422,7 +332,7 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	struct privd_result res;
 	struct outbuf out = { 0 }, err = { 0 };
 	struct collect c;
-	cJSON *resp = NULL, *run, *del = NULL;
+	cJSON *resp = NULL, *run, *del = NULL, *files;
 	unsigned char *omap = NULL, *tmap = NULL;
 	char *sout = NULL, *serr = NULL, a[96], tarerr[128];
 	char key[IPC_SESSION_LEN + 1] = "";
@@ -538,16 +448,15 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 			goto out;
 		}
 	}
-	if ((resp = cJSON_CreateObject()) == NULL || (c.files = cJSON_CreateArray()) == NULL) {
+	if ((resp = cJSON_CreateObject()) == NULL ||
+	    (c.out = calloc(pol->files_per_session, sizeof(*c.out))) == NULL) {
 		reply_error(r, 503, "unavailable", "out of memory");
 		goto out;
 	}
 	if (res.archive_fd >= 0 && res.done.archive_len > 0) {
-		struct tar_limits lim = { pol->files_per_session * 4 + 1024, pol->upload_max };
-
 		if ((tmap = map_fd(res.archive_fd, (size_t)res.done.archive_len)) == NULL ||
-		    tar_walk(tmap, (size_t)res.done.archive_len, "data", &lim,
-		    collect_file, &c, tarerr, sizeof(tarerr)) != 0) {
+		    outputs_walk(&c, tmap, (size_t)res.done.archive_len, tarerr,
+		    sizeof(tarerr)) != 0) {
 			if (c.failed) {
 				reply_error(r, 503, "unavailable", "the file store failed");
 				goto out;
@@ -580,6 +489,11 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 		note(&serr, &serrlen, "[codeward] %zu output files were not stored (%s): %s",
 		    c.unstored, store_errno_why(c.unstored_errno, a, sizeof(a)),
 		    c.unstored_names);
+	if (c.skip.skipped[TAR_SKIP_NAME] + c.skip.skipped[TAR_SKIP_SIZE] > 0)
+		note(&serr, &serrlen, "[codeward] %zu files were not returned: a name "
+		    "component over %d bytes, or larger than %s",
+		    c.skip.skipped[TAR_SKIP_NAME] + c.skip.skipped[TAR_SKIP_SIZE],
+		    USTAR_OUT_COMPONENT_MAX, policy_fmt_size(a, sizeof(a), pol->upload_max));
 	/* a killed program's files come back unless its sandbox died or was stopped */
 	lost = res.archive_fd < 0 && !(res.done.flags & IPC_DF_UNCHANGED) ?
 	    "; files written by a killed run are not returned" : "";
@@ -614,23 +528,22 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	cJSON_AddStringToObject(resp, "session_id", c.sid);
 	cJSON_AddStringToObject(resp, "stdout", sout);
 	cJSON_AddStringToObject(resp, "stderr", serr);
-	cJSON_AddItemToObject(resp, "files", c.files);
-	c.files = NULL;
-	if (res.archive_fd >= 0) {
-		for (i = 0; i < nin; i++) {
-			size_t k;
-			int later = 0;
+	files = cJSON_AddArrayToObject(resp, "files");
+	for (i = 0; files != NULL && i < c.stored; i++) {
+		cJSON *f = cJSON_CreateObject();
 
-			/* a name listed twice counts once (the later one wins) */
-			for (k = i + 1; k < nin; k++)
-				if (strcmp(st[k].name, st[i].name) == 0)
-					later = 1;
-			if (later || st[i].seen)
-				continue;
-			if (del == NULL)
-				del = cJSON_AddArrayToObject(resp, "deleted_files");
-			cJSON_AddItemToArray(del, cJSON_CreateString(st[i].name));
-		}
+		cJSON_AddStringToObject(f, "id", c.out[i].fid);
+		cJSON_AddStringToObject(f, "name", c.out[i].name);
+		cJSON_AddStringToObject(f, "storage_session_id", c.sid);
+		cJSON_AddItemToArray(files, f);
+	}
+	/* only a walk that saw every entry says an input is gone */
+	for (i = 0; i < nin; i++) {
+		if (!outputs_deleted(&c, i))
+			continue;
+		if (del == NULL)
+			del = cJSON_AddArrayToObject(resp, "deleted_files");
+		cJSON_AddItemToArray(del, cJSON_CreateString(st[i].name));
 	}
 	/* LibreChat's stateful profile: which runtime session served the call */
 	if (key[0] != '\0') {
@@ -668,7 +581,7 @@ out:
 		close(in[i].fd);
 	if (q != NULL && q->code_fd >= 0)
 		close(q->code_fd);
-	cJSON_Delete(c.files);
+	free(c.out);
 	free(c.known);
 	free(c.now);
 	cJSON_Delete(resp);

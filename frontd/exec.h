@@ -19,10 +19,5 @@ void	exec_handle(const char *body, size_t len, const char *user,
 /* exec_reply.c: privd's refusal d of a run under pol, as an HTTP answer */
 void	exec_refusal(const struct policy *pol, const struct ipc_exec_done *d,
 	    struct reply *r);
-/*
- * An error answer that goes out inside a 200 (past EXEC_HOLD_MS): its JSON
- * gains "stdout":"" and the message as "stderr", which LibreChat shows.
- */
-void	exec_late_error(struct reply *r);
 
 #endif

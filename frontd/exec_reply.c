@@ -5,7 +5,6 @@
  */
 #include "exec.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,41 +44,5 @@ exec_refusal(const struct policy *pol, const struct ipc_exec_done *d,
 		reply_error(r, 503, "unavailable", "%s", d->message);
 		break;
 	}
-}
-
-/*
- * An answer past EXEC_HOLD_MS is already a 200 (http.c): an error in it is
- * a JSON error ({"error","message"}, and "retry_after_seconds" for a 429)
- * that also carries "stdout":"" and the message in "stderr", because
- * LibreChat's client reads a 200 as a run and shows only stdout and
- * stderr: so the user sees why nothing ran.
- */
-void
-exec_late_error(struct reply *r)
-{
-	cJSON *j = NULL, *msg;
-	char *text = NULL, *body;
-	size_t n;
-
-	if (r->status == 200 || r->body == NULL ||
-	    (j = cJSON_ParseWithLength(r->body, r->len)) == NULL ||
-	    !cJSON_IsObject(j) || cJSON_GetObjectItemCaseSensitive(j, "stdout") != NULL)
-		goto out;
-	msg = cJSON_GetObjectItemCaseSensitive(j, "message");
-	n = (cJSON_IsString(msg) ? strlen(msg->valuestring) : 0) + 96;
-	if ((text = malloc(n)) == NULL)
-		goto out;
-	snprintf(text, n, "[codeward] no result (HTTP %u): %s", r->status,
-	    cJSON_IsString(msg) ? msg->valuestring : "an error");
-	if (cJSON_AddStringToObject(j, "stdout", "") == NULL ||
-	    cJSON_AddStringToObject(j, "stderr", text) == NULL ||
-	    (body = cJSON_PrintUnformatted(j)) == NULL)
-		goto out;
-	free(r->body);
-	r->body = body;
-	r->len = strlen(body);
-out:
-	free(text);
-	cJSON_Delete(j);
 }
 

@@ -244,10 +244,10 @@ exec_stream(void *cls, uint64_t pos, char *buf, size_t max)
 	if (j->sent == 0 && j->r.status != 200) {
 		char esc[256];
 
-		/* committed to 200 already: the error JSON says what happened */
+		/* committed to 200 already: the error goes in its stderr */
 		log_info("http: answered %u late, inside a 200: %s", j->r.status,
 		    log_str(esc, sizeof(esc), j->r.body ? j->r.body : "", j->r.len));
-		exec_late_error(&j->r);
+		reply_late(&j->r);
 	}
 	if (j->r.body == NULL || j->sent >= j->r.len) {
 		pthread_mutex_unlock(&j->lock);
@@ -409,38 +409,6 @@ route_health(struct MHD_Connection *conn, struct request *req, struct reply *r)
 		reply_error(r, 503, "unavailable", "the sandbox engine does not answer");
 }
 
-/* the auth hook: 401 or 429 into r unless the credentials are good */
-static enum auth_result
-authenticate(struct MHD_Connection *conn, struct request *req, struct reply *r)
-{
-	struct policy_net client;
-	enum auth_result a;
-	unsigned int retry = 0;
-	int known = client_of(conn, current_policy(), &client) == 0;
-
-	a = auth_request(known ? &client : NULL,
-	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-API-Key"),
-	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_AUTHORIZATION), req->user, sizeof(req->user), &retry);
-	/* auth_request logs its refusals itself, rate-limited per address */
-	r->logged = a != AUTH_OK;
-	switch (a) {
-	case AUTH_OK:
-		break;
-	case AUTH_LIMITED:
-		reply_rate_limited(r, retry,
-		    "too many failed authentication attempts from this address");
-		break;
-	case AUTH_MISSING:
-		reply_error(r, 401, "unauthorized", "an API key or token is required");
-		break;
-	default:
-		reply_error(r, 401, "unauthorized", "the API key or token is not valid");
-		break;
-	}
-	return a;
-}
-
 /* does url match the template? The '*' segments are copied to args */
 static int
 path_match(const char *tmpl, const char *url, char args[][ROUTE_ARG_MAX + 2])
@@ -530,14 +498,13 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	struct reply r;
 	int wrong_method, need_auth;
 
-	(void)version;
 	reply_init(&r);
 	if (req == NULL) {
 		/* first call: headers only. Route and authenticate now. */
 		if ((req = calloc(1, sizeof(*req))) == NULL)
 			return MHD_NO;
 		*con_cls = req;
-		if (strict_request_ok(conn) != 0) {
+		if (strict_request_ok(conn, method, version) != 0) {
 			req->done = 1;
 			reply_error(&r, 400, "bad_request",
 			    "a header, the path or a query argument holds a NUL character");
@@ -561,7 +528,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		need_auth = rt->auth;
 		if (which == LISTEN_METRICS)
 			need_auth = pol->metrics_auth;
-		if (need_auth && authenticate(conn, req, &r) != AUTH_OK) {
+		if (need_auth && client_authenticate(conn, req->user, sizeof(req->user), &r) != AUTH_OK) {
 			req->done = 1;
 			return send_reply(conn, &r);
 		}
@@ -577,6 +544,12 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 			}
 		}
 		req->max = rt->body == BODY_EXEC ? exec_body_max() : SMALL_BODY_MAX;
+		if (req->up == NULL && strict_length_over(conn, req->max)) {
+			req->done = 1;
+			reply_error(&r, 413, "too_large",
+			    "the request body is larger than %zu bytes", req->max);
+			return send_reply(conn, &r);
+		}
 		return MHD_YES;
 	}
 	if (req->done) {

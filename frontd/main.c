@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "budget.h"
 #include "current.h"
 #include "exec.h"
 #include "filter.h"
@@ -177,7 +178,7 @@ main(int argc, char **argv)
 	exec_init();
 	cw_stop_signals(on_term);
 
-	privdrop_apply(&user, 4096);
+	privdrop_apply(&user, CW_FRONTD_NOFILE);
 	/* the kernel clears this on the credential change: set it after */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0)
 		fatal("PR_SET_PDEATHSIG");

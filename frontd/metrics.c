@@ -55,6 +55,17 @@ metrics_http_sent(uint64_t n)
 	add(&counters.sent, n);
 }
 
+static uint64_t walk_skipped[TAR_SKIPS];
+
+void
+metrics_walk_skipped(const size_t skipped[TAR_SKIPS])
+{
+	size_t i;
+
+	for (i = 0; i < TAR_SKIPS; i++)
+		add(&walk_skipped[i], skipped[i]);
+}
+
 void
 metrics_http_snapshot(struct metrics_http *out)
 {
@@ -71,6 +82,8 @@ metrics_http_snapshot(struct metrics_http *out)
 	out->auth[METRICS_AUTH_MISSING] = a.missing;
 	out->auth[METRICS_AUTH_INVALID] = a.failed;
 	out->auth[METRICS_AUTH_LIMITED] = a.limited;
+	for (i = 0; i < TAR_SKIPS; i++)
+		out->walk_skipped[i] = __atomic_load_n(&walk_skipped[i], __ATOMIC_RELAXED);
 }
 
 struct text {
@@ -245,6 +258,11 @@ metrics_format(const struct metrics_http *h, const struct ipc_metrics_reply *p,
 	for (i = 0; i < METRICS_AUTH_REASONS; i++)
 		emit(&t, "codeward_auth_failures_total{reason=\"%s\"} %llu\n",
 		    auth_reasons[i], (unsigned long long)h->auth[i]);
+	family(&t, "codeward_output_entries_skipped_total", "counter",
+	    "Entries of a run's work-directory archive not returned, by reason (a name or component too long, an unsafe name, a link or other type, a file over the upload cap); the walk goes on past each.");
+	for (i = 0; i < TAR_SKIPS; i++)
+		emit(&t, "codeward_output_entries_skipped_total{reason=\"%s\"} %llu\n",
+		    tar_skip_name((enum tar_skip)i), (unsigned long long)h->walk_skipped[i]);
 	return t.overflow ? -1 : (int)t.used;
 }
 

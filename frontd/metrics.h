@@ -13,6 +13,7 @@
 #include "ipc.h"
 #include "policy.h"
 #include "reply.h"
+#include "tar.h"
 
 /* the HTTP answers counted by code; any other code counts as "other" */
 #define METRICS_CODES	13
@@ -32,12 +33,15 @@ struct metrics_http {
 	uint64_t	codes[METRICS_CODES + 1];	/* + "other" */
 	uint64_t	auth[METRICS_AUTH_REASONS];	/* from auth_counters() */
 	char		policy[POLICY_ID_LEN];	/* the policy in force: its id */
+	uint64_t	walk_skipped[TAR_SKIPS];	/* metrics_walk_skipped */
 };
 
 void	metrics_http_received(uint64_t n);
 void	metrics_http_response(unsigned int status, uint64_t body_bytes);
 /* body bytes of an answer sent piece by piece (counted once by status) */
 void	metrics_http_sent(uint64_t n);
+/* output archive entries the walk skipped, by enum tar_skip (tar.h) */
+void	metrics_walk_skipped(const size_t skipped[TAR_SKIPS]);
 /* the counters and the id of the policy in force */
 void	metrics_http_snapshot(struct metrics_http *out);
 

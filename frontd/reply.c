@@ -77,3 +77,42 @@ reply_rate_limited(struct reply *r, unsigned int retry_s, const char *fmt, ...)
 	snprintf(r->retry_after, sizeof(r->retry_after), "%u", retry_s);
 	reply_build(r, 429, "rate_limited", msg, &retry_s);
 }
+
+void
+reply_late(struct reply *r)
+{
+	const cJSON *e, *m, *ra;
+	cJSON *in, *j;
+	char text[700];
+
+	if (r->status == 200 && r->body != NULL)
+		return;
+	in = r->body != NULL ? cJSON_ParseWithLength(r->body, r->len) : NULL;
+	e = cJSON_GetObjectItemCaseSensitive(in, "error");
+	m = cJSON_GetObjectItemCaseSensitive(in, "message");
+	snprintf(text, sizeof(text), "[codeward] no result (HTTP %u): %s",
+	    r->status, cJSON_IsString(m) ? m->valuestring :
+	    "no answer from the sandbox");
+	free(r->body);
+	r->body = NULL;
+	r->len = 0;
+	if ((j = cJSON_CreateObject()) != NULL) {
+		cJSON_AddStringToObject(j, "error", cJSON_IsString(e) ?
+		    e->valuestring : "unavailable");
+		cJSON_AddStringToObject(j, "message", text + 11);
+		cJSON_AddNumberToObject(j, "status", r->status ? r->status : 503);
+		ra = cJSON_GetObjectItemCaseSensitive(in, "retry_after_seconds");
+		if (cJSON_IsNumber(ra))	/* a 429 after a queue wait */
+			cJSON_AddNumberToObject(j, "retry_after_seconds", ra->valuedouble);
+		cJSON_AddStringToObject(j, "stdout", "");
+		cJSON_AddStringToObject(j, "stderr", text);
+		cJSON_AddArrayToObject(j, "files");
+		r->body = cJSON_PrintUnformatted(j);
+		cJSON_Delete(j);
+	}
+	cJSON_Delete(in);
+	if (r->body == NULL)
+		r->body = strdup(REPLY_LATE_FALLBACK);
+	r->len = r->body != NULL ? strlen(r->body) : 0;
+	r->status = 200;
+}

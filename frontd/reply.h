@@ -31,6 +31,20 @@ void	reply_error(struct reply *r, unsigned int status, const char *code,
  */
 void	reply_rate_limited(struct reply *r, unsigned int retry_s,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * An execution's answer that comes after its 200 went out (http.c's
+ * keep-alive spaces): a failure can no longer change the status, so its
+ * error body becomes one LibreChat's client shows as a failure. It prints
+ * "stdout" and "stderr" of a 200 and nothing else: the error goes into
+ * "stderr" as a "[codeward] ..." line, "stdout" is empty, "files" empty,
+ * and "error", "message" and "status" (the status it would have had) stay
+ * for other clients. A 200 is left as it is. Out of memory, the body is
+ * REPLY_LATE_FALLBACK's copy (NULL only if even that copy fails).
+ */
+void	reply_late(struct reply *r);
+#define REPLY_LATE_FALLBACK	"{\"error\":\"unavailable\",\"message\":\"out of " \
+	"memory\",\"status\":503,\"stdout\":\"\",\"stderr\":\"[codeward] the run " \
+	"failed after it began: out of memory\",\"files\":[]}"
 /* take ownership of a cJSON-printed body; NULL (out of memory) is a 503 */
 void	reply_json(struct reply *r, unsigned int status, char *body);
 

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "policy.h"
 
 #define LINE_MAX_LEN	1024
@@ -90,6 +91,20 @@ int	parser_set_value(struct parser *ps, const struct key *k, char **w,
 int	parser_image(struct parser *ps, char **w, size_t nw);
 /* a line of [language X]: image NAME, or runner PROGRAM ARGS */
 int	parser_language(struct parser *ps, char **w, size_t nw);
+
+/*
+ * coherence.c: what the keys ask together against what the daemons are built
+ * to hold (common/budget.h); -1 through parser_fail, naming the line of the
+ * key set last among those involved. Called once every line is read.
+ */
+int	parser_coherent(struct parser *ps);
+
+/*
+ * [concurrency] total, and per-user (never above it): the runs sockproxy's
+ * connections carry, two each beside privd's fixed ones (common/budget.h).
+ */
+#define PARSER_TOTAL_CEIL	((CW_SOCKPROXY_CONN_MAX - CW_PRIVD_SP_CONNS_FIXED) / \
+				    CW_PRIVD_SP_CONNS_PER_RUN)
 
 /* format.c: nano-CPUs as the policy writes them ("1.5") */
 const char *parser_fmt_cpus(char *b, size_t n, uint64_t nano);

@@ -179,6 +179,8 @@ finish(struct parser *ps)
 	    p->jwt_key_path[0] == '\0')
 		return parser_fail(ps, "[auth] mode %s needs jwt-public-key",
 		    p->auth == AUTH_JWT ? "jwt" : "api-key+jwt");
+	if (parser_coherent(ps) != 0)
+		return -1;
 	ps->line = line_of(ps, "auth", "listen");
 	if (!p->metrics_auth && p->metrics != METRICS_LISTEN)
 		return parser_fail(ps, "[metrics] auth none needs a listener of its own "

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "filter.h"
 #include "ipc.h"
 #include "log.h"
@@ -212,7 +213,7 @@ main(int argc, char **argv)
 	free(policy_buf);
 	privd.sock = sv[0];
 
-	privdrop_apply(&user, 1024);
+	privdrop_apply(&user, CW_PRIVD_NOFILE);
 	filter_load(privd_filter());
 	log_info("privd: running as %s, frontd pid %d, sockproxy %s",
 	    user.name, (int)frontd_pid, sockproxy);

@@ -9,6 +9,7 @@
 #include "call.h"
 #include "owned.h"
 #include "tar.h"
+#include "ustar.h"
 
 /* an upload on its way: the checked bytes go upstream as they are proven */
 struct put {
@@ -249,8 +250,9 @@ sp_op_get_archive(struct sp_conn *c)
 		up = NULL;
 		goto out;
 	}
+	/* the header cap frontd's walker applies too (common/ustar.h) */
 	sp_tar_init(t, SP_TAR_GET, p->uid, p->workdir_size,
-	    2 * p->workdir_files + 2);
+	    ustar_out_headers_max(p->workdir_files));
 	if (sp_conn_stream_head(c, "application/x-tar") != 0)
 		goto out;
 	while ((n = sp_up_read(up, buf, SP_CHUNK_MAX)) > 0) {
@@ -268,9 +270,10 @@ sp_op_get_archive(struct sp_conn *c)
 		log_warnx("archive %s: %s", o.id, t->why);
 		goto out;
 	}
-	if (t->skipped > 0)
-		log_info("archive %s: left out %llu links or FIFOs", o.id,
-		    (unsigned long long)t->skipped);
+	if (t->skipped > 0 || t->long_names > 0)
+		log_info("archive %s: left out %llu links or FIFOs, %llu paths "
+		    "over %d bytes", o.id, (unsigned long long)t->skipped,
+		    (unsigned long long)t->long_names, USTAR_OUT_PATH_MAX);
 	sp_conn_chunk_end(c);
 out:
 	if (up != NULL)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "log.h"
 #include "policy.h"
 
@@ -23,7 +24,7 @@
 #define SP_ARGV_MAX		128	/* Cmd words */
 #define SP_ARG_LEN		4096	/* one Cmd word or Env entry */
 #define SP_ENV_MAX		32
-#define SP_CONN_MAX		64	/* connections served at once: 503 above */
+#define SP_CONN_MAX		CW_SOCKPROXY_CONN_MAX	/* at once: 503 above */
 #define SP_CONTAINERS_MAX	512	/* containers this process tracks */
 #define SP_EXECS_LIVE		16	/* execs of one container not yet ended: 429 above */
 #define SP_EXECS_ENDED		8	/* ended execs kept per container, for their exit code */

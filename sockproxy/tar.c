@@ -5,6 +5,9 @@
 
 #include "ustar.h"
 
+_Static_assert(SP_NAME_MAX >= USTAR_OUT_PATH_MAX,
+    "a path frontd keeps fits sockproxy's PAX path buffer");
+
 enum {
 	ST_HEADER,	/* collecting a header block */
 	ST_DATA,	/* file data (and its padding) */
@@ -81,12 +84,16 @@ parse_pax(struct sp_tar *t, const unsigned char *p, size_t n)
 
 	t->have_pax_path = 0;
 	t->have_pax_link = 0;
+	t->long_name = 0;
 	while ((more = ustar_pax_next(p, n, &off, &r)) > 0) {
 		if (r.digits > 6)	/* a record is at most SP_PAX_MAX */
 			return bad(t, "malformed PAX record", NULL);
-		if (ustar_pax_is(&r, "path")) {
-			if (r.vlen > SP_NAME_MAX || memchr(r.val, '\0', r.vlen) != NULL)
-				return bad(t, "PAX path too long", NULL);
+		if (ustar_pax_is(&r, "path") && r.vlen > USTAR_OUT_PATH_MAX) {
+			/* well-formed, longer than frontd keeps: left out */
+			t->long_name = 1;
+		} else if (ustar_pax_is(&r, "path")) {
+			if (memchr(r.val, '\0', r.vlen) != NULL)
+				return bad(t, "NUL in a PAX path", NULL);
 			memcpy(t->pax_path, r.val, r.vlen);
 			t->pax_path[r.vlen] = '\0';
 			t->have_pax_path = 1;
@@ -121,7 +128,7 @@ check_header(struct sp_tar *t)
 	struct ustar_hdr h;
 	const char *name;
 	size_t len;
-	int dir;
+	int dir, long_name;
 
 	(void)ustar_parse(t->hdr, &h);
 	if (h.bad & USTAR_BAD_CKSUM)
@@ -155,12 +162,16 @@ check_header(struct sp_tar *t)
 		name = t->pax_path;
 		len = strlen(t->pax_path);
 	} else {
-		if (h.pathlen > SP_NAME_MAX)
+		if (h.pathlen > SP_NAME_MAX && t->mode == SP_TAR_PUT)
 			return bad(t, "name too long", NULL);
+		if (h.pathlen > USTAR_OUT_PATH_MAX)
+			t->long_name = 1;
 		name = h.path;
 		len = h.pathlen;
 	}
 	t->have_pax_path = 0;
+	long_name = t->long_name;
+	t->long_name = 0;
 
 	if (t->mode == SP_TAR_GET && (h.type == USTAR_HARDLINK ||
 	    h.type == USTAR_SYMLINK || h.type == USTAR_FIFO)) {
@@ -204,6 +215,10 @@ check_header(struct sp_tar *t)
 		if (t->entries == 1) {
 			if (!dir || strcmp(name, "data/") != 0)
 				return bad(t, "first entry is not data/", NULL);
+		} else if (long_name) {
+			/* a path over USTAR_OUT_PATH_MAX: left out, as frontd would */
+			t->skip = 1;
+			t->long_names++;
 		} else if (len <= 5 || memcmp(name, "data/", 5) != 0 ||
 		    !name_ok(name + 5, len - 5, dir)) {
 			return bad(t, "name not allowed", name);

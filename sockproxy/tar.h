@@ -19,7 +19,11 @@
  * name a long path (records path, mtime, atime, ctime; linkpath only before
  * an entry that is left out). Symbolic links,
  * hard links and FIFOs the sandboxed program made are left out of the output
- * (with their PAX block); any other type ends the stream as an error.
+ * (with their PAX block); any other type ends the stream as an error. A
+ * file or directory whose path is longer than USTAR_OUT_PATH_MAX (the limit
+ * frontd's walker shares, common/ustar.h) is well-formed but more than frontd
+ * keeps: it is checked like any other entry and left out, not refused. The
+ * header cap is ustar_out_headers_max(), frontd's too.
  */
 #ifndef CW_SP_TAR_H
 #define CW_SP_TAR_H
@@ -52,8 +56,9 @@ struct sp_tar {
 	char		pax_path[SP_NAME_MAX + 1];
 	int		have_pax_path;
 	int		have_pax_link;
+	int		long_name;	/* the next entry's path is over USTAR_OUT_PATH_MAX */
 
-	uint64_t	entries, bytes, skipped;
+	uint64_t	entries, bytes, skipped, long_names;
 	char		why[128];
 };
 

@@ -273,10 +273,45 @@ test_names(void)
 	    ustar_dots("", 0) == 0 && ustar_dots("a", 1) == 0);
 }
 
+/*
+ * The output archive's shared limits (sockproxy's checker and frontd's
+ * walker): a component frontd keeps is one privd's writer can place again
+ * as an input, one byte more is not; a path frontd keeps fits the writer.
+ */
+static void
+test_out_limits(void)
+{
+	unsigned char b[USTAR_BLOCK];
+	struct ustar_hdr h;
+	char p[USTAR_OUT_PATH_MAX + 1];
+
+	CHECK(USTAR_OUT_COMPONENT_MAX == USTAR_NAME_LEN);
+	CHECK(USTAR_OUT_PATH_MAX < USTAR_PATH_MAX);
+	memset(p, 'c', USTAR_OUT_COMPONENT_MAX);
+	memcpy(p + USTAR_OUT_COMPONENT_MAX, "\0", 1);
+	entry(&h, p, USTAR_FILE, 0);
+	CHECK(ustar_write(b, &h) == 0);
+	memcpy(p, "d/", 2);
+	memset(p + 2, 'c', USTAR_OUT_COMPONENT_MAX + 1);
+	p[USTAR_OUT_COMPONENT_MAX + 3] = '\0';
+	entry(&h, p, USTAR_FILE, 0);
+	CHECK(ustar_write(b, &h) != 0);
+	/* 150 + '/' + 100: within the path limit, written whole */
+	memset(p, 'a', 150);
+	p[150] = '/';
+	memset(p + 151, 'b', USTAR_OUT_COMPONENT_MAX);
+	p[251] = '\0';
+	entry(&h, p, USTAR_FILE, 0);
+	CHECK(ustar_write(b, &h) == 0);
+	CHECK(ustar_out_headers_max(0) == 2 && ustar_out_headers_max(1U << 20) ==
+	    (2ULL << 20) + 2);
+}
+
 int
 main(void)
 {
 	test_write();
+	test_out_limits();
 	test_parse();
 	test_pax();
 	test_names();

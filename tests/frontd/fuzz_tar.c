@@ -27,6 +27,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct tar_limits lim = { 64, 1 << 20 };
 	char err[128];
 
-	(void)tar_walk(data, size, "data", &lim, touch, NULL, err, sizeof(err));
+	(void)tar_walk(data, size, "data", &lim, touch, NULL, NULL, err, sizeof(err));
 	return 0;
 }

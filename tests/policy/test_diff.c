@@ -133,7 +133,7 @@ test_cases(void)
 	rc = policy_diff(BASE "total 999\n", strlen(BASE) + 10, "b.policy", SAME, strlen(SAME),
 	    "f.policy", &out, err, sizeof(err));
 	CHECK(rc == -1 && out == NULL &&
-	    strcmp(err, "b.policy:27: total 999 is above the ceiling of 256") == 0);
+	    strcmp(err, "b.policy:27: total 999 is above the ceiling of 30") == 0);
 }
 
 /* the shipped default: pinned, it is itself; memory 256M is one departure */

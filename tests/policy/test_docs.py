@@ -136,7 +136,7 @@ def test_documented_bounds():
             if key == "total":
                 text = "[concurrency]\nper-user 1\n"
             if key == "per-user":
-                text = "[concurrency]\ntotal 256\n"
+                text = "[concurrency]\ntotal 30\n"
             if key == "connections":
                 text = "[concurrency]\nconnections-per-address 1\n"
             if key == "connections-per-address":
