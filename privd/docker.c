@@ -172,6 +172,10 @@ dk_call_cancel(struct dk *d, const char *method, const char *path,
 	if (d->status < 200 || d->status > 299) {
 		char esc[160];
 
+		/* sockproxy's words when the engine is down: privd must resync */
+		if (d->status == 502 && out != NULL && out->buf != NULL &&
+		    strstr(out->buf, "daemon unreachable") != NULL)
+			dkh_peer_doubt();
 		snprintf(d->err, sizeof(d->err), "%s %s: HTTP %ld %s", method,
 		    path, d->status, out != NULL && out->buf != NULL ?
 		    log_str(esc, sizeof(esc), out->buf, out->len) : "");
@@ -619,7 +623,7 @@ out:
 }
 
 int
-dk_list(struct dk *d, char ids[][DK_ID_LEN + 1], int max)
+dk_list(struct dk *d, char ids[][DK_ID_LEN + 1], int *running, int max)
 {
 	struct membuf m = { 0 };
 	cJSON *j = NULL, *e;
@@ -634,8 +638,14 @@ dk_list(struct dk *d, char ids[][DK_ID_LEN + 1], int max)
 	cJSON_ArrayForEach(e, j) {
 		cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "Id");
 
+		cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "State");
+
 		if (n == max || !cJSON_IsString(v) || !dk_id_ok(v->valuestring))
 			break;
+		/* no state stated: taken as running, never removed for it */
+		if (running != NULL)
+			running[n] = !cJSON_IsString(st) ||
+			    strcmp(st->valuestring, "running") == 0;
 		memcpy(ids[n++], v->valuestring, DK_ID_LEN + 1);
 	}
 out:

@@ -2,7 +2,7 @@
 
 - privd killed (SIGKILL) while a run sleeps: its sandbox is left; frontd goes
   with privd; a new privd on the same sockproxy removes the orphan at start
-  (run_sweep), says so in its log and in codeward_sandboxes_swept_total.
+  (resync_sweep), says so in its log and in codeward_sandboxes_swept_total.
 - privd and sockproxy both killed mid-run: a new sockproxy of the same
   instance removes the orphan at its start, before serving.
 - SIGTERM: a run that ends within the grace is answered; one that does not is
@@ -79,7 +79,7 @@ def test_killed_privd_orphan_swept_by_the_next_privd():
         start_privd(a, free_port())
         wait_for("orphan removed", lambda: not container_exists(cid), 30)
         log = daemon_log(a, "privd")
-        check("run_sweep: removed leftover sandbox %s" % cid[:12] in log, "no sweep line:\n" + log)
+        check("resync_sweep: removed leftover sandbox %s" % cid[:12] in log, "no sweep line:\n" + log)
         s = scrape(a.port, a.key)
         check(s.get("codeward_sandboxes_swept_total") == 1, "swept counter")
         check(s.get("codeward_sandboxes_active") == 0, "active after the sweep")

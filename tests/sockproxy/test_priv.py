@@ -79,8 +79,14 @@ def main():
     px = h.Proxy(d, mock.path, h.write_policy(d, h.FAKE_IMAGE), inst)
     try:
         px.wait_ready()
-        sent = mock.since((0, 0))
-        dels = sorted(r.split(b" ")[1] for r in sent if r.startswith(b"DELETE "))
+        # the sweep runs while sockproxy already serves: wait for it
+        end = time.time() + 10
+        while True:
+            sent = mock.since((0, 0))
+            dels = sorted(r.split(b" ")[1] for r in sent if r.startswith(b"DELETE "))
+            if len(dels) >= 2 or time.time() > end:
+                break
+            time.sleep(0.05)
         check(dels == [b"/v1.41/containers/%064x?force=1&v=1" % 1,
                        b"/v1.41/containers/%064x?force=1&v=1" % 2],
               "start-up sweep removes exactly this instance's leftovers (%r)" % dels)
