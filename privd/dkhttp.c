@@ -238,15 +238,21 @@ peer_answered(const char *gen, int status)
 		why = "sockproxy and the engine answer again";
 	if (gen[0] != '\0')
 		memcpy(peer.gen, gen, sizeof(peer.gen));
-	if (why != NULL) {
-		peer.doubt = 0;
-		peer.epoch++;
-		pthread_cond_broadcast(&peer.changed);
-	}
 	pthread_mutex_unlock(&peer.lock);
 	if (why != NULL)
-		log_info("dkh: %s (generation %s): resync", why,
-		    gen[0] != '\0' ? gen : "unstated");
+		dkh_peer_bump(why);
+}
+
+void
+dkh_peer_bump(const char *why)
+{
+	pthread_mutex_lock(&peer.lock);
+	peer.doubt = 0;
+	peer.epoch++;
+	pthread_cond_broadcast(&peer.changed);
+	log_info("dkh: %s (generation %s): resync", why,
+	    peer.gen[0] != '\0' ? peer.gen : "unstated");
+	pthread_mutex_unlock(&peer.lock);
 }
 
 uint32_t
@@ -399,15 +405,22 @@ dkh_call_cancel(const char *sock, const struct dkh_req *req,
 	struct dkh_body b;
 	size_t hlen = 0;
 	char *end = NULL;
-	int fd, r;
+	int fd, r, unsent;
 
 	*status = 0;
 	if ((fd = connect_to(sock)) < 0) {
 		dkh_peer_doubt();
 		return DKH_ERR_CONNECT;
 	}
-	if ((r = send_request(fd, req, deadline_ms, cancel)) != 0)
+	/*
+	 * sockproxy may refuse before it has read the body (a container it
+	 * does not own: 404) and close: the send then fails, but its answer
+	 * is already here to be read, and it is the one that says why.
+	 */
+	if ((r = send_request(fd, req, deadline_ms, cancel)) != 0 &&
+	    r != DKH_ERR_IO)
 		goto out;
+	unsent = r != 0;
 	/* the head: read until the blank line, at most DKH_HEAD_MAX */
 	while (end == NULL) {
 		ssize_t k;
@@ -418,7 +431,7 @@ dkh_call_cancel(const char *sock, const struct dkh_req *req,
 		if (k < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (k <= 0) {
-			r = k == 0 ? DKH_ERR_PROTOCOL : DKH_ERR_IO;
+			r = k == 0 && !unsent ? DKH_ERR_PROTOCOL : DKH_ERR_IO;
 			goto out;
 		}
 		hlen += (size_t)k;
@@ -432,8 +445,12 @@ dkh_call_cancel(const char *sock, const struct dkh_req *req,
 		r = DKH_ERR_PROTOCOL;
 		goto out;
 	}
-	*status = h.status;
 	peer_answered(h.gen, h.status);
+	if (unsent && h.status < 400) {
+		r = DKH_ERR_IO;		/* a success for a request never sent whole */
+		goto out;
+	}
+	*status = h.status;
 	if (req->stat_out != NULL)
 		memcpy(req->stat_out, h.stat, sizeof(h.stat));
 	dkh_body_init(&b, &h);

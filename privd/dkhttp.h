@@ -104,6 +104,8 @@ int	dkh_call_cancel(const char *sock, const struct dkh_req *req,
  * sandboxes must then be rebuilt from what sockproxy reports (resync.c).
  */
 void	dkh_peer_doubt(void);
+/* resync now: a call found the engine changed under privd (a stale sandbox) */
+void	dkh_peer_bump(const char *why);
 /* the epoch now */
 uint32_t dkh_peer_epoch(void);
 /* wait until the epoch differs from 'seen', at most ms: the epoch then */

@@ -642,10 +642,11 @@ dk_list(struct dk *d, char ids[][DK_ID_LEN + 1], int *running, int max)
 
 		if (n == max || !cJSON_IsString(v) || !dk_id_ok(v->valuestring))
 			break;
-		/* no state stated: taken as running, never removed for it */
+		/* stopped: "exited" or "dead"; any other (or none) is not */
 		if (running != NULL)
 			running[n] = !cJSON_IsString(st) ||
-			    strcmp(st->valuestring, "running") == 0;
+			    (strcmp(st->valuestring, "exited") != 0 &&
+			    strcmp(st->valuestring, "dead") != 0);
 		memcpy(ids[n++], v->valuestring, DK_ID_LEN + 1);
 	}
 out:

@@ -83,7 +83,8 @@ int	dk_kill(struct dk *d, const char *id);
 int	dk_remove(struct dk *d, const char *id);
 /*
  * ids of containers this sockproxy instance owns, and (running not NULL)
- * whether each runs; returns count or -1
+ * whether each is not stopped (its State neither "exited" nor "dead", or
+ * none given); returns count or -1
  */
 int	dk_list(struct dk *d, char ids[][DK_ID_LEN + 1], int *running, int max);
 

@@ -9,9 +9,9 @@
  * changes or sockproxy and the engine answer again after an outage
  * (dkhttp.c says when): the pool is dropped and its sandboxes removed
  * (sockproxy's 404 counts as gone), every id sockproxy no longer lists
- * leaves the live list, every listed one that is not running (the engine
- * stopped it in its own shutdown) is removed unless a run still works in
- * it, and the filler refills the pool from what is true now.
+ * leaves the live list, every listed one that stopped ("exited" or "dead":
+ * the engine stopped it in its own shutdown; one just created and not yet
+ * started is not judged) is removed unless a run still works in it, and the filler refills the pool from what is true now.
  */
 #include "privd.h"
 

@@ -233,6 +233,7 @@ fresh_sandbox(struct run *r, int *retried)
 	*retried = 1;
 	log_warnx("run %u: pooled sandbox %.12s is stale (%s): a fresh one",
 	    j->id, r->cid, r->dk.err);
+	dkh_peer_bump("a pooled sandbox was stale");	/* its peers may be too */
 	sandbox_remove(&r->dk, r->cid);
 	pool_answered();
 	r->pooled = r->rec.pooled = 0;

@@ -1,0 +1,166 @@
+"""privd's view of its sandboxes equals the engine's after sockproxy or the
+engine changed under it, on the real engine.
+
+- sockproxy killed (SIGKILL) with 8 executions in flight, a new one started
+  on the same socket: every in-flight request is answered (a JSON error or a
+  success), health is 200 within 2 s of the new sockproxy's start, the next
+  20 executions of python and bash all succeed, no sandbox of the instance
+  is left "exited", and codeward_sandboxes_active equals the instance's
+  containers (the new sockproxy's generation makes privd resync).
+- every pooled sandbox stopped by the engine (POST /containers/ID/stop, as in
+  the engine's own shutdown): the next executions succeed (a stale pooled
+  sandbox is replaced once by a fresh one, and privd resyncs), the stopped
+  ones are removed, the live count is right.
+"""
+import json
+import signal
+import subprocess
+import threading
+import time
+
+from cwtest import Appliance, _q, check, docker_api, main
+from opslib import daemon_log, scrape, wait_for
+
+OVERRIDES = [("concurrency", "total", "8"), ("concurrency", "per-user", "2"),
+             ("concurrency", "pool", "2")]
+SLEEP_PY = "import time\ntime.sleep(2)\nprint('slept')\n"
+
+
+def states(instance):
+    """{id: State} of the instance's containers, as the engine says"""
+    filt = json.dumps({"label": ["codeward.instance=" + instance]})
+    st, raw = docker_api("GET", "/v1.41/containers/json?all=1&filters=" + _q(filt))
+    check(st == 200, "container list: %d" % st)
+    return {c["Id"]: c["State"] for c in json.loads(raw)}
+
+
+def active(a):
+    return scrape(a.port, a.key).get("codeward_sandboxes_active")
+
+
+def live_count_right(a):
+    """codeward_sandboxes_active equals the instance's containers (5 s)"""
+    seen = []
+
+    def equal():
+        n, want = active(a), len(states(a.instance))
+        seen[:] = [n, want]
+        return n == want
+    deadline = time.time() + 5
+    while not equal():
+        check(time.time() < deadline, "codeward_sandboxes_active %r, containers %r:\n%s"
+              % (seen[0], seen[1], daemon_log(a, "privd")[-3000:]))
+        time.sleep(0.2)
+
+
+def none_exited(a):
+    """no container of the instance left stopped (5 s)"""
+    deadline = time.time() + 5
+    while True:
+        left = {k[:12]: v for k, v in states(a.instance).items() if v != "running"}
+        if not left:
+            return
+        check(time.time() < deadline, "containers not running: %r" % left)
+        time.sleep(0.2)
+
+
+def in_flight(a, n):
+    """n python executions that sleep 2 s, from n users; their answers"""
+    out = [None] * n
+
+    def go(i):
+        try:
+            st, body, _ = a.request("POST", "/v1/exec",
+                                    {"lang": "py", "code": SLEEP_PY, "user_id": "user%d" % i},
+                                    raw=True)
+            out[i] = (st, body)
+        except Exception as e:
+            out[i] = ("error", repr(e))
+    ts = [threading.Thread(target=go, args=(i,), daemon=True) for i in range(n)]
+    for t in ts:
+        t.start()
+    return ts, out
+
+
+def each_answered(ts, out):
+    for t in ts:
+        t.join(120)
+    for i, o in enumerate(out):
+        check(o is not None and o[0] != "error", "request %d not answered: %r" % (i, o))
+        st, body = o
+        try:
+            j = json.loads(body)
+        except ValueError:
+            j = None
+        check(isinstance(j, dict), "request %d answered %d without JSON: %r" % (i, st, body[:200]))
+        check(st == 200 or (st >= 500 and "error" in j),
+              "request %d answered %d: %r" % (i, st, j))
+
+
+def twenty_runs(a):
+    for i in range(20):
+        lang, code = ("py", "print(6*7)") if i % 2 == 0 else ("bash", "echo $((6*7))")
+        st, j = a.request("POST", "/v1/exec", {"lang": lang, "code": code})
+        check(st == 200 and j.get("stdout") == "42\n",
+              "run %d (%s) after the restart: %d %r" % (i, lang, st, j))
+
+
+def test_sockproxy_killed_with_8_in_flight():
+    with Appliance(OVERRIDES, name="resync-proxy") as a:
+        wait_for("the pool filled", lambda: len(states(a.instance)) >= 2, 60)
+        ts, out = in_flight(a, 8)
+        wait_for("8 runs in their sandboxes",
+                 lambda: sum(1 for v in states(a.instance).values() if v == "running") >= 8, 30)
+        time.sleep(0.8)     # the programs started (they sleep 2 s)
+        argv = a.procs["sockproxy"].args
+        a.procs["sockproxy"].send_signal(signal.SIGKILL)
+        a.procs["sockproxy"].wait(10)
+        a.procs["sockproxy"] = subprocess.Popen(argv, stdout=a.logs["sockproxy"],
+                                                stderr=subprocess.STDOUT)
+        t0 = time.monotonic()
+        while True:
+            try:
+                st, _ = a.request("GET", "/v1/health", auth=False)
+            except OSError:
+                st = None
+            if st == 200:
+                break
+            check(time.monotonic() - t0 < 2.0, "health not 200 within 2 s of the new sockproxy")
+            time.sleep(0.05)
+        took = time.monotonic() - t0
+        each_answered(ts, out)
+        twenty_runs(a)
+        none_exited(a)
+        live_count_right(a)
+        log = daemon_log(a, "privd")
+        check("resync: pool dropped" in log, "no resync line:\n" + log[-3000:])
+        s = scrape(a.port, a.key)
+        if s.has("codeward_sandbox_resyncs_total"):
+            check(s.get("codeward_sandbox_resyncs_total") >= 1, "resync counter")
+        print("health 200 %.2f s after the new sockproxy started" % took)
+
+
+def test_engine_stopped_the_pooled_sandboxes():
+    with Appliance(OVERRIDES, name="resync-stop") as a:
+        # both pools full: a plain one (bash) and a pre-warmed one (python)
+        wait_for("the pools filled", lambda: len(states(a.instance)) >= 4, 90)
+        time.sleep(0.5)
+        pooled = list(states(a.instance))
+        for cid in pooled:
+            st, raw = docker_api("POST", "/v1.41/containers/%s/stop?t=0" % cid)
+            check(st in (204, 304), "stop %s: %d %r" % (cid[:12], st, raw))
+        check(all(v == "exited" for k, v in states(a.instance).items() if k in pooled),
+              "the engine stopped them")
+        for lang, code in (("py", "print(6*7)"), ("bash", "echo $((6*7))")) * 3:
+            st, j = a.request("POST", "/v1/exec", {"lang": lang, "code": code})
+            check(st == 200 and j.get("stdout") == "42\n",
+                  "%s after the stop: %d %r\n%s" % (lang, st, j, daemon_log(a, "privd")[-3000:]))
+        wait_for("the stopped sandboxes removed",
+                 lambda: not (set(pooled) & set(states(a.instance))), 10)
+        none_exited(a)
+        live_count_right(a)
+        check("is stale" in daemon_log(a, "privd"), "no stale line")
+
+
+if __name__ == "__main__":
+    main(globals())
