@@ -61,8 +61,8 @@ sweep_worker(void *arg)
 			sandbox_retry_add(sw->ids[i]);
 			continue;
 		}
+		record_swept();		/* counted before the line says it */
 		log_info("resync_sweep: removed leftover sandbox %.12s", sw->ids[i]);
-		record_swept();
 	}
 	dk_close(&dk);
 	return NULL;

@@ -509,6 +509,7 @@ metrics_fill(struct ipc_metrics_reply *rep, uint32_t id)
 	rep->running = privd.running;
 	pthread_mutex_unlock(&privd.lock);
 	rep->live = sandbox_count();
+	rep->resyncs = resync_count();
 	pool_sizes(&rep->pool_ready, &rep->pool_target);
 	pthread_mutex_lock(&single.lock);
 	rep->proxy_up = single.proxy_up;

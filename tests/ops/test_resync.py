@@ -97,39 +97,49 @@ def each_answered(ts, out):
               "request %d answered %d: %r" % (i, st, j))
 
 
-def twenty_runs(a):
-    for i in range(20):
+def runs_succeed(a, n):
+    """n executions, python and bash in turn, each a success"""
+    for i in range(n):
         lang, code = ("py", "print(6*7)") if i % 2 == 0 else ("bash", "echo $((6*7))")
         st, j = a.request("POST", "/v1/exec", {"lang": lang, "code": code})
         check(st == 200 and j.get("stdout") == "42\n",
               "run %d (%s) after the restart: %d %r" % (i, lang, st, j))
 
 
+def healthy_within(a, t0, secs, since):
+    """GET /v1/health 200 within secs of t0 (monotonic): how long it took"""
+    while True:
+        try:
+            st, _ = a.request("GET", "/v1/health", auth=False)
+        except OSError:
+            st = None
+        if st == 200:
+            return time.monotonic() - t0
+        check(time.monotonic() - t0 < secs, "health not 200 within %g s of %s" % (secs, since))
+        time.sleep(0.05)
+
+
+def eight_in_flight(a):
+    """8 python runs sleeping in their sandboxes: (threads, answers)"""
+    wait_for("the pool filled", lambda: len(states(a.instance)) >= 2, 60)
+    ts, out = in_flight(a, 8)
+    wait_for("8 runs in their sandboxes",
+             lambda: sum(1 for v in states(a.instance).values() if v == "running") >= 8, 30)
+    time.sleep(0.8)     # the programs started (they sleep 2 s)
+    return ts, out
+
+
 def test_sockproxy_killed_with_8_in_flight():
     with Appliance(OVERRIDES, name="resync-proxy") as a:
-        wait_for("the pool filled", lambda: len(states(a.instance)) >= 2, 60)
-        ts, out = in_flight(a, 8)
-        wait_for("8 runs in their sandboxes",
-                 lambda: sum(1 for v in states(a.instance).values() if v == "running") >= 8, 30)
-        time.sleep(0.8)     # the programs started (they sleep 2 s)
+        ts, out = eight_in_flight(a)
         argv = a.procs["sockproxy"].args
         a.procs["sockproxy"].send_signal(signal.SIGKILL)
         a.procs["sockproxy"].wait(10)
         a.procs["sockproxy"] = subprocess.Popen(argv, stdout=a.logs["sockproxy"],
                                                 stderr=subprocess.STDOUT)
-        t0 = time.monotonic()
-        while True:
-            try:
-                st, _ = a.request("GET", "/v1/health", auth=False)
-            except OSError:
-                st = None
-            if st == 200:
-                break
-            check(time.monotonic() - t0 < 2.0, "health not 200 within 2 s of the new sockproxy")
-            time.sleep(0.05)
-        took = time.monotonic() - t0
+        took = healthy_within(a, time.monotonic(), 2.0, "the new sockproxy's start")
         each_answered(ts, out)
-        twenty_runs(a)
+        runs_succeed(a, 20)
         none_exited(a)
         live_count_right(a)
         log = daemon_log(a, "privd")
