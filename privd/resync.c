@@ -30,7 +30,7 @@
 #define SWEEP_PAR	4	/* leftover removals at once */
 #define LIST_MAX	512	/* sockproxy tracks at most this many */
 #define RETRY_IDLE_MS	1000	/* the longest wait between looks */
-#define FAILED_MS	500	/* after a resync that could not list */
+#define FAILED_MS	500	/* the least wait after a resync that could not list */
 
 struct sweep {
 	char		ids[LIST_MAX][DK_ID_LEN + 1];
@@ -155,11 +155,12 @@ resync_thread(void *arg)
 			ms = RETRY_IDLE_MS;
 		if ((e = dkh_peer_wait(seen, ms)) == seen || privd.stopping)
 			continue;
-		if (resync(&dk) == 0) {
-			seen = e;
-		} else {
+		seen = e;
+		if (resync(&dk) != 0) {
+			/* the next answer after this failure resyncs again */
 			struct timespec ts = { 0, FAILED_MS * 1000000L };
 
+			dkh_peer_doubt();
 			nanosleep(&ts, NULL);
 		}
 	}

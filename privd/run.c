@@ -216,10 +216,12 @@ acquire(struct run *r)
 }
 
 /*
- * A pooled sandbox that sockproxy no longer knows (404: a new sockproxy
- * swept it) or that the engine stopped (409), found before anything ran in
- * it: removed, and the run goes on once in a fresh sandbox of its own.
- * 1 when it does, 0 when this is no such case, -1 when no sandbox came.
+ * A pooled sandbox, or a session's kept one, that sockproxy no longer knows
+ * (404: a new sockproxy swept it) or that the engine stopped (409), found
+ * before anything ran in it: removed, and the run goes on once in a fresh
+ * sandbox of its own (a session's then starts anew: its files went with
+ * the old one, and frontd is told so). 1 when it does, 0 when this is no
+ * such case, -1 when no sandbox came.
  */
 static int
 fresh_sandbox(struct run *r, int *retried)
@@ -227,16 +229,18 @@ fresh_sandbox(struct run *r, int *retried)
 	const struct job *j = r->job;
 	const struct policy *p = j->policy;
 
-	if (!r->pooled || *retried || r->xid[0] != '\0' ||
+	if ((!r->pooled && !r->reused) || *retried || r->xid[0] != '\0' ||
 	    (r->dk.status != 404 && r->dk.status != 409))
 		return 0;
 	*retried = 1;
-	log_warnx("run %u: pooled sandbox %.12s is stale (%s): a fresh one",
-	    j->id, r->cid, r->dk.err);
-	dkh_peer_bump("a pooled sandbox was stale");	/* its peers may be too */
+	log_warnx("run %u: %s sandbox %.12s is stale (%s): a fresh one", j->id,
+	    r->pooled ? "pooled" : "the session's", r->cid, r->dk.err);
+	dkh_peer_bump("a sandbox was stale");	/* its peers may be too */
 	sandbox_remove(&r->dk, r->cid);
-	pool_answered();
+	if (r->pooled)
+		pool_answered();
 	r->pooled = r->rec.pooled = 0;
+	r->reused = 0;
 	r->have_container = 0;
 	r->stat0[0] = '\0';
 	if (r->tw != NULL) {

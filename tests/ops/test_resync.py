@@ -10,7 +10,8 @@ engine changed under it, on the real engine.
 - every pooled sandbox stopped by the engine (POST /containers/ID/stop, as in
   the engine's own shutdown): the next executions succeed (a stale pooled
   sandbox is replaced once by a fresh one, and privd resyncs), the stopped
-  ones are removed, the live count is right.
+  ones are removed, the live count is right; a kept session's sandbox
+  stopped the same way: the session's next call starts anew and succeeds.
 """
 import json
 import signal
@@ -170,6 +171,33 @@ def test_engine_stopped_the_pooled_sandboxes():
         none_exited(a)
         live_count_right(a)
         check("is stale" in daemon_log(a, "privd"), "no stale line")
+
+
+def test_engine_stopped_a_session_sandbox():
+    # a kept session's sandbox stopped under it: its next call starts anew
+    # (its files went with the sandbox) instead of failing
+    with Appliance(OVERRIDES + [("concurrency", "sessions", "2")], name="resync-session") as a:
+        body = {"lang": "bash", "code": "echo one > a.txt", "user_id": "u1",
+                "runtime_session_hint": "conv-stop"}
+        hdr = {"X-CodeAPI-Expected-Profile": "stateful"}
+        st, j = a.request("POST", "/v1/exec", body, headers=hdr)
+        check(st == 200 and j["runtime_status"] == "new", "first call: %d %r" % (st, j))
+        before = set(states(a.instance))
+        time.sleep(0.5)
+        st, j = a.request("POST", "/v1/exec", dict(body, code="cat a.txt"), headers=hdr)
+        check(st == 200 and j["runtime_status"] == "reused" and j["stdout"] == "one\n",
+              "second call: %d %r" % (st, j))
+        time.sleep(2)       # the reset after the call, then the sandbox is kept
+        kept = [c for c in before if c in states(a.instance)]
+        for cid in kept:
+            docker_api("POST", "/v1.41/containers/%s/stop?t=0" % cid)
+        st, j = a.request("POST", "/v1/exec", dict(body, code="ls a.txt 2>/dev/null; echo ran"),
+                          headers=hdr)
+        check(st == 200 and j["stdout"] == "ran\n" and j["runtime_status"] == "new",
+              "the call after the stop: %d %r\n%s" % (st, j, daemon_log(a, "privd")[-3000:]))
+        check("the session's sandbox" in daemon_log(a, "privd"), "no stale session line")
+        none_exited(a)
+        live_count_right(a)
 
 
 if __name__ == "__main__":
