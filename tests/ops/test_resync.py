@@ -7,6 +7,9 @@ engine changed under it, on the real engine.
   20 executions of python and bash all succeed, no sandbox of the instance
   is left "exited", and codeward_sandboxes_active equals the instance's
   containers (the new sockproxy's generation makes privd resync).
+- privd killed (SIGKILL) with 8 executions in flight and started again:
+  health is 200 within 2 s of its start, its ~12 leftovers are swept in
+  the background, the runs after it succeed.
 - every pooled sandbox stopped by the engine (POST /containers/ID/stop, as in
   the engine's own shutdown): the next executions succeed (a stale pooled
   sandbox is replaced once by a fresh one, and privd resyncs), the stopped
@@ -15,6 +18,7 @@ engine changed under it, on the real engine.
 """
 import json
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -149,6 +153,40 @@ def test_sockproxy_killed_with_8_in_flight():
         if s.has("codeward_sandbox_resyncs_total"):
             check(s.get("codeward_sandbox_resyncs_total") >= 1, "resync counter")
         print("health 200 %.2f s after the new sockproxy started" % took)
+
+
+def test_privd_killed_with_8_in_flight():
+    # frontd goes with privd (its clients' connections with it); a new privd
+    # answers health at once and sweeps the ~12 sandboxes left meanwhile
+    with Appliance(OVERRIDES, name="resync-privd") as a:
+        ts, out = eight_in_flight(a)
+        left = len(states(a.instance))
+        argv = a.procs["privd"].args
+        a.procs["privd"].send_signal(signal.SIGKILL)
+        a.procs["privd"].wait(10)
+        for t in ts:
+            t.join(30)
+        wait_for("frontd gone", lambda: not port_open(a.port), 10)
+        a.procs["privd"] = subprocess.Popen(argv, stdout=a.logs["privd"], stderr=subprocess.STDOUT)
+        took = healthy_within(a, time.monotonic(), 2.0, "the new privd's start")
+        wait_for("the %d leftovers swept" % left,
+                 lambda: active(a) == len(states(a.instance)) and
+                 "resync_sweep: %d leftover(s) handled" % left in daemon_log(a, "privd"), 30)
+        runs_succeed(a, 4)
+        none_exited(a)
+        live_count_right(a)
+        print("health 200 %.2f s after the new privd started, %d leftovers" % (took, left))
+
+
+def port_open(port):
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
 
 
 def test_engine_stopped_the_pooled_sandboxes():
