@@ -105,12 +105,15 @@ remove_one(struct dk *dk, const char *id)
 	return 0;
 }
 
-/* the caller holds privd.lock */
+/* the caller holds privd.lock; a run that gave id up no longer uses it */
 static void
 retry_add_locked(const char *id)
 {
+	struct live *l;
 	size_t i, free_slot = RETRY_MAX;
 
+	if ((l = live_find(id)) != NULL)
+		l->used = 0;	/* a resync removes it too if it stopped */
 	for (i = 0; i < RETRY_MAX; i++) {
 		if (strcmp(retry[i].id, id) == 0)
 			return;
