@@ -129,6 +129,14 @@ dkh_strerror(int r)
 	}
 }
 
+/* sockproxy's 502 said it could not reach the engine (its call.c, upstream.c) */
+static int
+engine_down(const char *msg)
+{
+	return strstr(msg, "daemon unreachable") != NULL ||
+	    strstr(msg, ": connect: ") != NULL || strstr(msg, "upstream") != NULL;
+}
+
 /*
  * One request. body/ctype for a JSON body; src/size for a streamed body;
  * out for a JSON answer, sink for a raw one; a cancel flag (NULL: none) that
@@ -174,7 +182,7 @@ dk_call_cancel(struct dk *d, const char *method, const char *path,
 
 		/* sockproxy's words when the engine is down: privd must resync */
 		if (d->status == 502 && out != NULL && out->buf != NULL &&
-		    strstr(out->buf, "daemon unreachable") != NULL)
+		    engine_down(out->buf))
 			dkh_peer_doubt();
 		snprintf(d->err, sizeof(d->err), "%s %s: HTTP %ld %s", method,
 		    path, d->status, out != NULL && out->buf != NULL ?

@@ -181,7 +181,7 @@ sandbox_retry(struct dk *dk)
 		}
 		pthread_mutex_unlock(&privd.lock);
 		if (ok)
-			log_info("sandbox_retry: %.12s removed", id);
+			log_info("sandbox_retry: %.12s removed, or already gone", id);
 		else
 			log_warnx("sandbox_retry %.12s: %s", id, dk->err);
 	}
