@@ -4,7 +4,8 @@
  * At start-up, before the pool fills, the containers sockproxy still holds
  * for this instance are an earlier privd's leftovers: listed at once and
  * removed in the background, SWEEP_PAR at a time, so that health is
- * answered at once. Then one thread retries the removals that failed
+ * answered at once (when sockproxy cannot list them then, the first resync
+ * sweeps them: late_sweep). Then one thread retries the removals that failed
  * (sandbox.c's retry list) and resyncs whenever sockproxy's generation
  * changes or sockproxy and the engine answer again after an outage
  * (dkhttp.c says when): the pool is dropped and its sandboxes removed
@@ -39,6 +40,8 @@ struct sweep {
 };
 
 static atomic_ullong resyncs;
+/* the start-up list failed (sockproxy down): the first resync sweeps */
+static int sweep_pending;
 
 uint64_t
 resync_count(void)
@@ -100,6 +103,34 @@ listed(char ids[][DK_ID_LEN + 1], int n, const char *id)
 	return 0;
 }
 
+/*
+ * The start-up sweep, late: what sockproxy lists that privd never had, in
+ * neither the live list taken before the list nor the one taken after it
+ * (a sandbox being created is in the second). Their count.
+ */
+static size_t
+late_sweep(struct dk *dk, char known[][DK_ID_LEN + 1], int nk,
+    char before[][DK_ID_LEN + 1], size_t nb)
+{
+	static char after[SANDBOX_LIVE_MAX][DK_ID_LEN + 1];
+	size_t na = sandbox_list(after), n = 0;
+	int k;
+
+	for (k = 0; k < nk; k++) {
+		if (listed(before, (int)nb, known[k]) ||
+		    listed(after, (int)na, known[k]))
+			continue;
+		if (dk_remove(dk, known[k]) < 0 && dk->status != 404) {
+			sandbox_retry_add(known[k]);
+			continue;
+		}
+		record_swept();
+		log_info("resync_sweep: removed leftover sandbox %.12s", known[k]);
+		n++;
+	}
+	return n;
+}
+
 /* one resync: 0, or -1 when sockproxy could not list (tried again) */
 static int
 resync(struct dk *dk)
@@ -108,7 +139,7 @@ resync(struct dk *dk)
 	static char live[SANDBOX_LIVE_MAX][DK_ID_LEN + 1];
 	static char known[LIST_MAX][DK_ID_LEN + 1];
 	static int running[LIST_MAX];
-	size_t np, nl, i, gone = 0, stopped = 0, busy = 0;
+	size_t np, nl, i, gone = 0, stopped = 0, busy = 0, swept = 0;
 	int nk, k;
 
 	np = pool_drop(pooled, SANDBOX_LIVE_MAX);
@@ -119,6 +150,10 @@ resync(struct dk *dk)
 	if ((nk = dk_list(dk, known, running, LIST_MAX)) < 0) {
 		log_warnx("resync: list: %s", dk->err);
 		return -1;
+	}
+	if (sweep_pending) {
+		swept = late_sweep(dk, known, nk, live, nl);
+		sweep_pending = 0;
 	}
 	for (i = 0; i < nl; i++)
 		if (!listed(known, nk, live[i]))
@@ -135,8 +170,9 @@ resync(struct dk *dk)
 	}
 	atomic_fetch_add(&resyncs, 1);
 	log_info("resync: pool dropped %zu, gone %zu, stopped removed %zu, "
-	    "left to their runs %zu, removals retried %zu, live %u",
-	    np, gone, stopped, busy, sandbox_retry_count(), sandbox_count());
+	    "left to their runs %zu, leftovers swept %zu, removals retried %zu, "
+	    "live %u", np, gone, stopped, busy, swept, sandbox_retry_count(),
+	    sandbox_count());
 	return 0;
 }
 
@@ -180,8 +216,11 @@ resync_start(void)
 	dk_open(&dk, privd.sockproxy);
 	/* the list alone before answering; sockproxy down: its own sweep */
 	if ((sw->n = dk_list(&dk, sw->ids, NULL, LIST_MAX)) < 0) {
-		log_warnx("resync_sweep: list: %s", dk.err);
+		log_warnx("resync_sweep: list: %s: swept at the first resync",
+		    dk.err);
 		sw->n = 0;
+		sweep_pending = 1;
+		dkh_peer_doubt();
 	}
 	dk_close(&dk);
 	/* whatever the list saw is the start: no resync for it */

@@ -14,6 +14,8 @@ engine changed under it, on the real engine.
   flight, every sandbox stopped meanwhile, and back: every request answered,
   health 200 within 2 s, privd resyncs (stopped ones removed, removals that
   failed during the outage retried), the runs after it succeed.
+- privd started again while the engine is away for sockproxy: it sweeps
+  the old privd's leftovers at its first resync, once the engine answers.
 - every pooled sandbox stopped by the engine (POST /containers/ID/stop, as in
   the engine's own shutdown): the next executions succeed (a stale pooled
   sandbox is replaced once by a fresh one, and privd resyncs), the stopped
@@ -290,6 +292,41 @@ def test_engine_outage_with_8_in_flight():
         with a:
             cwtest.DOCKER_SOCK = DOCKER_SOCK
             outage_and_back(a, relay)
+    finally:
+        cwtest.DOCKER_SOCK = DOCKER_SOCK
+
+
+def test_privd_started_while_the_engine_is_away():
+    # the new privd cannot list the old one's leftovers at its start: it
+    # sweeps them at its first resync, once the engine answers
+    a = Appliance(OVERRIDES, name="resync-late")
+    relay = Relay(os.path.join(a.dir, "engine.sock"))
+    cwtest.DOCKER_SOCK = relay.path
+    try:
+        with a:
+            cwtest.DOCKER_SOCK = DOCKER_SOCK
+            ts, _ = in_flight(a, 2)
+            wait_for("2 runs in their sandboxes",
+                     lambda: sum(1 for v in states(a.instance).values() if v == "running") >= 2, 30)
+            time.sleep(0.8)
+            argv = a.procs["privd"].args
+            a.procs["privd"].send_signal(signal.SIGKILL)
+            a.procs["privd"].wait(10)
+            wait_for("frontd gone", lambda: not port_open(a.port), 10)
+            orphans = set(states(a.instance))
+            relay.down()
+            a.procs["privd"] = subprocess.Popen(argv, stdout=a.logs["privd"],
+                                                stderr=subprocess.STDOUT)
+            wait_for("the failed start-up list",
+                     lambda: "swept at the first resync" in daemon_log(a, "privd"), 10, 0.05)
+            relay.up()
+            healthy_within(a, time.monotonic(), 2.0, "the engine answering again")
+            wait_for("the orphans swept", lambda: not (orphans & set(states(a.instance))), 30)
+            log = daemon_log(a, "privd")
+            check(all("resync_sweep: removed leftover sandbox %s" % c[:12] in log
+                      for c in orphans), "no sweep line:\n" + log[-3000:])
+            runs_succeed(a, 2)
+            live_count_right(a)
     finally:
         cwtest.DOCKER_SOCK = DOCKER_SOCK
 
