@@ -251,6 +251,7 @@ struct ipc_metrics_reply {
 	uint64_t	created;	/* sandboxes created since privd started */
 	uint64_t	removed;
 	uint64_t	swept;		/* leftovers removed at start-up */
+	uint64_t	resyncs;	/* privd's resyncs after sockproxy or the engine changed */
 	uint64_t	bytes_in;	/* code and input files copied into sandboxes */
 	uint64_t	bytes_out;	/* output streams and archives relayed */
 	uint64_t	execs[IPC_LANGS][IPC_OUTCOMES];
@@ -264,7 +265,7 @@ struct ipc_metrics_reply {
 	uint64_t	queue_wait_ms;	/* the time they waited, summed */
 	uint64_t	queue_refused[IPC_QUEUE_REFUSALS];
 };
-_Static_assert(sizeof(struct ipc_metrics_reply) == 1336, "ipc_metrics_reply size");
+_Static_assert(sizeof(struct ipc_metrics_reply) == 1344, "ipc_metrics_reply size");
 
 /*
  * POLICY: the policy a reload put in force. The fd is a memfd sealed against

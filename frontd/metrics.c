@@ -203,6 +203,9 @@ privd_part(struct text *t, const struct ipc_metrics_reply *p)
 	    "Sandbox containers removed after use or at shutdown.", p->removed);
 	one(t, "codeward_sandboxes_swept_total", "counter",
 	    "Leftover sandboxes of an earlier process removed at start-up.", p->swept);
+	one(t, "codeward_sandbox_resyncs_total", "counter",
+	    "Times privd rebuilt its pool and live list from sockproxy's (sockproxy or the engine restarted).",
+	    p->resyncs);
 	one(t, "codeward_sandbox_bytes_in_total", "counter",
 	    "Bytes of code and input files copied into sandboxes.", p->bytes_in);
 	one(t, "codeward_sandbox_bytes_out_total", "counter",

@@ -2,13 +2,16 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "util.h"
 
 enum { B_LENGTH, B_SIZE, B_DATA, B_DATA_CR, B_DATA_LF, B_TRAILER_LF,
@@ -83,6 +86,19 @@ dkh_parse_head(const char *buf, size_t len, struct dkh_head *h)
 					return -1;
 			memcpy(h->stat, v, vlen);
 			h->stat[vlen] = '\0';
+		} else if (nlen == 21 &&
+		    strncasecmp(p, "X-Codeward-Generation", 21) == 0) {
+			size_t k;
+
+			/* sockproxy's own line: lowercase hex, bounded */
+			if (h->gen[0] != '\0' || vlen == 0 || vlen >= sizeof(h->gen))
+				return -1;
+			for (k = 0; k < vlen; k++)
+				if (!((v[k] >= '0' && v[k] <= '9') ||
+				    (v[k] >= 'a' && v[k] <= 'f')))
+					return -1;
+			memcpy(h->gen, v, vlen);
+			h->gen[vlen] = '\0';
 		} else if (nlen == 17 && strncasecmp(p, "Transfer-Encoding", 17) == 0) {
 			if (h->chunked || vlen != 7 || strncasecmp(v, "chunked", 7) != 0)
 				return -1;
@@ -190,6 +206,83 @@ dkh_body_feed(struct dkh_body *b, const char *p, size_t n, dkh_sink sink,
 	}
 	return 0;
 }
+
+/* ---- sockproxy's generation and doubt ---------------------------------- */
+
+static struct {
+	pthread_mutex_t	lock;
+	pthread_cond_t	changed;
+	char		gen[DKH_GEN_MAX];	/* the last stated, or "" */
+	int		doubt;
+	uint32_t	epoch;
+} peer = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, "", 0, 0 };
+
+void
+dkh_peer_doubt(void)
+{
+	pthread_mutex_lock(&peer.lock);
+	peer.doubt = 1;
+	pthread_mutex_unlock(&peer.lock);
+}
+
+/* an answer: its generation ("" when unstated) and status */
+static void
+peer_answered(const char *gen, int status)
+{
+	const char *why = NULL;
+
+	pthread_mutex_lock(&peer.lock);
+	if (gen[0] != '\0' && peer.gen[0] != '\0' && strcmp(gen, peer.gen) != 0)
+		why = "sockproxy restarted";
+	else if (peer.doubt && status != 502 && status != 503)
+		why = "sockproxy and the engine answer again";
+	if (gen[0] != '\0')
+		memcpy(peer.gen, gen, sizeof(peer.gen));
+	pthread_mutex_unlock(&peer.lock);
+	if (why != NULL)
+		dkh_peer_bump(why);
+}
+
+void
+dkh_peer_bump(const char *why)
+{
+	pthread_mutex_lock(&peer.lock);
+	peer.doubt = 0;
+	peer.epoch++;
+	pthread_cond_broadcast(&peer.changed);
+	log_info("dkh: %s (generation %s): resync", why,
+	    peer.gen[0] != '\0' ? peer.gen : "unstated");
+	pthread_mutex_unlock(&peer.lock);
+}
+
+uint32_t
+dkh_peer_epoch(void)
+{
+	uint32_t e;
+
+	pthread_mutex_lock(&peer.lock);
+	e = peer.epoch;
+	pthread_mutex_unlock(&peer.lock);
+	return e;
+}
+
+uint32_t
+dkh_peer_wait(uint32_t seen, uint64_t ms)
+{
+	struct timespec ts;
+	uint32_t e;
+
+	cw_abstime_ms(&ts, ms);
+	pthread_mutex_lock(&peer.lock);
+	while (peer.epoch == seen &&
+	    pthread_cond_timedwait(&peer.changed, &peer.lock, &ts) == 0)
+		;
+	e = peer.epoch;
+	pthread_mutex_unlock(&peer.lock);
+	return e;
+}
+
+/* ---- one call ---------------------------------------------------------- */
 
 /*
  * wait for fd to be ready before the deadline: 0, or a dkh_err; a cancel flag
@@ -312,13 +405,22 @@ dkh_call_cancel(const char *sock, const struct dkh_req *req,
 	struct dkh_body b;
 	size_t hlen = 0;
 	char *end = NULL;
-	int fd, r;
+	int fd, r, unsent;
 
 	*status = 0;
-	if ((fd = connect_to(sock)) < 0)
+	if ((fd = connect_to(sock)) < 0) {
+		dkh_peer_doubt();
 		return DKH_ERR_CONNECT;
-	if ((r = send_request(fd, req, deadline_ms, cancel)) != 0)
+	}
+	/*
+	 * sockproxy may refuse before it has read the body (a container it
+	 * does not own: 404) and close: the send then fails, but its answer
+	 * is already here to be read, and it is the one that says why.
+	 */
+	if ((r = send_request(fd, req, deadline_ms, cancel)) != 0 &&
+	    r != DKH_ERR_IO)
 		goto out;
+	unsent = r != 0;
 	/* the head: read until the blank line, at most DKH_HEAD_MAX */
 	while (end == NULL) {
 		ssize_t k;
@@ -329,7 +431,7 @@ dkh_call_cancel(const char *sock, const struct dkh_req *req,
 		if (k < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (k <= 0) {
-			r = k == 0 ? DKH_ERR_PROTOCOL : DKH_ERR_IO;
+			r = k == 0 && !unsent ? DKH_ERR_PROTOCOL : DKH_ERR_IO;
 			goto out;
 		}
 		hlen += (size_t)k;
@@ -341,6 +443,11 @@ dkh_call_cancel(const char *sock, const struct dkh_req *req,
 	}
 	if (dkh_parse_head(head, (size_t)(end + 4 - head), &h) != 0) {
 		r = DKH_ERR_PROTOCOL;
+		goto out;
+	}
+	peer_answered(h.gen, h.status);
+	if (unsent && h.status < 400) {
+		r = DKH_ERR_IO;		/* a success for a request never sent whole */
 		goto out;
 	}
 	*status = h.status;

@@ -17,6 +17,7 @@
 #define DKH_HEAD_MAX	8192
 
 #define DKH_STAT_MAX	128
+#define DKH_GEN_MAX	33	/* X-Codeward-Generation: [0-9a-f]{1,32} */
 
 /* the answer's head */
 struct dkh_head {
@@ -25,6 +26,7 @@ struct dkh_head {
 	int		have_length;
 	uint64_t	length;
 	char		stat[DKH_STAT_MAX];	/* X-Codeward-Stat, or "" */
+	char		gen[DKH_GEN_MAX];	/* X-Codeward-Generation, or "" */
 };
 
 /*
@@ -93,5 +95,20 @@ int	dkh_call(const char *sock, const struct dkh_req *req, uint64_t deadline_ms,
 int	dkh_call_cancel(const char *sock, const struct dkh_req *req,
 	    uint64_t deadline_ms, atomic_int *cancel, int *status, dkh_sink sink,
 	    void *ctx);
+
+/*
+ * sockproxy as privd last saw it. Every answer states sockproxy's
+ * generation; a call that could not connect, or that sockproxy answered
+ * with the engine unreachable (dkh_peer_doubt), leaves doubt. A new
+ * generation, or an answer after doubt, bumps the epoch: privd's view of its
+ * sandboxes must then be rebuilt from what sockproxy reports (resync.c).
+ */
+void	dkh_peer_doubt(void);
+/* resync now: a call found the engine changed under privd (a stale sandbox) */
+void	dkh_peer_bump(const char *why);
+/* the epoch now */
+uint32_t dkh_peer_epoch(void);
+/* wait until the epoch differs from 'seen', at most ms: the epoch then */
+uint32_t dkh_peer_wait(uint32_t seen, uint64_t ms);
 
 #endif

@@ -129,6 +129,14 @@ dkh_strerror(int r)
 	}
 }
 
+/* sockproxy's 502 said it could not reach the engine (its call.c, upstream.c) */
+static int
+engine_down(const char *msg)
+{
+	return strstr(msg, "daemon unreachable") != NULL ||
+	    strstr(msg, ": connect: ") != NULL || strstr(msg, "upstream") != NULL;
+}
+
 /*
  * One request. body/ctype for a JSON body; src/size for a streamed body;
  * out for a JSON answer, sink for a raw one; a cancel flag (NULL: none) that
@@ -172,6 +180,10 @@ dk_call_cancel(struct dk *d, const char *method, const char *path,
 	if (d->status < 200 || d->status > 299) {
 		char esc[160];
 
+		/* sockproxy's words when the engine is down: privd must resync */
+		if (d->status == 502 && out != NULL && out->buf != NULL &&
+		    engine_down(out->buf))
+			dkh_peer_doubt();
 		snprintf(d->err, sizeof(d->err), "%s %s: HTTP %ld %s", method,
 		    path, d->status, out != NULL && out->buf != NULL ?
 		    log_str(esc, sizeof(esc), out->buf, out->len) : "");
@@ -619,7 +631,7 @@ out:
 }
 
 int
-dk_list(struct dk *d, char ids[][DK_ID_LEN + 1], int max)
+dk_list(struct dk *d, char ids[][DK_ID_LEN + 1], int *running, int max)
 {
 	struct membuf m = { 0 };
 	cJSON *j = NULL, *e;
@@ -634,8 +646,15 @@ dk_list(struct dk *d, char ids[][DK_ID_LEN + 1], int max)
 	cJSON_ArrayForEach(e, j) {
 		cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "Id");
 
+		cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "State");
+
 		if (n == max || !cJSON_IsString(v) || !dk_id_ok(v->valuestring))
 			break;
+		/* stopped: "exited" or "dead"; any other (or none) is not */
+		if (running != NULL)
+			running[n] = !cJSON_IsString(st) ||
+			    (strcmp(st->valuestring, "exited") != 0 &&
+			    strcmp(st->valuestring, "dead") != 0);
 		memcpy(ids[n++], v->valuestring, DK_ID_LEN + 1);
 	}
 out:

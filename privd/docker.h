@@ -81,8 +81,12 @@ int	dk_exec_inspect(struct dk *d, const char *execid, int *running,
 int	dk_stat_workdir(struct dk *d, const char *id, char *stat, size_t len);
 int	dk_kill(struct dk *d, const char *id);
 int	dk_remove(struct dk *d, const char *id);
-/* ids of containers this sockproxy instance owns; returns count or -1 */
-int	dk_list(struct dk *d, char ids[][DK_ID_LEN + 1], int max);
+/*
+ * ids of containers this sockproxy instance owns, and (running not NULL)
+ * whether each is not stopped (its State neither "exited" nor "dead", or
+ * none given); returns count or -1
+ */
+int	dk_list(struct dk *d, char ids[][DK_ID_LEN + 1], int *running, int max);
 
 /* sockproxy's refusal counters, by class (GET /codeward/stats) */
 int	dk_stats(struct dk *d, uint64_t refusals[IPC_REFUSALS]);

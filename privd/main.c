@@ -11,7 +11,8 @@
  * Start-up, in order: read and parse the policy; fork the policy reader
  * (policy/reader.h); create the socketpair; fork+exec frontd with its end on
  * fd 3 and the policy bytes on fd 4; drop to codeward-priv; load the
- * seccomp filter; sweep leftovers; answer frontd. SIGHUP reloads the policy
+ * seccomp filter; list leftovers (removed in the background, resync.c);
+ * answer frontd. SIGHUP reloads the policy
  * (reload.c). If frontd (or the reader) dies, privd removes its live
  * sandboxes and exits; the supervisor restarts the pair.
  */
@@ -218,7 +219,7 @@ main(int argc, char **argv)
 	log_info("privd: running as %s, frontd pid %d, sockproxy %s",
 	    user.name, (int)frontd_pid, sockproxy);
 
-	run_sweep();
+	resync_start();
 	pool_init();
 	session_init();
 	rc = monitor_loop(privd.sock, (volatile int *)&got_signal, wake_pipe[0],

@@ -10,7 +10,9 @@
  * removes them with the rest. The pools belong to one policy (gen): a
  * reload hands every pooled sandbox to the filler to remove and refills
  * under the new policy, so the next run gets the new limits; a run of the
- * old policy finds no pool of its own and creates its sandbox.
+ * old policy finds no pool of its own and creates its sandbox. A resync
+ * (resync.c) drops every pooled sandbox the same way, and the filler
+ * refills from what sockproxy and the engine now are.
  */
 #include "pool.h"
 
@@ -223,6 +225,24 @@ pool_reload(void)
 	pthread_mutex_unlock(&pool_lock);
 	if (target > 0 || n > 0)
 		filler_start();
+}
+
+size_t
+pool_drop(char ids[][DK_ID_LEN + 1], size_t max)
+{
+	size_t i, k, n, got = 0;
+
+	pthread_mutex_lock(&pool_lock);
+	for (i = 0; i < POLICY_IMAGES_MAX; i++)
+		for (k = 0; k < KINDS; k++) {
+			for (n = 0; n < pools[i][k].n && got < max; n++)
+				memcpy(ids[got++], pools[i][k].ids[n].id,
+				    DK_ID_LEN + 1);
+			pools[i][k].n = 0;
+		}
+	pthread_cond_broadcast(&pool_wake);
+	pthread_mutex_unlock(&pool_lock);
+	return got;
 }
 
 int

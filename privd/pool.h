@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+#include "docker.h"
 #include "policy.h"
 
 /* start the filler when the policy asks for a pool; after seccomp */
@@ -19,6 +20,11 @@ void	pool_reload(void);
  * 0, or -1 when the pool is empty.
  */
 int	pool_take(const struct policy *p, int lang, char *id, char *stat);
+/*
+ * A resync: every pooled sandbox out of the pools, into ids (max at most),
+ * for the caller to remove; the filler refills. Returns their count.
+ */
+size_t	pool_drop(char ids[][DK_ID_LEN + 1], size_t max);
 /* a run that pool_take() served has answered: the pool may refill now */
 void	pool_answered(void);
 /* does a sandbox for 'lang' start a pre-warmed interpreter? */

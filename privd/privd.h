@@ -68,9 +68,30 @@ void	job_done_init(const struct job *j, struct ipc_exec_done *d);
 /* create and start a sandbox of p's image 'image': it joins the live list */
 int	sandbox_create(struct dk *dk, const struct policy *p, int image,
 	    int prewarm_py, char *id);
+/* removed, or gone (404); else kept and retried until it is (never forgotten) */
 void	sandbox_remove(struct dk *dk, const char *id);
 uint32_t sandbox_count(void);	/* live now */
 size_t	sandbox_list(char ids[][DK_ID_LEN + 1]);	/* SANDBOX_LIVE_MAX at most */
+/* a run works in id (1) or no longer (0): a resync leaves it to the run */
+void	sandbox_use(const char *id, int used);
+int	sandbox_used(const char *id);
+/* id left the engine without privd: out of the live list; 1 if it was in */
+int	sandbox_forget(const char *id);
+/* a removal to retry (a leftover not in the live list too) */
+void	sandbox_retry_add(const char *id);
+/* try the removals that are due: when the next is due (UINT64_MAX: none) */
+uint64_t sandbox_retry(struct dk *dk);
+size_t	sandbox_retry_count(void);
+
+/* resync.c: privd's view of its sandboxes kept equal to sockproxy's */
+/*
+ * At start-up, before the pool fills: list sockproxy's containers (the
+ * leftovers of an earlier privd), then remove them in the background; and
+ * start the thread that retries removals and resyncs at each change of
+ * sockproxy's generation or after an outage (dkhttp.h).
+ */
+void	resync_start(void);
+uint64_t resync_count(void);	/* resyncs done */
 
 /* run.c */
 void	run_start(struct job *j);	/* takes ownership; answers EXEC_DONE */
@@ -78,7 +99,6 @@ void	run_health(uint32_t id);
 void	run_metrics(uint32_t id);	/* answers METRICS_REPLY */
 /* queue.c: 0, a slot or a place in the queue (the run waits); -1: busy */
 int	run_admit(struct job *j);
-void	run_sweep(void);		/* remove leftovers at start-up */
 void	run_shutdown(void);		/* kill every live sandbox */
 /* an execution refused at EXEC_RUN: answer it, record it, free it */
 void	run_refuse(struct job *j, struct ipc_exec_done *d);

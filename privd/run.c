@@ -123,6 +123,7 @@ finish_sandbox(struct run *r, const struct ipc_exec_done *d)
 	    d->session == IPC_SESS_REUSED_KEPT) {
 		if (r->was_reset)
 			memcpy(stat, r->reset_stat, sizeof(stat));
+		sandbox_use(r->cid, 0);	/* kept idle: a resync may judge it */
 		if ((r->was_reset || session_reset(&r->dk, p, r->cid, image,
 		    stat, sizeof(stat), RESET_MS) == 0) &&
 		    session_keep(key, p, image, r->cid, stat) == 0)
@@ -158,7 +159,50 @@ acquire(struct run *r)
 	    pool_prewarmed(p, j->lang), r->cid) < 0)
 		return -1;
 	r->have_container = 1;
+	sandbox_use(r->cid, 1);
 	return 0;
+}
+
+/*
+ * A pooled sandbox, or a session's kept one, that sockproxy no longer knows
+ * (404: a new sockproxy swept it) or that the engine stopped (409), found
+ * before anything ran in it: removed, and the run goes on once in a fresh
+ * sandbox of its own (a session's then starts anew: its files went with
+ * the old one, and frontd is told so). 1 when it does, 0 when this is no
+ * such case, -1 when no sandbox came.
+ */
+static int
+fresh_sandbox(struct run *r, int *retried)
+{
+	const struct job *j = r->job;
+	const struct policy *p = j->policy;
+
+	if ((!r->pooled && !r->reused) || *retried || r->xid[0] != '\0' ||
+	    (r->dk.status != 404 && r->dk.status != 409))
+		return 0;
+	*retried = 1;
+	log_warnx("run %u: %s sandbox %.12s is stale (%s): a fresh one", j->id,
+	    r->pooled ? "pooled" : "the session's", r->cid, r->dk.err);
+	dkh_peer_bump("a sandbox was stale");	/* its peers may be too */
+	sandbox_remove(&r->dk, r->cid);
+	if (r->pooled)
+		pool_answered();
+	r->pooled = r->rec.pooled = 0;
+	r->reused = 0;
+	r->have_container = 0;
+	r->stat0[0] = '\0';
+	if (r->tw != NULL) {
+		/* the input archive from its start: its files are read with pread */
+		r->tw->cur = 0;
+		r->tw->off = 0;
+		r->tw->hdr_ready = 0;
+	}
+	if (sandbox_create(&r->dk, p, p->langs[j->lang].image,
+	    pool_prewarmed(p, j->lang), r->cid) < 0)
+		return -1;
+	r->have_container = 1;
+	sandbox_use(r->cid, 1);
+	return 1;
 }
 
 /* the answer, with its descriptors sealed */
@@ -189,7 +233,7 @@ run_thread(void *arg)
 	char why[IPC_MESSAGE_MAX];
 	uint64_t t0 = cw_now_ms(), mark;
 	uint32_t i;
-	int pr;
+	int pr, retried = 0;
 
 	job_done_init(j, &d);
 	if (j->admit_ticket >= 0 && queue_wait(j, &d) < 0) {
@@ -219,23 +263,30 @@ run_thread(void *arg)
 	r.rec.pooled = r.pooled;
 	r.rec.waited = 1;
 	r.rec.wait_us = r.t_acquire * 1000;
-	mark = cw_now_ms();
-	if (workdir_put(&r) < 0)
-		goto unavailable;
-	r.rec.bytes_in = j->code_len;
-	for (i = 0; i < j->nrecv; i++)
-		r.rec.bytes_in += j->files[i].size;
-	r.t_put = cw_now_ms() - mark;
-
-	mark = cw_now_ms();
 	if ((r.outfd = cw_memfd("cw-output")) < 0 ||
 	    (r.tarfd = cw_memfd("cw-archive")) < 0) {
 		d.status = IPC_ST_UNAVAILABLE;
 		set_message(&d, "memfd: %s", strerror(errno));
 		goto out;
 	}
-	if ((pr = program_run(&r, &d)) < 0)
+put:
+	mark = cw_now_ms();
+	if (workdir_put(&r) < 0) {
+		if (fresh_sandbox(&r, &retried) > 0)
+			goto put;
 		goto unavailable;
+	}
+	r.rec.bytes_in = j->code_len;
+	for (i = 0; i < j->nrecv; i++)
+		r.rec.bytes_in += j->files[i].size;
+	r.t_put = cw_now_ms() - mark;
+
+	mark = cw_now_ms();
+	if ((pr = program_run(&r, &d)) < 0) {
+		if (fresh_sandbox(&r, &retried) > 0)
+			goto put;
+		goto unavailable;
+	}
 	if (pr == PROGRAM_SHUTDOWN) {
 		d.status = IPC_ST_UNAVAILABLE;
 		set_message(&d, "codeward is shutting down: the run was stopped "
@@ -361,7 +412,7 @@ health_thread(void *arg)
 	int ok = 0;
 
 	if (dk_open(&dk, privd.sockproxy) == 0) {
-		ok = dk_list(&dk, ids, 1) >= 0;
+		ok = dk_list(&dk, ids, NULL, 1) >= 0;
 		if (!ok)
 			log_warnx("health: %s", dk.err);
 		dk_close(&dk);
@@ -418,6 +469,7 @@ metrics_fill(struct ipc_metrics_reply *rep, uint32_t id)
 	pthread_mutex_unlock(&privd.lock);
 	queue_fill(rep);
 	rep->live = sandbox_count();
+	rep->resyncs = resync_count();
 	pool_sizes(&rep->pool_ready, &rep->pool_target);
 	pthread_mutex_lock(&single.lock);
 	rep->proxy_up = single.proxy_up;
@@ -471,29 +523,6 @@ run_metrics(uint32_t id)
 	}
 	metrics_fill(&rep, id);
 	single_send(&rep, sizeof(rep), "metrics");
-}
-
-void
-run_sweep(void)
-{
-	char ids[64][DK_ID_LEN + 1];
-	struct dk dk;
-	int n, i;
-
-	if (dk_open(&dk, privd.sockproxy) < 0)
-		fatalx("run_sweep: no Docker client");
-	n = dk_list(&dk, ids, 64);
-	if (n < 0)
-		log_warnx("run_sweep: list: %s", dk.err);
-	for (i = 0; i < n; i++) {
-		if (dk_remove(&dk, ids[i]) < 0) {
-			log_warnx("run_sweep: remove %s: %s", ids[i], dk.err);
-		} else {
-			log_info("run_sweep: removed leftover sandbox %.12s", ids[i]);
-			record_swept();
-		}
-	}
-	dk_close(&dk);
 }
 
 /* wait until no run thread is alive or ms have passed; 0 when idle */

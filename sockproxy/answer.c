@@ -446,9 +446,25 @@ sp_answer_wait(const char *json, size_t len, long *code)
 	return r;
 }
 
+/* a container's State as the list gives it: [a-z]{1,15}, or NULL */
+static const char *
+list_state(const cJSON *e)
+{
+	const cJSON *v = item(e, "State");
+	size_t i;
+
+	if (!cJSON_IsString(v))
+		return NULL;
+	for (i = 0; v->valuestring[i] != '\0'; i++)
+		if (i == 15 || v->valuestring[i] < 'a' || v->valuestring[i] > 'z')
+			return NULL;
+	return i > 0 ? v->valuestring : NULL;
+}
+
 int
 sp_answer_list(const struct sp_conf *conf, const char *json, size_t len,
-    int owner_too, void (*fn)(void *ctx, const char *id), void *ctx)
+    int owner_too, void (*fn)(void *ctx, const char *id, const char *state),
+    void *ctx)
 {
 	cJSON *j = cJSON_ParseWithLength(json, len), *e;
 	int n = 0;
@@ -471,7 +487,7 @@ sp_answer_list(const struct sp_conf *conf, const char *json, size_t len,
 		if (owner_too && (!cJSON_IsString(own) ||
 		    strcmp(own->valuestring, conf->owner) != 0))
 			continue;
-		fn(ctx, id->valuestring);
+		fn(ctx, id->valuestring, list_state(e));
 		n++;
 	}
 	cJSON_Delete(j);

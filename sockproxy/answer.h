@@ -35,10 +35,12 @@ int	sp_verify_exec(const struct sp_conf *conf, const char *cid,
 int	sp_answer_wait(const char *json, size_t len, long *code);
 /*
  * A container list: each entry whose labels carry this instance and owner
- * is passed to fn. Returns the count or -1.
+ * is passed to fn with its state ("running", "exited", ...: [a-z]{1,15}),
+ * or NULL when the engine gave none that passes. Returns the count or -1.
  */
 int	sp_answer_list(const struct sp_conf *conf, const char *json, size_t len,
-	    int owner_too, void (*fn)(void *ctx, const char *id), void *ctx);
+	    int owner_too, void (*fn)(void *ctx, const char *id,
+	    const char *state), void *ctx);
 /* a path's stat (X-Docker-Container-Path-Stat, base64-decoded) */
 struct sp_stat {
 	double	size, mode;

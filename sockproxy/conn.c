@@ -93,19 +93,40 @@ sp_conn_set_line(struct sp_conn *c)
 
 /* ---- replies ----------------------------------------------------------- */
 
+/* written once before the first connection, read-only after */
+static char generation[SP_GEN_LEN + 1];
+
+void
+sp_conn_set_generation(const char *gen)
+{
+	snprintf(generation, sizeof(generation), "%s", gen);
+}
+
+/* "X-Codeward-Generation: G\r\n", or "" before it is set (the unit harness) */
+static const char *
+gen_line(char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (generation[0] != '\0')
+		snprintf(buf, len, "X-Codeward-Generation: %s\r\n", generation);
+	return buf;
+}
+
 void
 sp_conn_reply(struct sp_conn *c, int status, const char *body, size_t len)
 {
-	char head[256];
+	char head[320], gen[64];
 	int n;
 
+	gen_line(gen, sizeof(gen));
 	if (status == 204)
 		n = snprintf(head, sizeof(head), "HTTP/1.1 204 No Content\r\n"
-		    "Connection: close\r\n\r\n");
+		    "%sConnection: close\r\n\r\n", gen);
 	else
 		n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
 		    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-		    "Connection: close\r\n\r\n", status, sp_status_text(status), len);
+		    "%sConnection: close\r\n\r\n", status, sp_status_text(status),
+		    len, gen);
 	if (sp_conn_write(c, head, (size_t)n) == 0 && status != 204 && len > 0)
 		sp_conn_write(c, body, len);
 }
@@ -231,11 +252,12 @@ bad:
 int
 sp_conn_stream_head(struct sp_conn *c, const char *ctype)
 {
-	char head[256];
+	char head[320], gen[64];
 	int n;
 
 	n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
-	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n", ctype);
+	    "Transfer-Encoding: chunked\r\n%sConnection: close\r\n\r\n", ctype,
+	    gen_line(gen, sizeof(gen)));
 	return sp_conn_write(c, head, (size_t)n);
 }
 

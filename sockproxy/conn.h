@@ -36,6 +36,14 @@ int	sp_conn_more(struct sp_conn *c);
 /* c->line from the head read so far */
 void	sp_conn_set_line(struct sp_conn *c);
 
+/*
+ * This process's generation ([0-9a-f]{32}), stated on every answer it writes
+ * as X-Codeward-Generation, so privd sees a restart on its next call. Set
+ * once at start-up, before the first connection.
+ */
+#define SP_GEN_LEN	32
+void	sp_conn_set_generation(const char *gen);
+
 /* a whole answer: status, and for all but 204 a JSON body */
 void	sp_conn_reply(struct sp_conn *c, int status, const char *body,
 	    size_t len);

@@ -13,8 +13,8 @@
  * resolve the users; fork the policy reader (policy/reader.h); bind the
  * listening socket (codeward-proxy, group codeward-priv, 0660); drop to
  * codeward-proxy keeping the upstream socket's group; load the seccomp
- * filter; check every policy image on the engine; remove this instance's
- * leftovers; serve. Any failure: exit 1. SIGHUP reloads the policy
+ * filter; check every policy image on the engine; list this instance's
+ * leftovers; serve (a thread removes them, startup.c). Any failure: exit 1. SIGHUP reloads the policy
  * (reload.c).
  */
 #include <errno.h>

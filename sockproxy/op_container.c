@@ -187,8 +187,9 @@ out:
 	sp_buf_free(&ans);
 }
 
+/* {"Id":ID} or {"Id":ID,"State":S}: privd's resync removes a stopped one */
 static void
-list_add(void *ctx, const char *id)
+list_add(void *ctx, const char *id, const char *state)
 {
 	struct sp_buf *b = ctx;
 
@@ -196,6 +197,10 @@ list_add(void *ctx, const char *id)
 		return;	/* labelled, but not in this process's table */
 	sp_buf_str(b, b->len > 1 ? ",{\"Id\":\"" : "{\"Id\":\"");
 	sp_buf_str(b, id);
+	if (state != NULL) {
+		sp_buf_str(b, "\",\"State\":\"");
+		sp_buf_str(b, state);
+	}
 	sp_buf_str(b, "\"}");
 }
 

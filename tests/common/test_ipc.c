@@ -39,7 +39,7 @@ test_sizes(void)
 	CHECK(ipc_shape(IPC_EXEC_DONE)->size == 400);
 	CHECK(ipc_shape(IPC_HEALTH_REPLY)->size == 24);
 	CHECK(ipc_shape(IPC_METRICS)->size == 16);
-	CHECK(ipc_shape(IPC_METRICS_REPLY)->size == 1336);
+	CHECK(ipc_shape(IPC_METRICS_REPLY)->size == 1344);
 	CHECK(ipc_shape(IPC_METRICS)->nfds_max == 0);
 	CHECK(ipc_shape(IPC_METRICS_REPLY)->nfds_max == 0);
 	CHECK(ipc_shape(IPC_POLICY)->size == 96);

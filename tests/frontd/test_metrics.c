@@ -136,6 +136,7 @@ test_with_privd(void)
 	p.created = 10;
 	p.removed = 6;
 	p.swept = 1;
+	p.resyncs = 3;
 	p.execs[0][IPC_OUT_OK] = 7;			/* py */
 	p.execs[IPC_LANGS - 1][IPC_OUT_TIME] = 2;	/* bash */
 	p.duration.bucket[0] = 1;
@@ -180,6 +181,7 @@ test_with_privd(void)
 	CHECK(sample("codeward_pool_ready") == 1);
 	CHECK(sample("codeward_pool_capacity") == 2);
 	CHECK(sample("codeward_sandboxes_swept_total") == 1);
+	CHECK(sample("codeward_sandbox_resyncs_total") == 3);
 	/* sockproxy did not answer: its refusals are absent, not zero */
 	CHECK(sample("codeward_sockproxy_up") == 0);
 	CHECK(strstr(text, "codeward_sockproxy_refusals_total") == NULL);

@@ -448,7 +448,7 @@ def test_appliance_up_run_kill_gvisor_down():
         wait_for("codeward healthy again", s.healthy, 60)
         wait_for("the orphan swept",
                  lambda: docker_api("GET", "/v1.41/containers/%s/json" % orphan)[0] == 404, 30)
-        check("run_sweep: removed leftover sandbox %s" % orphan[:12] in s.logs("codeward"),
+        check("resync_sweep: removed leftover sandbox %s" % orphan[:12] in s.logs("codeward"),
               "no sweep line")
         m = scrape(s.port, s.key)
         check(m.get("codeward_sandboxes_swept_total") >= 1, "swept counter")

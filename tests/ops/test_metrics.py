@@ -50,6 +50,7 @@ def test_families_and_types():
         "codeward_sandboxes_created": "counter",
         "codeward_sandboxes_removed": "counter",
         "codeward_sandboxes_swept": "counter",
+        "codeward_sandbox_resyncs": "counter",
         "codeward_sandbox_bytes_in": "counter",
         "codeward_sandbox_bytes_out": "counter",
         "codeward_sockproxy_up": "gauge",

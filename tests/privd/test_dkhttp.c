@@ -82,6 +82,25 @@ main(void)
 		CHECK(dkh_parse_head(ctl, strlen(ctl), &h) != 0);
 		CHECK(dkh_parse_head("HTTP/1.1 200 OK\r\n\r\n", 19, &h) == 0 && h.stat[0] == '\0');
 	}
+	/* sockproxy's generation: lowercase hex, at most 32, stated once */
+	{
+		const char *ok = "HTTP/1.1 204 No Content\r\nX-Codeward-Generation: "
+		    "0123456789abcdef0123456789abcdef\r\nConnection: close\r\n\r\n";
+		const char *twice = "HTTP/1.1 204 No Content\r\nX-Codeward-Generation: a1"
+		    "\r\nX-Codeward-Generation: a1\r\n\r\n";
+		const char *upper = "HTTP/1.1 204 No Content\r\nX-Codeward-Generation: A1\r\n\r\n";
+		const char *empty = "HTTP/1.1 204 No Content\r\nX-Codeward-Generation: \r\n\r\n";
+		const char *longer = "HTTP/1.1 204 No Content\r\nX-Codeward-Generation: "
+		    "0123456789abcdef0123456789abcdef0\r\n\r\n";
+
+		CHECK(dkh_parse_head(ok, strlen(ok), &h) == 0 && h.status == 204 &&
+		    strcmp(h.gen, "0123456789abcdef0123456789abcdef") == 0);
+		CHECK(dkh_parse_head(twice, strlen(twice), &h) != 0);
+		CHECK(dkh_parse_head(upper, strlen(upper), &h) != 0);
+		CHECK(dkh_parse_head(empty, strlen(empty), &h) != 0);
+		CHECK(dkh_parse_head(longer, strlen(longer), &h) != 0);
+		CHECK(dkh_parse_head("HTTP/1.1 200 OK\r\n\r\n", 19, &h) == 0 && h.gen[0] == '\0');
+	}
 	/* refused heads */
 	CHECK(dkh_parse_head("HTTP/1.0 200 OK\r\n\r\n", 19, &h) != 0);
 	CHECK(dkh_parse_head("HTTP/1.1 99 OK\r\n\r\n", 18, &h) != 0);

@@ -113,14 +113,14 @@ main(int argc, char **argv)
 		if (dk_get_archive(&d, id, tfd, 1 << 26, &tlen) != 0)
 			FAIL("archive get");
 		printf("archive %llu bytes\n", (unsigned long long)tlen);
-		if ((n = dk_list(&d, ids, 8)) != 1 || strcmp(ids[0], id) != 0)
+		if ((n = dk_list(&d, ids, NULL, 8)) != 1 || strcmp(ids[0], id) != 0)
 			FAIL("list: %d", n);
 		if (dk_kill(&d, id) != 0)
 			FAIL("kill");
 	}
 	if (dk_remove(&d, id) != 0)
 		FAIL("remove");
-	if ((n = dk_list(&d, ids, 8)) != 0)
+	if ((n = dk_list(&d, ids, NULL, 8)) != 0)
 		FAIL("list after remove: %d", n);
 	dk_close(&d);
 	close(ofd);

@@ -6,6 +6,7 @@ start-up sweep, and the connection and header-time caps."""
 import json
 import os
 import pwd
+import re
 import select
 import socket
 import subprocess
@@ -79,12 +80,26 @@ def main():
     px = h.Proxy(d, mock.path, h.write_policy(d, h.FAKE_IMAGE), inst)
     try:
         px.wait_ready()
-        sent = mock.since((0, 0))
-        dels = sorted(r.split(b" ")[1] for r in sent if r.startswith(b"DELETE "))
+        # the sweep runs while sockproxy already serves: wait for it
+        end = time.time() + 10
+        while True:
+            sent = mock.since((0, 0))
+            dels = sorted(r.split(b" ")[1] for r in sent if r.startswith(b"DELETE "))
+            if len(dels) >= 2 or time.time() > end:
+                break
+            time.sleep(0.05)
         check(dels == [b"/v1.41/containers/%064x?force=1&v=1" % 1,
                        b"/v1.41/containers/%064x?force=1&v=1" % 2],
               "start-up sweep removes exactly this instance's leftovers (%r)" % dels)
         check(list(mock.containers) == ["%064x" % 3], "another instance's container is untouched")
+        # the generation: on every answer it writes, the one its log names,
+        # its own (a hash of the owner secret, so another process's differs)
+        st, hdrs, _ = h.call(px.listen, "GET", "/v1.41/containers/json")
+        st2, hdrs2, _ = h.call(px.listen, "DELETE", "/v1.41/containers/%064x" % 9)
+        gen = hdrs.get("x-codeward-generation", "")
+        check(st == 200 and st2 == 404 and re.fullmatch("[0-9a-f]{32}", gen) is not None and
+              hdrs2.get("x-codeward-generation") == gen and "generation " + gen in px.logtext(),
+              "generation %r, %r on a refusal" % (gen, hdrs2.get("x-codeward-generation")))
 
         s = status(px.p.pid)
         check(s["Uid"] == [str(proxy.pw_uid)] * 4, "runs as codeward-proxy (%s)" % s["Uid"])
