@@ -12,7 +12,8 @@ import os
 import threading
 import time
 
-from cwtest import Appliance, check, main
+from cwtest import Appliance, check
+from opslib import main_then_stop
 
 RUNS = int(os.environ.get("CODEWARD_LOAD_RUNS", "1000"))
 WARMUP = 50
@@ -132,8 +133,4 @@ def test_thousand_executions_no_errors_bounded_memory():
 
 
 if __name__ == "__main__":
-    try:
-        main(globals())
-    finally:
-        if app is not None:
-            app.stop()
+    main_then_stop(globals(), lambda: app)
