@@ -34,17 +34,18 @@ run_tests() {
 	local rc=0
 	sweep_test_leftovers
 	rm -f build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
-	    build-fuzz/meson-logs/fuzzlog.json build/meson-logs/engine-restart.json
+	    build-fuzz/meson-logs/fuzzlog.json build/meson-logs/engine-restart-engine.json
 	meson test -C build --print-errorlogs --num-processes 2 \
 	    --no-suite engine-restart || rc=1
 	# The sanitizer build runs the suites that exercise parsers and IPC.
 	meson test -C build-asan --print-errorlogs --suite unit --suite fuzz || rc=1
 	# each target one test: a find fails it (and lands in its corpus)
 	(fuzz_all "$FUZZ_SECONDS") || rc=1
-	# last and alone: it stops dockerd and starts it again
+	# last and alone: it stops dockerd and starts it again (meson names its
+	# log after --logbase and the setup: engine-restart-engine.json)
 	meson test -C build --print-errorlogs --setup engine \
 	    --suite engine-restart --logbase engine-restart || rc=1
 	python3 scripts/summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
-	    build-fuzz/meson-logs/fuzzlog.json build/meson-logs/engine-restart.json || rc=1
+	    build-fuzz/meson-logs/fuzzlog.json build/meson-logs/engine-restart-engine.json || rc=1
 	return $rc
 }
