@@ -22,11 +22,16 @@ static struct owner	overflow;	/* every owner past QUOTA_OWNERS_MAX */
 static unsigned		nowners;
 static uint64_t		total, pending;
 
+/* only the slots in use are written: the table's untouched pages stay unmapped */
 void
 quota_reset(void)
 {
+	size_t i;
+
 	pthread_mutex_lock(&lock);
-	memset(slots, 0, sizeof(slots));
+	for (i = 0; i < SLOTS; i++)
+		if (slots[i].used_slot)
+			memset(&slots[i], 0, sizeof(slots[i]));
 	memset(&overflow, 0, sizeof(overflow));
 	nowners = 0;
 	total = pending = 0;
