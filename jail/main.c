@@ -1,0 +1,204 @@
+/*
+ * codeward-jail — one execution in a fresh jail inside a worker container.
+ *
+ *   codeward-jail -w DIR [-p] [-t SIZE] [-s SIZE] [-f FILES] -- PROGRAM ARGS...
+ *
+ * New user (the caller's uid and gid mapped to themselves), pid, mount, ipc,
+ * uts and network namespaces; a private mount tree with a fresh tmpfs on
+ * /tmp (SIZE bytes, -t, default 64M) and on /dev/shm (-s, default 16M), each
+ * with at most FILES inodes (-f, default 16384); DIR (the worker's staging
+ * directory of this execution's inputs, owned by the caller) bound on
+ * /mnt/data; with -p a fresh /proc of the new pid namespace, masked as
+ * Docker masks its own, or nothing runs; loopback up and no other device.
+ *
+ * The process tree: this process waits outside the new pid namespace;
+ * its child is the namespace's init (pid 1), which mounts, starts PROGRAM
+ * as pid 2 and reaps until pid 2 has exited; then it exits with pid 2's
+ * status and the kernel kills whatever else is left in the namespace. The
+ * init dies with this process (parent-death signal), so killing this
+ * process ends the whole execution. Exit status: PROGRAM's, 128+N for a
+ * signal N, 125 when the jail could not be built, 127 when PROGRAM could
+ * not be executed.
+ *
+ * Trusts: its argv (the worker that starts it). Never: runs as root, keeps
+ * a descriptor above 2 into the jail, or lets PROGRAM make a namespace or a
+ * mount of its own (jail_filter: the loosening the worker container needs
+ * for this helper does not reach the program).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "jail.h"
+
+static volatile sig_atomic_t init_pid;
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
+
+static void
+usage(void)
+{
+	dprintf(STDERR_FILENO, "usage: codeward-jail -w DIR [-p] [-t SIZE] "
+	    "[-s SIZE] [-f FILES] -- PROGRAM [ARG...]\n");
+	_exit(125);
+}
+
+static uint64_t
+parse_size(const char *s, uint64_t max)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *s < '0' || *s > '9')
+		usage();
+	if (*end == 'K' || *end == 'M' || *end == 'G') {
+		mult = *end == 'K' ? 1024 : *end == 'M' ? 1024 * 1024 :
+		    1024 * 1024 * 1024;
+		end++;
+	}
+	if (*end != '\0' || v == 0 || v > max / mult)
+		usage();
+	return (uint64_t)v * mult;
+}
+
+static int
+exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 125;
+}
+
+/* pid 2: the program, with no descriptor but 0, 1, 2 and its own filter */
+static void __attribute__((noreturn))
+program(const struct jail_conf *c)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	jail_seal();
+	if (jail_filter() == -1)
+		jail_diex("seccomp filter refused");
+	execvp(c->argv[0], c->argv);
+	dprintf(STDERR_FILENO, "codeward-jail: %s: %s\n", c->argv[0],
+	    strerror(errno));
+	_exit(127);
+}
+
+/* pid 1 of the new pid namespace: mounts, the program, then reaps */
+static void __attribute__((noreturn))
+init(const struct jail_conf *c, int alive)
+{
+	struct pollfd pfd = { .fd = alive, .events = POLLIN };
+	pid_t prog, pid;
+	int status;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
+		jail_die("parent-death signal");
+	if (poll(&pfd, 1, 0) != 0)	/* the parent left before the prctl */
+		_exit(125);
+	if (jail_mounts(c) == -1)
+		_exit(125);
+	if ((prog = fork()) == -1)
+		jail_die("fork");
+	if (prog == 0) {
+		close(alive);
+		program(c);
+	}
+	close(alive);
+	if (jail_close_fds() == -1)
+		_exit(125);
+	for (;;) {
+		pid = waitpid(-1, &status, 0);
+		if (pid == -1 && errno == EINTR)
+			continue;
+		if (pid == -1)
+			_exit(125);
+		if (pid == prog)
+			_exit(exit_code(status));
+	}
+}
+
+static void
+on_signal(int sig)
+{
+	if (init_pid > 0)
+		kill((pid_t)init_pid, SIGKILL);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct jail_conf c = {
+		.tmp_size = 64ULL << 20, .shm_size = 16ULL << 20,
+		.files = 16384,
+	};
+	struct sigaction sa;
+	int ch, status, alive[2];
+	size_t i;
+	pid_t pid;
+
+	while ((ch = getopt(argc, argv, "+w:pt:s:f:")) != -1) {
+		switch (ch) {
+		case 'w':
+			c.workdir = optarg;
+			break;
+		case 'p':
+			c.proc = 1;
+			break;
+		case 't':
+			c.tmp_size = parse_size(optarg, 1ULL << 40);
+			break;
+		case 's':
+			c.shm_size = parse_size(optarg, 1ULL << 40);
+			break;
+		case 'f':
+			c.files = (uint32_t)parse_size(optarg, UINT32_MAX);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (c.workdir == NULL || c.workdir[0] != '/' || optind >= argc)
+		usage();
+	c.argv = argv + optind;
+
+	jail_seal();
+	if (jail_unshare() == -1)
+		jail_die("unshare");
+	if (pipe2(alive, O_CLOEXEC) == -1)
+		jail_die("pipe");
+
+	/* a worker that gives up on the execution ends all of it */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaction(stop_signals[i], &sa, NULL);
+
+	if ((pid = fork()) == -1)
+		jail_die("fork");
+	if (pid == 0) {
+		close(alive[1]);
+		init(&c, alive[0]);
+	}
+	init_pid = pid;
+	close(alive[0]);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			jail_die("waitpid");
+	return exit_code(status);
+}
