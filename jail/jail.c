@@ -50,7 +50,7 @@ static const unsigned long ns_flags[] = {
 	CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWTIME,
 };
 
-static void __attribute__((noreturn))
+static void __attribute__((noreturn, format(printf, 2, 0)))
 vdie(int err, const char *fmt, va_list ap)
 {
 	char msg[512];
