@@ -8,7 +8,8 @@ and jail/seccomp-jail.py's delta). In it, execution A leaves everything it
 can behind; execution B, in a fresh jail, must find none of it. A control
 without the jail proves the checks see such leftovers. A hostile execution
 (kill -9 -1, writes into every descriptor it can open) must not break the
-next one nor the worker's own process. Under runsc (gVisor 2022, this
+next one nor the worker's own process. -p's fresh /proc: refused under
+Docker's masked paths, masked as Docker masks without them. Under runsc (gVisor 2022, this
 machine's) the helper cannot make its mount namespace and must refuse to
 run the program at all. Fails without Docker.
 """
@@ -96,7 +97,7 @@ def tmpfs_volume(target, size):
         "Name": "local", "Options": {"type": "tmpfs", "device": "tmpfs", "o": o}}}}
 
 
-def worker(runtime, profile=None):
+def worker(runtime, profile=None, extra_hc=None):
     """A started container with sockproxy's walls (tmpl.c) for RUNTIME and
     the jail's seccomp profile (or PROFILE, a JSON text)."""
     st = setup()
@@ -111,6 +112,7 @@ def worker(runtime, profile=None):
         "ShmSize": 16 << 20,
         "Mounts": [tmpfs_volume("/mnt/data", 256 << 20)],
     }
+    hc.update(extra_hc or {})
     if runtime == "runsc":
         hc["Runtime"] = "runsc"
         hc["Mounts"].append(tmpfs_volume("/tmp", 64 << 20))
@@ -298,6 +300,34 @@ for flags in (0x10000000, 0x10000000 | 0x00020000):  # NEWUSER, NEWUSER|NEWNS
     check(rc == 0 and out.split() == ["EPERM", "EPERM"], "the program's unshare: %r %s" % (out, err))
     rc, out, err = jailed(cid, ["sh", "-c", "unshare -Urm true || echo refused"])
     check(out.strip() == "refused", "unshare(1) in the jail: %r %s" % (out, err))
+
+
+PROC = r"""
+import os
+pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+keys = open("/proc/keys").read() if os.path.exists("/proc/keys") else ""
+try:
+    open("/proc/sys/kernel/ns_last_pid", "w").write("1")
+    sys_ro = False
+except OSError:
+    sys_ro = True
+print(pids, repr(keys), sys_ro)
+"""
+
+
+def test_fresh_proc_runc():
+    """-p: refused under Docker's masked paths; with systempaths=unconfined
+    a /proc of the jail's pid namespace alone, masked as Docker masks."""
+    cid = worker("runc")
+    rc, out, err = dexec(cid, ["sh", "-c", "mkdir -m 0700 /mnt/data/.p && codeward-jail -p -w /mnt/data/.p "
+                    "-- echo program-ran"])
+    check(rc == 125 and "program-ran" not in out and "mount /proc" in err,
+          "-p under masked paths: rc %d %r %r" % (rc, out, err))
+    # the API's form of the CLI's --security-opt systempaths=unconfined
+    cid = worker("runc", extra_hc={"MaskedPaths": [], "ReadonlyPaths": []})
+    rc, out, err = dexec(cid, ["sh", "-c", "mkdir -m 0700 /mnt/data/.p && codeward-jail -p -w /mnt/data/.p "
+                               "-- python3 -"], PROC)
+    check(rc == 0 and out.strip() == "[1, 2] '' True", "-p: rc %d %r %r" % (rc, out, err))
 
 
 def test_hostile_runc():
