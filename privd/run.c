@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "queue.h"
+#include "reset.h"
 #include "log.h"
 #include "pool.h"
 #include "session.h"
@@ -124,7 +125,7 @@ finish_sandbox(struct run *r, const struct ipc_exec_done *d)
 		if (r->was_reset)
 			memcpy(stat, r->reset_stat, sizeof(stat));
 		sandbox_use(r->cid, 0);	/* kept idle: a resync may judge it */
-		if ((r->was_reset || session_reset(&r->dk, p, r->cid, image,
+		if ((r->was_reset || reset_sandbox(&r->dk, p, r->cid, image,
 		    stat, sizeof(stat), RESET_MS) == 0) &&
 		    session_keep(key, p, image, r->cid, stat) == 0)
 			return;

@@ -32,13 +32,5 @@ int	session_keep(const char *key, const struct policy *p, int image,
 /* the session's sandbox is gone (killed, failed): forget it */
 void	session_drop(const char *key);
 void	session_stop(void);
-/*
- * End a call in a kept sandbox: kill what the call left running and empty
- * /tmp (the pre-warmed interpreter and the idle process stay), then read
- * the work directory's stat into stat, all within timeout_ms. 0, or -1: a
- * process survived, or the reset could not run; the sandbox cannot be kept.
- */
-int	session_reset(struct dk *dk, const struct policy *p, const char *cid,
-	    int image, char *stat, size_t statlen, uint32_t timeout_ms);
 
 #endif
