@@ -40,6 +40,53 @@ static pthread_cond_t	ses_wake = PTHREAD_COND_INITIALIZER;
 static pthread_t	expiry_thread;
 static int		expiry_running, ses_stop;
 
+/* the Docker side: sandbox_docker, or a unit test's */
+static const struct sandbox_ops *ops = &sandbox_docker;
+
+void
+session_use_ops(const struct sandbox_ops *o)
+{
+	ops = o;
+}
+
+/*
+ * One idle session past p's session-idle at now, or kept under a policy
+ * other than p, out of the table: 1 with its sandbox in gone. The caller
+ * holds ses_lock.
+ */
+static int
+expired_locked(const struct policy *p, uint64_t now, char *gone)
+{
+	size_t i;
+
+	for (i = 0; i < POLICY_SESSIONS_CEIL; i++) {
+		struct session *s = &table[i];
+
+		if (s->key[0] != '\0' && !s->busy &&
+		    (now - s->idle_since >= p->session_idle_ms ||
+		    s->policy != p)) {
+			memcpy(gone, s->cid, DK_ID_LEN + 1);
+			memset(s, 0, sizeof(*s));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+session_expire(struct dk *dk, const struct policy *p, uint64_t now)
+{
+	char gone[DK_ID_LEN + 1];
+	int r;
+
+	pthread_mutex_lock(&ses_lock);
+	r = expired_locked(p, now, gone);
+	pthread_mutex_unlock(&ses_lock);
+	if (r)
+		ops->remove(dk, gone);
+	return r;
+}
+
 static void *
 expiry(void *arg)
 {
@@ -52,24 +99,11 @@ expiry(void *arg)
 		const struct policy *p = __atomic_load_n(&privd.policy,
 		    __ATOMIC_ACQUIRE);
 		struct timespec ts;
-		char gone[DK_ID_LEN + 1] = "";
-		uint64_t now = cw_now_ms();
-		size_t i;
+		char gone[DK_ID_LEN + 1];
 
-		for (i = 0; i < POLICY_SESSIONS_CEIL && gone[0] == '\0'; i++) {
-			struct session *s = &table[i];
-
-			/* idle too long, or kept under a policy no longer in force */
-			if (s->key[0] != '\0' && !s->busy &&
-			    (now - s->idle_since >= p->session_idle_ms ||
-			    s->policy != p)) {
-				memcpy(gone, s->cid, sizeof(gone));
-				memset(s, 0, sizeof(*s));
-			}
-		}
-		if (gone[0] != '\0') {
+		if (expired_locked(p, cw_now_ms(), gone)) {
 			pthread_mutex_unlock(&ses_lock);
-			sandbox_remove(&dk, gone);
+			ops->remove(&dk, gone);
 			pthread_mutex_lock(&ses_lock);
 			continue;
 		}
@@ -150,7 +184,7 @@ remove_now(const char *cid)
 	if (cid[0] == '\0')
 		return;
 	dk_open(&dk, privd.sockproxy);
-	sandbox_remove(&dk, cid);
+	ops->remove(&dk, cid);
 	dk_close(&dk);
 }
 

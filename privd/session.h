@@ -4,6 +4,7 @@
 #include "dkhttp.h"
 #include "docker.h"
 #include "ipc.h"
+#include "policy.h"
 
 /* start the expiry of idle sessions when the policy keeps any; after seccomp */
 void	session_init(void);
@@ -32,5 +33,14 @@ int	session_keep(const char *key, const struct policy *p, int image,
 /* the session's sandbox is gone (killed, failed): forget it */
 void	session_drop(const char *key);
 void	session_stop(void);
+/*
+ * Expiry, one session at a time (the expiry thread's step): an idle
+ * session past p's session-idle at now, or one kept under a policy other
+ * than p, leaves the table and its sandbox is removed: 1, or 0 when none.
+ */
+int	session_expire(struct dk *dk, const struct policy *p, uint64_t now);
+/* the Docker side (privd.h): sandbox_docker unless a unit test's */
+struct sandbox_ops;
+void	session_use_ops(const struct sandbox_ops *o);
 
 #endif
