@@ -107,8 +107,6 @@ uint64_t resync_count(void);	/* resyncs done */
 
 /* run.c */
 void	run_start(struct job *j);	/* takes ownership; answers EXEC_DONE */
-void	run_health(uint32_t id);
-void	run_metrics(uint32_t id);	/* answers METRICS_REPLY */
 /* queue.c: 0, a slot or a place in the queue (the run waits); -1: busy */
 int	run_admit(struct job *j);
 void	run_shutdown(void);		/* kill every live sandbox */
