@@ -94,8 +94,9 @@ exit_status(struct run *r, int *exit_code)
 }
 
 int
-program_run(struct run *r, struct ipc_exec_done *d)
+program_run(struct run *r)
 {
+	struct ipc_exec_done *d = &r->done;
 	const struct job *j = r->job;
 	const struct policy *p = j->policy;
 	char *argv[POLICY_ARGV_MAX + IPC_ARGC_MAX + 2];
