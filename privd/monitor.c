@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "health.h"
 #include "log.h"
 #include "privd.h"
 #include "util.h"
@@ -223,7 +224,7 @@ answer_health(struct monitor *m, const void *buf, const int *fds, size_t nfds)
 {
 	const struct ipc_health *req = buf;
 
-	run_health(req->hdr.id);
+	health_reply(req->hdr.id);
 	(void)m;
 	(void)fds;
 	(void)nfds;
@@ -235,7 +236,7 @@ answer_metrics(struct monitor *m, const void *buf, const int *fds, size_t nfds)
 {
 	const struct ipc_metrics *req = buf;
 
-	run_metrics(req->hdr.id);
+	metrics_reply(req->hdr.id);
 	(void)m;
 	(void)fds;
 	(void)nfds;

@@ -90,6 +90,106 @@ wanting(int *image, int *kind)
 	return NULL;
 }
 
+/* the Docker side: sandbox_docker, or a unit test's */
+static const struct sandbox_ops *ops = &sandbox_docker;
+
+void
+pool_use_ops(const struct sandbox_ops *o)
+{
+	ops = o;
+}
+
+/* what the filler does next, as next_locked() decided it */
+struct fill {
+	int		image, kind;
+	const struct policy *gen;	/* the policy to create under */
+	char		id[DK_ID_LEN + 1];	/* an older policy's, to remove */
+	uint64_t	wait_ms;	/* POOL_WAIT: how long; UINT64_MAX: until woken */
+};
+
+/*
+ * The filler's decision at now: stop; remove an older policy's sandbox
+ * (before anything is made); wait while no pool wants one, or while a run
+ * that took a pooled sandbox is under way and the refill is not yet due;
+ * else create one for the first pool below target. The caller holds
+ * pool_lock.
+ */
+static enum pool_step
+next_locked(uint64_t now, struct fill *f)
+{
+	if (pool_stop || privd.stopping)
+		return POOL_STOPPED;
+	if (nstale > 0) {
+		memcpy(f->id, stale[--nstale], sizeof(f->id));
+		return POOL_REMOVED;
+	}
+	if (wanting(&f->image, &f->kind) == NULL) {
+		f->wait_ms = UINT64_MAX;
+		return POOL_WAIT;
+	}
+	if (busy > 0 && now < due_ms) {
+		/* wait for the runs to answer, or until the refill is due */
+		f->wait_ms = due_ms - now;
+		return POOL_WAIT;
+	}
+	f->gen = gen;
+	return POOL_FILLED;
+}
+
+/*
+ * Carry out what next_locked() decided: POOL_REMOVED (remove f->id) or
+ * POOL_FILLED (make one); what came of it.
+ */
+static enum pool_step
+act(struct dk *dk, enum pool_step what, struct fill *f)
+{
+	struct pool *pl = &pools[f->image][f->kind];
+	char id[DK_ID_LEN + 1], stat[DKH_STAT_MAX];
+
+	if (what == POOL_REMOVED) {
+		ops->remove(dk, f->id);
+		return POOL_REMOVED;
+	}
+	if (ops->create(dk, f->gen, f->image, f->kind == KIND_WARM_PY, id) != 0) {
+		log_warnx("pool: %s", dk->err);
+		return POOL_FAILED;
+	}
+	/*
+	 * The empty work directory's stat, taken here off the answer's
+	 * path: nothing in an idle sandbox writes there, so it is still the
+	 * stat when a run takes the sandbox.
+	 */
+	if (ops->stat(dk, id, stat, sizeof(stat)) != 0)
+		stat[0] = '\0';
+	pthread_mutex_lock(&pool_lock);
+	if (pool_stop || privd.stopping || f->gen != gen || pl->n >= target) {
+		pthread_mutex_unlock(&pool_lock);
+		ops->remove(dk, id);
+		return POOL_DISCARDED;
+	}
+	memcpy(pl->ids[pl->n].id, id, sizeof(id));
+	memcpy(pl->ids[pl->n].stat, stat, sizeof(stat));
+	pl->n++;
+	pthread_mutex_unlock(&pool_lock);
+	return POOL_FILLED;
+}
+
+enum pool_step
+pool_step(struct dk *dk, uint64_t now, uint64_t *wait_ms)
+{
+	enum pool_step what;
+	struct fill f;
+
+	pthread_mutex_lock(&pool_lock);
+	what = next_locked(now, &f);
+	pthread_mutex_unlock(&pool_lock);
+	if (what == POOL_WAIT)
+		*wait_ms = f.wait_ms;
+	if (what == POOL_WAIT || what == POOL_STOPPED)
+		return what;
+	return act(dk, what, &f);
+}
+
 static void *
 filler(void *arg)
 {
@@ -99,71 +199,28 @@ filler(void *arg)
 	if (dk_open(&dk, privd.sockproxy) < 0)
 		fatalx("pool: no Docker client");
 	for (;;) {
-		const struct policy *g;
-		struct pool *pl;
-		int image = 0, kind = 0;
-		char id[DK_ID_LEN + 1], stat[DKH_STAT_MAX];
+		enum pool_step what;
+		struct fill f;
 
 		pthread_mutex_lock(&pool_lock);
-		if (nstale > 0 && !pool_stop && !privd.stopping) {
-			/* an older policy's: removed before anything is made */
-			memcpy(id, stale[--nstale], sizeof(id));
-			pthread_mutex_unlock(&pool_lock);
-			sandbox_remove(&dk, id);
-			continue;
-		}
-		for (;;) {
-			uint64_t now = cw_now_ms();
+		while ((what = next_locked(cw_now_ms(), &f)) == POOL_WAIT) {
 			struct timespec ts;
 
-			if (pool_stop || privd.stopping || nstale > 0)
-				break;
-			if (wanting(&image, &kind) == NULL) {
+			if (f.wait_ms == UINT64_MAX) {
 				pthread_cond_wait(&pool_wake, &pool_lock);
 				continue;
 			}
-			if (busy == 0 || now >= due_ms)
-				break;
-			/* wait for the runs to answer, or until the refill is due */
-			cw_abstime_ms(&ts, due_ms - now);
+			cw_abstime_ms(&ts, f.wait_ms);
 			(void)pthread_cond_timedwait(&pool_wake, &pool_lock, &ts);
 		}
-		if (pool_stop || privd.stopping) {
-			pthread_mutex_unlock(&pool_lock);
-			break;
-		}
-		if (nstale > 0) {
-			pthread_mutex_unlock(&pool_lock);
-			continue;
-		}
-		pl = &pools[image][kind];
-		g = gen;
 		pthread_mutex_unlock(&pool_lock);
-
-		if (sandbox_create(&dk, g, image, kind == KIND_WARM_PY, id) != 0) {
+		if (what == POOL_STOPPED)
+			break;
+		if (act(&dk, what, &f) == POOL_FAILED) {
 			struct timespec ts = { 1, 0 };
 
-			log_warnx("pool: %s", dk.err);
 			nanosleep(&ts, NULL);	/* the engine is busy or down */
-			continue;
 		}
-		/*
-		 * The empty work directory's stat, taken here off the answer's
-		 * path: nothing in an idle sandbox writes there, so it is
-		 * still the stat when a run takes the sandbox.
-		 */
-		if (dk_stat_workdir(&dk, id, stat, sizeof(stat)) != 0)
-			stat[0] = '\0';
-		pthread_mutex_lock(&pool_lock);
-		if (pool_stop || privd.stopping || g != gen || pl->n >= target) {
-			pthread_mutex_unlock(&pool_lock);
-			sandbox_remove(&dk, id);
-			continue;
-		}
-		memcpy(pl->ids[pl->n].id, id, sizeof(id));
-		memcpy(pl->ids[pl->n].stat, stat, sizeof(stat));
-		pl->n++;
-		pthread_mutex_unlock(&pool_lock);
 	}
 	dk_close(&dk);
 	return NULL;
@@ -198,18 +255,8 @@ filler_start(void)
 	filler_running = 1;
 }
 
-void
-pool_init(void)
-{
-	pthread_mutex_lock(&pool_lock);
-	pools_for(privd.policy);
-	pthread_mutex_unlock(&pool_lock);
-	if (target > 0)
-		filler_start();
-}
-
-void
-pool_reload(void)
+int
+pool_configure(const struct policy *p)
 {
 	size_t i, k, n;
 
@@ -219,11 +266,24 @@ pool_reload(void)
 			for (n = 0; n < pools[i][k].n && nstale < STALE_MAX; n++)
 				memcpy(stale[nstale++], pools[i][k].ids[n].id,
 				    DK_ID_LEN + 1);
-	pools_for(privd.policy);
+	pools_for(p);
 	n = nstale;
 	pthread_cond_broadcast(&pool_wake);
 	pthread_mutex_unlock(&pool_lock);
-	if (target > 0 || n > 0)
+	return target > 0 || n > 0;
+}
+
+void
+pool_init(void)
+{
+	if (pool_configure(privd.policy))
+		filler_start();
+}
+
+void
+pool_reload(void)
+{
+	if (pool_configure(privd.policy))
 		filler_start();
 }
 

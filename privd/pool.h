@@ -33,4 +33,26 @@ void	pool_stop_filling(void);
 /* sandboxes waiting in the pool, and how many it holds when full */
 void	pool_sizes(uint32_t *ready, uint32_t *capacity);
 
+/*
+ * The pools for p, empty; every pooled sandbox of the policy before goes
+ * to the filler to remove. 1 when a filler is needed (pool_init and
+ * pool_reload start it then).
+ */
+int	pool_configure(const struct policy *p);
+/*
+ * The filler's work, one step (its thread loops on it): at now, remove an
+ * older policy's sandbox, or create one for a pool below target (FILLED;
+ * DISCARDED when the pools changed meanwhile; FAILED), or nothing: WAIT
+ * with *wait_ms (UINT64_MAX: until a take, an answer or a reload), or
+ * STOPPED.
+ */
+enum pool_step {
+	POOL_STOPPED, POOL_WAIT, POOL_REMOVED, POOL_FILLED, POOL_DISCARDED,
+	POOL_FAILED,
+};
+enum pool_step pool_step(struct dk *dk, uint64_t now, uint64_t *wait_ms);
+/* the Docker side (privd.h): sandbox_docker unless a unit test's */
+struct sandbox_ops;
+void	pool_use_ops(const struct sandbox_ops *o);
+
 #endif

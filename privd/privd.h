@@ -82,6 +82,18 @@ void	sandbox_retry_add(const char *id);
 /* try the removals that are due: when the next is due (UINT64_MAX: none) */
 uint64_t sandbox_retry(struct dk *dk);
 size_t	sandbox_retry_count(void);
+/*
+ * The Docker side of the pool and the sessions, as they reach it: create a
+ * started sandbox (it joins the live list), stat its work directory, remove
+ * it. sandbox_docker is the real one; a unit test hands in its own.
+ */
+struct sandbox_ops {
+	int	(*create)(struct dk *dk, const struct policy *p, int image,
+		    int prewarm_py, char *id);
+	int	(*stat)(struct dk *dk, const char *id, char *stat, size_t len);
+	void	(*remove)(struct dk *dk, const char *id);
+};
+extern const struct sandbox_ops sandbox_docker;
 
 /* resync.c: privd's view of its sandboxes kept equal to sockproxy's */
 /*
@@ -95,8 +107,6 @@ uint64_t resync_count(void);	/* resyncs done */
 
 /* run.c */
 void	run_start(struct job *j);	/* takes ownership; answers EXEC_DONE */
-void	run_health(uint32_t id);
-void	run_metrics(uint32_t id);	/* answers METRICS_REPLY */
 /* queue.c: 0, a slot or a place in the queue (the run waits); -1: busy */
 int	run_admit(struct job *j);
 void	run_shutdown(void);		/* kill every live sandbox */

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "log.h"
-#include "session.h"
+#include "reset.h"
 #include "util.h"
 
 /* how long a run that ended by a signal waits to see its sandbox stop */
@@ -56,7 +56,7 @@ reset_after_kill(struct run *r)
 	const struct policy *p = j->policy;
 
 	if (p->runtime == RUNTIME_RUNSC ||
-	    session_reset(&r->dk, p, r->cid, p->langs[j->lang].image,
+	    reset_sandbox(&r->dk, p, r->cid, p->langs[j->lang].image,
 	    r->reset_stat, sizeof(r->reset_stat), KILL_RESET_MS) != 0) {
 		if (p->runtime != RUNTIME_RUNSC)
 			log_info("run %u: no reset after the kill (%s): "
@@ -94,8 +94,9 @@ exit_status(struct run *r, int *exit_code)
 }
 
 int
-program_run(struct run *r, struct ipc_exec_done *d)
+program_run(struct run *r)
 {
+	struct ipc_exec_done *d = &r->done;
 	const struct job *j = r->job;
 	const struct policy *p = j->policy;
 	char *argv[POLICY_ARGV_MAX + IPC_ARGC_MAX + 2];

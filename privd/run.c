@@ -1,13 +1,16 @@
 /*
- * One execution, in its own thread: take a started sandbox, copy the code
- * and inputs in, run the language's runner under the deadline, relay the raw
- * output stream and the raw tar of the work directory back to frontd, and
- * remove the sandbox. privd parses none of the bytes the sandbox produced:
- * the output and the archive are copied into memfds and handed on as they
- * are; frontd (the sandboxed side) parses them. This file carries the run
- * from admission to answer and decides what becomes of its sandbox; the
- * work directory in and out is workdir.c's, the program under its limits
- * program.c's, the list of live sandboxes sandbox.c's.
+ * One execution, in its own thread, as stages over one struct run (run.h):
+ * prepare, acquire a started sandbox (the session's, a pooled one or a new
+ * one), put the code and inputs in, exec the language's runner under the
+ * deadline, collect the raw output stream and the raw tar of the work
+ * directory, answer frontd, release the sandbox (kept for its session, or
+ * removed). run_thread() is the driver and calls them in that order.
+ * privd parses none of the bytes the sandbox produced: the output and the
+ * archive are copied into memfds and handed on as they are; frontd (the
+ * sandboxed side) parses them. The work directory in and out is
+ * workdir.c's, the program under its limits program.c's, the list of live
+ * sandboxes sandbox.c's, the pool and the sessions pool.c's and
+ * session.c's: each is called from here and calls nothing back.
  */
 #include "run.h"
 
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include "queue.h"
+#include "reset.h"
 #include "log.h"
 #include "pool.h"
 #include "session.h"
@@ -26,6 +30,7 @@
 
 /* the reset after a session's call, before its next call may take it */
 #define RESET_MS	10000
+
 static void
 worker_done(void)
 {
@@ -89,50 +94,42 @@ run_refuse(struct job *j, struct ipc_exec_done *d)
 }
 
 /*
- * Before the answer, so that frontd is told: a stateful session's sandbox
- * that still runs after a run that went well (the program ended, or privd's
- * reset ended it at a limit) is kept for the session's next call; any other
- * sandbox the session held is removed and the session dropped.
+ * The stages, in the order run_thread() calls them. Each fills its fields
+ * of r; one that ends the run sets r->done's status and message and
+ * returns -1 (the answer follows), STAGE_AGAIN asks for put and exec once
+ * more in a fresh sandbox.
  */
-static uint32_t
-session_outcome(const struct run *r, const struct ipc_exec_done *d)
-{
-	int keep = r->have_container && d->status == IPC_ST_OK && !r->stopped;
+#define STAGE_AGAIN	1
 
-	if (!r->session_held)
-		return IPC_SESS_NONE;
-	if (r->reused)
-		return keep ? IPC_SESS_REUSED_KEPT : IPC_SESS_REUSED_DROPPED;
-	return keep ? IPC_SESS_NEW_KEPT : IPC_SESS_NEW_DROPPED;
+/* a call to the sandbox failed (r->dk.err): the run ends UNAVAILABLE */
+static int
+sandbox_failed(struct run *r)
+{
+	struct ipc_exec_done *d = &r->done;
+
+	log_warnx("run %u: %s", r->job->id, r->dk.err);
+	d->status = IPC_ST_UNAVAILABLE;
+	set_message(d, "sandbox failed: %s", r->dk.err);
+	d->kill = IPC_KILL_NONE;
+	return -1;
 }
 
-/*
- * After the answer, as it said: a kept session's sandbox is reset, unless
- * that reset just ran, and kept; every other sandbox, and one whose reset
- * fails, is removed, and a session this run held is dropped.
- */
-static void
-finish_sandbox(struct run *r, const struct ipc_exec_done *d)
+/* prepare: a Docker client, and the code and inputs ready to go in */
+static int
+stage_prepare(struct run *r)
 {
-	const struct policy *p = r->job->policy;
-	const char *key = r->job->session;
-	int image = p->langs[r->job->lang].image;
-	char stat[DKH_STAT_MAX];
+	char why[IPC_MESSAGE_MAX];
 
-	if (d->session == IPC_SESS_NEW_KEPT ||
-	    d->session == IPC_SESS_REUSED_KEPT) {
-		if (r->was_reset)
-			memcpy(stat, r->reset_stat, sizeof(stat));
-		sandbox_use(r->cid, 0);	/* kept idle: a resync may judge it */
-		if ((r->was_reset || session_reset(&r->dk, p, r->cid, image,
-		    stat, sizeof(stat), RESET_MS) == 0) &&
-		    session_keep(key, p, image, r->cid, stat) == 0)
-			return;
+	if (dk_open(&r->dk, privd.sockproxy) < 0) {
+		r->done.status = IPC_ST_UNAVAILABLE;
+		set_message(&r->done, "no Docker client");
+		return -1;
 	}
-	if (r->session_held)
-		session_drop(key);
-	if (r->have_container)
-		sandbox_remove(&r->dk, r->cid);
+	if ((r->done.status = workdir_stage(r, why, sizeof(why))) != IPC_ST_OK) {
+		set_message(&r->done, "%s", why);
+		return -1;
+	}
+	return 0;
 }
 
 /* a started sandbox: the session's kept one, one from the warm pool, or a new one */
@@ -163,6 +160,28 @@ acquire(struct run *r)
 	return 0;
 }
 
+/* acquire: a started sandbox, and the memfds its output will go to */
+static int
+stage_acquire(struct run *r)
+{
+	uint64_t mark = cw_now_ms();
+
+	if (acquire(r) < 0)
+		return sandbox_failed(r);
+	r->t_acquire = cw_now_ms() - mark;
+	r->rec.container = r->cid;
+	r->rec.pooled = r->pooled;
+	r->rec.waited = 1;
+	r->rec.wait_us = r->t_acquire * 1000;
+	if ((r->outfd = cw_memfd("cw-output")) < 0 ||
+	    (r->tarfd = cw_memfd("cw-archive")) < 0) {
+		r->done.status = IPC_ST_UNAVAILABLE;
+		set_message(&r->done, "memfd: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * A pooled sandbox, or a session's kept one, that sockproxy no longer knows
  * (404: a new sockproxy swept it) or that the engine stopped (409), found
@@ -172,15 +191,15 @@ acquire(struct run *r)
  * such case, -1 when no sandbox came.
  */
 static int
-fresh_sandbox(struct run *r, int *retried)
+fresh_sandbox(struct run *r)
 {
 	const struct job *j = r->job;
 	const struct policy *p = j->policy;
 
-	if ((!r->pooled && !r->reused) || *retried || r->xid[0] != '\0' ||
+	if ((!r->pooled && !r->reused) || r->retried || r->xid[0] != '\0' ||
 	    (r->dk.status != 404 && r->dk.status != 409))
 		return 0;
-	*retried = 1;
+	r->retried = 1;
 	log_warnx("run %u: %s sandbox %.12s is stale (%s): a fresh one", j->id,
 	    r->pooled ? "pooled" : "the session's", r->cid, r->dk.err);
 	dkh_peer_bump("a sandbox was stale");	/* its peers may be too */
@@ -205,13 +224,94 @@ fresh_sandbox(struct run *r, int *retried)
 	return 1;
 }
 
-/* the answer, with its descriptors sealed */
-static void
-answer_run(struct run *r, const struct ipc_exec_done *d)
+/* put: the inputs into the sandbox */
+static int
+stage_put(struct run *r)
 {
+	const struct job *j = r->job;
+	uint64_t mark = cw_now_ms();
+	uint32_t i;
+
+	if (workdir_put(r) < 0)
+		return fresh_sandbox(r) > 0 ? STAGE_AGAIN : sandbox_failed(r);
+	r->rec.bytes_in = j->code_len;
+	for (i = 0; i < j->nrecv; i++)
+		r->rec.bytes_in += j->files[i].size;
+	r->t_put = cw_now_ms() - mark;
+	return 0;
+}
+
+/* exec: the program under its limits, watched until it ends */
+static int
+stage_exec(struct run *r)
+{
+	uint64_t mark = cw_now_ms();
+	int pr;
+
+	if ((pr = program_run(r)) < 0)
+		return fresh_sandbox(r) > 0 ? STAGE_AGAIN : sandbox_failed(r);
+	if (pr == PROGRAM_SHUTDOWN) {
+		r->done.status = IPC_ST_UNAVAILABLE;
+		set_message(&r->done, "codeward is shutting down: the run was "
+		    "stopped before it ended");
+		return -1;
+	}
+	r->t_run = cw_now_ms() - mark;
+	return 0;
+}
+
+/* collect: the work directory of a sandbox that still runs, killed run or not */
+static int
+stage_collect(struct run *r)
+{
+	struct ipc_exec_done *d = &r->done;
+	uint64_t mark = cw_now_ms();
+
+	if (!r->stopped && workdir_get(r) < 0)
+		return sandbox_failed(r);
+	r->t_get = cw_now_ms() - mark;
+	d->fds |= IPC_DONE_OUTPUT;
+	d->output_len = r->outlen;
+	d->archive_len = r->tarlen;
+	d->status = IPC_ST_OK;
+	return 0;
+}
+
+/*
+ * Before the answer, so that frontd is told: a stateful session's sandbox
+ * that still runs after a run that went well (the program ended, or privd's
+ * reset ended it at a limit) is kept for the session's next call; any other
+ * sandbox the session held is removed and the session dropped.
+ */
+static uint32_t
+session_outcome(const struct run *r)
+{
+	const struct ipc_exec_done *d = &r->done;
+	int keep = r->have_container && d->status == IPC_ST_OK && !r->stopped;
+
+	if (!r->session_held)
+		return IPC_SESS_NONE;
+	if (r->reused)
+		return keep ? IPC_SESS_REUSED_KEPT : IPC_SESS_REUSED_DROPPED;
+	return keep ? IPC_SESS_NEW_KEPT : IPC_SESS_NEW_DROPPED;
+}
+
+/* answer: recorded, then frontd told, with the output's memfds sealed */
+static void
+stage_answer(struct run *r)
+{
+	struct ipc_exec_done *d = &r->done;
 	int fds[2];
 	size_t n = 0, i;
 
+	d->duration_us = (cw_now_ms() - r->t0) * 1000;
+	if (d->status != IPC_ST_OK) {
+		d->fds = 0;
+		d->flags = 0;
+	}
+	d->session = session_outcome(r);
+	/* recorded before the answer: a scrape after it sees this run */
+	record_exec(r->job, d, &r->rec);
 	if (d->status == IPC_ST_OK) {
 		if (d->fds & IPC_DONE_OUTPUT)
 			fds[n++] = r->outfd;
@@ -222,125 +322,99 @@ answer_run(struct run *r, const struct ipc_exec_done *d)
 				log_warn("run %u: seal", r->job->id);
 	}
 	answer_done(d, n > 0 ? fds : NULL, n);
+	/* answered: the slot is free for the user's next run at once */
+	queue_release(r->job->user);
+	if (r->pooled)
+		pool_answered();
 }
 
+/*
+ * release: after the answer, as it said, a kept session's sandbox is reset
+ * (unless that reset just ran) and kept; every other sandbox, and one
+ * whose reset fails, is removed, and a session this run held is dropped.
+ */
+static void
+stage_release(struct run *r)
+{
+	const struct ipc_exec_done *d = &r->done;
+	const struct policy *p = r->job->policy;
+	const char *key = r->job->session;
+	int image = p->langs[r->job->lang].image;
+	char stat[DKH_STAT_MAX];
+
+	if (d->session == IPC_SESS_NEW_KEPT ||
+	    d->session == IPC_SESS_REUSED_KEPT) {
+		if (r->was_reset)
+			memcpy(stat, r->reset_stat, sizeof(stat));
+		sandbox_use(r->cid, 0);	/* kept idle: a resync may judge it */
+		if ((r->was_reset || reset_sandbox(&r->dk, p, r->cid, image,
+		    stat, sizeof(stat), RESET_MS) == 0) &&
+		    session_keep(key, p, image, r->cid, stat) == 0)
+			return;
+	}
+	if (r->session_held)
+		session_drop(key);
+	if (r->have_container)
+		sandbox_remove(&r->dk, r->cid);
+}
+
+/* the run's line in the log, and what it held freed */
+static void
+run_end(struct run *r)
+{
+	const struct job *j = r->job;
+	const struct ipc_exec_done *d = &r->done;
+
+	log_info("run %u: lang=%s exit=%d kill=%u answered=%llums "
+	    "(%s %llu, put %llu, run %llu, get %llu) total=%llums", j->id,
+	    policy_lang_name(j->lang), d->exit_code, d->kill,
+	    (unsigned long long)(d->duration_us / 1000),
+	    r->reused ? "session" : r->pooled ? "pool" : "create",
+	    (unsigned long long)r->t_acquire,
+	    (unsigned long long)r->t_put, (unsigned long long)r->t_run,
+	    (unsigned long long)r->t_get,
+	    (unsigned long long)(cw_now_ms() - r->t0));
+	if (r->outfd >= 0)
+		close(r->outfd);
+	if (r->tarfd >= 0)
+		close(r->tarfd);
+	free(r->tw);
+	free(r->code_env);
+	dk_close(&r->dk);
+	job_free(r->job);
+}
+
+/*
+ * The driver: admitted (a queued run waits here for its slot), then the
+ * stages in order; put and exec once more in a fresh sandbox when the one
+ * taken was stale; whatever ended the run, the answer and the release.
+ */
 static void *
 run_thread(void *arg)
 {
-	struct run r;
 	struct job *j = arg;
-	struct ipc_exec_done d;
-	char why[IPC_MESSAGE_MAX];
-	uint64_t t0 = cw_now_ms(), mark;
-	uint32_t i;
-	int pr, retried = 0;
+	struct run r;
+	int s;
 
-	job_done_init(j, &d);
-	if (j->admit_ticket >= 0 && queue_wait(j, &d) < 0) {
-		run_refuse(j, &d);
-		worker_done();
-		return NULL;
-	}
-	t0 = cw_now_ms();	/* admitted now */
 	memset(&r, 0, sizeof(r));
 	r.outfd = r.tarfd = -1;
 	r.job = j;
-	if (dk_open(&r.dk, privd.sockproxy) < 0) {
-		d.status = IPC_ST_UNAVAILABLE;
-		set_message(&d, "no Docker client");
-		goto out;
+	job_done_init(j, &r.done);
+	if (j->admit_ticket >= 0 && queue_wait(j, &r.done) < 0) {
+		run_refuse(j, &r.done);
+		worker_done();
+		return NULL;
 	}
-	if ((d.status = workdir_stage(&r, why, sizeof(why))) != IPC_ST_OK) {
-		set_message(&d, "%s", why);
-		goto out;
+	r.t0 = cw_now_ms();	/* admitted now */
+	if (stage_prepare(&r) == 0 && stage_acquire(&r) == 0) {
+		do {
+			if ((s = stage_put(&r)) == 0 && (s = stage_exec(&r)) == 0)
+				s = stage_collect(&r);
+		} while (s == STAGE_AGAIN);
 	}
-
-	mark = cw_now_ms();
-	if (acquire(&r) < 0)
-		goto unavailable;
-	r.t_acquire = cw_now_ms() - mark;
-	r.rec.container = r.cid;
-	r.rec.pooled = r.pooled;
-	r.rec.waited = 1;
-	r.rec.wait_us = r.t_acquire * 1000;
-	if ((r.outfd = cw_memfd("cw-output")) < 0 ||
-	    (r.tarfd = cw_memfd("cw-archive")) < 0) {
-		d.status = IPC_ST_UNAVAILABLE;
-		set_message(&d, "memfd: %s", strerror(errno));
-		goto out;
-	}
-put:
-	mark = cw_now_ms();
-	if (workdir_put(&r) < 0) {
-		if (fresh_sandbox(&r, &retried) > 0)
-			goto put;
-		goto unavailable;
-	}
-	r.rec.bytes_in = j->code_len;
-	for (i = 0; i < j->nrecv; i++)
-		r.rec.bytes_in += j->files[i].size;
-	r.t_put = cw_now_ms() - mark;
-
-	mark = cw_now_ms();
-	if ((pr = program_run(&r, &d)) < 0) {
-		if (fresh_sandbox(&r, &retried) > 0)
-			goto put;
-		goto unavailable;
-	}
-	if (pr == PROGRAM_SHUTDOWN) {
-		d.status = IPC_ST_UNAVAILABLE;
-		set_message(&d, "codeward is shutting down: the run was stopped "
-		    "before it ended");
-		goto out;
-	}
-	r.t_run = cw_now_ms() - mark;
-	mark = cw_now_ms();
-	/* the work directory of a sandbox that still runs, killed run or not */
-	if (!r.stopped && workdir_get(&r, &d) < 0)
-		goto unavailable;
-	r.t_get = cw_now_ms() - mark;
-	d.fds |= IPC_DONE_OUTPUT;
-	d.output_len = r.outlen;
-	d.archive_len = r.tarlen;
-	d.status = IPC_ST_OK;
-	goto out;
-
-unavailable:
-	log_warnx("run %u: %s", j->id, r.dk.err);
-	d.status = IPC_ST_UNAVAILABLE;
-	set_message(&d, "sandbox failed: %s", r.dk.err);
-	d.kill = IPC_KILL_NONE;
-out:
-	d.duration_us = (cw_now_ms() - t0) * 1000;
-	if (d.status != IPC_ST_OK) {
-		d.fds = 0;
-		d.flags = 0;
-	}
-	d.session = session_outcome(&r, &d);
-	/* recorded before the answer: a scrape after it sees this run */
-	record_exec(j, &d, &r.rec);
-	answer_run(&r, &d);
-	/* answered: the slot is free for the user's next run at once */
-	queue_release(j->user);
-	if (r.pooled)
-		pool_answered();
-	finish_sandbox(&r, &d);
-	log_info("run %u: lang=%s exit=%d kill=%u answered=%llums "
-	    "(%s %llu, put %llu, run %llu, get %llu) total=%llums", j->id,
-	    policy_lang_name(j->lang), d.exit_code, d.kill,
-	    (unsigned long long)(d.duration_us / 1000),
-	    r.reused ? "session" : r.pooled ? "pool" : "create",
-	    (unsigned long long)r.t_acquire,
-	    (unsigned long long)r.t_put, (unsigned long long)r.t_run,
-	    (unsigned long long)r.t_get, (unsigned long long)(cw_now_ms() - t0));
-	if (r.outfd >= 0)
-		close(r.outfd);
-	if (r.tarfd >= 0)
-		close(r.tarfd);
-	free(r.tw);
-	free(r.code_env);
-	dk_close(&r.dk);
-	job_free(j);
+	stage_answer(&r);
+	stage_release(&r);
+	run_end(&r);
 	worker_done();
 	return NULL;
 }
@@ -359,170 +433,6 @@ run_start(struct job *j)
 		job_free(j);
 		worker_done();
 	}
-}
-
-/*
- * HEALTH and METRICS ask sockproxy, and whoever may send them (frontd, for
- * callers without a credential) must not take the sockproxy connections
- * runs need: one of each is out at a time, and one that comes meanwhile is
- * answered at once from the last answer sockproxy gave. frontd shares its
- * answers among its callers (frontd/health.c), so this is the bound for a
- * frontd that does not.
- */
-static struct {
-	pthread_mutex_t	lock;
-	int		health_out, metrics_out;
-	int		health_ok;		/* sockproxy's last answers */
-	int		proxy_up;
-	uint64_t	refusals[IPC_REFUSALS];
-	uint32_t	health_checks;
-} single = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-/* what a single-request answering thread is given */
-struct health_arg {
-	uint32_t	id;
-};
-
-static void
-single_send(const void *rep, size_t len, const char *what)
-{
-	pthread_mutex_lock(&privd.send_lock);
-	if (ipc_send(privd.sock, rep, len, NULL, 0) != 0)
-		log_warn("%s: send", what);
-	pthread_mutex_unlock(&privd.send_lock);
-}
-
-static void
-health_answer(uint32_t id, int ok)
-{
-	struct ipc_health_reply rep;
-
-	memset(&rep, 0, sizeof(rep));
-	ipc_hdr_init(&rep.hdr, IPC_HEALTH_REPLY, sizeof(rep), id);
-	rep.ok = ok && !privd.stopping;
-	single_send(&rep, sizeof(rep), "health");
-}
-
-static void *
-health_thread(void *arg)
-{
-	struct health_arg *h = arg;
-	struct dk dk;
-	char ids[1][DK_ID_LEN + 1];
-	int ok = 0;
-
-	if (dk_open(&dk, privd.sockproxy) == 0) {
-		ok = dk_list(&dk, ids, NULL, 1) >= 0;
-		if (!ok)
-			log_warnx("health: %s", dk.err);
-		dk_close(&dk);
-	}
-	pthread_mutex_lock(&single.lock);
-	single.health_ok = ok;
-	single.health_out = 0;
-	pthread_mutex_unlock(&single.lock);
-	health_answer(h->id, ok);
-	free(h);
-	return NULL;
-}
-
-/* a detached thread that answers one single request (HEALTH, METRICS) */
-static void
-answer_in_thread(void *(*fn)(void *), uint32_t id, const char *what)
-{
-	struct health_arg *h = malloc(sizeof(*h));
-
-	if (h == NULL)
-		fatalx("%s: out of memory", what);
-	h->id = id;
-	if (cw_thread_spawn(NULL, fn, h, 128 * 1024) != 0)
-		fatal("%s: pthread_create", what);
-}
-
-void
-run_health(uint32_t id)
-{
-	int out, ok;
-
-	pthread_mutex_lock(&single.lock);
-	if (!(out = single.health_out)) {
-		single.health_out = 1;
-		single.health_checks++;
-	}
-	ok = single.health_ok;
-	pthread_mutex_unlock(&single.lock);
-	if (out)
-		health_answer(id, ok);
-	else
-		answer_in_thread(health_thread, id, "run_health");
-}
-
-/* privd's own part of a METRICS_REPLY, and sockproxy's last counters */
-static void
-metrics_fill(struct ipc_metrics_reply *rep, uint32_t id)
-{
-	memset(rep, 0, sizeof(*rep));
-	ipc_hdr_init(&rep->hdr, IPC_METRICS_REPLY, sizeof(*rep), id);
-	record_fill(rep);
-	pthread_mutex_lock(&privd.lock);
-	rep->running = privd.running;
-	pthread_mutex_unlock(&privd.lock);
-	queue_fill(rep);
-	rep->live = sandbox_count();
-	rep->resyncs = resync_count();
-	pool_sizes(&rep->pool_ready, &rep->pool_target);
-	pthread_mutex_lock(&single.lock);
-	rep->proxy_up = single.proxy_up;
-	if (rep->proxy_up)
-		memcpy(rep->refusals, single.refusals, sizeof(rep->refusals));
-	rep->health_checks = single.health_checks;
-	pthread_mutex_unlock(&single.lock);
-}
-
-static void *
-metrics_thread(void *arg)
-{
-	struct health_arg *h = arg;
-	struct ipc_metrics_reply rep;
-	uint64_t refusals[IPC_REFUSALS];
-	struct dk dk;
-	int up = 0;
-
-	memset(refusals, 0, sizeof(refusals));
-	if (dk_open(&dk, privd.sockproxy) == 0) {
-		if (dk_stats(&dk, refusals) == 0)
-			up = 1;
-		else
-			log_warnx("metrics: %s", dk.err);
-		dk_close(&dk);
-	}
-	pthread_mutex_lock(&single.lock);
-	single.proxy_up = up;
-	memcpy(single.refusals, refusals, sizeof(refusals));
-	single.metrics_out = 0;
-	pthread_mutex_unlock(&single.lock);
-	metrics_fill(&rep, h->id);
-	single_send(&rep, sizeof(rep), "metrics");
-	free(h);
-	return NULL;
-}
-
-void
-run_metrics(uint32_t id)
-{
-	struct ipc_metrics_reply rep;
-	int out;
-
-	pthread_mutex_lock(&single.lock);
-	if (!(out = single.metrics_out))
-		single.metrics_out = 1;
-	pthread_mutex_unlock(&single.lock);
-	if (!out) {
-		answer_in_thread(metrics_thread, id, "run_metrics");
-		return;
-	}
-	metrics_fill(&rep, id);
-	single_send(&rep, sizeof(rep), "metrics");
 }
 
 /* wait until no run thread is alive or ms have passed; 0 when idle */

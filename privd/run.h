@@ -1,9 +1,14 @@
 /*
- * One execution as its thread carries it out, shared by the files that do
- * each part: run.c (the thread: a sandbox, the answer, what becomes of the
- * sandbox), workdir.c (the work directory in and out) and program.c (the
- * program under its limits). Each part reads and fills its fields of
- * struct run and of the answer; none calls back into run.c.
+ * One execution as its thread carries it out, in stages over one struct
+ * run: prepare (the inputs staged), acquire (a started sandbox: the
+ * session's, a pooled one or a new one), put (the inputs in), exec (the
+ * program under its deadline and caps, watched), collect (the output and
+ * the work directory), answer (frontd told, the run recorded), release
+ * (the sandbox kept for its session or removed). run.c is the driver and
+ * calls them in that order; workdir.c (put, collect) and program.c (exec)
+ * each fill their fields of struct run and of its answer, r->done. The
+ * stages call down (pool.c, session.c, sandbox.c, docker.c), never back
+ * into run.c.
  */
 #ifndef CW_RUN_H
 #define CW_RUN_H
@@ -35,8 +40,11 @@ struct run {
 	int		outfd;		/* the raw exec output stream */
 	int		tarfd;		/* the raw tar of the work directory */
 	uint64_t	outlen, tarlen;
+	int		retried;	/* a stale sandbox was replaced once */
 	struct record_run rec;
-	uint64_t	t_acquire, t_put, t_run, t_get;	/* ms per step */
+	struct ipc_exec_done done;	/* the answer, filled stage by stage */
+	uint64_t	t0;		/* admitted (ms) */
+	uint64_t	t_acquire, t_put, t_run, t_get;	/* ms per stage */
 };
 
 /* workdir.c */
@@ -47,16 +55,19 @@ struct run {
 uint32_t workdir_stage(struct run *r, char *why, size_t whylen);
 /* into the sandbox: 0, or -1 (r->dk.err says why) */
 int	workdir_put(struct run *r);
-/* out of the sandbox into r->tarfd, or UNCHANGED: 0, or -1 (r->dk.err) */
-int	workdir_get(struct run *r, struct ipc_exec_done *d);
+/*
+ * out of the sandbox into r->tarfd (r->done's ARCHIVE), or r->done's
+ * UNCHANGED: 0, or -1 (r->dk.err)
+ */
+int	workdir_get(struct run *r);
 
 /* program.c */
 #define PROGRAM_SHUTDOWN	1	/* the shutdown's kill ended it, not the program */
 /*
  * Run the job's program in the sandbox under its deadline and output cap
- * and fill the answer's kill, limit and exit_code, r->outlen, r->stopped and
+ * and fill r->done's kill, limit and exit_code, r->outlen, r->stopped and
  * r->was_reset: 0, PROGRAM_SHUTDOWN, or -1 (r->dk.err says why).
  */
-int	program_run(struct run *r, struct ipc_exec_done *d);
+int	program_run(struct run *r);
 
 #endif

@@ -256,3 +256,9 @@ sandbox_list(char ids[][DK_ID_LEN + 1])
 	pthread_mutex_unlock(&privd.lock);
 	return n;
 }
+
+const struct sandbox_ops sandbox_docker = {
+	.create = sandbox_create,
+	.stat = dk_stat_workdir,
+	.remove = sandbox_remove,
+};

@@ -2,7 +2,7 @@
  * Stateful sessions (policy 'sessions'): the calls of one session key reuse
  * one sandbox, so its /mnt/data persists between calls (LibreChat's
  * "filesystem-tier" statefulness). Each call still starts with a fresh
- * process tree and an empty /tmp: session_reset() runs a fixed script of
+ * process tree and an empty /tmp: reset.c runs a fixed script of
  * privd's in the sandbox after every call, before it can be taken again. A
  * kept sandbox is in the live list like any other; an idle one is removed
  * after 'session-idle', and the least recently used idle one when a new
@@ -40,106 +40,50 @@ static pthread_cond_t	ses_wake = PTHREAD_COND_INITIALIZER;
 static pthread_t	expiry_thread;
 static int		expiry_running, ses_stop;
 
-/*
- * The reset: every process of the sandbox user but the container's init
- * (pid 1), the idle process (the oldest process whose parent is init) and
- * the pre-warmed interpreter (the idle process's child) is killed, in rounds
- * until a round finds no process it has not killed already (one still dying
- * or a zombie does not count; a fork storm that outlives five rounds fails
- * the reset); /tmp is emptied but for the interpreter's socket and
- * matplotlib's font list. Parents are read from /proc/PID/stat, which gVisor
- * provides too. A program that forges those names only keeps its own
- * leftovers in its own session.
- */
-static const char reset_script[] =
-    "set -u\n"
-    "self=$$\n"
-    "idle=\n"
-    "best=\n"
-    "for d in /proc/[0-9]*; do\n"
-    "  read -r st < \"$d/stat\" 2>/dev/null || continue\n"
-    "  st=${st##*) }; set -- $st\n"
-    "  [ \"$2\" = 1 ] && [ \"${d#/proc/}\" != \"$self\" ] || continue\n"
-    "  if [ -z \"$best\" ] || [ \"${20}\" -lt \"$best\" ]; then best=${20}; idle=${d#/proc/}; fi\n"
-    "done\n"
-    "[ -n \"$idle\" ] || exit 3\n"
-    "keep=\" 1 $self $idle \"\n"
-    "for d in /proc/[0-9]*; do\n"
-    "  read -r st < \"$d/stat\" 2>/dev/null || continue\n"
-    "  st=${st##*) }; set -- $st\n"
-    "  [ \"$2\" = \"$idle\" ] && keep=\"$keep${d#/proc/} \"\n"
-    "done\n"
-    "dead=\" \"\n"
-    "for round in 1 2 3 4 5; do\n"
-    "  left=0\n"
-    "  for d in /proc/[0-9]*; do\n"
-    "    p=${d#/proc/}\n"
-    "    case \"$keep$dead\" in *\" $p \"*) continue ;; esac\n"
-    "    read -r st < \"$d/stat\" 2>/dev/null || continue\n"
-    "    case ${st##*) } in [ZX]*) continue ;; esac\n"
-    "    kill -9 \"$p\" 2>/dev/null && { left=1; dead=\"$dead$p \"; }\n"
-    "  done\n"
-    "  [ $left = 0 ] && break\n"
-    "done\n"
-    "[ $left = 0 ] || exit 4\n"
-    "cd /tmp && for f in * .[!.]* ..?*; do\n"
-    "  case \"$f\" in .codeward-zygote|.config|'*'|'.[!.]*'|'..?*') continue ;; esac\n"
-    "  rm -rf -- \"/tmp/$f\"\n"
-    "done\n"
-    "exit 0\n";
+/* the Docker side: sandbox_docker, or a unit test's */
+static const struct sandbox_ops *ops = &sandbox_docker;
 
-/* the policy runner of bash on 'image': the reset runs as a bash program */
-static int
-bash_runner(const struct policy *p, int image, char **argv, size_t max)
+void
+session_use_ops(const struct sandbox_ops *o)
 {
-	const struct policy_language *l = &p->langs[LANG_BASH];
+	ops = o;
+}
+
+/*
+ * One idle session past p's session-idle at now, or kept under a policy
+ * other than p, out of the table: 1 with its sandbox in gone. The caller
+ * holds ses_lock.
+ */
+static int
+expired_locked(const struct policy *p, uint64_t now, char *gone)
+{
 	size_t i;
 
-	if (!l->enabled || l->image != image || l->argc + 1 > max)
-		return -1;
-	for (i = 0; i < l->argc; i++)
-		argv[i] = (char *)l->argv[i];
-	argv[i] = NULL;
+	for (i = 0; i < POLICY_SESSIONS_CEIL; i++) {
+		struct session *s = &table[i];
+
+		if (s->key[0] != '\0' && !s->busy &&
+		    (now - s->idle_since >= p->session_idle_ms ||
+		    s->policy != p)) {
+			memcpy(gone, s->cid, DK_ID_LEN + 1);
+			memset(s, 0, sizeof(*s));
+			return 1;
+		}
+	}
 	return 0;
 }
 
 int
-session_reset(struct dk *dk, const struct policy *p, const char *cid, int image,
-    char *stat, size_t statlen, uint32_t timeout_ms)
+session_expire(struct dk *dk, const struct policy *p, uint64_t now)
 {
-	char *argv[POLICY_ARGV_MAX + 1], xid[DK_ID_LEN + 1];
-	char *envp[4], code[sizeof("CW_CODE=") + sizeof(reset_script)];
-	char tmo[32];
-	struct dk_watch *watch = NULL;
-	enum dk_stream_end end;
-	uint64_t len = 0;
-	int fd, running = 0, exit_code = -1, r = -1;
+	char gone[DK_ID_LEN + 1];
+	int r;
 
-	if (bash_runner(p, image, argv, sizeof(argv) / sizeof(argv[0])) < 0)
-		return -1;
-	snprintf(code, sizeof(code), "CW_CODE=%s", reset_script);
-	snprintf(tmo, sizeof(tmo), "CW_TIMEOUT_MS=%u", timeout_ms);
-	envp[0] = tmo;
-	envp[1] = "CW_LANG=bash";
-	envp[2] = code;
-	envp[3] = NULL;
-	if ((fd = cw_memfd("cw-reset")) < 0)
-		return -1;
-	if (dk_exec_create(dk, cid, argv, envp, xid) < 0)
-		goto out;
-	end = dk_exec_start(dk, cid, xid, fd, 65536, cw_now_ms() + timeout_ms, &len,
-	    &watch);
-	(void)dk_watch_end(watch, 0, NULL);
-	if (end != DK_END_EOF ||
-	    dk_exec_inspect(dk, xid, &running, &exit_code) < 0)
-		goto out;
-	if (exit_code != 0) {
-		snprintf(dk->err, sizeof(dk->err), "the reset exited %d", exit_code);
-		goto out;
-	}
-	r = dk_stat_workdir(dk, cid, stat, statlen);
-out:
-	close(fd);
+	pthread_mutex_lock(&ses_lock);
+	r = expired_locked(p, now, gone);
+	pthread_mutex_unlock(&ses_lock);
+	if (r)
+		ops->remove(dk, gone);
 	return r;
 }
 
@@ -155,24 +99,11 @@ expiry(void *arg)
 		const struct policy *p = __atomic_load_n(&privd.policy,
 		    __ATOMIC_ACQUIRE);
 		struct timespec ts;
-		char gone[DK_ID_LEN + 1] = "";
-		uint64_t now = cw_now_ms();
-		size_t i;
+		char gone[DK_ID_LEN + 1];
 
-		for (i = 0; i < POLICY_SESSIONS_CEIL && gone[0] == '\0'; i++) {
-			struct session *s = &table[i];
-
-			/* idle too long, or kept under a policy no longer in force */
-			if (s->key[0] != '\0' && !s->busy &&
-			    (now - s->idle_since >= p->session_idle_ms ||
-			    s->policy != p)) {
-				memcpy(gone, s->cid, sizeof(gone));
-				memset(s, 0, sizeof(*s));
-			}
-		}
-		if (gone[0] != '\0') {
+		if (expired_locked(p, cw_now_ms(), gone)) {
 			pthread_mutex_unlock(&ses_lock);
-			sandbox_remove(&dk, gone);
+			ops->remove(&dk, gone);
 			pthread_mutex_lock(&ses_lock);
 			continue;
 		}
@@ -253,7 +184,7 @@ remove_now(const char *cid)
 	if (cid[0] == '\0')
 		return;
 	dk_open(&dk, privd.sockproxy);
-	sandbox_remove(&dk, cid);
+	ops->remove(&dk, cid);
 	dk_close(&dk);
 }
 

@@ -4,6 +4,7 @@
 #include "dkhttp.h"
 #include "docker.h"
 #include "ipc.h"
+#include "policy.h"
 
 /* start the expiry of idle sessions when the policy keeps any; after seccomp */
 void	session_init(void);
@@ -33,12 +34,13 @@ int	session_keep(const char *key, const struct policy *p, int image,
 void	session_drop(const char *key);
 void	session_stop(void);
 /*
- * End a call in a kept sandbox: kill what the call left running and empty
- * /tmp (the pre-warmed interpreter and the idle process stay), then read
- * the work directory's stat into stat, all within timeout_ms. 0, or -1: a
- * process survived, or the reset could not run; the sandbox cannot be kept.
+ * Expiry, one session at a time (the expiry thread's step): an idle
+ * session past p's session-idle at now, or one kept under a policy other
+ * than p, leaves the table and its sandbox is removed: 1, or 0 when none.
  */
-int	session_reset(struct dk *dk, const struct policy *p, const char *cid,
-	    int image, char *stat, size_t statlen, uint32_t timeout_ms);
+int	session_expire(struct dk *dk, const struct policy *p, uint64_t now);
+/* the Docker side (privd.h): sandbox_docker unless a unit test's */
+struct sandbox_ops;
+void	session_use_ops(const struct sandbox_ops *o);
 
 #endif

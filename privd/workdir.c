@@ -124,8 +124,9 @@ untouched(struct run *r)
 }
 
 int
-workdir_get(struct run *r, struct ipc_exec_done *d)
+workdir_get(struct run *r)
 {
+	struct ipc_exec_done *d = &r->done;
 	uint64_t cap;
 
 	if (untouched(r)) {

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "health.h"
 #include "ipc.h"
 #include "monitor.h"
 #include "policy.h"
@@ -55,7 +56,7 @@ run_admit(struct job *j)
 }
 
 void
-run_health(uint32_t id)
+health_reply(uint32_t id)
 {
 	(void)id;
 }
@@ -79,7 +80,7 @@ run_refuse(struct job *j, struct ipc_exec_done *d)
 }
 
 void
-run_metrics(uint32_t id)
+metrics_reply(uint32_t id)
 {
 	(void)id;
 }
