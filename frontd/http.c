@@ -239,7 +239,8 @@ exec_stream(void *cls, uint64_t pos, char *buf, size_t max)
 
 	(void)pos;
 	pthread_mutex_lock(&j->lock);
-	hold_mark(&j->hold, IPC_CONN_SPACES);	/* the 200's head is out */
+	/* libmicrohttpd sends the head before it first asks for the body */
+	hold_mark(&j->hold, IPC_CONN_SPACES);
 	if (!job_wait(j, EXEC_BEAT_MS)) {
 		pthread_mutex_unlock(&j->lock);
 		buf[0] = ' ';

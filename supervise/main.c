@@ -10,7 +10,8 @@
  * --wait-socket names sockproxy's socket) and stop in reverse order.
  * privd and frontd are one child: privd spawns frontd; frontd leaves when
  * privd dies (its parent-death signal and its socketpair's end of file),
- * and with --pair privd=FRONTD privd is killed when frontd dies (pair.c).
+ * and with --pair privd=FRONTD privd is killed SV_PAIR_GRACE_MS after
+ * frontd dies (pair.c).
  *
  * Trusts: its own argv and nothing else; it parses no file, no socket, no
  * environment, only signals and its children's wait statuses.
