@@ -177,7 +177,7 @@ def kill_during_runs(a, victim, want_log, after_s, slow):
         check(not t.is_alive(), "a request is still unanswered 120 s after the kill of %s" % victim)
     kinds = [classify(x) for x in out]
     print("kill -9 %s %.1f s into the runs: healthy after %.2f s, answers %s %s" % (
-        victim, kill_s, took, sorted(kinds), sorted(x[1] for x in out)), flush=True)
+        victim, kill_s, took, sorted(kinds), sorted(str(x[1]) for x in out)), flush=True)
     bad = [k for k in kinds if k not in ("ok", "error")]
     check(not bad, "kill of %s: answers %r" % (victim, kinds))
     if victim == "frontd" and abs(kill_s - 3.0) > 0.3:
