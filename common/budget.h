@@ -8,11 +8,14 @@
 #define CW_BUDGET_H
 
 /* RLIMIT_NOFILE each daemon sets when it drops privileges (privdrop_apply) */
-#define CW_PRIVD_NOFILE		14336	/* privd/main.c */
+#define CW_PRIVD_NOFILE		15376	/* privd/main.c */
 #define CW_FRONTD_NOFILE	16384	/* frontd/main.c */
 
 /* sockproxy serves this many connections at once, a thread each; the next is 503 */
 #define CW_SOCKPROXY_CONN_MAX	64	/* sockproxy/sockproxy.h: SP_CONN_MAX */
+
+/* frontd's metrics listener, when the policy gives /metrics one (frontd/http.c) */
+#define CW_FRONTD_METRICS_CONN_MAX	16
 
 /*
  * privd's descriptors. Always open: the standard streams, the socketpair to
@@ -25,8 +28,11 @@
  * memfd; one execution more than 'total' may be mid-way through its messages
  * (the one being built is refused only at EXEC_RUN). An execution waiting
  * in the admission queue (privd/queue.c) holds its code memfd and its inputs.
+ * Per HTTP connection frontd answers, a copy of its socket (privd/custody.c):
+ * 'connections' of them and the metrics listener's, counted in the base.
  */
-#define CW_PRIVD_FDS_BASE		32
+#define CW_PRIVD_FDS_BASE		(32 + CW_FRONTD_METRICS_CONN_MAX)
+#define CW_PRIVD_FDS_PER_CONN		1
 #define CW_PRIVD_FDS_PER_RUN		6	/* + the run's input files */
 #define CW_PRIVD_FDS_PER_WAITER		1	/* + the waiter's input files */
 

@@ -14,6 +14,9 @@ static const struct ipc_shape ipc_shapes[] = {
 	{ IPC_EXEC_RUN,		sizeof(struct ipc_exec_run),	0, 0 },
 	{ IPC_HEALTH,		sizeof(struct ipc_health),	0, 0 },
 	{ IPC_METRICS,		sizeof(struct ipc_metrics),	0, 0 },
+	{ IPC_CONN_HOLD,	sizeof(struct ipc_conn_hold),	1, 1 },
+	{ IPC_CONN_STATE,	sizeof(struct ipc_conn_state),	0, 0 },
+	{ IPC_CONN_DROP,	sizeof(struct ipc_conn_drop),	0, 0 },
 	{ IPC_EXEC_DONE,	sizeof(struct ipc_exec_done),	0, 2 },
 	{ IPC_HEALTH_REPLY,	sizeof(struct ipc_health_reply), 0, 0 },
 	{ IPC_METRICS_REPLY,	sizeof(struct ipc_metrics_reply), 0, 0 },
@@ -477,9 +480,29 @@ ipc_check(const void *buf, size_t len, size_t nfds, const char **why)
 			return *why = "bad policy length", -1;
 		return 0;
 	}
+	case IPC_CONN_HOLD: {
+		const struct ipc_conn_hold *m = buf;
+
+		if (m->mode != IPC_CONN_CHUNKED && m->mode != IPC_CONN_CLOSE)
+			return *why = "bad connection mode", -1;
+		if (m->reserved != 0)
+			return *why = "reserved field set", -1;
+		return 0;
+	}
+	case IPC_CONN_STATE: {
+		const struct ipc_conn_state *m = buf;
+
+		/* HELD is CONN_HOLD's; a state message only moves on from it */
+		if (m->state != IPC_CONN_SPACES && m->state != IPC_CONN_RESPONDING)
+			return *why = "bad connection state", -1;
+		if (m->reserved != 0)
+			return *why = "reserved field set", -1;
+		return 0;
+	}
 	case IPC_EXEC_RUN:
 	case IPC_HEALTH:
 	case IPC_METRICS:
+	case IPC_CONN_DROP:
 		return 0;
 	default:
 		return *why = "unknown type", -1;

@@ -24,6 +24,19 @@
  *
  * POLICY is privd's alone, unasked: a reload put a new policy in force, and
  * frontd takes its limits from these bytes (fd: a sealed memfd) from now on.
+ *
+ * Custody (privd/custody.c, frontd/hold.c): once frontd has read a whole
+ * request it hands privd a copy of the connection's socket, unanswered,
+ *
+ *	CONN_HOLD  (fd: the client's socket)
+ *	CONN_STATE x 0..2 (SPACES, then RESPONDING; or RESPONDING)
+ *	CONN_DROP
+ *
+ * all under an id of their own (hdr.id, frontd's counter for connections,
+ * apart from the executions'). Each state is sent before the bytes it
+ * describes can leave frontd. privd never reads the socket; should frontd
+ * die first, privd writes the fixed bytes of the last state it was told
+ * (common/custody_bytes.h) and closes it. None of the three is answered.
  */
 #ifndef CW_IPC_H
 #define CW_IPC_H
@@ -42,6 +55,9 @@ enum ipc_type {
 	IPC_EXEC_RUN = 3,
 	IPC_HEALTH = 4,
 	IPC_METRICS = 5,
+	IPC_CONN_HOLD = 6,
+	IPC_CONN_STATE = 7,
+	IPC_CONN_DROP = 8,
 	/* privd -> frontd */
 	IPC_EXEC_DONE = 65,
 	IPC_HEALTH_REPLY = 66,
@@ -279,6 +295,41 @@ struct ipc_policy {
 	char		id[IPC_POLICY_ID_MAX];
 };
 _Static_assert(sizeof(struct ipc_policy) == 96, "ipc_policy size");
+
+/*
+ * Custody of a connection. mode: how a late answer's body is framed, from
+ * the request's version (libmicrohttpd chunks an HTTP/1.1 body of unknown
+ * length and closes an HTTP/1.0 one). state: what frontd has written so far.
+ */
+enum ipc_conn_framing {
+	IPC_CONN_CHUNKED = 1,	/* HTTP/1.1 */
+	IPC_CONN_CLOSE = 2,	/* HTTP/1.0: the body ends with the connection */
+};
+
+enum ipc_conn_step {
+	IPC_CONN_HELD = 1,	/* nothing written yet (CONN_HOLD's own state) */
+	IPC_CONN_SPACES = 2,	/* a 200's head and keep-alive spaces */
+	IPC_CONN_RESPONDING = 3, /* a real answer is under way */
+};
+
+struct ipc_conn_hold {
+	struct ipc_hdr	hdr;
+	uint32_t	mode;		/* enum ipc_conn_framing */
+	uint32_t	reserved;
+};
+_Static_assert(sizeof(struct ipc_conn_hold) == 24, "ipc_conn_hold size");
+
+struct ipc_conn_state {
+	struct ipc_hdr	hdr;
+	uint32_t	state;		/* SPACES or RESPONDING */
+	uint32_t	reserved;
+};
+_Static_assert(sizeof(struct ipc_conn_state) == 24, "ipc_conn_state size");
+
+struct ipc_conn_drop {
+	struct ipc_hdr	hdr;
+};
+_Static_assert(sizeof(struct ipc_conn_drop) == 16, "ipc_conn_drop size");
 
 /* the label values, for the three daemons */
 const char *ipc_outcome_name(unsigned int outcome);

@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "budget.h"
 #include "client.h"
 #include "current.h"
 #include "exec.h"
 #include "files.h"
 #include "health.h"
+#include "hold.h"
 #include "log.h"
 #include "metrics.h"
 #include "privsep.h"
@@ -41,7 +43,7 @@
  * is the header timeout and the health cache, health.c, not the
  * per-address limit.)
  */
-#define METRICS_CONN_MAX	16
+#define METRICS_CONN_MAX	CW_FRONTD_METRICS_CONN_MAX
 /*
  * Node's global HTTP agent (keep-alive, node >= 19) gives a reused socket a
  * 5 s timeout, and neither node-fetch nor axios listens for it: a request
@@ -75,6 +77,7 @@ struct request {
 	int			done;		/* a reply was already queued */
 	struct upload		*up;		/* BODY_UPLOAD*: streamed, not kept */
 	char			user[AUTH_USER_MAX];
+	struct hold		hold;		/* privd's copy of the connection */
 };
 
 typedef void route_fn(struct MHD_Connection *, struct request *, struct reply *);
@@ -94,6 +97,7 @@ struct exec_job {
 	size_t		len;
 	char		user[AUTH_USER_MAX];
 	char		profile[32];
+	struct hold	hold;		/* the request's, once the head is out */
 };
 
 static route_fn route_programmatic, route_upload, route_download,
@@ -235,6 +239,8 @@ exec_stream(void *cls, uint64_t pos, char *buf, size_t max)
 
 	(void)pos;
 	pthread_mutex_lock(&j->lock);
+	/* libmicrohttpd sends the head before it first asks for the body */
+	hold_mark(&j->hold, IPC_CONN_SPACES);
 	if (!job_wait(j, EXEC_BEAT_MS)) {
 		pthread_mutex_unlock(&j->lock);
 		buf[0] = ' ';
@@ -249,6 +255,7 @@ exec_stream(void *cls, uint64_t pos, char *buf, size_t max)
 		    log_str(esc, sizeof(esc), j->r.body ? j->r.body : "", j->r.len));
 		reply_late(&j->r);
 	}
+	hold_mark(&j->hold, IPC_CONN_RESPONDING);
 	if (j->r.body == NULL || j->sent >= j->r.len) {
 		pthread_mutex_unlock(&j->lock);
 		return MHD_CONTENT_READER_END_OF_STREAM;
@@ -265,6 +272,14 @@ static void
 exec_stream_free(void *cls)
 {
 	job_unref(cls);
+}
+
+/* an answer now: privd's copy is told before its first byte can leave */
+static enum MHD_Result
+answer(struct MHD_Connection *conn, struct request *req, struct reply *r)
+{
+	hold_mark(&req->hold, IPC_CONN_RESPONDING);
+	return send_reply(conn, r);
 }
 
 /*
@@ -284,7 +299,7 @@ exec_answer(struct MHD_Connection *conn, struct request *req)
 	reply_init(&r);
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		reply_error(&r, 503, "unavailable", "out of memory");
-		return send_reply(conn, &r);
+		return answer(conn, req, &r);
 	}
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->cond, NULL);
@@ -294,6 +309,7 @@ exec_answer(struct MHD_Connection *conn, struct request *req)
 	j->len = req->len;
 	req->body = NULL;
 	memcpy(j->user, req->user, sizeof(j->user));
+	j->hold = req->hold;
 	profile = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    "X-CodeAPI-Expected-Profile");
 	if (profile != NULL)
@@ -302,7 +318,7 @@ exec_answer(struct MHD_Connection *conn, struct request *req)
 		j->refs = 1;
 		job_unref(j);
 		reply_error(&r, 503, "unavailable", "no thread for the run");
-		return send_reply(conn, &r);
+		return answer(conn, req, &r);
 	}
 
 	pthread_mutex_lock(&j->lock);
@@ -311,7 +327,7 @@ exec_answer(struct MHD_Connection *conn, struct request *req)
 		reply_init(&j->r);
 		pthread_mutex_unlock(&j->lock);
 		job_unref(j);
-		return send_reply(conn, &r);
+		return answer(conn, req, &r);
 	}
 	pthread_mutex_unlock(&j->lock);
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
@@ -565,8 +581,9 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	/* the whole body has arrived */
+	/* the whole body has arrived: privd holds a copy until it is answered */
 	req->done = 1;
+	hold_take(&req->hold, conn, version);
 	if (req->too_large)
 		reply_error(&r, 413, "too_large", "the request body is larger than %zu bytes",
 		    req->max);
@@ -574,7 +591,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return exec_answer(conn, req);
 	else
 		req->rt->fn(conn, req, &r);
-	return send_reply(conn, &r);
+	return answer(conn, req, &r);
 }
 
 static void
@@ -588,6 +605,7 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (req == NULL)
 		return;
+	hold_drop(&req->hold);
 	upload_free(req->up);
 	free(req->body);
 	free(req);

@@ -349,6 +349,20 @@ privsep_gone(void)
 }
 
 int
+privsep_notify(const void *msg, size_t len, const int *fds, size_t nfds)
+{
+	int sent;
+
+	/* (no privd at all: the HTTP side alone, as its tests run it) */
+	if (ps_sock < 0 || privsep_gone())
+		return -1;
+	pthread_mutex_lock(&ps_send);
+	sent = send_or_die(msg, len, fds, nfds);
+	pthread_mutex_unlock(&ps_send);
+	return sent;
+}
+
+int
 privd_req_exec(struct ipc_exec_begin *begin, int code_fd,
     const struct privd_input *in, size_t nin, struct privd_result *res,
     uint32_t wait_ms)

@@ -40,6 +40,11 @@ int	privsep_gone(void);
 int	privd_req_exec(struct ipc_exec_begin *begin, int code_fd,
 	    const struct privd_input *in, size_t nin, struct privd_result *res,
 	    uint32_t wait_ms);
+/*
+ * A message privd does not answer (frontd/hold.c's custody messages), sent
+ * whole between two request sequences: 0, or -1 once privd has gone.
+ */
+int	privsep_notify(const void *msg, size_t len, const int *fds, size_t nfds);
 /* 1 when privd says a run would succeed, 0 otherwise */
 int	privd_req_health(uint32_t wait_ms);
 /* privd's counters: 0, or -1 when privd did not answer within wait_ms */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "custody_bytes.h"
 #include "utf8.h"
 
 void
@@ -90,7 +91,7 @@ reply_late(struct reply *r)
 	in = r->body != NULL ? cJSON_ParseWithLength(r->body, r->len) : NULL;
 	e = cJSON_GetObjectItemCaseSensitive(in, "error");
 	m = cJSON_GetObjectItemCaseSensitive(in, "message");
-	snprintf(text, sizeof(text), "[codeward] no result (HTTP %u): %s",
+	snprintf(text, sizeof(text), CUSTODY_LATE_FMT,
 	    r->status, cJSON_IsString(m) ? m->valuestring :
 	    "no answer from the sandbox");
 	free(r->body);
@@ -99,7 +100,7 @@ reply_late(struct reply *r)
 	if ((j = cJSON_CreateObject()) != NULL) {
 		cJSON_AddStringToObject(j, "error", cJSON_IsString(e) ?
 		    e->valuestring : "unavailable");
-		cJSON_AddStringToObject(j, "message", text + 11);
+		cJSON_AddStringToObject(j, "message", text + strlen(CUSTODY_LATE_TAG));
 		cJSON_AddNumberToObject(j, "status", r->status ? r->status : 503);
 		ra = cJSON_GetObjectItemCaseSensitive(in, "retry_after_seconds");
 		if (cJSON_IsNumber(ra))	/* a 429 after a queue wait */

@@ -51,28 +51,32 @@ blame(const struct parser *ps, const char *const *names)
 /*
  * privd_fds: privd holds, for each run it admits and the one being sent,
  * the run's inputs and CW_PRIVD_FDS_PER_RUN more, and for each run waiting
- * in the admission queue its inputs and CW_PRIVD_FDS_PER_WAITER more; beside
- * its own CW_PRIVD_FDS_BASE, under its RLIMIT_NOFILE (privd/main.c).
+ * in the admission queue its inputs and CW_PRIVD_FDS_PER_WAITER more, and
+ * CW_PRIVD_FDS_PER_CONN for each of frontd's connections (the copy of its
+ * socket, privd/custody.c); beside its own CW_PRIVD_FDS_BASE, under its
+ * RLIMIT_NOFILE (privd/main.c).
  */
 static int
 privd_fds(struct parser *ps)
 {
-	static const char *const keys[] = { "total", "queue", "per-execution", NULL };
+	static const char *const keys[] = { "connections", "total", "queue",
+	    "per-execution", NULL };
 	const struct policy *p = ps->p;
 	uint64_t need = (uint64_t)(p->conc_total + 1) *
 	    (p->files_per_exec + CW_PRIVD_FDS_PER_RUN) +
 	    (uint64_t)p->queue * (p->files_per_exec + CW_PRIVD_FDS_PER_WAITER) +
-	    CW_PRIVD_FDS_BASE;
+	    (uint64_t)p->conn_max * CW_PRIVD_FDS_PER_CONN + CW_PRIVD_FDS_BASE;
 
 	if (need <= CW_PRIVD_NOFILE)
 		return 0;
 	ps->line = blame(ps, keys);
-	return parser_fail(ps, "[concurrency] total %u, queue %u with [files] "
-	    "per-execution %u: privd would hold up to %llu descriptors, over its "
-	    "limit of %d ((total + 1) x (per-execution + %d) + queue x "
-	    "(per-execution + %d) + %d); lower one of them",
-	    p->conc_total, p->queue, p->files_per_exec, (unsigned long long)need,
-	    CW_PRIVD_NOFILE, CW_PRIVD_FDS_PER_RUN, CW_PRIVD_FDS_PER_WAITER,
+	return parser_fail(ps, "[concurrency] total %u, queue %u, connections %u "
+	    "with [files] per-execution %u: privd would hold up to %llu "
+	    "descriptors, over its limit of %d ((total + 1) x (per-execution + "
+	    "%d) + queue x (per-execution + %d) + connections x %d + %d); lower "
+	    "one of them", p->conc_total, p->queue, p->conn_max,
+	    p->files_per_exec, (unsigned long long)need, CW_PRIVD_NOFILE,
+	    CW_PRIVD_FDS_PER_RUN, CW_PRIVD_FDS_PER_WAITER, CW_PRIVD_FDS_PER_CONN,
 	    CW_PRIVD_FDS_BASE);
 }
 

@@ -13,7 +13,8 @@
  * fd 3 and the policy bytes on fd 4; drop to codeward-priv; load the
  * seccomp filter; list leftovers (removed in the background, resync.c);
  * answer frontd. SIGHUP reloads the policy
- * (reload.c). If frontd (or the reader) dies, privd removes its live
+ * (reload.c). If frontd (or the reader) dies, privd answers the client
+ * connections frontd left unanswered (custody.c), removes its live
  * sandboxes and exits; the supervisor restarts the pair.
  */
 #include <errno.h>
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "budget.h"
+#include "custody.h"
 #include "filter.h"
 #include "ipc.h"
 #include "log.h"
@@ -213,6 +215,8 @@ main(int argc, char **argv)
 	close(sv[1]);
 	free(policy_buf);
 	privd.sock = sv[0];
+	/* a copy of each connection frontd answers: its limits' worth */
+	custody_start((size_t)policy.conn_max + CW_FRONTD_METRICS_CONN_MAX);
 
 	privdrop_apply(&user, CW_PRIVD_NOFILE);
 	filter_load(privd_filter());
@@ -225,6 +229,11 @@ main(int argc, char **argv)
 	rc = monitor_loop(privd.sock, (volatile int *)&got_signal, wake_pipe[0],
 	    woken);
 
+	/*
+	 * A frontd that died leaves its connections to privd's copies: each
+	 * still unanswered gets its fixed last words (custody.c), first.
+	 */
+	custody_end(privd.sock);
 	/* stop: frontd first, then every live sandbox, then wait for runs */
 	run_shutdown();
 	/*

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "custody.h"
 #include "health.h"
 #include "log.h"
 #include "privd.h"
@@ -35,7 +36,8 @@ struct monitor {
 typedef int answer_fn(struct monitor *, const void *, const int *, size_t);
 
 static answer_fn answer_exec_begin, answer_exec_file, answer_exec_run,
-    answer_health, answer_metrics;
+    answer_health, answer_metrics, answer_conn_hold, answer_conn_state,
+    answer_conn_drop;
 
 /*
  * Every request frontd may send: its exact size, the descriptors it carries
@@ -55,6 +57,9 @@ static const struct dispatch {
 	{ IPC_EXEC_RUN, sizeof(struct ipc_exec_run), 0, ST_BUILDING, answer_exec_run },
 	{ IPC_HEALTH, sizeof(struct ipc_health), 0, ST_IDLE, answer_health },
 	{ IPC_METRICS, sizeof(struct ipc_metrics), 0, ST_IDLE, answer_metrics },
+	{ IPC_CONN_HOLD, sizeof(struct ipc_conn_hold), 1, ST_IDLE, answer_conn_hold },
+	{ IPC_CONN_STATE, sizeof(struct ipc_conn_state), 0, ST_IDLE, answer_conn_state },
+	{ IPC_CONN_DROP, sizeof(struct ipc_conn_drop), 0, ST_IDLE, answer_conn_drop },
 };
 
 static void
@@ -241,6 +246,42 @@ answer_metrics(struct monitor *m, const void *buf, const int *fds, size_t nfds)
 	(void)fds;
 	(void)nfds;
 	return 0;
+}
+
+/* custody (custody.c): a copy of a client's socket, its state, its end */
+static int
+answer_conn_hold(struct monitor *m, const void *buf, const int *fds, size_t nfds)
+{
+	const struct ipc_conn_hold *req = buf;
+
+	(void)m;
+	(void)nfds;
+	if (custody_hold(req->hdr.id, req->mode, fds[0]) == 0)
+		return 0;
+	close(fds[0]);
+	return violation("answer_conn_hold: %u refused", req->hdr.id);
+}
+
+static int
+answer_conn_state(struct monitor *m, const void *buf, const int *fds, size_t nfds)
+{
+	const struct ipc_conn_state *req = buf;
+
+	(void)m;
+	(void)fds;
+	(void)nfds;
+	return custody_state(req->hdr.id, req->state);
+}
+
+static int
+answer_conn_drop(struct monitor *m, const void *buf, const int *fds, size_t nfds)
+{
+	const struct ipc_conn_drop *req = buf;
+
+	(void)m;
+	(void)fds;
+	(void)nfds;
+	return custody_drop(req->hdr.id);
 }
 
 static void

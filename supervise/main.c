@@ -10,7 +10,8 @@
  * --wait-socket names sockproxy's socket) and stop in reverse order.
  * privd and frontd are one child: privd spawns frontd; frontd leaves when
  * privd dies (its parent-death signal and its socketpair's end of file),
- * and with --pair privd=FRONTD privd is killed when frontd dies (pair.c).
+ * and with --pair privd=FRONTD privd is killed SV_PAIR_GRACE_MS after
+ * frontd dies (pair.c).
  *
  * Trusts: its own argv and nothing else; it parses no file, no socket, no
  * environment, only signals and its children's wait statuses.
@@ -163,6 +164,7 @@ reap(int stopping, uint64_t *orphan_due)
 			continue;
 		}
 		sv_pair_forget(c);
+		c->pair_kill_ms = 0;
 		sv_ended(c, status, cw_now_ms(), stopping);
 		*orphan_due = cw_now_ms() + ORPHAN_GRACE_MS;
 		changed = 1;
@@ -254,8 +256,10 @@ finish(uint64_t *orphan_due)
 	size_t k;
 
 	/* a pair that ends now ends because its parent is stopping */
-	for (k = 0; k < nchildren; k++)
+	for (k = 0; k < nchildren; k++) {
 		sv_pair_forget(&children[k]);
+		children[k].pair_kill_ms = 0;
+	}
 	stop_all(orphan_due);
 	/* what the daemons left: a second to end on its own, then killed */
 	orphans_settle(0, orphan_due);
@@ -367,7 +371,8 @@ main(int argc, char **argv)
 		for (i = 0; i < next; i++) {
 			struct sv_child *c = &children[i];
 
-			if (c->pair_exe == NULL || c->pid == 0)
+			timeout = wait_ms(now, sv_pair_grace(c, now), timeout);
+			if (c->pair_exe == NULL || c->pid == 0 || c->pair_kill_ms != 0)
 				continue;
 			if (c->pair_fd < 0 && sv_pair_find(c) != 0) {
 				if (c->started_ms + PAIR_FIND_MS > now)

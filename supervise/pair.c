@@ -1,8 +1,9 @@
 /*
  * The pair rule. privd spawns frontd and exits when frontd dies, but only
  * after draining its runs, whose answers no one can receive any more; the
- * supervisor watches frontd through a pidfd and kills privd at once, so the
- * pair is back within the restart delay. The dead pair's sandboxes are
+ * supervisor watches frontd through a pidfd and kills privd SV_PAIR_GRACE_MS
+ * later (time for privd to answer the connections frontd left, and no
+ * more), so the pair is back within the restart delay. The dead pair's sandboxes are
  * swept by the next privd at its start.
  */
 #include "supervise.h"
@@ -77,13 +78,24 @@ sv_pair_ended(struct sv_child *c, uint64_t now_ms)
 	if (strncmp(pair, "codeward-", 9) == 0)
 		pair += 9;
 	log_warnx("supervise: %s's %s (pid %d) ended, %llu.%llu s after %s "
-	    "started: %s (pid %d) goes with it, SIGKILL", c->name, pair,
-	    (int)c->pair_pid, (unsigned long long)(ran / 1000),
+	    "started: %s (pid %d) goes with it, SIGKILL in %d ms", c->name,
+	    pair, (int)c->pair_pid, (unsigned long long)(ran / 1000),
 	    (unsigned long long)(ran % 1000 / 100), c->name, c->name,
-	    (int)c->pid);
+	    (int)c->pid, SV_PAIR_GRACE_MS);
 	if (c->pid != 0)
-		kill(c->pid, SIGKILL);
+		c->pair_kill_ms = now_ms + SV_PAIR_GRACE_MS;
 	sv_pair_forget(c);
+}
+
+uint64_t
+sv_pair_grace(struct sv_child *c, uint64_t now_ms)
+{
+	if (c->pair_kill_ms == 0 || c->pid == 0)
+		return c->pair_kill_ms = 0;
+	if (c->pair_kill_ms > now_ms)
+		return c->pair_kill_ms;
+	kill(c->pid, SIGKILL);
+	return c->pair_kill_ms = 0;
 }
 
 void

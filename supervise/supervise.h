@@ -30,6 +30,7 @@ struct sv_child {
 	const char	*pair_exe;		/* its child running this (real path) */
 	pid_t		pair_pid;		/* lives and dies with it */
 	int		pair_fd;		/* pidfd of pair_pid; -1: not found yet */
+	uint64_t	pair_kill_ms;		/* its pair ended: SIGKILL at; 0: none */
 };
 
 /* the delay before the restart of a child that ran 'ran_ms'; updates *backoff */
@@ -48,11 +49,16 @@ void		sv_write_status(const char *rundir, const struct sv_child *c,
  * The pair rule (privd and the frontd it spawns live and die together):
  * sv_pair_find looks among c's children for the one running c->pair_exe
  * and opens a pidfd on it (0 when found); sv_pair_ended is called when
- * that pidfd is readable: c is killed with SIGKILL, at once, rather than
- * left to stop its own way (privd would drain its runs first, for no one).
+ * that pidfd is readable: c is killed with SIGKILL SV_PAIR_GRACE_MS later
+ * (sv_pair_grace, from the loop), rather than left to stop its own way
+ * (privd would drain its runs first, for no one). The grace is privd's to
+ * answer the connections frontd left (privd/custody.c, CUSTODY_WRITE_MS).
  */
+#define SV_PAIR_GRACE_MS	200
 int		sv_pair_find(struct sv_child *c);
 void		sv_pair_ended(struct sv_child *c, uint64_t now_ms);
+/* c's SIGKILL once due; returns when it is due (0: none pending) */
+uint64_t	sv_pair_grace(struct sv_child *c, uint64_t now_ms);
 void		sv_pair_forget(struct sv_child *c);
 
 /* a small /proc file into buf, NUL-terminated: its length, or -1 */

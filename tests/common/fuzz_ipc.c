@@ -76,6 +76,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    (d->flags & IPC_DF_UNCHANGED)))))
 				abort();
 		}
+		if (h.type == IPC_CONN_HOLD) {
+			const struct ipc_conn_hold *m = (const void *)u.buf;
+
+			if ((m->mode != IPC_CONN_CHUNKED && m->mode != IPC_CONN_CLOSE) ||
+			    m->reserved != 0 || nfds != 1)
+				abort();
+		}
+		if (h.type == IPC_CONN_STATE) {
+			const struct ipc_conn_state *m = (const void *)u.buf;
+
+			if ((m->state != IPC_CONN_SPACES &&
+			    m->state != IPC_CONN_RESPONDING) || m->reserved != 0)
+				abort();
+		}
 		if (h.type == IPC_POLICY) {
 			const struct ipc_policy *m = (const void *)u.buf;
 

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "custody_bytes.h"
 #include "ipc.h"
 #include "util.h"
 
@@ -44,7 +45,107 @@ test_sizes(void)
 	CHECK(ipc_shape(IPC_METRICS_REPLY)->nfds_max == 0);
 	CHECK(ipc_shape(IPC_POLICY)->size == 96);
 	CHECK(ipc_shape(IPC_POLICY)->nfds_min == 1 && ipc_shape(IPC_POLICY)->nfds_max == 1);
+	CHECK(ipc_shape(IPC_CONN_HOLD)->size == 24);
+	CHECK(ipc_shape(IPC_CONN_HOLD)->nfds_min == 1 && ipc_shape(IPC_CONN_HOLD)->nfds_max == 1);
+	CHECK(ipc_shape(IPC_CONN_STATE)->size == 24 && ipc_shape(IPC_CONN_STATE)->nfds_max == 0);
+	CHECK(ipc_shape(IPC_CONN_DROP)->size == 16 && ipc_shape(IPC_CONN_DROP)->nfds_max == 0);
 	CHECK(ipc_shape(0) == NULL && ipc_shape(99) == NULL);
+}
+
+/* custody: a socket with a known framing; states only move on from HELD */
+static void
+test_conn_rules(void)
+{
+	struct ipc_conn_hold h;
+	struct ipc_conn_state st;
+	struct ipc_conn_drop d;
+	const char *why;
+	uint32_t v;
+
+	memset(&h, 0, sizeof(h));
+	ipc_hdr_init(&h.hdr, IPC_CONN_HOLD, sizeof(h), 9);
+	h.mode = IPC_CONN_CHUNKED;
+	CHECK(ipc_check(&h, sizeof(h), 1, &why) == 0);
+	CHECK(ipc_check(&h, sizeof(h), 0, &why) != 0);		/* no socket */
+	CHECK(ipc_check(&h, sizeof(h), 2, &why) != 0);
+	h.mode = IPC_CONN_CLOSE;
+	CHECK(ipc_check(&h, sizeof(h), 1, &why) == 0);
+	for (v = 0; v < 8; v++) {
+		h.mode = v;
+		CHECK((ipc_check(&h, sizeof(h), 1, &why) == 0) ==
+		    (v == IPC_CONN_CHUNKED || v == IPC_CONN_CLOSE));
+	}
+	h.mode = IPC_CONN_CHUNKED;
+	h.reserved = 1;
+	CHECK(ipc_check(&h, sizeof(h), 1, &why) != 0);
+	h.reserved = 0;
+	h.hdr.id = 0;
+	CHECK(ipc_check(&h, sizeof(h), 1, &why) != 0);
+
+	memset(&st, 0, sizeof(st));
+	ipc_hdr_init(&st.hdr, IPC_CONN_STATE, sizeof(st), 9);
+	for (v = 0; v < 8; v++) {
+		st.state = v;
+		CHECK((ipc_check(&st, sizeof(st), 0, &why) == 0) ==
+		    (v == IPC_CONN_SPACES || v == IPC_CONN_RESPONDING));
+	}
+	st.state = IPC_CONN_SPACES;
+	CHECK(ipc_check(&st, sizeof(st), 1, &why) != 0);	/* an fd */
+	st.reserved = 1;
+	CHECK(ipc_check(&st, sizeof(st), 0, &why) != 0);
+	/* a STATE cut to a DROP's size is neither */
+	CHECK(ipc_check(&st, sizeof(d), 0, &why) != 0);
+
+	memset(&d, 0, sizeof(d));
+	ipc_hdr_init(&d.hdr, IPC_CONN_DROP, sizeof(d), 9);
+	CHECK(ipc_check(&d, sizeof(d), 0, &why) == 0);
+	CHECK(ipc_check(&d, sizeof(d), 1, &why) != 0);
+	d.hdr.len = sizeof(st);
+	CHECK(ipc_check(&d, sizeof(d), 0, &why) != 0);
+}
+
+/* the fixed bytes privd writes for a connection frontd left */
+static void
+test_custody_bytes(void)
+{
+	const char *b, *late;
+	char want[1024];
+	size_t len;
+
+	/* nothing before they are built */
+	CHECK(custody_bytes(IPC_CONN_HELD, IPC_CONN_CHUNKED, &len) == NULL && len == 0);
+	CHECK(custody_init() == 0 && custody_init() == 0);
+	late = custody_late_body();
+	CHECK(strcmp(custody_error_body(), "{\"error\":\"unavailable\",\"message\":\""
+	    CUSTODY_MESSAGE "\"}") == 0);
+	CHECK(strcmp(late, "{\"error\":\"unavailable\",\"message\":\"no result "
+	    "(HTTP 503): " CUSTODY_MESSAGE "\",\"status\":503,\"stdout\":\"\","
+	    "\"stderr\":\"[codeward] no result (HTTP 503): " CUSTODY_MESSAGE "\","
+	    "\"files\":[]}") == 0);
+
+	/* HELD: a whole 503 whatever the framing */
+	snprintf(want, sizeof(want), "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\nRetry-After: 1\r\n\r\n%s",
+	    strlen(custody_error_body()), custody_error_body());
+	b = custody_bytes(IPC_CONN_HELD, IPC_CONN_CHUNKED, &len);
+	CHECK(b != NULL && len == strlen(want) && memcmp(b, want, len) == 0);
+	b = custody_bytes(IPC_CONN_HELD, IPC_CONN_CLOSE, &len);
+	CHECK(b != NULL && len == strlen(want) && memcmp(b, want, len) == 0);
+
+	/* SPACES: the late body as one chunk and the last, or as it is */
+	snprintf(want, sizeof(want), "%zx\r\n%s\r\n0\r\n\r\n", strlen(late), late);
+	b = custody_bytes(IPC_CONN_SPACES, IPC_CONN_CHUNKED, &len);
+	CHECK(b != NULL && len == strlen(want) && memcmp(b, want, len) == 0);
+	b = custody_bytes(IPC_CONN_SPACES, IPC_CONN_CLOSE, &len);
+	CHECK(b != NULL && len == strlen(late) && memcmp(b, late, len) == 0);
+
+	/* RESPONDING, or anything unknown: nothing */
+	CHECK(custody_bytes(IPC_CONN_RESPONDING, IPC_CONN_CHUNKED, &len) == NULL && len == 0);
+	CHECK(custody_bytes(IPC_CONN_RESPONDING, IPC_CONN_CLOSE, &len) == NULL && len == 0);
+	CHECK(custody_bytes(0, IPC_CONN_CHUNKED, &len) == NULL && len == 0);
+	CHECK(custody_bytes(IPC_CONN_SPACES, 0, &len) == NULL && len == 0);
+	CHECK(custody_bytes(9, 9, &len) == NULL && len == 0);
 }
 
 static void
@@ -432,6 +533,8 @@ main(void)
 	test_policy_rules();
 	test_session_outcome();
 	test_send_recv();
+	test_conn_rules();
+	test_custody_bytes();
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);
 	else

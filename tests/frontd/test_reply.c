@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "custody_bytes.h"
 #include "reply.h"
 
 #include "../lib/check.h"
@@ -73,6 +74,20 @@ main(void)
 	reply_json(&r, 200, ok);
 	reply_late(&r);
 	CHECK(r.body == ok && r.status == 200);
+	free(r.body);
+
+	/*
+	 * privd's last words for a connection frontd left (common/custody_bytes.c)
+	 * are byte for byte what frontd itself answers: the error, and the late
+	 * failure inside a 200
+	 */
+	CHECK(custody_init() == 0);
+	reply_init(&r);
+	reply_error(&r, CUSTODY_STATUS, CUSTODY_ERROR, "%s", CUSTODY_MESSAGE);
+	CHECK(r.body != NULL && strcmp(r.body, custody_error_body()) == 0);
+	reply_late(&r);
+	CHECK(r.status == 200 && r.body != NULL &&
+	    strcmp(r.body, custody_late_body()) == 0);
 	free(r.body);
 	return check_done("test_reply");
 }

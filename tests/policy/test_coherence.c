@@ -38,18 +38,29 @@ expect(const char *text, const char *want)
 static void
 test_privd_fds(void)
 {
-	/* (total + 1) x (per-execution + 6) + queue x (per-execution + 1) + 32 against 14336 */
-	CHECK(CW_PRIVD_NOFILE == 14336 && CW_PRIVD_FDS_PER_RUN == 6 &&
-	    CW_PRIVD_FDS_PER_WAITER == 1 && CW_PRIVD_FDS_BASE == 32);
-	/* 6 x 239 + 55 x 234 + 32 = 14336: just inside */
-	expect("[files]\nper-execution 233\n[concurrency]\ntotal 5\nqueue 55\n", NULL);
-	/* 5 x 260 + 51 x 255 + 32 = 14337: just outside */
-	expect("[files]\nper-execution 254\n[concurrency]\ntotal 4\nqueue 51\n",
-	    "t.policy:5: [concurrency] total 4, queue 51 with [files] per-execution 254: "
-	    "privd would hold up to 14337 descriptors, over its limit of 14336");
+	/*
+	 * (total + 1) x (per-execution + 6) + queue x (per-execution + 1) +
+	 * connections + 48 against 15376
+	 */
+	CHECK(CW_PRIVD_NOFILE == 15376 && CW_PRIVD_FDS_PER_RUN == 6 &&
+	    CW_PRIVD_FDS_PER_WAITER == 1 && CW_PRIVD_FDS_PER_CONN == 1 &&
+	    CW_PRIVD_FDS_BASE == 48);
+	/* 2 x 259 + 55 x 254 + 840 + 48 = 15376: just inside (frontd: 16336) */
+	expect("[files]\nper-execution 253\n[concurrency]\ntotal 1\nqueue 55\n"
+	    "connections 840\n", NULL);
+	/* 2 x 259 + 55 x 254 + 841 + 48 = 15377: just outside */
+	expect("[files]\nper-execution 253\n[concurrency]\ntotal 1\nqueue 55\n"
+	    "connections 841\n",
+	    "t.policy:6: [concurrency] total 1, queue 55, connections 841 with "
+	    "[files] per-execution 253: privd would hold up to 15377 descriptors, "
+	    "over its limit of 15376");
 	/* the line of the key set last */
-	expect("[concurrency]\ntotal 4\nqueue 51\n[files]\nper-execution 254\n",
-	    "t.policy:5: [concurrency] total 4, queue 51 with [files] per-execution 254");
+	expect("[concurrency]\ntotal 1\nqueue 55\nconnections 841\n[files]\n"
+	    "per-execution 253\n",
+	    "t.policy:6: [concurrency] total 1, queue 55, connections 841 with "
+	    "[files] per-execution 253");
+	/* every policy privd could hold before it held connections still fits */
+	expect("[files]\nper-execution 233\n[concurrency]\ntotal 5\nqueue 55\n", NULL);
 	/* issue 14's case (total 16, per-execution 64) with the default queue (32) fits now */
 	expect("[files]\nper-execution 64\n[concurrency]\ntotal 16\n", NULL);
 	/* a default asks it: per-execution alone, against total's 2 and queue's 32 */
@@ -67,10 +78,10 @@ test_frontd_fds(void)
 	/* connections x 2 + (total + queue + 1) x (per-execution + 3) + 64 against 16384 */
 	CHECK(CW_FRONTD_NOFILE == 16384 && CW_FRONTD_FDS_PER_CONN == 2 &&
 	    CW_FRONTD_FDS_PER_RUN == 3 && CW_FRONTD_FDS_BASE == 64);
-	/* 1024 x 2 + 64 x 223 + 64 = 16384: just inside (privd: 14186) */
+	/* 1024 x 2 + 64 x 223 + 64 = 16384: just inside (privd: 15226) */
 	expect("[files]\nper-execution 220\n[concurrency]\ntotal 1\nqueue 62\n"
 	    "connections 1024\n", NULL);
-	/* 1024 x 2 + 61 x 234 + 64 = 16386: just outside (privd: 14194) */
+	/* 1024 x 2 + 61 x 234 + 64 = 16386: just outside (privd: 15234) */
 	expect("[files]\nper-execution 231\n[concurrency]\ntotal 1\nqueue 59\n"
 	    "connections 1024\n",
 	    "t.policy:6: [concurrency] connections 1024, total 1, queue 59 with [files] "

@@ -2,7 +2,9 @@
  * privd's monitor in-process, facing a hostile frontd: each sequence below
  * must end monitor_loop with -1 before any execution is admitted, and every
  * descriptor the peer sent must be closed (no leak survives a violation).
- * The well-formed control sequences must not end it. Runs under the
+ * The well-formed control sequences must not end it. Custody: frontd may
+ * hand over sockets only, and only move a held one's state forward; what
+ * privd writes when frontd dies is the fixed bytes of its last state. Runs under the
  * sanitizers too; the real binary is tested by test_privd.py.
  */
 #include <dirent.h>
@@ -14,6 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "custody.h"
+#include "custody_bytes.h"
 #include "ipc.h"
 #include "monitor.h"
 #include "policy.h"
@@ -32,7 +36,7 @@ static struct policy policy;
 
 static const char code[] = "print(6*7)\n";
 
-enum fdkind { FD_NONE, FD_CODE, FD_UNSEALED, FD_FILE, FD_RW_FILE, FD_TWO };
+enum fdkind { FD_NONE, FD_CODE, FD_UNSEALED, FD_FILE, FD_RW_FILE, FD_TWO, FD_SOCKET };
 
 struct step {
 	int		type;		/* which message */
@@ -43,7 +47,7 @@ struct step {
 
 enum tweak { T_NONE, T_SHORT, T_LONG, T_HDRLEN, T_LANG_UNTERM, T_USER_CLASS,
     T_NAME_DOTDOT, T_OPTS, T_RESERVED, T_ARGS_UNTERM, T_NFILES1, T_SIZE_LIE,
-    T_NAME_UNTERM };
+    T_NAME_UNTERM, T_SPACES, T_RESPONDING, T_MODE_BAD };
 
 static int
 open_fd(enum fdkind k)
@@ -68,6 +72,14 @@ open_fd(enum fdkind k)
 		fd = open(path, k == FD_FILE ? O_RDONLY : O_RDWR);
 		unlink(path);
 		return fd;
+	case FD_SOCKET: {
+		int sp[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) != 0)
+			abort();
+		close(sp[1]);
+		return sp[0];
+	}
 	default:
 		return -1;
 	}
@@ -80,6 +92,8 @@ send_step(int sock, const struct step *s)
 	union {
 		struct ipc_exec_begin	b;
 		struct ipc_exec_file	f;
+		struct ipc_conn_hold	ch;
+		struct ipc_conn_state	cs;
 		struct ipc_hdr		h;
 		char			raw[IPC_MSG_MAX + 8];
 	} m;
@@ -100,6 +114,17 @@ send_step(int sock, const struct step *s)
 		ipc_hdr_init(&m.f.hdr, IPC_EXEC_FILE, len, s->id);
 		memcpy(m.f.name, "in.txt", 6);
 		m.f.size = 5;
+		break;
+	case IPC_CONN_HOLD:
+		len = sizeof(m.ch);
+		ipc_hdr_init(&m.ch.hdr, IPC_CONN_HOLD, len, s->id);
+		m.ch.mode = s->tweak == T_MODE_BAD ? 3 : IPC_CONN_CHUNKED;
+		break;
+	case IPC_CONN_STATE:
+		len = sizeof(m.cs);
+		ipc_hdr_init(&m.cs.hdr, IPC_CONN_STATE, len, s->id);
+		m.cs.state = s->tweak == T_SPACES ? IPC_CONN_SPACES :
+		    IPC_CONN_RESPONDING;
 		break;
 	default:
 		len = sizeof(m.h);
@@ -168,6 +193,8 @@ run(const char *name, const struct step *steps, size_t n, int want)
 			fprintf(stderr, "%s: step %zu not sent: %s\n", name, i, strerror(errno));
 	shutdown(sv[1], SHUT_WR);
 	r = monitor_loop(sv[0], &stop, wake[0], NULL);
+	custody_end(sv[0]);	/* what it still holds: none may leak */
+	CHECK_CASE(custody_count() == 0, name);
 	close(sv[0]);
 	close(sv[1]);
 	close(wake[0]);
@@ -177,6 +204,89 @@ run(const char *name, const struct step *steps, size_t n, int want)
 	CHECK_CASE(after == before, name);	/* no descriptor leaked */
 	CHECK_CASE(privd.running == 0, name);	/* nothing was admitted */
 	return r;
+}
+
+/* no more than HOLD_MAX connections at once: the one past it ends frontd */
+#define HOLD_MAX	4
+static void
+test_hold_max(void)
+{
+	struct step st[HOLD_MAX + 2];
+	size_t i;
+
+	for (i = 0; i < HOLD_MAX; i++)
+		st[i] = (struct step){ IPC_CONN_HOLD, (uint32_t)(10 + i), FD_SOCKET, T_NONE };
+	st[HOLD_MAX] = (struct step){ IPC_CONN_DROP, 10, FD_NONE, T_NONE };
+	st[HOLD_MAX + 1] = (struct step){ IPC_CONN_HOLD, 99, FD_SOCKET, T_NONE };
+	run("hold-max", st, HOLD_MAX + 2, 0);
+	st[HOLD_MAX] = (struct step){ IPC_CONN_HOLD, 98, FD_SOCKET, T_NONE };
+	run("hold-past-max", st, HOLD_MAX + 2, -1);
+}
+
+/*
+ * frontd dies holding three connections (held, spaces, responding) and a
+ * dropped one: privd, stopped before it read a message (a SIGCHLD), takes
+ * them all from the socketpair and writes each its fixed bytes. With
+ * frontd alive (privd stops it), privd writes nothing.
+ */
+static void
+test_last_words(void)
+{
+	int client[4][2], sv[2], wake[2], alive;
+	volatile int stop = 1;
+	const char *want;
+	char got[1024];
+	size_t len;
+	ssize_t n;
+	int i;
+
+	for (alive = 0; alive < 2; alive++) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0 ||
+		    pipe(wake) != 0)
+			abort();
+		for (i = 0; i < 4; i++) {
+			struct ipc_conn_hold h;
+
+			if (socketpair(AF_UNIX, SOCK_STREAM, 0, client[i]) != 0)
+				abort();
+			memset(&h, 0, sizeof(h));
+			ipc_hdr_init(&h.hdr, IPC_CONN_HOLD, sizeof(h), (uint32_t)(20 + i));
+			h.mode = IPC_CONN_CHUNKED;
+			CHECK(ipc_send(sv[1], &h, sizeof(h), &client[i][0], 1) == 0);
+			close(client[i][0]);	/* frontd's copy */
+		}
+		send_step(sv[1], &(struct step){ IPC_CONN_STATE, 21, FD_NONE, T_SPACES });
+		send_step(sv[1], &(struct step){ IPC_CONN_STATE, 22, FD_NONE, T_RESPONDING });
+		send_step(sv[1], &(struct step){ IPC_CONN_DROP, 23, FD_NONE, T_NONE });
+		if (!alive)
+			close(sv[1]);
+		CHECK(monitor_loop(sv[0], &stop, wake[0], NULL) == 0);
+		custody_end(sv[0]);
+		CHECK(custody_count() == 0);
+		for (i = 0; i < 4; i++) {
+			want = i == 0 ? custody_bytes(IPC_CONN_HELD, IPC_CONN_CHUNKED, &len) :
+			    i == 1 ? custody_bytes(IPC_CONN_SPACES, IPC_CONN_CHUNKED, &len) : "";
+			if (i >= 2)
+				len = 0;
+			n = recv(client[i][1], got, sizeof(got), MSG_DONTWAIT);
+			/* the bytes, then the end; nothing at all for the others */
+			if (alive) {
+				/* not a byte: frontd answers its own */
+				CHECK(n < 0 && errno == EAGAIN);
+				close(client[i][1]);
+				continue;
+			}
+			CHECK(n == (ssize_t)len && memcmp(got, want, len) == 0);
+			if (i < 3)
+				CHECK(recv(client[i][1], got, sizeof(got), MSG_DONTWAIT) == 0);
+			close(client[i][1]);
+		}
+		if (alive)
+			close(sv[1]);
+		close(sv[0]);
+		close(wake[0]);
+		close(wake[1]);
+	}
 }
 
 #define RUN(name, want, ...) do { \
@@ -198,6 +308,7 @@ main(void)
 	}
 	privd.policy = &policy;
 	privd.sockproxy = "/nonexistent/sockproxy.sock";
+	custody_start(HOLD_MAX);
 
 	/* controls: well-formed and in order, then end of file: 0 */
 	RUN("begin-only", 0, { IPC_EXEC_BEGIN, 7, FD_CODE, T_NONE });
@@ -248,6 +359,40 @@ main(void)
 	RUN("file-as-code", -1, { IPC_EXEC_BEGIN, 7, FD_FILE, T_NONE });
 	RUN("code-as-file", -1, { IPC_EXEC_BEGIN, 7, FD_CODE, T_NFILES1 },
 	    { IPC_EXEC_FILE, 7, FD_CODE, T_NONE });
+
+	/* custody: a socket, its state forward only, its end */
+	RUN("hold", 0, { IPC_CONN_HOLD, 5, FD_SOCKET, T_NONE },
+	    { IPC_CONN_STATE, 5, FD_NONE, T_SPACES },
+	    { IPC_CONN_STATE, 5, FD_NONE, T_RESPONDING },
+	    { IPC_CONN_DROP, 5, FD_NONE, T_NONE },
+	    { IPC_CONN_HOLD, 5, FD_SOCKET, T_NONE });
+	RUN("hold-respond", 0, { IPC_CONN_HOLD, 5, FD_SOCKET, T_NONE },
+	    { IPC_CONN_HOLD, 6, FD_SOCKET, T_NONE },
+	    { IPC_CONN_STATE, 6, FD_NONE, T_RESPONDING },
+	    { IPC_CONN_DROP, 5, FD_NONE, T_NONE });
+	RUN("hold-file", -1, { IPC_CONN_HOLD, 5, FD_FILE, T_NONE });
+	RUN("hold-memfd", -1, { IPC_CONN_HOLD, 5, FD_CODE, T_NONE });
+	RUN("hold-no-fd", -1, { IPC_CONN_HOLD, 5, FD_NONE, T_NONE });
+	RUN("hold-mode", -1, { IPC_CONN_HOLD, 5, FD_SOCKET, T_MODE_BAD });
+	RUN("hold-twice", -1, { IPC_CONN_HOLD, 5, FD_SOCKET, T_NONE },
+	    { IPC_CONN_HOLD, 5, FD_SOCKET, T_NONE });
+	RUN("hold-building", -1, { IPC_EXEC_BEGIN, 7, FD_CODE, T_NONE },
+	    { IPC_CONN_HOLD, 5, FD_SOCKET, T_NONE });
+	RUN("state-unheld", -1, { IPC_CONN_STATE, 5, FD_NONE, T_SPACES });
+	RUN("state-fd", -1, { IPC_CONN_HOLD, 5, FD_SOCKET, T_NONE },
+	    { IPC_CONN_STATE, 5, FD_SOCKET, T_SPACES });
+	RUN("state-twice", -1, { IPC_CONN_HOLD, 5, FD_SOCKET, T_NONE },
+	    { IPC_CONN_STATE, 5, FD_NONE, T_SPACES },
+	    { IPC_CONN_STATE, 5, FD_NONE, T_SPACES });
+	RUN("state-backwards", -1, { IPC_CONN_HOLD, 5, FD_SOCKET, T_NONE },
+	    { IPC_CONN_STATE, 5, FD_NONE, T_RESPONDING },
+	    { IPC_CONN_STATE, 5, FD_NONE, T_SPACES });
+	RUN("drop-unheld", -1, { IPC_CONN_DROP, 5, FD_NONE, T_NONE });
+	RUN("drop-twice", -1, { IPC_CONN_HOLD, 5, FD_SOCKET, T_NONE },
+	    { IPC_CONN_DROP, 5, FD_NONE, T_NONE },
+	    { IPC_CONN_DROP, 5, FD_NONE, T_NONE });
+	test_hold_max();
+	test_last_words();
 
 	return check_done("monitor");
 }
