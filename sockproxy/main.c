@@ -135,13 +135,6 @@ serve_thread(void *arg)
 	pthread_mutex_lock(&active_lock);
 	active--;
 	pthread_mutex_unlock(&active_lock);
-	/*
-	 * The heap's free pages back to the kernel: a burst of connections
-	 * grows it, and a small block still in use near its top keeps glibc
-	 * from trimming it (after the bench: 19 KiB in use of 360 KiB).
-	 * Measured 11 us at the median a connection.
-	 */
-	malloc_trim(0);
 	return NULL;
 }
 
