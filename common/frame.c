@@ -96,7 +96,9 @@ frame_job_parse(const unsigned char *p, size_t n, struct frame_job *j,
 	}
 	memset(j, 0, sizeof(*j));
 	j->timeout_ms = get32(p);
-	j->flags = get32(p + 4);
+	j->output_max = get32(p + 4);
+	j->archive_max = get32(p + 8);
+	j->flags = get32(p + 12);
 	if (j->timeout_ms == 0 || j->timeout_ms > FRAME_TIMEOUT_MAX) {
 		*why = "job timeout out of range";
 		return -1;
@@ -105,19 +107,19 @@ frame_job_parse(const unsigned char *p, size_t n, struct frame_job *j,
 		*why = "job flags not zero";
 		return -1;
 	}
-	for (i = 0; i < FRAME_LANG_MAX + 1 && p[8 + i] != 0; i++) {
-		if (p[8 + i] < 'a' || p[8 + i] > 'z' || i == FRAME_LANG_MAX) {
+	for (i = 0; i < FRAME_LANG_MAX + 1 && p[16 + i] != 0; i++) {
+		if (p[16 + i] < 'a' || p[16 + i] > 'z' || i == FRAME_LANG_MAX) {
 			*why = "job language not [a-z]{1,7}";
 			return -1;
 		}
-		j->lang[i] = (char)p[8 + i];
+		j->lang[i] = (char)p[16 + i];
 	}
 	if (i == 0) {
 		*why = "job language empty";
 		return -1;
 	}
 	for (; i < FRAME_LANG_MAX + 1; i++)
-		if (p[8 + i] != 0) {
+		if (p[16 + i] != 0) {
 			*why = "job language padding not zero";
 			return -1;
 		}
@@ -129,8 +131,10 @@ frame_job_write(unsigned char p[FRAME_JOB_LEN], const struct frame_job *j)
 {
 	memset(p, 0, FRAME_JOB_LEN);
 	put32(p, j->timeout_ms);
-	put32(p + 4, j->flags);
-	memcpy(p + 8, j->lang, strnlen(j->lang, FRAME_LANG_MAX));
+	put32(p + 4, j->output_max);
+	put32(p + 8, j->archive_max);
+	put32(p + 12, j->flags);
+	memcpy(p + 16, j->lang, strnlen(j->lang, FRAME_LANG_MAX));
 }
 
 int
@@ -244,6 +248,10 @@ down(struct frame_chan *c, const struct frame_hdr *h, const unsigned char *p)
 			return broken(c, "JOB while a job is open");
 		if (frame_job_parse(p, h->len, &j, &why) < 0)
 			return broken(c, why);
+		if (j.output_max > c->caps.output || j.archive_max > c->caps.archive)
+			return broken(c, "JOB asks for more than the channel's caps");
+		c->job_output = j.output_max;
+		c->job_archive = j.archive_max;
 		c->state = FRAME_S_STAGE;
 		c->in_file = 0;
 		c->input = c->files = c->code = c->output = c->archive = 0;
@@ -295,13 +303,13 @@ up(struct frame_chan *c, const struct frame_hdr *h, const unsigned char *p)
 	case FRAME_STDERR:
 		if (c->state != FRAME_S_RUN)
 			return broken(c, "output outside a running job");
-		if (count(&c->output, h->len, c->caps.output) < 0)
+		if (count(&c->output, h->len, c->job_output) < 0)
 			return broken(c, "output past the cap");
 		return 0;
 	case FRAME_ARCHIVE:
 		if (c->state != FRAME_S_RUN && c->state != FRAME_S_ARCHIVE)
 			return broken(c, "archive outside a running job");
-		if (count(&c->archive, h->len, c->caps.archive) < 0)
+		if (count(&c->archive, h->len, c->job_archive) < 0)
 			return broken(c, "archive past the cap");
 		c->state = FRAME_S_ARCHIVE;
 		return 0;

@@ -17,7 +17,7 @@
 
 #define FRAME_HDR		8
 #define FRAME_PIECE_MAX		65536
-#define FRAME_JOB_LEN		16	/* timeout u32, flags u32, lang[8] */
+#define FRAME_JOB_LEN		24	/* timeout, output, archive, flags, lang[8] */
 #define FRAME_EXIT_LEN		8	/* code, signal, reason, 0, ms u32 */
 #define FRAME_LANG_MAX		7	/* [a-z]{1,7}, NUL padded */
 #define FRAME_NAME_MAX		255	/* an input file's path */
@@ -57,6 +57,8 @@ struct frame_hdr {
 
 struct frame_job {
 	uint32_t	timeout_ms;	/* 1..FRAME_TIMEOUT_MAX */
+	uint32_t	output_max;	/* STDOUT + STDERR bytes, within the caps */
+	uint32_t	archive_max;	/* ARCHIVE bytes, within the caps */
 	uint32_t	flags;		/* 0: no flag is defined */
 	char		lang[FRAME_LANG_MAX + 1];
 };
@@ -92,6 +94,7 @@ struct frame_chan {
 	struct frame_caps caps;
 	int		in_file;	/* a FILE was sent: DATA is legal */
 	uint64_t	input, files, code, output, archive;
+	uint64_t	job_output, job_archive;	/* the open job's caps */
 	uint64_t	jobs;
 	const char	*why;		/* the violation, once broken */
 };

@@ -46,7 +46,7 @@ put(unsigned char *b, uint8_t type, const void *p, size_t n)
 static size_t
 job(unsigned char *b, const char *lang, uint32_t ms)
 {
-	struct frame_job j = { ms, 0, "" };
+	struct frame_job j = { ms, 1000, 4096, 0, "" };
 	unsigned char p[FRAME_JOB_LEN];
 
 	strncpy(j.lang, lang, FRAME_LANG_MAX);
@@ -106,7 +106,8 @@ test_headers(void)
 static void
 test_payloads(void)
 {
-	unsigned char p[FRAME_JOB_LEN] = { 0, 0, 3, 232, 0, 0, 0, 0, 'p', 'y' };
+	unsigned char p[FRAME_JOB_LEN] = { 0, 0, 3, 232, 0, 0, 0, 9, 0, 0, 0, 9,
+	    0, 0, 0, 0, 'p', 'y' };
 	struct frame_job j;
 	struct frame_exit e;
 	const char *why;
@@ -116,18 +117,18 @@ test_payloads(void)
 
 	CHECK(frame_job_parse(p, sizeof(p), &j, &why) == 0 &&
 	    j.timeout_ms == 1000 && strcmp(j.lang, "py") == 0);
-	p[11] = 'x';				/* after the NUL */
+	p[19] = 'x';				/* after the NUL */
 	CHECK(frame_job_parse(p, sizeof(p), &j, &why) < 0);
-	p[11] = 0;
-	p[9] = 'Y';
+	p[19] = 0;
+	p[17] = 'Y';
 	CHECK(frame_job_parse(p, sizeof(p), &j, &why) < 0);
-	p[9] = 'y';
-	p[7] = 1;				/* flags */
+	p[17] = 'y';
+	p[15] = 1;				/* flags */
 	CHECK(frame_job_parse(p, sizeof(p), &j, &why) < 0);
-	p[7] = 0;
+	p[15] = 0;
 	p[2] = p[3] = 0;			/* timeout 0 */
 	CHECK(frame_job_parse(p, sizeof(p), &j, &why) < 0);
-	memcpy(p + 8, "abcdefgh", 8);		/* 8 letters, no NUL */
+	memcpy(p + 16, "abcdefgh", 8);		/* 8 letters, no NUL */
 	p[3] = 1;
 	CHECK(frame_job_parse(p, sizeof(p), &j, &why) < 0);
 
@@ -208,12 +209,12 @@ test_violations(void)
 		{ "ready while idle", FRAME_UP, 0, FRAME_READY, 0 },
 		{ "run while idle", FRAME_DOWN, 0, FRAME_RUN, 0 },
 		{ "data while idle", FRAME_DOWN, 0, FRAME_DATA, 1 },
-		{ "job while running", FRAME_DOWN, 1, FRAME_JOB, 16 },
+		{ "job while running", FRAME_DOWN, 1, FRAME_JOB, 24 },
 		{ "code while running", FRAME_DOWN, 1, FRAME_CODE, 1 },
 		{ "ready before exit", FRAME_UP, 1, FRAME_READY, 0 },
 		{ "output past cap", FRAME_UP, 1, FRAME_STDOUT, 1001 },
 		{ "archive past cap", FRAME_UP, 1, FRAME_ARCHIVE, 4097 },
-		{ "agent sends a job", FRAME_UP, 1, FRAME_JOB, 16 },
+		{ "agent sends a job", FRAME_UP, 1, FRAME_JOB, 24 },
 		{ "privd sends stdout", FRAME_DOWN, 1, FRAME_STDOUT, 1 },
 	};
 	unsigned char b[8192];
@@ -281,6 +282,21 @@ test_edges(void)
 	n = put(b, FRAME_ARCHIVE, b + 1000, 100);
 	n += exit_frame(b + n, 0, 0, 0);
 	CHECK(feed(&rdu, b, n, 7, &o) == FRAME_BAD);
+
+	/* a job that asks for more output than the channel allows */
+	frame_chan_init(&c, &caps);
+	frame_rd_init(&rdu, FRAME_UP, &c);
+	frame_rd_init(&rdd, FRAME_DOWN, &c);
+	n = put(b, FRAME_READY, NULL, 0);
+	CHECK(feed(&rdu, b, n, n, &o) == FRAME_OK);
+	{
+		struct frame_job j = { 10, 1001, 0, 0, "py" };
+		unsigned char p[FRAME_JOB_LEN];
+
+		frame_job_write(p, &j);
+		n = put(b, FRAME_JOB, p, sizeof(p));
+		CHECK(feed(&rdd, b, n, n, &o) == FRAME_BAD);
+	}
 }
 
 int
