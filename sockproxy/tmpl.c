@@ -13,7 +13,6 @@ static const struct {
 	int		arg;		/* takes one */
 	const char	*label;		/* the argument is this label's value */
 	const char	*ctype;
-	int		upgrade;	/* hijacked: Upgrade: tcp */
 } calls[SP_CALL_COUNT] = {
 	[SP_CALL_CREATE] = { "POST", "/containers/create", "", 0, NULL,
 	    "application/json" },
@@ -43,8 +42,9 @@ static const struct {
 	    1, "codeward.instance", NULL },
 	[SP_CALL_IMAGE] = { "GET", "/images/", "/json", 1, NULL, NULL },
 	[SP_CALL_NETWORK] = { "GET", "/networks/", "", 1, NULL, NULL },
+	/* the agent's start, hijacked: Upgrade: tcp (sp_tmpl_call) */
 	[SP_CALL_EXEC_CHANNEL] = { "POST", "/exec/", "/start", 1, NULL,
-	    "application/json", 1 },
+	    "application/json" },
 };
 
 void
@@ -67,7 +67,7 @@ sp_tmpl_call(struct sp_buf *b, enum sp_call k, const char *arg, uint64_t clen)
 		sp_buf_printf(b, "Content-Type: %s\r\n", calls[k].ctype);
 	if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0)
 		sp_buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)clen);
-	if (calls[k].upgrade)
+	if (k == SP_CALL_EXEC_CHANNEL)
 		sp_buf_str(b, "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n");
 	else
 		sp_buf_str(b, "Connection: close\r\n\r\n");

@@ -217,6 +217,7 @@ test_violations(void)
 		{ "agent sends a job", FRAME_UP, 1, FRAME_JOB, 24 },
 		{ "privd sends stdout", FRAME_DOWN, 1, FRAME_STDOUT, 1 },
 	};
+	static const unsigned char zero[8192];
 	unsigned char b[8192];
 	size_t i, n;
 
@@ -238,7 +239,7 @@ test_violations(void)
 			CHECK(feed(&rdd, b, n, n, &o) == FRAME_OK);
 		}
 		memset(b, 0, sizeof(b));
-		n = put(b, cases[i].type, b + 100, cases[i].len);
+		n = put(b, cases[i].type, zero, cases[i].len);
 		if (cases[i].type == FRAME_JOB)
 			n = job(b, "py", 10);
 		o.len = o.heads = 0;
@@ -279,7 +280,7 @@ test_edges(void)
 	n += put(b + n, FRAME_RUN, NULL, 0);
 	CHECK(feed(&rdd, b, n, n, &o) == FRAME_OK);
 	memset(b, 0, sizeof(b));
-	n = put(b, FRAME_ARCHIVE, b + 1000, 100);
+	n = put(b, FRAME_ARCHIVE, b + 1024, 100);
 	n += exit_frame(b + n, 0, 0, 0);
 	CHECK(feed(&rdu, b, n, 7, &o) == FRAME_BAD);
 
