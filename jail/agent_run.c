@@ -81,7 +81,7 @@ start(struct agent_job *j, int out[2], int err[2])
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
 		if (setpgid(0, 0) < 0 ||
-		    (null = open("/dev/null", O_RDONLY)) < 0 ||
+		    (null = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
 		    dup2(null, 0) < 0 || dup2(out[1], 1) < 0 ||
 		    dup2(err[1], 2) < 0 || chdir(j->dir) < 0)
 			_exit(125);
