@@ -15,7 +15,7 @@
 #define AGENT_RUNNER	"/usr/local/bin/cw-run"
 #define AGENT_JAIL	"/usr/local/bin/codeward-jail"
 #define AGENT_WORKDIR	"/mnt/data"		/* without -j: the job's directory */
-#define AGENT_JOBS	"/tmp/.codeward-agent"	/* with -j: one directory each */
+#define AGENT_JOBS	"/mnt/data/.codeward-agent"	/* with -j: one directory each */
 #define AGENT_CODE_MAX	(16u << 20)
 #define AGENT_CODE_ENV	65536	/* a shorter program goes in CW_CODE */
 #define AGENT_SNAP_MAX	8192	/* staged files remembered */

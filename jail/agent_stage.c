@@ -1,6 +1,7 @@
 /*
  * codeward-agent's job directory: a fresh one per job (emptied /mnt/data
- * without -j, a new directory under /tmp with -j), the input files staged in
+ * without -j, a new directory under /mnt/data/.codeward-agent with -j, bound
+ * on /mnt/data by codeward-jail), the input files staged in
  * it, the snapshot of what staging left (size, mtime, inode), and the ustar
  * archive of every regular file the job created or changed, as frontd reads
  * the engine's own (entries under "data/", common/ustar.h's limits).
