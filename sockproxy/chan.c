@@ -120,11 +120,22 @@ agent_frame(void *ctx, enum frame_ev ev, const struct frame_hdr *h,
     const unsigned char *p, size_t n)
 {
 	struct relay *r = ctx;
+	struct frame_exit e;
+	unsigned char ex[FRAME_EXIT_LEN];
+	const char *why;
 
 	if (ev == FRAME_EV_PIECE)
 		return to_privd(r, p, n);
-	if (h->type == FRAME_EXIT)
+	if (h->type == FRAME_EXIT) {
+		/* the one value privd reads: written anew from the checked one */
+		if (frame_exit_parse(p, n, &e, &why) < 0) {
+			r->why = why;
+			return -1;
+		}
+		frame_exit_write(ex, &e);
+		p = ex;
 		r->run_until = 0;
+	}
 	return pass(r, to_privd, h, p, n);
 }
 
