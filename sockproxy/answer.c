@@ -386,7 +386,7 @@ out:
 }
 
 int
-sp_verify_exec(const struct sp_conf *conf, const char *cid,
+sp_verify_exec(const struct sp_conf *conf, const char *cid, int channel,
     const struct sp_exec *cmd, const char *json, size_t len, int *running,
     int *exit_code, char *why, size_t wlen)
 {
@@ -401,7 +401,7 @@ sp_verify_exec(const struct sp_conf *conf, const char *cid,
 	}
 	sp_tmpl_user(conf, user, sizeof(user));
 	want_str(&c, j, "ContainerID", cid);
-	want_bool(&c, j, "OpenStdin", 0);
+	want_bool(&c, j, "OpenStdin", channel);	/* stdin: the agent's only */
 	pc = item(j, "ProcessConfig");
 	want_bool(&c, pc, "privileged", 0);
 	want_bool(&c, pc, "tty", 0);

@@ -28,7 +28,7 @@ int	sp_verify_container(const struct sp_conf *conf, const struct sp_create *c,
  * runs as the policy user with no TTY or stdin, with argv cmd (when not
  * NULL), and *running / *exit_code (-1: null) say where it is.
  */
-int	sp_verify_exec(const struct sp_conf *conf, const char *cid,
+int	sp_verify_exec(const struct sp_conf *conf, const char *cid, int channel,
 	    const struct sp_exec *cmd, const char *json, size_t len,
 	    int *running, int *exit_code, char *why, size_t wlen);
 /* {"StatusCode":N,...} */

@@ -261,6 +261,18 @@ sp_conn_stream_head(struct sp_conn *c, const char *ctype)
 	return sp_conn_write(c, head, (size_t)n);
 }
 
+int
+sp_conn_upgrade_head(struct sp_conn *c)
+{
+	char head[320], gen[64];
+	int n;
+
+	n = snprintf(head, sizeof(head), "HTTP/1.1 101 Switching Protocols\r\n"
+	    "%sConnection: Upgrade\r\nUpgrade: codeward-channel\r\n\r\n",
+	    gen_line(gen, sizeof(gen)));
+	return sp_conn_write(c, head, (size_t)n);
+}
+
 /* one chunk: pre then p */
 static int
 chunk(struct sp_conn *c, const unsigned char *pre, size_t plen,

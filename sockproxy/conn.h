@@ -62,6 +62,8 @@ struct sp_json *sp_conn_json(struct sp_conn *c);
 /* a streamed answer: the head, then chunks, then the final chunk */
 int	sp_conn_stream_head(struct sp_conn *c, const char *ctype);
 int	sp_conn_chunk_end(struct sp_conn *c);
+/* 101 to privd: the connection is the agent's channel from here (chan.h) */
+int	sp_conn_upgrade_head(struct sp_conn *c);
 /* a relay of upstream bytes to the client, for the tar and mux callbacks */
 struct sp_relay {
 	struct sp_conn	*c;

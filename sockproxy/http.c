@@ -21,6 +21,13 @@ const struct sp_route sp_routes[] = {
 	    SP_OP_STAT_ARCHIVE, SP_BODY_NONE },
 	/* not the Docker API: sockproxy's own counters, never sent upstream */
 	{ SP_M_GET, SP_API "/codeward/stats", SP_OP_STATS, SP_BODY_NONE },
+	/* the agent's channel (chan.h): its exec, its hijacked start */
+	{ SP_M_POST, SP_API "/containers/{id}/channel", SP_OP_CHANNEL_CREATE,
+	    SP_BODY_NONE },
+	{ SP_M_POST, SP_API "/containers/{id}/channel?jail=1",
+	    SP_OP_CHANNEL_CREATE_JAIL, SP_BODY_NONE },
+	{ SP_M_POST, SP_API "/exec/{id}/channel", SP_OP_CHANNEL_START,
+	    SP_BODY_NONE },
 };
 const size_t sp_nroutes = sizeof(sp_routes) / sizeof(sp_routes[0]);
 

@@ -12,6 +12,7 @@ enum exec_state { EXEC_FREE, EXEC_RESERVED, EXEC_CREATED, EXEC_STARTED,
 struct owned_exec {
 	char		id[SP_ID_LEN + 1];
 	enum exec_state	state;
+	int		channel;	/* the agent's: starts only hijacked */
 	uint64_t	ended;		/* the order of ending, oldest forgotten */
 };
 
@@ -220,7 +221,7 @@ sp_owned_exec_release(int slot, const char *cid)
 }
 
 int
-sp_owned_exec_add(int slot, const char *cid, const char *id)
+sp_owned_exec_add(int slot, const char *cid, const char *id, int channel)
 {
 	struct owned_exec *x;
 
@@ -228,6 +229,7 @@ sp_owned_exec_add(int slot, const char *cid, const char *id)
 	if ((x = exec_reserved(slot, cid)) != NULL) {
 		memcpy(x->id, id, SP_ID_LEN + 1);
 		x->state = EXEC_CREATED;
+		x->channel = channel;
 	}
 	pthread_mutex_unlock(&table_lock);
 	return x != NULL ? 0 : -1;
@@ -251,6 +253,20 @@ exec_of(const char *id, struct owned_slot **sp)
 		}
 	}
 	return NULL;
+}
+
+int
+sp_owned_exec_channel(const char *id)
+{
+	struct owned_slot *s;
+	struct owned_exec *x;
+	int r = -1;
+
+	pthread_mutex_lock(&table_lock);
+	if ((x = exec_of(id, &s)) != NULL)
+		r = x->channel;
+	pthread_mutex_unlock(&table_lock);
+	return r;
 }
 
 int

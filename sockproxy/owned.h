@@ -59,7 +59,10 @@ void	sp_owned_create(const struct sp_owned *o, struct sp_create *cr);
 int	sp_owned_exec_reserve(const char *cid);
 void	sp_owned_exec_release(int slot, const char *cid);
 /* the exec created into its slot; -1 when the container went meanwhile */
-int	sp_owned_exec_add(int slot, const char *cid, const char *id);
+int	sp_owned_exec_add(int slot, const char *cid, const char *id,
+	    int channel);
+/* 1 when exec id is an agent's channel, 0 when another exec, -1 not ours */
+int	sp_owned_exec_channel(const char *id);
 /*
  * The exec's container into cid, or -1 when the exec is not ours; claim:
  * mark it started, -2 if it already was (or has ended).

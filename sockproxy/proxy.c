@@ -27,6 +27,9 @@ static const struct {
 	{ SP_OP_LIST, sp_op_list },
 	{ SP_OP_STAT_ARCHIVE, sp_op_stat_archive },
 	{ SP_OP_STATS, sp_op_stats },
+	{ SP_OP_CHANNEL_CREATE, sp_op_channel_create },
+	{ SP_OP_CHANNEL_CREATE_JAIL, sp_op_channel_create_jail },
+	{ SP_OP_CHANNEL_START, sp_op_channel_start },
 };
 
 void

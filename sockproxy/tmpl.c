@@ -42,6 +42,9 @@ static const struct {
 	    1, "codeward.instance", NULL },
 	[SP_CALL_IMAGE] = { "GET", "/images/", "/json", 1, NULL, NULL },
 	[SP_CALL_NETWORK] = { "GET", "/networks/", "", 1, NULL, NULL },
+	/* the agent's start, hijacked: Upgrade: tcp (sp_tmpl_call) */
+	[SP_CALL_EXEC_CHANNEL] = { "POST", "/exec/", "/start", 1, NULL,
+	    "application/json" },
 };
 
 void
@@ -64,7 +67,10 @@ sp_tmpl_call(struct sp_buf *b, enum sp_call k, const char *arg, uint64_t clen)
 		sp_buf_printf(b, "Content-Type: %s\r\n", calls[k].ctype);
 	if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0)
 		sp_buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)clen);
-	sp_buf_str(b, "Connection: close\r\n\r\n");
+	if (k == SP_CALL_EXEC_CHANNEL)
+		sp_buf_str(b, "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n");
+	else
+		sp_buf_str(b, "Connection: close\r\n\r\n");
 }
 
 void
@@ -215,9 +221,10 @@ sp_tmpl_exec(struct sp_buf *b, const struct sp_conf *conf,
 	char user[64];
 
 	sp_tmpl_user(conf, user, sizeof(user));
-	sp_buf_printf(b, "{\"AttachStdin\":false,\"AttachStdout\":true,"
+	sp_buf_printf(b, "{\"AttachStdin\":%s,\"AttachStdout\":true,"
 	    "\"AttachStderr\":true,\"Tty\":false,\"Privileged\":false,"
-	    "\"User\":\"%s\",\"WorkingDir\":\"" SP_WORKDIR "\",\"Env\":", user);
+	    "\"User\":\"%s\",\"WorkingDir\":\"" SP_WORKDIR "\",\"Env\":",
+	    e->channel ? "true" : "false", user);
 	str_array(b, e->env, e->envc);
 	sp_buf_str(b, ",\"Cmd\":");
 	str_array(b, e->argv, e->argc);

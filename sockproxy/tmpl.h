@@ -36,6 +36,7 @@ struct sp_create {
 
 /* an exec create request after validation */
 struct sp_exec {
+	int		channel;	/* the agent's: stdin attached (chan.h) */
 	size_t		argc;
 	const char	*argv[SP_ARGV_MAX];
 	size_t		envc;
@@ -63,6 +64,7 @@ enum sp_call {
 	SP_CALL_LIST_INSTANCE,	/* the same, {id}: the instance */
 	SP_CALL_IMAGE,		/* GET /images/{id}/json, {id}: a policy image ref */
 	SP_CALL_NETWORK,	/* GET /networks/{id}, {id}: the policy network */
+	SP_CALL_EXEC_CHANNEL,	/* POST /exec/{id}/start (JSON), hijacked */
 	SP_CALL_COUNT
 };
 
@@ -72,6 +74,7 @@ enum sp_call {
  *	METHOD PATH HTTP/1.1\r\nHost: docker\r\n
  *	[Content-Type: ctype\r\n]Content-Length: clen\r\n   (POST and PUT)
  *	Connection: close\r\n\r\n
+ * (the hijacked SP_CALL_EXEC_CHANNEL: Connection: Upgrade, Upgrade: tcp)
  * arg is a checked id, a policy image ref or network name, the instance or
  * the owner secret: never a client byte.
  */

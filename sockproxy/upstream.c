@@ -204,7 +204,7 @@ int
 sp_up_head(struct sp_up *u)
 {
 	char line[1024];
-	int r, have_len = 0, chunked = 0, lines = 0;
+	int r, have_len = 0, chunked = 0, lines = 0, upgrade = 0;
 	uint64_t clen = 0;
 
 	if ((r = get_line(u, line, sizeof(line))) != 0)
@@ -238,6 +238,8 @@ sp_up_head(struct sp_up *u)
 				return set_err(u, SP_UP_ERROR,
 				    "upstream Transfer-Encoding not chunked");
 			chunked = 1;
+		} else if (strcasecmp(line, "Upgrade") == 0) {
+			upgrade = strcmp(v, "tcp") == 0;
 		} else if (strcasecmp(line, "Content-Type") == 0) {
 			snprintf(u->ctype, sizeof(u->ctype), "%s", v);
 		} else if (strcasecmp(line, "X-Docker-Container-Path-Stat") == 0) {
@@ -249,6 +251,13 @@ sp_up_head(struct sp_up *u)
 	}
 	if (have_len && chunked)
 		return set_err(u, SP_UP_ERROR, "upstream sent two framings");
+	if (u->status == 101 && u->hijack) {
+		/* a raw stream both ways from here (the channel, chan.c) */
+		if (!upgrade || have_len || chunked)
+			return set_err(u, SP_UP_ERROR, "upstream 101 not to tcp");
+		u->framing = FR_CLOSE;
+		return 0;
+	}
 	if (u->head_only || u->status < 200 || u->status == 204 ||
 	    u->status == 304) {
 		if (u->status < 200)

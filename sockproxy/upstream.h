@@ -30,6 +30,7 @@ struct sp_up {
 	int		done;
 	char		ctype[64];
 	int		head_only;	/* a HEAD: the answer has no body */
+	int		hijack;		/* 101 with Upgrade: tcp is the answer */
 	char		pathstat[512];	/* X-Docker-Container-Path-Stat, or "" */
 	unsigned char	buf[SP_UP_HEAD_MAX];
 	size_t		off, len;

@@ -33,6 +33,9 @@ MOCK_STAT = {"name": "data", "size": 40, "mode": 2147484096,
              "mtime": "2026-11-22T00:00:00.123456789Z", "linkTarget": ""}
 
 
+CHANNEL_HELLO = b"\x15\0\0\0\0\0\0\0"     # the agent's READY (common/frame.h)
+
+
 def _id(kind, n):
     return hashlib.sha256(("%s-%d" % (kind, n)).encode()).hexdigest()
 
@@ -278,10 +281,17 @@ class Mock:
                                           "arguments": b["Cmd"][1:],
                                           "privileged": self.lie == "exec-privileged" or b.get("Privileged", False),
                                           "user": b.get("User", "")},
-                        "OpenStdin": False, "OpenStderr": True, "OpenStdout": True,
+                        "OpenStdin": b.get("AttachStdin", False),
+                        "OpenStderr": True, "OpenStdout": True,
                         "ContainerID": e["cid"], "Pid": 0})
                 if method == "POST" and parts[4] == "start":
                     e["state"] = 2
+                    if e["body"].get("AttachStdin"):
+                        # the agent's channel, hijacked: its hello, then the end
+                        return (b"HTTP/1.1 101 UPGRADED\r\nContent-Type: "
+                                b"application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\n"
+                                b"Upgrade: tcp\r\nApi-Version: 1.41\r\n\r\n" +
+                                frame(1, CHANNEL_HELLO))
                     if self.lie == "flood":
                         out = b"".join(frame(1, b"y" * 20000) for _ in range(10))
                     elif self.lie == "stream-garbage":

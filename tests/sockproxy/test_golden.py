@@ -14,7 +14,7 @@ import sys
 import tarfile
 
 import sp_harness as h
-from sp_mock import Mock, data_tar, frame
+from sp_mock import CHANNEL_HELLO, Mock, data_tar, frame
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOLDEN = os.path.join(HERE, "golden")
@@ -132,6 +132,20 @@ def main():
 
         st, _, out, _ = r.op("exec-inspect", "GET", "/v1.41/exec/%s/json" % eid)
         check(st == 200 and out == b'{"Running":false,"ExitCode":3}', "exec inspect: %d %r" % (st, out))
+
+        # the agent's channel: its exec (stdin, the fixed argv), its hijacked start
+        st, _, out, sent = r.op("channel-create", "POST",
+                                "/v1.41/containers/%s/channel" % cid, later=True)
+        check(st == 201, "channel create: %d %r" % (st, out))
+        r.subst["@EID@"] = json.loads(out)["Id"]
+        r.golden("channel-create", sent)
+        mark = mock.mark()
+        resp = h.raw(px.listen, h.request("POST", "/v1.41/exec/%s/channel" % r.subst["@EID@"]))
+        r.golden("channel-start", mock.since(mark))
+        head, _, rest = resp.partition(b"\r\n\r\n")
+        check(head.startswith(b"HTTP/1.1 101 Switching Protocols\r\n") and
+              b"\r\nUpgrade: codeward-channel" in head and rest == CHANNEL_HELLO,
+              "channel start: 101, then the agent's hello as sockproxy framed it: %r" % resp)
 
         st, hdrs, out, _ = r.op("archive-get", "GET",
                                 "/v1.41/containers/%s/archive?path=/mnt/data" % cid)

@@ -1,0 +1,240 @@
+/*
+ * codeward-agent — the one long-lived process of a worker container (issue
+ * 15), started by one exec whose stdin and stdout are the live channel.
+ *
+ *   codeward-agent [-j]
+ *
+ * Reads job frames (common/frame.h) on stdin, one job at a time: stages the
+ * input files in a fresh directory, runs the language's runner (cw-run LANG)
+ * there — under codeward-jail with -j, which binds the directory on
+ * /mnt/data, directly in /mnt/data otherwise — streams its stdout and stderr
+ * as frames, kills it at the job's timeout, at its output cap or at privd's
+ * KILL, sends the archive of the files the job created or changed (size,
+ * mtime or inode differ from what staging left: a program that forges those
+ * fools only itself), the exit frame and READY. The first READY says hello.
+ *
+ * Trusts: nothing it reads; privd's frames pass sockproxy's checker, and the
+ * agent checks them again with the same code. Never: writes a byte to its
+ * stderr (sockproxy ends the channel at one), gives the job a descriptor of
+ * the channel (the job's 0/1/2 are /dev/null and two pipes of the agent; every
+ * other descriptor of the agent is close-on-exec, and codeward-jail closes
+ * all but 0/1/2), or parses a byte the job wrote (its output passes as
+ * payload; its files are read as bytes).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "agent.h"
+
+static int chin = -1, chout = -1;	/* the channel: close-on-exec copies */
+static int sigpipe_fd[2] = { -1, -1 };	/* SIGCHLD, as a readable byte */
+static struct frame_chan chan;
+
+/* a channel that fails ends the agent: privd sees the channel close */
+static void __attribute__((noreturn))
+die(int code)
+{
+	_exit(code);
+}
+
+uint64_t
+agent_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+write_all(int fd, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, b, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			die(3);
+		}
+		b += w;
+		n -= (size_t)w;
+	}
+}
+
+/* 0, or -1 at the end of the channel */
+static int
+read_all(int fd, void *p, size_t n)
+{
+	unsigned char *b = p;
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = read(fd, b, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			return -1;
+		b += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+void
+agent_send(uint8_t type, const void *p, size_t n)
+{
+	unsigned char h[FRAME_HDR];
+	struct frame_hdr fh = { type, (uint32_t)n };
+
+	/* the agent holds itself to the grammar it is checked by */
+	if (frame_chan_step(&chan, FRAME_UP, &fh, p) < 0)
+		die(4);
+	frame_hdr_write(h, type, (uint32_t)n);
+	write_all(chout, h, sizeof(h));
+	if (n > 0)
+		write_all(chout, p, n);
+}
+
+/* the next frame from privd, checked; its payload into buf (FRAME_PIECE_MAX) */
+void
+agent_recv(struct frame_hdr *h, unsigned char *buf)
+{
+	unsigned char hb[FRAME_HDR];
+	const char *why;
+
+	if (read_all(chin, hb, sizeof(hb)) < 0)
+		die(0);			/* privd closed the channel */
+	if (frame_hdr_parse(hb, FRAME_DOWN, h, &why) < 0 ||
+	    read_all(chin, buf, h->len) < 0 ||
+	    frame_chan_step(&chan, FRAME_DOWN, h, buf) < 0)
+		die(2);
+}
+
+/* one job: staging, running, collecting; the frames back up to EXIT */
+static void
+job(const struct frame_job *fj, int jailed, unsigned char *buf)
+{
+	struct agent_job j;
+	struct frame_hdr h;
+	unsigned char ex[FRAME_EXIT_LEN];
+	int fd = -1;
+
+	memset(&j, 0, sizeof(j));
+	j.job = *fj;
+	j.jailed = jailed;
+	if (agent_stage_begin(&j) < 0)
+		j.failed = 1;
+	for (;;) {
+		agent_recv(&h, buf);
+		if (h.type == FRAME_RUN)
+			break;
+		switch (h.type) {
+		case FRAME_FILE:
+			if (fd >= 0)
+				close(fd);
+			fd = j.failed ? -1 : agent_stage_file(&j, buf, h.len);
+			if (fd < 0)
+				j.failed = 1;
+			break;
+		case FRAME_DATA:
+			if (fd >= 0 && write(fd, buf, h.len) != (ssize_t)h.len)
+				j.failed = 1;
+			break;
+		case FRAME_CODE:
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+			if (agent_code_add(&j, buf, h.len) < 0)
+				j.failed = 1;
+			break;
+		case FRAME_KILL:
+			j.killed = 1;
+			break;
+		default:
+			die(2);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	agent_run(&j, chin, sigpipe_fd[0], buf);
+	agent_archive(&j);
+	frame_exit_write(ex, &j.exit);
+	agent_send(FRAME_EXIT, ex, sizeof(ex));
+	agent_stage_end(&j);
+}
+
+static void
+on_sigchld(int sig)
+{
+	int saved = errno;
+	char c = 0;
+
+	(void)sig;
+	(void)!write(sigpipe_fd[1], &c, 1);
+	errno = saved;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct frame_caps caps = { UINT64_MAX, UINT64_MAX, AGENT_CODE_MAX,
+	    UINT32_MAX, UINT32_MAX };
+	struct sigaction sa;
+	struct frame_hdr h;
+	struct frame_job fj;
+	unsigned char *buf;
+	int jailed = 0, null, opt;
+	const char *why;
+
+	while ((opt = getopt(argc, argv, "j")) != -1) {
+		if (opt != 'j')
+			return 64;
+		jailed = 1;
+	}
+	if (optind != argc)
+		return 64;
+	/* the channel moves away from 0/1; 0, 1, 2 become /dev/null */
+	if ((chin = fcntl(0, F_DUPFD_CLOEXEC, 3)) < 0 ||
+	    (chout = fcntl(1, F_DUPFD_CLOEXEC, 3)) < 0 ||
+	    (null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
+	    dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+	    pipe2(sigpipe_fd, O_CLOEXEC | O_NONBLOCK) < 0)
+		return 70;
+	close(null);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigchld;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	if (sigaction(SIGCHLD, &sa, NULL) < 0 ||
+	    signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return 70;
+	if ((buf = malloc(FRAME_PIECE_MAX)) == NULL || agent_stage_init(jailed) < 0)
+		return 70;
+	frame_chan_init(&chan, &caps);
+	agent_send(FRAME_READY, NULL, 0);
+	for (;;) {
+		agent_recv(&h, buf);
+		if (h.type == FRAME_KILL)
+			continue;		/* late: its job is over */
+		if (h.type != FRAME_JOB ||
+		    frame_job_parse(buf, h.len, &fj, &why) < 0)
+			die(2);
+		job(&fj, jailed, buf);
+		agent_send(FRAME_READY, NULL, 0);
+	}
+}

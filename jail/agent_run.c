@@ -1,0 +1,225 @@
+/*
+ * One program of codeward-agent: the runner started in its own process
+ * group (under codeward-jail with -j), its stdout and stderr streamed as
+ * frames, killed at the job's timeout, at its output cap or at privd's
+ * KILL; whatever it left in its group is killed when it ends.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "agent.h"
+
+struct run {
+	struct agent_job *j;
+	pid_t		pid;
+	int		status;
+	int		reaped;
+	int		reason;
+	uint64_t	start, deadline, drain_until;
+	uint64_t	output;
+	int		fd[2];		/* stdout, stderr pipes; -1 once closed */
+};
+
+static void
+kill_all(struct run *r, int reason)
+{
+	if (r->reason == FRAME_REASON_NONE)
+		r->reason = reason;
+	if (r->reaped)
+		return;
+	kill(-r->pid, SIGKILL);		/* the group, then the leader */
+	kill(r->pid, SIGKILL);
+}
+
+static pid_t
+start(struct agent_job *j, int out[2], int err[2])
+{
+	char tmo[32], lang[32], *code = NULL, *env[5];
+	char *argv[8];
+	size_t n = 0, e = 0;
+	int in_env = 0, null;
+	pid_t pid;
+
+	if (agent_stage_seal(j, &in_env) < 0)
+		return -1;
+	snprintf(tmo, sizeof(tmo), "CW_TIMEOUT_MS=%u", j->job.timeout_ms);
+	snprintf(lang, sizeof(lang), "CW_LANG=%s", j->job.lang);
+	if (in_env) {
+		if ((code = malloc(j->code_len + 9)) == NULL)
+			return -1;
+		memcpy(code, "CW_CODE=", 8);
+		memcpy(code + 8, j->code, j->code_len);
+		code[8 + j->code_len] = '\0';
+	}
+	env[e++] = (char *)"PATH=/usr/local/bin:/usr/bin:/bin";
+	env[e++] = tmo;
+	env[e++] = lang;
+	if (code != NULL)
+		env[e++] = code;
+	env[e] = NULL;
+	if (j->jailed) {
+		argv[n++] = (char *)AGENT_JAIL;
+		argv[n++] = (char *)"-w";
+		argv[n++] = j->dir;
+		argv[n++] = (char *)"--";
+	}
+	argv[n++] = (char *)AGENT_RUNNER;
+	argv[n++] = j->job.lang;
+	argv[n] = NULL;
+	if ((pid = fork()) == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		if (setpgid(0, 0) < 0 ||
+		    (null = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
+		    dup2(null, 0) < 0 || dup2(out[1], 1) < 0 ||
+		    dup2(err[1], 2) < 0 || chdir(j->dir) < 0)
+			_exit(125);
+		execve(argv[0], argv, env);
+		_exit(127);
+	}
+	if (pid > 0)
+		setpgid(pid, pid);	/* no race with a kill of the group */
+	free(code);
+	return pid;
+}
+
+/* one read of a pipe: its bytes as frames, up to the cap */
+static void
+pump(struct run *r, int i, unsigned char *buf)
+{
+	uint64_t cap = r->j->job.output_max;
+	ssize_t n = read(r->fd[i], buf, FRAME_PIECE_MAX);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close(r->fd[i]);
+		r->fd[i] = -1;
+		return;
+	}
+	if (r->output >= cap)
+		return;			/* past the cap: read and dropped */
+	if ((uint64_t)n > cap - r->output) {
+		n = (ssize_t)(cap - r->output);
+		kill_all(r, FRAME_REASON_OUTPUT);
+	}
+	r->output += (uint64_t)n;
+	if (n > 0)
+		agent_send(i == 0 ? FRAME_STDOUT : FRAME_STDERR, buf, (size_t)n);
+}
+
+static void
+reap(struct run *r)
+{
+	int st;
+
+	while (!r->reaped && waitpid(r->pid, &st, WNOHANG) == r->pid) {
+		r->status = st;
+		r->reaped = 1;
+		/* what it left in its group goes with it */
+		kill(-r->pid, SIGKILL);
+		r->drain_until = agent_now_ms() + AGENT_DRAIN_MS;
+	}
+}
+
+static void
+loop(struct run *r, int chin, int sigfd, unsigned char *buf)
+{
+	struct pollfd pf[4];
+	struct frame_hdr h;
+	uint64_t now, until;
+	int i, ms;
+	char drop[64];
+
+	while (!r->reaped || r->fd[0] >= 0 || r->fd[1] >= 0) {
+		now = agent_now_ms();
+		if (!r->reaped && now >= r->deadline)
+			kill_all(r, FRAME_REASON_TIMEOUT);
+		if (r->reaped && now >= r->drain_until)
+			break;	/* something that escaped the group holds a pipe */
+		until = r->reaped ? r->drain_until : r->deadline;
+		ms = until > now ? (int)(until - now) : 0;
+		if (!r->reaped && r->reason != FRAME_REASON_NONE)
+			ms = ms > 50 ? 50 : ms;
+		pf[0].fd = r->fd[0];
+		pf[1].fd = r->fd[1];
+		pf[2].fd = sigfd;
+		pf[3].fd = chin;
+		for (i = 0; i < 4; i++)
+			pf[i].events = POLLIN;
+		if (poll(pf, 4, ms) < 0 && errno != EINTR)
+			_exit(3);
+		for (i = 0; i < 2; i++)
+			if (pf[i].fd >= 0 && (pf[i].revents & (POLLIN | POLLHUP)))
+				pump(r, i, buf);
+		if (pf[2].revents & POLLIN)
+			while (read(sigfd, drop, sizeof(drop)) > 0)
+				;
+		if (pf[3].revents & (POLLIN | POLLHUP)) {
+			agent_recv(&h, buf);	/* the grammar allows only KILL */
+			kill_all(r, FRAME_REASON_KILLED);
+		}
+		reap(r);
+	}
+	for (i = 0; i < 2; i++)
+		if (r->fd[i] >= 0)
+			close(r->fd[i]);
+	if (!r->reaped) {
+		kill_all(r, FRAME_REASON_KILLED);
+		waitpid(r->pid, &r->status, 0);
+	}
+}
+
+static void
+close_pair(int p[2])
+{
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+}
+
+void
+agent_run(struct agent_job *j, int chin, int sigfd, unsigned char *buf)
+{
+	struct run r;
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+
+	memset(&r, 0, sizeof(r));
+	r.j = j;
+	r.start = agent_now_ms();
+	r.deadline = r.start + j->job.timeout_ms;
+	memset(&j->exit, 0, sizeof(j->exit));
+	if (j->failed || j->killed || pipe2(out, O_CLOEXEC) < 0 ||
+	    pipe2(err, O_CLOEXEC) < 0 || (r.pid = start(j, out, err)) < 0) {
+		j->exit.code = 125;
+		j->exit.reason = j->killed ? FRAME_REASON_KILLED : FRAME_REASON_FAILED;
+		close_pair(out);
+		close_pair(err);
+		return;
+	}
+	close(out[1]);
+	close(err[1]);
+	r.fd[0] = out[0];
+	r.fd[1] = err[0];
+	fcntl(r.fd[0], F_SETFL, O_NONBLOCK);
+	fcntl(r.fd[1], F_SETFL, O_NONBLOCK);
+	loop(&r, chin, sigfd, buf);
+	j->exit.ms = (uint32_t)(agent_now_ms() - r.start);
+	j->exit.reason = (uint8_t)r.reason;
+	if (WIFSIGNALED(r.status))
+		j->exit.signal = (uint8_t)WTERMSIG(r.status);
+	else
+		j->exit.code = (uint8_t)WEXITSTATUS(r.status);
+}

@@ -1,0 +1,316 @@
+/*
+ * codeward-agent's job directory: a fresh one per job (emptied /mnt/data
+ * without -j, a new directory under /mnt/data/.codeward-agent with -j, bound
+ * on /mnt/data by codeward-jail), the input files staged in
+ * it, the snapshot of what staging left (size, mtime, inode), and the ustar
+ * archive of every regular file the job created or changed, as frontd reads
+ * the engine's own (entries under "data/", common/ustar.h's limits).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "agent.h"
+#include "ustar.h"
+
+static unsigned long job_seq;
+
+/* the walk's context: nftw passes none */
+static struct agent_job *walk_job;
+static unsigned char *arc;		/* FRAME_PIECE_MAX bytes being filled */
+static size_t arc_len;
+static uint64_t arc_total;
+static char dirs_sent[64][USTAR_PATH_MAX + 1];	/* sent this archive */
+static size_t ndirs_sent;
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	if (f->level == 0)
+		return 0;		/* the directory itself stays */
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -1 : 0;
+}
+
+/* remove everything under dir; 0 or -1 */
+static int
+empty_dir(const char *dir)
+{
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -1 : 0;
+}
+
+int
+agent_stage_init(int jailed)
+{
+	if (jailed && mkdir(AGENT_JOBS, 0700) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+agent_stage_begin(struct agent_job *j)
+{
+	if (!j->jailed) {
+		snprintf(j->dir, sizeof(j->dir), "%s", AGENT_WORKDIR);
+		return empty_dir(j->dir);
+	}
+	snprintf(j->dir, sizeof(j->dir), "%s/%lu", AGENT_JOBS, ++job_seq);
+	return mkdir(j->dir, 0700);
+}
+
+int
+agent_stage_file(struct agent_job *j, const unsigned char *name, size_t n)
+{
+	char path[FRAME_NAME_MAX + 1], full[FRAME_NAME_MAX + 80], *s;
+
+	/* the name passed frame_name_check: relative, no . or .. part */
+	memcpy(path, name, n);
+	path[n] = '\0';
+	for (s = strchr(path, '/'); s != NULL; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		snprintf(full, sizeof(full), "%s/%s", j->dir, path);
+		if (mkdir(full, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	snprintf(full, sizeof(full), "%s/%s", j->dir, path);
+	return open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0644);
+}
+
+int
+agent_code_add(struct agent_job *j, const unsigned char *p, size_t n)
+{
+	unsigned char *c;
+
+	if (n > AGENT_CODE_MAX - j->code_len ||
+	    (c = realloc(j->code, j->code_len + n)) == NULL)
+		return -1;
+	memcpy(c + j->code_len, p, n);
+	j->code = c;
+	j->code_len += n;
+	return 0;
+}
+
+static int
+snap_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	struct agent_job *j = walk_job;
+	struct agent_snap *s;
+
+	(void)f;
+	if (flag != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	if (j->nsnap == AGENT_SNAP_MAX)
+		return -1;
+	if (j->nsnap % 64 == 0) {
+		if ((s = realloc(j->snap, (j->nsnap + 64) * sizeof(*s))) == NULL)
+			return -1;
+		j->snap = s;
+	}
+	s = &j->snap[j->nsnap];
+	if ((s->path = strdup(path + strlen(j->dir))) == NULL)
+		return -1;
+	s->size = st->st_size;
+	s->ino = st->st_ino;
+	s->mtime = st->st_mtim;
+	j->nsnap++;
+	return 0;
+}
+
+int
+agent_stage_seal(struct agent_job *j, int *code_in_env)
+{
+	char path[128];
+	int fd;
+
+	*code_in_env = j->code_len <= AGENT_CODE_ENV &&
+	    memchr(j->code, '\0', j->code_len) == NULL;
+	walk_job = j;
+	if (nftw(j->dir, snap_entry, 16, FTW_PHYS) != 0)
+		return -1;
+	if (*code_in_env)
+		return 0;
+	snprintf(path, sizeof(path), "%s/.codeward", j->dir);
+	if (mkdir(path, 0700) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/.codeward/code", j->dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	if (j->code_len > 0 && write(fd, j->code, j->code_len) !=
+	    (ssize_t)j->code_len) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+static void
+arc_put(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	size_t k;
+
+	while (n > 0) {
+		k = FRAME_PIECE_MAX - arc_len < n ? FRAME_PIECE_MAX - arc_len : n;
+		memcpy(arc + arc_len, b, k);
+		arc_len += k;
+		arc_total += k;
+		b += k;
+		n -= k;
+		if (arc_len == FRAME_PIECE_MAX) {
+			agent_send(FRAME_ARCHIVE, arc, arc_len);
+			arc_len = 0;
+		}
+	}
+}
+
+static int
+arc_header(const char *name, unsigned char type, uint64_t mode, uint64_t size,
+    uint64_t mtime)
+{
+	struct ustar_hdr h;
+	unsigned char blk[USTAR_BLOCK];
+
+	memset(&h, 0, sizeof(h));
+	if (strlen(name) > USTAR_OUT_PATH_MAX)
+		return -1;
+	snprintf(h.path, sizeof(h.path), "%s", name);
+	h.pathlen = strlen(h.path);
+	h.type = type;
+	h.mode = mode & 0777;
+	h.uid = h.gid = (uint64_t)getuid();
+	h.size = size;
+	h.mtime = mtime;
+	if (ustar_write(blk, &h) < 0)
+		return -1;
+	arc_put(blk, sizeof(blk));
+	return 0;
+}
+
+/* a directory entry, once per archive */
+static void
+arc_dir(const char *d)
+{
+	size_t i, n = strlen(d);
+
+	for (i = 0; i < ndirs_sent; i++)
+		if (strcmp(dirs_sent[i], d) == 0)
+			return;
+	if (n > USTAR_OUT_PATH_MAX ||
+	    ndirs_sent == sizeof(dirs_sent) / sizeof(dirs_sent[0]))
+		return;
+	memcpy(dirs_sent[ndirs_sent++], d, n + 1);
+	arc_header(d, USTAR_DIR, 0755, 0, 0);
+}
+
+/* "data/" and every directory above rel ("a/b/c" -> data/a/, data/a/b/) */
+static void
+arc_parents(const char *rel)
+{
+	char d[USTAR_PATH_MAX + 8];
+	const char *s;
+
+	arc_dir("data/");
+	for (s = strchr(rel, '/'); s != NULL; s = strchr(s + 1, '/')) {
+		snprintf(d, sizeof(d), "data/%.*s/", (int)(s - rel), rel);
+		arc_dir(d);
+	}
+}
+
+static int
+changed(const struct agent_job *j, const char *rel, const struct stat *st)
+{
+	size_t i;
+
+	for (i = 0; i < j->nsnap; i++)
+		if (strcmp(j->snap[i].path, rel) == 0)
+			return j->snap[i].size != st->st_size ||
+			    j->snap[i].ino != st->st_ino ||
+			    j->snap[i].mtime.tv_sec != st->st_mtim.tv_sec ||
+			    j->snap[i].mtime.tv_nsec != st->st_mtim.tv_nsec;
+	return 1;
+}
+
+static int
+arc_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	struct agent_job *j = walk_job;
+	const char *rel = path + strlen(j->dir);	/* "/name..." */
+	char name[USTAR_PATH_MAX + 8];
+	unsigned char blk[USTAR_BLOCK];
+	uint64_t left, need, k, got, depth = 0;
+	const char *s;
+	ssize_t n;
+	int fd;
+
+	(void)f;
+	if (strncmp(rel, "/.codeward", 10) == 0 && (rel[10] == '\0' || rel[10] == '/'))
+		return flag == FTW_D ? FTW_SKIP_SUBTREE : 0;
+	if (flag != FTW_F || !S_ISREG(st->st_mode) || !changed(j, rel, st))
+		return 0;
+	for (s = rel; *s != '\0'; s++)
+		depth += *s == '/';
+	/* its header, its directories', the end of the archive */
+	need = USTAR_BLOCK * (depth + 4) + ustar_padded((uint64_t)st->st_size);
+	if (arc_total + need > j->job.archive_max)
+		return 0;		/* does not fit: left out */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return 0;
+	snprintf(name, sizeof(name), "data%s", rel);
+	arc_parents(rel + 1);
+	if (arc_header(name, USTAR_FILE, st->st_mode, (uint64_t)st->st_size,
+	    (uint64_t)st->st_mtim.tv_sec) < 0) {
+		close(fd);
+		return 0;
+	}
+	/* exactly the size the header says: zeros if the file shrank */
+	for (left = (uint64_t)st->st_size; left > 0; left -= k) {
+		k = left < USTAR_BLOCK ? left : USTAR_BLOCK;
+		memset(blk, 0, sizeof(blk));
+		for (got = 0; got < k; got += (uint64_t)n)
+			if ((n = read(fd, blk + got, k - got)) <= 0)
+				break;
+		arc_put(blk, USTAR_BLOCK);
+	}
+	close(fd);
+	return 0;
+}
+
+void
+agent_archive(struct agent_job *j)
+{
+	static unsigned char zero[2 * USTAR_BLOCK];
+
+	if (j->failed || (arc == NULL && (arc = malloc(FRAME_PIECE_MAX)) == NULL))
+		return;
+	arc_len = 0;
+	arc_total = 0;
+	ndirs_sent = 0;
+	walk_job = j;
+	nftw(j->dir, arc_entry, 16, FTW_PHYS | FTW_ACTIONRETVAL);
+	if (arc_total > 0)
+		arc_put(zero, sizeof(zero));
+	if (arc_len > 0)
+		agent_send(FRAME_ARCHIVE, arc, arc_len);
+}
+
+void
+agent_stage_end(struct agent_job *j)
+{
+	size_t i;
+
+	empty_dir(j->dir);
+	if (j->jailed)
+		rmdir(j->dir);
+	for (i = 0; i < j->nsnap; i++)
+		free(j->snap[i].path);
+	free(j->snap);
+	free(j->code);
+}

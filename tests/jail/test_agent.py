@@ -1,0 +1,103 @@
+"""codeward-agent -j in a worker built as tests/jail/test_jail.py builds one
+(sockproxy's walls plus the jail's seccomp profile), from a test image FROM
+the sandbox image with codeward-jail and codeward-agent (never the shipped
+tag), spoken to over `docker exec -i` with the channel's frames
+(tests/lib/cwchannel.py): each job runs in a fresh jail, so what one job
+leaves (a detached process, files in /tmp and /mnt/data) is gone for the
+next; a hostile job that kills every pid it sees and writes into every
+descriptor it can open leaves the agent, its channel and the next job
+intact; an input file changed in the jail comes back in the archive. Fails
+without Docker."""
+import atexit
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+import test_jail as tj  # noqa: E402
+import cwchannel as cw  # noqa: E402
+from cwtest import BUILD, DOCKER, check, docker_api, main, sandbox_image_id  # noqa: E402
+
+TAG = tj.IMAGE_TAG + "-agent"
+_procs = []
+
+
+def _cleanup():
+    for p in _procs:
+        if p.poll() is None:
+            p.kill()
+    for cid in tj._containers:	# before the image they run
+        docker_api("DELETE", "/v1.41/containers/%s?force=1&v=1" % cid)
+    docker_api("DELETE", "/v1.41/images/%s?force=1&noprune=0" % TAG)
+
+
+atexit.register(_cleanup)
+
+
+def agent_worker():
+    tj.setup()			# the jail's profile, its own image and clean-up
+    ctx = tempfile.mkdtemp(prefix="cwagent-")
+    for name in ("codeward-jail", "codeward-agent"):
+        with open(os.path.join(BUILD, "jail", name), "rb") as f, \
+                open(os.path.join(ctx, name), "wb") as g:
+            g.write(f.read())
+        os.chmod(os.path.join(ctx, name), 0o755)
+    with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+        f.write("FROM %s\nCOPY codeward-jail /usr/local/bin/codeward-jail\n"
+                "COPY codeward-agent /usr/local/bin/codeward-agent\n" % sandbox_image_id())
+    r = subprocess.run([DOCKER, "build", "-q", "-t", TAG, ctx], capture_output=True, text=True)
+    check(r.returncode == 0, "docker build: %s" % r.stderr)
+    saved, tj.IMAGE_TAG = tj.IMAGE_TAG, TAG
+    try:
+        return tj.worker("runc")
+    finally:
+        tj.IMAGE_TAG = saved
+
+
+def start_agent(cid):
+    p = subprocess.Popen([DOCKER, "exec", "-i", "-u", "%d:%d" % (tj.UID, tj.UID), cid,
+                          "/usr/local/bin/codeward-agent", "-j"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _procs.append(p)
+
+    def write(b):
+        p.stdin.write(b)
+        p.stdin.flush()
+    ch = cw.Channel(lambda n: os.read(p.stdout.fileno(), n), write)
+    ch.hello()
+    return p, ch
+
+
+def processes(cid):
+    rc, out, _ = tj.dexec(cid, ["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"])
+    return out
+
+
+def test_agent_jailed_jobs():
+    cid = agent_worker()
+    p, ch = start_agent(cid)
+    res = ch.run("bash", "setsid nohup sleep 3007 </dev/null >/dev/null 2>&1 &\n"
+                         "echo a > /tmp/leak; echo a > /mnt/data/leak; echo $$")
+    check(res["code"] == 0 and res["stdout"].strip() == b"2",
+          "job A in its own pid namespace (pid 2): %r" % res)
+    check("sleep 3007" not in processes(cid), "job A's detached process is gone after it")
+    res = ch.run("bash", "ls -A /tmp /mnt/data")
+    check(res["code"] == 0 and b"leak" not in res["stdout"],
+          "job B finds nothing of A in /tmp or /mnt/data: %r" % res["stdout"])
+    res = ch.run("bash", tj.HOSTILE)
+    check(res["reason"] == "none", "the hostile job ended by itself: %r" % res)
+    res = ch.run("py", "open('in.txt','a').write('y')", files=[("in.txt", b"x"), ("same", b"s")])
+    check(res["code"] == 0 and cw.tar_members(res["archive"]) == {"data/in.txt": b"xy"},
+          "after the hostile job: the next runs, its changed input comes back: %r"
+          % ((res["stderr"], cw.tar_members(res["archive"])),))
+    res = ch.run("bash", "sleep 30", timeout_ms=500)
+    check(res["reason"] == "timeout", "a jailed job is killed at its timeout: %r" % res["reason"])
+    check("sleep 30" not in processes(cid), "nothing of the killed job is left")
+    p.stdin.close()
+    check(p.wait(30) == 0 and p.stderr.read() == b"",
+          "the agent exits at the end of its stdin, nothing on its stderr")
+
+
+if __name__ == "__main__":
+    main(globals())
