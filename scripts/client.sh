@@ -9,10 +9,7 @@
 
 ensure_client() {
 	local want t0=$SECONDS
-	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-		say "installing nodejs and npm"
-		apt_install apt-node.log "installing nodejs and npm failed" nodejs npm
-	fi
+	ensure_npm
 	want=$(sha256sum tests/contract/package.json | cut -c1-64)
 	if [ -f "$CLIENT_DIR/.installed" ] && [ "$(cat "$CLIENT_DIR/.installed")" = "$want" ] \
 		&& [ -f "$CLIENT_DIR/node_modules/@librechat/agents/package.json" ]; then

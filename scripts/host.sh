@@ -23,6 +23,15 @@ install_packages() {
 	apt_install apt.log "apt-get install failed" "${missing[@]}"
 }
 
+# ensure_npm: node and npm on the host (Debian's, when it has none); they
+# install the sandbox image's npm libraries (images.sh) and LibreChat's
+# client (client.sh)
+ensure_npm() {
+	command -v node >/dev/null && command -v npm >/dev/null && return 0
+	say "installing nodejs and npm"
+	apt_install apt-node.log "installing nodejs and npm failed" nodejs npm
+}
+
 # apt_install LOG MESSAGE PACKAGE...
 apt_install() {
 	local log=$1 msg=$2

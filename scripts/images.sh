@@ -3,9 +3,10 @@
 # none), the sandbox image, and the two appliance images of compose/.
 #
 # Each image is tagged with a content version: the hash of everything its
-# build reads (for the sandbox, the Dockerfile and the runners, not the README
-# beside them) and of the base image it starts FROM. The deployed policy pins
-# the resulting image id. An unchanged version is not rebuilt.
+# build reads (for the sandbox, the Dockerfile, the runners and the npm pins,
+# not the README beside them) and of the base image it starts FROM. The
+# deployed policy pins the resulting image id. An unchanged version is not
+# rebuilt.
 
 debian_mirror() {
 	# The machine's own Debian mirror, as apt is configured to use it.
@@ -40,8 +41,42 @@ ensure_base_image() {
 image_version() {
 	{
 		"$DOCKER" image inspect -f '{{.Id}}' debian:bookworm-slim
-		(cd sandbox && find Dockerfile runner -type f -print0 | sort -z | xargs -0 sha256sum)
+		(cd sandbox && find Dockerfile runner npm/package.json npm/package-lock.json -type f -print0 \
+			| sort -z | xargs -0 sha256sum)
 	} | sha256sum | cut -c1-12
+}
+
+# The sandbox image's npm libraries (sandbox/npm/package-lock.json) in
+# $CACHE/sandbox-npm/node_modules, installed by the host's npm so that its
+# registry, proxy and certificate settings apply (a build container has none
+# of them); reused while the pins are unchanged. No install script runs:
+# each package is the files the registry holds (sharp's libvips included).
+ensure_sandbox_npm() {
+	local dir=$CACHE/sandbox-npm want t0=$SECONDS
+	want=$(cat sandbox/npm/package.json sandbox/npm/package-lock.json | sha256sum | cut -c1-64)
+	if [ -f "$dir/.installed" ] && [ "$(cat "$dir/.installed")" = "$want" ]; then
+		return 0
+	fi
+	ensure_npm
+	say "installing the sandbox image's npm libraries into $dir"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp sandbox/npm/package.json sandbox/npm/package-lock.json "$dir/"
+	logged npm-sandbox.log 20 "npm ci of the sandbox image's libraries failed" \
+		env -C "$dir" npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	printf '%s\n' "$want" >"$dir/.installed"
+	say "npm libraries installed in $((SECONDS - t0)) s"
+}
+
+# build_sandbox TAG VERSION: the build context is sandbox/ with the npm
+# libraries beside the Dockerfile as node_modules/, sent as one tar stream
+build_sandbox() {
+	(
+		set -o pipefail
+		tar -c -C sandbox . -C "$CACHE/sandbox-npm" node_modules \
+			| env DOCKER_BUILDKIT=0 "$DOCKER" build --force-rm -t "$1" --label codeward.image=sandbox \
+				--label "codeward.version=$2" -
+	)
 }
 
 # codeward-sandbox:VERSION, built unless it exists, tagged :current
@@ -53,10 +88,9 @@ build_images() {
 	if "$DOCKER" image inspect "$tag" >/dev/null 2>&1; then
 		say "sandbox image $tag is up to date"
 	else
+		ensure_sandbox_npm
 		say "building $tag (all thirteen languages; a few minutes from nothing)"
-		logged build-sandbox.log 30 "sandbox image build failed" \
-			env DOCKER_BUILDKIT=0 "$DOCKER" build --force-rm -t "$tag" --label codeward.image=sandbox \
-			--label "codeward.version=$ver" sandbox
+		logged build-sandbox.log 30 "sandbox image build failed" build_sandbox "$tag" "$ver"
 		say "sandbox image built in $((SECONDS - t0)) s ($("$DOCKER" image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.2f GB", $1/1e9}'))"
 	fi
 	"$DOCKER" tag "$tag" codeward-sandbox:current
