@@ -443,6 +443,14 @@ parser_set_value(struct parser *ps, const struct key *k, char **w, size_t nw)
 		else
 			return parser_fail(ps, "runtime '%.40s': runc, or runsc (gVisor)", v);
 		return 0;
+	case V_ISOLATION:
+		if (strcmp(v, "container") == 0)
+			p->isolation = ISOLATION_CONTAINER;
+		else if (strcmp(v, "jail") == 0)
+			p->isolation = ISOLATION_JAIL;
+		else
+			return parser_fail(ps, "isolation '%.40s': container, or jail", v);
+		return 0;
 	case V_AUTH:
 		if (strcmp(v, "api-key") == 0)
 			p->auth = AUTH_API_KEY;
