@@ -87,6 +87,7 @@ struct policy {
 	enum policy_isolation	isolation;
 	uint32_t		reuse;		/* executions per worker (isolation jail) */
 	uint32_t		worker_age_ms;	/* a worker's age at which it is removed */
+	char			jail_seccomp[POLICY_REF_MAX];	/* the workers' seccomp profile: "sha256:<64 hex>", "" = none */
 
 	/* [time] */
 	uint32_t		time_default_ms;

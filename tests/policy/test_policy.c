@@ -185,6 +185,10 @@ static const struct bad bad[] = {
 	{ "[sandbox]\npids 256\nisolation jail\nruntime runsc\n", "t.policy:3: isolation jail "
 	    "with runtime runsc: gVisor refuses the jail's mounts in a user namespace; isolation "
 	    "container" },
+	{ "[sandbox]\nisolation jail\n", "t.policy:2: isolation jail needs jail-seccomp: the "
+	    "sha256 of the workers' seccomp profile (jail/seccomp-jail.py)" },
+	{ "[sandbox]\njail-seccomp sha256:0123\n", "t.policy:2: 'sha256:0123' is not a digest "
+	    "(sha256:<64 hex>) or none" },
 	{ "[sandbox]\nreuse 0\n", "t.policy:2: reuse 0 is below the floor of 1" },
 	{ "[sandbox]\nreuse 10001\n", "t.policy:2: reuse 10001 is above the ceiling of 10000" },
 	{ "[sandbox]\nworker-age 9s\n", "t.policy:2: worker-age 9s is below the floor of 10s" },
@@ -281,8 +285,10 @@ static const struct good good[] = {
 	{ "[sandbox]\ngpu ids:0,GPU-6a1d2c\n", { "gpu             ids:0,GPU-6a1d2c\n" } },
 	{ "[sandbox]\nruntime runsc\npids 256\n", { "runtime         runsc\n" } },
 	{ "", { "isolation       container\nreuse           100\nworker-age      10m\n" } },
-	{ "[sandbox]\nisolation jail\nreuse 1\nworker-age 10s\n", { "isolation       jail\n"
-	    "reuse           1\nworker-age      10s\n" } },
+	{ "[sandbox]\nisolation jail\nreuse 1\nworker-age 10s\njail-seccomp sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+	    { "isolation       jail\nreuse           1\nworker-age      10s\n",
+	      "jail-seccomp    sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n" } },
+	{ "", { "jail-seccomp    none\n" } },
 	{ "[sandbox]\nreuse 10000\nworker-age 24h\n", { "reuse           10000\n",
 	    "worker-age      24h\n" } },
 	{ "[time]\ndefault 100ms\nmax 1h\n", { "default         100ms\nmax             1h\n" } },

@@ -73,9 +73,11 @@ def create_worker(listen, image):
     return cid
 
 
-def open_channel(listen, cid, timeout=60):
-    """The agent's exec, then its hijacked start: (socket, Channel)."""
-    st, _, out = h.call(listen, "POST", "/v1.41/containers/%s/channel" % cid)
+def open_channel(listen, cid, timeout=60, jail=False):
+    """The agent's exec (with jail: the agent's -j), then its hijacked start:
+    (socket, Channel, exec id)."""
+    st, _, out = h.call(listen, "POST", "/v1.41/containers/%s/channel%s"
+                        % (cid, "?jail=1" if jail else ""))
     if st != 201:
         h.fail("channel create: %d %r" % (st, out))
     eid = json.loads(out)["Id"]
