@@ -7,7 +7,10 @@ and writes it as SecurityOpt seccomp= on the container (inspected back). In
 that worker the shipped sandbox image's own codeward-agent, started on the
 jail channel (?jail=1), runs each job in a fresh codeward-jail: a job that
 leaves files in /tmp, /dev/shm, /mnt/data and $HOME and a detached process
-leaves nothing the next job can see."""
+leaves nothing the next job can see. Then privd's own side of the channel
+(privd/worker.c and privd/chan.c, driven by sp_worker) runs two jobs on a
+worker of its own: the output memfd holds Docker's stream with headers privd
+wrote, the archive the changed input and the kept list."""
 import os
 import subprocess
 import sys
@@ -89,6 +92,20 @@ def main():
         res = ch.run("py", "print(1)")
         check(res["stdout"] == b"1\n", "the worker serves a third job")
         s.close()
+        # privd's own side (privd/worker.c, privd/chan.c) on a worker of its own
+        out, arc = os.path.join(d, "out"), os.path.join(d, "arc")
+        r = subprocess.run([os.environ["CW_SP_WORKER"], policy, px.listen, out, arc],
+                           capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0 and "job 1: exit 0 kill 0" in r.stdout and
+              "job 2: exit 5" in r.stdout, "privd's channel: two jobs, the second finds "
+              "nothing of the first: %r %r" % (r.stdout, r.stderr[-500:]))
+        with open(out, "rb") as f:
+            check(f.read() == b"\x01\0\0\0\0\0\0\x06hello\n",
+                  "the output memfd holds Docker's stream, headers written by privd")
+        with open(arc, "rb") as f:
+            got = tc.cw.tar_members(f.read())
+        check(got == {"data/in.txt": b"xy", "data/.codeward/kept": b"same.txt\n"},
+              "the archive memfd: the changed input, the unchanged one listed kept: %r" % got)
     finally:
         px.stop()
         h.docker_cleanup(inst)
