@@ -14,6 +14,7 @@ wrote, the archive the changed input and the kept list."""
 import os
 import subprocess
 import sys
+import time
 
 import sp_harness as h
 import test_channel as tc
@@ -91,6 +92,12 @@ def main():
               "the next job finds none of them: %r" % res["stdout"])
         res = ch.run("py", "print(1)")
         check(res["stdout"] == b"1\n", "the worker serves a third job")
+        t0, ok = time.time(), 0
+        for _ in range(20):
+            ok += ch.run("py", "print(1)")["stdout"] == b"1\n"
+        check(ok == 20, "20 more jailed print(1) jobs: %d right" % ok)
+        print("jailed jobs/s over the channel (printed, never asserted): %.1f"
+              % (20 / (time.time() - t0)))
         s.close()
         # privd's own side (privd/worker.c, privd/chan.c) on a worker of its own
         out, arc = os.path.join(d, "out"), os.path.join(d, "arc")
