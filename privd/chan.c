@@ -40,7 +40,7 @@ send_frame(struct chan *c, int fd, uint8_t type, const void *p, size_t n)
 static int
 send_pieces(struct chan *c, int fd, uint8_t type, int src, uint64_t len)
 {
-	static __thread unsigned char buf[FRAME_PIECE_MAX];
+	unsigned char buf[16384];	/* a piece; a run thread's stack is 256K */
 	uint64_t off;
 	ssize_t n;
 
