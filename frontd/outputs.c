@@ -30,6 +30,40 @@ input_named(const struct collect *c, const char *name)
 	return NULL;
 }
 
+/*
+ * .codeward/kept, written by a worker's agent (jail/agent_stage.c): the
+ * inputs the run left as they were, one path a line, not in the archive.
+ * Each one named is present (not deleted) and, for a session, still there
+ * with its input's digest. A name that is no input is ignored.
+ */
+static void
+collect_kept(struct collect *c, const unsigned char *p, uint64_t n)
+{
+	struct input_state *in;
+	char name[IPC_NAME_MAX];
+	uint64_t i, s = 0;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] != '\n')
+			continue;
+		if (i - s > 0 && i - s < sizeof(name)) {
+			memcpy(name, p + s, i - s);
+			name[i - s] = '\0';
+			if (memchr(name, '\0', i - s) == NULL &&
+			    (in = input_named(c, name)) != NULL && !in->seen) {
+				in->seen = 1;
+				if (c->now != NULL && c->nnow < c->pol->files_per_session) {
+					snprintf(c->now[c->nnow].name,
+					    sizeof(c->now[c->nnow].name), "%s", name);
+					memcpy(c->now[c->nnow].sha256, in->sha256, 65);
+					c->nnow++;
+				}
+			}
+		}
+		s = i + 1;
+	}
+}
+
 static int
 collect_file(const struct tar_entry *e, void *ctx)
 {
@@ -42,6 +76,10 @@ collect_file(const struct tar_entry *e, void *ctx)
 
 	if (e->type != TAR_FILE)
 		return 0;
+	if (strcmp(e->name, ".codeward/kept") == 0 && !e->oversize) {
+		collect_kept(c, e->data, e->size);
+		return 0;
+	}
 	if (strcmp(e->name, ".codeward") == 0 || strncmp(e->name, ".codeward/", 10) == 0)
 		return 0;
 	/* every input present is not deleted, even one too large to return */

@@ -26,6 +26,7 @@ struct agent_snap {
 	off_t		size;
 	ino_t		ino;
 	struct timespec	mtime;
+	int		kept;		/* still there, unchanged, at the end */
 };
 
 struct agent_job {

@@ -238,6 +238,61 @@ changed(const struct agent_job *j, const char *rel, const struct stat *st)
 	return 1;
 }
 
+/* an input still there as staging left it: in the kept list, not in the archive */
+static int
+kept_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	struct agent_job *j = walk_job;
+	const char *rel = path + strlen(j->dir);
+	size_t i;
+
+	(void)f;
+	if (strncmp(rel, "/.codeward", 10) == 0 && (rel[10] == '\0' || rel[10] == '/'))
+		return flag == FTW_D ? FTW_SKIP_SUBTREE : 0;
+	if (flag != FTW_F || !S_ISREG(st->st_mode) || changed(j, rel, st))
+		return 0;
+	for (i = 0; i < j->nsnap; i++)
+		if (strcmp(j->snap[i].path, rel) == 0)
+			j->snap[i].kept = 1;
+	return 0;
+}
+
+/*
+ * data/.codeward/kept: the inputs the job left as they were, one path a
+ * line, so that the reader of the archive tells a deleted input from an
+ * unchanged one (frontd/outputs.c). The job cannot forge it: the agent
+ * never archives the job's own .codeward/. First in the archive, so the
+ * archive cap never leaves it out; without it (nothing kept) every input
+ * absent from the archive was deleted.
+ */
+static void
+arc_kept(const struct agent_job *j)
+{
+	static char list[1 << 18];	/* 1024 paths of 255 bytes */
+	unsigned char blk[USTAR_BLOCK];
+	size_t i, n = 0, k, off;
+
+	for (i = 0; i < j->nsnap; i++) {
+		k = strlen(j->snap[i].path + 1);
+		if (!j->snap[i].kept || n + k + 1 > sizeof(list))
+			continue;
+		memcpy(list + n, j->snap[i].path + 1, k);
+		list[n + k] = '\n';
+		n += k + 1;
+	}
+	if (n == 0 || USTAR_BLOCK * 4 + ustar_padded(n) > j->job.archive_max)
+		return;
+	arc_dir("data/");
+	arc_dir("data/.codeward/");
+	if (arc_header("data/.codeward/kept", USTAR_FILE, 0600, n, 0) < 0)
+		return;
+	for (off = 0; off < n; off += USTAR_BLOCK) {
+		memset(blk, 0, sizeof(blk));
+		memcpy(blk, list + off, n - off < USTAR_BLOCK ? n - off : USTAR_BLOCK);
+		arc_put(blk, USTAR_BLOCK);
+	}
+}
+
 static int
 arc_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
@@ -294,6 +349,8 @@ agent_archive(struct agent_job *j)
 	arc_total = 0;
 	ndirs_sent = 0;
 	walk_job = j;
+	nftw(j->dir, kept_entry, 16, FTW_PHYS | FTW_ACTIONRETVAL);
+	arc_kept(j);
 	nftw(j->dir, arc_entry, 16, FTW_PHYS | FTW_ACTIONRETVAL);
 	if (arc_total > 0)
 		arc_put(zero, sizeof(zero));

@@ -146,6 +146,10 @@ policy_format(const struct policy *p, char *buf, size_t len)
 		break;
 	}
 	emit(&o, "runtime         %s\n", p->runtime == RUNTIME_RUNSC ? "runsc" : "runc");
+	emit(&o, "isolation       %s\nreuse           %u\nworker-age      %s\n",
+	    p->isolation == ISOLATION_JAIL ? "jail" : "container", p->reuse,
+	    policy_fmt_ms(a, sizeof(a), p->worker_age_ms));
+	emit(&o, "jail-seccomp    %s\n", p->jail_seccomp[0] ? p->jail_seccomp : "none");
 	emit(&o, "\n[time]\ndefault         %s\nmax             %s\n",
 	    policy_fmt_ms(a, sizeof(a), p->time_default_ms), policy_fmt_ms(b, sizeof(b), p->time_max_ms));
 	emit(&o, "\n[output]\nstdout          %s\n", policy_fmt_size(a, sizeof(a), p->stdout_max));

@@ -63,6 +63,11 @@ const struct key parser_keys[] = {
 	{ SEC_SANDBOX, "network", V_NETWORK, OFF(network), 0, 0, NULL },
 	{ SEC_SANDBOX, "gpu", V_GPU, OFF(gpu), 0, 0, NULL },
 	{ SEC_SANDBOX, "runtime", V_RUNTIME, OFF(runtime), 0, 0, NULL },
+	{ SEC_SANDBOX, "isolation", V_ISOLATION, OFF(isolation), 0, 0, NULL },
+	{ SEC_SANDBOX, "reuse", V_COUNT, OFF(reuse), 1, POLICY_REUSE_CEIL, NULL },
+	{ SEC_SANDBOX, "worker-age", V_MS, OFF(worker_age_ms),
+	    POLICY_WORKER_AGE_FLOOR_MS, POLICY_WORKER_AGE_CEIL_MS, NULL },
+	{ SEC_SANDBOX, "jail-seccomp", V_DIGEST, OFF(jail_seccomp), 0, 0, NULL },
 	{ SEC_TIME, "default", V_MS, OFF(time_default_ms), 100, POLICY_TIME_CEIL_MS, NULL },
 	{ SEC_TIME, "max", V_MS, OFF(time_max_ms), 100, POLICY_TIME_CEIL_MS, NULL },
 	{ SEC_OUTPUT, "stdout", V_SIZE, OFF(stdout_max), 1024, POLICY_OUTPUT_CEIL, NULL },
@@ -120,6 +125,9 @@ parser_defaults(struct policy *p)
 	p->shm_size = 1ULL << 20;
 	p->gpu = GPU_NONE;
 	p->runtime = RUNTIME_RUNC;
+	p->isolation = ISOLATION_CONTAINER;
+	p->reuse = 100;
+	p->worker_age_ms = 600000;
 	p->time_default_ms = 10000;
 	p->time_max_ms = 60000;
 	p->stdout_max = 64ULL << 10;

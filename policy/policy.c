@@ -161,6 +161,14 @@ finish(struct parser *ps)
 		return parser_fail(ps, "pids %u is too low for runtime runsc: gVisor's own "
 		    "threads count against it (60 to 90 per sandbox); at least %d",
 		    p->pids, POLICY_PIDS_RUNSC_FLOOR);
+	ps->line = line_of(ps, "isolation", "runtime");
+	if (p->runtime == RUNTIME_RUNSC && p->isolation == ISOLATION_JAIL)
+		return parser_fail(ps, "isolation jail with runtime runsc: gVisor refuses "
+		    "the jail's mounts in a user namespace; isolation container");
+	ps->line = line_of(ps, "jail-seccomp", "isolation");
+	if (p->isolation == ISOLATION_JAIL && p->jail_seccomp[0] == '\0')
+		return parser_fail(ps, "isolation jail needs jail-seccomp: the sha256 of "
+		    "the workers' seccomp profile (jail/seccomp-jail.py)");
 	ps->line = line_of(ps, "default", "max");
 	if (p->time_default_ms > p->time_max_ms)
 		return parser_fail(ps, "[time] default %s is above max %s",

@@ -30,6 +30,8 @@ enum policy_lang {
 
 enum policy_gpu { GPU_NONE, GPU_ALL, GPU_COUNT, GPU_IDS };
 enum policy_runtime { RUNTIME_RUNC, RUNTIME_RUNSC };
+/* a container per execution, or a fresh jail per execution in a worker */
+enum policy_isolation { ISOLATION_CONTAINER, ISOLATION_JAIL };
 /* where GET /metrics is served */
 enum policy_metrics { METRICS_API, METRICS_LISTEN, METRICS_OFF };
 enum policy_auth {
@@ -82,6 +84,10 @@ struct policy {
 	size_t			ngpu_ids;
 	char			gpu_ids[POLICY_GPU_IDS_MAX][POLICY_NAME_MAX];
 	enum policy_runtime	runtime;
+	enum policy_isolation	isolation;
+	uint32_t		reuse;		/* executions per worker (isolation jail) */
+	uint32_t		worker_age_ms;	/* a worker's age at which it is removed */
+	char			jail_seccomp[POLICY_REF_MAX];	/* the workers' seccomp profile: "sha256:<64 hex>", "" = none */
 
 	/* [time] */
 	uint32_t		time_default_ms;
@@ -164,6 +170,9 @@ struct policy {
 #define POLICY_QUOTA_CEIL	(1ULL << 50)
 #define POLICY_CONC_CEIL	256
 #define POLICY_POOL_CEIL	64
+#define POLICY_REUSE_CEIL	10000
+#define POLICY_WORKER_AGE_FLOOR_MS	10000U
+#define POLICY_WORKER_AGE_CEIL_MS	(24U * 3600U * 1000U)
 #define POLICY_SESSIONS_CEIL	256
 #define POLICY_CONN_FLOOR	16
 #define POLICY_CONN_CEIL	1024

@@ -4,7 +4,8 @@
  * listener then too; after the drop it can do neither again. Its HTTP
  * server is started once with [concurrency]'s connections,
  * connections-per-address and header-timeout. So a policy whose [auth],
- * [metrics] or those three keys differ from the one in force is refused by
+ * [metrics] or those three keys differ (or [sandbox]'s isolation and
+ * jail-seccomp: sockproxy reads the workers' profile once, at start) from the one in force is refused by
  * every daemon alike (the old one stays in force everywhere) and takes a
  * restart. Pure: no I/O.
  */
@@ -35,6 +36,9 @@ policy_reload_ok(const struct policy *old, const struct policy *new,
 	    old->header_timeout_s != new->header_timeout_s)
 		section = "[concurrency] connections, connections-per-address or "
 		    "header-timeout";
+	else if (old->isolation != new->isolation ||
+	    strcmp(old->jail_seccomp, new->jail_seccomp) != 0)
+		section = "[sandbox] isolation or jail-seccomp";
 	if (section == NULL)
 		return 0;
 	snprintf(err, errlen, "%s: %s differs from the policy in force: "

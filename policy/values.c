@@ -443,6 +443,14 @@ parser_set_value(struct parser *ps, const struct key *k, char **w, size_t nw)
 		else
 			return parser_fail(ps, "runtime '%.40s': runc, or runsc (gVisor)", v);
 		return 0;
+	case V_ISOLATION:
+		if (strcmp(v, "container") == 0)
+			p->isolation = ISOLATION_CONTAINER;
+		else if (strcmp(v, "jail") == 0)
+			p->isolation = ISOLATION_JAIL;
+		else
+			return parser_fail(ps, "isolation '%.40s': container, or jail", v);
+		return 0;
 	case V_AUTH:
 		if (strcmp(v, "api-key") == 0)
 			p->auth = AUTH_API_KEY;
@@ -455,6 +463,14 @@ parser_set_value(struct parser *ps, const struct key *k, char **w, size_t nw)
 		else
 			return parser_fail(ps, "auth mode '%.40s': api-key, jwt, api-key+jwt or none", v);
 		return 0;
+	case V_DIGEST:
+		if (strcmp(v, "none") == 0) {
+			field[0] = '\0';
+			return 0;
+		}
+		if (!image_ref_ok(v))
+			return parser_fail(ps, "'%.80s' is not a digest (sha256:<64 hex>) or none", v);
+		return copy_str(ps, field, POLICY_REF_MAX, v);
 	case V_PATH_NONE:
 		if (strcmp(v, "none") == 0) {
 			field[0] = '\0';

@@ -482,3 +482,51 @@ out:
 	close(fd);
 	return r;
 }
+
+int
+dkh_upgrade(const char *sock, const char *path, uint64_t deadline_ms,
+    int *fdp, int *status, char *left, size_t *nleft)
+{
+	static const char up[] = "\r\nUpgrade: codeward-channel\r\n";
+	const struct dkh_req req = { .method = "POST", .path = path };
+	char head[DKH_HEAD_MAX];
+	size_t hlen = 0;
+	char *end = NULL;
+	ssize_t k;
+	int fd, r;
+
+	*status = 0;
+	if ((fd = connect_to(sock)) < 0)
+		return DKH_ERR_CONNECT;
+	if ((r = send_request(fd, &req, deadline_ms, NULL)) != 0)
+		goto fail;
+	while (end == NULL) {
+		if ((r = wait_fd(fd, POLLIN, deadline_ms, NULL)) != 0)
+			goto fail;
+		k = recv(fd, head + hlen, sizeof(head) - hlen, MSG_DONTWAIT);
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		r = DKH_ERR_IO;
+		if (k <= 0)
+			goto fail;
+		hlen += (size_t)k;
+		end = memmem(head, hlen, "\r\n\r\n", 4);
+		r = DKH_ERR_PROTOCOL;
+		if (end == NULL && hlen == sizeof(head))
+			goto fail;
+	}
+	r = DKH_ERR_PROTOCOL;
+	if (hlen < 12 || memcmp(head, "HTTP/1.1 ", 9) != 0)
+		goto fail;
+	*status = (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
+	if (*status != 101 || memmem(head, (size_t)(end + 2 - head), up,
+	    sizeof(up) - 1) == NULL)
+		goto fail;
+	*nleft = hlen - (size_t)(end + 4 - head);
+	memcpy(left, end + 4, *nleft);
+	*fdp = fd;
+	return DKH_OK;
+fail:
+	close(fd);
+	return r;
+}

@@ -97,6 +97,15 @@ int	dkh_call_cancel(const char *sock, const struct dkh_req *req,
 	    void *ctx);
 
 /*
+ * A hijacked POST to path (sockproxy's channel start): on sockproxy's 101
+ * to "Upgrade: codeward-channel", DKH_OK with the connected socket in *fd
+ * and the bytes that came after the head (at most DKH_HEAD_MAX) in left,
+ * *nleft of them; else a negative enum dkh_err, *status the answer's.
+ */
+int	dkh_upgrade(const char *sock, const char *path, uint64_t deadline_ms,
+	    int *fd, int *status, char *left, size_t *nleft);
+
+/*
  * sockproxy as privd last saw it. Every answer states sockproxy's
  * generation; a call that could not connect, or that sockproxy answered
  * with the engine unreachable (dkh_peer_doubt), leaves doubt. A new

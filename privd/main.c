@@ -74,6 +74,17 @@ load_policy(const char *path, size_t *len)
 		fprintf(stderr, "%s\n", err);
 		return NULL;
 	}
+	/*
+	 * Fail closed: the workers' profile loosens the container's seccomp
+	 * for codeward-jail, and privd does not run executions on workers
+	 * through it yet. A reload cannot change isolation (restart.c).
+	 */
+	if (policy.isolation == ISOLATION_JAIL) {
+		fprintf(stderr, "%s: isolation jail: privd does not run executions "
+		    "on workers yet (issue 15); isolation container\n", path);
+		free(buf);
+		return NULL;
+	}
 	return buf;
 }
 

@@ -33,10 +33,26 @@ MODULES = {
 }
 
 
+def final_stages(text):
+    """The text of the final stage and of the stages it is built FROM, in
+    order (a build stage that only hands files over is not among them)."""
+    stages = re.split(r"(?m)^(?=FROM )", text)[1:]
+    names = {}
+    for st in stages:
+        m = re.match(r"FROM \S+ AS (\S+)", st)
+        if m:
+            names[m.group(1)] = st
+    chain = [stages[-1]]
+    while True:
+        base = re.match(r"FROM (\S+)", chain[0]).group(1)
+        if base not in names:
+            return "".join(chain)
+        chain.insert(0, names[base])
+
+
 def apt_layers(dockerfile):
-    """[(layer title, [package...])] of the final stage's apt-get installs."""
-    text = open(dockerfile).read()
-    final = text[text.rindex("\nFROM "):]
+    """[(layer title, [package...])] of the final image's apt-get installs."""
+    final = final_stages(open(dockerfile).read())
     layers = []
     # each instruction with the comment lines just above it
     for m in re.finditer(r"((?:^#.*\n)*)^RUN ((?:.*\\\n)*.*)$", final, re.M):

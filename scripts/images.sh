@@ -43,6 +43,7 @@ image_version() {
 		"$DOCKER" image inspect -f '{{.Id}}' debian:bookworm-slim
 		(cd sandbox && find Dockerfile runner npm/package.json npm/package-lock.json -type f -print0 \
 			| sort -z | xargs -0 sha256sum)
+		sandbox_sources | xargs sha256sum
 	} | sha256sum | cut -c1-12
 }
 
@@ -68,12 +69,21 @@ ensure_sandbox_npm() {
 	say "npm libraries installed in $((SECONDS - t0)) s"
 }
 
+# The repository's sources the sandbox image compiles (codeward-jail and
+# codeward-agent, jail/meson.build), one a line, sorted
+sandbox_sources() {
+	printf '%s\n' jail/*.c jail/*.h common/frame.c common/frame.h \
+		common/ustar.h common/ustar_write.c | LC_ALL=C sort
+}
+
 # build_sandbox TAG VERSION: the build context is sandbox/ with the npm
-# libraries beside the Dockerfile as node_modules/, sent as one tar stream
+# libraries beside the Dockerfile as node_modules/ and sandbox_sources under
+# jail/ and common/, sent as one tar stream
 build_sandbox() {
 	(
 		set -o pipefail
-		tar -c -C sandbox . -C "$CACHE/sandbox-npm" node_modules \
+		# shellcheck disable=SC2046 # one path a word, no spaces
+		tar -c -C sandbox . -C "$CACHE/sandbox-npm" node_modules -C "$PWD" $(sandbox_sources) \
 			| env DOCKER_BUILDKIT=0 "$DOCKER" build --force-rm -t "$1" --label codeward.image=sandbox \
 				--label "codeward.version=$2" -
 	)

@@ -295,7 +295,7 @@ sp_verify_container(const struct sp_conf *conf, const struct sp_create *cr,
 		"BlkioDeviceWriteIOps", "Isolation", NULL,
 	};
 	static const char *const all[] = { "ALL" };
-	static const char *const nnp[] = { "no-new-privileges" };
+	const char *secopt[2] = { "no-new-privileges", NULL };
 	static const char *const tmpk[] = { "/tmp" };
 	const struct policy *p = conf->policy;
 	struct cmp c = { why, wlen, 0 };
@@ -348,7 +348,8 @@ sp_verify_container(const struct sp_conf *conf, const struct sp_create *cr,
 	/* HostConfig: the forced settings */
 	want_bool(&c, hc, "Privileged", 0);
 	want_strs(&c, hc, "CapDrop", all, 1);
-	want_strs(&c, hc, "SecurityOpt", nnp, 1);
+	secopt[1] = conf->seccomp_opt;
+	want_strs(&c, hc, "SecurityOpt", secopt, conf->seccomp_opt != NULL ? 2 : 1);
 	want_bool(&c, hc, "ReadonlyRootfs", 1);
 	want_str(&c, hc, "NetworkMode", sp_tmpl_network(conf));
 	want_str(&c, hc, "IpcMode", "private");
@@ -526,4 +527,17 @@ sp_answer_stat(const char *json, size_t len, struct sp_stat *st,
 out:
 	cJSON_Delete(j);
 	return r;
+}
+
+int
+sp_answer_profile_ok(const char *json, size_t len)
+{
+	cJSON *j = cJSON_ParseWithLength(json, len), *a, *s;
+	int ok;
+
+	a = cJSON_GetObjectItemCaseSensitive(j, "defaultAction");
+	s = cJSON_GetObjectItemCaseSensitive(j, "syscalls");
+	ok = cJSON_IsObject(j) && cJSON_IsString(a) && cJSON_IsArray(s);
+	cJSON_Delete(j);
+	return ok;
 }

@@ -52,5 +52,7 @@ int	sp_answer_stat(const char *json, size_t len, struct sp_stat *st,
 	    const char **why);
 /* the daemon's "message", escaped for a log line */
 void	sp_answer_message(const char *json, size_t len, char *out, size_t olen);
+/* a seccomp profile's shape: a JSON object with defaultAction and syscalls */
+int	sp_answer_profile_ok(const char *json, size_t len);
 
 #endif

@@ -55,7 +55,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: codeward-sockproxy --listen PATH --upstream PATH "
-	    "--policy FILE [--instance NAME]\n");
+	    "--policy FILE [--instance NAME] [--jail-seccomp FILE]\n");
 	exit(2);
 }
 
@@ -181,10 +181,11 @@ main(int argc, char **argv)
 		{ "upstream", required_argument, NULL, 'u' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "instance", required_argument, NULL, 'i' },
+		{ "jail-seccomp", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen_path = NULL, *upstream = NULL, *policy_path = NULL;
-	const char *instance = "default";
+	const char *instance = "default", *jail_seccomp = NULL;
 	unsigned char secret[SP_SECRET_LEN / 2];
 	struct cw_user u;
 	struct sigaction sa;
@@ -199,6 +200,7 @@ main(int argc, char **argv)
 		case 'u': upstream = optarg; break;
 		case 'p': policy_path = optarg; break;
 		case 'i': instance = optarg; break;
+		case 's': jail_seccomp = optarg; break;
 		default: usage();
 		}
 	}
@@ -218,6 +220,7 @@ main(int argc, char **argv)
 	conf.policy = &policy;
 	conf.upstream = upstream;
 	snprintf(conf.instance, sizeof(conf.instance), "%s", instance);
+	sp_profile_load(&conf, jail_seccomp);
 
 	/* the users, while NSS still works */
 	privdrop_resolve(SP_USER, &u);

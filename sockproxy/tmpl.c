@@ -181,8 +181,12 @@ sp_tmpl_create(struct sp_buf *b, const struct sp_conf *conf,
 	    "\"codeward.owner\":\"%s\"}", conf->instance, conf->owner);
 	sp_buf_str(b, ",\"HostConfig\":{\"NetworkMode\":");
 	sp_buf_jstr(b, sp_tmpl_network(conf), strlen(sp_tmpl_network(conf)));
-	sp_buf_str(b, ",\"CapDrop\":[\"ALL\"],\"SecurityOpt\":[\"no-new-privileges\"]"
-	    ",\"ReadonlyRootfs\":true,\"IpcMode\":\"private\""
+	sp_buf_str(b, ",\"CapDrop\":[\"ALL\"],\"SecurityOpt\":[\"no-new-privileges\"");
+	if (conf->seccomp_opt != NULL) {
+		sp_buf_str(b, ",");
+		sp_buf_jstr(b, conf->seccomp_opt, strlen(conf->seccomp_opt));
+	}
+	sp_buf_str(b, "],\"ReadonlyRootfs\":true,\"IpcMode\":\"private\""
 	    ",\"CgroupnsMode\":\"private\",\"Init\":true,\"Privileged\":false"
 	    ",\"RestartPolicy\":{\"Name\":\"no\",\"MaximumRetryCount\":0}"
 	    ",\"LogConfig\":{\"Type\":\"none\",\"Config\":{}}");

@@ -18,6 +18,7 @@ struct sp_conf {
 	const char		*upstream;
 	char			instance[SP_INSTANCE_MAX + 1];
 	char			owner[SP_SECRET_LEN + 1];
+	const char		*seccomp_opt;	/* "seccomp=<profile>" (isolation jail), or NULL */
 };
 
 /* a create request after validation: what the client chose */
@@ -103,5 +104,8 @@ int	sp_tmpl_tmp_is_volume(const struct sp_conf *conf);
 const char *sp_tmpl_network(const struct sp_conf *conf);
 
 #define SP_WORKDIR	"/mnt/data"
+
+/* profile.c: the workers' seccomp profile, read and checked at start */
+void	sp_profile_load(struct sp_conf *conf, const char *path);
 
 #endif

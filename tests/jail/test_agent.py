@@ -88,7 +88,8 @@ def test_agent_jailed_jobs():
     res = ch.run("bash", tj.HOSTILE)
     check(res["reason"] == "none", "the hostile job ended by itself: %r" % res)
     res = ch.run("py", "open('in.txt','a').write('y')", files=[("in.txt", b"x"), ("same", b"s")])
-    check(res["code"] == 0 and cw.tar_members(res["archive"]) == {"data/in.txt": b"xy"},
+    check(res["code"] == 0 and cw.tar_members(res["archive"]) == {"data/in.txt": b"xy",
+                                                          "data/.codeward/kept": b"same\n"},
           "after the hostile job: the next runs, its changed input comes back: %r"
           % ((res["stderr"], cw.tar_members(res["archive"])),))
     res = ch.run("bash", "sleep 30", timeout_ms=500)

@@ -25,8 +25,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from cwtest import BUILD, DOCKER, SOURCE, check, docker_api, main, require_docker, sandbox_image_id  # noqa: E402
+from jailprofile import docker_default_profile  # noqa: E402
 
-DEBIAN_PROFILE = "/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json"
 INSTANCE = "jailtest-" + secrets.token_hex(4)
 IMAGE_TAG = "codeward-sandbox:" + INSTANCE
 UID = 10001
@@ -43,24 +43,6 @@ def _cleanup():
 
 
 atexit.register(_cleanup)
-
-
-def docker_default_profile(tmp):
-    """The engine's default seccomp profile, from the engine's own source."""
-    path = os.environ.get("CODEWARD_DOCKER_SECCOMP_DEFAULT", DEBIAN_PROFILE)
-    if os.path.exists(path):
-        return path
-    # the package that ships it pulls in 250 Go packages: take the one file
-    r = subprocess.run(["apt-get", "download", "golang-github-docker-docker-dev"],
-                       cwd=tmp, capture_output=True, text=True)
-    debs = [f for f in os.listdir(tmp) if f.endswith(".deb")]
-    check(r.returncode == 0 and len(debs) == 1,
-          "Docker's default seccomp profile: neither %s nor the package "
-          "golang-github-docker-docker-dev: %s" % (path, r.stderr.strip()))
-    deb = os.path.join(tmp, debs[0])
-    tar = subprocess.run(["dpkg-deb", "--fsys-tarfile", deb], capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", tmp, "." + DEBIAN_PROFILE], input=tar.stdout, check=True)
-    return os.path.join(tmp, DEBIAN_PROFILE.lstrip("/"))
 
 
 def setup():

@@ -102,7 +102,7 @@ def write_policy(d, image, edits=None):
 class Proxy:
     """A codeward-sockproxy under test, in the foreground, logging to a file."""
 
-    def __init__(self, d, upstream, policy, instance, env=None):
+    def __init__(self, d, upstream, policy, instance, env=None, args=()):
         self.listen = os.path.join(d, "sp.sock")
         self.logpath = os.path.join(d, "sockproxy.log")
         self.instance = instance
@@ -111,7 +111,7 @@ class Proxy:
         e.update(env or {})
         self.p = subprocess.Popen([SOCKPROXY, "--listen", self.listen,
                                    "--upstream", upstream, "--policy", policy,
-                                   "--instance", instance],
+                                   "--instance", instance] + list(args),
                                   stdout=self.log, stderr=subprocess.STDOUT, env=e)
 
     def wait_ready(self, timeout=30):

@@ -181,6 +181,18 @@ static const struct bad bad[] = {
 	    "runsc: gVisor's own threads count against it (60 to 90 per sandbox); at least 256" },
 	{ "[sandbox]\nruntime kata\n", "t.policy:2: runtime 'kata': runc, or runsc (gVisor)" },
 	{ "[sandbox]\nruntime RUNSC\n", "t.policy:2: runtime 'RUNSC': runc, or runsc (gVisor)" },
+	{ "[sandbox]\nisolation nsjail\n", "t.policy:2: isolation 'nsjail': container, or jail" },
+	{ "[sandbox]\npids 256\nisolation jail\nruntime runsc\n", "t.policy:3: isolation jail "
+	    "with runtime runsc: gVisor refuses the jail's mounts in a user namespace; isolation "
+	    "container" },
+	{ "[sandbox]\nisolation jail\n", "t.policy:2: isolation jail needs jail-seccomp: the "
+	    "sha256 of the workers' seccomp profile (jail/seccomp-jail.py)" },
+	{ "[sandbox]\njail-seccomp sha256:0123\n", "t.policy:2: 'sha256:0123' is not a digest "
+	    "(sha256:<64 hex>) or none" },
+	{ "[sandbox]\nreuse 0\n", "t.policy:2: reuse 0 is below the floor of 1" },
+	{ "[sandbox]\nreuse 10001\n", "t.policy:2: reuse 10001 is above the ceiling of 10000" },
+	{ "[sandbox]\nworker-age 9s\n", "t.policy:2: worker-age 9s is below the floor of 10s" },
+	{ "[sandbox]\nworker-age 25h\n", "t.policy:2: worker-age 25h is above the ceiling of 24h" },
 
 	/* images and languages */
 	{ "[images]\nsandbox codeward-sandbox:current\n", "t.policy:2: image 'sandbox': "
@@ -272,6 +284,13 @@ static const struct good good[] = {
 	{ "[sandbox]\ngpu 2\n", { "gpu             2\n" } },
 	{ "[sandbox]\ngpu ids:0,GPU-6a1d2c\n", { "gpu             ids:0,GPU-6a1d2c\n" } },
 	{ "[sandbox]\nruntime runsc\npids 256\n", { "runtime         runsc\n" } },
+	{ "", { "isolation       container\nreuse           100\nworker-age      10m\n" } },
+	{ "[sandbox]\nisolation jail\nreuse 1\nworker-age 10s\njail-seccomp sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+	    { "isolation       jail\nreuse           1\nworker-age      10s\n",
+	      "jail-seccomp    sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n" } },
+	{ "", { "jail-seccomp    none\n" } },
+	{ "[sandbox]\nreuse 10000\nworker-age 24h\n", { "reuse           10000\n",
+	    "worker-age      24h\n" } },
 	{ "[time]\ndefault 100ms\nmax 1h\n", { "default         100ms\nmax             1h\n" } },
 	{ "[time]\ndefault 90s\nmax 90s\n", { "default         90s\nmax             90s\n" } },
 	{ "[files]\nlifetime 1440m\nper-execution 0\n", { "lifetime        24h\n",

@@ -160,6 +160,19 @@ test_reload_ok(void)
 	b = a;
 	b.header_timeout_s = a.header_timeout_s + 1;
 	CHECK(policy_reload_ok(&a, &b, "t", err, sizeof(err)) == -1);
+	/* sockproxy reads the workers' seccomp profile once, at start */
+	b = a;
+	b.isolation = ISOLATION_JAIL;
+	CHECK(policy_reload_ok(&a, &b, "t", err, sizeof(err)) == -1 &&
+	    strstr(err, "isolation") != NULL);
+	b = a;
+	snprintf(b.jail_seccomp, sizeof(b.jail_seccomp), "sha256:%064d", 0);
+	CHECK(policy_reload_ok(&a, &b, "t", err, sizeof(err)) == -1 &&
+	    strstr(err, "jail-seccomp") != NULL);
+	b = a;
+	b.reuse = a.reuse + 1;
+	b.worker_age_ms = a.worker_age_ms + 1000;
+	CHECK(policy_reload_ok(&a, &b, "t", err, sizeof(err)) == 0);
 }
 
 int

@@ -73,9 +73,11 @@ def create_worker(listen, image):
     return cid
 
 
-def open_channel(listen, cid, timeout=60):
-    """The agent's exec, then its hijacked start: (socket, Channel)."""
-    st, _, out = h.call(listen, "POST", "/v1.41/containers/%s/channel" % cid)
+def open_channel(listen, cid, timeout=60, jail=False):
+    """The agent's exec (with jail: the agent's -j), then its hijacked start:
+    (socket, Channel, exec id)."""
+    st, _, out = h.call(listen, "POST", "/v1.41/containers/%s/channel%s"
+                        % (cid, "?jail=1" if jail else ""))
     if st != 201:
         h.fail("channel create: %d %r" % (st, out))
     eid = json.loads(out)["Id"]
@@ -121,8 +123,16 @@ def fifty_jobs(ch):
     res = ch.run("py", "open('in.csv','a').write('3,4\\n')",
                  files=[("in.csv", b"1,2\n"), ("keep/same.txt", b"same")])
     got = cw.tar_members(res["archive"])
-    check(got == {"data/in.csv": b"1,2\n3,4\n"},
-          "the changed input comes back, the unchanged one does not: %r" % sorted(got))
+    check(got == {"data/in.csv": b"1,2\n3,4\n", "data/.codeward/kept": b"keep/same.txt\n"},
+          "the changed input comes back, the unchanged one does not (it is listed kept): %r"
+          % sorted(got))
+    res = ch.run("bash", "rm gone.txt; cat .codeward/kept 2>/dev/null; mkdir -p .codeward; "
+                         "echo gone.txt > .codeward/kept",
+                 files=[("gone.txt", b"g"), ("stay.txt", b"s")])
+    got = cw.tar_members(res["archive"])
+    check(got == {"data/.codeward/kept": b"stay.txt\n"},
+          "a deleted input is neither returned nor listed kept, whatever the job writes in "
+          ".codeward/: %r" % got)
     res = ch.run("py", "open('out/new.bin','wb') if False else None\n"
                        "import os; os.makedirs('out'); open('out/new.bin','wb').write(b'\\0'*700)")
     got = cw.tar_members(res["archive"])

@@ -1,0 +1,172 @@
+#include "chan.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "dkstream.h"
+#include "util.h"
+
+void
+chan_init(struct chan *c, const struct frame_caps *caps)
+{
+	memset(c, 0, sizeof(*c));
+	frame_chan_init(&c->fc, caps);
+	frame_rd_init(&c->up, FRAME_UP, &c->fc);
+	c->outfd = c->tarfd = -1;
+}
+
+/* one frame of ours: through the grammar first, then out */
+static int
+send_frame(struct chan *c, int fd, uint8_t type, const void *p, size_t n)
+{
+	struct frame_hdr h = { type, (uint32_t)n };
+	unsigned char hdr[FRAME_HDR];
+
+	if (frame_chan_step(&c->fc, FRAME_DOWN, &h,
+	    frame_type_fixed(type) ? p : NULL) != 0) {
+		c->why = c->fc.why;
+		return -1;
+	}
+	frame_hdr_write(hdr, type, (uint32_t)n);
+	if (cw_write_all(fd, hdr, sizeof(hdr)) != 0 ||
+	    (n > 0 && cw_write_all(fd, p, n) != 0)) {
+		c->why = "the channel's write failed";
+		return -1;
+	}
+	return 0;
+}
+
+/* a memfd's len bytes as pieces of type */
+static int
+send_pieces(struct chan *c, int fd, uint8_t type, int src, uint64_t len)
+{
+	unsigned char buf[16384];	/* a piece; a run thread's stack is 256K */
+	uint64_t off;
+	ssize_t n;
+
+	for (off = 0; off < len; off += (uint64_t)n) {
+		size_t want = len - off < sizeof(buf) ? (size_t)(len - off) : sizeof(buf);
+
+		if ((n = pread(src, buf, want, (off_t)off)) <= 0) {
+			c->why = "an input could not be read";
+			return -1;
+		}
+		if (send_frame(c, fd, type, buf, (size_t)n) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+chan_send_job(struct chan *c, int fd, const struct frame_job *fj,
+    const struct job *job, int outfd, int tarfd)
+{
+	unsigned char jb[FRAME_JOB_LEN];
+	uint32_t i;
+
+	if (!c->ready) {
+		c->why = "the agent is not ready for a job";
+		return -1;
+	}
+	c->outfd = outfd;
+	c->tarfd = tarfd;
+	c->outlen = c->tarlen = 0;
+	c->exited = c->ready = 0;
+	memset(&c->exit, 0, sizeof(c->exit));
+	frame_job_write(jb, fj);
+	if (send_frame(c, fd, FRAME_JOB, jb, sizeof(jb)) != 0)
+		return -1;
+	for (i = 0; i < job->nfiles; i++) {
+		const struct job_file *f = &job->files[i];
+
+		if (send_frame(c, fd, FRAME_FILE, f->name, strlen(f->name)) != 0 ||
+		    send_pieces(c, fd, FRAME_DATA, f->fd, f->size) != 0)
+			return -1;
+	}
+	if (send_pieces(c, fd, FRAME_CODE, job->code_fd, job->code_len) != 0)
+		return -1;
+	return send_frame(c, fd, FRAME_RUN, NULL, 0);
+}
+
+/* STDOUT and STDERR behind Docker's stream header, as an exec's output */
+static int
+to_output(struct chan *c, int type, const unsigned char *p, size_t n)
+{
+	unsigned char h[DKSTREAM_HDR];
+
+	dkstream_header(h, type, (uint32_t)n);
+	if (cw_write_all(c->outfd, h, sizeof(h)) != 0 ||
+	    cw_write_all(c->outfd, p, n) != 0) {
+		c->why = "the output memfd's write failed";
+		return -1;
+	}
+	c->outlen += sizeof(h) + n;
+	return 0;
+}
+
+static int
+agent_frame(void *ctx, enum frame_ev ev, const struct frame_hdr *h,
+    const unsigned char *p, size_t n)
+{
+	struct chan *c = ctx;
+	const char *why;
+
+	if (ev == FRAME_EV_PIECE) {
+		if (h->type == FRAME_STDOUT || h->type == FRAME_STDERR)
+			return to_output(c, h->type == FRAME_STDOUT ?
+			    DKSTREAM_STDOUT : DKSTREAM_STDERR, p, n);
+		if (cw_write_all(c->tarfd, p, n) != 0) {
+			c->why = "the archive memfd's write failed";
+			return -1;
+		}
+		c->tarlen += n;
+		return 0;
+	}
+	if (h->type == FRAME_EXIT) {
+		if (frame_exit_parse(p, n, &c->exit, &why) != 0) {
+			c->why = why;
+			return -1;
+		}
+		c->exited = 1;
+	} else if (h->type == FRAME_READY) {
+		c->hello = 1;
+		c->ready = 1;
+	}
+	return 0;
+}
+
+int
+chan_feed(struct chan *c, const unsigned char *p, size_t n)
+{
+	enum frame_result r = frame_rd_feed(&c->up, p, n, agent_frame, c);
+
+	if (r == FRAME_BAD)
+		c->why = c->up.why;
+	return r == FRAME_OK ? 0 : -1;
+}
+
+void
+chan_done(const struct chan *c, const struct job *job,
+    struct ipc_exec_done *d)
+{
+	d->kill = IPC_KILL_NONE;
+	d->limit = 0;
+	d->exit_code = c->exit.signal != 0 ? 128 + c->exit.signal : c->exit.code;
+	switch (c->exit.reason) {
+	case FRAME_REASON_TIMEOUT:
+		d->kill = IPC_KILL_TIME;
+		d->limit = job->timeout_ms;
+		break;
+	case FRAME_REASON_OUTPUT:
+		d->kill = IPC_KILL_OUTPUT;
+		d->limit = job->policy->stdout_max;	/* as program.c says it */
+		break;
+	case FRAME_REASON_FAILED:
+		d->exit_code = -1;
+		break;
+	default:
+		break;
+	}
+	d->output_len = c->outlen;
+	d->archive_len = c->tarlen;
+}
