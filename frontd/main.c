@@ -7,16 +7,16 @@
  * socket (seccomp: no socket(); the listener is bound before the drop).
  *
  * Started by privd with the socketpair on fd 3 and the policy bytes privd
- * parsed on fd 4. Start-up, in order: parse the policy; bind the listener
- * (and the policy's metrics listener); make the store directory ours; read
+ * parsed on fd 4 (and, with --listen-fd, the API's listener the supervisor
+ * holds). Start-up, in order: parse the policy; bind the listener unless
+ * it was handed on (and the policy's metrics listener); make the store directory ours; read
  * the key file; drop to codeward-front; open the store directory as its
  * owner; load the seccomp filter; then start the reader of privd's answers
  * and the HTTP threads.
  */
-#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +35,7 @@
 #include "filter.h"
 #include "http.h"
 #include "ipc.h"
+#include "listen.h"
 #include "log.h"
 #include "policy.h"
 #include "privdrop.h"
@@ -68,50 +69,33 @@ read_policy(void)
 static int
 bind_listener(const char *spec)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	char host[64];
-	const char *colon = strrchr(spec, ':');
-	long port;
-	int fd, one = 1;
+	char err[256];
+	int fd;
 
-	if (colon == NULL || (size_t)(colon - spec) >= sizeof(host))
-		fatalx("bind_listener: '%s' is not ADDR:PORT", spec);
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = '\0';
-	port = strtol(colon + 1, NULL, 10);
-	if (port < 1 || port > 65535)
-		fatalx("bind_listener: bad port in '%s'", spec);
-	memset(&ss, 0, sizeof(ss));
-	if (host[0] == '[') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		size_t hl = strlen(host);
-
-		if (hl < 2 || host[hl - 1] != ']')
-			fatalx("bind_listener: bad address '%s'", host);
-		host[hl - 1] = '\0';
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
-			fatalx("bind_listener: bad address '%s'", host + 1);
-		sl = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			fatalx("bind_listener: bad address '%s'", host);
-		sl = sizeof(*s4);
-	}
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		fatal("bind_listener: socket");
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) != 0)
-		fatal("bind_listener: bind %s", spec);
-	if (listen(fd, 128) != 0)
-		fatal("bind_listener: listen");
+	if ((fd = cw_listen_bind(spec, err, sizeof(err))) < 0)
+		fatalx("bind_listener: %s", err);
 	return fd;
+}
+
+/*
+ * The API's listener privd handed on from the supervisor, which holds it
+ * across restarts (common/listen.h): checked, made close-on-exec.
+ */
+static int
+held_listener(const char *arg)
+{
+	char err[256], *end;
+	long fd;
+
+	errno = 0;
+	fd = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || fd < 5 || fd > 64)
+		fatalx("--listen-fd '%s': not a descriptor privd hands on", arg);
+	if (cw_listen_check((int)fd, err, sizeof(err)) != 0)
+		fatalx("--listen-fd: %s", err);
+	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) != 0)
+		fatal("--listen-fd: F_SETFD");
+	return (int)fd;
 }
 
 static void
@@ -131,9 +115,10 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "store", required_argument, NULL, 'd' },
+		{ "listen-fd", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *listen_spec = NULL, *store_path = NULL;
+	const char *listen_spec = NULL, *store_path = NULL, *listen_fd = NULL;
 	struct cw_user user;
 	char err[512];
 	int ch, lfd, mfd = -1, sfd;
@@ -145,7 +130,9 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'l': listen_spec = optarg; break;
 		case 'd': store_path = optarg; break;
-		default: fatalx("usage: codeward-frontd --listen ADDR:PORT --store DIR");
+		case 'F': listen_fd = optarg; break;
+		default: fatalx("usage: codeward-frontd --listen ADDR:PORT --store DIR "
+		    "[--listen-fd N]");
 		}
 	}
 	if (listen_spec == NULL || store_path == NULL || optind != argc)
@@ -158,7 +145,8 @@ main(int argc, char **argv)
 
 	/* everything that needs root or NSS, before the drop */
 	privdrop_resolve("codeward-front", &user);
-	lfd = bind_listener(listen_spec);
+	lfd = listen_fd != NULL ? held_listener(listen_fd) :
+	    bind_listener(listen_spec);
 	if (policy.metrics == METRICS_LISTEN)
 		mfd = bind_listener(policy.metrics_listen);
 	if (store_prepare_dir(store_path, user.uid, user.gid) != 0)

@@ -33,6 +33,7 @@
 #include "custody.h"
 #include "filter.h"
 #include "ipc.h"
+#include "listen.h"
 #include "log.h"
 #include "monitor.h"
 #include "pool.h"
@@ -53,6 +54,10 @@ static struct policy policy;
 static volatile sig_atomic_t got_signal, got_hup;
 static int wake_pipe[2] = { -1, -1 };
 static pid_t frontd_pid = -1;
+
+/* where frontd gets the API's listener the supervisor holds (listen.h) */
+#define LISTEN_FD	5
+#define LISTEN_FD_ARG	"5"
 
 static void
 usage(void)
@@ -131,10 +136,13 @@ woken(void)
 	}
 }
 
-/* fork+exec frontd: socketpair end on fd 3, sealed policy bytes on fd 4 */
+/*
+ * fork+exec frontd: socketpair end on fd 3, sealed policy bytes on fd 4,
+ * and the listener the supervisor holds, when it handed one, on fd 5
+ */
 static pid_t
 spawn_frontd(const char *path, int sock, const char *policy_buf,
-    size_t policy_len, const char *listen, const char *store)
+    size_t policy_len, const char *listen, const char *store, int lfd)
 {
 	int pfd;
 	pid_t pid;
@@ -147,13 +155,19 @@ spawn_frontd(const char *path, int sock, const char *policy_buf,
 		fatal("spawn_frontd: fork");
 	if (pid == 0) {
 		char *argv[] = { (char *)path, "--listen", (char *)listen,
-		    "--store", (char *)store, NULL };
+		    "--store", (char *)store, NULL, NULL, NULL };
 		sigset_t all;
 
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		if (dup2(sock, IPC_FD) < 0 || dup2(pfd, POLICY_FD) < 0)
 			_exit(127);
+		if (lfd >= 0) {
+			if (dup2(lfd, LISTEN_FD) < 0)
+				_exit(127);
+			argv[5] = "--listen-fd";
+			argv[6] = LISTEN_FD_ARG;
+		}
 		execv(path, argv);
 		_exit(127);
 	}
@@ -179,7 +193,8 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	char *policy_buf;
 	size_t policy_len;
-	int sv[2], ch, rc, status;
+	int sv[2], ch, rc, status, lfd;
+	char lerr[256];
 
 	log_init("privd");
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -196,6 +211,9 @@ main(int argc, char **argv)
 	if (optind != argc || !policy_path || !sockproxy || !frontd || !listen ||
 	    !store)
 		usage();
+	/* the supervisor's listener, if it handed one: fd 3, before any open */
+	if ((lfd = cw_listen_inherited(lerr, sizeof(lerr))) == -2)
+		fatalx("privd: the inherited listener: %s", lerr);
 	if ((policy_buf = load_policy(policy_path, &policy_len)) == NULL)
 		return 1;
 	privd.policy = &policy;
@@ -222,8 +240,10 @@ main(int argc, char **argv)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		fatal("socketpair");
 	frontd_pid = spawn_frontd(frontd, sv[1], policy_buf, policy_len, listen,
-	    store);
+	    store, lfd);
 	close(sv[1]);
+	if (lfd >= 0)
+		close(lfd);	/* the supervisor's and frontd's now */
 	free(policy_buf);
 	privd.sock = sv[0];
 	/* a copy of each connection frontd answers: its limits' worth */

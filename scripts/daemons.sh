@@ -86,6 +86,7 @@ start_daemons() {
 		stop_one sockproxy 100
 		setsid "$REL"/supervise/codeward-supervise --run "$RUNDIR" --log "$LOGDIR" \
 			--wait-socket "$RUNDIR/sockproxy.sock" --pair privd="$TOP/$REL/frontd/codeward-frontd" \
+			--listen "127.0.0.1:$PORT" \
 			-- "$TOP/$REL"/sockproxy/codeward-sockproxy --listen "$RUNDIR/sockproxy.sock" \
 			--upstream "$DOCKER_SOCK" --policy "$POLICY" --instance "$INSTANCE" \
 			-- "$TOP/$REL"/privd/codeward-privd --policy "$POLICY" \

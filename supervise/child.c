@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "listen.h"
 #include "log.h"
 #include "util.h"
 
@@ -71,6 +72,27 @@ write_pidfile(const char *rundir, const char *name, pid_t pid)
 		log_warn("write_pidfile: %s", path);
 }
 
+/*
+ * In the child, before its exec: the held listener on fd 3 (without
+ * close-on-exec) and systemd's two variables naming it (the supervisor is
+ * single-threaded: setenv after fork is safe here).
+ */
+static int
+hand_listener(int fd)
+{
+	char pid[24];
+
+	if (fd == CW_LISTEN_FD_FIRST) {
+		if (fcntl(fd, F_SETFD, 0) != 0)
+			return -1;
+	} else if (dup2(fd, CW_LISTEN_FD_FIRST) < 0)
+		return -1;
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (setenv("LISTEN_FDS", "1", 1) != 0 || setenv("LISTEN_PID", pid, 1) != 0)
+		return -1;
+	return 0;
+}
+
 int
 sv_start(struct sv_child *c, const char *logdir, const char *rundir)
 {
@@ -107,6 +129,8 @@ sv_start(struct sv_child *c, const char *logdir, const char *rundir)
 		if (dup2(nullfd, STDIN_FILENO) < 0 ||
 		    dup2(logfd, STDOUT_FILENO) < 0 ||
 		    dup2(logfd, STDERR_FILENO) < 0)
+			_exit(127);
+		if (c->listen_fd >= 0 && hand_listener(c->listen_fd) != 0)
 			_exit(127);
 		execv(c->argv[0], c->argv);
 		dprintf(STDERR_FILENO, "codeward-supervise: exec %s: %s\n",

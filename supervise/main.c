@@ -2,7 +2,7 @@
  * codeward-supervise — starts the daemons and restarts the one that dies.
  *
  *   codeward-supervise --run DIR --log DIR [--wait-socket PATH] \
- *       [--pair privd=/path/codeward-frontd] \
+ *       [--pair privd=/path/codeward-frontd [--listen ADDR:PORT]] \
  *       -- /path/codeward-sockproxy ARGS... -- /path/codeward-privd ARGS...
  *
  * Each program after a "--" is a child, named by its file name without
@@ -11,7 +11,9 @@
  * privd and frontd are one child: privd spawns frontd; frontd leaves when
  * privd dies (its parent-death signal and its socketpair's end of file),
  * and with --pair privd=FRONTD privd is killed SV_PAIR_GRACE_MS after
- * frontd dies (pair.c).
+ * frontd dies (pair.c). With --listen it binds the API's listener once
+ * and hands it to that child at each start (systemd's LISTEN_FDS, fd 3),
+ * so a connection made during the pair's restart waits in the backlog.
  *
  * Trusts: its own argv and nothing else; it parses no file, no socket, no
  * environment, only signals and its children's wait statuses.
@@ -43,6 +45,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "listen.h"
 #include "log.h"
 #include "supervise.h"
 #include "util.h"
@@ -54,7 +57,7 @@
 
 static struct sv_child	children[SV_CHILDREN_MAX];
 static size_t		nchildren;
-static const char	*rundir, *logdir, *wait_socket, *pair_spec;
+static const char	*rundir, *logdir, *wait_socket, *pair_spec, *listen_spec;
 static volatile sig_atomic_t got_stop;
 static int		wake_pipe[2] = { -1, -1 };
 
@@ -63,7 +66,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: codeward-supervise --run DIR --log DIR [--wait-socket PATH]\n"
-	    "           [--pair NAME=PROGRAM] -- PROGRAM [ARG...] [-- PROGRAM [ARG...]]...\n");
+	    "           [--pair NAME=PROGRAM [--listen ADDR:PORT]]\n"
+	    "           -- PROGRAM [ARG...] [-- PROGRAM [ARG...]]...\n");
 	exit(2);
 }
 
@@ -133,6 +137,29 @@ parse_pair(const char *spec)
 		}
 	}
 	fatalx("--pair %s: no program named so", spec);
+}
+
+/*
+ * --listen ADDR:PORT: the API's listener, bound once here and handed to the
+ * pair's child (privd, which hands it to frontd) at each of its starts, so
+ * that a client connecting while the pair restarts waits in the backlog
+ * rather than being refused (common/listen.h).
+ */
+static void
+hold_listener(const char *spec)
+{
+	char err[256];
+	size_t i;
+	int fd;
+
+	if (pair_spec == NULL)
+		fatalx("--listen %s: it goes to the --pair child; none named", spec);
+	if ((fd = cw_listen_bind(spec, err, sizeof(err))) < 0)
+		fatalx("--listen: %s", err);
+	for (i = 0; i < nchildren; i++)
+		if (children[i].pair_exe != NULL)
+			children[i].listen_fd = fd;
+	log_info("supervise: holding the listener %s for the pair", spec);
 }
 
 static struct sv_child *
@@ -277,6 +304,7 @@ main(int argc, char **argv)
 		{ "log", required_argument, NULL, 'l' },
 		{ "wait-socket", required_argument, NULL, 'w' },
 		{ "pair", required_argument, NULL, 'p' },
+		{ "listen", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t orphan_due = 0, waiting_since = 0;
@@ -292,6 +320,7 @@ main(int argc, char **argv)
 		case 'l': logdir = optarg; break;
 		case 'w': wait_socket = optarg; break;
 		case 'p': pair_spec = optarg; break;
+		case 'L': listen_spec = optarg; break;
 		default: usage();
 		}
 	}
@@ -300,10 +329,14 @@ main(int argc, char **argv)
 	    strcmp(argv[optind - 1], "--") != 0)
 		usage();
 	parse_children(argc, argv, optind);
-	for (i = 0; i < nchildren; i++)
+	for (i = 0; i < nchildren; i++) {
 		children[i].pair_fd = -1;
+		children[i].listen_fd = -1;
+	}
 	if (pair_spec != NULL)
 		parse_pair(pair_spec);
+	if (listen_spec != NULL)
+		hold_listener(listen_spec);
 
 	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
 		fatal("pipe2");

@@ -31,6 +31,7 @@ struct sv_child {
 	pid_t		pair_pid;		/* lives and dies with it */
 	int		pair_fd;		/* pidfd of pair_pid; -1: not found yet */
 	uint64_t	pair_kill_ms;		/* its pair ended: SIGKILL at; 0: none */
+	int		listen_fd;		/* handed to it as fd 3; -1: none */
 };
 
 /* the delay before the restart of a child that ran 'ran_ms'; updates *backoff */

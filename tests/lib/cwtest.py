@@ -201,6 +201,7 @@ class Appliance:
             [os.path.join(BUILD, "supervise", "codeward-supervise"), "--run", self.dir,
              "--log", self.dir, "--wait-socket", self.sock,
              "--pair", "privd=" + os.path.join(BUILD, "frontd", "codeward-frontd"),
+             "--listen", "127.0.0.1:%d" % self.port,
              "--"] + self.sockproxy_argv() +
             ["--"] + self.privd_argv(),
             stdout=self.logs["supervise"], stderr=subprocess.STDOUT)

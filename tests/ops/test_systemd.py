@@ -10,7 +10,8 @@ import tempfile
 
 from cwtest import BUILD, SOURCE, check, main
 
-UNITS = ["codeward-sockproxy.service", "codeward.service"]
+UNITS = ["codeward-sockproxy.service", "codeward.service", "codeward.socket"]
+SERVICES = [u for u in UNITS if u.endswith(".service")]
 INSTALLED = "/usr/local/libexec/codeward/"
 HARDENING = ["NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
              "PrivateDevices=yes", "ProtectKernelTunables=yes", "ProtectKernelModules=yes",
@@ -45,14 +46,27 @@ def test_verify():
 
 
 def test_hardening():
-    for name in UNITS:
+    for name in SERVICES:
         lines = unit_text(name).splitlines()
         for opt in HARDENING:
             check(opt in lines, "%s lacks %s" % (name, opt))
         caps = [l for l in lines if l.startswith("CapabilityBoundingSet=")]
         check(len(caps) == 1 and "CAP_SYS_ADMIN" not in caps[0], "%s: %r" % (name, caps))
-    check("Requires=codeward-sockproxy.service" in unit_text("codeward.service").splitlines(),
-          "codeward.service does not require sockproxy's unit")
+    check("Requires=codeward-sockproxy.service codeward.socket" in
+          unit_text("codeward.service").splitlines(),
+          "codeward.service does not require sockproxy's unit and its socket")
+
+
+def test_socket_matches_service():
+    """systemd holds the API's listener: the address privd is told is the
+    socket unit's (privd takes the socket systemd hands it; the address
+    names it in logs)."""
+    sock = [l.split("=", 1)[1] for l in unit_text("codeward.socket").splitlines()
+            if l.startswith("ListenStream=")]
+    svc = re.search(r"--listen (\S+)", unit_text("codeward.service"))
+    check(len(sock) == 1 and svc is not None and svc.group(1) == sock[0],
+          "codeward.socket listens on %r, codeward.service says %r" %
+          (sock, svc and svc.group(1)))
 
 
 if __name__ == "__main__":
