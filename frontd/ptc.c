@@ -8,6 +8,7 @@
 #include "ptc.h"
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,19 +110,28 @@ body_object(const char *body, size_t len, const struct strict_field *f,
 	return NULL;
 }
 
-/* one code point of s (valid UTF-8), its length in *n */
+/*
+ * One code point of s, its length in *n. Every parsed string is valid
+ * UTF-8; anything else counts as one byte of U+FFFD (dropped), and a NUL
+ * is never read past.
+ */
 static unsigned int
 code_point(const unsigned char *s, size_t *n)
 {
-	if (s[0] < 0x80)
-		return *n = 1, s[0];
-	if (s[0] < 0xe0)
-		return *n = 2, (s[0] & 0x1fu) << 6 | (s[1] & 0x3fu);
-	if (s[0] < 0xf0)
-		return *n = 3, (s[0] & 0x0fu) << 12 | (s[1] & 0x3fu) << 6 |
-		    (s[2] & 0x3fu);
-	return *n = 4, (s[0] & 0x07u) << 18 | (s[1] & 0x3fu) << 12 |
-	    (s[2] & 0x3fu) << 6 | (s[3] & 0x3fu);
+	unsigned int c;
+	size_t k;
+
+	*n = s[0] < 0x80 ? 1 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	c = *n == 1 ? s[0] : *n == 2 ? s[0] & 0x1fu : *n == 3 ? s[0] & 0x0fu :
+	    s[0] & 0x07u;
+	for (k = 1; k < *n; k++) {
+		if ((s[k] & 0xc0) != 0x80) {
+			*n = 1;
+			return 0xfffd;
+		}
+		c = c << 6 | (s[k] & 0x3fu);
+	}
+	return c;
 }
 
 /* JavaScript's \s: what the client's /[-\s]/ turns into '_' */
@@ -597,7 +607,8 @@ ptc_continue_free(struct ptc_continue *c)
 		free(c->results[i].error);
 	}
 	free(c->results);
-	memset(c, 0, sizeof(*c));
+	/* the token is a bearer's: gone with the request */
+	sodium_memzero(c, sizeof(*c));
 }
 
 static const struct strict_field cancel_fields[] = {

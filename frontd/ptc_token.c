@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "strict.h"
 
 #define ID_BYTES	16
@@ -88,14 +89,24 @@ ptc_run_open(const char *user, const char *request_id, uint64_t handle)
 	return i < PTC_RUNS_MAX ? i : -1;
 }
 
+/* a slot its owner holds: anything else is a bug of the caller */
+static struct run *
+owned(int slot, const char *what)
+{
+	if (slot < 0 || slot >= PTC_RUNS_MAX || runs[slot].state != RUN_BUSY)
+		fatalx("%s: slot %d is not a run of the caller's", what, slot);
+	return &runs[slot];
+}
+
 void
 ptc_run_park(int slot, uint64_t now_ms, uint64_t ttl_ms, char *token)
 {
-	struct run *r = &runs[slot];
+	struct run *r;
 	char hex[ID_BYTES * 2 + 1], json[96];
 	int n;
 
 	pthread_mutex_lock(&runs_lock);
+	r = owned(slot, "ptc_run_park");
 	randombytes_buf(r->id, sizeof(r->id));
 	sodium_bin2hex(hex, sizeof(hex), r->id, sizeof(r->id));
 	r->state = RUN_PARKED;
@@ -205,7 +216,7 @@ void
 ptc_run_close(int slot)
 {
 	pthread_mutex_lock(&runs_lock);
-	run_clear(&runs[slot]);
+	run_clear(owned(slot, "ptc_run_close"));
 	pthread_mutex_unlock(&runs_lock);
 }
 

@@ -83,6 +83,9 @@ test_ident(void)
 	}
 	CHECK(ptc_ident(PTC_PY, "!!!", out, sizeof(out)) == -1);
 	CHECK(ptc_ident(PTC_PY, "\xc3\xa9", out, sizeof(out)) == -1);
+	/* not UTF-8 (no parsed string is): dropped, and no byte past the NUL read */
+	CHECK(ptc_ident(PTC_PY, "a\xf0", out, sizeof(out)) == 0 && strcmp(out, "a") == 0);
+	CHECK(ptc_ident(PTC_PY, "a\xe0\x80z", out, sizeof(out)) == 0 && strcmp(out, "az") == 0);
 	/* the longest name, all digits: '_' before it still fits */
 	memset(longname, '7', PTC_NAME_MAX);
 	longname[PTC_NAME_MAX] = '\0';
@@ -276,8 +279,8 @@ test_lines(void)
 		"{\"calls\":[{\"id\":\"c 1\",\"name\":\"get_weather\",\"input\":{}}]}",
 		"{\"calls\":[{\"id\":\"c1\",\"name\":\"get_weather\"}]}",
 		"{\"calls\":[{\"id\":\"c1\",\"name\":\"get_weather\",\"input\":{},\"x\":1}]}",
-		"{\"calls\":[{\"id\":\"c1\",\"name\":\"get_weather\",\"input\":{}},"
-		"{\"id\":\"c1\",\"name\":\"get_weather\",\"input\":{}}]}",
+		("{\"calls\":[{\"id\":\"c1\",\"name\":\"get_weather\",\"input\":{}},"
+		"{\"id\":\"c1\",\"name\":\"get_weather\",\"input\":{}}]}"),
 		"{\"calls\":[{\"id\":\"c1\",\"id\":\"c2\",\"name\":\"get_weather\",\"input\":{}}]}",
 		"{\"calls\":[],\"error\":\"x\"}", "{\"error\":5}", "{\"calls\":[]} {}",
 		"{\"error\":\"a\\u0000b\"}",
@@ -386,9 +389,14 @@ test_tokens(void)
 	h = 0;
 	CHECK(ptc_run_cancel("alice", "req-2", &h) == 0 && h == 41);
 	/* busy: still its owner's, closed by it */
-	ptc_run_park(slot, NOW + 4000, TTL, tok);
 	ptc_run_close(slot);
+	CHECK(ptc_run_cancel("alice", "req-2", &h) == -1);
+	/* parked: cancel closes it, and its token is dead */
+	slot = ptc_run_open("alice", "req-3", 42);
+	ptc_run_park(slot, NOW + 4000, TTL, tok);
+	CHECK(ptc_run_cancel("alice", "req-3", &h) == 0 && h == 42);
 	CHECK(ptc_run_take(tok, "alice", NULL, NOW + 4001, TTL, &s2, &h, &rounds) == PTC_TOK_UNKNOWN);
+	CHECK(ptc_run_cancel("alice", "req-3", &h) == -1);
 
 	/* expired: ts older than the TTL is 400, before any look-up */
 	slot = ptc_run_open("alice", "", 7);
