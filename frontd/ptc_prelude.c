@@ -222,7 +222,7 @@ static const char bash_prelude[] =
 "\twhile [ \"$quiet\" -lt 2 ]; do\n"
 "\t\tcommand sleep 0.05\n"
 "\t\tbuiltin set -- \"$__ptc_dir\"/q.*\n"
-"\t\t[ -e \"$1\" ] || builtin set --\n"
+"\t\t[ -e \"${1-}\" ] || builtin set --\n"
 "\t\tif [ \"$#\" -eq \"$n\" ]; then quiet=$((quiet + 1)); else quiet=0; n=$#; fi\n"
 "\tdone\n"
 "\t[ \"$#\" -gt 0 ] || builtin return 0\n"

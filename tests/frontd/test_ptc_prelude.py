@@ -241,6 +241,16 @@ def test_bash_string_results():
     check(r.rc == 0 and r.stdout == '"hello"\n[1,2]\n', r)
 
 
+def test_bash_strict_modes():
+    # the user's set -euo pipefail, nullglob and IFS leave the prelude alone
+    r = run("set -euo pipefail\nshopt -s nullglob failglob\nIFS=,\n"
+            "r=$(echo_tool '{\"a\":1}')\necho \"$r\"\n"
+            "{ echo_tool '{\"b\":2}' > /dev/null; } & { echo_tool '{\"c\":3}' > /dev/null; } &\n"
+            "wait\necho end\n", {"echo_tool": echo}, lang="bash")
+    check(r.rc == 0 and r.stdout == '{"a":1}\nend\n', r)
+    check(len(r.batches) == 2 and len(r.batches[1]) == 2, r)
+
+
 def test_bash_no_tool_call():
     r = run(GUARD + "echo $((6 * 7))\n", {"echo_tool": echo}, lang="bash")
     check(r.rc == 0 and r.stdout == "42\n" and r.batches == [], r)
