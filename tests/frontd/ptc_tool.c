@@ -7,6 +7,9 @@
  *                                  or exit 2 with why
  *   cw-ptc-tool results START      a batch line, then a continue body (two
  *                                  lines of stdin) -> the fd 4 line
+ *   cw-ptc-tool ident py|bash      tool names (stdin, each ended by a NUL) ->
+ *                                  their identifiers, each ended by a NUL
+ *                                  ("" where there is none)
  * A refused start exits 2 with its status and message on stderr.
  */
 #include <sodium.h>
@@ -26,6 +29,27 @@ die(const char *what, const char *why)
 {
 	fprintf(stderr, "cw-ptc-tool: %s: %s\n", what, why);
 	exit(2);
+}
+
+static int
+idents(enum ptc_lang lang)
+{
+	char name[4 * PTC_NAME_MAX + 2], out[4 * PTC_NAME_MAX + 8];
+	size_t n = 0;
+	int c;
+
+	while ((c = getchar()) != EOF) {
+		if (n == sizeof(name) - 1)
+			die("ident", "a name too long");
+		name[n++] = (char)c;
+		if (c != '\0')
+			continue;
+		if (ptc_ident(lang, name, out, sizeof(out)) != 0)
+			out[0] = '\0';
+		fwrite(out, 1, strlen(out) + 1, stdout);
+		n = 0;
+	}
+	return 0;
 }
 
 static void
@@ -79,6 +103,8 @@ main(int argc, char **argv)
 	if (policy_parse("", 0, "default", &pol, err, sizeof(err)) != 0)
 		die("policy", err);
 	pol.langs[LANG_PY].enabled = pol.langs[LANG_BASH].enabled = 1;
+	if (strcmp(argv[1], "ident") == 0)
+		return idents(strcmp(argv[2], "bash") == 0 ? PTC_BASH : PTC_PY);
 	load_start(argv[2], &s);
 	if (strcmp(argv[1], "program") == 0) {
 		if ((out = ptc_program(&s, &len)) == NULL)
