@@ -23,9 +23,15 @@
  * (the engine's job channel carries the program's fd 3 lines up through
  * privd to frontd and the fd 4 lines down: new frame types, privd relays
  * them unparsed, the jail's agent opens fds 3 and 4 for the program);
- * cancel ending that run through privd; the round-trip cap and expiry
- * ending it too (ptc_runs_expired); the files[] of a start through exec.c's
- * own parser; attached workspaces; the contract suite with the real client.
+ * cancel ending that run through privd; the round-trip cap ([programmatic]
+ * round-trips against the rounds ptc_run_take reports, checked before the
+ * next park) and expiry (ptc_runs_expired) ending it too; the answers
+ * themselves ({status, tool_calls, continuation_token} and exec.c's
+ * completed and error bodies); the files[] of a start through exec.c's own
+ * parser; attached workspaces; the contract suite with the real client.
+ * Suspension, not the official server's replay: a program's side effects
+ * happen once, and a waiting run holds its worker (at most token-ttl, and
+ * counted against [concurrency]); measuring both costs waits for the engine.
  *
  * The program's protocol (what the agent in the jail implements): the
  * program inherits fd 3 (written by the program) and fd 4 (read by it).
