@@ -8,8 +8,8 @@
  *
  * What is here (pure, unit-tested, no route yet):
  *   ptc.c         the start, continue and cancel bodies -> typed structs,
- *                 every bad input a 400 (or 413) with a clear message; the
- *                 tool name -> identifier rule of each language
+ *                 every bad input a 400 (or 413) with a clear message
+ *   ptc_names.c   the tool name -> identifier rule of each language
  *   ptc_prelude.c the text put before the user's program: a function per
  *                 tool, the fd 3 / fd 4 protocol below, ToolExecutionError
  *   ptc_calls.c   the program's batch line (hostile: sandbox bytes) -> the
@@ -143,13 +143,15 @@ void	ptc_start_free(struct ptc_start *s);
 void	ptc_continue_free(struct ptc_continue *c);
 
 /*
- * The identifier a tool's name becomes, as LibreChat's client makes it
+ * ptc_names.c: the identifier a tool's name becomes, as LibreChat's client makes it
  * (normalizeToPythonIdentifier / normalizeToBashIdentifier): hyphens and
  * white space (and, for bash, dots) to '_', every other character but
  * [A-Za-z0-9_] dropped, '_' before a leading digit, "_tool" after a
  * Python keyword (a bash reserved word). 0, or -1 when nothing is left.
  */
 int	ptc_ident(enum ptc_lang lang, const char *name, char *out, size_t outlen);
+/* 1 when ident is the prelude's own (__ptc..., and bash's builtin, command) */
+int	ptc_ident_reserved(enum ptc_lang lang, const char *ident);
 /* the request and workspace ids of the headers, as the client makes them */
 int	ptc_request_id_ok(const char *s);
 int	ptc_workspace_id_ok(const char *s);

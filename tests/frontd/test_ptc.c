@@ -86,6 +86,7 @@ test_ident(void)
 	/* not UTF-8 (no parsed string is): dropped, and no byte past the NUL read */
 	CHECK(ptc_ident(PTC_PY, "a\xf0", out, sizeof(out)) == 0 && strcmp(out, "a") == 0);
 	CHECK(ptc_ident(PTC_PY, "a\xe0\x80z", out, sizeof(out)) == 0 && strcmp(out, "az") == 0);
+	CHECK(ptc_ident(PTC_PY, "a\x80\xa0z", out, sizeof(out)) == 0 && strcmp(out, "az") == 0);
 	/* the longest name, all digits: '_' before it still fits */
 	memset(longname, '7', PTC_NAME_MAX);
 	longname[PTC_NAME_MAX] = '\0';
