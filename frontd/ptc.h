@@ -16,6 +16,8 @@
  *                 client's tool_calls, and the client's results -> the line
  *                 the program reads
  *   ptc_token.c   continuation tokens and the run table behind them
+ *   ptc_run.c     a run between two requests: its next line -> the answer,
+ *                 a continue's results -> the program (the engine injected)
  *
  * What remains (the next step, once the execution engine of issue 15 has
  * landed): the route in http.c (body caps, auth, X-LibreChat-Code-Request-ID
@@ -23,11 +25,9 @@
  * (the engine's job channel carries the program's fd 3 lines up through
  * privd to frontd and the fd 4 lines down: new frame types, privd relays
  * them unparsed, the jail's agent opens fds 3 and 4 for the program);
- * cancel ending that run through privd; the round-trip cap ([programmatic]
- * round-trips against the rounds ptc_run_take reports, checked before the
- * next park) and expiry (ptc_runs_expired) ending it too; the answers
- * themselves ({status, tool_calls, continuation_token} and exec.c's
- * completed and error bodies); the files[] of a start through exec.c's own
+ * cancel ending that run through privd and expiry (ptc_runs_expired)
+ * ending it too; struct ptc_engine over the job channel; the completed and
+ * error answers (exec.c's body, the stdout and stderr so far); the files[] of a start through exec.c's own
  * parser; attached workspaces; the contract suite with the real client.
  * Suspension, not the official server's replay: a program's side effects
  * happen once, and a waiting run holds its worker (at most token-ttl, and
@@ -199,15 +199,15 @@ int	ptc_run_open(const char *user, const char *request_id, uint64_t handle);
 /* the run waits for its tools: a fresh token (PTC_TOKEN_MAX + 1 bytes) */
 void	ptc_run_park(int slot, uint64_t now_ms, uint64_t ttl_ms, char *token);
 /*
- * A continue's token -> the slot it names, the run's handle and the batches
- * it asked for so far; request_id (NULL: kept) is the continue's own
+ * A continue's token -> the slot it names and the run's handle;
+ * request_id (NULL: kept) is the continue's own
  * X-LibreChat-Code-Request-ID, which the client makes afresh per request
  * and a cancel names. A token taken once is unknown after (404), as is a
  * forged id or another user's.
  */
 enum ptc_tok ptc_run_take(const char *token, const char *user,
 	    const char *request_id, uint64_t now_ms, uint64_t ttl_ms, int *slot,
-	    uint64_t *handle, unsigned *rounds);
+	    uint64_t *handle);
 void	ptc_run_close(int slot);
 /*
  * The run of user's request request_id: its handle, 0; -1 when none. A
@@ -217,5 +217,46 @@ void	ptc_run_close(int slot);
 int	ptc_run_cancel(const char *user, const char *request_id, uint64_t *handle);
 /* parked runs past their expiry, closed: their handles (at most max) */
 size_t	ptc_runs_expired(uint64_t now_ms, uint64_t *handles, size_t max);
+
+/*
+ * ptc_run.c: a run between two requests, however its program is reached.
+ * The engine (the route: the job channel to the program's agent) gives
+ * the program's fd 3 lines, takes its fd 4 lines and ends it.
+ */
+struct ptc_engine {
+	void	*cls;
+	/* the program's next fd 3 line (malloc'd, no "\n"); NULL once it ended */
+	char	*(*line)(void *cls, uint64_t engine, size_t *len);
+	/* one fd 4 line to the program; 0, or -1 when it is gone */
+	int	(*send)(void *cls, uint64_t engine, const char *line, size_t len);
+	/* end the program now */
+	void	(*end)(void *cls, uint64_t engine);
+};
+
+/* what the run table's handle names while the client runs the tools */
+struct ptc_run {
+	struct ptc_start	start;	/* its tools: each line is checked against them */
+	struct ptc_ids		ids;	/* the batch waiting for its results */
+	uint64_t		engine;	/* the engine's name for the program */
+	int			slot;	/* its record in the run table */
+	unsigned		rounds;	/* batches it asked for */
+};
+
+enum ptc_step {
+	PTC_STEP_CALLS,	/* *body: the tool_call_required answer; the run is parked */
+	PTC_STEP_DONE,	/* the program ended: answer as /v1/exec does, then close */
+	PTC_STEP_ERROR,	/* *msg: why (a failed tool, a broken line, the cap); ended */
+};
+/*
+ * After the run began or got its results: the program's next line, and
+ * the answer it makes. *body and *msg are malloc'd (NULL when out of
+ * memory). After CALLS the run is the table's until a take; after DONE
+ * or ERROR it is still the caller's to close.
+ */
+enum ptc_step ptc_step(struct ptc_run *run, const struct ptc_engine *eng,
+	    const struct policy *pol, uint64_t now_ms, char **body, char **msg);
+/* a continue's results, to the program; 0, or -1 with why (400 or gone) */
+int	ptc_feed(struct ptc_run *run, const struct ptc_engine *eng,
+	    const struct ptc_continue *c, const char **why);
 
 #endif

@@ -42,7 +42,6 @@ struct run {
 	char		request_id[PTC_REQUEST_ID_MAX + 1];
 	uint64_t	handle;
 	uint64_t	expires_ms;	/* PARKED: ts + TTL, the last good ms */
-	unsigned	rounds;		/* batches it asked for */
 };
 
 static pthread_mutex_t	runs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -111,7 +110,6 @@ ptc_run_park(int slot, uint64_t now_ms, uint64_t ttl_ms, char *token)
 	sodium_bin2hex(hex, sizeof(hex), r->id, sizeof(r->id));
 	r->state = RUN_PARKED;
 	r->expires_ms = now_ms + ttl_ms;
-	r->rounds++;
 	pthread_mutex_unlock(&runs_lock);
 	n = snprintf(json, sizeof(json), "{\"execution_id\":\"%s\",\"ts\":%llu}",
 	    hex, (unsigned long long)now_ms);
@@ -169,8 +167,7 @@ out:
 
 enum ptc_tok
 ptc_run_take(const char *token, const char *user, const char *request_id,
-    uint64_t now_ms, uint64_t ttl_ms, int *slot, uint64_t *handle,
-    unsigned *rounds)
+    uint64_t now_ms, uint64_t ttl_ms, int *slot, uint64_t *handle)
 {
 	unsigned char id[ID_BYTES];
 	enum ptc_tok rc = PTC_TOK_UNKNOWN;
@@ -203,7 +200,6 @@ ptc_run_take(const char *token, const char *user, const char *request_id,
 				    "%s", request_id);
 			*slot = hit;
 			*handle = r->handle;
-			*rounds = r->rounds;
 			rc = PTC_TOK_OK;
 		}
 	}

@@ -96,7 +96,6 @@ token(const char *s, size_t n)
 {
 	char tok[PTC_TOKEN_MAX + 1];
 	uint64_t h;
-	unsigned rounds;
 	int slot;
 
 	if (n > PTC_TOKEN_MAX)
@@ -104,7 +103,7 @@ token(const char *s, size_t n)
 	memcpy(tok, s, n);
 	tok[n] = '\0';
 	/* nobody's run is waiting: nothing may be taken */
-	if (ptc_run_take(tok, "alice", NULL, FUZZ_NOW, 300000, &slot, &h, &rounds) ==
+	if (ptc_run_take(tok, "alice", NULL, FUZZ_NOW, 300000, &slot, &h) ==
 	    PTC_TOK_OK)
 		abort();
 }

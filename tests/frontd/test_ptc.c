@@ -4,6 +4,7 @@
  * identifier rule against LibreChat's client, the program's fd 3 lines and
  * the fd 4 line, and continuation tokens with an injected clock.
  */
+#include <cjson/cJSON.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,7 +358,6 @@ test_tokens(void)
 	char tok[PTC_TOKEN_MAX + 1], tok2[PTC_TOKEN_MAX + 1], json[256], forged[512];
 	unsigned char raw[256];
 	uint64_t h = 0, hs[4];
-	unsigned rounds = 0;
 	size_t n;
 	int slot, s2, i;
 
@@ -374,16 +374,15 @@ test_tokens(void)
 	CHECK(strcmp((char *)raw + 17 + 32, json) == 0);
 
 	/* another user's is unknown; it stays good for its owner */
-	CHECK(ptc_run_take(tok, "bob", NULL, NOW + 1, TTL, &s2, &h, &rounds) == PTC_TOK_UNKNOWN);
-	CHECK(ptc_run_take(tok, "alice", "req-2", NOW + 1000, TTL, &s2, &h, &rounds) == PTC_TOK_OK);
-	CHECK(s2 == slot && h == 41 && rounds == 1);
+	CHECK(ptc_run_take(tok, "bob", NULL, NOW + 1, TTL, &s2, &h) == PTC_TOK_UNKNOWN);
+	CHECK(ptc_run_take(tok, "alice", "req-2", NOW + 1000, TTL, &s2, &h) == PTC_TOK_OK);
+	CHECK(s2 == slot && h == 41);
 	/* used twice: unknown (the id is forgotten) */
-	CHECK(ptc_run_take(tok, "alice", NULL, NOW + 2000, TTL, &s2, &h, &rounds) == PTC_TOK_UNKNOWN);
-	/* the next batch: a fresh token, rounds counted */
+	CHECK(ptc_run_take(tok, "alice", NULL, NOW + 2000, TTL, &s2, &h) == PTC_TOK_UNKNOWN);
+	/* the next batch: a fresh token */
 	ptc_run_park(slot, NOW + 3000, TTL, tok2);
 	CHECK(strcmp(tok, tok2) != 0);
-	CHECK(ptc_run_take(tok2, "alice", NULL, NOW + 3001, TTL, &s2, &h, &rounds) == PTC_TOK_OK &&
-	    rounds == 2);
+	CHECK(ptc_run_take(tok2, "alice", NULL, NOW + 3001, TTL, &s2, &h) == PTC_TOK_OK);
 	/* cancel names the request in flight: the continue's own id */
 	CHECK(ptc_run_cancel("alice", "req-1", &h) == -1);
 	CHECK(ptc_run_cancel("bob", "req-2", &h) == -1);
@@ -396,15 +395,15 @@ test_tokens(void)
 	slot = ptc_run_open("alice", "req-3", 42);
 	ptc_run_park(slot, NOW + 4000, TTL, tok);
 	CHECK(ptc_run_cancel("alice", "req-3", &h) == 0 && h == 42);
-	CHECK(ptc_run_take(tok, "alice", NULL, NOW + 4001, TTL, &s2, &h, &rounds) == PTC_TOK_UNKNOWN);
+	CHECK(ptc_run_take(tok, "alice", NULL, NOW + 4001, TTL, &s2, &h) == PTC_TOK_UNKNOWN);
 	CHECK(ptc_run_cancel("alice", "req-3", &h) == -1);
 
 	/* expired: ts older than the TTL is 400, before any look-up */
 	slot = ptc_run_open("alice", "", 7);
 	ptc_run_park(slot, NOW, TTL, tok);
-	CHECK(ptc_run_take(tok, "alice", NULL, NOW + TTL + 1, TTL, &s2, &h, &rounds) == PTC_TOK_EXPIRED);
-	CHECK(ptc_run_take(tok, "bob", NULL, NOW + TTL + 1, TTL, &s2, &h, &rounds) == PTC_TOK_EXPIRED);
-	CHECK(ptc_run_take(tok, "alice", NULL, NOW + TTL, TTL, &s2, &h, &rounds) == PTC_TOK_OK);
+	CHECK(ptc_run_take(tok, "alice", NULL, NOW + TTL + 1, TTL, &s2, &h) == PTC_TOK_EXPIRED);
+	CHECK(ptc_run_take(tok, "bob", NULL, NOW + TTL + 1, TTL, &s2, &h) == PTC_TOK_EXPIRED);
+	CHECK(ptc_run_take(tok, "alice", NULL, NOW + TTL, TTL, &s2, &h) == PTC_TOK_OK);
 	ptc_run_close(slot);
 	/* a known id with its ts forged fresh: the record's own expiry rules */
 	slot = ptc_run_open("alice", "", 8);
@@ -415,20 +414,20 @@ test_tokens(void)
 	snprintf(json, sizeof(json), "{\"execution_id\":\"%.32s\",\"ts\":%llu}",
 	    (char *)raw + 17, (unsigned long long)(NOW + 2 * TTL));
 	snprintf(forged, sizeof(forged), "%s", b64(json));
-	CHECK(ptc_run_take(forged, "alice", NULL, NOW + 2 * TTL, TTL, &s2, &h, &rounds) ==
+	CHECK(ptc_run_take(forged, "alice", NULL, NOW + 2 * TTL, TTL, &s2, &h) ==
 	    PTC_TOK_EXPIRED);
 	/* the sweep ends it */
 	CHECK(ptc_runs_expired(NOW + TTL, hs, 4) == 0);
 	CHECK(ptc_runs_expired(NOW + TTL + 1, hs, 4) == 1 && hs[0] == 8);
-	CHECK(ptc_run_take(tok, "alice", NULL, NOW + 1, TTL, &s2, &h, &rounds) == PTC_TOK_UNKNOWN);
+	CHECK(ptc_run_take(tok, "alice", NULL, NOW + 1, TTL, &s2, &h) == PTC_TOK_UNKNOWN);
 
 	/* unknown id, fresh ts: 404 (the official server's own test) */
 	snprintf(json, sizeof(json), "{\"execution_id\":\"%s\",\"ts\":%llu}",
 	    "0123456789abcdef0123456789abcdef", (unsigned long long)NOW);
-	CHECK(ptc_run_take(b64(json), "alice", NULL, NOW, TTL, &s2, &h, &rounds) == PTC_TOK_UNKNOWN);
+	CHECK(ptc_run_take(b64(json), "alice", NULL, NOW, TTL, &s2, &h) == PTC_TOK_UNKNOWN);
 	snprintf(json, sizeof(json), "{\"execution_id\": \"%s\", \"ts\": %llu}",
 	    "6f1c-not-ours", (unsigned long long)NOW);
-	CHECK(ptc_run_take(b64(json), "alice", NULL, NOW, TTL, &s2, &h, &rounds) == PTC_TOK_UNKNOWN);
+	CHECK(ptc_run_take(b64(json), "alice", NULL, NOW, TTL, &s2, &h) == PTC_TOK_UNKNOWN);
 	/* malformed: 400 */
 	{
 		static const char *const bad[] = {
@@ -440,17 +439,15 @@ test_tokens(void)
 		};
 
 		for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++)
-			CHECK_CASE(ptc_run_take(b64(bad[i]), "alice", NULL, NOW, TTL, &s2, &h,
-			    &rounds) == PTC_TOK_MALFORMED, bad[i]);
+			CHECK_CASE(ptc_run_take(b64(bad[i]), "alice", NULL, NOW, TTL, &s2, &h) == PTC_TOK_MALFORMED, bad[i]);
 	}
-	CHECK(ptc_run_take("!!!!", "alice", NULL, NOW, TTL, &s2, &h, &rounds) == PTC_TOK_MALFORMED);
-	CHECK(ptc_run_take("", "alice", NULL, NOW, TTL, &s2, &h, &rounds) == PTC_TOK_MALFORMED);
-	CHECK(ptc_run_take("ct_7a3Q0-0NXuOHqpdre1FJs", "alice", NULL, NOW, TTL, &s2, &h,
-	    &rounds) == PTC_TOK_MALFORMED);
+	CHECK(ptc_run_take("!!!!", "alice", NULL, NOW, TTL, &s2, &h) == PTC_TOK_MALFORMED);
+	CHECK(ptc_run_take("", "alice", NULL, NOW, TTL, &s2, &h) == PTC_TOK_MALFORMED);
+	CHECK(ptc_run_take("ct_7a3Q0-0NXuOHqpdre1FJs", "alice", NULL, NOW, TTL, &s2, &h) == PTC_TOK_MALFORMED);
 	/* url-safe or unpadded: not a token of ours */
 	snprintf(tok2, sizeof(tok2), "%s", b64("{\"execution_id\":\"x\",\"ts\":1}"));
 	tok2[strlen(tok2) - 1] = '\0';
-	CHECK(ptc_run_take(tok2, "alice", NULL, NOW, TTL, &s2, &h, &rounds) == PTC_TOK_MALFORMED);
+	CHECK(ptc_run_take(tok2, "alice", NULL, NOW, TTL, &s2, &h) == PTC_TOK_MALFORMED);
 
 	/* the table is bounded */
 	ptc_runs_init();
@@ -459,6 +456,157 @@ test_tokens(void)
 	CHECK(ptc_run_open("u", "", 999) == -1);
 	ptc_run_close(3);
 	CHECK(ptc_run_open("u", "", 999) == 3);
+	ptc_runs_init();
+}
+
+/* a scripted program: the lines it writes, what it was sent, whether it was ended */
+struct fake {
+	const char	*const *lines;
+	size_t		next;
+	char		sent[4][512];
+	size_t		nsent;
+	int		ended;
+};
+
+static char *
+fake_line(void *cls, uint64_t engine, size_t *len)
+{
+	struct fake *f = cls;
+
+	(void)engine;
+	if (f->ended || f->lines[f->next] == NULL)
+		return NULL;
+	*len = strlen(f->lines[f->next]);
+	return strdup(f->lines[f->next++]);
+}
+
+static int
+fake_send(void *cls, uint64_t engine, const char *line, size_t len)
+{
+	struct fake *f = cls;
+
+	(void)engine;
+	if (f->ended || f->nsent == 4 || len >= sizeof(f->sent[0]))
+		return -1;
+	memcpy(f->sent[f->nsent++], line, len + 1);
+	return 0;
+}
+
+static void
+fake_end(void *cls, uint64_t engine)
+{
+	(void)engine;
+	((struct fake *)cls)->ended = 1;
+}
+
+/* a run of lines, continued with body after each batch; the last step's kind */
+static enum ptc_step
+play(const char *const *lines, const char *results, struct fake *f, char **msg,
+    char *token)
+{
+	struct ptc_engine eng = { f, fake_line, fake_send, fake_end };
+	struct ptc_continue c;
+	struct ptc_err e;
+	struct ptc_run run;
+	enum ptc_step st;
+	const char *why;
+	char *body;
+	uint64_t h;
+	int slot;
+
+	memset(f, 0, sizeof(*f));
+	f->lines = lines;
+	memset(&run, 0, sizeof(run));
+	CHECK(start("{\"code\":\"1\",\"tools\":[{\"name\":\"get_weather\"}]}",
+	    &run.start, &e) == 0);
+	run.engine = 77;
+	run.slot = ptc_run_open("alice", "r1", (uint64_t)(uintptr_t)&run);
+	CHECK(run.slot >= 0);
+	while ((st = ptc_step(&run, &eng, &pol, NOW, &body, msg)) == PTC_STEP_CALLS) {
+		cJSON *j = cJSON_Parse(body), *t;
+
+		t = cJSON_GetObjectItemCaseSensitive(j, "continuation_token");
+		CHECK(cJSON_IsString(t) && strlen(t->valuestring) <= PTC_TOKEN_MAX);
+		CHECK(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "tool_calls")));
+		CHECK(strncmp(body, "{\"status\":\"tool_call_required\",", 31) == 0);
+		if (cJSON_IsString(t)) {
+			strcpy(token, t->valuestring);
+			CHECK(ptc_run_take(token, "alice", "r2", NOW + 1, TTL, &slot, &h) ==
+			    PTC_TOK_OK && slot == run.slot && h == (uint64_t)(uintptr_t)&run);
+		}
+		cJSON_Delete(j);
+		free(body);
+		CHECK(ptc_parse_continue(results, strlen(results), &pol, &c, &e) == 0);
+		CHECK(ptc_feed(&run, &eng, &c, &why) == 0);
+		ptc_continue_free(&c);
+	}
+	CHECK(body == NULL);
+	ptc_run_close(run.slot);
+	ptc_start_free(&run.start);
+	return st;
+}
+
+static void
+test_run(void)
+{
+	static const char *const ok[] = {
+		"{\"calls\":[{\"id\":\"c1\",\"name\":\"get_weather\",\"input\":{}}]}",
+		"{\"calls\":[{\"id\":\"c2\",\"name\":\"get_weather\",\"input\":{}}]}",
+		NULL,
+	};
+	static const char *const failed[] = { "{\"error\":\"boom\"}", NULL };
+	static const char *const broken[] = { "{\"calls\":[{\"id\":\"c1\",\"name\":"
+	    "\"rm\",\"input\":{}}]}", NULL };
+	static const char r1[] = "{\"continuation_token\":\"t\",\"tool_results\":"
+	    "[{\"call_id\":\"c1\",\"result\":1},{\"call_id\":\"c2\",\"result\":2}]}";
+	struct ptc_engine eng = { NULL, fake_line, fake_send, fake_end };
+	struct ptc_continue c;
+	struct ptc_err e;
+	struct ptc_run run;
+	struct fake f;
+	const char *why;
+	char *msg, tok[PTC_TOKEN_MAX + 1];
+
+	ptc_runs_init();
+	/* results name calls the batch did not make: refused, nothing sent */
+	memset(&run, 0, sizeof(run));
+	memset(&f, 0, sizeof(f));
+	eng.cls = &f;
+	strcpy(run.ids.id[0], "c1");
+	run.ids.n = 1;
+	CHECK(ptc_parse_continue(r1, strlen(r1), &pol, &c, &e) == 0);
+	CHECK(ptc_feed(&run, &eng, &c, &why) == -1 && f.nsent == 0);
+	ptc_continue_free(&c);
+
+	/* two round trips, then the program ends; results with one id per batch */
+	{
+		static const char *const one[] = {
+			"{\"calls\":[{\"id\":\"c1\",\"name\":\"get_weather\",\"input\":{}}]}",
+			"{\"calls\":[{\"id\":\"c1\",\"name\":\"get_weather\",\"input\":{}}]}",
+			NULL,
+		};
+
+		CHECK(play(one, "{\"continuation_token\":\"t\",\"tool_results\":"
+		    "[{\"call_id\":\"c1\",\"result\":{\"t\":9}}]}", &f, &msg, tok) ==
+		    PTC_STEP_DONE && msg == NULL && !f.ended && f.nsent == 2);
+		CHECK(strcmp(f.sent[1], "{\"results\":[{\"id\":\"c1\",\"result\":{\"t\":9},"
+		    "\"is_error\":false,\"error_message\":null}]}\n") == 0);
+	}
+	/* a failed tool the program did not catch */
+	CHECK(play(failed, r1, &f, &msg, tok) == PTC_STEP_ERROR && f.ended &&
+	    msg != NULL && strcmp(msg, "boom") == 0);
+	free(msg);
+	/* a line frontd refuses */
+	CHECK(play(broken, r1, &f, &msg, tok) == PTC_STEP_ERROR && f.ended &&
+	    msg != NULL && strstr(msg, "protocol") != NULL);
+	free(msg);
+	/* the cap: a second batch is one too many */
+	pol.ptc_round_trips = 1;
+	CHECK(play(ok, "{\"continuation_token\":\"t\",\"tool_results\":"
+	    "[{\"call_id\":\"c1\",\"result\":1}]}", &f, &msg, tok) == PTC_STEP_ERROR &&
+	    f.ended && f.nsent == 1 && msg != NULL && strstr(msg, "round-trips") != NULL);
+	free(msg);
+	pol.ptc_round_trips = 50;
 	ptc_runs_init();
 }
 
@@ -480,5 +628,6 @@ main(void)
 	test_continue();
 	test_lines();
 	test_tokens();
+	test_run();
 	return check_done("ptc");
 }
