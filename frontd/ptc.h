@@ -186,6 +186,9 @@ char	*ptc_results_line(const struct ptc_continue *c, const struct ptc_ids *ids,
  * good once: taking it forgets the id, and the run's next batch gets a
  * fresh one. A record is owned by the caller between ptc_run_open() or a
  * successful ptc_run_take() and the next ptc_run_park() or ptc_run_close().
+ * The user is the authenticated one (a JWT's sub; "" under API keys, where
+ * the unguessable id is the whole capability), never a start's user_id:
+ * the client's continue carries none.
  */
 enum ptc_tok {
 	PTC_TOK_OK,
