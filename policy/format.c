@@ -187,5 +187,8 @@ policy_format(const struct policy *p, char *buf, size_t len)
 	emit(&o, "\n[metrics]\nlisten          %s\nauth            %s\n",
 	    p->metrics == METRICS_API ? "api" : p->metrics == METRICS_OFF ?
 	    "none" : p->metrics_listen, p->metrics_auth ? "api" : "none");
+	emit(&o, "\n[programmatic]\nround-trips     %u\n", p->ptc_round_trips);
+	emit(&o, "result-max      %s\n", policy_fmt_size(a, sizeof(a), p->ptc_result_max));
+	emit(&o, "token-ttl       %s\n", policy_fmt_ms(a, sizeof(a), p->ptc_token_ttl_ms));
 	return o.overflow ? -1 : 0;
 }

@@ -44,6 +44,7 @@ const char *const parser_sections[SEC_COUNT] = {
 	[SEC_SANDBOX] = "sandbox", [SEC_TIME] = "time", [SEC_OUTPUT] = "output",
 	[SEC_FILES] = "files", [SEC_CONCURRENCY] = "concurrency",
 	[SEC_AUTH] = "auth", [SEC_METRICS] = "metrics",
+	[SEC_PROGRAMMATIC] = "programmatic",
 };
 
 #define OFF(f) offsetof(struct policy, f)
@@ -103,6 +104,10 @@ const struct key parser_keys[] = {
 	{ SEC_AUTH, "trusted-proxies", V_PROXIES, OFF(proxies), 0, 0, NULL },
 	{ SEC_METRICS, "listen", V_LISTEN, OFF(metrics), 0, 0, NULL },
 	{ SEC_METRICS, "auth", V_METRICS_AUTH, OFF(metrics_auth), 0, 0, NULL },
+	{ SEC_PROGRAMMATIC, "round-trips", V_COUNT, OFF(ptc_round_trips), 1, POLICY_PTC_ROUNDS_CEIL, NULL },
+	{ SEC_PROGRAMMATIC, "result-max", V_SIZE, OFF(ptc_result_max), 1024, POLICY_PTC_RESULT_CEIL, NULL },
+	{ SEC_PROGRAMMATIC, "token-ttl", V_MS, OFF(ptc_token_ttl_ms),
+	    POLICY_PTC_TTL_FLOOR_MS, POLICY_PTC_TTL_CEIL_MS, NULL },
 };
 _Static_assert(sizeof(parser_keys) / sizeof(parser_keys[0]) == PARSER_NKEYS,
     "PARSER_NKEYS counts the key table");
@@ -157,4 +162,7 @@ parser_defaults(struct policy *p)
 	snprintf(p->jwt_alg, sizeof(p->jwt_alg), "EdDSA");
 	p->metrics = METRICS_API;
 	p->metrics_auth = 1;
+	p->ptc_round_trips = 50;
+	p->ptc_result_max = 1ULL << 20;
+	p->ptc_token_ttl_ms = 300000;
 }

@@ -28,7 +28,7 @@ _Static_assert(WORDS_MAX >= POLICY_PROXIES_MAX + 1, "trusted-proxies fit a line"
 
 enum section {
 	SEC_NONE, SEC_IMAGES, SEC_LANGUAGE, SEC_SANDBOX, SEC_TIME, SEC_OUTPUT,
-	SEC_FILES, SEC_CONCURRENCY, SEC_AUTH, SEC_METRICS,
+	SEC_FILES, SEC_CONCURRENCY, SEC_AUTH, SEC_METRICS, SEC_PROGRAMMATIC,
 	SEC_COUNT
 };
 
@@ -58,7 +58,7 @@ struct key {
 	const char	*why_min;	/* said when a value is below min */
 };
 
-#define PARSER_NKEYS	50
+#define PARSER_NKEYS	53
 extern const struct key		parser_keys[PARSER_NKEYS];
 extern const char *const	parser_sections[SEC_COUNT];
 

@@ -136,6 +136,11 @@ struct policy {
 	char			metrics_listen[POLICY_LISTEN_MAX];	/* METRICS_LISTEN */
 	int			metrics_auth;	/* 1: [auth]'s credentials; 0: none */
 
+	/* [programmatic] */
+	uint32_t		ptc_round_trips;	/* batches of tool calls one run may ask for */
+	uint64_t		ptc_result_max;	/* one tool result, as compact JSON */
+	uint32_t		ptc_token_ttl_ms;	/* a waiting run's token is good this long */
+
 	/*
 	 * Who it is: "sha256:<64 hex>" of the file's bytes, set by the loader
 	 * (policy_load_*); "" when parsed from memory by policy_parse alone.
@@ -182,6 +187,10 @@ struct policy {
 #define POLICY_QUEUE_WAIT_CEIL_MS	(5U * 60U * 1000U)
 #define POLICY_SESSION_IDLE_FLOOR_MS	5000U
 #define POLICY_SESSION_IDLE_CEIL_MS	(24U * 3600U * 1000U)
+#define POLICY_PTC_ROUNDS_CEIL		1000
+#define POLICY_PTC_RESULT_CEIL		(8ULL << 20)
+#define POLICY_PTC_TTL_FLOOR_MS		10000U
+#define POLICY_PTC_TTL_CEIL_MS		(3600U * 1000U)
 
 /*
  * Parse 'len' bytes named 'fname' into *p, defaults first. Returns 0, or -1

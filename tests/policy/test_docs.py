@@ -26,7 +26,8 @@ from cwtest import check, main
 SOURCE = os.environ["CW_SOURCE"]
 PRIVD = os.path.join(os.environ["CW_BUILD"], "privd", "codeward-privd")
 IMG = "sha256:" + "0123456789abcdef" * 4
-SECTIONS = ("sandbox", "time", "output", "files", "concurrency", "auth", "metrics")
+SECTIONS = ("sandbox", "time", "output", "files", "concurrency", "auth", "metrics",
+            "programmatic")
 tmpdir = tempfile.mkdtemp(prefix="cw-policy-docs-")
 
 

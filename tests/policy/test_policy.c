@@ -458,6 +458,41 @@ test_queue_proxies(void)
 	CHECK(policy_net_parse("::/129", 1, &a) == -1 && policy_net_parse("::/128", 1, &a) == 0);
 }
 
+/* [programmatic]: programmatic tool calling's caps, as frontd reads them */
+static void
+test_programmatic(void)
+{
+	static const char text[] = PY
+	    "[programmatic]\nround-trips 3\nresult-max 64K\ntoken-ttl 90s\n";
+	static const struct { const char *text, *err; } bad_ptc[] = {
+		{ "[programmatic]\nround-trips 0\n", "t.policy:2: round-trips 0 is below the floor of 1" },
+		{ "[programmatic]\nround-trips 1001\n", "t.policy:2: round-trips 1001 is above the ceiling of 1000" },
+		{ "[programmatic]\nresult-max 1023\n", "t.policy:2: result-max 1023 is below the floor of 1K" },
+		{ "[programmatic]\nresult-max 9M\n", "t.policy:2: result-max 9M is above the ceiling of 8M" },
+		{ "[programmatic]\ntoken-ttl 9s\n", "t.policy:2: token-ttl 9s is below the floor of 10s" },
+		{ "[programmatic]\ntoken-ttl 2h\n", "t.policy:2: token-ttl 2h is above the ceiling of 1h" },
+		{ "[programmatic]\nrounds 3\n", "t.policy:2: unknown key 'rounds' in [programmatic]" },
+	};
+	struct policy p;
+	char err[512];
+	size_t i;
+
+	CHECK(policy_parse(PY, sizeof(PY) - 1, "d", &p, err, sizeof(err)) == 0);
+	CHECK(p.ptc_round_trips == 50 && p.ptc_result_max == 1ULL << 20 &&
+	    p.ptc_token_ttl_ms == 300000);
+	CHECK(policy_parse(text, sizeof(text) - 1, "t", &p, err, sizeof(err)) == 0);
+	CHECK(p.ptc_round_trips == 3 && p.ptc_result_max == 64ULL << 10 &&
+	    p.ptc_token_ttl_ms == 90000);
+	round_trip(&p, "programmatic");
+	for (i = 0; i < sizeof(bad_ptc) / sizeof(bad_ptc[0]); i++) {
+		CHECK_CASE(policy_parse(bad_ptc[i].text, strlen(bad_ptc[i].text), "t.policy",
+		    &p, err, sizeof(err)) == -1, bad_ptc[i].text);
+		CHECK_CASE(strcmp(err, bad_ptc[i].err) == 0, bad_ptc[i].text);
+		if (strcmp(err, bad_ptc[i].err) != 0)
+			fprintf(stderr, "  got: %s\n", err);
+	}
+}
+
 /* a line of exactly the maximum length parses; one byte more does not */
 static void
 test_limits(void)
@@ -599,6 +634,7 @@ main(int argc, char **argv)
 	test_good();
 	test_values();
 	test_queue_proxies();
+	test_programmatic();
 	test_limits();
 	if (argc > 1)
 		test_default(argv[1]);

@@ -1,0 +1,265 @@
+/*
+ * Programmatic tool calling (issue 17): POST /v1/exec/programmatic, its
+ * continue and its cancel, as LibreChat's @librechat/agents 3.9 client
+ * speaks them. A program (Python or bash) calls tools that live in the
+ * client: the run stops at each batch of calls, the client gets
+ * {status:"tool_call_required", tool_calls, continuation_token}, runs the
+ * tools and posts the results back with the token, until the run ends.
+ *
+ * What is here (pure, unit-tested, no route yet):
+ *   ptc.c         the start, continue and cancel bodies -> typed structs,
+ *                 every bad input a 400 (or 413) with a clear message
+ *   ptc_names.c   the tool name -> identifier rule of each language
+ *   ptc_prelude.c the text put before the user's program: a function per
+ *                 tool, the fd 3 / fd 4 protocol below, ToolExecutionError
+ *   ptc_calls.c   the program's batch line (hostile: sandbox bytes) -> the
+ *                 client's tool_calls, and the client's results -> the line
+ *                 the program reads
+ *   ptc_token.c   continuation tokens and the run table behind them
+ *   ptc_run.c     a run between two requests: its next line -> the answer,
+ *                 a continue's results -> the program (the engine injected)
+ *
+ * What remains (the next step, once the execution engine of issue 15 has
+ * landed): the route in http.c (body caps, auth, X-LibreChat-Code-Request-ID
+ * and X-LibreChat-Code-Workspace-ID); a run held suspended in a live worker
+ * (the engine's job channel carries the program's fd 3 lines up through
+ * privd to frontd and the fd 4 lines down: new frame types, privd relays
+ * them unparsed, the jail's agent opens fds 3 and 4 for the program);
+ * cancel ending that run through privd and expiry (ptc_runs_expired)
+ * ending it too; struct ptc_engine over the job channel; the completed and
+ * error answers (exec.c's body, the stdout and stderr so far); the files[] of a start through exec.c's own
+ * parser; attached workspaces; the contract suite with the real client.
+ * Suspension, not the official server's replay: a program's side effects
+ * happen once, and a waiting run holds its worker (at most token-ttl, and
+ * counted against [concurrency]); measuring both costs waits for the engine.
+ *
+ * The program's protocol (what the agent in the jail implements): the
+ * program inherits fd 3 (written by the program) and fd 4 (read by it).
+ * Each batch of tool calls is one line on fd 3,
+ *   {"calls":[{"id":"c1","name":"<tool name as the client sent it>",
+ *              "input":{...}}, ...]}\n
+ * and its answer one line on fd 4,
+ *   {"results":[{"id":"c1","result":<any JSON>,"is_error":false,
+ *                "error_message":null}, ...]}\n
+ * with one result per call, by id. Ids are the program's own (unique in
+ * a batch, [A-Za-z0-9_-]{1,64}). A failed tool the program did not catch
+ * is its last line on fd 3, {"error":"<message>"}\n: the run ends with
+ * status error (its message is on stderr too). frontd checks every line
+ * against the tool list and the caps, and a result against the ids of its
+ * batch. End of file on fd 4 ends the program (bash: a SIGTERM to its
+ * main shell). Nothing else travels on the two descriptors.
+ */
+#ifndef CW_PTC_H
+#define CW_PTC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipc.h"
+#include "policy.h"
+
+/* caps a client's request never exceeds: a larger one is refused */
+#define PTC_TOOLS_MAX		128	/* tools in one start */
+#define PTC_NAME_MAX		256	/* bytes of a tool's name */
+#define PTC_IDENT_MAX		(PTC_NAME_MAX + 6)	/* "_" + name + "_tool" */
+#define PTC_DESC_MAX		(16 * 1024)	/* bytes of a tool's description */
+#define PTC_PARAMS_MAX		(64 * 1024)	/* a tool's parameters, as compact JSON */
+#define PTC_CALLS_MAX		64	/* calls in one batch (and results in one continue) */
+#define PTC_CALL_ID_MAX		64	/* bytes of a call id: [A-Za-z0-9_-] */
+#define PTC_INPUT_MAX		(256 * 1024)	/* one call's input, as compact JSON */
+#define PTC_LINE_MAX		(PTC_CALLS_MAX * (PTC_INPUT_MAX / 4))	/* one fd 3 line */
+#define PTC_ERRMSG_MAX		(8 * 1024)	/* bytes of an error_message */
+#define PTC_REQUEST_ID_MAX	128	/* X-LibreChat-Code-Request-ID */
+#define PTC_WORKSPACE_MAX	128	/* X-LibreChat-Code-Workspace-ID */
+#define PTC_INSTANCE_LEN	64	/* workspace_instance_id: hex sha-256 */
+#define PTC_TOKEN_MAX		256	/* bytes of a continuation token */
+#define PTC_RUNS_MAX		256	/* runs waiting for their tools, all users */
+
+enum ptc_lang {
+	PTC_PY,
+	PTC_BASH,
+};
+
+struct ptc_tool {
+	char	name[PTC_NAME_MAX + 1];		/* as the client named it */
+	char	ident[PTC_IDENT_MAX + 1];	/* as the program calls it */
+};
+
+/* a start: {code, tools, session_id?, timeout?, files?, ...} */
+struct ptc_start {
+	enum ptc_lang	lang;
+	char		*code;			/* malloc'd, code_len bytes and a NUL */
+	size_t		code_len;
+	struct ptc_tool	*tools;			/* malloc'd, ntools of them */
+	size_t		ntools;
+	uint32_t	timeout_ms;		/* 0: the policy's default */
+	int		has_files;		/* a non-empty files[]: exec.c's parser */
+	char		hint[1024];		/* runtime_session_hint, cut */
+	size_t		hintlen;
+	char		instance[PTC_INSTANCE_LEN + 1];	/* workspace_instance_id or "" */
+};
+
+struct ptc_result {
+	char	call_id[PTC_CALL_ID_MAX + 1];
+	char	*result;	/* malloc'd compact JSON of the value ("null" at least) */
+	size_t	result_len;
+	int	is_error;
+	char	*error;		/* malloc'd error_message, or NULL */
+};
+
+/* a continue: {continuation_token, tool_results:[...]} */
+struct ptc_continue {
+	char			token[PTC_TOKEN_MAX + 1];
+	struct ptc_result	*results;	/* malloc'd, nresults of them */
+	size_t			nresults;
+};
+
+/* a cancel: {request_id} */
+struct ptc_cancel {
+	char	request_id[PTC_REQUEST_ID_MAX + 1];
+};
+
+/*
+ * A refusal: the HTTP status (400, 413), the error code and the message
+ * the answer carries ({"error":code,"message":msg}).
+ */
+struct ptc_err {
+	unsigned int	status;
+	const char	*code;
+	char		msg[256];
+};
+
+/*
+ * The bodies, parsed against pol's caps (code-max, [programmatic]
+ * result-max, time max). 0, or -1 with e filled in and nothing to free.
+ */
+int	ptc_parse_start(const char *body, size_t len, const struct policy *pol,
+	    struct ptc_start *s, struct ptc_err *e);
+int	ptc_parse_continue(const char *body, size_t len, const struct policy *pol,
+	    struct ptc_continue *c, struct ptc_err *e);
+int	ptc_parse_cancel(const char *body, size_t len, struct ptc_cancel *c,
+	    struct ptc_err *e);
+void	ptc_start_free(struct ptc_start *s);
+void	ptc_continue_free(struct ptc_continue *c);
+
+/*
+ * ptc_names.c: the identifier a tool's name becomes, as LibreChat's client makes it
+ * (normalizeToPythonIdentifier / normalizeToBashIdentifier): hyphens and
+ * white space (and, for bash, dots) to '_', every other character but
+ * [A-Za-z0-9_] dropped, '_' before a leading digit, "_tool" after a
+ * Python keyword (a bash reserved word). 0, or -1 when nothing is left.
+ */
+int	ptc_ident(enum ptc_lang lang, const char *name, char *out, size_t outlen);
+/* 1 when ident is the prelude's own (__ptc..., and bash's builtin, command) */
+int	ptc_ident_reserved(enum ptc_lang lang, const char *ident);
+/* the request and workspace ids of the headers, as the client makes them */
+int	ptc_request_id_ok(const char *s);
+int	ptc_workspace_id_ok(const char *s);
+
+/* ptc_prelude.c: the program to run, prelude and code; malloc'd, NULL on ENOMEM */
+char	*ptc_program(const struct ptc_start *s, size_t *len);
+
+/*
+ * ptc_calls.c: one fd 3 line of the program. 1: a batch, *out the client's
+ * tool_calls array (compact JSON, malloc'd) and ids the ids it asks for;
+ * 0: the program's error line, *out its message (malloc'd); -1 with why: a
+ * line that breaks the protocol (the run then ends with status error).
+ */
+struct ptc_ids {
+	char	id[PTC_CALLS_MAX][PTC_CALL_ID_MAX + 1];
+	size_t	n;
+};
+int	ptc_line_parse(const char *line, size_t len, const struct ptc_tool *tools,
+	    size_t ntools, struct ptc_ids *ids, char **out, const char **why);
+/*
+ * The client's results for the batch ids asked -> the fd 4 line (malloc'd,
+ * ending in "\n"). NULL with why when they are not one result per id.
+ */
+char	*ptc_results_line(const struct ptc_continue *c, const struct ptc_ids *ids,
+	    size_t *len, const char **why);
+
+/*
+ * ptc_token.c: the runs waiting for their tools. A token is base64 of
+ * {"execution_id":"<32 hex>","ts":<ms>} (the official server's shape); the
+ * id is 128 random bits and names a record here, which is the authority:
+ * the user it belongs to, when it expires, the run's handle. A token is
+ * good once: taking it forgets the id, and the run's next batch gets a
+ * fresh one. A record is owned by the caller between ptc_run_open() or a
+ * successful ptc_run_take() and the next ptc_run_park() or ptc_run_close().
+ * The user is the authenticated one (a JWT's sub; "" under API keys, where
+ * the unguessable id is the whole capability), never a start's user_id:
+ * the client's continue carries none.
+ */
+enum ptc_tok {
+	PTC_TOK_OK,
+	PTC_TOK_MALFORMED,	/* 400: not a token of this shape */
+	PTC_TOK_EXPIRED,	/* 400: its ts is older than the TTL */
+	PTC_TOK_UNKNOWN,	/* 404: no such run for this user (or used) */
+};
+void	ptc_runs_init(void);
+/* a record for user's new run; its slot, or -1 when PTC_RUNS_MAX are open */
+int	ptc_run_open(const char *user, const char *request_id, uint64_t handle);
+/* the run waits for its tools: a fresh token (PTC_TOKEN_MAX + 1 bytes) */
+void	ptc_run_park(int slot, uint64_t now_ms, uint64_t ttl_ms, char *token);
+/*
+ * A continue's token -> the slot it names and the run's handle;
+ * request_id (NULL: kept) is the continue's own
+ * X-LibreChat-Code-Request-ID, which the client makes afresh per request
+ * and a cancel names. A token taken once is unknown after (404), as is a
+ * forged id or another user's.
+ */
+enum ptc_tok ptc_run_take(const char *token, const char *user,
+	    const char *request_id, uint64_t now_ms, uint64_t ttl_ms, int *slot,
+	    uint64_t *handle);
+void	ptc_run_close(int slot);
+/*
+ * The run of user's request request_id: its handle, 0; -1 when none. A
+ * parked run is closed here (the caller ends it by the handle); a busy one
+ * stays its owner's to close once it has ended.
+ */
+int	ptc_run_cancel(const char *user, const char *request_id, uint64_t *handle);
+/* parked runs past their expiry, closed: their handles (at most max) */
+size_t	ptc_runs_expired(uint64_t now_ms, uint64_t *handles, size_t max);
+
+/*
+ * ptc_run.c: a run between two requests, however its program is reached.
+ * The engine (the route: the job channel to the program's agent) gives
+ * the program's fd 3 lines, takes its fd 4 lines and ends it.
+ */
+struct ptc_engine {
+	void	*cls;
+	/* the program's next fd 3 line (malloc'd, no "\n"); NULL once it ended */
+	char	*(*line)(void *cls, uint64_t engine, size_t *len);
+	/* one fd 4 line to the program; 0, or -1 when it is gone */
+	int	(*send)(void *cls, uint64_t engine, const char *line, size_t len);
+	/* end the program now */
+	void	(*end)(void *cls, uint64_t engine);
+};
+
+/* what the run table's handle names while the client runs the tools */
+struct ptc_run {
+	struct ptc_start	start;	/* its tools: each line is checked against them */
+	struct ptc_ids		ids;	/* the batch waiting for its results */
+	uint64_t		engine;	/* the engine's name for the program */
+	int			slot;	/* its record in the run table */
+	unsigned		rounds;	/* batches it asked for */
+};
+
+enum ptc_step {
+	PTC_STEP_CALLS,	/* *body: the tool_call_required answer; the run is parked */
+	PTC_STEP_DONE,	/* the program ended: answer as /v1/exec does, then close */
+	PTC_STEP_ERROR,	/* *msg: why (a failed tool, a broken line, the cap); ended */
+};
+/*
+ * After the run began or got its results: the program's next line, and
+ * the answer it makes. *body and *msg are malloc'd (NULL when out of
+ * memory). After CALLS the run is the table's until a take; after DONE
+ * or ERROR it is still the caller's to close.
+ */
+enum ptc_step ptc_step(struct ptc_run *run, const struct ptc_engine *eng,
+	    const struct policy *pol, uint64_t now_ms, char **body, char **msg);
+/* a continue's results, to the program; 0, or -1 with why (400 or gone) */
+int	ptc_feed(struct ptc_run *run, const struct ptc_engine *eng,
+	    const struct ptc_continue *c, const char **why);
+
+#endif
