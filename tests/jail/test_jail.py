@@ -538,5 +538,41 @@ print("%.1f %.1f" % (m(["true"]), m(["codeward-jail", "-w", "DIR", "--", "true"]
           flush=True)
 
 
+def test_overhead_runsc():
+    """python3 -c 'print(1)' inside a worker, bare and jailed, under runc
+    (the user-namespace jail) and runsc (-u, the root helper's chroot):
+    medians of 3 rounds of 10, interleaved (a report, not a limit)."""
+    inner = r"""
+import os, statistics, subprocess, time
+root = os.getuid() == 0
+def as_sandbox(f, d):
+    if root: os.seteuid(%d)
+    f(d, *((0o700,) if f is os.mkdir else ()))
+    if root: os.seteuid(0)
+def m(argv, n=10):
+    ts = []
+    for i in range(n):
+        d = "/mnt/data/.m%%d" %% i; as_sandbox(os.mkdir, d)
+        t = time.perf_counter(); r = subprocess.run([a.replace("DIR", d) for a in argv], capture_output=True)
+        ts.append((time.perf_counter() - t) * 1000)
+        assert r.returncode == 0 and r.stdout == b"1\n", r
+        as_sandbox(os.rmdir, d)
+    return statistics.median(ts)
+py = ["python3", "-c", "print(1)"]
+jail = ["codeward-jail"] + (["-u", "%d:%d"] if root else []) + ["-w", "DIR", "--"]
+a, b = [], []
+for _ in range(3):
+    a.append(m(py)); b.append(m(jail + py))
+print("%%.1f %%.1f" %% (statistics.median(a), statistics.median(b)))
+""" % (UID, UID, UID)
+    for runtime in ("runc", "runsc"):
+        cid = root_worker() if runtime == "runsc" else worker(runtime)
+        rc, out, err = dexec(cid, ["env", "HOME=/tmp", "python3", "-c", inner], timeout=300)
+        check(rc == 0, "timing (%s): %s" % (runtime, err))
+        bare, jailed_ms = (float(x) for x in out.split())
+        print("%s, inside the worker, print(1): %.1f ms bare, %.1f ms jailed (+%.1f ms)"
+              % (runtime, bare, jailed_ms, jailed_ms - bare), flush=True)
+
+
 if __name__ == "__main__":
     main(globals())
