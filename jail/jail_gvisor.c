@@ -162,9 +162,11 @@ jail_gvisor_unshare(const struct jail_conf *c, char *path, size_t len)
 	    CLONE_NEWNET) == -1)
 		return -1;
 	if (tree(c, path, len) == -1) {
+		int err = errno;
+
 		if (path[0] != '\0')
 			jail_gvisor_release(path);
-		errno = EPERM;
+		errno = err;
 		return -1;
 	}
 	return 0;

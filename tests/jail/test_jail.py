@@ -339,6 +339,15 @@ print(sorted(os.listdir("/srv")), sorted(int(p) for p in os.listdir("/proc") if 
     check(lines[5] == "[] [1, 2]", "the program's /srv and /proc: %r" % lines[5])
     rc, out, err = jailed(cid, ["sh", "-c", "echo program-ran"])
     check(rc == 0 and out == "program-ran\n", "rc %d %r %s" % (rc, out, err))
+    # a directory not the sandbox user's, or -u when not root: refused, nothing left
+    rc, out, err = dexec(cid, ["codeward-jail", "-u", "%d:%d" % (UID, UID), "-w", "/", "--",
+                               "echo", "program-ran"])
+    check(rc == 125 and "program-ran" not in out and "not a directory of uid" in err,
+          "-u with / as the directory: rc %d %r %r" % (rc, out, err))
+    rc, out, err = dexec(cid, ["setpriv", "--reuid=%d" % UID, "--regid=%d" % UID, "--clear-groups",
+                               "codeward-jail", "-u", "%d:%d" % (UID, UID), "-w", "/mnt/data", "--",
+                               "echo", "program-ran"])
+    check(rc == 125 and "program-ran" not in out, "-u when not root: rc %d %r %r" % (rc, out, err))
     # the helper's trees are gone with their executions; without -u it refuses
     rc, out, err = dexec(cid, ["sh", "-c", "ls -A /srv; grep -c ' /srv' /proc/self/mountinfo"])
     check(out.split() == ["1"], "trees left: %r %s" % (out, err))
