@@ -501,6 +501,51 @@ def test_runsc_has_no_mount_namespace():
           "runsc now keeps a mount namespace private: %s; revisit the refusal" % (seen["runsc"],))
 
 
+def exec_user(eid):
+    code, raw = docker_api("GET", "/v1.41/exec/%s/json" % eid)
+    check(code == 200, "exec inspect: %d" % code)
+    return json.loads(raw)["ProcessConfig"]["user"]
+
+
+def test_runsc_worker_through_sockproxy():
+    """jail-runsc-caps on the real engine: sockproxy's worker is root with
+    exactly the five capabilities (as the engine stores them) and passes its
+    inspect check, the agent's channel exec is root, another exec is not."""
+    import sp_harness as h
+    from jailprofile import jail_profile
+    setup()
+    h.ensure_users()
+    d = h.workdir()
+    prof, digest = jail_profile(d)
+    policy = h.write_policy(d, sandbox_image_id(), {
+        "pids": "256", "runtime": "runsc", "isolation": "jail", "jail-seccomp": digest,
+        "jail-runsc-caps": "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP"})
+    px = h.Proxy(d, h.DOCKER_SOCK, policy, INSTANCE + "-sp", args=["--jail-seccomp", prof])
+    try:
+        px.wait_ready()
+        st, _, out = h.call(px.listen, "POST", "/v1.41/containers/create",
+                            h.create_body(sandbox_image_id(), pids=256))
+        check(st == 201, "create: %d %r" % (st, out))
+        cid = json.loads(out)["Id"]
+        _containers.append(cid)
+        st, _, out = h.call(px.listen, "POST", "/v1.41/containers/%s/start" % cid)
+        check(st == 204, "start: %d %r" % (st, out))
+        ins = h.docker_inspect(cid)
+        check((ins["Config"]["User"], ins["HostConfig"]["CapAdd"], ins["HostConfig"]["Runtime"]) ==
+              ("0:0", ["CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_ADMIN", "CAP_SYS_CHROOT"],
+               "runsc"), "the worker: %r" % ((ins["Config"]["User"], ins["HostConfig"]["CapAdd"]),))
+        st, _, out = h.call(px.listen, "POST", "/v1.41/containers/%s/channel?jail=1" % cid)
+        check(st == 201, "channel exec create: %d %r" % (st, out))
+        check(exec_user(json.loads(out)["Id"]) == "0:0", "the agent's exec is not root")
+        st, _, out = h.call(px.listen, "POST", "/v1.41/containers/%s/exec" % cid,
+                            '{"Cmd":["/usr/local/bin/cw-run","py"],"Env":["CW_LANG=py"]}')
+        check(st == 201, "exec create: %d %r" % (st, out))
+        check(exec_user(json.loads(out)["Id"]) == "%d:%d" % (UID, UID),
+              "another exec is not the sandbox user's")
+    finally:
+        px.stop()
+
+
 def median_exec(cid, argv, n=50):
     """Median and p90 of n docker execs of argv, in milliseconds."""
     ts = []
