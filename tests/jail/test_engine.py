@@ -18,7 +18,7 @@ from cwhttp import Client
 from cwtest import Appliance, check, containers_with_label, main
 
 USER = "6650f1c2a1b2c3d4e5f60719"
-POLICY = [("concurrency", "pool", "1"), ("sandbox", "reuse", "30"),
+POLICY = [("concurrency", "pool", "1"), ("sandbox", "reuse", "1000"),
           ("time", "default", "20s"), ("time", "max", "30s")]
 
 app = None
