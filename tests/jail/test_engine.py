@@ -106,6 +106,13 @@ def test_files_in_and_out():
     check(j["files"] == [] and "deleted_files" not in j, "%r" % j)
 
 
+def test_args_refused_not_dropped():
+    a = setup()
+    r = client(a).request("POST", "/v1/exec", {"lang": "py", "code": "import sys; print(sys.argv)",
+                                               "args": ["x"], "user_id": USER})
+    check(r.status == 400 and "args are not supported" in r.body.decode(), "args: %r" % r)
+
+
 def test_timeout_kill_then_fine():
     a = setup()
     t0 = time.time()
