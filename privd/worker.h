@@ -18,11 +18,6 @@
 #include "docker.h"
 #include "ipc.h"
 
-/* bit 0 of the JOB frame's flags (common/frame.h once the agent knows it) */
-#ifndef FRAME_JOB_SESSION
-#define FRAME_JOB_SESSION	0x1u
-#endif
-
 struct worker {
 	char		cid[DK_ID_LEN + 1];
 	int		fd;		/* the channel, or -1 */
