@@ -40,7 +40,100 @@ deploy_policy() {
 		say "the sandbox image changed; only its pins in $POLICY moved (the file before: $POLICY.prev):"
 		printf '%s\n' "$out" >&2
 	fi
+	deploy_jail_profile
 	say "policy $POLICY: $("$tool" check "$POLICY" | sed 's/^policy //')"
+}
+
+# The workers' seccomp profile (policy isolation jail; SECURITY.md, "Jail per
+# execution"): the engine's default profile, from the engine's own Debian
+# source package golang-github-docker-docker-dev (only its one file is
+# taken: the package pulls in 250 Go packages), with jail/seccomp-jail.py's
+# two rules, written to $JAIL_SECCOMP. sockproxy reads it at start
+# (--jail-seccomp) and refuses to start unless the policy's jail-seccomp pins
+# its sha256. Under isolation container nothing is made or pinned.
+JAIL_SECCOMP=$STATE/seccomp-jail.json
+DOCKER_SECCOMP_DEB=/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json
+
+# policy_value SECTION KEY: KEY's value in [SECTION] of $POLICY (read only;
+# the file has checked, so one word, comments stripped)
+policy_value() {
+	awk -v sec="[$1]" -v key="$2" '
+		{ sub(/#.*/, ""); }
+		/^[ \t]*\[/ { gsub(/^[ \t]+|[ \t]+$/, ""); in_sec = ($0 == sec); next }
+		in_sec && $1 == key { print $2; exit }' "$POLICY"
+}
+
+# the engine's default seccomp profile: $CODEWARD_DOCKER_SECCOMP_DEFAULT, the
+# installed package's file, or that file out of the package fetched into $CACHE
+docker_default_profile() {
+	local d=$CACHE/docker-seccomp deb
+	if [ -n "${CODEWARD_DOCKER_SECCOMP_DEFAULT:-}" ]; then
+		printf '%s\n' "$CODEWARD_DOCKER_SECCOMP_DEFAULT"
+		return 0
+	fi
+	if [ -f "$DOCKER_SECCOMP_DEB" ]; then
+		printf '%s\n' "$DOCKER_SECCOMP_DEB"
+		return 0
+	fi
+	rm -rf "$d"
+	mkdir -p "$d"
+	(cd "$d" && logged docker-seccomp.log 10 \
+		"cannot fetch golang-github-docker-docker-dev (the engine's default seccomp profile)" \
+		apt-get download golang-github-docker-docker-dev)
+	deb=$(find "$d" -maxdepth 1 -name '*.deb' | head -1)
+	[ -n "$deb" ] || die "golang-github-docker-docker-dev: no package fetched"
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$d" ".$DOCKER_SECCOMP_DEB" \
+		|| die "$deb does not hold $DOCKER_SECCOMP_DEB"
+	printf '%s\n' "$d$DOCKER_SECCOMP_DEB"
+}
+
+# make_jail_profile: $JAIL_SECCOMP made (atomically); prints its sha256:HEX
+make_jail_profile() {
+	local tmp
+	mkdir -p "$STATE"
+	tmp=$(mktemp "$JAIL_SECCOMP.XXXXXX")
+	python3 jail/seccomp-jail.py "$(docker_default_profile)" "$tmp" \
+		|| { rm -f "$tmp"; die "cannot make the workers' seccomp profile"; }
+	chmod 0644 "$tmp"
+	mv "$tmp" "$JAIL_SECCOMP"
+	printf 'sha256:%s\n' "$(sha256sum "$JAIL_SECCOMP" | cut -d' ' -f1)"
+}
+
+# under isolation jail: $JAIL_SECCOMP made again and its sha256 pinned by the
+# policy's jail-seccomp (the engine's package or seccomp-jail.py may have
+# changed it); a pin that moves is printed, the policy before it kept as
+# $POLICY.prev
+deploy_jail_profile() {
+	local sum old
+	[ "$(policy_value sandbox isolation)" = jail ] || return 0
+	sum=$(make_jail_profile)
+	old=$(policy_value sandbox jail-seccomp)
+	[ "$old" = "$sum" ] && return 0
+	cp -p "$POLICY" "$POLICY.prev"
+	"$REL"/policy/codeward-policy set sandbox jail-seccomp "$sum" "$POLICY" \
+		|| die "cannot pin the workers' seccomp profile in $POLICY: nothing started"
+	say "isolation jail: the workers' seccomp profile $JAIL_SECCOMP moved;" \
+		"jail-seccomp $old -> $sum (the policy before: $POLICY.prev)"
+}
+
+# ./codeward policy isolation jail|container: the deployed policy's isolation
+# set (under jail together with the pin of a profile made now: the policy
+# refuses isolation jail without it), the file before kept as $POLICY.prev;
+# in force at the next `up` (sockproxy reads the profile only at its start)
+policy_isolation() {
+	local set=() sum
+	[ -x "$REL"/policy/codeward-policy ] || build_code
+	[ -e "$POLICY" ] || die "no $POLICY yet: ./codeward up writes it"
+	if [ "$1" = jail ]; then
+		sum=$(make_jail_profile) || exit 1
+		set=(sandbox jail-seccomp "$sum")
+	fi
+	set+=(sandbox isolation "$1")
+	cp -p "$POLICY" "$POLICY.prev"
+	"$REL"/policy/codeward-policy set "${set[@]}" "$POLICY" \
+		|| die "policy isolation: $POLICY left as it was"
+	say "policy isolation $1 in $POLICY (the file before: $POLICY.prev);" \
+		"./codeward down && ./codeward up puts it in force"
 }
 
 # $ETC/api-key (the key, 0600) and $ETC/keys (its hash): $CODEWARD_API_KEY,
@@ -78,8 +171,10 @@ running() { [ -f "$RUNDIR/$1.pid" ] && kill -0 "$(cat "$RUNDIR/$1.pid")" 2>/dev/
 # codeward-supervise starts sockproxy, waits for its socket, starts privd
 # (which spawns frontd), and restarts whichever dies; `up` waits for health.
 start_daemons() {
+	local jail=
 	mkdir -p "$RUNDIR" "$LOGDIR" "$STATE"
 	chmod 0755 "$RUNDIR"
+	[ "$(policy_value sandbox isolation)" = jail ] && jail=1
 	if ! running supervise; then
 		# daemons left by a killed supervisor, or started by an older `up`
 		stop_one privd 100
@@ -89,6 +184,7 @@ start_daemons() {
 			--listen "127.0.0.1:$PORT" \
 			-- "$TOP/$REL"/sockproxy/codeward-sockproxy --listen "$RUNDIR/sockproxy.sock" \
 			--upstream "$DOCKER_SOCK" --policy "$POLICY" --instance "$INSTANCE" \
+			${jail:+--jail-seccomp "$JAIL_SECCOMP"} \
 			-- "$TOP/$REL"/privd/codeward-privd --policy "$POLICY" \
 			--sockproxy "$RUNDIR/sockproxy.sock" --frontd "$TOP/$REL/frontd/codeward-frontd" \
 			--listen "127.0.0.1:$PORT" --store "$STATE" \

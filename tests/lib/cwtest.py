@@ -129,6 +129,30 @@ def policy_text(overrides=(), keys_path=None):
     return text
 
 
+def jail_overrides():
+    """The policy lines of isolation jail: the workers' seccomp profile
+    (tests/lib/jailprofile.py) built once per process, and its pin."""
+    global _JAIL
+    if _JAIL is None:
+        from jailprofile import jail_profile
+        d = tempfile.mkdtemp(prefix="cw-jailprofile-")
+        os.chmod(d, 0o755)
+        _JAIL = jail_profile(d)
+    return _JAIL
+
+
+_JAIL = None
+
+
+def test_isolation():
+    """CODEWARD_TEST_ISOLATION (jail or container) when set, else None: the
+    policy template's own."""
+    iso = os.environ.get("CODEWARD_TEST_ISOLATION") or None
+    check(iso in (None, "jail", "container"),
+          "CODEWARD_TEST_ISOLATION=%s: jail or container" % iso)
+    return iso
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -145,9 +169,22 @@ class Appliance:
     daemons' pid files and supervise.status in self.dir; otherwise each
     daemon is a child of this process, as every other test has it."""
 
-    def __init__(self, overrides=(), name="t", supervised=False):
+    def __init__(self, overrides=(), name="t", supervised=False, isolation=None):
         require_docker()
         self.supervised = supervised
+        # isolation: "jail" or "container"; None: CODEWARD_TEST_ISOLATION,
+        # else the template's. The caller's own overrides come after.
+        self.isolation = isolation or test_isolation()
+        self.jail_seccomp = None
+        pre = []
+        if self.isolation == "container":
+            pre = [("sandbox", "isolation", "container")]
+        elif self.isolation == "jail":
+            self.jail_seccomp, pin = jail_overrides()
+            pre = [("sandbox", "isolation", "jail"), ("sandbox", "jail-seccomp", pin)]
+        elif self.isolation is not None:
+            raise Fail("Appliance(isolation=%r): jail or container" % self.isolation)
+        overrides = pre + list(overrides)
         self.instance = "test-%s-%s" % (name, secrets.token_hex(4))
         self.dir = tempfile.mkdtemp(prefix="cw-%s-" % name)
         os.chmod(self.dir, 0o755)
@@ -168,7 +205,8 @@ class Appliance:
 
     def sockproxy_argv(self):
         return [os.path.join(BUILD, "sockproxy", "codeward-sockproxy"), "--listen", self.sock,
-                "--upstream", DOCKER_SOCK, "--policy", self.policy_path, "--instance", self.instance]
+                "--upstream", DOCKER_SOCK, "--policy", self.policy_path, "--instance", self.instance] + \
+            (["--jail-seccomp", self.jail_seccomp] if self.jail_seccomp else [])
 
     def privd_argv(self):
         return [os.path.join(BUILD, "privd", "codeward-privd"), "--policy", self.policy_path,
