@@ -65,6 +65,7 @@ def test_session_interpreter_state():
     p, ch = ta.start_agent(cid)
     res = run(ch, "py", "x = 41\ndef f(v):\n    return v * 2\n")
     ok(res, "call 1 defines x and f")
+    check("--warm" not in ta.processes(cid), "a session's worker keeps no pre-warmed jail")
     res = run(ch, "py", "print(x + 1, f(x))")
     ok(res, "call 2")
     check(res["stdout"] == b"42 82\n", "x and f persist: %r" % res["stdout"])
