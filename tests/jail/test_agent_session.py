@@ -15,6 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import test_agent as ta  # noqa: E402
+import test_jail as tj  # noqa: E402
 import cwchannel as cw  # noqa: E402
 from cwtest import check, main  # noqa: E402
 
@@ -39,6 +40,15 @@ for fd in range(3, 64):
 
 def files(res):
     return cw.tar_members(res["archive"])
+
+
+def names(res):
+    """every member of the archive, links and directories too"""
+    import io
+    import tarfile
+    with tarfile.open(fileobj=io.BytesIO(res["archive"]), mode="r:") as tf:
+        return {m.name + ("/" if m.isdir() and not m.name.endswith("/") else "")
+                for m in tf.getmembers()}
 
 
 def kept(res):
@@ -117,6 +127,18 @@ def test_session_files_and_other_languages():
     ok(res, "call 5 deletes an earlier file")
     res = run(ch, "bash", "ls")
     check(res["stdout"] == b"a.txt\nb.txt\nc.txt\n", "the deletion stays: %r" % res["stdout"])
+    # links the session plants: never followed by the walk nor by staging
+    res = run(ch, "py", "import os\nos.makedirs('d/e')\nopen('d/e/f.txt', 'w').write('deep')\n"
+                        "os.symlink('/etc', 'etc-link'); os.symlink('/etc/passwd', 'pw-link')\n"
+                        "os.symlink('/tmp', 'tmp-link')")
+    ok(res, "a call makes a directory tree and links")
+    check(names(res) == {"data/", "data/d/", "data/d/e/", "data/d/e/f.txt", "data/.codeward/",
+                         "data/.codeward/kept"},
+          "its archive: the new file and its directories, no link: %r" % names(res))
+    res = run(ch, "py", "print(1)", files=[("tmp-link/planted", b"x")])
+    check(res["reason"] == "failed", "an input staged through a link fails: %r" % res["reason"])
+    rc, out, _ = tj.dexec(cid, ["ls", "-A", "/tmp"])
+    check("planted" not in out, "nothing was written through the link: %r" % out)
     p.stdin.close()
     check(p.wait(30) == 0, "the agent ends with its stdin")
 
