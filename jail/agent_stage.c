@@ -231,6 +231,7 @@ snap_entry(struct agent_job *j, int dfd, const char *name, const char *rel,
 	s->size = st->st_size;
 	s->ino = st->st_ino;
 	s->mtime = st->st_mtim;
+	s->kept = 0;
 	j->nsnap++;
 	return 0;
 }

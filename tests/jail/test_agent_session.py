@@ -113,6 +113,10 @@ def test_session_files_and_other_languages():
     check(res["stdout"] == b"a.txt\nb.txt\nkeep.txt\nabcABC", "call 2 sees call 1's files: %r" % res["stdout"])
     check(set(files(res)) == {"data/c.txt", "data/.codeward/kept"},
           "call 2 returns only its own new file: %r" % files(res))
+    res = run(ch, "bash", "setsid sleep 3011 </dev/null >/dev/null 2>&1 & echo started")
+    ok(res, "a call leaves a process behind")
+    time.sleep(0.5)
+    check("sleep 3011" in ta.processes(cid), "the session's jail, and its process, live on")
     res = run(ch, "py", "print(open('/tmp/t').read().strip(), open('a.txt').read())\n"
                         "open('b.txt', 'a').write('!')", files=[("a.txt", b"new")])
     ok(res, "call 3")
