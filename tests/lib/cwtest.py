@@ -218,6 +218,22 @@ class Appliance:
         with open(os.path.join(self.dir, name + ".pid")) as f:
             return int(f.read())
 
+    def frontd_pid(self):
+        """frontd's pid: privd's child (privd spawns it)"""
+        privd = self.pid("privd") if self.supervised else self.procs["privd"].pid
+        kids = []
+        for t in os.listdir("/proc/%d/task" % privd):
+            try:
+                with open("/proc/%d/task/%s/children" % (privd, t)) as f:
+                    kids += f.read().split()
+            except OSError:
+                pass
+        for k in kids:
+            with open("/proc/%s/comm" % k) as f:
+                if f.read().strip().startswith("codeward-front"):
+                    return int(k)
+        raise Fail("no frontd under privd %d" % privd)
+
     def wait_healthy(self, proc, timeout):
         deadline = time.time() + timeout
         while True:
@@ -333,9 +349,36 @@ class Appliance:
         return j
 
 
+class Shared:
+    """A module's one appliance, started at its first use; a last test
+    stops it (and checks that nothing was left), main() at exit if not."""
+
+    def __init__(self, **kw):
+        self.kw = kw
+        self.app = None
+
+    def __call__(self):
+        if self.app is None:
+            self.app = Appliance(**self.kw).start()
+        return self.app
+
+    def stop(self, check_leftovers=True):
+        a, self.app = self.app, None
+        if a is not None:
+            a.stop(check_leftovers)
+
+
 # --- a tiny runner: every test_* function of a module, one line each -----------
 
-def main(ns):
+def main(ns, shared=None):
+    try:
+        _main(ns)
+    finally:
+        if shared is not None:
+            shared.stop(check_leftovers=False)
+
+
+def _main(ns):
     tests = [(n, f) for n, f in sorted(ns.items()) if n.startswith("test_") and callable(f)]
     only = sys.argv[1:]
     failed = 0
