@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "frame.h"
+#include "ustar.h"
+
 static const char *const lang_names[LANG_COUNT] = {
 	"py", "js", "ts", "c", "cpp", "java", "php", "rs", "go", "d", "f90",
 	"r", "bash",
@@ -37,6 +40,18 @@ policy_lang_image(const struct policy *p, int lang)
 	if (lang < 0 || lang >= LANG_COUNT || !p->langs[lang].enabled)
 		return NULL;
 	return p->images[p->langs[lang].image].ref;
+}
+
+void
+policy_chan_caps(const struct policy *p, struct frame_caps *k)
+{
+	k->input = p->workdir_size;
+	k->files = p->workdir_files;
+	k->code = p->code_max;
+	k->output = p->stdout_max + p->stderr_max;
+	/* every inode once with its header, two end blocks */
+	k->archive = p->workdir_size +
+	    ustar_out_headers_max(p->workdir_files) * USTAR_BLOCK + 2 * USTAR_BLOCK;
 }
 
 const char *const parser_sections[SEC_COUNT] = {

@@ -218,6 +218,9 @@ const char *policy_lang_name(enum policy_lang l);
 int	policy_lang_from_name(const char *name);
 /* the language's image reference, or NULL when the language is disabled */
 const char *policy_lang_image(const struct policy *p, int lang);
+/* the per-job caps of a worker's channel (common/frame.h): sockproxy checks, privd sends */
+struct frame_caps;
+void	policy_chan_caps(const struct policy *p, struct frame_caps *k);
 
 /*
  * Edits that keep every byte of the file but the lines they change (policy/

@@ -16,6 +16,7 @@
 #include "queue.h"
 #include "record.h"
 #include "util.h"
+#include "wpool.h"
 
 /*
  * HEALTH and METRICS ask sockproxy, and whoever may send them (frontd, for
@@ -126,7 +127,11 @@ metrics_fill(struct ipc_metrics_reply *rep, uint32_t id)
 	queue_fill(rep);
 	rep->live = sandbox_count();
 	rep->resyncs = resync_count();
-	pool_sizes(&rep->pool_ready, &rep->pool_target);
+	if (__atomic_load_n(&privd.policy, __ATOMIC_ACQUIRE)->isolation ==
+	    ISOLATION_JAIL)
+		wpool_sizes(&rep->pool_ready, &rep->pool_target);
+	else
+		pool_sizes(&rep->pool_ready, &rep->pool_target);
 	pthread_mutex_lock(&single.lock);
 	rep->proxy_up = single.proxy_up;
 	if (rep->proxy_up)

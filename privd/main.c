@@ -37,6 +37,7 @@
 #include "monitor.h"
 #include "pool.h"
 #include "session.h"
+#include "wpool.h"
 #include "policy.h"
 #include "privd.h"
 #include "privdrop.h"
@@ -72,17 +73,6 @@ load_policy(const char *path, size_t *len)
 
 	if (policy_load_path(path, &policy, &buf, len, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
-		return NULL;
-	}
-	/*
-	 * Fail closed: the workers' profile loosens the container's seccomp
-	 * for codeward-jail, and privd does not run executions on workers
-	 * through it yet. A reload cannot change isolation (restart.c).
-	 */
-	if (policy.isolation == ISOLATION_JAIL) {
-		fprintf(stderr, "%s: isolation jail: privd does not run executions "
-		    "on workers yet (issue 15); isolation container\n", path);
-		free(buf);
 		return NULL;
 	}
 	return buf;
@@ -236,6 +226,7 @@ main(int argc, char **argv)
 
 	resync_start();
 	pool_init();
+	wpool_init();
 	session_init();
 	rc = monitor_loop(privd.sock, (volatile int *)&got_signal, wake_pipe[0],
 	    woken);

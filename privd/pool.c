@@ -239,7 +239,8 @@ pools_for(const struct policy *p)
 			pools[i][k].used = 0;
 		}
 	gen = p;
-	target = p->pool;
+	/* isolation jail: the workers' pool (wpool.c) is the warm one */
+	target = p->isolation == ISOLATION_JAIL ? 0 : p->pool;
 	for (l = 0; l < LANG_COUNT && target > 0; l++)
 		if (p->langs[l].enabled)
 			pool_of(p, l)->used = 1;

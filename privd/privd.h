@@ -83,15 +83,18 @@ void	sandbox_retry_add(const char *id);
 uint64_t sandbox_retry(struct dk *dk);
 size_t	sandbox_retry_count(void);
 /*
- * The Docker side of the pool and the sessions, as they reach it: create a
+ * The Docker side of the pools and the sessions, as they reach it: create a
  * started sandbox (it joins the live list), stat its work directory, remove
- * it. sandbox_docker is the real one; a unit test hands in its own.
+ * it, open a worker's channel (worker.h: worker_open). sandbox_docker is
+ * the real one; a unit test hands in its own.
  */
+struct worker;
 struct sandbox_ops {
 	int	(*create)(struct dk *dk, const struct policy *p, int image,
 		    int prewarm_py, char *id);
 	int	(*stat)(struct dk *dk, const char *id, char *stat, size_t len);
 	void	(*remove)(struct dk *dk, const char *id);
+	int	(*open)(struct dk *dk, struct worker *w, uint64_t deadline_ms);
 };
 extern const struct sandbox_ops sandbox_docker;
 

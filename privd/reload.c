@@ -25,6 +25,7 @@
 #include "privd.h"
 #include "reader.h"
 #include "session.h"
+#include "wpool.h"
 
 _Static_assert(IPC_POLICY_MAX == POLICY_MAX, "IPC_POLICY_MAX is POLICY_MAX");
 _Static_assert(IPC_POLICY_ID_MAX == POLICY_ID_LEN, "a policy id fits the IPC");
@@ -90,6 +91,7 @@ reload_policy(void)
 	/* from the next message on, EXEC_BEGIN admits under p */
 	__atomic_store_n(&privd.policy, p, __ATOMIC_RELEASE);
 	pool_reload();
+	wpool_reload();
 	session_reload();
 	send_policy(p, fd, (uint64_t)len);
 	close(fd);

@@ -27,6 +27,7 @@
 #include "pool.h"
 #include "record.h"
 #include "util.h"
+#include "wpool.h"
 
 #define SWEEP_PAR	4	/* leftover removals at once */
 #define LIST_MAX	512	/* sockproxy tracks at most this many */
@@ -143,6 +144,8 @@ resync(struct dk *dk)
 	int nk, k;
 
 	np = pool_drop(pooled, SANDBOX_LIVE_MAX);
+	/* the idle workers too: their channels went with an old sockproxy */
+	np += wpool_drop(pooled + np, SANDBOX_LIVE_MAX - np);
 	for (i = 0; i < np; i++)
 		sandbox_remove(dk, pooled[i]);
 	/* the live list before the list: a sandbox made after it is not judged */

@@ -27,6 +27,7 @@
 #include "pool.h"
 #include "session.h"
 #include "util.h"
+#include "wpool.h"
 
 /* the reset after a session's call, before its next call may take it */
 #define RESET_MS	10000
@@ -166,7 +167,8 @@ stage_acquire(struct run *r)
 {
 	uint64_t mark = cw_now_ms();
 
-	if (acquire(r) < 0)
+	if ((r->job->policy->isolation == ISOLATION_JAIL ? jail_acquire(r) :
+	    acquire(r)) < 0)
 		return sandbox_failed(r);
 	r->t_acquire = cw_now_ms() - mark;
 	r->rec.container = r->cid;
@@ -260,6 +262,32 @@ stage_exec(struct run *r)
 	return 0;
 }
 
+/* isolation jail: put, exec and collect as one job on the worker's channel */
+static int
+stage_jail(struct run *r)
+{
+	const struct job *j = r->job;
+	uint64_t mark = cw_now_ms();
+	uint32_t i;
+	int jr;
+
+	if ((jr = jail_exec(r)) == JAIL_AGAIN)
+		return STAGE_AGAIN;
+	if (jr < 0)
+		return sandbox_failed(r);
+	if (jr == PROGRAM_SHUTDOWN) {
+		r->done.status = IPC_ST_UNAVAILABLE;
+		set_message(&r->done, "codeward is shutting down: the run was "
+		    "stopped before it ended");
+		return -1;
+	}
+	r->rec.bytes_in = j->code_len;
+	for (i = 0; i < j->nrecv; i++)
+		r->rec.bytes_in += j->files[i].size;
+	r->t_run = cw_now_ms() - mark;
+	return 0;
+}
+
 /* collect: the work directory of a sandbox that still runs, killed run or not */
 static int
 stage_collect(struct run *r)
@@ -287,7 +315,8 @@ static uint32_t
 session_outcome(const struct run *r)
 {
 	const struct ipc_exec_done *d = &r->done;
-	int keep = r->have_container && d->status == IPC_ST_OK && !r->stopped;
+	int keep = r->have_container && d->status == IPC_ST_OK && !r->stopped &&
+	    !r->doubt;
 
 	if (!r->session_held)
 		return IPC_SESS_NONE;
@@ -324,7 +353,7 @@ stage_answer(struct run *r)
 	answer_done(d, n > 0 ? fds : NULL, n);
 	/* answered: the slot is free for the user's next run at once */
 	queue_release(r->job->user);
-	if (r->pooled)
+	if (r->pooled && r->w == NULL)
 		pool_answered();
 }
 
@@ -342,6 +371,10 @@ stage_release(struct run *r)
 	int image = p->langs[r->job->lang].image;
 	char stat[DKH_STAT_MAX];
 
+	if (p->isolation == ISOLATION_JAIL) {
+		jail_release(r);
+		return;
+	}
 	if (d->session == IPC_SESS_NEW_KEPT ||
 	    d->session == IPC_SESS_REUSED_KEPT) {
 		if (r->was_reset)
@@ -408,6 +441,10 @@ run_thread(void *arg)
 	r.t0 = cw_now_ms();	/* admitted now */
 	if (stage_prepare(&r) == 0 && stage_acquire(&r) == 0) {
 		do {
+			if (j->policy->isolation == ISOLATION_JAIL) {
+				s = stage_jail(&r);
+				continue;
+			}
 			if ((s = stage_put(&r)) == 0 && (s = stage_exec(&r)) == 0)
 				s = stage_collect(&r);
 		} while (s == STAGE_AGAIN);
@@ -470,6 +507,9 @@ run_shutdown(void)
 	privd.stopping = 1;
 	pthread_mutex_unlock(&privd.lock);
 	pool_stop_filling();
+	wpool_stop_filling();
+	/* the idle workers' channels closed: their sandboxes are live, below */
+	(void)wpool_drop(ids, SANDBOX_LIVE_MAX);
 	have_dk = dk_open(&dk, privd.sockproxy) == 0;
 	if (wait_idle(5000) != 0 && have_dk) {
 		n = sandbox_list(ids);

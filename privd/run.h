@@ -42,6 +42,8 @@ struct run {
 	uint64_t	outlen, tarlen;
 	int		retried;	/* a stale sandbox was replaced once */
 	struct record_run rec;
+	struct worker	*w;		/* isolation jail: the worker, or NULL */
+	int		doubt;		/* the worker is not to serve again */
 	struct ipc_exec_done done;	/* the answer, filled stage by stage */
 	uint64_t	t0;		/* admitted (ms) */
 	uint64_t	t_acquire, t_put, t_run, t_get;	/* ms per stage */
@@ -69,5 +71,18 @@ int	workdir_get(struct run *r);
  * r->was_reset: 0, PROGRAM_SHUTDOWN, or -1 (r->dk.err says why).
  */
 int	program_run(struct run *r);
+
+/* jwork.c: isolation jail, the job on a worker over its channel */
+#define JAIL_AGAIN	2	/* the worker was stale, nothing ran: once more */
+/* a worker: the session's, an idle one or a new one: 0, or -1 (r->dk.err) */
+int	jail_acquire(struct run *r);
+/*
+ * put, exec and collect in one: the job's frames out, the agent's into
+ * r->outfd and r->tarfd, r->done filled: 0, JAIL_AGAIN (a fresh worker
+ * was acquired), PROGRAM_SHUTDOWN, or -1 (r->dk.err says why).
+ */
+int	jail_exec(struct run *r);
+/* after the answer: the worker kept by its session, idle again, or removed */
+void	jail_release(struct run *r);
 
 #endif

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "record.h"
 #include "util.h"
+#include "worker.h"
 
 #define RETRY_FIRST_MS	500
 #define RETRY_LAST_MS	30000
@@ -261,4 +262,5 @@ const struct sandbox_ops sandbox_docker = {
 	.create = sandbox_create,
 	.stat = dk_stat_workdir,
 	.remove = sandbox_remove,
+	.open = worker_open,
 };

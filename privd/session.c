@@ -21,6 +21,7 @@
 #include "log.h"
 #include "privd.h"
 #include "util.h"
+#include "worker.h"
 
 #define SESSION_WAIT_S	5	/* a call waits this long for its busy session */
 
@@ -32,6 +33,13 @@ struct session {
 	int		busy;
 	uint64_t	idle_since;		/* ms */
 	char		stat[DKH_STAT_MAX];
+	struct worker	*w;		/* isolation jail: cid's channel, or NULL */
+};
+
+/* a session's sandbox on its way out of the table */
+struct gone {
+	char		cid[DK_ID_LEN + 1];
+	struct worker	*w;
 };
 
 static struct session	table[POLICY_SESSIONS_CEIL];
@@ -49,13 +57,22 @@ session_use_ops(const struct sandbox_ops *o)
 	ops = o;
 }
 
+/* a worker's channel closed, then its container removed (none: "") */
+static void
+remove_gone(struct dk *dk, const struct gone *g)
+{
+	worker_close(g->w);
+	if (g->cid[0] != '\0')
+		ops->remove(dk, g->cid);
+}
+
 /*
  * One idle session past p's session-idle at now, or kept under a policy
  * other than p, out of the table: 1 with its sandbox in gone. The caller
  * holds ses_lock.
  */
 static int
-expired_locked(const struct policy *p, uint64_t now, char *gone)
+expired_locked(const struct policy *p, uint64_t now, struct gone *gone)
 {
 	size_t i;
 
@@ -65,7 +82,8 @@ expired_locked(const struct policy *p, uint64_t now, char *gone)
 		if (s->key[0] != '\0' && !s->busy &&
 		    (now - s->idle_since >= p->session_idle_ms ||
 		    s->policy != p)) {
-			memcpy(gone, s->cid, DK_ID_LEN + 1);
+			memcpy(gone->cid, s->cid, DK_ID_LEN + 1);
+			gone->w = s->w;
 			memset(s, 0, sizeof(*s));
 			return 1;
 		}
@@ -76,14 +94,14 @@ expired_locked(const struct policy *p, uint64_t now, char *gone)
 int
 session_expire(struct dk *dk, const struct policy *p, uint64_t now)
 {
-	char gone[DK_ID_LEN + 1];
+	struct gone gone;
 	int r;
 
 	pthread_mutex_lock(&ses_lock);
-	r = expired_locked(p, now, gone);
+	r = expired_locked(p, now, &gone);
 	pthread_mutex_unlock(&ses_lock);
 	if (r)
-		ops->remove(dk, gone);
+		remove_gone(dk, &gone);
 	return r;
 }
 
@@ -99,11 +117,11 @@ expiry(void *arg)
 		const struct policy *p = __atomic_load_n(&privd.policy,
 		    __ATOMIC_ACQUIRE);
 		struct timespec ts;
-		char gone[DK_ID_LEN + 1];
+		struct gone gone;
 
-		if (expired_locked(p, cw_now_ms(), gone)) {
+		if (expired_locked(p, cw_now_ms(), &gone)) {
 			pthread_mutex_unlock(&ses_lock);
-			ops->remove(&dk, gone);
+			remove_gone(&dk, &gone);
 			pthread_mutex_lock(&ses_lock);
 			continue;
 		}
@@ -159,7 +177,7 @@ find(const char *key)
 
 /* a free slot, else the idle session used longest ago; NULL when all are busy */
 static struct session *
-slot(const struct policy *p, char *evict)
+slot(const struct policy *p, struct gone *evict)
 {
 	struct session *lru = NULL;
 	size_t i;
@@ -171,20 +189,22 @@ slot(const struct policy *p, char *evict)
 		    (lru == NULL || table[i].idle_since < lru->idle_since))
 			lru = &table[i];
 	}
-	if (lru != NULL)
-		memcpy(evict, lru->cid, DK_ID_LEN + 1);
+	if (lru != NULL) {
+		memcpy(evict->cid, lru->cid, DK_ID_LEN + 1);
+		evict->w = lru->w;
+	}
 	return lru;
 }
 
 static void
-remove_now(const char *cid)
+remove_now(const struct gone *g)
 {
 	struct dk dk;
 
-	if (cid[0] == '\0')
+	if (g->cid[0] == '\0' && g->w == NULL)
 		return;
 	dk_open(&dk, privd.sockproxy);
-	ops->remove(&dk, cid);
+	remove_gone(&dk, g);
 	dk_close(&dk);
 }
 
@@ -192,8 +212,15 @@ int
 session_take(const char *key, const struct policy *p, int image, char *cid,
     char *stat)
 {
+	return session_take_worker(key, p, image, cid, stat, NULL);
+}
+
+int
+session_take_worker(const char *key, const struct policy *p, int image,
+    char *cid, char *stat, struct worker **w)
+{
 	struct session *s;
-	char evict[DK_ID_LEN + 1] = "";
+	struct gone evict = { "", NULL };
 	struct timespec ts;
 	int r;
 
@@ -210,15 +237,18 @@ session_take(const char *key, const struct policy *p, int image, char *cid,
 		s->busy = 1;
 		memcpy(cid, s->cid, DK_ID_LEN + 1);
 		memcpy(stat, s->stat, DKH_STAT_MAX);
+		if (w != NULL)
+			*w = s->w;
 		r = 0;
 	} else {
 		/*
 		 * a new session (or one on another image, or kept under
 		 * another policy): reserve its slot
 		 */
-		if (s != NULL)
-			memcpy(evict, s->cid, sizeof(evict));
-		else if ((s = slot(p, evict)) == NULL) {
+		if (s != NULL) {
+			memcpy(evict.cid, s->cid, sizeof(evict.cid));
+			evict.w = s->w;
+		} else if ((s = slot(p, &evict)) == NULL) {
 			r = -2;
 			goto out;
 		}
@@ -230,13 +260,20 @@ session_take(const char *key, const struct policy *p, int image, char *cid,
 	}
 out:
 	pthread_mutex_unlock(&ses_lock);
-	remove_now(evict);
+	remove_now(&evict);
 	return r;
 }
 
 int
 session_keep(const char *key, const struct policy *p, int image,
     const char *cid, const char *stat)
+{
+	return session_keep_worker(key, p, image, cid, stat, NULL);
+}
+
+int
+session_keep_worker(const char *key, const struct policy *p, int image,
+    const char *cid, const char *stat, struct worker *w)
 {
 	struct session *s;
 	int r = -1;
@@ -248,6 +285,7 @@ session_keep(const char *key, const struct policy *p, int image,
 		s->policy = p;
 		s->image = image;
 		s->idle_since = cw_now_ms();
+		s->w = w;
 		s->busy = 0;
 		r = 0;
 	}

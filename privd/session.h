@@ -30,6 +30,16 @@ int	session_take(const char *key, const struct policy *p, int image,
  */
 int	session_keep(const char *key, const struct policy *p, int image,
 	    const char *cid, const char *stat);
+/*
+ * isolation jail: the same, the session's worker (worker.h) in *w with 0;
+ * session_keep_worker keeps w (its channel) with cid. The session's worker
+ * leaves the table with it: closed and removed at expiry or eviction.
+ */
+struct worker;
+int	session_take_worker(const char *key, const struct policy *p, int image,
+	    char *cid, char *stat, struct worker **w);
+int	session_keep_worker(const char *key, const struct policy *p, int image,
+	    const char *cid, const char *stat, struct worker *w);
 /* the session's sandbox is gone (killed, failed): forget it */
 void	session_drop(const char *key);
 void	session_stop(void);

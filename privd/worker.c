@@ -1,7 +1,14 @@
 #include "worker.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util.h"
 
 /* sockproxy's answer to the channel's create, exactly: {"Id":"<64 hex>"} */
 struct idbuf {
@@ -58,4 +65,158 @@ worker_chan_open(struct dk *d, const char *cid, int jail, uint64_t deadline_ms,
 		return -1;
 	}
 	return 0;
+}
+
+/* the program is over: its archive, its EXIT or the READY after came */
+static int
+program_over(const struct worker *w)
+{
+	enum frame_state st = w->ch.fc.state;
+
+	return st == FRAME_S_ARCHIVE || st == FRAME_S_EXITED || w->ch.ready;
+}
+
+static int
+is_ready(const struct worker *w)
+{
+	return w->ch.ready;
+}
+
+static int
+is_hello(const struct worker *w)
+{
+	return w->ch.hello;
+}
+
+/*
+ * The agent's frames into w->ch until done(w): 0; -1 at the end of the
+ * channel or a violation (*why), or at deadline_ms, or after idle_ms with
+ * no byte (0: no such limit) (*why NULL then: timed out).
+ */
+static int
+pump(struct worker *w, int (*done)(const struct worker *), uint64_t deadline_ms,
+    uint64_t idle_ms, const char **why)
+{
+	unsigned char buf[16384];	/* a run thread's stack is 256K */
+	uint64_t last = cw_now_ms();
+	ssize_t n;
+
+	*why = NULL;
+	while (!done(w)) {
+		struct pollfd pf = { .fd = w->fd, .events = POLLIN };
+		uint64_t now = cw_now_ms();
+		int ms;
+
+		if (now >= deadline_ms || (idle_ms > 0 && now - last >= idle_ms))
+			return -1;
+		ms = deadline_ms - now > 1000 ? 1000 : (int)(deadline_ms - now);
+		if (poll(&pf, 1, ms) < 0) {
+			if (errno == EINTR)
+				continue;
+			*why = "poll on the channel failed";
+			return -1;
+		}
+		if (pf.revents == 0)
+			continue;
+		if ((n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT)) == 0 ||
+		    (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			*why = "the channel ended";
+			return -1;
+		}
+		if (n > 0 && chan_feed(&w->ch, buf, (size_t)n) != 0) {
+			*why = w->ch.why != NULL ? w->ch.why : "a frame broke the channel";
+			return -1;
+		}
+		if (n > 0)
+			last = cw_now_ms();
+	}
+	return 0;
+}
+
+int
+worker_open(struct dk *d, struct worker *w, uint64_t deadline_ms)
+{
+	char left[DKH_HEAD_MAX];
+	struct frame_caps k;
+	const char *why;
+	size_t nleft = 0;
+
+	w->fd = -1;
+	policy_chan_caps(w->policy, &k);
+	chan_init(&w->ch, &k);
+	if (worker_chan_open(d, w->cid, 1, deadline_ms, &w->fd, left, &nleft) != 0)
+		return -1;
+	if ((nleft > 0 && chan_feed(&w->ch, (unsigned char *)left, nleft) != 0) ||
+	    pump(w, is_hello, deadline_ms, 0, &why) != 0) {
+		snprintf(d->err, sizeof(d->err), "the agent's hello: %s",
+		    w->ch.why != NULL ? w->ch.why : "none came");
+		close(w->fd);
+		w->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+void
+worker_close(struct worker *w)
+{
+	if (w == NULL)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w);
+}
+
+enum worker_end
+worker_job(struct worker *w, const struct job *job, uint32_t flags, int outfd,
+    int tarfd, uint64_t kill_ms, uint64_t grace_ms, const char **why)
+{
+	const struct policy *p = job->policy;
+	struct frame_job fj;
+	unsigned char kill_frame[FRAME_HDR];
+	uint64_t deadline;
+	int killed = 0;
+
+	memset(&fj, 0, sizeof(fj));
+	fj.timeout_ms = job->timeout_ms;
+	fj.output_max = (uint32_t)(p->stdout_max + p->stderr_max);
+	fj.archive_max = (uint32_t)w->ch.fc.caps.archive;
+	fj.flags = flags;
+	snprintf(fj.lang, sizeof(fj.lang), "%s", policy_lang_name(job->lang));
+	w->jobs++;
+	if (chan_send_job(&w->ch, w->fd, &fj, job, outfd, tarfd) != 0) {
+		/* no RUN went: nothing of it ran */
+		*why = w->ch.why;
+		return WORKER_NOT_SENT;
+	}
+	/*
+	 * The program: the agent ends it at its timeout; privd's KILL
+	 * kill_ms after that; given up grace_ms after the KILL. Then its
+	 * archive, EXIT and READY, for as long as bytes keep coming.
+	 */
+	deadline = cw_now_ms() + job->timeout_ms + kill_ms;
+	if (pump(w, program_over, deadline, 0, why) != 0) {
+		if (*why != NULL)
+			return WORKER_LOST;
+		frame_hdr_write(kill_frame, FRAME_KILL, 0);
+		if (frame_chan_step(&w->ch.fc, FRAME_DOWN,
+		    &(struct frame_hdr){ FRAME_KILL, 0 }, NULL) != 0 ||
+		    cw_write_all(w->fd, kill_frame, sizeof(kill_frame)) != 0) {
+			*why = "the KILL could not be sent";
+			return WORKER_LOST;
+		}
+		killed = 1;
+		if (pump(w, program_over, cw_now_ms() + grace_ms, 0, why) != 0) {
+			if (*why != NULL)
+				return WORKER_LOST;
+			*why = "the program did not end within the grace after the KILL";
+			return WORKER_HUNG;
+		}
+	}
+	if (pump(w, is_ready, UINT64_MAX, grace_ms, why) != 0) {
+		if (*why == NULL)
+			*why = "the agent went silent before its READY";
+		return WORKER_HUNG;
+	}
+	return killed ? WORKER_DONE_KILLED : WORKER_DONE;
 }

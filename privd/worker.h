@@ -1,8 +1,11 @@
 /*
- * A worker's channel opened through sockproxy (issue 15; not yet used by
- * run.c): the agent's exec (POST /containers/{id}/channel, ?jail=1 for a
- * jail per job), then its hijacked start (POST /exec/{id}/channel). The
- * socket then carries the channel's frames both ways (chan.c).
+ * A worker (policy isolation jail): a started sandbox container and the
+ * live channel to its agent, opened through sockproxy (the agent's exec,
+ * POST /containers/{id}/channel?jail=1, then its hijacked start, POST
+ * /exec/{id}/channel), and one job at a time over it (chan.c's frames):
+ * its output and archive into the run's memfds, privd's KILL when the
+ * agent's own kill at the timeout does not come, the worker given up when
+ * even that is not answered. Calls down only (chan.c, dkhttp.c, docker.c).
  */
 #ifndef CW_PRIVD_WORKER_H
 #define CW_PRIVD_WORKER_H
@@ -10,8 +13,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chan.h"
 #include "dkhttp.h"
 #include "docker.h"
+#include "ipc.h"
+
+/* bit 0 of the JOB frame's flags (common/frame.h once the agent knows it) */
+#ifndef FRAME_JOB_SESSION
+#define FRAME_JOB_SESSION	0x1u
+#endif
+
+struct worker {
+	char		cid[DK_ID_LEN + 1];
+	int		fd;		/* the channel, or -1 */
+	struct chan	ch;
+	const struct policy *policy;	/* the one it was made under */
+	int		image;
+	uint32_t	jobs;		/* jobs sent to it */
+	uint64_t	born_ms;
+	int		session;	/* serves one session: every job flagged */
+};
 
 /*
  * 0 with the socket in *fd and what came with the 101 in left (DKH_HEAD_MAX
@@ -20,5 +41,31 @@
  */
 int	worker_chan_open(struct dk *d, const char *cid, int jail,
 	    uint64_t deadline_ms, int *fd, char *left, size_t *nleft);
+/*
+ * w->cid started: its channel opened (a jail per job) and the agent's
+ * hello read by deadline_ms: 0, or -1 with d->err (w->fd is -1 then).
+ */
+int	worker_open(struct dk *d, struct worker *w, uint64_t deadline_ms);
+/* the channel closed, w freed; the container is the caller's to remove */
+void	worker_close(struct worker *w);
+
+/* how one job on a worker ended */
+enum worker_end {
+	WORKER_DONE,		/* EXIT and READY came: the worker may serve again */
+	WORKER_DONE_KILLED,	/* so, after privd's KILL at timeout + margin */
+	WORKER_LOST,		/* the channel ended or broke mid-job (why) */
+	WORKER_HUNG,		/* no EXIT even after the KILL: given up */
+	WORKER_NOT_SENT,	/* the job could not go out: nothing ran */
+};
+/*
+ * job on w, flags in its JOB frame, the agent's output into outfd and its
+ * archive into tarfd; the agent kills at job->timeout_ms, privd sends KILL
+ * kill_ms after that and gives up grace_ms after the KILL, or when the
+ * agent is silent for grace_ms before its READY. *why says what went
+ * wrong, if anything.
+ */
+enum worker_end worker_job(struct worker *w, const struct job *job,
+	    uint32_t flags, int outfd, int tarfd, uint64_t kill_ms,
+	    uint64_t grace_ms, const char **why);
 
 #endif

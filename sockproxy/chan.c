@@ -8,7 +8,6 @@
 #include "dkstream.h"
 #include "frame.h"
 #include "refusal.h"
-#include "ustar.h"
 
 struct relay {
 	struct sp_conn	*c;
@@ -180,18 +179,6 @@ feed_privd(struct relay *r, const unsigned char *p, size_t n)
 	return -1;
 }
 
-static void
-caps_of(const struct policy *p, struct frame_caps *k)
-{
-	k->input = p->workdir_size;
-	k->files = p->workdir_files;
-	k->code = p->code_max;
-	k->output = p->stdout_max + p->stderr_max;
-	/* every inode once with its header, two end blocks */
-	k->archive = p->workdir_size +
-	    ustar_out_headers_max(p->workdir_files) * USTAR_BLOCK + 2 * USTAR_BLOCK;
-}
-
 /* one poll round; 1 to go on, 0 at the end, -1 on a violation */
 static int
 round_trip(struct relay *r, unsigned char *buf, size_t len)
@@ -251,7 +238,7 @@ sp_chan_relay(struct sp_conn *c, struct sp_up *up, const char *cid, int image)
 	r.up = up;
 	r.p = c->conf->policy;
 	r.image = image;
-	caps_of(r.p, &k);
+	policy_chan_caps(r.p, &k);
 	frame_chan_init(&r.fc, &k);
 	frame_rd_init(&r.down, FRAME_DOWN, &r.fc);
 	frame_rd_init(&r.agent, FRAME_UP, &r.fc);

@@ -204,12 +204,12 @@ def test_check_policy_errors():
     r = subprocess.run([PRIVD, "--check-policy", os.path.join(tmpdir, "missing")],
                        capture_output=True, text=True, timeout=30)
     check(r.returncode == 1 and "No such file" in r.stderr, "a missing file: %d %r" % (r.returncode, r.stderr))
-    # privd does not run executions on workers yet: it refuses isolation jail
+    # privd runs executions on workers under runc; the loader refuses the jail under gVisor
     rc, out, err, path = check_policy("[sandbox]\nisolation jail\njail-seccomp %s\n" % IMG)
-    check(rc == 1 and out == "" and err == "%s: isolation jail: privd does not run executions "
-          "on workers yet (issue 15); isolation container" % path,
-          "isolation jail: exit %d, stdout %r, stderr %r" % (rc, out, err))
-
+    check(rc == 0 and "isolation       jail" in out, "isolation jail: exit %d, stderr %r" % (rc, err))
+    rc, out, err, path = check_policy("[sandbox]\npids 256\nruntime runsc\nisolation jail\njail-seccomp %s\n" % IMG)
+    check(rc == 1 and out == "" and "isolation jail with runtime runsc" in err,
+          "isolation jail under runsc: exit %d, stdout %r, stderr %r" % (rc, out, err))
 
 if __name__ == "__main__":
     main(globals())

@@ -15,7 +15,8 @@ import sys
 # what pool.c and session.c may call in privd; anything else is a call up
 LEAVES = {
     "pool.c": {"sandbox.c", "docker.c", "dkhttp.c", "record.c"},
-    "session.c": {"sandbox.c", "docker.c", "dkhttp.c", "record.c"},
+    "session.c": {"sandbox.c", "docker.c", "dkhttp.c", "record.c", "worker.c"},
+    "wpool.c": {"sandbox.c", "docker.c", "dkhttp.c", "record.c", "worker.c"},
 }
 
 

@@ -84,7 +84,8 @@ fake_remove(struct dk *dk, const char *id)
 		snprintf(fk.removed[fk.nremoved++], DK_ID_LEN + 1, "%s", id);
 }
 
-static const struct sandbox_ops fake = { fake_create, fake_stat, fake_remove };
+static const struct sandbox_ops fake = { fake_create, fake_stat, fake_remove,
+    NULL };
 
 static struct dk dk;
 

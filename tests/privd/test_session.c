@@ -63,7 +63,8 @@ fake_remove(struct dk *dk, const char *id)
 		snprintf(removed[nremoved++], DK_ID_LEN + 1, "%s", id);
 }
 
-static const struct sandbox_ops fake = { fake_create, fake_stat, fake_remove };
+static const struct sandbox_ops fake = { fake_create, fake_stat, fake_remove,
+    NULL };
 
 /* a key as frontd makes it: 32 hex digits in a buffer of IPC_SESSION_MAX */
 struct key {
