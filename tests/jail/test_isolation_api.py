@@ -120,7 +120,8 @@ echo a > /tmp/$M-tmp; echo a > /dev/shm/$M-shm; echo a > /mnt/data/$M-data
 (echo a > "${HOME:-/}/$M-home") 2>/dev/null && echo home-written
 ipcmk -M 4096 >/dev/null; ipcmk -Q >/dev/null
 for i in $(seq 100); do
-  grep -q "@$M" /proc/net/unix && break
+  grep -q "@$M" /proc/net/unix && pgrep -f -- "$M-setsid" >/dev/null && pgrep -f -- "$M-nohup" >/dev/null \
+    && pgrep -f -- "$M-doublefork" >/dev/null && break
   sleep 0.05
 done
 python3 - <<'EOF'

@@ -117,9 +117,26 @@ def policy_set(text, section, key, value):
     return "\n".join(out)
 
 
-def policy_text(overrides=(), keys_path=None):
+def policy_get(text, section, key):
+    """KEY's value in [SECTION], or None"""
+    in_sec = False
+    for line in text.split("\n"):
+        words = line.split("#", 1)[0].split()
+        if words and words[0].startswith("["):
+            in_sec = " ".join(words) == "[%s]" % section
+        elif in_sec and words[:1] == [key]:
+            return " ".join(words[1:])
+    return None
+
+
+def template_text():
     tmpl = os.environ.get("CODEWARD_POLICY_TEMPLATE", os.path.join(SOURCE, "policy", "default.policy"))
-    text = open(tmpl).read()
+    with open(tmpl) as f:
+        return f.read()
+
+
+def policy_text(overrides=(), keys_path=None):
+    text = template_text()
     img = sandbox_image_id()
     text = re.sub(r"@[A-Z_]+@", img, text)
     if keys_path:
@@ -144,12 +161,11 @@ def jail_overrides():
 _JAIL = None
 
 
-def test_isolation():
-    """CODEWARD_TEST_ISOLATION (jail or container) when set, else None: the
-    policy template's own."""
-    iso = os.environ.get("CODEWARD_TEST_ISOLATION") or None
-    check(iso in (None, "jail", "container"),
-          "CODEWARD_TEST_ISOLATION=%s: jail or container" % iso)
+def isolation_default():
+    """CODEWARD_TEST_ISOLATION (jail or container) when set, else the policy
+    template's own"""
+    iso = os.environ.get("CODEWARD_TEST_ISOLATION") or policy_get(template_text(), "sandbox", "isolation")
+    check(iso in ("jail", "container"), "isolation %s: jail or container" % iso)
     return iso
 
 
@@ -174,15 +190,14 @@ class Appliance:
         self.supervised = supervised
         # isolation: "jail" or "container"; None: CODEWARD_TEST_ISOLATION,
         # else the template's. The caller's own overrides come after.
-        self.isolation = isolation or test_isolation()
+        self.isolation = isolation or isolation_default()
         self.jail_seccomp = None
-        pre = []
-        if self.isolation == "container":
-            pre = [("sandbox", "isolation", "container")]
-        elif self.isolation == "jail":
+        if self.isolation == "jail":
             self.jail_seccomp, pin = jail_overrides()
-            pre = [("sandbox", "isolation", "jail"), ("sandbox", "jail-seccomp", pin)]
-        elif self.isolation is not None:
+            pre = [("sandbox", "jail-seccomp", pin), ("sandbox", "isolation", "jail")]
+        elif self.isolation == "container":
+            pre = [("sandbox", "isolation", "container")]
+        else:
             raise Fail("Appliance(isolation=%r): jail or container" % self.isolation)
         overrides = pre + list(overrides)
         self.instance = "test-%s-%s" % (name, secrets.token_hex(4))

@@ -2,6 +2,13 @@
 
     test_hostile.py RUNTIME [TEST...]      RUNTIME: runc or runsc (gVisor)
 
+The isolation is the shipped policy's, or CODEWARD_TEST_ISOLATION's (jail or
+container; cwtest.Appliance). Under jail a worker serves many executions, so
+"no sandbox that ran code is left" becomes: no process of an execution is
+left in any worker (only its init, its idle process and codeward-agent), and
+the worker's profile is the jail's (jail/seccomp-jail.py) where the policy
+pins it.
+
 Every hostile run must answer 200 with its limit named at the end of stderr
 (or fail inside the program, as the policy says), and must be followed by a
 normal run that succeeds and by no codeward container left behind. The
@@ -77,9 +84,33 @@ def run(lang, code, **extra):
     return st, j, time.time() - t0
 
 
+# what a worker holds between executions under isolation jail
+WORKER_OWN = ("/sbin/docker-init -- /usr/local/bin/cw-idle", "/usr/local/bin/cw-idle",
+              "sleep infinity", "/usr/local/bin/codeward-agent -j")
+
+
+def worker_strays(cid):
+    """a worker's processes other than its own (none, or gone: [])"""
+    st, raw = docker_api("GET", "/v1.41/containers/%s/top?ps_args=-eo%%20pid,args" % cid)
+    if st != 200:
+        return []
+    return [p for p in json.loads(raw)["Processes"] if p[-1] not in WORKER_OWN]
+
+
 def wait_no_leftovers(a, seconds=15):
-    """no sandbox that ran code is left (the pool's fresh ones may stay)"""
-    settle(a, watch, seconds)
+    """no sandbox that ran code is left (the pool's fresh ones may stay);
+    under jail, no process of an execution is left in any worker"""
+    if a.isolation != "jail":
+        settle(a, watch, seconds)
+        return
+    deadline = time.time() + seconds
+    while True:
+        strays = {c[:12]: worker_strays(c) for c in a.leftovers()}
+        strays = {c: p for c, p in strays.items() if p}
+        if not strays or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    check(strays == {}, "processes of executions left in the workers: %r" % strays)
 
 
 def after():
@@ -124,6 +155,14 @@ def opt(options, key):
             mult = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(v[-1:].lower(), 1)
             return int(v[:-1] if mult > 1 else v) * mult
     return None
+
+
+def jail_profile(a):
+    """under isolation jail the workers' profile, exactly the file pinned"""
+    if a.isolation != "jail":
+        return []
+    with open(a.jail_seccomp) as f:
+        return ["seccomp=" + f.read()]
 
 
 def test_container_matches_policy():
@@ -177,7 +216,7 @@ def test_container_matches_policy():
         "gpu (DeviceRequests)": (None, hc.get("DeviceRequests") or None),
         "runtime": (RUNTIME, hc["Runtime"]),
         "capabilities": (["ALL"], hc["CapDrop"]),
-        "no-new-privileges": (["no-new-privileges"], hc["SecurityOpt"]),
+        "no-new-privileges": (["no-new-privileges"] + jail_profile(a), hc["SecurityOpt"]),
         "read-only root": (True, hc["ReadonlyRootfs"]),
         "privileged": (False, hc["Privileged"]),
     }
