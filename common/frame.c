@@ -103,8 +103,8 @@ frame_job_parse(const unsigned char *p, size_t n, struct frame_job *j,
 		*why = "job timeout out of range";
 		return -1;
 	}
-	if (j->flags != 0) {
-		*why = "job flags not zero";
+	if ((j->flags & ~FRAME_JOB_FLAGS) != 0) {
+		*why = "job flags has an undefined bit";
 		return -1;
 	}
 	for (i = 0; i < FRAME_LANG_MAX + 1 && p[16 + i] != 0; i++) {

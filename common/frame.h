@@ -22,6 +22,15 @@
 #define FRAME_LANG_MAX		7	/* [a-z]{1,7}, NUL padded */
 #define FRAME_NAME_MAX		255	/* an input file's path */
 #define FRAME_TIMEOUT_MAX	3600000u
+/*
+ * struct frame_job.flags: FRAME_JOB_SESSION, "this job continues the
+ * worker's session": the same jail, /mnt/data and, for py, the same live
+ * interpreter as the worker's previous session job (the first one starts
+ * them). A worker gets it on every job or on none (the agent checks). Any
+ * other bit is a violation.
+ */
+#define FRAME_JOB_SESSION	0x1u
+#define FRAME_JOB_FLAGS		FRAME_JOB_SESSION
 
 enum frame_dir { FRAME_DOWN, FRAME_UP };	/* privd -> agent, agent -> privd */
 
@@ -59,7 +68,7 @@ struct frame_job {
 	uint32_t	timeout_ms;	/* 1..FRAME_TIMEOUT_MAX */
 	uint32_t	output_max;	/* STDOUT + STDERR bytes, within the caps */
 	uint32_t	archive_max;	/* ARCHIVE bytes, within the caps */
-	uint32_t	flags;		/* 0: no flag is defined */
+	uint32_t	flags;		/* FRAME_JOB_FLAGS bits only */
 	char		lang[FRAME_LANG_MAX + 1];
 };
 

@@ -13,6 +13,13 @@
  * mtime or inode differ from what staging left: a program that forges those
  * fools only itself), the exit frame and READY. The first READY says hello.
  *
+ * Sessions (FRAME_JOB_SESSION, on every job of the agent or on none: the
+ * first job decides, and a job that differs fails, then the agent exits):
+ * the jobs share one directory and one jail kept alive between them, with
+ * a live Python interpreter for py (agent_session.c); a job's archive holds
+ * what it created or changed since the directory was as the previous job
+ * and this job's staging left it.
+ *
  * Trusts: nothing it reads; privd's frames pass sockproxy's checker, and the
  * agent checks them again with the same code. Never: writes a byte to its
  * stderr (sockproxy ends the channel at one), gives the job a descriptor of
@@ -126,9 +133,12 @@ agent_recv(struct frame_hdr *h, unsigned char *buf)
 		die(2);
 }
 
-/* one job: staging, running, collecting; the frames back up to EXIT */
+/*
+ * one job: staging, running, collecting; the frames back up to EXIT. A
+ * job that is refused (mixed) is read to its RUN and fails.
+ */
 static void
-job(const struct frame_job *fj, int jailed, unsigned char *buf)
+job(const struct frame_job *fj, int jailed, int refused, unsigned char *buf)
 {
 	struct agent_job j;
 	struct frame_hdr h;
@@ -138,7 +148,8 @@ job(const struct frame_job *fj, int jailed, unsigned char *buf)
 	memset(&j, 0, sizeof(j));
 	j.job = *fj;
 	j.jailed = jailed;
-	if (agent_stage_begin(&j) < 0)
+	j.session = (fj->flags & FRAME_JOB_SESSION) != 0;
+	if (refused || agent_stage_begin(&j) < 0)
 		j.failed = 1;
 	for (;;) {
 		agent_recv(&h, buf);
@@ -176,7 +187,8 @@ job(const struct frame_job *fj, int jailed, unsigned char *buf)
 	agent_archive(&j);
 	frame_exit_write(ex, &j.exit);
 	agent_send(FRAME_EXIT, ex, sizeof(ex));
-	agent_stage_end(&j);
+	if (!refused)
+		agent_stage_end(&j);
 }
 
 static void
@@ -199,7 +211,7 @@ main(int argc, char **argv)
 	struct frame_hdr h;
 	struct frame_job fj;
 	unsigned char *buf;
-	int jailed = 0, null, opt;
+	int jailed = 0, null, opt, mode = -1, session;
 	const char *why;
 
 	while ((opt = getopt(argc, argv, "j")) != -1) {
@@ -234,7 +246,13 @@ main(int argc, char **argv)
 		if (h.type != FRAME_JOB ||
 		    frame_job_parse(buf, h.len, &fj, &why) < 0)
 			die(2);
-		job(&fj, jailed, buf);
+		/* sessions on every job or on none: a mix fails, then ends us */
+		session = (fj.flags & FRAME_JOB_SESSION) != 0;
+		if (mode == -1)
+			mode = session;
+		job(&fj, jailed, session != mode, buf);
+		if (session != mode)
+			die(5);
 		agent_send(FRAME_READY, NULL, 0);
 	}
 }

@@ -2,7 +2,10 @@
  * One program of codeward-agent: the runner started in its own process
  * group (under codeward-jail with -j), its stdout and stderr streamed as
  * frames, killed at the job's timeout, at its output cap or at privd's
- * KILL; whatever it left in its group is killed when it ends.
+ * KILL; whatever it left in its group is killed when it ends. In a session
+ * the call goes to the session's server instead (agent_session.c) and ends
+ * at its status: what is in the pipes then is read, and the jail stays; a
+ * kill ends the whole jail.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +25,7 @@ struct run {
 	int		status;
 	int		reaped;
 	int		reason;
+	int		done, ctl_dead, st;	/* a session's status came: st */
 	uint64_t	start, deadline, drain_until;
 	uint64_t	output;
 	int		fd[2];		/* stdout, stderr pipes; -1 once closed */
@@ -44,7 +48,7 @@ start(struct agent_job *j, int out[2], int err[2])
 	char tmo[32], lang[32], *code = NULL, *env[5];
 	char *argv[8];
 	size_t n = 0, e = 0;
-	int in_env = 0, null;
+	int in_env = 0, fds[3];
 	pid_t pid;
 
 	if (agent_stage_seal(j, &in_env) < 0)
@@ -73,43 +77,65 @@ start(struct agent_job *j, int out[2], int err[2])
 	argv[n++] = (char *)AGENT_RUNNER;
 	argv[n++] = j->job.lang;
 	argv[n] = NULL;
-	if ((pid = fork()) == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		if (setpgid(0, 0) < 0 ||
-		    (null = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
-		    dup2(null, 0) < 0 || dup2(out[1], 1) < 0 ||
-		    dup2(err[1], 2) < 0 || chdir(j->dir) < 0)
-			_exit(125);
-		execve(argv[0], argv, env);
-		_exit(127);
+	if ((fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		free(code);
+		return -1;
 	}
-	if (pid > 0)
-		setpgid(pid, pid);	/* no race with a kill of the group */
+	fds[1] = out[1];
+	fds[2] = err[1];
+	pid = agent_spawn(argv, env, fds, j->dir);
+	close(fds[0]);
 	free(code);
 	return pid;
 }
 
-/* one read of a pipe: its bytes as frames, up to the cap */
 static void
+end_session(pid_t pid)
+{
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	agent_session_lost();
+}
+
+/* a session's call: its jail (kept, or started now), the call sent */
+static pid_t
+call(struct agent_job *j, int out[2], int err[2])
+{
+	pid_t pid = agent_session_pid();
+	int in_env, st;
+
+	if (agent_stage_seal(j, &in_env) < 0)
+		return -1;
+	if (pid > 0 && waitpid(pid, &st, WNOHANG) == pid) {
+		agent_session_lost();	/* it ended between two jobs */
+		pid = 0;
+	}
+	if (pid == 0 && (pid = agent_session_start(j, err[1])) < 0)
+		return -1;
+	if (agent_session_call(j, out[1], err[1]) < 0) {
+		end_session(pid);
+		return -1;
+	}
+	return pid;
+}
+
+/* one read of a pipe: its bytes as frames, up to the cap; what read said */
+static ssize_t
 pump(struct run *r, int i, unsigned char *buf)
 {
 	uint64_t cap = r->j->job.output_max;
-	ssize_t n = read(r->fd[i], buf, FRAME_PIECE_MAX);
+	ssize_t n = read(r->fd[i], buf, FRAME_PIECE_MAX), got = n;
 
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
+		return -1;
 	if (n <= 0) {
 		close(r->fd[i]);
 		r->fd[i] = -1;
-		return;
+		return 0;
 	}
 	if (r->output >= cap)
-		return;			/* past the cap: read and dropped */
+		return got;		/* past the cap: read and dropped */
 	if ((uint64_t)n > cap - r->output) {
 		n = (ssize_t)(cap - r->output);
 		kill_all(r, FRAME_REASON_OUTPUT);
@@ -117,6 +143,40 @@ pump(struct run *r, int i, unsigned char *buf)
 	r->output += (uint64_t)n;
 	if (n > 0)
 		agent_send(i == 0 ? FRAME_STDOUT : FRAME_STDERR, buf, (size_t)n);
+	return got;
+}
+
+/*
+ * A session's call ended: what its program wrote before the status is in
+ * the pipes; read that, for at most AGENT_DRAIN_MS (a process it left may
+ * go on writing), and no more.
+ */
+static void
+drain(struct run *r, unsigned char *buf)
+{
+	uint64_t until = agent_now_ms() + AGENT_DRAIN_MS;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		while (r->fd[i] >= 0 && pump(r, i, buf) > 0 &&
+		    agent_now_ms() < until)
+			;
+}
+
+/* the session's socket is readable: its status, or its end */
+static void
+status(struct run *r)
+{
+	switch (agent_session_status(&r->st)) {
+	case 1:
+		r->done = 1;
+		break;
+	case -1:
+		r->ctl_dead = 1;	/* no call can reach it: it goes */
+		kill(-r->pid, SIGKILL);
+		kill(r->pid, SIGKILL);
+		break;
+	}
 }
 
 static void
@@ -136,7 +196,7 @@ reap(struct run *r)
 static void
 loop(struct run *r, int chin, int sigfd, unsigned char *buf)
 {
-	struct pollfd pf[4];
+	struct pollfd pf[5];
 	struct frame_hdr h;
 	uint64_t now, until;
 	int i, ms;
@@ -156,9 +216,13 @@ loop(struct run *r, int chin, int sigfd, unsigned char *buf)
 		pf[1].fd = r->fd[1];
 		pf[2].fd = sigfd;
 		pf[3].fd = chin;
-		for (i = 0; i < 4; i++)
+		pf[4].fd = r->j->session && !r->ctl_dead && !r->reaped ?
+		    agent_session_fd() : -1;
+		for (i = 0; i < 5; i++) {
 			pf[i].events = POLLIN;
-		if (poll(pf, 4, ms) < 0 && errno != EINTR)
+			pf[i].revents = 0;
+		}
+		if (poll(pf, 5, ms) < 0 && errno != EINTR)
 			_exit(3);
 		for (i = 0; i < 2; i++)
 			if (pf[i].fd >= 0 && (pf[i].revents & (POLLIN | POLLHUP)))
@@ -170,15 +234,24 @@ loop(struct run *r, int chin, int sigfd, unsigned char *buf)
 			agent_recv(&h, buf);	/* the grammar allows only KILL */
 			kill_all(r, FRAME_REASON_KILLED);
 		}
+		if (pf[4].revents & (POLLIN | POLLHUP | POLLERR))
+			status(r);
 		reap(r);
+		if (r->done && !r->reaped && r->reason == FRAME_REASON_NONE) {
+			drain(r, buf);
+			break;
+		}
 	}
 	for (i = 0; i < 2; i++)
 		if (r->fd[i] >= 0)
 			close(r->fd[i]);
-	if (!r->reaped) {
+	if (!r->reaped && (!r->done || r->reason != FRAME_REASON_NONE)) {
 		kill_all(r, FRAME_REASON_KILLED);
 		waitpid(r->pid, &r->status, 0);
+		r->reaped = 1;
 	}
+	if (r->j->session && r->reaped)
+		agent_session_lost();
 }
 
 static void
@@ -202,7 +275,8 @@ agent_run(struct agent_job *j, int chin, int sigfd, unsigned char *buf)
 	r.deadline = r.start + j->job.timeout_ms;
 	memset(&j->exit, 0, sizeof(j->exit));
 	if (j->failed || j->killed || pipe2(out, O_CLOEXEC) < 0 ||
-	    pipe2(err, O_CLOEXEC) < 0 || (r.pid = start(j, out, err)) < 0) {
+	    pipe2(err, O_CLOEXEC) < 0 ||
+	    (r.pid = j->session ? call(j, out, err) : start(j, out, err)) < 0) {
 		j->exit.code = 125;
 		j->exit.reason = j->killed ? FRAME_REASON_KILLED : FRAME_REASON_FAILED;
 		close_pair(out);
@@ -218,7 +292,12 @@ agent_run(struct agent_job *j, int chin, int sigfd, unsigned char *buf)
 	loop(&r, chin, sigfd, buf);
 	j->exit.ms = (uint32_t)(agent_now_ms() - r.start);
 	j->exit.reason = (uint8_t)r.reason;
-	if (WIFSIGNALED(r.status))
+	if (r.done && !r.reaped) {		/* the session goes on */
+		if (r.st < 0)
+			j->exit.signal = (uint8_t)-r.st;
+		else
+			j->exit.code = (uint8_t)r.st;
+	} else if (WIFSIGNALED(r.status))
 		j->exit.signal = (uint8_t)WTERMSIG(r.status);
 	else
 		j->exit.code = (uint8_t)WEXITSTATUS(r.status);

@@ -1,10 +1,15 @@
 /*
  * codeward-agent's job directory: a fresh one per job (emptied /mnt/data
  * without -j, a new directory under /mnt/data/.codeward-agent with -j, bound
- * on /mnt/data by codeward-jail), the input files staged in
- * it, the snapshot of what staging left (size, mtime, inode), and the ustar
- * archive of every regular file the job created or changed, as frontd reads
- * the engine's own (entries under "data/", common/ustar.h's limits).
+ * on /mnt/data by codeward-jail) or, for a session, one kept for all its
+ * jobs (a file staged under an existing name replaces it); the input files
+ * staged in it, the snapshot of what staging left (size, mtime, inode), and
+ * the ustar archive of every regular file the job created or changed since
+ * that snapshot, as frontd reads the engine's own (entries under "data/",
+ * common/ustar.h's limits). In a session the jail's processes outlive a job
+ * and may race the agent: every path below the directory is walked with
+ * O_NOFOLLOW from a descriptor, and a file is archived only when the
+ * descriptor opened is the regular file that was walked.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +25,7 @@
 #include "ustar.h"
 
 static unsigned long job_seq;
+static int session_begun;	/* the session's directory exists */
 
 /* the walk's context: nftw passes none */
 static struct agent_job *walk_job;
@@ -56,6 +62,14 @@ agent_stage_init(int jailed)
 int
 agent_stage_begin(struct agent_job *j)
 {
+	if (j->session) {
+		snprintf(j->dir, sizeof(j->dir), "%s",
+		    j->jailed ? AGENT_SESSION : AGENT_WORKDIR);
+		if (session_begun)
+			return 0;
+		session_begun = 1;
+		return j->jailed ? mkdir(j->dir, 0700) : empty_dir(j->dir);
+	}
 	if (!j->jailed) {
 		snprintf(j->dir, sizeof(j->dir), "%s", AGENT_WORKDIR);
 		return empty_dir(j->dir);
@@ -64,24 +78,57 @@ agent_stage_begin(struct agent_job *j)
 	return mkdir(j->dir, 0700);
 }
 
+/* dir/name opened below the directory open as dfd, no link followed */
+static int
+open_below(int dfd, char *name, int replace)
+{
+	char *part, *next;
+	int fd;
+
+	if ((dfd = dup(dfd)) < 0)
+		return -1;
+	for (part = name; (next = strchr(part, '/')) != NULL; part = next + 1) {
+		*next = '\0';
+		fd = -1;
+		if ((mkdirat(dfd, part, 0755) == 0 || errno == EEXIST))
+			fd = openat(dfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			    O_CLOEXEC);
+		*next = '/';
+		close(dfd);
+		if ((dfd = fd) < 0)
+			return -1;
+	}
+	if (replace && unlinkat(dfd, part, 0) < 0 && errno != ENOENT) {
+		close(dfd);
+		return -1;
+	}
+	fd = openat(dfd, part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
+	close(dfd);
+	return fd;
+}
+
+/* the job directory itself, never through a link */
+static int
+open_dir(const struct agent_job *j)
+{
+	return open(j->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
 int
 agent_stage_file(struct agent_job *j, const unsigned char *name, size_t n)
 {
-	char path[FRAME_NAME_MAX + 1], full[FRAME_NAME_MAX + 80], *s;
+	char path[FRAME_NAME_MAX + 1];
+	int dfd, fd;
 
 	/* the name passed frame_name_check: relative, no . or .. part */
 	memcpy(path, name, n);
 	path[n] = '\0';
-	for (s = strchr(path, '/'); s != NULL; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		snprintf(full, sizeof(full), "%s/%s", j->dir, path);
-		if (mkdir(full, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*s = '/';
-	}
-	snprintf(full, sizeof(full), "%s/%s", j->dir, path);
-	return open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0644);
+	if ((dfd = open_dir(j)) < 0)
+		return -1;
+	fd = open_below(dfd, path, j->session);
+	close(dfd);
+	return fd;
 }
 
 int
@@ -124,31 +171,48 @@ snap_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 	return 0;
 }
 
+/* a session's .codeward, whatever the jail left there, removed */
+static int
+remove_codeward(const struct agent_job *j, int dfd)
+{
+	char path[128];
+
+	if (unlinkat(dfd, ".codeward", 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR)
+		return -1;
+	snprintf(path, sizeof(path), "%s/.codeward", j->dir);
+	empty_dir(path);		/* nftw: links removed, never followed */
+	return unlinkat(dfd, ".codeward", AT_REMOVEDIR);
+}
+
 int
 agent_stage_seal(struct agent_job *j, int *code_in_env)
 {
-	char path[128];
-	int fd;
+	char name[] = ".codeward/code";
+	int dfd, fd, rc = -1;
 
-	*code_in_env = j->code_len <= AGENT_CODE_ENV &&
+	/* a session's server reads its code from the file, always */
+	*code_in_env = !j->session && j->code_len <= AGENT_CODE_ENV &&
 	    memchr(j->code, '\0', j->code_len) == NULL;
 	walk_job = j;
 	if (nftw(j->dir, snap_entry, 16, FTW_PHYS) != 0)
 		return -1;
 	if (*code_in_env)
 		return 0;
-	snprintf(path, sizeof(path), "%s/.codeward", j->dir);
-	if (mkdir(path, 0700) < 0)
+	if ((dfd = open_dir(j)) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/.codeward/code", j->dir);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
-		return -1;
-	if (j->code_len > 0 && write(fd, j->code, j->code_len) !=
-	    (ssize_t)j->code_len) {
-		close(fd);
+	if ((j->session && remove_codeward(j, dfd) < 0) ||
+	    mkdirat(dfd, ".codeward", 0700) < 0 ||
+	    (fd = open_below(dfd, name, 0)) < 0) {
+		close(dfd);
 		return -1;
 	}
-	return close(fd);
+	close(dfd);
+	if (j->code_len == 0 || write(fd, j->code, j->code_len) ==
+	    (ssize_t)j->code_len)
+		rc = 0;
+	return close(fd) < 0 ? -1 : rc;
 }
 
 static void
@@ -299,6 +363,7 @@ arc_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 	struct agent_job *j = walk_job;
 	const char *rel = path + strlen(j->dir);	/* "/name..." */
 	char name[USTAR_PATH_MAX + 8];
+	struct stat fst;
 	unsigned char blk[USTAR_BLOCK];
 	uint64_t left, need, k, got, depth = 0;
 	const char *s;
@@ -318,6 +383,12 @@ arc_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 		return 0;		/* does not fit: left out */
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return 0;
+	/* the file walked, not what a link swapped in since */
+	if (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode) ||
+	    fst.st_dev != st->st_dev || fst.st_ino != st->st_ino) {
+		close(fd);
+		return 0;
+	}
 	snprintf(name, sizeof(name), "data%s", rel);
 	arc_parents(rel + 1);
 	if (arc_header(name, USTAR_FILE, st->st_mode, (uint64_t)st->st_size,
@@ -363,9 +434,11 @@ agent_stage_end(struct agent_job *j)
 {
 	size_t i;
 
-	empty_dir(j->dir);
-	if (j->jailed)
-		rmdir(j->dir);
+	if (!j->session) {
+		empty_dir(j->dir);
+		if (j->jailed)
+			rmdir(j->dir);
+	}
 	for (i = 0; i < j->nsnap; i++)
 		free(j->snap[i].path);
 	free(j->snap);

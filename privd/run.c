@@ -10,7 +10,9 @@
  * sandboxed side) parses them. The work directory in and out is
  * workdir.c's, the program under its limits program.c's, the list of live
  * sandboxes sandbox.c's, the pool and the sessions pool.c's and
- * session.c's: each is called from here and calls nothing back.
+ * session.c's: each is called from here and calls nothing back. Under
+ * policy isolation jail, acquire takes a worker instead (wpool.c) and put,
+ * exec and collect are one job over its live channel (jwork.c).
  */
 #include "run.h"
 
@@ -353,7 +355,7 @@ stage_answer(struct run *r)
 	answer_done(d, n > 0 ? fds : NULL, n);
 	/* answered: the slot is free for the user's next run at once */
 	queue_release(r->job->user);
-	if (r->pooled && r->w == NULL)
+	if (r->pooled && r->job->policy->isolation != ISOLATION_JAIL)
 		pool_answered();
 }
 
@@ -441,11 +443,10 @@ run_thread(void *arg)
 	r.t0 = cw_now_ms();	/* admitted now */
 	if (stage_prepare(&r) == 0 && stage_acquire(&r) == 0) {
 		do {
-			if (j->policy->isolation == ISOLATION_JAIL) {
+			if (j->policy->isolation == ISOLATION_JAIL)
 				s = stage_jail(&r);
-				continue;
-			}
-			if ((s = stage_put(&r)) == 0 && (s = stage_exec(&r)) == 0)
+			else if ((s = stage_put(&r)) == 0 &&
+			    (s = stage_exec(&r)) == 0)
 				s = stage_collect(&r);
 		} while (s == STAGE_AGAIN);
 	}

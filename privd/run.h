@@ -7,8 +7,8 @@
  * (the sandbox kept for its session or removed). run.c is the driver and
  * calls them in that order; workdir.c (put, collect) and program.c (exec)
  * each fill their fields of struct run and of its answer, r->done. The
- * stages call down (pool.c, session.c, sandbox.c, docker.c), never back
- * into run.c.
+ * stages call down (pool.c, session.c, sandbox.c, docker.c; under
+ * isolation jail jwork.c, wpool.c, worker.c), never back into run.c.
  */
 #ifndef CW_RUN_H
 #define CW_RUN_H

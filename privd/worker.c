@@ -179,7 +179,12 @@ worker_job(struct worker *w, const struct job *job, uint32_t flags, int outfd,
 
 	memset(&fj, 0, sizeof(fj));
 	fj.timeout_ms = job->timeout_ms;
-	fj.output_max = (uint32_t)(p->stdout_max + p->stderr_max);
+	/*
+	 * One byte under the channel's cap: the agent kills only at a read
+	 * that would pass its cap, so output that reaches it exactly in
+	 * whole pieces would otherwise run on, dropped, to the timeout.
+	 */
+	fj.output_max = (uint32_t)(p->stdout_max + p->stderr_max - 1);
 	fj.archive_max = (uint32_t)w->ch.fc.caps.archive;
 	fj.flags = flags;
 	snprintf(fj.lang, sizeof(fj.lang), "%s", policy_lang_name(job->lang));

@@ -3,7 +3,8 @@
  * split at each 0xff 0xfe 0xfd marker into alternating down and up streams,
  * fed to one channel. Invariants: whatever a reader passes is exactly the
  * frames it read, with headers frame_hdr_write rewrites identically; no
- * payload passes once the channel is broken; the caps are never passed.
+ * payload passes once the channel is broken; the caps are never passed; a
+ * job that passes has no flag but FRAME_JOB_FLAGS.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,7 @@ sink(void *ctx, enum frame_ev ev, const struct frame_hdr *h,
 	unsigned char hdr[FRAME_HDR];
 	const char *why;
 	struct frame_hdr back;
+	struct frame_job j;
 
 	if (s->c->state == FRAME_S_BROKEN)
 		abort();
@@ -38,6 +40,9 @@ sink(void *ctx, enum frame_ev ev, const struct frame_hdr *h,
 		    &back, &why) != 0 || back.type != h->type || back.len != h->len)
 			abort();
 		if (frame_type_fixed(h->type) && (p == NULL || n != h->len))
+			abort();
+		if (h->type == FRAME_JOB && (frame_job_parse(p, n, &j, &why) != 0 ||
+		    (j.flags & ~FRAME_JOB_FLAGS) != 0))
 			abort();
 	} else if (n == 0 || n > h->len || p == NULL)
 		abort();

@@ -123,9 +123,17 @@ test_payloads(void)
 	p[17] = 'Y';
 	CHECK(frame_job_parse(p, sizeof(p), &j, &why) < 0);
 	p[17] = 'y';
-	p[15] = 1;				/* flags */
+	p[15] = 1;				/* FRAME_JOB_SESSION */
+	CHECK(frame_job_parse(p, sizeof(p), &j, &why) == 0 &&
+	    j.flags == FRAME_JOB_SESSION);
+	p[15] = 2;				/* an undefined flag */
 	CHECK(frame_job_parse(p, sizeof(p), &j, &why) < 0);
-	p[15] = 0;
+	p[15] = 3;
+	CHECK(frame_job_parse(p, sizeof(p), &j, &why) < 0);
+	p[15] = 1;
+	p[12] = 0x80;				/* the top bit */
+	CHECK(frame_job_parse(p, sizeof(p), &j, &why) < 0);
+	p[12] = p[15] = 0;
 	p[2] = p[3] = 0;			/* timeout 0 */
 	CHECK(frame_job_parse(p, sizeof(p), &j, &why) < 0);
 	memcpy(p + 16, "abcdefgh", 8);		/* 8 letters, no NUL */

@@ -27,11 +27,7 @@ def client():
 
 
 def upload(name, data):
-    parts = [("kind", "user"), ("id", USER), ("file", name, data, "application/octet-stream")]
-    r = client().upload(parts, headers={"User-Id": USER})
-    check(r.status == 200, "upload %s: %r" % (name, r))
-    j = r.json()
-    return {"id": j["files"][0]["fileId"], "storage_session_id": j["session_id"], "name": name}
+    return client().upload_input(USER, name, data)
 
 
 def skipped(reason):

@@ -1,8 +1,8 @@
 """codeward-agent -j in a worker built as tests/jail/test_jail.py builds one
 (sockproxy's walls plus the jail's seccomp profile), from a test image FROM
 the sandbox image with codeward-jail and codeward-agent (never the shipped
-tag), spoken to over `docker exec -i` with the channel's frames
-(tests/lib/cwchannel.py): each job runs in a fresh jail, so what one job
+tag; the worktree's runner files over the image's), spoken to over
+`docker exec -i` with the channel's frames (tests/lib/cwchannel.py): each job runs in a fresh jail, so what one job
 leaves (a detached process, files in /tmp and /mnt/data) is gone for the
 next; a hostile job that kills every pid it sees and writes into every
 descriptor it can open leaves the agent, its channel and the next job
@@ -17,7 +17,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 import test_jail as tj  # noqa: E402
 import cwchannel as cw  # noqa: E402
-from cwtest import BUILD, DOCKER, check, docker_api, main, sandbox_image_id  # noqa: E402
+from cwtest import BUILD, DOCKER, SOURCE, check, docker_api, main, sandbox_image_id  # noqa: E402
 
 TAG = tj.IMAGE_TAG + "-agent"
 _procs = []
@@ -35,17 +35,27 @@ def _cleanup():
 atexit.register(_cleanup)
 
 
+# the worktree's runner files that the agent's jobs use, over the image's
+RUNNER = (("cw-run", "/usr/local/lib/codeward/cw-run"),
+          ("python/cw_session.py", "/usr/local/lib/codeward/python/cw_session.py"),
+          ("python/cw_zygote.py", "/usr/local/lib/codeward/python/cw_zygote.py"))
+
+
 def agent_worker():
     tj.setup()			# the jail's profile, its own image and clean-up
     ctx = tempfile.mkdtemp(prefix="cwagent-")
-    for name in ("codeward-jail", "codeward-agent"):
-        with open(os.path.join(BUILD, "jail", name), "rb") as f, \
-                open(os.path.join(ctx, name), "wb") as g:
+    files = [(os.path.join(BUILD, "jail", name), name, "/usr/local/bin/" + name)
+             for name in ("codeward-jail", "codeward-agent")]
+    files += [(os.path.join(SOURCE, "sandbox", "runner", src), os.path.basename(src), dst)
+              for src, dst in RUNNER]
+    lines = ["FROM %s" % sandbox_image_id()]
+    for src, name, dst in files:
+        with open(src, "rb") as f, open(os.path.join(ctx, name), "wb") as g:
             g.write(f.read())
         os.chmod(os.path.join(ctx, name), 0o755)
+        lines.append("COPY %s %s" % (name, dst))
     with open(os.path.join(ctx, "Dockerfile"), "w") as f:
-        f.write("FROM %s\nCOPY codeward-jail /usr/local/bin/codeward-jail\n"
-                "COPY codeward-agent /usr/local/bin/codeward-agent\n" % sandbox_image_id())
+        f.write("\n".join(lines) + "\n")
     r = subprocess.run([DOCKER, "build", "-q", "-t", TAG, ctx], capture_output=True, text=True)
     check(r.returncode == 0, "docker build: %s" % r.stderr)
     saved, tj.IMAGE_TAG = tj.IMAGE_TAG, TAG

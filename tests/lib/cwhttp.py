@@ -110,6 +110,16 @@ class Client:
         return self.request("POST", path, chunks(body, chunk) if chunked else body,
                             headers=h, chunked=chunked)
 
+    def upload_input(self, user, name, data):
+        """one file uploaded for user: its reference as /v1/exec's files take it"""
+        r = self.upload([("kind", "user"), ("id", user),
+                         ("file", name, data, "application/octet-stream")],
+                        headers={"User-Id": user})
+        if r.status != 200:
+            raise AssertionError("upload %s: %r" % (name, r))
+        j = r.json()
+        return {"id": j["files"][0]["fileId"], "storage_session_id": j["session_id"], "name": name}
+
 
 class RawConn:
     """Exact request bytes on one socket (keep-alive), answers read as sent."""

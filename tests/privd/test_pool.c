@@ -19,6 +19,7 @@
 #include "util.h"
 
 #include "../lib/check.h"
+#include "fake_removals.h"
 
 struct privd privd = {
 	.send_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -35,8 +36,6 @@ static struct {
 	unsigned	made;		/* ids handed out: "<n>" padded */
 	int		warm[64];	/* made with a pre-warmed Python */
 	const struct policy *under[64];
-	char		removed[64][DK_ID_LEN + 1];
-	size_t		nremoved;
 	int		fail;		/* the next create fails */
 	int		reload_in_create;	/* a reload while creating */
 } fk;
@@ -74,14 +73,6 @@ fake_stat(struct dk *dk, const char *id, char *stat, size_t len)
 	(void)dk;
 	snprintf(stat, len, "stat of %.4s", id + DK_ID_LEN - 4);
 	return 0;
-}
-
-static void
-fake_remove(struct dk *dk, const char *id)
-{
-	(void)dk;
-	if (fk.nremoved < 64)
-		snprintf(fk.removed[fk.nremoved++], DK_ID_LEN + 1, "%s", id);
 }
 
 static const struct sandbox_ops fake = { fake_create, fake_stat, fake_remove,
@@ -157,7 +148,7 @@ test_fill_take(void)
 	CHECK(pool_take(&p, LANG_BASH, id, stat) == 0);
 	pool_answered();
 	CHECK(fill(cw_now_ms(), &last, &wait) == 1 && last == POOL_WAIT);
-	CHECK(fk.nremoved == 0);
+	CHECK(nremoved == 0);
 }
 
 static void
@@ -191,7 +182,7 @@ test_reload(void)
 	CHECK(pool_take(&p, LANG_PY, id, stat) == -1);
 	CHECK(pool_step(&dk, cw_now_ms(), &wait) == POOL_REMOVED);
 	CHECK(fill(cw_now_ms(), &last, &wait) == 3 + 2);
-	CHECK(fk.nremoved == 4 && fk.made == made + 2);
+	CHECK(nremoved == 4 && fk.made == made + 2);
 	CHECK(fk.under[(fk.made - 1) % 64] == &p2);
 	CHECK(fk.warm[(fk.made - 1) % 64] == 0);
 	CHECK(pool_take(&p2, LANG_PY, id, stat) == 0);	/* a plain one now */
@@ -199,11 +190,11 @@ test_reload(void)
 	CHECK(pool_take(&p, LANG_PY, id, stat) == -1);
 
 	/* a reload while a sandbox is being made: that one is not pooled */
-	fk.nremoved = 0;
+	nremoved = 0;
 	fk.reload_in_create = 1;
 	CHECK(pool_step(&dk, cw_now_ms(), &wait) == POOL_DISCARDED);
-	CHECK(fk.nremoved == 1 &&
-	    strcmp(fk.removed[0], (fake_id(fk.made, id), id)) == 0);
+	CHECK(nremoved == 1 &&
+	    strcmp(removed[0], (fake_id(fk.made, id), id)) == 0);
 	privd.policy = &p;
 	(void)pool_configure(&p);
 	CHECK(fill(cw_now_ms(), &last, &wait) > 0 && last == POOL_WAIT);

@@ -18,6 +18,7 @@
 #include "util.h"
 
 #include "../lib/check.h"
+#include "fake_removals.h"
 
 struct privd privd = {
 	.send_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -28,8 +29,6 @@ struct privd privd = {
 
 /* --- the fake Docker side: removals recorded ------------------------------ */
 
-static char	removed[16][DK_ID_LEN + 1];
-static size_t	nremoved;
 
 static int
 fake_create(struct dk *dk, const struct policy *p, int image, int prewarm_py,
@@ -53,14 +52,6 @@ fake_stat(struct dk *dk, const char *id, char *stat, size_t len)
 	(void)len;
 	CHECK_FAIL("session.c read a stat");
 	return -1;
-}
-
-static void
-fake_remove(struct dk *dk, const char *id)
-{
-	(void)dk;
-	if (nremoved < sizeof(removed) / sizeof(removed[0]))
-		snprintf(removed[nremoved++], DK_ID_LEN + 1, "%s", id);
 }
 
 static const struct sandbox_ops fake = { fake_create, fake_stat, fake_remove,
@@ -92,17 +83,6 @@ cid(char c)
 	memset(id, c, DK_ID_LEN);
 	id[DK_ID_LEN] = '\0';
 	return id;
-}
-
-static int
-was_removed(const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < nremoved; i++)
-		if (strcmp(removed[i], id) == 0)
-			return 1;
-	return 0;
 }
 
 static struct policy p, p2;

@@ -30,19 +30,51 @@ def preload():
     import matplotlib.pyplot  # noqa: F401  (sitecustomize installs its hooks)
 
 
-def recv_request(conn):
+def recv_fds(conn, size, nfds):
+    """One message and the descriptors sent with it (also cw_session.py's):
+    (data, fds, truncated); a message with another count of them is
+    truncated, its descriptors closed."""
     fds = array.array("i")
-    data, anc, flags, _ = conn.recvmsg(REQ_MAX, socket.CMSG_SPACE(3 * fds.itemsize))
+    data, anc, flags, _ = conn.recvmsg(size, socket.CMSG_SPACE(nfds * fds.itemsize))
     for level, kind, payload in anc:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
     fds = list(fds)
-    if len(fds) != 3 or not data.endswith(b"\0") or flags & socket.MSG_TRUNC:
+    bad = len(fds) != nfds or flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC)
+    if bad:
+        for fd in fds:
+            os.close(fd)
+        fds = []
+    return data, fds, bool(bad)
+
+
+def recv_request(conn):
+    data, fds, bad = recv_fds(conn, REQ_MAX, 3)
+    if bad or not data.endswith(b"\0"):
         for fd in fds:
             os.close(fd)
         raise ValueError("bad request")
     words = [os.fsdecode(w) for w in data[:-1].split(b"\0")]
     return words, fds
+
+
+def exec_program(source, path, namespace):
+    """Run a program's text in namespace as python3 runs a script: its exit
+    code, its error's traceback on stderr (also cw_session.py's calls)."""
+    try:
+        exec(compile(source, path, "exec"), namespace)
+        return 0
+    except SystemExit as e:
+        if e.code is None:
+            return 0
+        if isinstance(e.code, int):
+            return e.code & 0xff
+        print(e.code, file=sys.stderr)
+        return 1
+    except BaseException as e:  # the program's own error, as python3 prints it
+        tb = e.__traceback__.tb_next if e.__traceback__ else None
+        traceback.print_exception(type(e), e, tb)
+        return 1
 
 
 def run_child(words, fds, listener, conn):
@@ -67,21 +99,7 @@ def run_child(words, fds, listener, conn):
         sys.modules["__main__"] = main
         with open(script, "rb") as f:
             source = f.read()
-        try:
-            exec(compile(source, script, "exec"), main.__dict__)
-            code = 0
-        except SystemExit as e:
-            if e.code is None:
-                code = 0
-            elif isinstance(e.code, int):
-                code = e.code & 0xff
-            else:
-                print(e.code, file=sys.stderr)
-                code = 1
-        except BaseException as e:  # the program's own error, as python3 prints it
-            tb = e.__traceback__.tb_next if e.__traceback__ else None
-            traceback.print_exception(type(e), e, tb)
-            code = 1
+        code = exec_program(source, script, main.__dict__)
         # what interpreter shutdown does: exit handlers, then flush
         try:
             import atexit

@@ -1,0 +1,216 @@
+/*
+ * One job on a worker (privd/worker.c's worker_job) against a fake agent
+ * on the other end of a socketpair, each way a job can end: EXIT and
+ * READY (the output memfd behind Docker's stream headers); the agent's own
+ * kill late, so privd's KILL ends it (DONE_KILLED); no answer even to the
+ * KILL (HUNG, in about the grace); the channel closed under the program
+ * (LOST); a frame outside the grammar (LOST, the violation named); a
+ * channel already gone before the job (NOT_SENT: nothing ran).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "worker.h"
+
+#include "../lib/check.h"
+
+enum fake { F_ANSWER, F_AT_KILL, F_SILENT, F_CLOSE, F_VIOLATE };
+
+struct agent {
+	int		fd;
+	enum fake	how;
+	int		saw_kill;
+};
+
+static void
+put(int fd, uint8_t type, const void *p, size_t n)
+{
+	unsigned char h[FRAME_HDR];
+
+	frame_hdr_write(h, type, (uint32_t)n);
+	(void)cw_write_all(fd, h, sizeof(h));
+	if (n > 0)
+		(void)cw_write_all(fd, p, n);
+}
+
+/* the next frame privd sent: its type, its payload skipped; -1 at the end */
+static int
+next_type(int fd)
+{
+	unsigned char h[FRAME_HDR], skip[4096];
+	uint32_t len;
+
+	if (cw_read_all(fd, h, sizeof(h)) != (ssize_t)sizeof(h))
+		return -1;
+	len = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
+	while (len > 0) {
+		size_t k = len < sizeof(skip) ? len : sizeof(skip);
+
+		if (cw_read_all(fd, skip, k) != (ssize_t)k)
+			return -1;
+		len -= (uint32_t)k;
+	}
+	return h[0];
+}
+
+static void
+finish(int fd, uint8_t reason)
+{
+	struct frame_exit e = { 0, 0, reason, 1 };
+	unsigned char ex[FRAME_EXIT_LEN];
+
+	if (reason == FRAME_REASON_KILLED)
+		e.signal = 9;
+	frame_exit_write(ex, &e);
+	put(fd, FRAME_EXIT, ex, sizeof(ex));
+	put(fd, FRAME_READY, NULL, 0);
+}
+
+static void *
+agent(void *arg)
+{
+	struct agent *a = arg;
+	int t;
+
+	while ((t = next_type(a->fd)) >= 0 && t != FRAME_RUN)
+		;
+	switch (a->how) {
+	case F_ANSWER:
+		put(a->fd, FRAME_STDOUT, "hi\n", 3);
+		finish(a->fd, FRAME_REASON_NONE);
+		break;
+	case F_AT_KILL:
+		put(a->fd, FRAME_STDOUT, "a", 1);
+		if (next_type(a->fd) == FRAME_KILL) {
+			a->saw_kill = 1;
+			finish(a->fd, FRAME_REASON_KILLED);
+		}
+		break;
+	case F_SILENT:
+		a->saw_kill = next_type(a->fd) == FRAME_KILL;
+		break;
+	case F_CLOSE:
+		shutdown(a->fd, SHUT_RDWR);
+		break;
+	case F_VIOLATE:
+		put(a->fd, FRAME_READY, NULL, 0);	/* no READY while it runs */
+		break;
+	}
+	return NULL;
+}
+
+static struct policy pol;
+
+/* a worker after its agent's hello, the fake agent on the other end */
+static void
+worker_of(struct worker *w, struct agent *a, enum fake how)
+{
+	struct frame_caps k;
+	unsigned char hello[FRAME_HDR];
+	int sv[2];
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	memset(w, 0, sizeof(*w));
+	w->fd = sv[0];
+	w->policy = &pol;
+	policy_chan_caps(&pol, &k);
+	chan_init(&w->ch, &k);
+	frame_hdr_write(hello, FRAME_READY, 0);
+	CHECK(chan_feed(&w->ch, hello, sizeof(hello)) == 0 && w->ch.hello);
+	a->fd = sv[1];
+	a->how = how;
+	a->saw_kill = 0;
+}
+
+/* print(1) in py, its timeout 100 ms */
+static void
+job_of(struct job *job)
+{
+	memset(job, 0, sizeof(*job));
+	job->policy = &pol;
+	job->lang = LANG_PY;
+	job->timeout_ms = 100;
+	job->code_fd = cw_memfd("code");
+	CHECK(cw_write_all(job->code_fd, "print(1)", 8) == 0);
+	job->code_len = 8;
+}
+
+static enum worker_end
+one(enum fake how, struct agent *a, struct worker *w, int *outfd, const char **why,
+    uint64_t *ms)
+{
+	static struct job job;
+	pthread_t t;
+	enum worker_end end;
+	uint64_t t0;
+
+	job_of(&job);
+	*outfd = cw_memfd("out");
+	worker_of(w, a, how);
+	CHECK(pthread_create(&t, NULL, agent, a) == 0);
+	t0 = cw_now_ms();
+	end = worker_job(w, &job, 0, *outfd, cw_memfd("tar"), 200, 300, why);
+	*ms = cw_now_ms() - t0;
+	if (how == F_SILENT || how == F_VIOLATE)
+		shutdown(w->fd, SHUT_RDWR);	/* the fake is waiting: end it */
+	pthread_join(t, NULL);
+	close(a->fd);
+	close(w->fd);
+	close(job.code_fd);
+	return end;
+}
+
+int
+main(void)
+{
+	struct worker w;
+	struct agent a;
+	const char *why;
+	uint64_t ms;
+	int outfd;
+
+	signal(SIGPIPE, SIG_IGN);	/* as privd: a closed channel is an error */
+	pol.workdir_size = 1 << 20;
+	pol.workdir_files = 16;
+	pol.code_max = 1 << 16;
+	pol.stdout_max = pol.stderr_max = 1 << 16;
+	pol.langs[LANG_PY].enabled = 1;
+
+	CHECK(one(F_ANSWER, &a, &w, &outfd, &why, &ms) == WORKER_DONE);
+	CHECK(w.ch.outlen == 8 + 3 && w.ch.exited && w.ch.ready && w.jobs == 1);
+	close(outfd);
+
+	CHECK(one(F_AT_KILL, &a, &w, &outfd, &why, &ms) == WORKER_DONE_KILLED);
+	CHECK(a.saw_kill && ms >= 300 && w.ch.exit.reason == FRAME_REASON_KILLED);
+	close(outfd);
+
+	CHECK(one(F_SILENT, &a, &w, &outfd, &why, &ms) == WORKER_HUNG);
+	CHECK(a.saw_kill && ms >= 600 && ms < 5000 && why != NULL);
+	close(outfd);
+
+	CHECK(one(F_CLOSE, &a, &w, &outfd, &why, &ms) == WORKER_LOST);
+	CHECK(why != NULL && w.ch.why == NULL);
+	close(outfd);
+
+	CHECK(one(F_VIOLATE, &a, &w, &outfd, &why, &ms) == WORKER_LOST);
+	CHECK(why != NULL && w.ch.why != NULL);
+	close(outfd);
+
+	/* the channel gone before the job: nothing of it ran */
+	{
+		static struct job job;
+
+		worker_of(&w, &a, F_ANSWER);
+		close(a.fd);
+		job_of(&job);
+		CHECK(worker_job(&w, &job, 0, cw_memfd("o"), cw_memfd("t"), 200, 300,
+		    &why) == WORKER_NOT_SENT);
+		close(w.fd);
+	}
+	return check_done("worker-job");
+}
