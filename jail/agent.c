@@ -18,7 +18,9 @@
  * the jobs share one directory and one jail kept alive between them, with
  * a live Python interpreter for py (agent_session.c); a job's archive holds
  * what it created or changed since the directory was as the previous job
- * and this job's staging left it.
+ * and this job's staging left it. With -j and no session, the next job's
+ * jail is made while the agent is idle, its Python already importing
+ * (agent_session.c); nothing of an earlier job is in it.
  *
  * Trusts: nothing it reads; privd's frames pass sockproxy's checker, and the
  * agent checks them again with the same code. Never: writes a byte to its
@@ -149,6 +151,10 @@ job(const struct frame_job *fj, int jailed, int refused, unsigned char *buf)
 	j.job = *fj;
 	j.jailed = jailed;
 	j.session = (fj->flags & FRAME_JOB_SESSION) != 0;
+	if (j.session)
+		j.srv = &agent_sess;
+	else if (!refused && agent_srv_alive(&agent_warm))
+		j.srv = &agent_warm;
 	if (refused || agent_stage_begin(&j) < 0)
 		j.failed = 1;
 	for (;;) {
@@ -238,6 +244,8 @@ main(int argc, char **argv)
 	if ((buf = malloc(FRAME_PIECE_MAX)) == NULL || agent_stage_init(jailed) < 0)
 		return 70;
 	frame_chan_init(&chan, &caps);
+	if (jailed)
+		agent_warm_prepare();
 	agent_send(FRAME_READY, NULL, 0);
 	for (;;) {
 		agent_recv(&h, buf);
@@ -250,9 +258,14 @@ main(int argc, char **argv)
 		session = (fj.flags & FRAME_JOB_SESSION) != 0;
 		if (mode == -1)
 			mode = session;
+		if (session)
+			agent_warm_drop();
 		job(&fj, jailed, session != mode, buf);
 		if (session != mode)
 			die(5);
+		/* idle: the next stateless job's jail, made after this one's */
+		if (jailed && !session)
+			agent_warm_prepare();
 		agent_send(FRAME_READY, NULL, 0);
 	}
 }

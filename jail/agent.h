@@ -35,6 +35,7 @@ struct agent_job {
 	struct frame_job job;
 	int		jailed;
 	int		session;	/* FRAME_JOB_SESSION */
+	struct agent_srv *srv;		/* its server: a session's or pre-warmed */
 	char		dir[64];
 	unsigned char	*code;
 	size_t		code_len;
@@ -61,27 +62,47 @@ int	agent_stage_seal(struct agent_job *j, int *code_in_env);
 /* ARCHIVE frames of what the job created or changed */
 void	agent_archive(struct agent_job *j);
 void	agent_stage_end(struct agent_job *j);
+/* a new job directory under AGENT_JOBS (with -j); 0 or -1 */
+int	agent_stage_newdir(char *dir, size_t n);
 
 /* run the program, stream its output; how it ended into j->exit */
 void	agent_run(struct agent_job *j, int chin, int sigfd, unsigned char *buf);
 
 /*
- * A session's jail, kept between its jobs: the server in it (cw-run
- * --session) takes one call at a time on a socket (fd 0 in the jail) and
- * answers each with one 4-byte status. The jail's pid, or 0 when none lives.
+ * A server in a jail of its own, started before its job's RUN
+ * (agent_session.c): a session's (cw-run --session), kept between the
+ * session's jobs, or the pre-warmed one (cw-run --warm) the agent prepares
+ * while idle for the next stateless job. It takes calls on a socket, its
+ * fd 0 (the job's language and timeout, its stdout and stderr); a
+ * session's server answers each with a 4-byte status, the pre-warmed one
+ * becomes its one call's program and exits with its status.
  */
-pid_t	agent_session_pid(void);
-/* start the jail and its server for j (its stderr on errfd); the pid or -1 */
-pid_t	agent_session_start(const struct agent_job *j, int errfd);
+struct agent_srv {
+	pid_t		pid;		/* the jail's, or 0: none */
+	int		fd;		/* the agent's end of the socket, or -1 */
+	char		dir[64];	/* bound on its /mnt/data */
+};
+extern struct agent_srv agent_sess, agent_warm;
+
+/* start s in dir (mode "--session" or "--warm"), its stderr errfd; 0 or -1 */
+int	agent_srv_start(struct agent_srv *s, int jailed, const char *dir,
+	    const char *mode, int errfd);
+/* 1 if s lives; 0 once it has ended (then forgotten) */
+int	agent_srv_alive(struct agent_srv *s);
 /* one call: the job's language and timeout, its stdout and stderr; 0 or -1 */
-int	agent_session_call(const struct agent_job *j, int out, int err);
-/* the socket the status comes on */
-int	agent_session_fd(void);
+int	agent_srv_call(struct agent_srv *s, const struct agent_job *j, int out,
+	    int err);
 /* 1 and *st (an exit code 0..255, or -N for signal N) when a status came;
  * 0 when none yet; -1 when the server's end closed */
-int	agent_session_status(int *st);
-/* the jail has ended (reaped by the caller): forget it */
-void	agent_session_lost(void);
+int	agent_srv_status(struct agent_srv *s, int *st);
+/* its jail killed, reaped, forgotten */
+void	agent_srv_end(struct agent_srv *s);
+/* its jail ended, reaped by the caller: forgotten */
+void	agent_srv_lost(struct agent_srv *s);
+/* while idle, with -j: the next stateless job's jail, its Python importing */
+void	agent_warm_prepare(void);
+/* the pre-warmed jail and its directory, unused, removed */
+void	agent_warm_drop(void);
 /* argv in its own process group, in dir, with fds as its 0, 1, 2 */
 pid_t	agent_spawn(char *const argv[], char *const env[], const int fds[3],
 	    const char *dir);

@@ -43,16 +43,14 @@ kill_all(struct run *r, int reason)
 }
 
 static pid_t
-start(struct agent_job *j, int out[2], int err[2])
+start(struct agent_job *j, int in_env, int out[2], int err[2])
 {
 	char tmo[32], lang[32], *code = NULL, *env[5];
 	char *argv[8];
 	size_t n = 0, e = 0;
-	int in_env = 0, fds[3];
+	int fds[3];
 	pid_t pid;
 
-	if (agent_stage_seal(j, &in_env) < 0)
-		return -1;
 	snprintf(tmo, sizeof(tmo), "CW_TIMEOUT_MS=%u", j->job.timeout_ms);
 	snprintf(lang, sizeof(lang), "CW_LANG=%s", j->job.lang);
 	if (in_env) {
@@ -89,35 +87,31 @@ start(struct agent_job *j, int out[2], int err[2])
 	return pid;
 }
 
-static void
-end_session(pid_t pid)
-{
-	kill(-pid, SIGKILL);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	agent_session_lost();
-}
-
-/* a session's call: its jail (kept, or started now), the call sent */
+/*
+ * The job's program: a fresh jail (or none, without -j), or a call to its
+ * server: the session's (kept, or started now) or the pre-warmed jail.
+ */
 static pid_t
-call(struct agent_job *j, int out[2], int err[2])
+begin(struct agent_job *j, int out[2], int err[2])
 {
-	pid_t pid = agent_session_pid();
-	int in_env, st;
+	struct agent_srv *s = j->srv;
+	int in_env;
 
 	if (agent_stage_seal(j, &in_env) < 0)
 		return -1;
-	if (pid > 0 && waitpid(pid, &st, WNOHANG) == pid) {
-		agent_session_lost();	/* it ended between two jobs */
-		pid = 0;
+	if (s == NULL)
+		return start(j, in_env, out, err);
+	if (!agent_srv_alive(s)) {
+		if (!j->session)	/* the pre-warmed jail died: a cold one */
+			return start(j, in_env, out, err);
+		if (agent_srv_start(s, j->jailed, j->dir, "--session", err[1]) < 0)
+			return -1;
 	}
-	if (pid == 0 && (pid = agent_session_start(j, err[1])) < 0)
-		return -1;
-	if (agent_session_call(j, out[1], err[1]) < 0) {
-		end_session(pid);
+	if (agent_srv_call(s, j, out[1], err[1]) < 0) {
+		agent_srv_end(s);
 		return -1;
 	}
-	return pid;
+	return s->pid;
 }
 
 /* one read of a pipe: its bytes as frames, up to the cap; what read said */
@@ -167,7 +161,7 @@ drain(struct run *r, unsigned char *buf)
 static void
 status(struct run *r)
 {
-	switch (agent_session_status(&r->st)) {
+	switch (agent_srv_status(r->j->srv, &r->st)) {
 	case 1:
 		r->done = 1;
 		break;
@@ -217,7 +211,7 @@ loop(struct run *r, int chin, int sigfd, unsigned char *buf)
 		pf[2].fd = sigfd;
 		pf[3].fd = chin;
 		pf[4].fd = r->j->session && !r->ctl_dead && !r->reaped ?
-		    agent_session_fd() : -1;
+		    r->j->srv->fd : -1;
 		for (i = 0; i < 5; i++) {
 			pf[i].events = POLLIN;
 			pf[i].revents = 0;
@@ -250,8 +244,8 @@ loop(struct run *r, int chin, int sigfd, unsigned char *buf)
 		waitpid(r->pid, &r->status, 0);
 		r->reaped = 1;
 	}
-	if (r->j->session && r->reaped)
-		agent_session_lost();
+	if (r->j->srv != NULL && r->reaped && r->j->srv->pid == r->pid)
+		agent_srv_lost(r->j->srv);
 }
 
 static void
@@ -276,7 +270,9 @@ agent_run(struct agent_job *j, int chin, int sigfd, unsigned char *buf)
 	memset(&j->exit, 0, sizeof(j->exit));
 	if (j->failed || j->killed || pipe2(out, O_CLOEXEC) < 0 ||
 	    pipe2(err, O_CLOEXEC) < 0 ||
-	    (r.pid = j->session ? call(j, out, err) : start(j, out, err)) < 0) {
+	    (r.pid = begin(j, out, err)) < 0) {
+		if (j->srv != NULL && !j->session)
+			agent_srv_end(j->srv);	/* the pre-warmed jail, unused */
 		j->exit.code = 125;
 		j->exit.reason = j->killed ? FRAME_REASON_KILLED : FRAME_REASON_FAILED;
 		close_pair(out);

@@ -1,4 +1,6 @@
 /*
+ * The agent's servers in jails of their own, started before a job's RUN.
+ *
  * A session's jail (issue 15): kept from the worker's first
  * FRAME_JOB_SESSION job to the worker's end, or until a job is killed (its
  * timeout, privd's KILL, its output cap) or the server in it ends; the next
@@ -7,6 +9,14 @@
  * In it runs the server (cw-run --session: sandbox/runner/python/
  * cw_session.py), one call at a time, each with the job's own stdout and
  * stderr, each answered with one status.
+ *
+ * The pre-warmed jail: with -j, while the agent waits for a stateless job,
+ * a fresh job directory and a jail on it whose server (cw-run --warm) has
+ * imported what the container mode's pre-warmed interpreter imports; the
+ * next stateless job is staged into that directory (bound already) and
+ * sent as its one call, and the server becomes its program. It is made
+ * after the previous job's jail has ended, in namespaces of its own, so it
+ * holds nothing of any earlier job.
  *
  * The control socket: a SOCK_SEQPACKET pair, the server's end its fd 0
  * (codeward-jail passes 0, 1 and 2 only). The agent writes each call (the
@@ -27,25 +37,13 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 #include "agent.h"
 
 #define STATUS_DROP_MAX	64	/* other messages dropped per look */
 
-static pid_t sess_pid;
-static int sess_fd = -1;
-
-pid_t
-agent_session_pid(void)
-{
-	return sess_pid;
-}
-
-int
-agent_session_fd(void)
-{
-	return sess_fd;
-}
+struct agent_srv agent_sess = { 0, -1, "" }, agent_warm = { 0, -1, "" };
 
 pid_t
 agent_spawn(char *const argv[], char *const env[], const int fds[3],
@@ -70,8 +68,9 @@ agent_spawn(char *const argv[], char *const env[], const int fds[3],
 	return pid;
 }
 
-pid_t
-agent_session_start(const struct agent_job *j, int errfd)
+int
+agent_srv_start(struct agent_srv *s, int jailed, const char *dir,
+    const char *mode, int errfd)
 {
 	char *argv[8], *env[] = { (char *)"PATH=/usr/local/bin:/usr/bin:/bin",
 	    NULL };
@@ -79,6 +78,7 @@ agent_session_start(const struct agent_job *j, int errfd)
 	int sv[2], fds[3], null;
 	pid_t pid;
 
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
 	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
@@ -86,19 +86,19 @@ agent_session_start(const struct agent_job *j, int errfd)
 		close(sv[1]);
 		return -1;
 	}
-	if (j->jailed) {
+	if (jailed) {
 		argv[n++] = (char *)AGENT_JAIL;
 		argv[n++] = (char *)"-w";
-		argv[n++] = (char *)j->dir;
+		argv[n++] = s->dir;
 		argv[n++] = (char *)"--";
 	}
 	argv[n++] = (char *)AGENT_RUNNER;
-	argv[n++] = (char *)"--session";
+	argv[n++] = (char *)mode;
 	argv[n] = NULL;
 	fds[0] = sv[1];
 	fds[1] = null;
-	fds[2] = errfd;		/* the jail's own complaints go to the first job */
-	pid = agent_spawn(argv, env, fds, j->dir);
+	fds[2] = errfd >= 0 ? errfd : null;	/* the jail's own complaints */
+	pid = agent_spawn(argv, env, fds, s->dir);
 	close(sv[1]);
 	close(null);
 	if (pid < 0 || fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
@@ -106,16 +106,30 @@ agent_session_start(const struct agent_job *j, int errfd)
 		if (pid > 0) {
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
 		}
 		return -1;
 	}
-	sess_fd = sv[0];
-	sess_pid = pid;
-	return pid;
+	s->fd = sv[0];
+	s->pid = pid;
+	return 0;
 }
 
 int
-agent_session_call(const struct agent_job *j, int out, int err)
+agent_srv_alive(struct agent_srv *s)
+{
+	if (s->pid <= 0)
+		return 0;
+	if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+		agent_srv_lost(s);	/* it ended between two jobs */
+		return 0;
+	}
+	return 1;
+}
+
+int
+agent_srv_call(struct agent_srv *s, const struct agent_job *j, int out,
+    int err)
 {
 	union {
 		struct cmsghdr	h;
@@ -128,7 +142,7 @@ agent_session_call(const struct agent_job *j, int out, int err)
 	int fds[2] = { out, err }, st, n;
 
 	/* a status a program forged after its call is not this call's */
-	while (agent_session_status(&st) == 1)
+	while (agent_srv_status(s, &st) == 1)
 		;
 	n = snprintf(msg, sizeof(msg), "%s %u", j->job.lang, j->job.timeout_ms);
 	iov.iov_base = msg;
@@ -144,11 +158,11 @@ agent_session_call(const struct agent_job *j, int out, int err)
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(fds));
 	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
-	return sendmsg(sess_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == n ? 0 : -1;
+	return sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == n ? 0 : -1;
 }
 
 int
-agent_session_status(int *st)
+agent_srv_status(struct agent_srv *s, int *st)
 {
 	unsigned char b[8];
 	int32_t v;
@@ -156,7 +170,7 @@ agent_session_status(int *st)
 	int i;
 
 	for (i = 0; i < STATUS_DROP_MAX; i++) {
-		n = recv(sess_fd, b, sizeof(b), MSG_DONTWAIT);
+		n = recv(s->fd, b, sizeof(b), MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -173,10 +187,48 @@ agent_session_status(int *st)
 }
 
 void
-agent_session_lost(void)
+agent_srv_end(struct agent_srv *s)
 {
-	if (sess_fd >= 0)
-		close(sess_fd);
-	sess_fd = -1;
-	sess_pid = 0;
+	if (s->pid > 0) {
+		kill(-s->pid, SIGKILL);
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+	}
+	agent_srv_lost(s);
+}
+
+void
+agent_srv_lost(struct agent_srv *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	s->pid = 0;
+}
+
+void
+agent_warm_prepare(void)
+{
+	char dir[sizeof(agent_warm.dir)];
+
+	if (agent_srv_alive(&agent_warm))
+		return;
+	if (agent_warm.dir[0] != '\0')
+		rmdir(agent_warm.dir);	/* one that died unused */
+	agent_warm.dir[0] = '\0';
+	if (agent_stage_newdir(dir, sizeof(dir)) < 0)
+		return;
+	if (agent_srv_start(&agent_warm, 1, dir, "--warm", -1) < 0) {
+		rmdir(dir);
+		agent_warm.dir[0] = '\0';
+	}
+}
+
+void
+agent_warm_drop(void)
+{
+	agent_srv_end(&agent_warm);
+	if (agent_warm.dir[0] != '\0')
+		rmdir(agent_warm.dir);
+	agent_warm.dir[0] = '\0';
 }

@@ -70,12 +70,22 @@ agent_stage_begin(struct agent_job *j)
 		session_begun = 1;
 		return j->jailed ? mkdir(j->dir, 0700) : empty_dir(j->dir);
 	}
+	if (j->srv != NULL) {		/* pre-warmed: its jail's, made */
+		snprintf(j->dir, sizeof(j->dir), "%s", j->srv->dir);
+		return 0;
+	}
 	if (!j->jailed) {
 		snprintf(j->dir, sizeof(j->dir), "%s", AGENT_WORKDIR);
 		return empty_dir(j->dir);
 	}
-	snprintf(j->dir, sizeof(j->dir), "%s/%lu", AGENT_JOBS, ++job_seq);
-	return mkdir(j->dir, 0700);
+	return agent_stage_newdir(j->dir, sizeof(j->dir));
+}
+
+int
+agent_stage_newdir(char *dir, size_t n)
+{
+	snprintf(dir, n, "%s/%lu", AGENT_JOBS, ++job_seq);
+	return mkdir(dir, 0700);
 }
 
 /* dir/name opened below the directory open as dfd, no link followed */
@@ -192,8 +202,8 @@ agent_stage_seal(struct agent_job *j, int *code_in_env)
 	char name[] = ".codeward/code";
 	int dfd, fd, rc = -1;
 
-	/* a session's server reads its code from the file, always */
-	*code_in_env = !j->session && j->code_len <= AGENT_CODE_ENV &&
+	/* a server (a session's, pre-warmed) reads its code from the file */
+	*code_in_env = j->srv == NULL && j->code_len <= AGENT_CODE_ENV &&
 	    memchr(j->code, '\0', j->code_len) == NULL;
 	walk_job = j;
 	if (nftw(j->dir, snap_entry, 16, FTW_PHYS) != 0)

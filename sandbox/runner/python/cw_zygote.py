@@ -89,30 +89,37 @@ def run_child(words, fds, listener, conn):
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        os.chdir("/mnt/data")
-        script = words[0]
-        sys.argv = list(words)
-        sys.path[0] = os.path.dirname(script)
-        main = types.ModuleType("__main__")
-        main.__file__ = script
-        main.__builtins__ = __builtins__
-        sys.modules["__main__"] = main
-        with open(script, "rb") as f:
-            source = f.read()
-        code = exec_program(source, script, main.__dict__)
-        # what interpreter shutdown does: exit handlers, then flush
-        try:
-            import atexit
-            atexit._run_exitfuncs()
-        except BaseException:
-            traceback.print_exc()
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
+        code = run_script(words)
     finally:
         os._exit(code)
+
+
+def run_script(words):
+    """This process becomes `python3 SCRIPT ARGS...` in /mnt/data, its
+    shutdown included (also cw_session.py's pre-warmed jail): its status."""
+    os.chdir("/mnt/data")
+    script = words[0]
+    sys.argv = list(words)
+    sys.path[0] = os.path.dirname(script)
+    main = types.ModuleType("__main__")
+    main.__file__ = script
+    main.__builtins__ = __builtins__
+    sys.modules["__main__"] = main
+    with open(script, "rb") as f:
+        source = f.read()
+    code = exec_program(source, script, main.__dict__)
+    # what interpreter shutdown does: exit handlers, then flush
+    try:
+        import atexit
+        atexit._run_exitfuncs()
+    except BaseException:
+        traceback.print_exc()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    return code
 
 
 def serve(listener):
