@@ -135,9 +135,56 @@ def template_text():
         return f.read()
 
 
-def policy_text(overrides=(), keys_path=None):
+# what a worker runs under isolation jail, from this tree: the agent, the
+# jail and the runner files the agent's jobs use, over the sandbox image's
+# (which ./codeward test has just built from the same tree; a shared
+# machine's may be older than the tree under test)
+WORKER_FILES = (("build", "jail/codeward-jail", "/usr/local/bin/codeward-jail"),
+                ("build", "jail/codeward-agent", "/usr/local/bin/codeward-agent"),
+                ("source", "sandbox/runner/cw-run", "/usr/local/lib/codeward/cw-run"),
+                ("source", "sandbox/runner/python/cw_session.py",
+                 "/usr/local/lib/codeward/python/cw_session.py"),
+                ("source", "sandbox/runner/python/cw_zygote.py",
+                 "/usr/local/lib/codeward/python/cw_zygote.py"))
+_WORKER_IMAGE = {}
+
+
+def worker_image():
+    """the sandbox image with this tree's WORKER_FILES, tagged by their
+    content (built once; a later run with the same files finds it)"""
+    base = sandbox_image_id()
+    if base in _WORKER_IMAGE:
+        return _WORKER_IMAGE[base]
+    import hashlib
+    import shutil
+    ctx = tempfile.mkdtemp(prefix="cw-worker-image-")
+    h = hashlib.sha256(base.encode())
+    lines = ["FROM %s" % base]
+    for i, (where, rel, dst) in enumerate(WORKER_FILES):
+        with open(os.path.join(BUILD if where == "build" else SOURCE, rel), "rb") as f:
+            data = f.read()
+        h.update(dst.encode() + b"\0" + data)
+        with open(os.path.join(ctx, "f%d" % i), "wb") as g:
+            g.write(data)
+        os.chmod(os.path.join(ctx, "f%d" % i), 0o755)
+        lines.append("COPY f%d %s" % (i, dst))
+    with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    tag = "codeward-sandbox:cwtest-worker-" + h.hexdigest()[:16]
+    st, raw = docker_api("GET", "/v1.41/images/%s/json" % tag)
+    if st != 200:
+        r = subprocess.run([DOCKER, "build", "-q", "-t", tag, ctx], capture_output=True, text=True)
+        check(r.returncode == 0, "docker build of the worker image: %s" % r.stderr)
+        st, raw = docker_api("GET", "/v1.41/images/%s/json" % tag)
+        check(st == 200, "the worker image %s: %d" % (tag, st))
+    shutil.rmtree(ctx)
+    _WORKER_IMAGE[base] = json.loads(raw)["Id"]
+    return _WORKER_IMAGE[base]
+
+
+def policy_text(overrides=(), keys_path=None, image=None):
     text = template_text()
-    img = sandbox_image_id()
+    img = image or sandbox_image_id()
     text = re.sub(r"@[A-Z_]+@", img, text)
     if keys_path:
         text = policy_set(text, "auth", "keys", keys_path)
@@ -211,7 +258,8 @@ class Appliance:
             f.write(h.stdout)
         self.policy_path = os.path.join(self.dir, "policy")
         with open(self.policy_path, "w") as f:
-            f.write(policy_text(overrides, self.keys_path))
+            f.write(policy_text(overrides, self.keys_path,
+                                worker_image() if self.isolation == "jail" else None))
         self.sock = os.path.join(self.dir, "sockproxy.sock")
         self.store = os.path.join(self.dir, "store")
         self.port = free_port()

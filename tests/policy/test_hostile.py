@@ -5,7 +5,8 @@
 The isolation is the shipped policy's, or CODEWARD_TEST_ISOLATION's (jail or
 container; cwtest.Appliance). Under jail a worker serves many executions, so
 "no sandbox that ran code is left" becomes: no process of an execution is
-left in any worker (only its init, its idle process and codeward-agent), and
+left in any worker (only its init, its idle process, codeward-agent and its
+pre-warmed jail for the next job), and
 the worker's profile is the jail's (jail/seccomp-jail.py) where the policy
 pins it.
 
@@ -22,6 +23,7 @@ No Docker engine: every test fails (cwtest.require_docker), none is skipped.
 """
 import json
 import os
+import re
 import secrets
 import statistics
 import subprocess
@@ -84,17 +86,32 @@ def run(lang, code, **extra):
     return st, j, time.time() - t0
 
 
-# what a worker holds between executions under isolation jail
-WORKER_OWN = ("/sbin/docker-init -- /usr/local/bin/cw-idle", "/usr/local/bin/cw-idle",
-              "sleep infinity", "/usr/local/bin/codeward-agent -j")
+# what a worker holds between executions under isolation jail, each at
+# most so many times: its init and idle process, codeward-agent, and the
+# agent's pre-warmed jail for the next job (codeward-jail and, in it, the
+# runner's waiting Python)
+WORKER_OWN = ((r"/sbin/docker-init -- /usr/local/bin/cw-idle", 1),
+              (r"(/usr/local/bin/cw-idle|sleep infinity)", 1),
+              (r"/usr/local/bin/codeward-agent -j", 1),
+              (r"/usr/local/bin/codeward-jail -w /mnt/data/\.codeward-agent/[0-9]+ -- "
+               r"/usr/local/bin/cw-run --warm", 2),
+              (r"python3 /usr/local/lib/codeward/python/cw_session\.py --warm", 1))
 
 
 def worker_strays(cid):
-    """a worker's processes other than its own (none, or gone: [])"""
+    """a worker's processes beyond its own (none, or gone: [])"""
     st, raw = docker_api("GET", "/v1.41/containers/%s/top?ps_args=-eo%%20pid,args" % cid)
     if st != 200:
         return []
-    return [p for p in json.loads(raw)["Processes"] if p[-1] not in WORKER_OWN]
+    left = [n for _, n in WORKER_OWN]
+    strays = []
+    for p in json.loads(raw)["Processes"]:
+        k = [i for i, (pat, _) in enumerate(WORKER_OWN) if re.fullmatch(pat, p[-1])]
+        if k and left[k[0]] > 0:
+            left[k[0]] -= 1
+        else:
+            strays.append(p)
+    return strays
 
 
 def wait_no_leftovers(a, seconds=15):
