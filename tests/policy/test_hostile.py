@@ -1,9 +1,10 @@
 """Hostile code through POST /v1/exec of a whole appliance on the real engine.
 
-    test_hostile.py RUNTIME [TEST...]      RUNTIME: runc or runsc (gVisor)
+    test_hostile.py RUNTIME [ISOLATION] [TEST...]
+        RUNTIME: runc or runsc (gVisor); ISOLATION: jail or container
 
-The isolation is the shipped policy's, or CODEWARD_TEST_ISOLATION's (jail or
-container; cwtest.Appliance). Under jail a worker serves many executions, so
+The isolation is ISOLATION, else CODEWARD_TEST_ISOLATION's, else the
+shipped policy's (cwtest.Appliance). Under jail a worker serves many executions, so
 "no sandbox that ran code is left" becomes: no process of an execution is
 left in any worker (only its init, its idle process, codeward-agent and its
 pre-warmed jail for the next job), and
@@ -35,6 +36,7 @@ from cwtest import Appliance, check, docker_api, main
 from sandboxes import ExecWatch, settle, stop_after_failure
 
 RUNTIME = sys.argv.pop(1) if len(sys.argv) > 1 and sys.argv[1] in ("runc", "runsc") else "runc"
+ISOLATION = sys.argv.pop(1) if len(sys.argv) > 1 and sys.argv[1] in ("jail", "container") else None
 LIMIT_S = 5          # [time] default in this appliance
 MAX_S = 10           # [time] max
 MEMORY = "512M"      # what the shipped policy says; the notices name it
@@ -67,7 +69,7 @@ def setup():
                                  ("sandbox", "workdir-files", str(INODES)),
                                  ("time", "default", "%ds" % LIMIT_S),
                                  ("time", "max", "%ds" % MAX_S)],
-                      name="hostile-" + RUNTIME)
+                      name="hostile-" + RUNTIME, isolation=ISOLATION)
         watch = ExecWatch(a.instance)
         app = a.start()
     return app
