@@ -57,6 +57,18 @@ send_pieces(struct chan *c, int fd, uint8_t type, int src, uint64_t len)
 	return 0;
 }
 
+/* does an input after i carry i's name? */
+static int
+named_later(const struct job *job, uint32_t i)
+{
+	uint32_t k;
+
+	for (k = i + 1; k < job->nfiles; k++)
+		if (strcmp(job->files[k].name, job->files[i].name) == 0)
+			return 1;
+	return 0;
+}
+
 int
 chan_send_job(struct chan *c, int fd, const struct frame_job *fj,
     const struct job *job, int outfd, int tarfd)
@@ -79,6 +91,8 @@ chan_send_job(struct chan *c, int fd, const struct frame_job *fj,
 	for (i = 0; i < job->nfiles; i++) {
 		const struct job_file *f = &job->files[i];
 
+		if (named_later(job, i))
+			continue;	/* a later input of that name wins */
 		if (send_frame(c, fd, FRAME_FILE, f->name, strlen(f->name)) != 0 ||
 		    send_pieces(c, fd, FRAME_DATA, f->fd, f->size) != 0)
 			return -1;

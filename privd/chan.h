@@ -31,7 +31,8 @@ struct chan {
 
 void	chan_init(struct chan *c, const struct frame_caps *caps);
 /*
- * The job's frames to fd, its output going to outfd and tarfd: 0, or -1
+ * The job's frames to fd (of inputs of one name, the last), its output
+ * going to outfd and tarfd: 0, or -1
  * with c->why (a write failed, or the job breaks the channel's caps).
  */
 int	chan_send_job(struct chan *c, int fd, const struct frame_job *fj,

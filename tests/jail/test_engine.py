@@ -18,7 +18,7 @@ from cwhttp import Client
 from cwtest import Appliance, check, containers_with_label, main
 
 USER = "6650f1c2a1b2c3d4e5f60719"
-POLICY = [("concurrency", "pool", "1"), ("sandbox", "reuse", "1000"),
+POLICY = [("concurrency", "pool", "1"), ("sandbox", "reuse", "1000"), ("concurrency", "sessions", "4"),
           ("time", "default", "20s"), ("time", "max", "30s")]
 
 app = None
@@ -60,25 +60,26 @@ def workers(a):
     return len(containers_with_label("codeward.instance=" + a.instance))
 
 
-def wait_workers(a, n, secs=60):
-    """n containers, and the pool's worker ready (its agent said hello)"""
+def wait_ready(a, secs=60):
+    """the pool's worker ready (its agent said hello)"""
     deadline = time.time() + secs
-    while (workers(a) != n or metric(a, "codeward_pool_ready") < 1) and time.time() < deadline:
+    while metric(a, "codeward_pool_ready") < 1 and time.time() < deadline:
         time.sleep(0.2)
-    return workers(a)
+    return metric(a, "codeward_pool_ready") >= 1
 
 
 def test_twenty_runs_one_worker():
     a = setup()
-    check(wait_workers(a, 1) == 1, "the pool's one worker did not come")
+    check(wait_ready(a), "the pool's one worker did not come")
     created = metric(a, "codeward_sandboxes_created_total")
+    before = workers(a)
     for i in range(20):
         j = run(a, "py", "print(%d)" % i)
         check(j["stdout"] == "%d\n" % i and j["stderr"] == "", "run %d: %r" % (i, j))
     check(metric(a, "codeward_sandboxes_created_total") == created,
           "twenty runs made workers: %d more" % (metric(a, "codeward_sandboxes_created_total") - created))
-    check(workers(a) == 1, "%d containers, not one worker" % workers(a))
-    check(metric(a, "codeward_sandboxes_active") == 1, "sandboxes_active is not 1")
+    check(workers(a) == before, "%d containers, not the %d before" % (workers(a), before))
+    check(metric(a, "codeward_sandboxes_active") == before, "sandboxes_active is not %d" % before)
 
 
 def test_files_in_and_out():
@@ -103,6 +104,13 @@ def test_files_in_and_out():
     stay = upload("stay.txt", b"x")
     j = run(a, "bash", "true", files=[stay])
     check(j["files"] == [] and "deleted_files" not in j, "%r" % j)
+
+
+def test_args_refused_not_dropped():
+    a = setup()
+    r = client(a).request("POST", "/v1/exec", {"lang": "py", "code": "import sys; print(sys.argv)",
+                                               "args": ["x"], "user_id": USER})
+    check(r.status == 400 and "args are not supported" in r.body.decode(), "args: %r" % r)
 
 
 def test_timeout_kill_then_fine():
@@ -140,7 +148,7 @@ def test_kill_everything_then_fine():
 def test_worker_removed_after_reuse():
     with Appliance([("concurrency", "pool", "1"), ("sandbox", "reuse", "3")],
                    name="engine-reuse", isolation="jail") as a:
-        check(wait_workers(a, 1) == 1, "the pool's worker did not come")
+        check(wait_ready(a), "the pool's worker did not come")
         created = metric(a, "codeward_sandboxes_created_total")
         for i in range(7):
             j = run(a, "py", "print(%d)" % i)
@@ -148,12 +156,12 @@ def test_worker_removed_after_reuse():
         made = metric(a, "codeward_sandboxes_created_total") - created
         # 7 runs at 3 a worker: the first worker and two more at least
         check(made >= 2, "reuse 3: only %d workers made for 7 runs" % made)
-        check(wait_workers(a, 1) == 1, "the pool holds %d, not 1" % workers(a))
+        check(wait_ready(a) and workers(a) == 1, "the pool holds %d, not 1" % workers(a))
 
 
 def test_worker_replaced_after_sockproxy_restart():
     a = setup()
-    check(wait_workers(a, 1) == 1, "no idle worker")
+    check(wait_ready(a), "no idle worker")
     old = set(containers_with_label("codeward.instance=" + a.instance))
     p = a.procs["sockproxy"]
     p.send_signal(signal.SIGTERM)
@@ -173,6 +181,31 @@ def test_worker_replaced_after_sockproxy_restart():
         time.sleep(0.5)
     check(not old & set(containers_with_label("codeward.instance=" + a.instance)),
           "the old worker is still there")
+
+
+def session_call(a, code, hint, user, lang="py"):
+    body = {"lang": lang, "code": code, "user_id": user, "runtime_session_hint": hint}
+    st, j = a.request("POST", "/v1/exec", body,
+                      headers={"X-CodeAPI-Expected-Profile": "stateful"})
+    check(st == 200, "exec: %s %r" % (st, j))
+    return j
+
+
+def test_a_session_keeps_its_worker_and_interpreter():
+    """needs an agent that keeps sessions (FRAME_JOB_SESSION)"""
+    a = setup()
+    j1 = session_call(a, "x = 41\nopen('s.txt', 'w').write('s')", "conv", "alice")
+    check(j1["runtime_status"] == "new" and j1["stderr"] == "", "first call %r" % j1)
+    j2 = session_call(a, "print(x + 1)\nprint(open('s.txt').read())", "conv", "alice")
+    check(j2["runtime_status"] == "reused" and j2["stdout"] == "42\ns\n", "second call %r" % j2)
+    check(j2["runtime_session_id"] == j1["runtime_session_id"], "another session %r" % j2)
+    # another user with the same hint: another session, another worker
+    j3 = session_call(a, "print('x' in globals())\nimport os\nprint(os.path.exists('s.txt'))",
+                      "conv", "bob")
+    check(j3["runtime_status"] == "new" and j3["stdout"] == "False\nFalse\n", "bob %r" % j3)
+    # a stateless call never lands in a session's worker
+    j = run(a, "py", "print('x' in globals())")
+    check(j["stdout"] == "False\n", "stateless %r" % j)
 
 
 def rate(a, n=30):
