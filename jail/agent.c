@@ -27,8 +27,10 @@
  * stderr (sockproxy ends the channel at one), gives the job a descriptor of
  * the channel (the job's 0/1/2 are /dev/null and two pipes of the agent; every
  * other descriptor of the agent is close-on-exec, and codeward-jail closes
- * all but 0/1/2), or parses a byte the job wrote (its output passes as
- * payload; its files are read as bytes).
+ * all but 0/1/2; a server's jail has a socket to the agent as its 0:
+ * agent_session.c),
+ * or parses a byte the job wrote (its output passes as payload; its files
+ * are read as bytes; a server's status is 4 bytes read as a number).
  */
 #include <dirent.h>
 #include <errno.h>

@@ -7,9 +7,9 @@
  * the ustar archive of every regular file the job created or changed since
  * that snapshot, as frontd reads the engine's own (entries under "data/",
  * common/ustar.h's limits). In a session the jail's processes outlive a job
- * and may race the agent: every path below the directory is walked with
- * O_NOFOLLOW from a descriptor, and a file is archived only when the
- * descriptor opened is the regular file that was walked.
+ * and may race the agent: every path below the directory is staged and
+ * walked from descriptors with O_NOFOLLOW, and a file is archived only when
+ * the descriptor opened is the regular file that was walked.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,8 +27,12 @@
 static unsigned long job_seq;
 static int session_begun;	/* the session's directory exists */
 
-/* the walk's context: nftw passes none */
-static struct agent_job *walk_job;
+/* a path below the job directory the walk goes into: longer ones are left */
+#define WALK_PATH_MAX	1024
+
+/* a regular file of the walk: its directory, name, "/a/b", lstat */
+typedef int (*walk_fn)(struct agent_job *, int, const char *, const char *,
+    const struct stat *);
 static unsigned char *arc;		/* FRAME_PIECE_MAX bytes being filled */
 static size_t arc_len;
 static uint64_t arc_total;
@@ -155,15 +159,65 @@ agent_code_add(struct agent_job *j, const unsigned char *p, size_t n)
 	return 0;
 }
 
+/*
+ * Every regular file below the directory open as fd (taken) but the top's
+ * .codeward, depth first in directory order, by descriptor: no link is
+ * followed, so what a session's processes swap in while it runs leads the
+ * walk nowhere outside. -1 when fn says so.
+ */
 static int
-snap_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+walk_dir(struct agent_job *j, int fd, char *rel, size_t len, walk_fn fn)
 {
-	struct agent_job *j = walk_job;
+	struct dirent *e;
+	struct stat st;
+	size_t k;
+	DIR *d;
+	int sub, rc = 0;
+
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return 0;
+	}
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		k = strlen(e->d_name);
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+		    (len == 0 && strcmp(e->d_name, ".codeward") == 0) ||
+		    len + 1 + k > WALK_PATH_MAX ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		rel[len] = '/';
+		memcpy(rel + len + 1, e->d_name, k + 1);
+		if (S_ISREG(st.st_mode))
+			rc = fn(j, dirfd(d), e->d_name, rel, &st);
+		else if (S_ISDIR(st.st_mode) && (sub = openat(dirfd(d), e->d_name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0)
+			rc = walk_dir(j, sub, rel, len + 1 + k, fn);
+		rel[len] = '\0';
+	}
+	closedir(d);
+	return rc;
+}
+
+static int
+walk(struct agent_job *j, walk_fn fn)
+{
+	char rel[WALK_PATH_MAX + 1] = "";
+	int fd;
+
+	if ((fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return -1;
+	return walk_dir(j, fd, rel, 0, fn);
+}
+
+static int
+snap_entry(struct agent_job *j, int dfd, const char *name, const char *rel,
+    const struct stat *st)
+{
 	struct agent_snap *s;
 
-	(void)f;
-	if (flag != FTW_F || !S_ISREG(st->st_mode))
-		return 0;
+	(void)dfd;
+	(void)name;
 	if (j->nsnap == AGENT_SNAP_MAX)
 		return -1;
 	if (j->nsnap % 64 == 0) {
@@ -172,11 +226,12 @@ snap_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 		j->snap = s;
 	}
 	s = &j->snap[j->nsnap];
-	if ((s->path = strdup(path + strlen(j->dir))) == NULL)
+	if ((s->path = strdup(rel)) == NULL)
 		return -1;
 	s->size = st->st_size;
 	s->ino = st->st_ino;
 	s->mtime = st->st_mtim;
+	s->kept = 0;
 	j->nsnap++;
 	return 0;
 }
@@ -192,7 +247,9 @@ remove_codeward(const struct agent_job *j, int dfd)
 	if (errno != EISDIR)
 		return -1;
 	snprintf(path, sizeof(path), "%s/.codeward", j->dir);
-	empty_dir(path);		/* nftw: links removed, never followed */
+	/* by path: a link swapped in could lead it to remove what the
+	 * sandbox user could remove itself, and nothing of the agent's */
+	empty_dir(path);
 	return unlinkat(dfd, ".codeward", AT_REMOVEDIR);
 }
 
@@ -205,8 +262,7 @@ agent_stage_seal(struct agent_job *j, int *code_in_env)
 	/* a server (a session's, pre-warmed) reads its code from the file */
 	*code_in_env = j->srv == NULL && j->code_len <= AGENT_CODE_ENV &&
 	    memchr(j->code, '\0', j->code_len) == NULL;
-	walk_job = j;
-	if (nftw(j->dir, snap_entry, 16, FTW_PHYS) != 0)
+	if (walk(j, snap_entry) != 0)
 		return -1;
 	if (*code_in_env)
 		return 0;
@@ -314,16 +370,14 @@ changed(const struct agent_job *j, const char *rel, const struct stat *st)
 
 /* an input still there as staging left it: in the kept list, not in the archive */
 static int
-kept_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+kept_entry(struct agent_job *j, int dfd, const char *name, const char *rel,
+    const struct stat *st)
 {
-	struct agent_job *j = walk_job;
-	const char *rel = path + strlen(j->dir);
 	size_t i;
 
-	(void)f;
-	if (strncmp(rel, "/.codeward", 10) == 0 && (rel[10] == '\0' || rel[10] == '/'))
-		return flag == FTW_D ? FTW_SKIP_SUBTREE : 0;
-	if (flag != FTW_F || !S_ISREG(st->st_mode) || changed(j, rel, st))
+	(void)dfd;
+	(void)name;
+	if (changed(j, rel, st))
 		return 0;
 	for (i = 0; i < j->nsnap; i++)
 		if (strcmp(j->snap[i].path, rel) == 0)
@@ -368,11 +422,10 @@ arc_kept(const struct agent_job *j)
 }
 
 static int
-arc_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+arc_entry(struct agent_job *j, int dfd, const char *base, const char *rel,
+    const struct stat *st)
 {
-	struct agent_job *j = walk_job;
-	const char *rel = path + strlen(j->dir);	/* "/name..." */
-	char name[USTAR_PATH_MAX + 8];
+	char name[WALK_PATH_MAX + 8];
 	struct stat fst;
 	unsigned char blk[USTAR_BLOCK];
 	uint64_t left, need, k, got, depth = 0;
@@ -380,20 +433,18 @@ arc_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 	ssize_t n;
 	int fd;
 
-	(void)f;
-	if (strncmp(rel, "/.codeward", 10) == 0 && (rel[10] == '\0' || rel[10] == '/'))
-		return flag == FTW_D ? FTW_SKIP_SUBTREE : 0;
-	if (flag != FTW_F || !S_ISREG(st->st_mode) || !changed(j, rel, st))
-		return 0;
+	if (!changed(j, rel, st) || strlen(rel) + 4 > USTAR_OUT_PATH_MAX)
+		return 0;		/* unchanged, or a name ustar cannot hold */
 	for (s = rel; *s != '\0'; s++)
 		depth += *s == '/';
 	/* its header, its directories', the end of the archive */
 	need = USTAR_BLOCK * (depth + 4) + ustar_padded((uint64_t)st->st_size);
 	if (arc_total + need > j->job.archive_max)
 		return 0;		/* does not fit: left out */
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+	if ((fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) < 0)
 		return 0;
-	/* the file walked, not what a link swapped in since */
+	/* the file walked, not one renamed over it since */
 	if (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode) ||
 	    fst.st_dev != st->st_dev || fst.st_ino != st->st_ino) {
 		close(fd);
@@ -429,10 +480,9 @@ agent_archive(struct agent_job *j)
 	arc_len = 0;
 	arc_total = 0;
 	ndirs_sent = 0;
-	walk_job = j;
-	nftw(j->dir, kept_entry, 16, FTW_PHYS | FTW_ACTIONRETVAL);
+	walk(j, kept_entry);
 	arc_kept(j);
-	nftw(j->dir, arc_entry, 16, FTW_PHYS | FTW_ACTIONRETVAL);
+	walk(j, arc_entry);
 	if (arc_total > 0)
 		arc_put(zero, sizeof(zero));
 	if (arc_len > 0)

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import test_jail as tj  # noqa: E402
@@ -92,6 +93,12 @@ def test_agent_jailed_jobs():
     check(res["code"] == 0 and res["stdout"].strip() == b"2",
           "job A in its own pid namespace (pid 2): %r" % res)
     check("sleep 3007" not in processes(cid), "job A's detached process is gone after it")
+    for _ in range(50):
+        if "cw_session.py --warm" in processes(cid):
+            break
+        time.sleep(0.1)
+    check("cw_session.py --warm" in processes(cid),
+          "while idle, the next job's jail is pre-warmed: %r" % processes(cid))
     res = ch.run("bash", "ls -A /tmp /mnt/data")
     check(res["code"] == 0 and b"leak" not in res["stdout"],
           "job B finds nothing of A in /tmp or /mnt/data: %r" % res["stdout"])

@@ -15,6 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import test_agent as ta  # noqa: E402
+import test_jail as tj  # noqa: E402
 import cwchannel as cw  # noqa: E402
 from cwtest import check, main  # noqa: E402
 
@@ -41,6 +42,15 @@ def files(res):
     return cw.tar_members(res["archive"])
 
 
+def names(res):
+    """every member of the archive, links and directories too"""
+    import io
+    import tarfile
+    with tarfile.open(fileobj=io.BytesIO(res["archive"]), mode="r:") as tf:
+        return {m.name + ("/" if m.isdir() and not m.name.endswith("/") else "")
+                for m in tf.getmembers()}
+
+
 def kept(res):
     """the archive's files, its kept list as a set under "kept" """
     f = files(res)
@@ -65,6 +75,7 @@ def test_session_interpreter_state():
     p, ch = ta.start_agent(cid)
     res = run(ch, "py", "x = 41\ndef f(v):\n    return v * 2\n")
     ok(res, "call 1 defines x and f")
+    check("--warm" not in ta.processes(cid), "a session's worker keeps no pre-warmed jail")
     res = run(ch, "py", "print(x + 1, f(x))")
     ok(res, "call 2")
     check(res["stdout"] == b"42 82\n", "x and f persist: %r" % res["stdout"])
@@ -102,6 +113,10 @@ def test_session_files_and_other_languages():
     check(res["stdout"] == b"a.txt\nb.txt\nkeep.txt\nabcABC", "call 2 sees call 1's files: %r" % res["stdout"])
     check(set(files(res)) == {"data/c.txt", "data/.codeward/kept"},
           "call 2 returns only its own new file: %r" % files(res))
+    res = run(ch, "bash", "setsid sleep 3011 </dev/null >/dev/null 2>&1 & echo started")
+    ok(res, "a call leaves a process behind")
+    time.sleep(0.5)
+    check("sleep 3011" in ta.processes(cid), "the session's jail, and its process, live on")
     res = run(ch, "py", "print(open('/tmp/t').read().strip(), open('a.txt').read())\n"
                         "open('b.txt', 'a').write('!')", files=[("a.txt", b"new")])
     ok(res, "call 3")
@@ -116,6 +131,18 @@ def test_session_files_and_other_languages():
     ok(res, "call 5 deletes an earlier file")
     res = run(ch, "bash", "ls")
     check(res["stdout"] == b"a.txt\nb.txt\nc.txt\n", "the deletion stays: %r" % res["stdout"])
+    # links the session plants: never followed by the walk nor by staging
+    res = run(ch, "py", "import os\nos.makedirs('d/e')\nopen('d/e/f.txt', 'w').write('deep')\n"
+                        "os.symlink('/etc', 'etc-link'); os.symlink('/etc/passwd', 'pw-link')\n"
+                        "os.symlink('/tmp', 'tmp-link')")
+    ok(res, "a call makes a directory tree and links")
+    check(names(res) == {"data/", "data/d/", "data/d/e/", "data/d/e/f.txt", "data/.codeward/",
+                         "data/.codeward/kept"},
+          "its archive: the new file and its directories, no link: %r" % names(res))
+    res = run(ch, "py", "print(1)", files=[("tmp-link/planted", b"x")])
+    check(res["reason"] == "failed", "an input staged through a link fails: %r" % res["reason"])
+    rc, out, _ = tj.dexec(cid, ["ls", "-A", "/tmp"])
+    check("planted" not in out, "nothing was written through the link: %r" % out)
     p.stdin.close()
     check(p.wait(30) == 0, "the agent ends with its stdin")
 
