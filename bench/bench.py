@@ -29,7 +29,13 @@ and sessions 2 (the shipped pool and prewarm, stated here so the bench does
 not move when the default does). Benchmarks are never timed tests: this
 prints numbers, it does not pass or fail on them.
 
+Under --isolation jail (default: what the shipped policy says) a "fresh
+sandbox" is a fresh jail on a pooled worker (the pool keeps 'pool' workers,
+not two pools of containers), and the appliance's workers run this tree's
+agent (cwtest.worker_image).
+
   usage: bench/bench.py [-n ITERATIONS] [-b RUNS] [--only SECTION,...]
+                        [--isolation jail|container]
 """
 import argparse
 import json
@@ -191,6 +197,9 @@ def main():
                     help="back-to-back runs from 1 client; half of it from each of 4")
     ap.add_argument("--only", default=",".join(SECTIONS),
                     help="comma-separated sections of " + ",".join(SECTIONS))
+    ap.add_argument("--isolation", choices=("jail", "container"),
+                    default=cwtest.policy_get(cwtest.template_text(), "sandbox", "isolation"),
+                    help="the policy's isolation (default: the shipped policy's)")
     args = ap.parse_args()
     only = set(args.only.split(","))
     if not only <= set(SECTIONS):
@@ -212,14 +221,17 @@ def main():
         # plain and pre-warmed Python sandboxes: two pools
         with Appliance(overrides=[("concurrency", "pool", str(pool)),
                                   ("concurrency", "prewarm", "py"),
-                                  ("concurrency", "sessions", "2")], name="bench") as app:
+                                  ("concurrency", "sessions", "2")], name="bench",
+                       isolation=args.isolation) as app:
             conn = app.conn()
+            print("isolation %s" % args.isolation, flush=True)
 
             def settle():
                 # the warm pool's condition: full, and its background work
                 # done (the previous sandbox removed, the refill started and
-                # its interpreter finished importing)
-                wait_pool(app, 2 * pool)
+                # its interpreter finished importing); under jail 'pool'
+                # workers, each serving one run after another
+                wait_pool(app, pool if args.isolation == "jail" else 2 * pool)
                 time.sleep(2.5)
 
             def run(code, conn=conn, user=None):

@@ -117,10 +117,74 @@ def policy_set(text, section, key, value):
     return "\n".join(out)
 
 
-def policy_text(overrides=(), keys_path=None):
+def policy_get(text, section, key):
+    """KEY's value in [SECTION], or None"""
+    in_sec = False
+    for line in text.split("\n"):
+        words = line.split("#", 1)[0].split()
+        if words and words[0].startswith("["):
+            in_sec = " ".join(words) == "[%s]" % section
+        elif in_sec and words[:1] == [key]:
+            return " ".join(words[1:])
+    return None
+
+
+def template_text():
     tmpl = os.environ.get("CODEWARD_POLICY_TEMPLATE", os.path.join(SOURCE, "policy", "default.policy"))
-    text = open(tmpl).read()
-    img = sandbox_image_id()
+    with open(tmpl) as f:
+        return f.read()
+
+
+# what a worker runs under isolation jail, from this tree: the agent, the
+# jail and the runner files the agent's jobs use, over the sandbox image's
+# (which ./codeward test has just built from the same tree; a shared
+# machine's may be older than the tree under test)
+WORKER_FILES = (("build", "jail/codeward-jail", "/usr/local/bin/codeward-jail"),
+                ("build", "jail/codeward-agent", "/usr/local/bin/codeward-agent"),
+                ("source", "sandbox/runner/cw-run", "/usr/local/lib/codeward/cw-run"),
+                ("source", "sandbox/runner/python/cw_session.py",
+                 "/usr/local/lib/codeward/python/cw_session.py"),
+                ("source", "sandbox/runner/python/cw_zygote.py",
+                 "/usr/local/lib/codeward/python/cw_zygote.py"))
+_WORKER_IMAGE = {}
+
+
+def worker_image():
+    """the sandbox image with this tree's WORKER_FILES, tagged by their
+    content (built once; a later run with the same files finds it)"""
+    base = sandbox_image_id()
+    if base in _WORKER_IMAGE:
+        return _WORKER_IMAGE[base]
+    import hashlib
+    import shutil
+    ctx = tempfile.mkdtemp(prefix="cw-worker-image-")
+    h = hashlib.sha256(base.encode())
+    lines = ["FROM %s" % base]
+    for i, (where, rel, dst) in enumerate(WORKER_FILES):
+        with open(os.path.join(BUILD if where == "build" else SOURCE, rel), "rb") as f:
+            data = f.read()
+        h.update(dst.encode() + b"\0" + data)
+        with open(os.path.join(ctx, "f%d" % i), "wb") as g:
+            g.write(data)
+        os.chmod(os.path.join(ctx, "f%d" % i), 0o755)
+        lines.append("COPY f%d %s" % (i, dst))
+    with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    tag = "codeward-sandbox:cwtest-worker-" + h.hexdigest()[:16]
+    st, raw = docker_api("GET", "/v1.41/images/%s/json" % tag)
+    if st != 200:
+        r = subprocess.run([DOCKER, "build", "-q", "-t", tag, ctx], capture_output=True, text=True)
+        check(r.returncode == 0, "docker build of the worker image: %s" % r.stderr)
+        st, raw = docker_api("GET", "/v1.41/images/%s/json" % tag)
+        check(st == 200, "the worker image %s: %d" % (tag, st))
+    shutil.rmtree(ctx)
+    _WORKER_IMAGE[base] = json.loads(raw)["Id"]
+    return _WORKER_IMAGE[base]
+
+
+def policy_text(overrides=(), keys_path=None, image=None):
+    text = template_text()
+    img = image or sandbox_image_id()
     text = re.sub(r"@[A-Z_]+@", img, text)
     if keys_path:
         text = policy_set(text, "auth", "keys", keys_path)
@@ -144,12 +208,11 @@ def jail_overrides():
 _JAIL = None
 
 
-def test_isolation():
-    """CODEWARD_TEST_ISOLATION (jail or container) when set, else None: the
-    policy template's own."""
-    iso = os.environ.get("CODEWARD_TEST_ISOLATION") or None
-    check(iso in (None, "jail", "container"),
-          "CODEWARD_TEST_ISOLATION=%s: jail or container" % iso)
+def isolation_default():
+    """CODEWARD_TEST_ISOLATION (jail or container) when set, else the policy
+    template's own"""
+    iso = os.environ.get("CODEWARD_TEST_ISOLATION") or policy_get(template_text(), "sandbox", "isolation")
+    check(iso in ("jail", "container"), "isolation %s: jail or container" % iso)
     return iso
 
 
@@ -174,15 +237,14 @@ class Appliance:
         self.supervised = supervised
         # isolation: "jail" or "container"; None: CODEWARD_TEST_ISOLATION,
         # else the template's. The caller's own overrides come after.
-        self.isolation = isolation or test_isolation()
+        self.isolation = isolation or isolation_default()
         self.jail_seccomp = None
-        pre = []
-        if self.isolation == "container":
-            pre = [("sandbox", "isolation", "container")]
-        elif self.isolation == "jail":
+        if self.isolation == "jail":
             self.jail_seccomp, pin = jail_overrides()
-            pre = [("sandbox", "isolation", "jail"), ("sandbox", "jail-seccomp", pin)]
-        elif self.isolation is not None:
+            pre = [("sandbox", "jail-seccomp", pin), ("sandbox", "isolation", "jail")]
+        elif self.isolation == "container":
+            pre = [("sandbox", "isolation", "container")]
+        else:
             raise Fail("Appliance(isolation=%r): jail or container" % self.isolation)
         overrides = pre + list(overrides)
         self.instance = "test-%s-%s" % (name, secrets.token_hex(4))
@@ -196,7 +258,8 @@ class Appliance:
             f.write(h.stdout)
         self.policy_path = os.path.join(self.dir, "policy")
         with open(self.policy_path, "w") as f:
-            f.write(policy_text(overrides, self.keys_path))
+            f.write(policy_text(overrides, self.keys_path,
+                                worker_image() if self.isolation == "jail" else None))
         self.sock = os.path.join(self.dir, "sockproxy.sock")
         self.store = os.path.join(self.dir, "store")
         self.port = free_port()
@@ -217,6 +280,22 @@ class Appliance:
         """a supervised daemon's pid, from the supervisor's pid file"""
         with open(os.path.join(self.dir, name + ".pid")) as f:
             return int(f.read())
+
+    def frontd_pid(self):
+        """frontd's pid: privd's child (privd spawns it)"""
+        privd = self.pid("privd") if self.supervised else self.procs["privd"].pid
+        kids = []
+        for t in os.listdir("/proc/%d/task" % privd):
+            try:
+                with open("/proc/%d/task/%s/children" % (privd, t)) as f:
+                    kids += f.read().split()
+            except OSError:
+                pass
+        for k in kids:
+            with open("/proc/%s/comm" % k) as f:
+                if f.read().strip().startswith("codeward-front"):
+                    return int(k)
+        raise Fail("no frontd under privd %d" % privd)
 
     def wait_healthy(self, proc, timeout):
         deadline = time.time() + timeout
@@ -334,9 +413,36 @@ class Appliance:
         return j
 
 
+class Shared:
+    """A module's one appliance, started at its first use; a last test
+    stops it (and checks that nothing was left), main() at exit if not."""
+
+    def __init__(self, **kw):
+        self.kw = kw
+        self.app = None
+
+    def __call__(self):
+        if self.app is None:
+            self.app = Appliance(**self.kw).start()
+        return self.app
+
+    def stop(self, check_leftovers=True):
+        a, self.app = self.app, None
+        if a is not None:
+            a.stop(check_leftovers)
+
+
 # --- a tiny runner: every test_* function of a module, one line each -----------
 
-def main(ns):
+def main(ns, shared=None):
+    try:
+        _main(ns)
+    finally:
+        if shared is not None:
+            shared.stop(check_leftovers=False)
+
+
+def _main(ns):
     tests = [(n, f) for n, f in sorted(ns.items()) if n.startswith("test_") and callable(f)]
     only = sys.argv[1:]
     failed = 0

@@ -1,6 +1,15 @@
 """Hostile code through POST /v1/exec of a whole appliance on the real engine.
 
-    test_hostile.py RUNTIME [TEST...]      RUNTIME: runc or runsc (gVisor)
+    test_hostile.py RUNTIME [ISOLATION] [TEST...]
+        RUNTIME: runc or runsc (gVisor); ISOLATION: jail or container
+
+The isolation is ISOLATION, else CODEWARD_TEST_ISOLATION's, else the
+shipped policy's (cwtest.Appliance). Under jail a worker serves many executions, so
+"no sandbox that ran code is left" becomes: no process of an execution is
+left in any worker (only its init, its idle process, codeward-agent and its
+pre-warmed jail for the next job), and
+the worker's profile is the jail's (jail/seccomp-jail.py) where the policy
+pins it.
 
 Every hostile run must answer 200 with its limit named at the end of stderr
 (or fail inside the program, as the policy says), and must be followed by a
@@ -15,6 +24,7 @@ No Docker engine: every test fails (cwtest.require_docker), none is skipped.
 """
 import json
 import os
+import re
 import secrets
 import statistics
 import subprocess
@@ -26,6 +36,7 @@ from cwtest import Appliance, check, docker_api, main
 from sandboxes import ExecWatch, settle, stop_after_failure
 
 RUNTIME = sys.argv.pop(1) if len(sys.argv) > 1 and sys.argv[1] in ("runc", "runsc") else "runc"
+ISOLATION = sys.argv.pop(1) if len(sys.argv) > 1 and sys.argv[1] in ("jail", "container") else None
 LIMIT_S = 5          # [time] default in this appliance
 MAX_S = 10           # [time] max
 MEMORY = "512M"      # what the shipped policy says; the notices name it
@@ -58,7 +69,7 @@ def setup():
                                  ("sandbox", "workdir-files", str(INODES)),
                                  ("time", "default", "%ds" % LIMIT_S),
                                  ("time", "max", "%ds" % MAX_S)],
-                      name="hostile-" + RUNTIME)
+                      name="hostile-" + RUNTIME, isolation=ISOLATION)
         watch = ExecWatch(a.instance)
         app = a.start()
     return app
@@ -77,9 +88,48 @@ def run(lang, code, **extra):
     return st, j, time.time() - t0
 
 
+# what a worker holds between executions under isolation jail, each at
+# most so many times: its init and idle process, codeward-agent, and the
+# agent's pre-warmed jail for the next job (codeward-jail and, in it, the
+# runner's waiting Python)
+WORKER_OWN = ((r"/sbin/docker-init -- /usr/local/bin/cw-idle", 1),
+              (r"(/usr/local/bin/cw-idle|sleep infinity)", 1),
+              (r"/usr/local/bin/codeward-agent -j", 1),
+              (r"/usr/local/bin/codeward-jail -w /mnt/data/\.codeward-agent/[0-9]+ -- "
+               r"/usr/local/bin/cw-run --warm", 2),
+              (r"python3 /usr/local/lib/codeward/python/cw_session\.py --warm", 1))
+
+
+def worker_strays(cid):
+    """a worker's processes beyond its own (none, or gone: [])"""
+    st, raw = docker_api("GET", "/v1.41/containers/%s/top?ps_args=-eo%%20pid,args" % cid)
+    if st != 200:
+        return []
+    left = [n for _, n in WORKER_OWN]
+    strays = []
+    for p in json.loads(raw)["Processes"]:
+        k = [i for i, (pat, _) in enumerate(WORKER_OWN) if re.fullmatch(pat, p[-1])]
+        if k and left[k[0]] > 0:
+            left[k[0]] -= 1
+        else:
+            strays.append(p)
+    return strays
+
+
 def wait_no_leftovers(a, seconds=15):
-    """no sandbox that ran code is left (the pool's fresh ones may stay)"""
-    settle(a, watch, seconds)
+    """no sandbox that ran code is left (the pool's fresh ones may stay);
+    under jail, no process of an execution is left in any worker"""
+    if a.isolation != "jail":
+        settle(a, watch, seconds)
+        return
+    deadline = time.time() + seconds
+    while True:
+        strays = {c[:12]: worker_strays(c) for c in a.leftovers()}
+        strays = {c: p for c, p in strays.items() if p}
+        if not strays or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    check(strays == {}, "processes of executions left in the workers: %r" % strays)
 
 
 def after():
@@ -124,6 +174,14 @@ def opt(options, key):
             mult = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(v[-1:].lower(), 1)
             return int(v[:-1] if mult > 1 else v) * mult
     return None
+
+
+def jail_profile(a):
+    """under isolation jail the workers' profile, exactly the file pinned"""
+    if a.isolation != "jail":
+        return []
+    with open(a.jail_seccomp) as f:
+        return ["seccomp=" + f.read()]
 
 
 def test_container_matches_policy():
@@ -177,7 +235,7 @@ def test_container_matches_policy():
         "gpu (DeviceRequests)": (None, hc.get("DeviceRequests") or None),
         "runtime": (RUNTIME, hc["Runtime"]),
         "capabilities": (["ALL"], hc["CapDrop"]),
-        "no-new-privileges": (["no-new-privileges"], hc["SecurityOpt"]),
+        "no-new-privileges": (["no-new-privileges"] + jail_profile(a), hc["SecurityOpt"]),
         "read-only root": (True, hc["ReadonlyRootfs"]),
         "privileged": (False, hc["Privileged"]),
     }
