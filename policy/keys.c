@@ -42,13 +42,19 @@ policy_lang_image(const struct policy *p, int lang)
 	return p->images[p->langs[lang].image].ref;
 }
 
+uint64_t
+policy_output_kill(const struct policy *p)
+{
+	return 2 * (p->stdout_max + p->stderr_max);
+}
+
 void
 policy_chan_caps(const struct policy *p, struct frame_caps *k)
 {
 	k->input = p->workdir_size;
 	k->files = p->workdir_files;
 	k->code = p->code_max;
-	k->output = p->stdout_max + p->stderr_max;
+	k->output = policy_output_kill(p);
 	/* every inode once with its header, two end blocks */
 	k->archive = p->workdir_size +
 	    ustar_out_headers_max(p->workdir_files) * USTAR_BLOCK + 2 * USTAR_BLOCK;

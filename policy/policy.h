@@ -235,6 +235,13 @@ const char *policy_lang_image(const struct policy *p, int lang);
 /* the per-job caps of a worker's channel (common/frame.h): sockproxy checks, privd sends */
 struct frame_caps;
 void	policy_chan_caps(const struct policy *p, struct frame_caps *k);
+/*
+ * The output (stdout and stderr together) at which a run is killed, under
+ * either isolation: twice what is kept, so that a run that writes a little
+ * past [output] stdout is cut (frontd keeps the first stdout bytes and says
+ * so) and only one that writes far more is ended.
+ */
+uint64_t policy_output_kill(const struct policy *p);
 
 /*
  * Edits that keep every byte of the file but the lines they change (policy/

@@ -118,7 +118,7 @@ program_run(struct run *r)
 		return -1;
 
 	/* the raw stream: both caps, plus room for the 8-byte frame headers */
-	cap = 2 * (p->stdout_max + p->stderr_max) + 65536;
+	cap = policy_output_kill(p) + 65536;
 	deadline = cw_now_ms() + j->timeout_ms;
 	end = dk_exec_start(&r->dk, r->cid, r->xid, r->outfd, cap, deadline,
 	    &r->outlen, &watch);

@@ -184,7 +184,7 @@ worker_job(struct worker *w, const struct job *job, uint32_t flags, int outfd,
 	 * that would pass its cap, so output that reaches it exactly in
 	 * whole pieces would otherwise run on, dropped, to the timeout.
 	 */
-	fj.output_max = (uint32_t)(p->stdout_max + p->stderr_max - 1);
+	fj.output_max = (uint32_t)(policy_output_kill(p) - 1);
 	fj.archive_max = (uint32_t)w->ch.fc.caps.archive;
 	fj.flags = flags;
 	snprintf(fj.lang, sizeof(fj.lang), "%s", policy_lang_name(job->lang));
