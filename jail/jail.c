@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <seccomp.h>
 
@@ -298,6 +299,22 @@ jail_filter(void)
 out:
 	seccomp_release(ctx);
 	return rc;
+}
+
+/*
+ * The bounding set emptied, or exit: in the runc jail the program's user
+ * namespace gave it every capability there, which execve as a non-zero uid
+ * takes from the effective and permitted sets but not from the bounding
+ * set; nothing the program runs may get one back.
+ */
+void
+jail_drop_bounding(void)
+{
+	int cap;
+
+	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1 && errno != EINVAL)
+			jail_die("drop the bounding set");
 }
 
 /* no descriptor above 2, and no privilege to gain by execve, or exit */

@@ -35,6 +35,8 @@ int	jail_filter(void);
 int	jail_close_fds(void);
 /* jail_close_fds and no_new_privs, or exit 125 */
 void	jail_seal(void);
+/* every capability out of the bounding set (the program's), or exit */
+void	jail_drop_bounding(void);
 
 /* -u, as root under gVisor (jail_gvisor.c): pid, ipc, uts and net
    namespaces, the jail's tree (its path out), the cwd its root */

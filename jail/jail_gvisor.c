@@ -208,12 +208,8 @@ void
 jail_gvisor_drop(uid_t uid, gid_t gid)
 {
 	struct __user_cap_data_struct d[2];
-	int cap;
 
-	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1 &&
-		    errno != EINVAL)
-			jail_die("drop the bounding set");
+	jail_drop_bounding();
 	if (setgroups(0, NULL) == -1 || setresgid(gid, gid, gid) == -1 ||
 	    setresuid(uid, uid, uid) == -1)
 		jail_die("drop to %u:%u", uid, gid);

@@ -123,6 +123,8 @@ program(const struct jail_conf *c)
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (!c->as_root)
+		jail_drop_bounding();	/* -u: jail_gvisor_drop did */
 	jail_seal();
 	if (jail_filter() == -1)
 		jail_diex("seccomp filter refused");
