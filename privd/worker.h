@@ -26,6 +26,7 @@ struct worker {
 	int		image;
 	uint32_t	jobs;		/* jobs sent to it */
 	uint64_t	born_ms;
+	uint64_t	idle_ms;	/* back in the pool since (wpool.c) */
 	int		session;	/* serves one session: every job flagged */
 };
 

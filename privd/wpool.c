@@ -4,7 +4,10 @@
  * profile) with its agent's channel open, serving one job at a time, any
  * language of its image. A filler thread keeps 'pool' workers per image
  * an enabled language uses, counting those at work; a worker that served a
- * job cleanly goes back to the idle ones, until it has served 'reuse' jobs
+ * job cleanly goes back to the idle ones (while the image's workers number
+ * fewer than the larger of 'pool' and [concurrency] 'total', so that as
+ * many runs as may run at once find one; one idle past 'pool' for
+ * SURPLUS_IDLE_MS goes), until it has served 'reuse' jobs
  * or reached 'worker-age': then, or after any job that did not end
  * cleanly (a channel violation, an error, a KILL not answered), it is
  * removed, never handed out again. A session's worker (session.c holds
@@ -25,6 +28,7 @@
 #include "util.h"
 
 #define HELLO_MS	60000	/* a new worker's agent says hello by then */
+#define SURPLUS_IDLE_MS	60000	/* an idle worker beyond 'pool' goes after this */
 #define STALE_MAX	(POLICY_IMAGES_MAX * POLICY_POOL_CEIL)
 
 static struct wpool {
@@ -53,11 +57,16 @@ wpool_use_ops(const struct sandbox_ops *o)
 	ops = o;
 }
 
-/* how many a pool keeps: 'pool', and one at least (a worker is reused) */
+/*
+ * How many workers (idle and at work) an image keeps: 'pool', or as many
+ * as may run at once when that is more; one at least (a worker is reused)
+ */
 static uint32_t
-keep_max(void)
+keep_max(const struct policy *p)
 {
-	return target > 0 ? target : 1;
+	uint32_t k = target > 0 ? target : 1;
+
+	return p->conc_total > k ? p->conc_total : k;
 }
 
 static int
@@ -110,10 +119,16 @@ age_out_locked(uint64_t now)
 		for (k = 0; k < pools[i].n; ) {
 			struct worker *w = pools[i].idle[k];
 
-			if (aged(w, now) && nstale < STALE_MAX) {
+			/* oldest first: the surplus over 'pool' idle too long */
+			if ((aged(w, now) || (pools[i].n > target &&
+			    now - w->idle_ms >= SURPLUS_IDLE_MS)) &&
+			    nstale < STALE_MAX) {
 				stale_add_locked(unlink_locked(&pools[i], k));
 				continue;
 			}
+			if (pools[i].n > target &&
+			    w->idle_ms + SURPLUS_IDLE_MS < next)
+				next = w->idle_ms + SURPLUS_IDLE_MS;
 			if (w->born_ms + w->policy->worker_age_ms < next)
 				next = w->born_ms + w->policy->worker_age_ms;
 			k++;
@@ -201,6 +216,7 @@ fill(struct dk *dk, int image)
 		remove_worker(dk, w);
 		return POOL_DISCARDED;
 	}
+	w->idle_ms = cw_now_ms();
 	pl->idle[pl->n++] = w;
 	pthread_cond_broadcast(&wp_wake);
 	pthread_mutex_unlock(&wp_lock);
@@ -350,9 +366,10 @@ wpool_put(struct dk *dk, struct worker *w, int clean)
 	pthread_mutex_lock(&wp_lock);
 	if (pl->busy > 0)
 		pl->busy--;
+	w->idle_ms = cw_now_ms();
 	keep = clean && !wp_stop && !privd.stopping && w->policy == gen &&
-	    w->jobs < w->policy->reuse && !aged(w, cw_now_ms()) &&
-	    pl->n + pl->busy < keep_max() && pl->n < POLICY_POOL_CEIL;
+	    w->jobs < w->policy->reuse && !aged(w, w->idle_ms) &&
+	    pl->n + pl->busy < keep_max(w->policy) && pl->n < POLICY_POOL_CEIL;
 	if (keep)
 		pl->idle[pl->n++] = w;
 	pthread_cond_broadcast(&wp_wake);

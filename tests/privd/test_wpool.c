@@ -244,6 +244,44 @@ test_session_ownership(void)
 	session_drop(key(0));
 }
 
+/*
+ * As many workers as may run at once ([concurrency] total, past 'pool')
+ * are kept when they come back; one idle past 'pool' for a minute goes
+ */
+static void
+test_surplus(void)
+{
+	struct worker *w[3];
+	uint32_t ready, cap, age = p.worker_age_ms;
+	uint64_t wait, later;
+	size_t before, i;
+
+	p.conc_total = 3;
+	p.worker_age_ms = 3600000;
+	for (i = 0; i < 3; i++) {
+		if ((w[i] = wpool_take(&p, 0, 0)) == NULL)
+			w[i] = wpool_make(&dk, &p, 0, 0);
+		CHECK(w[i] != NULL);
+	}
+	before = nremoved;
+	for (i = 0; i < 3; i++) {
+		w[i]->jobs++;
+		wpool_put(&dk, w[i], 1);
+	}
+	CHECK(nremoved == before);
+	wpool_sizes(&ready, &cap);
+	CHECK(ready == 3);
+	/* idle a minute: the one over 'pool' goes, the pool's two stay */
+	later = cw_now_ms() + 61000;
+	CHECK(wpool_step(&dk, later, &wait) == POOL_REMOVED);
+	CHECK(nremoved == before + 1);
+	CHECK(wpool_step(&dk, later, &wait) == POOL_WAIT);
+	wpool_sizes(&ready, &cap);
+	CHECK(ready == 2);
+	p.conc_total = 0;
+	p.worker_age_ms = age;
+}
+
 static void
 test_stop(void)
 {
@@ -271,6 +309,7 @@ main(void)
 	test_age();
 	test_resync_drop();
 	test_session_ownership();
+	test_surplus();
 	test_stop();
 	return check_done("wpool");
 }
