@@ -18,7 +18,9 @@ from cwhttp import Client
 from cwtest import Appliance, check, containers_with_label, main
 
 USER = "6650f1c2a1b2c3d4e5f60719"
-POLICY = [("concurrency", "pool", "1"), ("sandbox", "reuse", "1000"), ("concurrency", "sessions", "4"),
+# one run at a time: the image keeps one worker (the larger of pool and total)
+ONE = [("concurrency", "total", "1"), ("concurrency", "per-user", "1")]
+POLICY = ONE + [("concurrency", "pool", "1"), ("sandbox", "reuse", "1000"), ("concurrency", "sessions", "4"),
           ("time", "default", "20s"), ("time", "max", "30s")]
 
 app = None
@@ -146,7 +148,7 @@ def test_kill_everything_then_fine():
 
 
 def test_worker_removed_after_reuse():
-    with Appliance([("concurrency", "pool", "1"), ("sandbox", "reuse", "3")],
+    with Appliance(ONE + [("concurrency", "pool", "1"), ("sandbox", "reuse", "3")],
                    name="engine-reuse", isolation="jail") as a:
         check(wait_ready(a), "the pool's worker did not come")
         created = metric(a, "codeward_sandboxes_created_total")
@@ -156,6 +158,10 @@ def test_worker_removed_after_reuse():
         made = metric(a, "codeward_sandboxes_created_total") - created
         # 7 runs at 3 a worker: the first worker and two more at least
         check(made >= 2, "reuse 3: only %d workers made for 7 runs" % made)
+        # the worker that reached reuse is removed after its run's answer
+        deadline = time.time() + 15
+        while workers(a) != 1 and time.time() < deadline:
+            time.sleep(0.2)
         check(wait_ready(a) and workers(a) == 1, "the pool holds %d, not 1" % workers(a))
 
 

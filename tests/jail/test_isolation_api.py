@@ -37,7 +37,9 @@ ISOLATION = sys.argv.pop(1) if len(sys.argv) > 1 and sys.argv[1] in ("jail", "co
 
 
 setup = Shared(isolation=ISOLATION, name="iso-api",
-               overrides=[("concurrency", "pool", "1"), ("sandbox", "reuse", "1000"),
+               # one run at a time: one worker (the larger of pool and total)
+               overrides=[("concurrency", "total", "1"), ("concurrency", "per-user", "1"),
+                          ("concurrency", "pool", "1"), ("sandbox", "reuse", "1000"),
                           ("time", "default", "20s")])
 
 
