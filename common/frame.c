@@ -108,8 +108,11 @@ frame_job_parse(const unsigned char *p, size_t n, struct frame_job *j,
 		return -1;
 	}
 	for (i = 0; i < FRAME_LANG_MAX + 1 && p[16 + i] != 0; i++) {
-		if (p[16 + i] < 'a' || p[16 + i] > 'z' || i == FRAME_LANG_MAX) {
-			*why = "job language not [a-z]{1,7}";
+		/* a language name as the policy's: f90 has a digit */
+		if (!((p[16 + i] >= 'a' && p[16 + i] <= 'z') ||
+		    (i > 0 && p[16 + i] >= '0' && p[16 + i] <= '9')) ||
+		    i == FRAME_LANG_MAX) {
+			*why = "job language not [a-z][a-z0-9]{0,6}";
 			return -1;
 		}
 		j->lang[i] = (char)p[16 + i];

@@ -19,7 +19,7 @@
 #define FRAME_PIECE_MAX		65536
 #define FRAME_JOB_LEN		24	/* timeout, output, archive, flags, lang[8] */
 #define FRAME_EXIT_LEN		8	/* code, signal, reason, 0, ms u32 */
-#define FRAME_LANG_MAX		7	/* [a-z]{1,7}, NUL padded */
+#define FRAME_LANG_MAX		7	/* [a-z][a-z0-9]{0,6}, NUL padded */
 #define FRAME_NAME_MAX		255	/* an input file's path */
 #define FRAME_TIMEOUT_MAX	3600000u
 /*

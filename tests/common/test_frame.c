@@ -139,6 +139,11 @@ test_payloads(void)
 	memcpy(p + 16, "abcdefgh", 8);		/* 8 letters, no NUL */
 	p[3] = 1;
 	CHECK(frame_job_parse(p, sizeof(p), &j, &why) < 0);
+	memcpy(p + 16, "f90\0\0\0\0\0", 8);	/* a digit after a letter */
+	CHECK(frame_job_parse(p, sizeof(p), &j, &why) == 0 &&
+	    strcmp(j.lang, "f90") == 0);
+	memcpy(p + 16, "9f\0\0\0\0\0\0", 8);	/* but never first */
+	CHECK(frame_job_parse(p, sizeof(p), &j, &why) < 0);
 
 	CHECK(frame_exit_parse((const unsigned char *)"\0\x09\1\0\0\0\0\1", 8, &e,
 	    &why) == 0 && e.signal == 9 && e.reason == 1);
