@@ -17,6 +17,7 @@ static const struct {
 	{ FRAME_CODE, FRAME_DOWN, 1, FRAME_PIECE_MAX },
 	{ FRAME_RUN, FRAME_DOWN, 0, 0 },
 	{ FRAME_KILL, FRAME_DOWN, 0, 0 },
+	{ FRAME_ARG, FRAME_DOWN, 0, FRAME_ARG_MAX },
 	{ FRAME_STDOUT, FRAME_UP, 1, FRAME_PIECE_MAX },
 	{ FRAME_STDERR, FRAME_UP, 1, FRAME_PIECE_MAX },
 	{ FRAME_ARCHIVE, FRAME_UP, 1, FRAME_PIECE_MAX },
@@ -258,6 +259,7 @@ down(struct frame_chan *c, const struct frame_hdr *h, const unsigned char *p)
 		c->state = FRAME_S_STAGE;
 		c->in_file = 0;
 		c->input = c->files = c->code = c->output = c->archive = 0;
+		c->args = 0;
 		c->jobs++;
 		return 0;
 	}
@@ -282,6 +284,13 @@ down(struct frame_chan *c, const struct frame_hdr *h, const unsigned char *p)
 		c->in_file = 0;
 		if (count(&c->code, h->len, c->caps.code) < 0)
 			return broken(c, "code bytes past the cap");
+		return 0;
+	case FRAME_ARG:
+		/* counted with the code: the program's text and its argv */
+		c->in_file = 0;
+		if (count(&c->args, 1, FRAME_ARGS_MAX) < 0 ||
+		    count(&c->code, h->len, c->caps.code) < 0)
+			return broken(c, "too many arguments or code bytes");
 		return 0;
 	case FRAME_RUN:
 		c->state = FRAME_S_RUN;

@@ -22,6 +22,8 @@
 #define FRAME_LANG_MAX		7	/* [a-z][a-z0-9]{0,6}, NUL padded */
 #define FRAME_NAME_MAX		255	/* an input file's path */
 #define FRAME_TIMEOUT_MAX	3600000u
+#define FRAME_ARG_MAX		4095	/* one argument of the program, no NUL */
+#define FRAME_ARGS_MAX		64	/* ARG frames of one job */
 /*
  * struct frame_job.flags: FRAME_JOB_SESSION, "this job continues the
  * worker's session": the same jail, /mnt/data and, for py, the same live
@@ -42,6 +44,7 @@ enum frame_type {
 	FRAME_CODE = 0x04,	/* a piece of the program text */
 	FRAME_RUN = 0x05,	/* staged: run it */
 	FRAME_KILL = 0x06,	/* end the running job (any time; idle: no-op) */
+	FRAME_ARG = 0x07,	/* one argument of the program, in order (0..FRAME_ARG_MAX) */
 	/* agent -> privd */
 	FRAME_STDOUT = 0x11,
 	FRAME_STDERR = 0x12,
@@ -102,7 +105,7 @@ struct frame_chan {
 	enum frame_state state;
 	struct frame_caps caps;
 	int		in_file;	/* a FILE was sent: DATA is legal */
-	uint64_t	input, files, code, output, archive;
+	uint64_t	input, files, code, output, archive, args;
 	uint64_t	job_output, job_archive;	/* the open job's caps */
 	uint64_t	jobs;
 	const char	*why;		/* the violation, once broken */

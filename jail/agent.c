@@ -137,6 +137,23 @@ agent_recv(struct frame_hdr *h, unsigned char *buf)
 		die(2);
 }
 
+/* one ARG: NUL-terminated into j->args; -1 when it holds a NUL itself */
+static int
+arg_add(struct agent_job *j, const unsigned char *p, size_t n)
+{
+	char *a;
+
+	if (memchr(p, '\0', n) != NULL || j->argc >= FRAME_ARGS_MAX ||
+	    (a = realloc(j->args, j->args_len + n + 1)) == NULL)
+		return -1;
+	memcpy(a + j->args_len, p, n);
+	a[j->args_len + n] = '\0';
+	j->args = a;
+	j->args_len += n + 1;
+	j->argc++;
+	return 0;
+}
+
 /*
  * one job: staging, running, collecting; the frames back up to EXIT. A
  * job that is refused (mixed) is read to its RUN and fails.
@@ -182,6 +199,13 @@ job(const struct frame_job *fj, int jailed, int refused, unsigned char *buf)
 			if (agent_code_add(&j, buf, h.len) < 0)
 				j.failed = 1;
 			break;
+		case FRAME_ARG:
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+			if (arg_add(&j, buf, h.len) < 0)
+				j.failed = 1;
+			break;
 		case FRAME_KILL:
 			j.killed = 1;
 			break;
@@ -197,6 +221,7 @@ job(const struct frame_job *fj, int jailed, int refused, unsigned char *buf)
 	agent_send(FRAME_EXIT, ex, sizeof(ex));
 	if (!refused)
 		agent_stage_end(&j);
+	free(j.args);
 }
 
 static void

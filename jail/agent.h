@@ -39,6 +39,9 @@ struct agent_job {
 	char		dir[64];
 	unsigned char	*code;
 	size_t		code_len;
+	char		*args;		/* ARG frames, each NUL-terminated */
+	size_t		args_len;
+	int		argc;
 	struct agent_snap *snap;
 	size_t		nsnap;
 	int		failed;		/* staging failed: nothing runs */

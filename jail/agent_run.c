@@ -46,8 +46,9 @@ static pid_t
 start(struct agent_job *j, int in_env, int out[2], int err[2])
 {
 	char tmo[32], lang[32], *code = NULL, *env[5];
-	char *argv[8];
-	size_t n = 0, e = 0;
+	char *argv[8 + FRAME_ARGS_MAX];
+	size_t n = 0, e = 0, off;
+	int a;
 	int fds[3];
 	pid_t pid;
 
@@ -74,6 +75,10 @@ start(struct agent_job *j, int in_env, int out[2], int err[2])
 	}
 	argv[n++] = (char *)AGENT_RUNNER;
 	argv[n++] = j->job.lang;
+	for (a = 0, off = 0; a < j->argc; a++) {	/* the request's args */
+		argv[n++] = j->args + off;
+		off += strlen(j->args + off) + 1;
+	}
 	argv[n] = NULL;
 	if ((fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
 		free(code);
@@ -101,6 +106,16 @@ begin(struct agent_job *j, int out[2], int err[2])
 		return -1;
 	if (s == NULL)
 		return start(j, in_env, out, err);
+	/*
+	 * the pre-warmed server takes no argv: a job with args runs in a cold
+	 * jail on the same directory, the warm one ended first (the next is
+	 * prepared after the job)
+	 */
+	if (!j->session && j->argc > 0) {
+		agent_srv_end(s);
+		j->srv = NULL;
+		return start(j, in_env, out, err);
+	}
 	if (!agent_srv_alive(s)) {
 		if (!j->session)	/* the pre-warmed jail died: a cold one */
 			return start(j, in_env, out, err);

@@ -69,6 +69,22 @@ named_later(const struct job *job, uint32_t i)
 	return 0;
 }
 
+/* the request's args, one ARG frame each, in order (monitor.c checked them) */
+static int
+send_args(struct chan *c, int fd, const struct job *job)
+{
+	uint32_t off = 0, i;
+	size_t n;
+
+	for (i = 0; i < job->argc && off < job->args_len; i++) {
+		n = strnlen(job->args + off, job->args_len - off);
+		if (send_frame(c, fd, FRAME_ARG, job->args + off, n) != 0)
+			return -1;
+		off += (uint32_t)n + 1;
+	}
+	return 0;
+}
+
 int
 chan_send_job(struct chan *c, int fd, const struct frame_job *fj,
     const struct job *job, int outfd, int tarfd)
@@ -97,7 +113,8 @@ chan_send_job(struct chan *c, int fd, const struct frame_job *fj,
 		    send_pieces(c, fd, FRAME_DATA, f->fd, f->size) != 0)
 			return -1;
 	}
-	if (send_pieces(c, fd, FRAME_CODE, job->code_fd, job->code_len) != 0)
+	if (send_pieces(c, fd, FRAME_CODE, job->code_fd, job->code_len) != 0 ||
+	    send_args(c, fd, job) != 0)
 		return -1;
 	return send_frame(c, fd, FRAME_RUN, NULL, 0);
 }

@@ -176,6 +176,8 @@ test_grammar(void)
 	nd += put(dn + nd, FRAME_FILE, "in.csv", 6);
 	nd += put(dn + nd, FRAME_DATA, "1,2\n", 4);
 	nd += put(dn + nd, FRAME_CODE, "print(1)", 8);
+	nd += put(dn + nd, FRAME_ARG, "-v", 2);
+	nd += put(dn + nd, FRAME_ARG, NULL, 0);		/* an empty argument */
 	nd += put(dn + nd, FRAME_RUN, NULL, 0);
 	nd += put(dn + nd, FRAME_KILL, NULL, 0);
 	nu += put(upb + nu, FRAME_STDOUT, "1\n", 2);
@@ -195,7 +197,7 @@ test_grammar(void)
 		CHECK(feed(&rdu, hello, FRAME_HDR, step, &ou) == FRAME_OK);
 		CHECK(feed(&rdd, dn, nd, step, &od) == FRAME_OK);
 		CHECK(feed(&rdu, upb, nu, step, &ou) == FRAME_OK);
-		CHECK(od.len == nd && memcmp(od.buf, dn, nd) == 0 && od.heads == 6);
+		CHECK(od.len == nd && memcmp(od.buf, dn, nd) == 0 && od.heads == 8);
 		CHECK(ou.len == FRAME_HDR + nu && ou.heads == 6 &&
 		    memcmp(ou.buf + FRAME_HDR, upb, nu) == 0);
 		CHECK(c.state == FRAME_S_IDLE && c.jobs == 1);
@@ -224,6 +226,9 @@ test_violations(void)
 		{ "data while idle", FRAME_DOWN, 0, FRAME_DATA, 1 },
 		{ "job while running", FRAME_DOWN, 1, FRAME_JOB, 24 },
 		{ "code while running", FRAME_DOWN, 1, FRAME_CODE, 1 },
+		{ "arg while running", FRAME_DOWN, 1, FRAME_ARG, 1 },
+		{ "arg while idle", FRAME_DOWN, 0, FRAME_ARG, 0 },
+		{ "arg past its size", FRAME_DOWN, 1, FRAME_ARG, FRAME_ARG_MAX + 1 },
 		{ "ready before exit", FRAME_UP, 1, FRAME_READY, 0 },
 		{ "output past cap", FRAME_UP, 1, FRAME_STDOUT, 1001 },
 		{ "archive past cap", FRAME_UP, 1, FRAME_ARCHIVE, 4097 },
@@ -264,6 +269,50 @@ test_violations(void)
 		n = put(b, FRAME_KILL, NULL, 0);
 		CHECK_CASE(feed(&rdd, b, n, n, &o) == FRAME_BAD, cases[i].name);
 	}
+}
+
+/* at most FRAME_ARGS_MAX arguments, their bytes counted with the code's */
+static void
+test_args(void)
+{
+	unsigned char b[(FRAME_HDR + 1) * (FRAME_ARGS_MAX + 2) + FRAME_HDR + FRAME_JOB_LEN];
+	struct frame_chan c;
+	struct frame_rd rdd, rdu;
+	struct out o;
+	size_t n;
+	int i;
+
+	memset(&o, 0, sizeof(o));
+	frame_chan_init(&c, &caps);
+	frame_rd_init(&rdu, FRAME_UP, &c);
+	frame_rd_init(&rdd, FRAME_DOWN, &c);
+	n = put(b, FRAME_READY, NULL, 0);
+	CHECK(feed(&rdu, b, n, n, &o) == FRAME_OK);
+	n = job(b, "f90", 10);
+	for (i = 0; i < FRAME_ARGS_MAX; i++)
+		n += put(b + n, FRAME_ARG, "a", 1);
+	CHECK(feed(&rdd, b, n, 5, &o) == FRAME_OK && c.args == FRAME_ARGS_MAX);
+	n = put(b, FRAME_ARG, "a", 1);
+	CHECK(feed(&rdd, b, n, n, &o) == FRAME_BAD);
+
+	frame_chan_init(&c, &caps);		/* code 1000: 990 + 11 is past it */
+	frame_rd_init(&rdu, FRAME_UP, &c);
+	frame_rd_init(&rdd, FRAME_DOWN, &c);
+	n = put(b, FRAME_READY, NULL, 0);
+	CHECK(feed(&rdu, b, n, n, &o) == FRAME_OK);
+	n = job(b, "py", 10);
+	CHECK(feed(&rdd, b, n, n, &o) == FRAME_OK);
+	{
+		static const unsigned char code[990];
+
+		frame_hdr_write(b, FRAME_CODE, sizeof(code));
+		CHECK(feed(&rdd, b, FRAME_HDR, FRAME_HDR, &o) == FRAME_OK);
+		CHECK(feed(&rdd, code, sizeof(code), 100, &o) == FRAME_OK);
+	}
+	n = put(b, FRAME_ARG, "0123456789", 10);
+	CHECK(feed(&rdd, b, n, n, &o) == FRAME_OK);
+	n = put(b, FRAME_ARG, "x", 1);
+	CHECK(feed(&rdd, b, n, n, &o) == FRAME_BAD);
 }
 
 /* an archive that is not whole blocks at EXIT; bytes before the hello */
@@ -320,6 +369,7 @@ main(void)
 	test_payloads();
 	test_grammar();
 	test_violations();
+	test_args();
 	test_edges();
 	return check_done("test_frame");
 }
