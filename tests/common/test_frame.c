@@ -208,6 +208,20 @@ test_grammar(void)
 	}
 }
 
+/* a fresh channel past the agent's hello: idle, its two readers on it */
+static void
+idle_chan(struct frame_chan *c, struct frame_rd *rdu, struct frame_rd *rdd,
+    struct out *o)
+{
+	unsigned char b[FRAME_HDR];
+
+	frame_chan_init(c, &caps);
+	frame_rd_init(rdu, FRAME_UP, c);
+	frame_rd_init(rdd, FRAME_DOWN, c);
+	put(b, FRAME_READY, NULL, 0);
+	CHECK(feed(rdu, b, FRAME_HDR, FRAME_HDR, o) == FRAME_OK);
+}
+
 /* what breaks the channel, each from a fresh idle channel */
 static void
 test_violations(void)
@@ -246,11 +260,7 @@ test_violations(void)
 		struct out o;
 
 		memset(&o, 0, sizeof(o));
-		frame_chan_init(&c, &caps);
-		frame_rd_init(&rdu, FRAME_UP, &c);
-		frame_rd_init(&rdd, FRAME_DOWN, &c);
-		n = put(b, FRAME_READY, NULL, 0);
-		CHECK(feed(&rdu, b, n, n, &o) == FRAME_OK);
+		idle_chan(&c, &rdu, &rdd, &o);
 		if (cases[i].run) {
 			n = job(b, "py", 10);
 			n += put(b + n, FRAME_RUN, NULL, 0);
@@ -283,11 +293,7 @@ test_args(void)
 	int i;
 
 	memset(&o, 0, sizeof(o));
-	frame_chan_init(&c, &caps);
-	frame_rd_init(&rdu, FRAME_UP, &c);
-	frame_rd_init(&rdd, FRAME_DOWN, &c);
-	n = put(b, FRAME_READY, NULL, 0);
-	CHECK(feed(&rdu, b, n, n, &o) == FRAME_OK);
+	idle_chan(&c, &rdu, &rdd, &o);
 	n = job(b, "f90", 10);
 	for (i = 0; i < FRAME_ARGS_MAX; i++)
 		n += put(b + n, FRAME_ARG, "a", 1);
@@ -295,11 +301,7 @@ test_args(void)
 	n = put(b, FRAME_ARG, "a", 1);
 	CHECK(feed(&rdd, b, n, n, &o) == FRAME_BAD);
 
-	frame_chan_init(&c, &caps);		/* code 1000: 990 + 11 is past it */
-	frame_rd_init(&rdu, FRAME_UP, &c);
-	frame_rd_init(&rdd, FRAME_DOWN, &c);
-	n = put(b, FRAME_READY, NULL, 0);
-	CHECK(feed(&rdu, b, n, n, &o) == FRAME_OK);
+	idle_chan(&c, &rdu, &rdd, &o);		/* code 1000: 990 + 11 is past it */
 	n = job(b, "py", 10);
 	CHECK(feed(&rdd, b, n, n, &o) == FRAME_OK);
 	{
