@@ -1,0 +1,138 @@
+/*
+ * Entering a jail: the process tree codeward-jail runs its program in, and
+ * the same jail entered in-process by a forked Python (libcwjail.so, loaded
+ * by the worker's zygote: sandbox/runner/python/cw_jzygote.py).
+ *
+ * After jail_unshare the caller forks the new pid namespace's init (pid 1),
+ * which mounts, forks the program (pid 2) and reaps until pid 2 has exited,
+ * then exits with its status: the kernel kills whatever else is left in the
+ * namespace. The init dies with the caller (parent-death signal), so a kill
+ * of the caller ends the whole execution.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "jail.h"
+
+int
+jail_exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 125;
+}
+
+/* pid 2: no descriptor but 0, 1, 2, no signal blocked, its own filter */
+static void
+program(void)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	jail_seal();
+	if (jail_filter() == -1)
+		jail_diex("seccomp filter refused");
+}
+
+/* pid 1 of the new pid namespace: mounts, the program, then reaps */
+static void
+init(const struct jail_conf *c, int alive)
+{
+	struct pollfd pfd = { .fd = alive, .events = POLLIN };
+	pid_t prog, pid;
+	int status;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
+		jail_die("parent-death signal");
+	if (poll(&pfd, 1, 0) != 0)	/* the parent left before the prctl */
+		_exit(125);
+	if (jail_mounts(c) == -1)
+		_exit(125);
+	if ((prog = fork()) == -1)
+		jail_die("fork");
+	if (prog == 0) {
+		close(alive);
+		program();
+		return;
+	}
+	close(alive);
+	if (jail_close_fds() == -1)
+		_exit(125);
+	for (;;) {
+		pid = waitpid(-1, &status, 0);
+		if (pid == -1 && errno == EINTR)
+			continue;
+		if (pid == -1)
+			_exit(125);
+		if (pid == prog)
+			_exit(jail_exit_code(status));
+	}
+}
+
+pid_t
+jail_spawn(const struct jail_conf *c)
+{
+	int alive[2];
+	pid_t pid;
+
+	/* the write end stays open in the caller until it exits */
+	if (pipe2(alive, O_CLOEXEC) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		close(alive[0]);
+		close(alive[1]);
+		return -1;
+	}
+	if (pid > 0) {
+		close(alive[0]);
+		return pid;
+	}
+	close(alive[1]);
+	init(c, alive[0]);
+	return 0;
+}
+
+/*
+ * libcwjail.so's one entry point, for a process forked to run one job: its
+ * 0, 1, 2 the job's, DIR the job's own directory (owned by the caller).
+ * Returns 0 in pid 2 of a fresh jail on DIR (codeward-jail's defaults:
+ * 64M /tmp, 16M /dev/shm, 16384 inodes each, no /proc), every other
+ * descriptor closed, no_new_privs and the jail's filter loaded; the caller
+ * itself waits there for the init and exits with its status (never
+ * returns); -1 with errno when nothing was made.
+ */
+int
+cw_jail_enter(const char *dir)
+{
+	struct jail_conf c = {
+		.workdir = dir, .tmp_size = 64ULL << 20, .shm_size = 16ULL << 20,
+		.files = 16384,
+	};
+	int status;
+	pid_t pid;
+
+	if (dir == NULL || dir[0] != '/') {
+		errno = EINVAL;
+		return -1;
+	}
+	jail_seal();
+	if (jail_unshare() == -1 || (pid = jail_spawn(&c)) == -1)
+		return -1;
+	if (pid == 0)
+		return 0;
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			_exit(125);
+	_exit(jail_exit_code(status));
+}

@@ -1,0 +1,134 @@
+"""codeward: the worker's zygote (issue 15), for stateless Python jobs.
+
+codeward-agent -j starts it once, as the sandbox user, outside every job's
+jail, through `cw-run --zygote` with its fd 0 a SOCK_SEQPACKET socket to the
+agent (a socketpair: no name anywhere). It imports the data stack once
+(cw_zygote.preload), says b"ready", then takes one job at a time: the
+message "DIR TIMEOUT_MS" with the job's stdin, stdout and stderr. For each it
+forks a child that enters a fresh jail on DIR in-process (libcwjail.so's
+cw_jail_enter: new user, pid, mount, ipc, uts and net namespaces, fresh
+/tmp and /dev/shm, DIR bound on /mnt/data, every other descriptor closed,
+no_new_privs and the jail's seccomp filter) and, as pid 2 under the jail's
+init, becomes the program (/mnt/data/.codeward/code) as `python3 main.py`
+would run it. The zygote answers b"P" and the child's pid (with a pidfd of
+it when the kernel has them), then b"S" and its wait status.
+
+The zygote never runs a job's code nor reads a job's files: the child does,
+after it has entered the jail, where the zygote cannot be seen (another pid
+namespace), reached (its socket is the child's no longer: closed) nor
+signalled. What a job inherits is this process's memory: the imported
+libraries' state, and nothing of another job (none has run here).
+"""
+import array
+import ctypes
+import os
+import signal
+import socket
+import struct
+import sys
+
+from cw_zygote import preload, recv_fds, run_script
+
+LIB = "/usr/local/lib/codeward/libcwjail.so"
+JOBS = "/mnt/data/.codeward-agent/"
+CODE = "/mnt/data/.codeward/code"
+REQ_MAX = 256
+
+
+def parse(data):
+    words = data.decode("ascii", "replace").split()
+    if len(words) != 2 or not words[1].isdigit():
+        return None
+    d = words[0]
+    if not d.startswith(JOBS) or "/." in d[len(JOBS) - 1:] or "//" in d:
+        return None
+    return d, words[1]
+
+
+def become_program(lib, d, timeout_ms):
+    """In the forked child: the jail, then the program. Never returns."""
+    code = 125
+    try:
+        os.environ["CW_LANG"] = "py"
+        os.environ["CW_TIMEOUT_MS"] = timeout_ms
+        if lib.cw_jail_enter(os.fsencode(d)) != 0:
+            err = ctypes.get_errno()
+            os.write(2, b"codeward-jail: enter: %s\n" % os.strerror(err).encode())
+            os._exit(125)
+        # pid 2 of a fresh jail: only 0, 1, 2 open, filtered, in /mnt/data
+        for sig in (signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if "numpy" in sys.modules:	# random (os.register_at_fork) reseeds itself
+            sys.modules["numpy"].random.seed()
+        work = "/tmp/cw.main"
+        os.mkdir(work, 0o700)
+        with open(CODE, "rb") as f:
+            source = f.read()
+        os.unlink(CODE)
+        os.rmdir(os.path.dirname(CODE))
+        with open(work + "/main.py", "wb") as f:
+            f.write(source)
+        del source
+        code = run_script([work + "/main.py"])
+    finally:
+        os._exit(code)
+
+
+def send(ctl, tag, value, fds=()):
+    anc = []
+    if fds:
+        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
+    ctl.sendmsg([tag + struct.pack("=i", value)], anc)
+
+
+def serve(ctl, lib):
+    while True:
+        data, fds, bad = recv_fds(ctl, REQ_MAX, 3)
+        if not data and not fds:
+            sys.exit(0)			# the agent has gone
+        job = None if bad else parse(data)
+        if job is None:
+            for fd in fds:
+                os.close(fd)
+            send(ctl, b"E", 0)
+            continue
+        pid = os.fork()
+        if pid == 0:
+            ctl.detach()		# the jail closes it; never this object
+            for i, fd in enumerate(fds):
+                os.dup2(fd, i)
+            become_program(lib, *job)
+        for fd in fds:
+            os.close(fd)
+        pidfd = []
+        try:
+            pidfd = [os.pidfd_open(pid)]
+        except (AttributeError, OSError):
+            pass			# an older kernel, gVisor: the pid alone
+        try:
+            send(ctl, b"P", pid, pidfd)
+        finally:
+            for fd in pidfd:
+                os.close(fd)
+        _, status = os.waitpid(pid, 0)
+        send(ctl, b"S", status)
+
+
+def main():
+    ctl = socket.socket(fileno=os.dup(0))
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    lib = ctypes.CDLL(LIB, use_errno=True)
+    lib.cw_jail_enter.argtypes = [ctypes.c_char_p]
+    lib.cw_jail_enter.restype = ctypes.c_int
+    preload()
+    ctl.send(b"ready")
+    serve(ctl, lib)
+
+
+if __name__ == "__main__":
+    main()
