@@ -18,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/capability.h>
 
 #include "jail.h"
 
@@ -32,7 +34,30 @@ jail_exit_code(int status)
 	return 125;
 }
 
-/* pid 2: no descriptor but 0, 1, 2, no signal blocked, its own filter */
+/*
+ * Every capability the new user namespace gave, gone: execve as a non-zero
+ * uid would clear them for codeward-jail's program, but a zygote's child
+ * never execs (without this it could, say, configure netfilter in its own
+ * network namespace: kernel code a cold jail's program cannot reach).
+ */
+static int
+drop_caps(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	int cap;
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1)
+		return -1;
+	for (cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1 && errno != EINVAL)
+			return -1;
+	memset(data, 0, sizeof(data));
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/* pid 2: no descriptor but 0, 1, 2, no signal blocked, no capability,
+ * its own filter */
 static void
 program(void)
 {
@@ -41,6 +66,8 @@ program(void)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	jail_seal();
+	if (drop_caps() == -1)
+		jail_die("capabilities");
 	if (jail_filter() == -1)
 		jail_diex("seccomp filter refused");
 }

@@ -135,6 +135,12 @@ def test_zygote_isolation():
     res = ch.run("py", "import os; print(os.getpid(), os.getppid(), sorted(os.listdir('/proc/self/fd')))")
     check(res["stdout"] == b"2 1 ['0', '1', '2', '3']\n",
           "pid 2 under the jail's init, only its stdio open: %r" % res["stdout"])
+    res = ch.run("py", "print(''.join(l for l in open('/proc/self/status') "
+                       "if l.startswith(('Cap', 'NoNewPrivs', 'Seccomp:'))))")
+    caps = dict(l.split(":\t") for l in res["stdout"].decode().split("\n") if ":\t" in l)
+    check(all(int(caps[k], 16) == 0 for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"))
+          and caps["NoNewPrivs"] == "1" and caps["Seccomp"] == "2",
+          "no capability (not even in its own user namespace), no_new_privs, filtered: %r" % caps)
     p.stdin.close()
     check(p.wait(30) == 0 and p.stderr.read() == b"", "the agent ends quietly")
 
