@@ -49,8 +49,9 @@ drop_caps(void)
 
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1)
 		return -1;
-	for (cap = 0; cap <= 63; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1 && errno != EINVAL)
+	for (cap = 0; cap <= 63; cap++)	/* under -u already empty */
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1)
 			return -1;
 	memset(data, 0, sizeof(data));
 	return (int)syscall(SYS_capset, &hdr, data);
@@ -72,6 +73,21 @@ program(void)
 		jail_diex("seccomp filter refused");
 }
 
+/* -u: /proc and chroot, loopback, then init and the program as UID:GID */
+static int
+gvisor_init(const struct jail_conf *c)
+{
+	if (jail_gvisor_enter() == -1)
+		return -1;
+	if (jail_loopback_up() == -1) {
+		dprintf(STDERR_FILENO, "codeward-jail: loopback up: %s\n",
+		    strerror(errno));
+		return -1;
+	}
+	jail_gvisor_drop(c->uid, c->gid);
+	return chdir(JAIL_WORKDIR);
+}
+
 /* pid 1 of the new pid namespace: mounts, the program, then reaps */
 static void
 init(const struct jail_conf *c, int alive)
@@ -84,7 +100,7 @@ init(const struct jail_conf *c, int alive)
 		jail_die("parent-death signal");
 	if (poll(&pfd, 1, 0) != 0)	/* the parent left before the prctl */
 		_exit(125);
-	if (jail_mounts(c) == -1)
+	if (c->as_root ? gvisor_init(c) == -1 : jail_mounts(c) == -1)
 		_exit(125);
 	if ((prog = fork()) == -1)
 		jail_die("fork");
