@@ -190,11 +190,8 @@ status(struct run *r)
 static void
 zyg_status(struct run *r)
 {
-	int st;
-
-	switch (agent_zyg_status(&st)) {
+	switch (agent_zyg_status(&r->status)) {
 	case 1:
-		r->status = st;
 		break;
 	case 0:
 		return;

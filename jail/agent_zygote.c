@@ -18,7 +18,9 @@
  *
  * A zygote that is not ready (still importing) or has died: the job goes
  * the cold way (codeward-jail and cw-run py), and the agent starts a new
- * zygote while idle after it.
+ * zygote while idle after it. One that could not enter a jail at its start
+ * (b"unfit": gVisor 2022 has no mount namespace for it) is not started
+ * again: every py job goes cold.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,12 +41,12 @@
 #define ZYG_PID_MS	5000	/* a fork answered within this, or it goes */
 
 struct agent_srv agent_zyg = { 0, -1, "" };
-static int zyg_ready;
+static int zyg_ready, zyg_unfit;
 
 void
 agent_zyg_start(void)
 {
-	if (agent_srv_alive(&agent_zyg))
+	if (zyg_unfit || agent_srv_alive(&agent_zyg))
 		return;
 	zyg_ready = 0;
 	agent_srv_start(&agent_zyg, 0, "/", AGENT_ZYG_RUNNER, "--zygote", -1);
@@ -95,8 +97,8 @@ answer(char *tag, int32_t *v, int *fd)
 				close(drop);
 			}
 		}
-	if (n == 5 && memcmp(b, "ready", 5) == 0) {
-		*tag = 'R';
+	if (n == 5 && (memcmp(b, "ready", 5) == 0 || memcmp(b, "unfit", 5) == 0)) {
+		*tag = (char)(b[0] == 'r' ? 'R' : 'U');
 		return 1;
 	}
 	if (n != ZYG_ANSWER || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
@@ -113,17 +115,23 @@ agent_zyg_ready(void)
 	char tag;
 	int rc;
 
+	if (agent_zyg.fd < 0)
+		return 0;
+	/* what it said before it ended is read first: "unfit" counts */
+	if (!zyg_ready) {
+		if ((rc = answer(&tag, &v, NULL)) < 0 ||
+		    (rc == 1 && tag != 'R')) {
+			zyg_unfit = rc == 1 && tag == 'U';	/* never again */
+			zyg_end();
+			return 0;
+		}
+		zyg_ready = rc;
+	}
 	if (!agent_srv_alive(&agent_zyg)) {
 		zyg_ready = 0;
 		return 0;
 	}
-	if (zyg_ready)
-		return 1;
-	if ((rc = answer(&tag, &v, NULL)) < 0 || (rc == 1 && tag != 'R')) {
-		zyg_end();
-		return 0;
-	}
-	return zyg_ready = rc;
+	return zyg_ready;
 }
 
 pid_t

@@ -3,7 +3,9 @@
 codeward-agent -j starts it once, as the sandbox user, outside every job's
 jail, through `cw-run --zygote` with its fd 0 a SOCK_SEQPACKET socket to the
 agent (a socketpair: no name anywhere). It imports the data stack once
-(cw_zygote.preload), says b"ready", then takes one job at a time: the
+(cw_zygote.preload), says b"ready" (b"unfit" when a jail could not be
+entered first, e.g. under gVisor 2022, which has no mount namespace for it:
+the agent then sends every job cold), then takes one job at a time: the
 message "DIR TIMEOUT_MS" with the job's stdin, stdout and stderr. For each it
 forks a child that enters a fresh jail on DIR in-process (libcwjail.so's
 cw_jail_enter: new user, pid, mount, ipc, uts and net namespaces, fresh
@@ -26,6 +28,7 @@ import signal
 import socket
 import struct
 import sys
+import tempfile
 
 from cw_zygote import preload, recv_fds, run_script
 
@@ -115,6 +118,21 @@ def serve(ctl, lib):
         send(ctl, b"S", status)
 
 
+def fit(lib):
+    """One empty jail entered and left: whether jobs can be forked here."""
+    try:
+        d = tempfile.mkdtemp(prefix="zygote-", dir=JOBS)
+    except OSError:
+        return False
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(os.open(os.devnull, os.O_RDWR), 2)	# its complaint goes nowhere
+        os._exit(0 if lib.cw_jail_enter(os.fsencode(d)) == 0 else 125)
+    _, status = os.waitpid(pid, 0)
+    os.rmdir(d)
+    return status == 0
+
+
 def main():
     ctl = socket.socket(fileno=os.dup(0))
     null = os.open(os.devnull, os.O_RDWR)
@@ -125,6 +143,9 @@ def main():
     lib = ctypes.CDLL(LIB, use_errno=True)
     lib.cw_jail_enter.argtypes = [ctypes.c_char_p]
     lib.cw_jail_enter.restype = ctypes.c_int
+    if not fit(lib):
+        ctl.send(b"unfit")
+        sys.exit(0)
     preload()
     ctl.send(b"ready")
     serve(ctl, lib)
