@@ -6,8 +6,10 @@ frames: what a zygote job leaves (files in /tmp, /dev/shm, /mnt/data and
 $HOME, a SysV shared-memory segment and message queue, a listening abstract
 unix socket, a detached process) is gone for the next one; a job cannot
 signal or read the zygote (another pid and user namespace), nor break it
-by killing every pid it sees; timeout, KILL and the output cap end a
-zygote job and leave nothing; a zygote killed from outside (between jobs or
+by killing every pid it sees; it runs as pid 2 with only its stdio, no
+capability (not even in its own user namespace), no_new_privs and the
+jail's filter; its inputs, changed files and open figures come back;
+timeout, KILL and the output cap end a zygote job and leave nothing; a zygote killed from outside (between jobs or
 during one) sends the next job the cold way and is started again. Timings
 are printed, never asserted. Fails without Docker."""
 import json
@@ -163,6 +165,16 @@ def test_zygote_limits():
     res = ch.run("py", "import os, signal; os.kill(os.getpid(), signal.SIGTERM)")
     check(res["signal"] == 15 or res["code"] == 143, "a signal's end comes back: %r" % res)
     check(in_zygote(ch), "the zygote serves the next job")
+    res = ch.run("py", "import sys\nassert 'matplotlib.pyplot' in sys.modules\n"
+                       "import matplotlib.pyplot as plt\nplt.plot([1, 2])\n"
+                       "open('in.txt', 'a').write('y')\nprint(open('in.txt').read())",
+                 files=[("in.txt", b"x"), ("same", b"s")])
+    got = cw.tar_members(res["archive"])
+    check(res["code"] == 0 and res["stdout"] == b"xy\n" and got.get("data/in.txt") == b"xy"
+          and got.get("data/.codeward/kept") == b"same\n"
+          and got.get("data/plot_1.png", b"")[:4] == b"\x89PNG",
+          "a zygote job's inputs, its changed file and its open figure come back: %r"
+          % ((res["code"], res["stderr"][-300:], sorted(got)),))
     p.stdin.close()
     p.wait(30)
 
