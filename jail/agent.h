@@ -110,7 +110,7 @@ void	agent_zyg_start(void);
 /* 1 when it runs and has its imports done */
 int	agent_zyg_ready(void);
 /* the job forked into a fresh jail: the child's pid, *pidfd a pidfd of it
- * or -1; -1 when the zygote took nothing (the job can go cold) */
+ * or -1; -1 when no child of it began the job (the job can go cold) */
 pid_t	agent_zyg_call(const struct agent_job *j, int out, int err, int *pidfd);
 /* 1 and *wstatus when the child's wait status came; 0 when none yet; -1
  * when the zygote has gone (it is then ended) */

@@ -233,8 +233,8 @@ zyg_wait(struct run *r)
 		zyg_status(r);
 		pfd.fd = agent_zyg.fd;
 	}
-	if (!r->reaped) {
-		agent_srv_end(&agent_zyg);	/* its group: the child too */
+	if (!r->reaped) {	/* the child dies with it (parent-death signal) */
+		agent_srv_end(&agent_zyg);
 		r->status = SIGKILL;
 		r->reaped = 1;
 	}

@@ -166,7 +166,9 @@ agent_zyg_call(const struct agent_job *j, int out, int err, int *pidfd)
 			return (pid_t)v;
 		break;
 	}
-	/* refused, gone or stuck: it goes, with whatever it forked */
+	/* refused, gone or stuck: it goes; a child it forked has waited for
+	 * the word the zygote sends only after "P", and dies with it
+	 * (parent-death signal): the job is untouched and can go cold */
 	if (*pidfd >= 0)
 		close(*pidfd);
 	*pidfd = -1;

@@ -152,8 +152,8 @@ jail_spawn(const struct jail_conf *c)
  * libcwjail.so's one entry point, for a process forked to run one job: its
  * 0, 1, 2 the job's, DIR the job's own directory (owned by the caller).
  * Returns 0 in pid 2 of a fresh jail on DIR (codeward-jail's defaults:
- * 64M /tmp, 16M /dev/shm, 16384 inodes each, no /proc), every other
- * descriptor closed, no_new_privs and the jail's filter loaded; the caller
+ * 64M /tmp, 16M /dev/shm, 16384 inodes each, no /proc), in a session of
+ * its own, every other descriptor closed, no_new_privs and the jail's filter loaded; the caller
  * itself waits there for the init and exits with its status (never
  * returns); -1 with errno when nothing was made.
  */
@@ -172,7 +172,10 @@ cw_jail_enter(const char *dir)
 		return -1;
 	}
 	jail_seal();
-	if (jail_unshare() == -1 || (pid = jail_spawn(&c)) == -1)
+	/* a session and process group of its own: kill(0), setpriority and
+	 * ioprio_set on a group reach members outside the pid namespace */
+	if (setsid() == -1 || jail_unshare() == -1 ||
+	    (pid = jail_spawn(&c)) == -1)
 		return -1;
 	if (pid == 0)
 		return 0;

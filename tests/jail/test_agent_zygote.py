@@ -134,6 +134,14 @@ def test_zygote_isolation():
           % got["read"])
     check(ta.zygote_pids(cid) == zpids, "the zygote lives on: %r" % ta.zygote_pids(cid))
     check(in_zygote(ch), "the next job runs in the zygote")
+    # a process group and a session are not bounded by the pid namespace:
+    # kill(0) reaches every member, seen or not
+    res = ch.run("py", "import os, signal\nprint(os.getpgid(0) != 0, flush=True)\n"
+                       "os.killpg(0, signal.SIGKILL)")
+    check(res["signal"] == 9 or res["code"] == 137, "kill(0) ends the job itself: %r" % res)
+    check(ta.zygote_pids(cid) == zpids, "and only the job: the zygote lives on: %r"
+          % ta.zygote_pids(cid))
+    check(in_zygote(ch), "the next job runs in the zygote")
     res = ch.run("py", "import os; print(os.getpid(), os.getppid(), sorted(os.listdir('/proc/self/fd')))")
     check(res["stdout"] == b"2 1 ['0', '1', '2', '3']\n",
           "pid 2 under the jail's init, only its stdio open: %r" % res["stdout"])

@@ -7,7 +7,8 @@ agent (a socketpair: no name anywhere). It imports the data stack once
 entered first, e.g. under gVisor 2022, which has no mount namespace for it:
 the agent then sends every job cold), then takes one job at a time: the
 message "DIR TIMEOUT_MS" with the job's stdin, stdout and stderr. For each it
-forks a child that enters a fresh jail on DIR in-process (libcwjail.so's
+forks a child (killed when the zygote dies) that enters, in a session
+of its own, a fresh jail on DIR in-process (libcwjail.so's
 cw_jail_enter: new user, pid, mount, ipc, uts and net namespaces, fresh
 /tmp and /dev/shm, DIR bound on /mnt/data, every other descriptor closed,
 no_new_privs and the jail's seccomp filter) and, as pid 2 under the jail's
@@ -36,6 +37,8 @@ LIB = "/usr/local/lib/codeward/libcwjail.so"
 JOBS = "/mnt/data/.codeward-agent/"
 CODE = "/mnt/data/.codeward/code"
 REQ_MAX = 256
+PR_SET_PDEATHSIG = 1
+LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 def parse(data):
@@ -48,10 +51,14 @@ def parse(data):
     return d, words[1]
 
 
-def become_program(lib, d, timeout_ms):
+def become_program(lib, d, timeout_ms, zygote):
     """In the forked child: the jail, then the program. Never returns."""
     code = 125
     try:
+        # the zygote's end is the job's: nothing of it outlives the zygote
+        if LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or \
+                os.getppid() != zygote:
+            os._exit(125)
         os.environ["CW_LANG"] = "py"
         os.environ["CW_TIMEOUT_MS"] = timeout_ms
         if lib.cw_jail_enter(os.fsencode(d)) != 0:
@@ -96,12 +103,20 @@ def serve(ctl, lib):
                 os.close(fd)
             send(ctl, b"E", 0)
             continue
+        zygote = os.getpid()
+        go_r, go_w = os.pipe()
         pid = os.fork()
         if pid == 0:
             ctl.detach()		# the jail closes it; never this object
+            os.close(go_w)
+            # nothing runs until the agent has the child's pid: a zygote
+            # that dies before that leaves the job untouched (it goes cold)
+            if os.read(go_r, 1) != b"g":
+                os._exit(125)
             for i, fd in enumerate(fds):
                 os.dup2(fd, i)
-            become_program(lib, *job)
+            become_program(lib, *job, zygote)
+        os.close(go_r)
         for fd in fds:
             os.close(fd)
         pidfd = []
@@ -111,7 +126,9 @@ def serve(ctl, lib):
             pass			# an older kernel, gVisor: the pid alone
         try:
             send(ctl, b"P", pid, pidfd)
+            os.write(go_w, b"g")
         finally:
+            os.close(go_w)
             for fd in pidfd:
                 os.close(fd)
         _, status = os.waitpid(pid, 0)
