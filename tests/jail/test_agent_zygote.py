@@ -9,7 +9,8 @@ signal or read the zygote (another pid and user namespace), nor break it
 by killing every pid it sees; it runs as pid 2 with only its stdio, no
 capability (not even in its own user namespace), no_new_privs and the
 jail's filter; its inputs, changed files and open figures come back;
-timeout, KILL and the output cap end a zygote job and leave nothing; a zygote killed from outside (between jobs or
+timeout, KILL and the output cap end a zygote job and leave nothing; a
+zygote that cannot enter a jail sends every py job cold; a zygote killed from outside (between jobs or
 during one) sends the next job the cold way and is started again. Timings
 are printed, never asserted. Fails without Docker."""
 import json
@@ -216,6 +217,29 @@ def test_zygote_killed_from_outside():
     check(ta.wait_zygote(cid, ch), "and the zygote comes back")
     p.stdin.close()
     p.wait(30)
+
+
+def test_zygote_unfit():
+    """A zygote that cannot enter a jail (here: its library is /dev/null)
+    says so; every py job goes cold (the agent does not start it again:
+    not observed here, a failed one would die as fast)."""
+    ta.agent_worker()		# the image
+    saved, tj.IMAGE_TAG = tj.IMAGE_TAG, ta.TAG
+    try:
+        cid = tj.worker("runc", extra_hc={
+            "Binds": ["/dev/null:/usr/local/lib/codeward/libcwjail.so:ro"]})
+    finally:
+        tj.IMAGE_TAG = saved
+    p, ch = ta.start_agent(cid)
+    time.sleep(2)
+    for i in range(3):
+        res = ch.run("py", IN_ZYGOTE + "\nprint(%d)" % i)
+        check(res["code"] == 0 and res["stdout"] == b"False\n%d\n" % i,
+              "py job %d runs cold: %r" % (i, res))
+    time.sleep(1)
+    check(ta.zygote_pids(cid) == [], "no zygote is left running: %r" % ta.processes(cid))
+    p.stdin.close()
+    check(p.wait(30) == 0 and p.stderr.read() == b"", "the agent ends quietly")
 
 
 def floor():

@@ -157,10 +157,13 @@ def main():
         os.dup2(null, fd)
     os.close(null)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    lib = ctypes.CDLL(LIB, use_errno=True)
-    lib.cw_jail_enter.argtypes = [ctypes.c_char_p]
-    lib.cw_jail_enter.restype = ctypes.c_int
-    if not fit(lib):
+    try:
+        lib = ctypes.CDLL(LIB, use_errno=True)
+        lib.cw_jail_enter.argtypes = [ctypes.c_char_p]
+        lib.cw_jail_enter.restype = ctypes.c_int
+    except (OSError, AttributeError):
+        lib = None			# an image without it: unfit as well
+    if lib is None or not fit(lib):
         ctl.send(b"unfit")
         sys.exit(0)
     preload()
