@@ -18,9 +18,9 @@
  * the jobs share one directory and one jail kept alive between them, with
  * a live Python interpreter for py (agent_session.c); a job's archive holds
  * what it created or changed since the directory was as the previous job
- * and this job's staging left it. With -j and no session, the next job's
- * jail is made while the agent is idle, its Python already importing
- * (agent_session.c); nothing of an earlier job is in it.
+ * and this job's staging left it. With -j and no session, a py job is
+ * forked into its fresh jail by the worker's zygote, a Python that has the
+ * data stack imported (agent_zygote.c), when it is ready; cold otherwise.
  *
  * Trusts: nothing it reads; privd's frames pass sockproxy's checker, and the
  * agent checks them again with the same code. Never: writes a byte to its
@@ -28,7 +28,7 @@
  * the channel (the job's 0/1/2 are /dev/null and two pipes of the agent; every
  * other descriptor of the agent is close-on-exec, and codeward-jail closes
  * all but 0/1/2; a server's jail has a socket to the agent as its 0:
- * agent_session.c),
+ * agent_session.c; the zygote's child closes all but the job's 0/1/2),
  * or parses a byte the job wrote (its output passes as payload; its files
  * are read as bytes; a server's status is 4 bytes read as a number).
  */
@@ -172,8 +172,8 @@ job(const struct frame_job *fj, int jailed, int refused, unsigned char *buf)
 	j.session = (fj->flags & FRAME_JOB_SESSION) != 0;
 	if (j.session)
 		j.srv = &agent_sess;
-	else if (!refused && agent_srv_alive(&agent_warm))
-		j.srv = &agent_warm;
+	else if (!refused && jailed && strcmp(fj->lang, "py") == 0)
+		j.zyg = agent_zyg_ready();
 	if (refused || agent_stage_begin(&j) < 0)
 		j.failed = 1;
 	for (;;) {
@@ -272,7 +272,7 @@ main(int argc, char **argv)
 		return 70;
 	frame_chan_init(&chan, &caps);
 	if (jailed)
-		agent_warm_prepare();
+		agent_zyg_start();
 	agent_send(FRAME_READY, NULL, 0);
 	for (;;) {
 		agent_recv(&h, buf);
@@ -285,14 +285,14 @@ main(int argc, char **argv)
 		session = (fj.flags & FRAME_JOB_SESSION) != 0;
 		if (mode == -1)
 			mode = session;
-		if (session)
-			agent_warm_drop();
+		if (session)	/* a session has its own interpreter */
+			agent_srv_end(&agent_zyg);
 		job(&fj, jailed, session != mode, buf);
 		if (session != mode)
 			die(5);
-		/* idle: the next stateless job's jail, made after this one's */
+		/* idle: a zygote that has died is started again */
 		if (jailed && !session)
-			agent_warm_prepare();
+			agent_zyg_start();
 		agent_send(FRAME_READY, NULL, 0);
 	}
 }

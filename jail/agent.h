@@ -14,6 +14,8 @@
 #include "frame.h"
 
 #define AGENT_RUNNER	"/usr/local/bin/cw-run"
+/* the script itself, not its cw-confine link: the zygote makes namespaces */
+#define AGENT_ZYG_RUNNER "/usr/local/lib/codeward/cw-run"
 #define AGENT_JAIL	"/usr/local/bin/codeward-jail"
 #define AGENT_WORKDIR	"/mnt/data"		/* without -j: the job's directory */
 #define AGENT_JOBS	"/mnt/data/.codeward-agent"	/* with -j: one directory each */
@@ -35,7 +37,8 @@ struct agent_job {
 	struct frame_job job;
 	int		jailed;
 	int		session;	/* FRAME_JOB_SESSION */
-	struct agent_srv *srv;		/* its server: a session's or pre-warmed */
+	struct agent_srv *srv;		/* a session's server */
+	int		zyg;		/* forked by the worker's zygote */
 	char		dir[64];
 	unsigned char	*code;
 	size_t		code_len;
@@ -72,40 +75,51 @@ int	agent_stage_newdir(char *dir, size_t n);
 void	agent_run(struct agent_job *j, int chin, int sigfd, unsigned char *buf);
 
 /*
- * A server in a jail of its own, started before its job's RUN
- * (agent_session.c): a session's (cw-run --session), kept between the
- * session's jobs, or the pre-warmed one (cw-run --warm) the agent prepares
- * while idle for the next stateless job. It takes calls on a socket, its
- * fd 0 (the job's language and timeout, its stdout and stderr); a
- * session's server answers each with a 4-byte status, the pre-warmed one
- * becomes its one call's program and exits with its status.
+ * A server started by the agent (agent_session.c): a session's, in a jail
+ * of its own (cw-run --session), kept between the session's jobs; it takes
+ * calls on a socket, its fd 0 (the job's language and timeout, its stdout
+ * and stderr) and answers each with a 4-byte status. The worker's zygote
+ * (agent_zygote.c) is one too, outside every jail.
  */
 struct agent_srv {
-	pid_t		pid;		/* the jail's, or 0: none */
+	pid_t		pid;		/* the server's, or 0: none */
 	int		fd;		/* the agent's end of the socket, or -1 */
 	char		dir[64];	/* bound on its /mnt/data */
 };
-extern struct agent_srv agent_sess, agent_warm;
+extern struct agent_srv agent_sess, agent_zyg;
 
-/* start s in dir (mode "--session" or "--warm"), its stderr errfd; 0 or -1 */
+/* start s in dir (runner and mode, jailed or not), its stderr errfd; 0 or -1 */
 int	agent_srv_start(struct agent_srv *s, int jailed, const char *dir,
-	    const char *mode, int errfd);
+	    const char *runner, const char *mode, int errfd);
 /* 1 if s lives; 0 once it has ended (then forgotten) */
 int	agent_srv_alive(struct agent_srv *s);
 /* one call: the job's language and timeout, its stdout and stderr; 0 or -1 */
 int	agent_srv_call(struct agent_srv *s, const struct agent_job *j, int out,
 	    int err);
+/* one message and its descriptors (1..AGENT_SRV_FDS), never blocking; 0 or -1 */
+#define AGENT_SRV_FDS	3
+int	agent_srv_send(struct agent_srv *s, const char *msg, size_t n,
+	    const int *fds, size_t nfds);
 /* 1 and *st (an exit code 0..255, or -N for signal N) when a status came;
  * 0 when none yet; -1 when the server's end closed */
 int	agent_srv_status(struct agent_srv *s, int *st);
-/* its jail killed, reaped, forgotten */
+/* its process group killed, the server reaped, forgotten */
 void	agent_srv_end(struct agent_srv *s);
-/* its jail ended, reaped by the caller: forgotten */
+/* it ended, reaped by the caller: forgotten */
 void	agent_srv_lost(struct agent_srv *s);
-/* while idle, with -j: the next stateless job's jail, its Python importing */
-void	agent_warm_prepare(void);
-/* the pre-warmed jail and its directory, unused, removed */
-void	agent_warm_drop(void);
+
+/* with -j: the zygote started unless it runs (while idle) */
+void	agent_zyg_start(void);
+/* 1 when it runs and has its imports done */
+int	agent_zyg_ready(void);
+/* the job forked into a fresh jail: the child's pid, *pidfd a pidfd of it
+ * or -1; -1 when no child of it began the job (the job can go cold) */
+pid_t	agent_zyg_call(const struct agent_job *j, int out, int err, int *pidfd);
+/* 1 and *wstatus when the child's wait status came; 0 when none yet; -1
+ * when the zygote has gone (it is then ended) */
+int	agent_zyg_status(int *wstatus);
+/* the child killed (by its pidfd when there is one) */
+void	agent_zyg_kill(pid_t pid, int pidfd);
 /* argv in its own process group, in dir, with fds as its 0, 1, 2 */
 pid_t	agent_spawn(char *const argv[], char *const env[], const int fds[3],
 	    const char *dir);

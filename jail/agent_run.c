@@ -5,7 +5,9 @@
  * KILL; whatever it left in its group is killed when it ends. In a session
  * the call goes to the session's server instead (agent_session.c) and ends
  * at its status: what is in the pipes then is read, and the jail stays; a
- * kill ends the whole jail.
+ * kill ends the whole jail. A stateless py job the worker's zygote forked
+ * (agent_zygote.c) is no child of the agent: it is killed by its pidfd
+ * (or pid), and its end is the wait status the zygote sends.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,7 @@
 struct run {
 	struct agent_job *j;
 	pid_t		pid;
+	int		pidfd;		/* a zygote's child's, or -1 */
 	int		status;
 	int		reaped;
 	int		reason;
@@ -38,6 +41,10 @@ kill_all(struct run *r, int reason)
 		r->reason = reason;
 	if (r->reaped)
 		return;
+	if (r->j->zyg) {		/* the jail dies with its first process */
+		agent_zyg_kill(r->pid, r->pidfd);
+		return;
+	}
 	kill(-r->pid, SIGKILL);		/* the group, then the leader */
 	kill(r->pid, SIGKILL);
 }
@@ -93,33 +100,30 @@ start(struct agent_job *j, int in_env, int out[2], int err[2])
 }
 
 /*
- * The job's program: a fresh jail (or none, without -j), or a call to its
- * server: the session's (kept, or started now) or the pre-warmed jail.
+ * The job's program: a fresh jail (or none, without -j), forked by the
+ * zygote or started cold (also when the zygote fails it), or a call to the
+ * session's server (kept, or started now).
  */
 static pid_t
-begin(struct agent_job *j, int out[2], int err[2])
+begin(struct agent_job *j, int out[2], int err[2], int *pidfd)
 {
 	struct agent_srv *s = j->srv;
+	pid_t pid;
 	int in_env;
 
 	if (agent_stage_seal(j, &in_env) < 0)
 		return -1;
+	/* the zygote's child takes no argv: a job with args runs cold */
+	if (j->zyg && j->argc == 0) {
+		if ((pid = agent_zyg_call(j, out[1], err[1], pidfd)) > 0)
+			return pid;
+	}
+	j->zyg = 0;
 	if (s == NULL)
 		return start(j, in_env, out, err);
-	/*
-	 * the pre-warmed server takes no argv: a job with args runs in a cold
-	 * jail on the same directory, the warm one ended first (the next is
-	 * prepared after the job)
-	 */
-	if (!j->session && j->argc > 0) {
-		agent_srv_end(s);
-		j->srv = NULL;
-		return start(j, in_env, out, err);
-	}
 	if (!agent_srv_alive(s)) {
-		if (!j->session)	/* the pre-warmed jail died: a cold one */
-			return start(j, in_env, out, err);
-		if (agent_srv_start(s, j->jailed, j->dir, "--session", err[1]) < 0)
+		if (agent_srv_start(s, j->jailed, j->dir, AGENT_RUNNER,
+		    "--session", err[1]) < 0)
 			return -1;
 	}
 	if (agent_srv_call(s, j, out[1], err[1]) < 0) {
@@ -188,17 +192,57 @@ status(struct run *r)
 	}
 }
 
+/* the zygote's word on its child: its status, or its own end */
+static void
+zyg_status(struct run *r)
+{
+	switch (agent_zyg_status(&r->status)) {
+	case 1:
+		break;
+	case 0:
+		return;
+	default:		/* the zygote went, and its child with it */
+		kill_all(r, FRAME_REASON_FAILED);
+		r->status = SIGKILL;
+		break;
+	}
+	r->reaped = 1;
+	r->drain_until = agent_now_ms() + AGENT_DRAIN_MS;
+}
+
 static void
 reap(struct run *r)
 {
 	int st;
 
+	if (r->j->zyg)
+		return;
 	while (!r->reaped && waitpid(r->pid, &st, WNOHANG) == r->pid) {
 		r->status = st;
 		r->reaped = 1;
 		/* what it left in its group goes with it */
 		kill(-r->pid, SIGKILL);
 		r->drain_until = agent_now_ms() + AGENT_DRAIN_MS;
+	}
+}
+
+/* a killed zygote child's status, or the zygote ended without it */
+static void
+zyg_wait(struct run *r)
+{
+	struct pollfd pfd = { .fd = agent_zyg.fd, .events = POLLIN };
+	uint64_t until = agent_now_ms() + 2000;
+
+	while (!r->reaped && agent_now_ms() < until) {
+		if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+			break;
+		zyg_status(r);
+		pfd.fd = agent_zyg.fd;
+	}
+	if (!r->reaped) {	/* the child dies with it (parent-death signal) */
+		agent_srv_end(&agent_zyg);
+		r->status = SIGKILL;
+		r->reaped = 1;
 	}
 }
 
@@ -227,6 +271,8 @@ loop(struct run *r, int chin, int sigfd, unsigned char *buf)
 		pf[3].fd = chin;
 		pf[4].fd = r->j->session && !r->ctl_dead && !r->reaped ?
 		    r->j->srv->fd : -1;
+		if (r->j->zyg && !r->reaped)
+			pf[4].fd = agent_zyg.fd;
 		for (i = 0; i < 5; i++) {
 			pf[i].events = POLLIN;
 			pf[i].revents = 0;
@@ -243,7 +289,9 @@ loop(struct run *r, int chin, int sigfd, unsigned char *buf)
 			agent_recv(&h, buf);	/* the grammar allows only KILL */
 			kill_all(r, FRAME_REASON_KILLED);
 		}
-		if (pf[4].revents & (POLLIN | POLLHUP | POLLERR))
+		if ((pf[4].revents & (POLLIN | POLLHUP | POLLERR)) && r->j->zyg)
+			zyg_status(r);
+		else if (pf[4].revents & (POLLIN | POLLHUP | POLLERR))
 			status(r);
 		reap(r);
 		if (r->done && !r->reaped && r->reason == FRAME_REASON_NONE) {
@@ -254,6 +302,10 @@ loop(struct run *r, int chin, int sigfd, unsigned char *buf)
 	for (i = 0; i < 2; i++)
 		if (r->fd[i] >= 0)
 			close(r->fd[i]);
+	if (!r->reaped && r->j->zyg) {
+		kill_all(r, FRAME_REASON_KILLED);
+		zyg_wait(r);
+	}
 	if (!r->reaped && (!r->done || r->reason != FRAME_REASON_NONE)) {
 		kill_all(r, FRAME_REASON_KILLED);
 		waitpid(r->pid, &r->status, 0);
@@ -280,14 +332,13 @@ agent_run(struct agent_job *j, int chin, int sigfd, unsigned char *buf)
 
 	memset(&r, 0, sizeof(r));
 	r.j = j;
+	r.pidfd = -1;
 	r.start = agent_now_ms();
 	r.deadline = r.start + j->job.timeout_ms;
 	memset(&j->exit, 0, sizeof(j->exit));
 	if (j->failed || j->killed || pipe2(out, O_CLOEXEC) < 0 ||
 	    pipe2(err, O_CLOEXEC) < 0 ||
-	    (r.pid = begin(j, out, err)) < 0) {
-		if (j->srv != NULL && !j->session)
-			agent_srv_end(j->srv);	/* the pre-warmed jail, unused */
+	    (r.pid = begin(j, out, err, &r.pidfd)) < 0) {
 		j->exit.code = 125;
 		j->exit.reason = j->killed ? FRAME_REASON_KILLED : FRAME_REASON_FAILED;
 		close_pair(out);
@@ -301,6 +352,8 @@ agent_run(struct agent_job *j, int chin, int sigfd, unsigned char *buf)
 	fcntl(r.fd[0], F_SETFL, O_NONBLOCK);
 	fcntl(r.fd[1], F_SETFL, O_NONBLOCK);
 	loop(&r, chin, sigfd, buf);
+	if (r.pidfd >= 0)
+		close(r.pidfd);
 	j->exit.ms = (uint32_t)(agent_now_ms() - r.start);
 	j->exit.reason = (uint8_t)r.reason;
 	if (r.done && !r.reaped) {		/* the session goes on */

@@ -1,5 +1,7 @@
 /*
- * The agent's servers in jails of their own, started before a job's RUN.
+ * The agent's servers, each a long-lived process of its own started by the
+ * agent: a session's, in a jail of its own, and the worker's zygote
+ * (agent_zygote.c), outside every jail.
  *
  * A session's jail (issue 15): kept from the worker's first
  * FRAME_JOB_SESSION job to the worker's end, or until a job is killed (its
@@ -9,14 +11,6 @@
  * In it runs the server (cw-run --session: sandbox/runner/python/
  * cw_session.py), one call at a time, each with the job's own stdout and
  * stderr, each answered with one status.
- *
- * The pre-warmed jail: with -j, while the agent waits for a stateless job,
- * a fresh job directory and a jail on it whose server (cw-run --warm) has
- * imported what the container mode's pre-warmed interpreter imports; the
- * next stateless job is staged into that directory (bound already) and
- * sent as its one call, and the server becomes its program. It is made
- * after the previous job's jail has ended, in namespaces of its own, so it
- * holds nothing of any earlier job.
  *
  * The control socket: a SOCK_SEQPACKET pair, the server's end its fd 0
  * (codeward-jail passes 0, 1 and 2 only). The agent writes each call (the
@@ -43,7 +37,7 @@
 
 #define STATUS_DROP_MAX	64	/* other messages dropped per look */
 
-struct agent_srv agent_sess = { 0, -1, "" }, agent_warm = { 0, -1, "" };
+struct agent_srv agent_sess = { 0, -1, "" };
 
 pid_t
 agent_spawn(char *const argv[], char *const env[], const int fds[3],
@@ -70,7 +64,7 @@ agent_spawn(char *const argv[], char *const env[], const int fds[3],
 
 int
 agent_srv_start(struct agent_srv *s, int jailed, const char *dir,
-    const char *mode, int errfd)
+    const char *runner, const char *mode, int errfd)
 {
 	char *argv[8], *env[] = { (char *)"PATH=/usr/local/bin:/usr/bin:/bin",
 	    NULL };
@@ -92,7 +86,7 @@ agent_srv_start(struct agent_srv *s, int jailed, const char *dir,
 		argv[n++] = s->dir;
 		argv[n++] = (char *)"--";
 	}
-	argv[n++] = (char *)AGENT_RUNNER;
+	argv[n++] = (char *)runner;
 	argv[n++] = (char *)mode;
 	argv[n] = NULL;
 	fds[0] = sv[1];
@@ -131,13 +125,6 @@ int
 agent_srv_call(struct agent_srv *s, const struct agent_job *j, int out,
     int err)
 {
-	union {
-		struct cmsghdr	h;
-		char		b[CMSG_SPACE(2 * sizeof(int))];
-	} u;
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	struct iovec iov;
 	char msg[32];
 	int fds[2] = { out, err }, st, n;
 
@@ -145,20 +132,38 @@ agent_srv_call(struct agent_srv *s, const struct agent_job *j, int out,
 	while (agent_srv_status(s, &st) == 1)
 		;
 	n = snprintf(msg, sizeof(msg), "%s %u", j->job.lang, j->job.timeout_ms);
-	iov.iov_base = msg;
-	iov.iov_len = (size_t)n;
+	return agent_srv_send(s, msg, (size_t)n, fds, 2);
+}
+
+int
+agent_srv_send(struct agent_srv *s, const char *msg, size_t n,
+    const int *fds, size_t nfds)
+{
+	union {
+		struct cmsghdr	h;
+		char		b[CMSG_SPACE(AGENT_SRV_FDS * sizeof(int))];
+	} u;
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	struct iovec iov;
+
+	if (nfds == 0 || nfds > AGENT_SRV_FDS)
+		return -1;
+	iov.iov_base = (void *)msg;
+	iov.iov_len = n;
 	memset(&mh, 0, sizeof(mh));
 	memset(&u, 0, sizeof(u));
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
 	mh.msg_control = u.b;
-	mh.msg_controllen = sizeof(u.b);
+	mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 	cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
-	return sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == n ? 0 : -1;
+	cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+	return sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n ?
+	    0 : -1;
 }
 
 int
@@ -204,31 +209,4 @@ agent_srv_lost(struct agent_srv *s)
 		close(s->fd);
 	s->fd = -1;
 	s->pid = 0;
-}
-
-void
-agent_warm_prepare(void)
-{
-	char dir[sizeof(agent_warm.dir)];
-
-	if (agent_srv_alive(&agent_warm))
-		return;
-	if (agent_warm.dir[0] != '\0')
-		rmdir(agent_warm.dir);	/* one that died unused */
-	agent_warm.dir[0] = '\0';
-	if (agent_stage_newdir(dir, sizeof(dir)) < 0)
-		return;
-	if (agent_srv_start(&agent_warm, 1, dir, "--warm", -1) < 0) {
-		rmdir(dir);
-		agent_warm.dir[0] = '\0';
-	}
-}
-
-void
-agent_warm_drop(void)
-{
-	agent_srv_end(&agent_warm);
-	if (agent_warm.dir[0] != '\0')
-		rmdir(agent_warm.dir);
-	agent_warm.dir[0] = '\0';
 }

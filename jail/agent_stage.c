@@ -74,10 +74,6 @@ agent_stage_begin(struct agent_job *j)
 		session_begun = 1;
 		return j->jailed ? mkdir(j->dir, 0700) : empty_dir(j->dir);
 	}
-	if (j->srv != NULL) {		/* pre-warmed: its jail's, made */
-		snprintf(j->dir, sizeof(j->dir), "%s", j->srv->dir);
-		return 0;
-	}
 	if (!j->jailed) {
 		snprintf(j->dir, sizeof(j->dir), "%s", AGENT_WORKDIR);
 		return empty_dir(j->dir);
@@ -259,8 +255,8 @@ agent_stage_seal(struct agent_job *j, int *code_in_env)
 	char name[] = ".codeward/code";
 	int dfd, fd, rc = -1;
 
-	/* a server (a session's, pre-warmed) reads its code from the file */
-	*code_in_env = j->srv == NULL && j->code_len <= AGENT_CODE_ENV &&
+	/* a session's server and a zygote's child read the code's file */
+	*code_in_env = j->srv == NULL && !j->zyg && j->code_len <= AGENT_CODE_ENV &&
 	    memchr(j->code, '\0', j->code_len) == NULL;
 	if (walk(j, snap_entry) != 0)
 		return -1;

@@ -312,8 +312,10 @@ jail_drop_bounding(void)
 {
 	int cap;
 
-	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1 && errno != EINVAL)
+	/* only those still in it: dropping needs CAP_SETPCAP, even twice */
+	for (cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1)
 			jail_die("drop the bounding set");
 }
 

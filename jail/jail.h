@@ -1,7 +1,8 @@
 /*
  * codeward-jail: one execution in namespaces of its own inside a worker
- * container (issue 15). jail.c builds the jail; main.c reads argv and runs
- * the init that the jailed program runs under.
+ * container (issue 15). jail.c builds the jail; enter.c forks the init the
+ * jailed program runs under, and is libcwjail.so's entry (the worker's
+ * zygote enters a jail in-process); main.c reads argv and execs the program.
  */
 #ifndef CW_JAIL_H
 #define CW_JAIL_H
@@ -47,6 +48,15 @@ int	jail_gvisor_enter(void);
 void	jail_gvisor_release(const char *);
 /* the bounding set emptied, then uid:gid with no capability, or exit 125 */
 void	jail_gvisor_drop(uid_t, gid_t);
+
+/* enter.c: after jail_unshare (or jail_gvisor_unshare), the init (pid 1)
+ * forked and its program (pid 2) under it; returns the init's pid in the
+ * caller, 0 in the program (sealed and filtered), -1 when nothing was forked */
+pid_t	jail_spawn(const struct jail_conf *);
+/* a wait status as an exit code: 128+N for a signal N */
+int	jail_exit_code(int status);
+/* libcwjail.so: 0 in pid 2 of a fresh jail on dir; the caller never returns */
+int	cw_jail_enter(const char *dir);
 
 void	jail_die(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));

@@ -39,15 +39,12 @@
  * for this helper does not reach the program).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "jail.h"
@@ -105,84 +102,6 @@ parse_ids(const char *s, struct jail_conf *c)
 	c->gid = (gid_t)g;
 }
 
-static int
-exit_code(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 125;
-}
-
-/* pid 2: the program, with no descriptor but 0, 1, 2 and its own filter */
-static void __attribute__((noreturn))
-program(const struct jail_conf *c)
-{
-	sigset_t none;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (!c->as_root)
-		jail_drop_bounding();	/* -u: jail_gvisor_drop did */
-	jail_seal();
-	if (jail_filter() == -1)
-		jail_diex("seccomp filter refused");
-	execvp(c->argv[0], c->argv);
-	dprintf(STDERR_FILENO, "codeward-jail: %s: %s\n", c->argv[0],
-	    strerror(errno));
-	_exit(127);
-}
-
-/* -u: /proc and chroot, loopback, then init and the program as UID:GID */
-static int
-gvisor_init(const struct jail_conf *c)
-{
-	if (jail_gvisor_enter() == -1)
-		return -1;
-	if (jail_loopback_up() == -1) {
-		dprintf(STDERR_FILENO, "codeward-jail: loopback up: %s\n",
-		    strerror(errno));
-		return -1;
-	}
-	jail_gvisor_drop(c->uid, c->gid);
-	return chdir(JAIL_WORKDIR);
-}
-
-/* pid 1 of the new pid namespace: mounts, the program, then reaps */
-static void __attribute__((noreturn))
-init(const struct jail_conf *c, int alive)
-{
-	struct pollfd pfd = { .fd = alive, .events = POLLIN };
-	pid_t prog, pid;
-	int status;
-
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
-		jail_die("parent-death signal");
-	if (poll(&pfd, 1, 0) != 0)	/* the parent left before the prctl */
-		_exit(125);
-	if (c->as_root ? gvisor_init(c) == -1 : jail_mounts(c) == -1)
-		_exit(125);
-	if ((prog = fork()) == -1)
-		jail_die("fork");
-	if (prog == 0) {
-		close(alive);
-		program(c);
-	}
-	close(alive);
-	if (jail_close_fds() == -1)
-		_exit(125);
-	for (;;) {
-		pid = waitpid(-1, &status, 0);
-		if (pid == -1 && errno == EINTR)
-			continue;
-		if (pid == -1)
-			_exit(125);
-		if (pid == prog)
-			_exit(exit_code(status));
-	}
-}
-
 static void
 on_signal(int sig)
 {
@@ -199,7 +118,7 @@ main(int argc, char *argv[])
 	};
 	struct sigaction sa;
 	char tree[64];
-	int ch, status, alive[2];
+	int ch, status;
 	size_t i;
 	pid_t pid;
 
@@ -235,8 +154,6 @@ main(int argc, char *argv[])
 	if (c.as_root ? jail_gvisor_unshare(&c, tree, sizeof(tree)) == -1 :
 	    jail_unshare() == -1)
 		jail_die("unshare");
-	if (pipe2(alive, O_CLOEXEC) == -1)
-		jail_die("pipe");
 
 	/* a worker that gives up on the execution ends all of it */
 	memset(&sa, 0, sizeof(sa));
@@ -245,18 +162,19 @@ main(int argc, char *argv[])
 	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
 		sigaction(stop_signals[i], &sa, NULL);
 
-	if ((pid = fork()) == -1)
+	if ((pid = jail_spawn(&c)) == -1)
 		jail_die("fork");
-	if (pid == 0) {
-		close(alive[1]);
-		init(&c, alive[0]);
+	if (pid == 0) {		/* pid 2, sealed and filtered */
+		execvp(c.argv[0], c.argv);
+		dprintf(STDERR_FILENO, "codeward-jail: %s: %s\n", c.argv[0],
+		    strerror(errno));
+		_exit(127);
 	}
 	init_pid = pid;
-	close(alive[0]);
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR)
 			jail_die("waitpid");
 	if (c.as_root)
 		jail_gvisor_release(tree);
-	return exit_code(status);
+	return jail_exit_code(status);
 }

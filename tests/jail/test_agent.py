@@ -6,8 +6,9 @@ tag; the worktree's runner files over the image's), spoken to over
 leaves (a detached process, files in /tmp and /mnt/data) is gone for the
 next; a hostile job that kills every pid it sees and writes into every
 descriptor it can open leaves the agent, its channel and the next job
-intact; an input file changed in the jail comes back in the archive. Fails
-without Docker."""
+intact; an input file changed in the jail comes back in the archive; the
+worker's zygote runs beside the agent (test_agent_zygote.py tests it).
+Fails without Docker."""
 import atexit
 import os
 import subprocess
@@ -39,7 +40,8 @@ atexit.register(_cleanup)
 # the worktree's runner files that the agent's jobs use, over the image's
 RUNNER = (("cw-run", "/usr/local/lib/codeward/cw-run"),
           ("python/cw_session.py", "/usr/local/lib/codeward/python/cw_session.py"),
-          ("python/cw_zygote.py", "/usr/local/lib/codeward/python/cw_zygote.py"))
+          ("python/cw_zygote.py", "/usr/local/lib/codeward/python/cw_zygote.py"),
+          ("python/cw_jzygote.py", "/usr/local/lib/codeward/python/cw_jzygote.py"))
 
 
 def agent_worker():
@@ -47,6 +49,8 @@ def agent_worker():
     ctx = tempfile.mkdtemp(prefix="cwagent-")
     files = [(os.path.join(BUILD, "jail", name), name, "/usr/local/bin/" + name)
              for name in ("codeward-jail", "codeward-agent")]
+    files.append((os.path.join(BUILD, "jail", "libcwjail.so"), "libcwjail.so",
+                  "/usr/local/lib/codeward/libcwjail.so"))
     files += [(os.path.join(SOURCE, "sandbox", "runner", src), os.path.basename(src), dst)
               for src, dst in RUNNER]
     lines = ["FROM %s" % sandbox_image_id()]
@@ -85,6 +89,27 @@ def processes(cid):
     return out
 
 
+def zygote_pids(cid):
+    """The zygote's pid in the worker (not in any job's jail)."""
+    rc, out, _ = tj.dexec(cid, ["sh", "-c", "for p in /proc/[0-9]*; do "
+                                "grep -qa 'cw_[j]zygote' $p/cmdline 2>/dev/null && echo ${p#/proc/}; "
+                                "done"])
+    return [int(x) for x in out.split()]
+
+
+def wait_zygote(cid, ch, secs=60):
+    """Until the zygote has its imports done: a py job then runs in it (its
+    parent's pid in the jail is the jail's init, 1, either way; a zygote's
+    child has numpy imported before its first line)."""
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline:
+        res = ch.run("py", "import sys; print('numpy' in sys.modules)")
+        if res["stdout"] == b"True\n":
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def test_agent_jailed_jobs():
     cid = agent_worker()
     p, ch = start_agent(cid)
@@ -93,12 +118,7 @@ def test_agent_jailed_jobs():
     check(res["code"] == 0 and res["stdout"].strip() == b"2",
           "job A in its own pid namespace (pid 2): %r" % res)
     check("sleep 3007" not in processes(cid), "job A's detached process is gone after it")
-    for _ in range(50):
-        if "cw_session.py --warm" in processes(cid):
-            break
-        time.sleep(0.1)
-    check("cw_session.py --warm" in processes(cid),
-          "while idle, the next job's jail is pre-warmed: %r" % processes(cid))
+    check(zygote_pids(cid), "the worker's zygote runs: %r" % processes(cid))
     res = ch.run("bash", "ls -A /tmp /mnt/data")
     check(res["code"] == 0 and b"leak" not in res["stdout"],
           "job B finds nothing of A in /tmp or /mnt/data: %r" % res["stdout"])

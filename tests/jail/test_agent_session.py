@@ -6,7 +6,7 @@ session goes on), other languages a fresh program in the same jail (/tmp
 persists); a call's archive holds only what it created or changed; a
 timeout kills the interpreter, and the next call starts a fresh one on the
 same files; a stateless job on a session's worker fails and ends the
-agent. The stateless jobs' pre-warmed jail is timed (test_agent.py checks
+agent. Stateless py jobs through the worker's zygote are timed (test_agent_zygote.py checks
 that they stay isolated). Times are printed, never asserted. Fails without
 Docker."""
 import os
@@ -75,7 +75,7 @@ def test_session_interpreter_state():
     p, ch = ta.start_agent(cid)
     res = run(ch, "py", "x = 41\ndef f(v):\n    return v * 2\n")
     ok(res, "call 1 defines x and f")
-    check("--warm" not in ta.processes(cid), "a session's worker keeps no pre-warmed jail")
+    check("cw_jzygote" not in ta.processes(cid), "a session's worker keeps no zygote")
     res = run(ch, "py", "print(x + 1, f(x))")
     ok(res, "call 2")
     check(res["stdout"] == b"42 82\n", "x and f persist: %r" % res["stdout"])
@@ -200,19 +200,19 @@ def test_session_flag_on_every_job_or_none():
 
 def test_stateless_py_time():
     """Measured, never asserted: a stateless py job importing numpy and
-    pandas back to back (its pre-warmed jail still importing), and after
-    4 s idle (the pre-warmed jail ready); the cold cost for comparison, a
-    bash job running the same imports in a fresh python3."""
+    pandas back to back and after 4 s idle (forked by the worker's zygote
+    either way); the cold cost for comparison, a bash job running the same
+    imports in a fresh python3."""
     cid = ta.agent_worker()
     p, ch = ta.start_agent(cid)
     code = "import numpy, pandas\nprint(1)"
     cold = "python3 -c 'import numpy, pandas; print(1)'"
-    walls = {"cold python3 (bash job)": [], "pre-warmed, back to back": [],
-             "pre-warmed, after 4 s idle": []}
+    walls = {"cold python3 (bash job)": [], "zygote, back to back": [],
+             "zygote, after 4 s idle": []}
     for _ in range(3):
         for what, lang, text, idle in (("cold python3 (bash job)", "bash", cold, 4),
-                                       ("pre-warmed, after 4 s idle", "py", code, 4),
-                                       ("pre-warmed, back to back", "py", code, 0)):
+                                       ("zygote, after 4 s idle", "py", code, 4),
+                                       ("zygote, back to back", "py", code, 0)):
             time.sleep(idle)
             t = time.monotonic()
             res = ch.run(lang, text)

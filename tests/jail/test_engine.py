@@ -108,11 +108,20 @@ def test_files_in_and_out():
     check(j["files"] == [] and "deleted_files" not in j, "%r" % j)
 
 
-def test_args_refused_not_dropped():
+def test_args_reach_the_program_or_are_refused():
+    """a stateless run gets its args (ARG frames; in a cold jail, the
+    zygote's child takes no argv) and the next run none; a session's call
+    with args is refused, never run without them"""
     a = setup()
+    j = run(a, "py", "import sys; print(sys.argv[1:])", args=["x", "", "a b"])
+    check(j["stdout"] == "['x', '', 'a b']\n", "args: %r" % j)
+    j = run(a, "py", "import sys; print(sys.argv[1:])")
+    check(j["stdout"] == "[]\n", "the next run's args: %r" % j)
     r = client(a).request("POST", "/v1/exec", {"lang": "py", "code": "import sys; print(sys.argv)",
-                                               "args": ["x"], "user_id": USER})
-    check(r.status == 400 and "args are not supported" in r.body.decode(), "args: %r" % r)
+                                               "args": ["x"], "user_id": USER,
+                                               "runtime_session_hint": "args-hint"},
+                          headers={"X-CodeAPI-Expected-Profile": "stateful"})
+    check(r.status == 400 and "args are not supported" in r.body.decode(), "session args: %r" % r)
 
 
 def test_timeout_kill_then_fine():

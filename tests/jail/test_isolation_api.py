@@ -88,8 +88,11 @@ r["abstract"] = "connected" if rc == 0 else errno.errorcode.get(rc, str(rc))
 with open("/proc/net/unix") as f:
     r["abstract_listed"] = ("@" + M) in f.read()
 procs = []
+# /proc may be the worker's (its pid namespace, not the jail's): this
+# process by the number that /proc gives it, never by os.getpid()
+me = os.readlink("/proc/self")
 for p in os.listdir("/proc"):
-    if p.isdigit() and int(p) != os.getpid():
+    if p.isdigit() and p != me:
         try:
             with open("/proc/%%s/cmdline" %% p, "rb") as f:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")

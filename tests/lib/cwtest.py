@@ -145,7 +145,10 @@ WORKER_FILES = (("build", "jail/codeward-jail", "/usr/local/bin/codeward-jail"),
                 ("source", "sandbox/runner/python/cw_session.py",
                  "/usr/local/lib/codeward/python/cw_session.py"),
                 ("source", "sandbox/runner/python/cw_zygote.py",
-                 "/usr/local/lib/codeward/python/cw_zygote.py"))
+                 "/usr/local/lib/codeward/python/cw_zygote.py"),
+                ("source", "sandbox/runner/python/cw_jzygote.py",
+                 "/usr/local/lib/codeward/python/cw_jzygote.py"),
+                ("build", "jail/libcwjail.so", "/usr/local/lib/codeward/libcwjail.so"))
 _WORKER_IMAGE = {}
 
 

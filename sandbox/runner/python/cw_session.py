@@ -1,4 +1,4 @@
-"""codeward: the server of a session's jail, or of a pre-warmed one (issue 15).
+"""codeward: the server of a session's jail (issue 15).
 
 codeward-agent starts it once per session, through `cw-run --session`, as
 the sandbox user inside the session's jail, with its fd 0 a SOCK_SEQPACKET
@@ -11,13 +11,6 @@ same jail. Each call is answered with one 4-byte status: the exit code, or
 -N for a signal N. A py call's error prints its traceback to stderr and
 answers 1, as `python3 main.py` would exit.
 
-With --warm it is the pre-warmed jail codeward-agent prepares, while idle,
-for the next stateless job: it imports what the container mode's pre-warmed
-interpreter imports (cw_zygote.preload, in a thread), takes one call, lets go of
-the socket and becomes the program: for py this process runs it as
-`python3 main.py` would (cw_zygote.run_script) and exits with its status;
-any other language is exec'd as `cw-run LANG`.
-
 Sandbox-side code: the program of a call runs with everything this server
 has (it is this process) and can write to the socket too; the agent reads
 nothing from it but that fixed-size status, so a forged one fools only the
@@ -27,11 +20,9 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import types
 
-from cw_zygote import exec_program, preload, recv_fds, run_script
+from cw_zygote import exec_program, recv_fds
 
 CODE = "/mnt/data/.codeward/code"
 CALLS = "/tmp/.codeward-session"
@@ -124,36 +115,6 @@ def run_other(lang, timeout_ms, fds):
     return p.wait()
 
 
-def preload_quietly():
-    try:
-        preload()
-    except BaseException:
-        pass				# the program imports for itself
-
-
-def warm(ctl):
-    """The pre-warmed jail: one call, then this process is its program.
-    The imports run in a thread, so a call that comes before they are done
-    waits for none of them: another language is exec'd at once, and a py
-    program meets them only where it imports the same modules."""
-    threading.Thread(target=preload_quietly, daemon=True).start()
-    call = None
-    while call is None:
-        call = recv_call(ctl)
-    ctl.close()
-    lang, timeout_ms, fds = call
-    os.dup2(fds[0], 1)
-    os.dup2(fds[1], 2)
-    for fd in fds:
-        os.close(fd)
-    if lang != "py":
-        os.execve("/usr/local/bin/cw-run", ["cw-run", lang], other_env(lang, timeout_ms))
-    work = tempfile.mkdtemp(prefix="cw.", dir="/tmp")
-    with open(work + "/main.py", "wb") as f:
-        f.write(take_code())
-    os._exit(run_script([work + "/main.py"]))
-
-
 def main():
     ctl = socket.socket(fileno=os.dup(0))
     null = os.open(os.devnull, os.O_RDWR)
@@ -161,8 +122,6 @@ def main():
         os.dup2(null, fd)
     os.close(null)
     os.chdir("/mnt/data")
-    if sys.argv[1:] == ["--warm"]:
-        warm(ctl)
     sys.path[0] = "/mnt/data"
     main_mod = types.ModuleType("__main__")
     main_mod.__builtins__ = __builtins__

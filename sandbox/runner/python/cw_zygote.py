@@ -96,7 +96,7 @@ def run_child(words, fds, listener, conn):
 
 def run_script(words):
     """This process becomes `python3 SCRIPT ARGS...` in /mnt/data, its
-    shutdown included (also cw_session.py's pre-warmed jail): its status."""
+    shutdown included (also cw_jzygote.py's jailed child): its status."""
     os.chdir("/mnt/data")
     script = words[0]
     sys.argv = list(words)
