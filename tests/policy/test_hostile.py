@@ -7,7 +7,7 @@ The isolation is ISOLATION, else CODEWARD_TEST_ISOLATION's, else the
 shipped policy's (cwtest.Appliance). Under jail a worker serves many executions, so
 "no sandbox that ran code is left" becomes: no process of an execution is
 left in any worker (only its init, its idle process, codeward-agent and its
-pre-warmed jail for the next job), and
+zygote), and
 the worker's profile is the jail's (jail/seccomp-jail.py) where the policy
 pins it.
 
@@ -90,14 +90,12 @@ def run(lang, code, **extra):
 
 # what a worker holds between executions under isolation jail, each at
 # most so many times: its init and idle process, codeward-agent, and the
-# agent's pre-warmed jail for the next job (codeward-jail and, in it, the
-# runner's waiting Python)
+# agent's zygote (one Python with the data stack imported, which forks
+# each stateless py job into its fresh jail and runs no job's code)
 WORKER_OWN = ((r"/sbin/docker-init -- /usr/local/bin/cw-idle", 1),
               (r"(/usr/local/bin/cw-idle|sleep infinity)", 1),
               (r"/usr/local/bin/codeward-agent -j", 1),
-              (r"/usr/local/bin/codeward-jail -w /mnt/data/\.codeward-agent/[0-9]+ -- "
-               r"/usr/local/bin/cw-run --warm", 2),
-              (r"python3 /usr/local/lib/codeward/python/cw_session\.py --warm", 1))
+              (r"python3 /usr/local/lib/codeward/python/cw_jzygote\.py", 1))
 
 
 def worker_strays(cid):
