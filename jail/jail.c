@@ -208,8 +208,8 @@ proc(void)
 	return 0;
 }
 
-static int
-loopback_up(void)
+int
+jail_loopback_up(void)
 {
 	struct ifreq ifr;
 	int s, rc = -1;
@@ -220,6 +220,10 @@ loopback_up(void)
 	memcpy(ifr.ifr_name, "lo", 3);
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) == -1)
 		goto out;
+	if (ifr.ifr_flags & IFF_UP) {	/* gVisor's: up, and no SIOCSIFFLAGS */
+		rc = 0;
+		goto out;
+	}
 	ifr.ifr_flags |= IFF_UP;
 	if (ioctl(s, SIOCSIFFLAGS, &ifr) == -1)
 		goto out;
@@ -252,7 +256,7 @@ jail_mounts(const struct jail_conf *c)
 		return -1;
 	if (c->proc && proc() == -1)
 		return -1;
-	if (loopback_up() == -1) {
+	if (jail_loopback_up() == -1) {
 		dprintf(STDERR_FILENO, "codeward-jail: loopback up: %s\n",
 		    strerror(errno));
 		return -1;

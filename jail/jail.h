@@ -16,6 +16,9 @@ struct jail_conf {
 	uint32_t	 files;		/* inodes of each of them */
 	int		 proc;		/* mount a fresh /proc (fails closed) */
 	char *const	*argv;		/* the program and its arguments */
+	int		 as_root;	/* -u: started as root under gVisor */
+	uid_t		 uid;		/* -u: the sandbox uid and gid */
+	gid_t		 gid;
 };
 
 #define JAIL_WORKDIR	"/mnt/data"
@@ -24,12 +27,24 @@ struct jail_conf {
 int	jail_unshare(void);
 /* in the new pid namespace: the mounts, loopback up; 0 or -1 */
 int	jail_mounts(const struct jail_conf *);
+/* loopback up (already up under gVisor); 0 or -1 */
+int	jail_loopback_up(void);
 /* the program's own filter: no namespace or mount call of its own */
 int	jail_filter(void);
 /* every descriptor above 2 closed */
 int	jail_close_fds(void);
 /* jail_close_fds and no_new_privs, or exit 125 */
 void	jail_seal(void);
+
+/* -u, as root under gVisor (jail_gvisor.c): pid, ipc, uts and net
+   namespaces, the jail's tree (its path out), the cwd its root */
+int	jail_gvisor_unshare(const struct jail_conf *, char *, size_t);
+/* in the new pid namespace, the cwd the tree: a fresh /proc, chroot */
+int	jail_gvisor_enter(void);
+/* the tree's mounts detached and its directory removed */
+void	jail_gvisor_release(const char *);
+/* the bounding set emptied, then uid:gid with no capability, or exit 125 */
+void	jail_gvisor_drop(uid_t, gid_t);
 
 void	jail_die(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));

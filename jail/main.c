@@ -1,7 +1,8 @@
 /*
  * codeward-jail — one execution in a fresh jail inside a worker container.
  *
- *   codeward-jail -w DIR [-p] [-t SIZE] [-s SIZE] [-f FILES] -- PROGRAM ARGS...
+ *   codeward-jail -w DIR [-p] [-t SIZE] [-s SIZE] [-f FILES] [-u UID:GID]
+ *       -- PROGRAM ARGS...
  *
  * New user (the caller's uid and gid mapped to themselves), pid, mount, ipc,
  * uts and network namespaces; a private mount tree with a fresh tmpfs on
@@ -16,11 +17,23 @@
  * as pid 2 and reaps until pid 2 has exited; then it exits with pid 2's
  * status and the kernel kills whatever else is left in the namespace. The
  * init dies with this process (parent-death signal), so killing this
- * process ends the whole execution. Exit status: PROGRAM's, 128+N for a
+ * process ends the whole execution.
+ *
+ * -u UID:GID is for gVisor, which has no mount namespace (jail_gvisor.c):
+ * started as root with the worker's Sentry capabilities, the same pid, ipc,
+ * uts and network namespaces without a user one, the same tree built under
+ * a directory of its own and the program chrooted into it, always with a
+ * fresh /proc (-p is implied; -f does not apply: gVisor's tmpfs has no inode
+ * limit), init and the program as UID:GID with no capability left; this
+ * process keeps root to take the tree down when the program is gone. As root
+ * without -u, and with -u when not root, it refuses.
+ *
+ * Exit status: PROGRAM's, 128+N for a
  * signal N, 125 when the jail could not be built, 127 when PROGRAM could
  * not be executed.
  *
- * Trusts: its argv (the worker that starts it). Never: runs as root, keeps
+ * Trusts: its argv (the worker that starts it). Never: runs the program as
+ * root or with a capability, keeps
  * a descriptor above 2 into the jail, or lets PROGRAM make a namespace or a
  * mount of its own (jail_filter: the loosening the worker container needs
  * for this helper does not reach the program).
@@ -46,7 +59,7 @@ static void
 usage(void)
 {
 	dprintf(STDERR_FILENO, "usage: codeward-jail -w DIR [-p] [-t SIZE] "
-	    "[-s SIZE] [-f FILES] -- PROGRAM [ARG...]\n");
+	    "[-s SIZE] [-f FILES] [-u UID:GID] -- PROGRAM [ARG...]\n");
 	_exit(125);
 }
 
@@ -69,6 +82,27 @@ parse_size(const char *s, uint64_t max)
 	if (*end != '\0' || v == 0 || v > max / mult)
 		usage();
 	return (uint64_t)v * mult;
+}
+
+/* -u UID:GID, both non-zero */
+static void
+parse_ids(const char *s, struct jail_conf *c)
+{
+	unsigned long u, g;
+	char *end;
+
+	errno = 0;
+	u = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != ':' || *s < '0' || *s > '9')
+		usage();
+	s = end + 1;
+	g = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || *s < '0' || *s > '9' ||
+	    u == 0 || g == 0 || u > 65535 || g > 65535)
+		usage();
+	c->as_root = 1;
+	c->uid = (uid_t)u;
+	c->gid = (gid_t)g;
 }
 
 static int
@@ -98,6 +132,21 @@ program(const struct jail_conf *c)
 	_exit(127);
 }
 
+/* -u: /proc and chroot, loopback, then init and the program as UID:GID */
+static int
+gvisor_init(const struct jail_conf *c)
+{
+	if (jail_gvisor_enter() == -1)
+		return -1;
+	if (jail_loopback_up() == -1) {
+		dprintf(STDERR_FILENO, "codeward-jail: loopback up: %s\n",
+		    strerror(errno));
+		return -1;
+	}
+	jail_gvisor_drop(c->uid, c->gid);
+	return chdir(JAIL_WORKDIR);
+}
+
 /* pid 1 of the new pid namespace: mounts, the program, then reaps */
 static void __attribute__((noreturn))
 init(const struct jail_conf *c, int alive)
@@ -110,7 +159,7 @@ init(const struct jail_conf *c, int alive)
 		jail_die("parent-death signal");
 	if (poll(&pfd, 1, 0) != 0)	/* the parent left before the prctl */
 		_exit(125);
-	if (jail_mounts(c) == -1)
+	if (c->as_root ? gvisor_init(c) == -1 : jail_mounts(c) == -1)
 		_exit(125);
 	if ((prog = fork()) == -1)
 		jail_die("fork");
@@ -147,11 +196,12 @@ main(int argc, char *argv[])
 		.files = 16384,
 	};
 	struct sigaction sa;
+	char tree[64];
 	int ch, status, alive[2];
 	size_t i;
 	pid_t pid;
 
-	while ((ch = getopt(argc, argv, "+w:pt:s:f:")) != -1) {
+	while ((ch = getopt(argc, argv, "+w:pt:s:f:u:")) != -1) {
 		switch (ch) {
 		case 'w':
 			c.workdir = optarg;
@@ -168,6 +218,9 @@ main(int argc, char *argv[])
 		case 'f':
 			c.files = (uint32_t)parse_size(optarg, UINT32_MAX);
 			break;
+		case 'u':
+			parse_ids(optarg, &c);
+			break;
 		default:
 			usage();
 		}
@@ -177,7 +230,8 @@ main(int argc, char *argv[])
 	c.argv = argv + optind;
 
 	jail_seal();
-	if (jail_unshare() == -1)
+	if (c.as_root ? jail_gvisor_unshare(&c, tree, sizeof(tree)) == -1 :
+	    jail_unshare() == -1)
 		jail_die("unshare");
 	if (pipe2(alive, O_CLOEXEC) == -1)
 		jail_die("pipe");
@@ -200,5 +254,7 @@ main(int argc, char *argv[])
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR)
 			jail_die("waitpid");
+	if (c.as_root)
+		jail_gvisor_release(tree);
 	return exit_code(status);
 }

@@ -47,6 +47,7 @@ enum vtype {
 	V_LISTEN,	/* api, none, or ADDR:PORT */
 	V_METRICS_AUTH,	/* api or none */
 	V_PROXIES,	/* none, or addresses and networks */
+	V_JAIL_CAPS,	/* none, or exactly POLICY_JAIL_RUNSC_CAPS */
 };
 
 struct key {
@@ -58,7 +59,7 @@ struct key {
 	const char	*why_min;	/* said when a value is below min */
 };
 
-#define PARSER_NKEYS	50
+#define PARSER_NKEYS	51
 extern const struct key		parser_keys[PARSER_NKEYS];
 extern const char *const	parser_sections[SEC_COUNT];
 

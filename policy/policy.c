@@ -162,9 +162,16 @@ finish(struct parser *ps)
 		    "threads count against it (60 to 90 per sandbox); at least %d",
 		    p->pids, POLICY_PIDS_RUNSC_FLOOR);
 	ps->line = line_of(ps, "isolation", "runtime");
-	if (p->runtime == RUNTIME_RUNSC && p->isolation == ISOLATION_JAIL)
-		return parser_fail(ps, "isolation jail with runtime runsc: gVisor refuses "
-		    "the jail's mounts in a user namespace; isolation container");
+	if (p->runtime == RUNTIME_RUNSC && p->isolation == ISOLATION_JAIL &&
+	    !p->jail_runsc_caps)
+		return parser_fail(ps, "isolation jail with runtime runsc needs "
+		    "jail-runsc-caps " POLICY_JAIL_RUNSC_CAPS ": gVisor (2022) has no "
+		    "mount namespace, the jail is built as root in its kernel (SECURITY.md)");
+	ps->line = line_of(ps, "jail-runsc-caps", "isolation");
+	if (p->jail_runsc_caps && (p->runtime != RUNTIME_RUNSC ||
+	    p->isolation != ISOLATION_JAIL))
+		return parser_fail(ps, "jail-runsc-caps is for isolation jail with "
+		    "runtime runsc only; none");
 	ps->line = line_of(ps, "jail-seccomp", "isolation");
 	if (p->isolation == ISOLATION_JAIL && p->jail_seccomp[0] == '\0')
 		return parser_fail(ps, "isolation jail needs jail-seccomp: the sha256 of "

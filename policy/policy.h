@@ -31,6 +31,10 @@ enum policy_lang {
 enum policy_gpu { GPU_NONE, GPU_ALL, GPU_COUNT, GPU_IDS };
 enum policy_runtime { RUNTIME_RUNC, RUNTIME_RUNSC };
 /* a container per execution, or a fresh jail per execution in a worker */
+/* the one value of jail-runsc-caps besides none: a runsc worker's CapAdd
+   (the Sentry's capabilities, not the host's), for codeward-jail -u */
+#define POLICY_JAIL_RUNSC_CAPS	"SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP"
+
 enum policy_isolation { ISOLATION_CONTAINER, ISOLATION_JAIL };
 /* where GET /metrics is served */
 enum policy_metrics { METRICS_API, METRICS_LISTEN, METRICS_OFF };
@@ -88,6 +92,7 @@ struct policy {
 	uint32_t		reuse;		/* executions per worker (isolation jail) */
 	uint32_t		worker_age_ms;	/* a worker's age at which it is removed */
 	char			jail_seccomp[POLICY_REF_MAX];	/* the workers' seccomp profile: "sha256:<64 hex>", "" = none */
+	int			jail_runsc_caps;	/* runsc workers get POLICY_JAIL_RUNSC_CAPS (gVisor's own) */
 
 	/* [time] */
 	uint32_t		time_default_ms;

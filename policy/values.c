@@ -443,6 +443,15 @@ parser_set_value(struct parser *ps, const struct key *k, char **w, size_t nw)
 		else
 			return parser_fail(ps, "runtime '%.40s': runc, or runsc (gVisor)", v);
 		return 0;
+	case V_JAIL_CAPS:
+		if (strcmp(v, "none") == 0)
+			p->jail_runsc_caps = 0;
+		else if (strcmp(v, POLICY_JAIL_RUNSC_CAPS) == 0)
+			p->jail_runsc_caps = 1;
+		else
+			return parser_fail(ps, "jail-runsc-caps '%.60s': none, or "
+			    POLICY_JAIL_RUNSC_CAPS, v);
+		return 0;
 	case V_ISOLATION:
 		if (strcmp(v, "container") == 0)
 			p->isolation = ISOLATION_CONTAINER;

@@ -283,7 +283,7 @@ sp_verify_container(const struct sp_conf *conf, const struct sp_create *cr,
 {
 	static const char *const hc_empty[] = {
 		"Binds", "VolumesFrom", "Links", "Devices", "DeviceCgroupRules",
-		"CapAdd", "GroupAdd", "Sysctls", "ExtraHosts", "Dns",
+		"GroupAdd", "Sysctls", "ExtraHosts", "Dns",
 		"DnsOptions", "DnsSearch", "PortBindings", "PublishAllPorts",
 		"PidMode", "UTSMode", "UsernsMode", "CgroupParent", "Cgroup",
 		"VolumeDriver", "OomKillDisable", "OomScoreAdj", "AutoRemove",
@@ -319,7 +319,7 @@ sp_verify_container(const struct sp_conf *conf, const struct sp_create *cr,
 	}
 
 	/* Config */
-	sp_tmpl_user(conf, user, sizeof(user));
+	sp_tmpl_worker_user(conf, user, sizeof(user));
 	want_str(&c, cfg, "Image", p->images[cr->image].ref);
 	want_str(&c, cfg, "User", user);
 	want_str(&c, cfg, "WorkingDir", SP_WORKDIR);
@@ -348,6 +348,11 @@ sp_verify_container(const struct sp_conf *conf, const struct sp_create *cr,
 	/* HostConfig: the forced settings */
 	want_bool(&c, hc, "Privileged", 0);
 	want_strs(&c, hc, "CapDrop", all, 1);
+	if (sp_tmpl_runsc_jail(conf))
+		want_strs(&c, hc, "CapAdd", sp_tmpl_runsc_jail_caps,
+		    SP_RUNSC_JAIL_NCAPS);
+	else
+		want_empty(&c, hc, "CapAdd");
 	secopt[1] = conf->seccomp_opt;
 	want_strs(&c, hc, "SecurityOpt", secopt, conf->seccomp_opt != NULL ? 2 : 1);
 	want_bool(&c, hc, "ReadonlyRootfs", 1);
@@ -400,7 +405,10 @@ sp_verify_exec(const struct sp_conf *conf, const char *cid, int channel,
 		snprintf(why, wlen, "exec inspect answer is not JSON");
 		return -1;
 	}
-	sp_tmpl_user(conf, user, sizeof(user));
+	if (channel)
+		sp_tmpl_worker_user(conf, user, sizeof(user));
+	else
+		sp_tmpl_user(conf, user, sizeof(user));
 	want_str(&c, j, "ContainerID", cid);
 	want_bool(&c, j, "OpenStdin", channel);	/* stdin: the agent's only */
 	pc = item(j, "ProcessConfig");

@@ -79,6 +79,26 @@ sp_tmpl_user(const struct sp_conf *conf, char *out, size_t len)
 	snprintf(out, len, "%u:%u", conf->policy->uid, conf->policy->uid);
 }
 
+const char *const sp_tmpl_runsc_jail_caps[SP_RUNSC_JAIL_NCAPS] = {
+	"CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_ADMIN",
+	"CAP_SYS_CHROOT",
+};
+
+int
+sp_tmpl_runsc_jail(const struct sp_conf *conf)
+{
+	return conf->policy->jail_runsc_caps;
+}
+
+void
+sp_tmpl_worker_user(const struct sp_conf *conf, char *out, size_t len)
+{
+	if (sp_tmpl_runsc_jail(conf))
+		snprintf(out, len, "0:0");
+	else
+		sp_tmpl_user(conf, out, len);
+}
+
 void
 sp_tmpl_tmpfs(const struct sp_conf *conf, char *out, size_t len)
 {
@@ -172,7 +192,7 @@ sp_tmpl_create(struct sp_buf *b, const struct sp_conf *conf,
 		sp_buf_str(b, ",\"Env\":");
 		str_array(b, c->env, c->envc);
 	}
-	sp_tmpl_user(conf, s, sizeof(s));
+	sp_tmpl_worker_user(conf, s, sizeof(s));
 	sp_buf_printf(b, ",\"User\":\"%s\",\"WorkingDir\":\"" SP_WORKDIR "\"", s);
 	sp_buf_str(b, ",\"AttachStdin\":false,\"AttachStdout\":false,"
 	    "\"AttachStderr\":false,\"Tty\":false,\"OpenStdin\":false,"
@@ -181,7 +201,12 @@ sp_tmpl_create(struct sp_buf *b, const struct sp_conf *conf,
 	    "\"codeward.owner\":\"%s\"}", conf->instance, conf->owner);
 	sp_buf_str(b, ",\"HostConfig\":{\"NetworkMode\":");
 	sp_buf_jstr(b, sp_tmpl_network(conf), strlen(sp_tmpl_network(conf)));
-	sp_buf_str(b, ",\"CapDrop\":[\"ALL\"],\"SecurityOpt\":[\"no-new-privileges\"");
+	sp_buf_str(b, ",\"CapDrop\":[\"ALL\"]");
+	if (sp_tmpl_runsc_jail(conf)) {
+		sp_buf_str(b, ",\"CapAdd\":");
+		str_array(b, sp_tmpl_runsc_jail_caps, SP_RUNSC_JAIL_NCAPS);
+	}
+	sp_buf_str(b, ",\"SecurityOpt\":[\"no-new-privileges\"");
 	if (conf->seccomp_opt != NULL) {
 		sp_buf_str(b, ",");
 		sp_buf_jstr(b, conf->seccomp_opt, strlen(conf->seccomp_opt));
@@ -224,7 +249,10 @@ sp_tmpl_exec(struct sp_buf *b, const struct sp_conf *conf,
 {
 	char user[64];
 
-	sp_tmpl_user(conf, user, sizeof(user));
+	if (e->channel)
+		sp_tmpl_worker_user(conf, user, sizeof(user));
+	else
+		sp_tmpl_user(conf, user, sizeof(user));
 	sp_buf_printf(b, "{\"AttachStdin\":%s,\"AttachStdout\":true,"
 	    "\"AttachStderr\":true,\"Tty\":false,\"Privileged\":false,"
 	    "\"User\":\"%s\",\"WorkingDir\":\"" SP_WORKDIR "\",\"Env\":",

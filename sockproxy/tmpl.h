@@ -93,6 +93,16 @@ void	sp_tmpl_label_filter(struct sp_buf *b, const char *key,
 
 /* strings the templates force, for the post-create check */
 void	sp_tmpl_user(const struct sp_conf *conf, char *out, size_t len);
+/*
+ * jail-runsc-caps (runtime runsc, isolation jail): a worker runs as root
+ * with these capabilities of gVisor's kernel, as the engine stores them,
+ * so the agent can start codeward-jail -u; its other execs stay the user.
+ */
+#define SP_RUNSC_JAIL_NCAPS	5
+extern const char *const sp_tmpl_runsc_jail_caps[SP_RUNSC_JAIL_NCAPS];
+int	sp_tmpl_runsc_jail(const struct sp_conf *conf);
+/* the container's User, and the agent's channel exec's: root under it */
+void	sp_tmpl_worker_user(const struct sp_conf *conf, char *out, size_t len);
 void	sp_tmpl_tmpfs(const struct sp_conf *conf, char *out, size_t len);
 void	sp_tmpl_volume_opts(const struct sp_conf *conf, char *out, size_t len);
 /*

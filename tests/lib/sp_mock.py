@@ -207,8 +207,9 @@ class Mock:
                "Labels": body.get("Labels", {})}
         return {"Id": cid, "Image": body["Image"], "Config": cfg, "HostConfig": hc,
                 "State": {"Running": False},
-                "Mounts": [{"Type": "volume", "Name": "v" * 64, "Destination": "/mnt/data",
-                            "Driver": "local", "RW": True}]}
+                "Mounts": [{"Type": "volume", "Name": "v" * 64, "Destination": m.get("Target"),
+                            "Driver": "local", "RW": True}
+                           for m in hc.get("Mounts") or [{"Target": "/mnt/data"}]]}
 
     def _answer(self, method, target, body):
         p = target.split("?")[0]

@@ -183,8 +183,16 @@ static const struct bad bad[] = {
 	{ "[sandbox]\nruntime RUNSC\n", "t.policy:2: runtime 'RUNSC': runc, or runsc (gVisor)" },
 	{ "[sandbox]\nisolation nsjail\n", "t.policy:2: isolation 'nsjail': container, or jail" },
 	{ "[sandbox]\npids 256\nisolation jail\nruntime runsc\n", "t.policy:3: isolation jail "
-	    "with runtime runsc: gVisor refuses the jail's mounts in a user namespace; isolation "
-	    "container" },
+	    "with runtime runsc needs jail-runsc-caps SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP: "
+	    "gVisor (2022) has no mount namespace, the jail is built as root in its kernel "
+	    "(SECURITY.md)" },
+	{ "[sandbox]\njail-runsc-caps SYS_ADMIN,SETUID\n", "t.policy:2: jail-runsc-caps "
+	    "'SYS_ADMIN,SETUID': none, or SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP" },
+	{ "[sandbox]\njail-runsc-caps SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP\n", "t.policy:2: "
+	    "jail-runsc-caps is for isolation jail with runtime runsc only; none" },
+	{ "[sandbox]\npids 256\nruntime runsc\njail-runsc-caps SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,"
+	    "SETPCAP\n", "t.policy:4: jail-runsc-caps is for isolation jail with runtime runsc "
+	    "only; none" },
 	{ "[sandbox]\nisolation jail\n", "t.policy:2: isolation jail needs jail-seccomp: the "
 	    "sha256 of the workers' seccomp profile (jail/seccomp-jail.py)" },
 	{ "[sandbox]\njail-seccomp sha256:0123\n", "t.policy:2: 'sha256:0123' is not a digest "
@@ -288,7 +296,12 @@ static const struct good good[] = {
 	{ "[sandbox]\nisolation jail\nreuse 1\nworker-age 10s\njail-seccomp sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
 	    { "isolation       jail\nreuse           1\nworker-age      10s\n",
 	      "jail-seccomp    sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n" } },
-	{ "", { "jail-seccomp    none\n" } },
+	{ "", { "jail-seccomp    none\njail-runsc-caps none\n" } },
+	{ "[sandbox]\npids 256\nruntime runsc\nisolation jail\njail-seccomp sha256:"
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+	    "jail-runsc-caps SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP\n",
+	    { "runtime         runsc\nisolation       jail\n",
+	      "jail-runsc-caps SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP\n" } },
 	{ "[sandbox]\nreuse 10000\nworker-age 24h\n", { "reuse           10000\n",
 	    "worker-age      24h\n" } },
 	{ "[time]\ndefault 100ms\nmax 1h\n", { "default         100ms\nmax             1h\n" } },

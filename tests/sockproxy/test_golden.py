@@ -6,6 +6,7 @@ the comparison: @OWNER@ (the per-process owner secret), @INSTANCE@, @CID@,
 @EID@, @IMAGE@. The client sees canonical answers, also checked here.
 
 SP_GOLDEN_UPDATE=1 rewrites the golden files (review the diff!)."""
+import hashlib
 import io
 import json
 import os
@@ -76,6 +77,48 @@ def small_tar(uid):
     while raw[end - 512:end] == b"\0" * 512:
         end -= 512
     return raw[:end] + b"\0" * 1024
+
+
+def runsc_jail(d):
+    """jail-runsc-caps (runtime runsc, isolation jail): the worker's create
+    as root with the five capabilities of gVisor's kernel, the agent's
+    channel exec as root; any other exec stays the sandbox user."""
+    mock = Mock(os.path.join(d, "docker-runsc.sock"))
+    prof = os.path.join(d, "profile-runsc.json")
+    with open(prof, "w") as f:
+        f.write('{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[]}')
+    digest = "sha256:" + hashlib.sha256(open(prof, "rb").read()).hexdigest()
+    policy = h.write_policy(d, h.FAKE_IMAGE, {
+        "pids": "256", "runtime": "runsc", "isolation": "jail", "jail-seccomp": digest,
+        "jail-runsc-caps": "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP"})
+    inst = h.instance_name("goldenrj")
+    px = h.Proxy(d, mock.path, policy, inst, args=["--jail-seccomp", prof])
+    try:
+        px.wait_ready()
+        r = Run(px, mock)
+        mark = mock.mark()
+        st, _, out = h.call(px.listen, "POST", "/v1.41/containers/create",
+                            h.create_body(h.FAKE_IMAGE, pids=256))
+        check(st == 201, "runsc jail create: status %d %r" % (st, out))
+        cid = json.loads(out)["Id"]
+        sent = mock.since(mark)
+        owner = re.search(rb'"codeward.owner":"([0-9a-f]{64})"', sent[0]).group(1).decode()
+        r.subst = {"@OWNER@": owner, "@INSTANCE@": inst, "@CID@": cid, "@IMAGE@": h.FAKE_IMAGE,
+                   "@PROFILE@": json.dumps("seccomp=" + open(prof).read())[1:-1]}
+        r.golden("create-runsc-jail", sent)
+        st, _, out, sent = r.op("channel-create", "POST", "/v1.41/containers/%s/channel?jail=1" % cid,
+                                later=True)
+        check(st == 201, "runsc jail channel create: %d %r" % (st, out))
+        r.subst["@EID@"] = json.loads(out)["Id"]
+        r.golden("channel-create-runsc-jail", sent)
+        st, _, out, sent = r.op("exec-create", "POST", "/v1.41/containers/%s/exec" % cid,
+                                '{"Cmd":["/usr/local/bin/cw-run","py","-x"],'
+                                '"Env":["CW_TIMEOUT_MS=5000","CW_LANG=py"]}', later=True)
+        check(st == 201 and b'"User":"10001:10001"' in sent[0],
+              "runsc jail: another exec is the sandbox user's: %d %r" % (st, sent[:1]))
+    finally:
+        px.stop()
+        mock.close()
 
 
 def main():
@@ -178,6 +221,7 @@ def main():
     finally:
         px.stop()
         mock.close()
+    runsc_jail(d)
     return h.summary()
 
 
