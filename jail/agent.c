@@ -22,6 +22,10 @@
  * jail is made while the agent is idle, its Python already importing
  * (agent_session.c); nothing of an earlier job is in it.
  *
+ * Started as root (the runsc worker of jail-runsc-caps; agent_root.c), it
+ * works as the owner of /mnt/data, runs its jails as codeward-jail -u and
+ * makes no pre-warmed jail; only with -j.
+ *
  * Trusts: nothing it reads; privd's frames pass sockproxy's checker, and the
  * agent checks them again with the same code. Never: writes a byte to its
  * stderr (sockproxy ends the channel at one), gives the job a descriptor of
@@ -219,7 +223,7 @@ main(int argc, char **argv)
 	struct frame_hdr h;
 	struct frame_job fj;
 	unsigned char *buf;
-	int jailed = 0, null, opt, mode = -1, session;
+	int jailed = 0, warm, null, opt, mode = -1, session;
 	const char *why;
 
 	while ((opt = getopt(argc, argv, "j")) != -1) {
@@ -243,10 +247,12 @@ main(int argc, char **argv)
 	if (sigaction(SIGCHLD, &sa, NULL) < 0 ||
 	    signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		return 70;
-	if ((buf = malloc(FRAME_PIECE_MAX)) == NULL || agent_stage_init(jailed) < 0)
+	if ((buf = malloc(FRAME_PIECE_MAX)) == NULL ||
+	    agent_root_init(jailed) < 0 || agent_stage_init(jailed) < 0)
 		return 70;
 	frame_chan_init(&chan, &caps);
-	if (jailed)
+	warm = jailed && !agent_root;	/* not as root: agent_root.c */
+	if (warm)
 		agent_warm_prepare();
 	agent_send(FRAME_READY, NULL, 0);
 	for (;;) {
@@ -265,8 +271,9 @@ main(int argc, char **argv)
 		job(&fj, jailed, session != mode, buf);
 		if (session != mode)
 			die(5);
+		agent_root_sweep(agent_sess.pid);
 		/* idle: the next stateless job's jail, made after this one's */
-		if (jailed && !session)
+		if (warm && !session)
 			agent_warm_prepare();
 		agent_send(FRAME_READY, NULL, 0);
 	}

@@ -46,7 +46,7 @@ static pid_t
 start(struct agent_job *j, int in_env, int out[2], int err[2])
 {
 	char tmo[32], lang[32], *code = NULL, *env[5];
-	char *argv[8];
+	char *argv[10];
 	size_t n = 0, e = 0;
 	int fds[3];
 	pid_t pid;
@@ -66,12 +66,8 @@ start(struct agent_job *j, int in_env, int out[2], int err[2])
 	if (code != NULL)
 		env[e++] = code;
 	env[e] = NULL;
-	if (j->jailed) {
-		argv[n++] = (char *)AGENT_JAIL;
-		argv[n++] = (char *)"-w";
-		argv[n++] = j->dir;
-		argv[n++] = (char *)"--";
-	}
+	if (j->jailed)
+		n = agent_jail_argv(argv, j->dir);
 	argv[n++] = (char *)AGENT_RUNNER;
 	argv[n++] = j->job.lang;
 	argv[n] = NULL;
