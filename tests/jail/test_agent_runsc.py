@@ -8,10 +8,12 @@ with no capability, finds nothing an earlier job left (a detached process,
 files in /tmp, /dev/shm, /mnt/data), sees and signals no process of the
 agent's; what a job writes is the sandbox user's, an input it changed
 comes back and one it left does not; a timeout kills it and its jail's tree
-is taken down; sessions keep one jail. Back-to-back print(1) jobs per
-second are printed, never asserted. Fails without Docker."""
+is taken down; sessions keep one jail; and the same through sockproxy's
+own worker and channel. Back-to-back print(1) jobs per second are
+printed, never asserted. Fails without Docker."""
 import io
 import os
+import subprocess
 import sys
 import tarfile
 import time
@@ -21,7 +23,7 @@ import test_agent as ta  # noqa: E402
 import test_agent_session as ts  # noqa: E402
 import test_jail as tj  # noqa: E402
 import cwchannel as cw  # noqa: E402
-from cwtest import check, main  # noqa: E402
+from cwtest import DOCKER, check, main  # noqa: E402
 
 # the job: who it is, what it can do, what it sees of the worker
 WHOAMI = r"""
@@ -153,6 +155,55 @@ def test_agent_runsc_session_files():
 
 def test_agent_runsc_session_timeout():
     runsc_sessions("test_session_timeout_then_fresh")
+
+
+def test_agent_runsc_through_sockproxy():
+    """The worker and the agent's channel made by sockproxy itself under
+    jail-runsc-caps (the agent's image pinned in the policy), print(1)
+    jobs back to back over the hijacked channel: jobs per second printed."""
+    import json
+    import socket
+    import sp_harness as h
+    from jailprofile import jail_profile
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sockproxy"))
+    import test_channel as tc
+    ta.agent_worker("runsc")		# builds the agent's image
+    image = subprocess.run([DOCKER, "image", "inspect", "-f", "{{.Id}}", ta.TAG],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    h.ensure_users()
+    d = h.workdir()
+    prof, digest = jail_profile(d)
+    policy = h.write_policy(d, image, {
+        "pids": str(ta.RUNSC_AGENT_PIDS), "runtime": "runsc", "isolation": "jail",
+        "jail-seccomp": digest, "jail-runsc-caps": "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP"})
+    px = h.Proxy(d, h.DOCKER_SOCK, policy, tj.INSTANCE + "-spa", args=["--jail-seccomp", prof])
+    try:
+        px.wait_ready()
+        st, _, out = h.call(px.listen, "POST", "/v1.41/containers/create",
+                            h.create_body(image, pids=ta.RUNSC_AGENT_PIDS))
+        check(st == 201, "create: %d %r" % (st, out))
+        cid = json.loads(out)["Id"]
+        tj._containers.append(cid)
+        st, _, out = h.call(px.listen, "POST", "/v1.41/containers/%s/start" % cid)
+        check(st == 204, "start: %d %r" % (st, out))
+        s, ch, _ = tc.open_channel(px.listen, cid, jail=True)
+        ch.hello()
+        res = ch.run("bash", WHOAMI)
+        check(res["code"] == 0 and res["stdout"].split()[:3] == [b"10001", b"10001", b"0000000000000000"],
+              "through sockproxy: the job is 10001 with no capability: %r" % res)
+        res = ch.run("py", "open('o.txt','w').write('o')", files=[("in.txt", b"x")])
+        check(cw.tar_members(res["archive"]) == {"data/o.txt": b"o", "data/.codeward/kept": b"in.txt\n"},
+              "through sockproxy: files out: %r" % res)
+        n, t = 20, time.monotonic()
+        for _ in range(n):
+            check(ch.run("py", "print(1)")["stdout"] == b"1\n", "print(1)")
+        print("runsc, root agent, through sockproxy's channel, back-to-back print(1): %.1f jobs/s"
+              % (n / (time.monotonic() - t)))
+        s.shutdown(socket.SHUT_WR)
+        check(s.recv(1) == b"", "closing privd's side ends the channel")
+        s.close()
+    finally:
+        px.stop()
 
 
 if __name__ == "__main__":
