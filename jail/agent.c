@@ -22,6 +22,11 @@
  * forked into its fresh jail by the worker's zygote, a Python that has the
  * data stack imported (agent_zygote.c), when it is ready; cold otherwise.
  *
+ * Started as root (the runsc worker of jail-runsc-caps; agent_root.c), it
+ * works as the owner of /mnt/data, runs its jails as codeward-jail -u and
+ * starts no zygote (its in-process jail needs a user namespace's mounts,
+ * which gVisor refuses); only with -j.
+ *
  * Trusts: nothing it reads; privd's frames pass sockproxy's checker, and the
  * agent checks them again with the same code. Never: writes a byte to its
  * stderr (sockproxy ends the channel at one), gives the job a descriptor of
@@ -244,7 +249,7 @@ main(int argc, char **argv)
 	struct frame_hdr h;
 	struct frame_job fj;
 	unsigned char *buf;
-	int jailed = 0, null, opt, mode = -1, session;
+	int jailed = 0, zyg, null, opt, mode = -1, session;
 	const char *why;
 
 	while ((opt = getopt(argc, argv, "j")) != -1) {
@@ -268,10 +273,12 @@ main(int argc, char **argv)
 	if (sigaction(SIGCHLD, &sa, NULL) < 0 ||
 	    signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		return 70;
-	if ((buf = malloc(FRAME_PIECE_MAX)) == NULL || agent_stage_init(jailed) < 0)
+	if ((buf = malloc(FRAME_PIECE_MAX)) == NULL ||
+	    agent_root_init(jailed) < 0 || agent_stage_init(jailed) < 0)
 		return 70;
 	frame_chan_init(&chan, &caps);
-	if (jailed)
+	zyg = jailed && !agent_root;	/* not as root: agent_root.c */
+	if (zyg)
 		agent_zyg_start();
 	agent_send(FRAME_READY, NULL, 0);
 	for (;;) {
@@ -290,8 +297,9 @@ main(int argc, char **argv)
 		job(&fj, jailed, session != mode, buf);
 		if (session != mode)
 			die(5);
+		agent_root_sweep(agent_sess.pid);
 		/* idle: a zygote that has died is started again */
-		if (jailed && !session)
+		if (zyg && !session)
 			agent_zyg_start();
 		agent_send(FRAME_READY, NULL, 0);
 	}

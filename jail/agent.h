@@ -2,7 +2,8 @@
  * codeward-agent's parts: agent.c (the channel and the job loop),
  * agent_run.c (one program, its output and its end), agent_stage.c (the job
  * directory: staging, the snapshot, the archive of what changed),
- * agent_session.c (a session's kept jail and its server).
+ * agent_session.c (a session's kept jail and its server), agent_root.c (the
+ * agent started as root: the worker under runsc).
  */
 #ifndef CW_AGENT_H
 #define CW_AGENT_H
@@ -123,5 +124,20 @@ void	agent_zyg_kill(pid_t pid, int pidfd);
 /* argv in its own process group, in dir, with fds as its 0, 1, 2 */
 pid_t	agent_spawn(char *const argv[], char *const env[], const int fds[3],
 	    const char *dir);
+
+/*
+ * Started as root (agent_root.c: the runsc worker of jail-runsc-caps): the
+ * agent works as the owner of /mnt/data, root kept as its saved uid, and
+ * its jails are codeward-jail -u. Set once, by agent_root_init.
+ */
+extern int agent_root;
+/* 0 (root or not, as getuid() says at start) or -1: the agent must not run */
+int	agent_root_init(int jailed);
+/* codeward-jail's arguments up to "--" for dir into argv (6 slots); how many */
+size_t	agent_jail_argv(char **argv, char *dir);
+/* in a jail's child before its exec: euid 0 again when agent_root */
+void	agent_root_child(void);
+/* when agent_root: every jail tree left behind but keep's taken down */
+void	agent_root_sweep(pid_t keep);
 
 #endif

@@ -53,7 +53,7 @@ static pid_t
 start(struct agent_job *j, int in_env, int out[2], int err[2])
 {
 	char tmo[32], lang[32], *code = NULL, *env[5];
-	char *argv[8 + FRAME_ARGS_MAX];
+	char *argv[10 + FRAME_ARGS_MAX];
 	size_t n = 0, e = 0, off;
 	int a;
 	int fds[3];
@@ -74,12 +74,8 @@ start(struct agent_job *j, int in_env, int out[2], int err[2])
 	if (code != NULL)
 		env[e++] = code;
 	env[e] = NULL;
-	if (j->jailed) {
-		argv[n++] = (char *)AGENT_JAIL;
-		argv[n++] = (char *)"-w";
-		argv[n++] = j->dir;
-		argv[n++] = (char *)"--";
-	}
+	if (j->jailed)
+		n = agent_jail_argv(argv, j->dir);
 	argv[n++] = (char *)AGENT_RUNNER;
 	argv[n++] = j->job.lang;
 	for (a = 0, off = 0; a < j->argc; a++) {	/* the request's args */

@@ -54,6 +54,7 @@ agent_spawn(char *const argv[], char *const env[], const int fds[3],
 		if (setpgid(0, 0) < 0 || dup2(fds[0], 0) < 0 ||
 		    dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0 || chdir(dir) < 0)
 			_exit(125);
+		agent_root_child();	/* after the chdir: dir is not root's */
 		execve(argv[0], argv, env);
 		_exit(127);
 	}
@@ -66,7 +67,7 @@ int
 agent_srv_start(struct agent_srv *s, int jailed, const char *dir,
     const char *runner, const char *mode, int errfd)
 {
-	char *argv[8], *env[] = { (char *)"PATH=/usr/local/bin:/usr/bin:/bin",
+	char *argv[10], *env[] = { (char *)"PATH=/usr/local/bin:/usr/bin:/bin",
 	    NULL };
 	size_t n = 0;
 	int sv[2], fds[3], null;
@@ -80,12 +81,8 @@ agent_srv_start(struct agent_srv *s, int jailed, const char *dir,
 		close(sv[1]);
 		return -1;
 	}
-	if (jailed) {
-		argv[n++] = (char *)AGENT_JAIL;
-		argv[n++] = (char *)"-w";
-		argv[n++] = s->dir;
-		argv[n++] = (char *)"--";
-	}
+	if (jailed)
+		n = agent_jail_argv(argv, s->dir);
 	argv[n++] = (char *)runner;
 	argv[n++] = (char *)mode;
 	argv[n] = NULL;

@@ -88,6 +88,31 @@ agent_stage_newdir(char *dir, size_t n)
 	return mkdir(dir, 0700);
 }
 
+/*
+ * The directory name below dfd, never a link: O_NOFOLLOW alone is not
+ * enough, gVisor 20221219 follows a final link with O_DIRECTORY. So the
+ * descriptor must be the directory lstat saw: a link swapped in between
+ * leads to another inode and fails.
+ */
+static int
+open_subdir(int dfd, const char *name)
+{
+	struct stat a, b;
+	int fd;
+
+	if (fstatat(dfd, name, &a, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISDIR(a.st_mode))
+		return -1;
+	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return -1;
+	if (fstat(fd, &b) < 0 || b.st_dev != a.st_dev || b.st_ino != a.st_ino) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* dir/name opened below the directory open as dfd, no link followed */
 static int
 open_below(int dfd, char *name, int replace)
@@ -101,8 +126,7 @@ open_below(int dfd, char *name, int replace)
 		*next = '\0';
 		fd = -1;
 		if ((mkdirat(dfd, part, 0755) == 0 || errno == EEXIST))
-			fd = openat(dfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-			    O_CLOEXEC);
+			fd = open_subdir(dfd, part);
 		*next = '/';
 		close(dfd);
 		if ((dfd = fd) < 0)
@@ -185,8 +209,8 @@ walk_dir(struct agent_job *j, int fd, char *rel, size_t len, walk_fn fn)
 		memcpy(rel + len + 1, e->d_name, k + 1);
 		if (S_ISREG(st.st_mode))
 			rc = fn(j, dirfd(d), e->d_name, rel, &st);
-		else if (S_ISDIR(st.st_mode) && (sub = openat(dirfd(d), e->d_name,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0)
+		else if (S_ISDIR(st.st_mode) &&
+		    (sub = open_subdir(dirfd(d), e->d_name)) >= 0)
 			rc = walk_dir(j, sub, rel, len + 1 + k, fn);
 		rel[len] = '\0';
 	}
@@ -311,7 +335,8 @@ arc_header(const char *name, unsigned char type, uint64_t mode, uint64_t size,
 	h.pathlen = strlen(h.path);
 	h.type = type;
 	h.mode = mode & 0777;
-	h.uid = h.gid = (uint64_t)getuid();
+	h.uid = (uint64_t)geteuid();	/* the sandbox user's, as root too */
+	h.gid = (uint64_t)getegid();
 	h.size = size;
 	h.mtime = mtime;
 	if (ustar_write(blk, &h) < 0)

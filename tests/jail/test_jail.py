@@ -102,7 +102,8 @@ def worker(runtime, profile=None, extra_hc=None, uid=UID):
     hc.update(extra_hc or {})
     if runtime == "runsc":
         hc["Runtime"] = "runsc"
-        hc["PidsLimit"] = 256  # the policy's floor: gVisor's threads count (policy.c)
+        # the policy's floor: gVisor's threads count (policy.c); or extra_hc's
+        hc["PidsLimit"] = (extra_hc or {}).get("PidsLimit", 256)
         hc["Mounts"].append(tmpfs_volume("/tmp", 64 << 20))
     else:
         hc["Tmpfs"] = {"/tmp": "rw,exec,nosuid,nodev,size=67108864,nr_inodes=16384"}
@@ -128,10 +129,10 @@ _run_no = [0]
 _root_workers = set()
 
 
-def root_worker():
+def root_worker(pids=256):
     """A runsc worker whose processes run as root with RUNSC_JAIL_CAPS (the
     Sentry's): jailed() runs the helper there with -u."""
-    cid = worker("runsc", extra_hc={"CapAdd": RUNSC_JAIL_CAPS}, uid=0)
+    cid = worker("runsc", extra_hc={"CapAdd": RUNSC_JAIL_CAPS, "PidsLimit": pids}, uid=0)
     _root_workers.add(cid)
     return cid
 
