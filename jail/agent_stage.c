@@ -279,8 +279,13 @@ agent_stage_seal(struct agent_job *j, int *code_in_env)
 	char name[] = ".codeward/code";
 	int dfd, fd, rc = -1;
 
-	/* a session's server and a zygote's child read the code's file */
-	*code_in_env = j->srv == NULL && !j->zyg && j->code_len <= AGENT_CODE_ENV &&
+	/*
+	 * a session's server and a zygote's child read the code's file, and
+	 * so does a jailed program: in the environment the code would stay in
+	 * the jail's init, visible in a fresh /proc (under runsc) as its own
+	 */
+	*code_in_env = !j->jailed && j->srv == NULL && !j->zyg &&
+	    j->code_len <= AGENT_CODE_ENV &&
 	    memchr(j->code, '\0', j->code_len) == NULL;
 	if (walk(j, snap_entry) != 0)
 		return -1;

@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 
-from cwtest import Appliance, check, docker_api, main
+from cwtest import DOCKER, Appliance, check, docker_api, main
 from sandboxes import ExecWatch, settle, stop_after_failure
 
 RUNTIME = sys.argv.pop(1) if len(sys.argv) > 1 and sys.argv[1] in ("runc", "runsc") else "runc"
@@ -43,6 +43,12 @@ MEMORY = "512M"      # what the shipped policy says; the notices name it
 # pids: the shipped 128 under runc; gVisor's own threads count against the
 # limit too, so a runsc policy needs at least 256 (the parser says so)
 PIDS = 128 if RUNTIME == "runc" else 256
+# isolation jail under runsc: the workers run as root in gVisor's kernel with
+# the capabilities the policy line names (jail-runsc-caps), and back-to-back
+# jails in one worker need room past 256 for gVisor's threads (SECURITY.md)
+RUNSC_JAIL = [("sandbox", "jail-runsc-caps", "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP")]
+if RUNTIME == "runsc" and ISOLATION == "jail":
+    PIDS = 1024
 # tmp-files and workdir-files in this appliance: filling 16384 (the shipped
 # policy's) under gVisor, whose file creation goes through its gofer, can
 # pass the time limit on a loaded machine; the limit's enforcement is what
@@ -68,7 +74,8 @@ def setup():
                                  ("sandbox", "tmp-files", str(INODES)),
                                  ("sandbox", "workdir-files", str(INODES)),
                                  ("time", "default", "%ds" % LIMIT_S),
-                                 ("time", "max", "%ds" % MAX_S)],
+                                 ("time", "max", "%ds" % MAX_S)] +
+                      (RUNSC_JAIL if RUNTIME == "runsc" and ISOLATION == "jail" else []),
                       name="hostile-" + RUNTIME, isolation=ISOLATION)
         watch = ExecWatch(a.instance)
         app = a.start()
@@ -98,14 +105,29 @@ WORKER_OWN = ((r"/sbin/docker-init -- /usr/local/bin/cw-idle", 1),
               (r"python3 /usr/local/lib/codeward/python/cw_jzygote\.py", 1))
 
 
+def worker_processes(cid):
+    """[pid, args] of each process in a worker, or None when it is gone.
+    Under runsc the engine's top lists the host's processes, not the
+    sandbox's (runsc has its own process table): a ps inside it instead."""
+    if RUNTIME == "runsc":
+        r = subprocess.run([DOCKER, "exec", cid, "ps", "-eo", "pid=,args="],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            return None
+        procs = [l.strip().split(None, 1) for l in r.stdout.splitlines() if l.strip()]
+        return [p for p in procs if len(p) == 2 and p[1] != "ps -eo pid=,args="]
+    st, raw = docker_api("GET", "/v1.41/containers/%s/top?ps_args=-eo%%20pid,args" % cid)
+    return json.loads(raw)["Processes"] if st == 200 else None
+
+
 def worker_strays(cid):
     """a worker's processes beyond its own (none, or gone: [])"""
-    st, raw = docker_api("GET", "/v1.41/containers/%s/top?ps_args=-eo%%20pid,args" % cid)
-    if st != 200:
+    procs = worker_processes(cid)
+    if procs is None:
         return []
     left = [n for _, n in WORKER_OWN]
     strays = []
-    for p in json.loads(raw)["Processes"]:
+    for p in procs:
         k = [i for i, (pat, _) in enumerate(WORKER_OWN) if re.fullmatch(pat, p[-1])]
         if k and left[k[0]] > 0:
             left[k[0]] -= 1
@@ -217,8 +239,14 @@ def test_container_matches_policy():
         check(not tmpvol, "a /tmp volume under runc: %r" % tmpvol)
         tmp_o = (hc.get("Tmpfs") or {}).get("/tmp", "")
     nofile = [u for u in hc.get("Ulimits") or [] if u["Name"] == "nofile"]
+    # a runsc worker of jail-runsc-caps: root in gVisor's kernel with exactly
+    # the five capabilities of that line (its jails drop them all)
+    runsc_jail = RUNTIME == "runsc" and a.isolation == "jail"
     want = {
-        "user (uid:gid)": ("10001:10001", c["Config"]["User"]),
+        "user (uid:gid)": ("0:0" if runsc_jail else "10001:10001", c["Config"]["User"]),
+        "added capabilities": (["CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_ADMIN",
+                                "CAP_SYS_CHROOT"] if runsc_jail else None,
+                               sorted(hc.get("CapAdd") or []) or None),
         "memory": (512 << 20, hc["Memory"]),
         "swap (memory + swap)": (512 << 20, hc["MemorySwap"]),
         "cpus (NanoCpus)": (10 ** 9, hc["NanoCpus"]),
@@ -470,7 +498,8 @@ def test_time_kill_keeps_what_was_written():
     check(st == 200 and j["run"].get("killed") == "time", "%s %r" % (st, j))
     names = [f["name"] for f in j["files"]]
     measure("time kill: files returned", "%r after %.2f s" % (names, dt))
-    if RUNTIME == "runc":
+    # gVisor's container is stopped at a kill; a runsc worker's jail is not
+    if RUNTIME == "runc" or setup().isolation == "jail":
         check(names == ["before.txt"] and
               last_line(j["stderr"]) == "[codeward] killed: time limit 2s exceeded",
               "files %r stderr %r" % (names, j["stderr"][-300:]))
