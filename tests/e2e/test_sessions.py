@@ -81,8 +81,14 @@ def test_python_calls_keep_no_processes_or_tmp():
           j["stdout"] in ("k\n.codeward-zygote\n.config\n0\n", "k\n.config\n0\n", "k\n0\n"),
           "the file kept, /tmp emptied, the child gone: %r" % j["stdout"])
     if setup().isolation == "jail":
-        j = call("ls -A /dev/shm", hint="pykeep")
-        check(j["stdout"] == "", "/dev/shm emptied: %r" % j["stdout"])
+        # a deep tree of unreadable directories goes too, the interpreter stays
+        j = call("import os\nos.chdir('/tmp')\nfor i in range(1500):\n    os.mkdir('d')\n"
+                 "    os.chdir('d')\nos.mkdir('z')\nos.chmod('z', 0)\nos.chdir('/mnt/data')\n"
+                 "os.chmod('/tmp/d', 0)", hint="pykeep", lang="py")
+        check(j["stderr"] == "", "the deep tree: %r" % j)
+        j = call("ls -A /dev/shm; ls -A /tmp | grep -v -e '^cw\\.' -e '^\\.config$'",
+                 hint="pykeep")
+        check(j["stdout"] == "", "/dev/shm and /tmp emptied: %r" % j["stdout"])
         j = call("print(kid.poll() is not None, kid.wait())", hint="pykeep", lang="py")
         check(j["stdout"] in ("True -9\n", "True 0\n"), "the interpreter lives on, its child "
               "ended: %r" % j)

@@ -172,21 +172,40 @@ def end_processes():
         time.sleep(0.001)	# the killed, until the init has reaped them
 
 
-def clear(dfd):
-    """everything in the directory dfd removed, links unlinked, never followed"""
-    for name in os.listdir(dfd):
-        st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
-        if not stat.S_ISDIR(st.st_mode):
-            os.unlink(name, dir_fd=dfd)
-            continue
-        if st.st_mode & 0o700 != 0o700:
-            os.chmod(name, 0o700, dir_fd=dfd)
-        sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dfd)
-        try:
-            clear(sub)
-        finally:
-            os.close(sub)
-        os.rmdir(name, dir_fd=dfd)
+def clear(top):
+    """Everything in the directory top (a descriptor) removed, links
+    unlinked, never followed. No recursion and two descriptors at most,
+    however deep the tree: a directory's entries are moved up into top
+    (each entry once), then it is removed."""
+    n = 0
+    while True:
+        names = os.listdir(top)
+        if not names:
+            return
+        for name in names:
+            st = os.stat(name, dir_fd=top, follow_symlinks=False)
+            if not stat.S_ISDIR(st.st_mode):
+                os.unlink(name, dir_fd=top)
+                continue
+            if st.st_mode & 0o700 != 0o700:
+                os.chmod(name, 0o700, dir_fd=top)
+            sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=top)
+            try:
+                for child in os.listdir(sub):
+                    cst = os.stat(child, dir_fd=sub, follow_symlinks=False)
+                    if stat.S_ISDIR(cst.st_mode) and cst.st_mode & 0o700 != 0o700:
+                        os.chmod(child, 0o700, dir_fd=sub)	# moved: its ".." changes
+                    while True:
+                        n += 1
+                        up = ".cw-up-%d" % n
+                        try:
+                            os.stat(up, dir_fd=top, follow_symlinks=False)
+                        except FileNotFoundError:
+                            break
+                    os.rename(child, up, src_dir_fd=sub, dst_dir_fd=top)
+            finally:
+                os.close(sub)
+            os.rmdir(name, dir_fd=top)
 
 
 def fresh_scratch():
@@ -200,8 +219,8 @@ def fresh_scratch():
             continue		# no such place in this jail
         try:
             clear(dfd)
-        except (OSError, RecursionError):
-            pass
+        except OSError:
+            pass		# what is left is found below
         finally:
             os.close(dfd)
         if os.listdir(top):
