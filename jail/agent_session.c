@@ -10,7 +10,9 @@
  * and the interpreter's state, /tmp and the session's processes are lost.
  * In it runs the server (cw-run --session: sandbox/runner/python/
  * cw_session.py), one call at a time, each with the job's own stdout and
- * stderr, each answered with one status.
+ * stderr, each answered with one status once the server has killed every
+ * other process of the jail and emptied /tmp and /dev/shm: between calls
+ * the jail holds its init and the server alone.
  *
  * The control socket: a SOCK_SEQPACKET pair, the server's end its fd 0
  * (codeward-jail passes 0, 1 and 2 only). The agent writes each call (the

@@ -1,6 +1,13 @@
 """Stateful sessions (policy 'sessions'), as LibreChat's stateful profile uses
 them: the calls of one user with one session hint reuse one sandbox, whose
-/mnt/data persists; each call still gets fresh processes and an empty /tmp."""
+/mnt/data persists; each call still gets fresh processes and an empty /tmp
+(under isolation jail too, where the session also keeps its live Python
+interpreter: tests/jail/test_sessions_api.py).
+
+A process is looked for with pgrep -f '^sleep N': under isolation jail the
+call's /proc is its worker's (SECURITY.md, "No fresh /proc by default"), so
+pgrep cannot tell itself from the rest, and an unanchored pattern would find
+pgrep's own command line."""
 import time
 
 from cwtest import Appliance, check, main
@@ -33,7 +40,7 @@ def test_a_session_keeps_files_not_processes_or_tmp():
               hint="keep")
     check(j1["runtime_status"] == "new", "first call %r" % j1)
     check(sorted(f["name"] for f in j1["files"]) == ["a.txt", "d/x"], "files %r" % j1["files"])
-    j2 = call("cat a.txt d/x; ls -A /tmp | grep -v '^cw\\.' ; pgrep -c -f 'sleep 300' || true",
+    j2 = call("cat a.txt d/x; ls -A /tmp | grep -v '^cw\\.' ; pgrep -c -f '^sleep 300' || true",
               hint="keep")
     check(j2["runtime_status"] == "reused", "second call %r" % j2)
     check(j2["runtime_session_id"] == j1["runtime_session_id"], "another session %r" % j2)
@@ -62,6 +69,44 @@ def test_python_in_a_session():
     check(j["runtime_status"] == "reused" and j["stdout"] == "py\n", "%r" % j)
 
 
+def test_python_calls_keep_no_processes_or_tmp():
+    # what a py call starts is gone by the next call, its interpreter or not
+    j = call("import subprocess\nkid = subprocess.Popen(['sleep', '301'])\n"
+             "open('/tmp/pt', 'w').write('t')\nopen('/dev/shm/ps', 'w').write('s')\n"
+             "open('kept.txt', 'w').write('k\\n')", hint="pykeep", lang="py")
+    check(j["stderr"] == "" and [f["name"] for f in j["files"]] == ["kept.txt"], "%r" % j)
+    j = call("cat kept.txt; ls -A /tmp | grep -v '^cw\\.'; pgrep -c -f '^sleep 301' || true",
+             hint="pykeep")
+    check(j["runtime_status"] == "reused" and
+          j["stdout"] in ("k\n.codeward-zygote\n.config\n0\n", "k\n.config\n0\n", "k\n0\n"),
+          "the file kept, /tmp emptied, the child gone: %r" % j["stdout"])
+    if setup().isolation == "jail":
+        # a deep tree of unreadable directories goes too, the interpreter stays
+        j = call("import os\nos.chdir('/tmp')\nfor i in range(1500):\n    os.mkdir('d')\n"
+                 "    os.chdir('d')\nos.mkdir('z')\nos.chmod('z', 0)\nos.chdir('/mnt/data')\n"
+                 "os.chmod('/tmp/d', 0)", hint="pykeep", lang="py")
+        check(j["stderr"] == "", "the deep tree: %r" % j)
+        j = call("ls -A /dev/shm; ls -A /tmp | grep -v -e '^cw\\.' -e '^\\.config$'",
+                 hint="pykeep")
+        check(j["stdout"] == "", "/dev/shm and /tmp emptied: %r" % j["stdout"])
+        j = call("print(kid.poll() is not None, kid.wait())", hint="pykeep", lang="py")
+        check(j["stdout"] in ("True -9\n", "True 0\n"), "the interpreter lives on, its child "
+              "ended: %r" % j)
+
+
+def test_a_traceback_shows_lines_of_earlier_calls():
+    define = "def f(v):\n    raise ValueError('bad %d' % v)  # the line of call 1\n"
+    if setup().isolation == "jail":    # the session's live interpreter
+        call(define, hint="tb", lang="py")
+        call("y = 2", hint="tb", lang="py")
+        j = call("print('before')\nf(3)\n", hint="tb", lang="py")
+    else:                              # a fresh program each call
+        j = call(define + "print('before')\nf(3)\n", hint="tb", lang="py")
+    check(j["stdout"] == "before\n" and "ValueError: bad 3" in j["stderr"] and
+          "# the line of call 1" in j["stderr"] and "    f(3)" in j["stderr"],
+          "the traceback with both calls' lines: %r" % j["stderr"])
+
+
 def test_a_file_changed_in_place_comes_back():
     # appending to a file the session already holds leaves /mnt/data's own
     # stat alone: the change must still be returned
@@ -87,7 +132,7 @@ def test_a_call_killed_at_its_time_limit_keeps_the_session():
     check([f["name"] for f in j["files"]] == ["w.txt"], "files of the killed call: %r" % j)
     check(j["stderr"].endswith("[codeward] killed: time limit 3s exceeded\n"),
           "stderr %r" % j["stderr"])
-    j = call("ls; pgrep -c -f 'sleep 1000' || true", hint="kill")
+    j = call("ls; pgrep -c -f '^sleep 1000' || true", hint="kill")
     check(j["runtime_status"] == "reused" and j["stdout"] == "k.txt\nw.txt\n0\n", "%r" % j)
 
 

@@ -2,8 +2,9 @@
 worker tests/jail/test_agent.py builds: a session's jobs share one jail and
 one /mnt/data, py calls one live interpreter (a variable, a function, a
 DataFrame persist; an error prints its traceback and exits 1, and the
-session goes on), other languages a fresh program in the same jail (/tmp
-persists); a call's archive holds only what it created or changed; a
+session goes on), other languages a fresh program in the same jail; after
+each call every process of the jail but the interpreter is gone and /tmp
+and /dev/shm are emptied; a call's archive holds only what it created or changed; a
 timeout kills the interpreter, and the next call starts a fresh one on the
 same files; a stateless job on a session's worker fails and ends the
 agent. Stateless py jobs through the worker's zygote are timed (test_agent_zygote.py checks
@@ -113,14 +114,18 @@ def test_session_files_and_other_languages():
     check(res["stdout"] == b"a.txt\nb.txt\nkeep.txt\nabcABC", "call 2 sees call 1's files: %r" % res["stdout"])
     check(set(files(res)) == {"data/c.txt", "data/.codeward/kept"},
           "call 2 returns only its own new file: %r" % files(res))
-    res = run(ch, "bash", "setsid sleep 3011 </dev/null >/dev/null 2>&1 & echo started")
+    res = run(ch, "bash", "setsid sleep 3011 </dev/null >/dev/null 2>&1 & echo s > /dev/shm/s; "
+                          "echo started")
     ok(res, "a call leaves a process behind")
-    time.sleep(0.5)
-    check("sleep 3011" in ta.processes(cid), "the session's jail, and its process, live on")
-    res = run(ch, "py", "print(open('/tmp/t').read().strip(), open('a.txt').read())\n"
-                        "open('b.txt', 'a').write('!')", files=[("a.txt", b"new")])
+    procs = ta.processes(cid)
+    check("sleep 3011" not in procs and "cw_session" in procs,
+          "the session's jail lives on, the process its call left does not: %r" % procs)
+    res = run(ch, "py", "import os\nprint(os.path.exists('/tmp/t'), os.listdir('/dev/shm'), "
+                        "open('a.txt').read())\nopen('b.txt', 'a').write('!')",
+              files=[("a.txt", b"new")])
     ok(res, "call 3")
-    check(res["stdout"] == b"t new\n", "/tmp persists; an input replaces its namesake: %r" % res["stdout"])
+    check(res["stdout"] == b"False [] new\n",
+          "/tmp and /dev/shm emptied; an input replaces its namesake: %r" % res["stdout"])
     check(kept(res) == {"data/b.txt": b"ABC!", "kept": {"a.txt", "c.txt", "keep.txt"}},
           "call 3 returns only the file it changed: %r" % files(res))
     res = run(ch, "c", '#include <stdio.h>\nint main(void){FILE*f=fopen("b.txt","r");'

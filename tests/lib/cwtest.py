@@ -185,6 +185,56 @@ def worker_image():
     return _WORKER_IMAGE[base]
 
 
+# what a worker holds between executions under isolation jail, each at
+# most so many times: its init and idle process, codeward-agent, and the
+# agent's zygote (one Python with the data stack imported, which forks
+# each stateless py job into its fresh jail and runs no job's code)
+WORKER_OWN = ((r"/sbin/docker-init -- /usr/local/bin/cw-idle", 1),
+              (r"(/usr/local/bin/cw-idle|sleep infinity)", 1),
+              (r"/usr/local/bin/codeward-agent -j", 1),
+              (r"python3 /usr/local/lib/codeward/python/cw_jzygote\.py", 1))
+
+
+def container_processes(cid, runtime=None):
+    """[pid, args] of each process in container cid, or None when it is
+    gone. Under runsc (RUNTIME, else the container's own) the engine's top
+    lists the host's processes, not the sandbox's (runsc has its own
+    process table): a ps inside it instead."""
+    if runtime is None:
+        st, raw = docker_api("GET", "/v1.41/containers/%s/json" % cid)
+        if st != 200:
+            return None
+        runtime = json.loads(raw)["HostConfig"].get("Runtime") or "runc"
+    if runtime == "runsc":
+        r = subprocess.run([DOCKER, "exec", cid, "ps", "-eo", "pid=,args="],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            return None
+        procs = [l.strip().split(None, 1) for l in r.stdout.splitlines() if l.strip()]
+        return [p for p in procs if len(p) == 2 and p[1] != "ps -eo pid=,args="]
+    st, raw = docker_api("GET", "/v1.41/containers/%s/top?ps_args=-eo%%20pid,args" % cid)
+    return json.loads(raw)["Processes"] if st == 200 else None
+
+
+def worker_strays(procs):
+    """of a worker's processes (container_processes), those beyond its own
+    (WORKER_OWN)"""
+    left = [n for _, n in WORKER_OWN]
+    strays = []
+    for p in procs or []:
+        k = [i for i, (pat, _) in enumerate(WORKER_OWN) if re.fullmatch(pat, p[-1])]
+        if k and left[k[0]] > 0:
+            left[k[0]] -= 1
+        else:
+            strays.append(p)
+    return strays
+
+
+def is_worker(procs):
+    """a container's processes are a worker's: its agent runs (-j)"""
+    return any(p[-1] == "/usr/local/bin/codeward-agent -j" for p in procs or [])
+
+
 def policy_text(overrides=(), keys_path=None, image=None):
     text = template_text()
     img = image or sandbox_image_id()
@@ -371,6 +421,40 @@ class Appliance:
 
     def leftovers(self):
         return containers_with_label("codeward.instance=" + self.instance)
+
+    def workers_bound(self):
+        """under isolation jail, how many workers an image keeps at most
+        (privd/wpool.c): the larger of 'pool' and [concurrency] 'total'"""
+        with open(self.policy_path) as f:
+            text = f.read()
+        return max(int(policy_get(text, "concurrency", "pool") or 0),
+                   int(policy_get(text, "concurrency", "total") or 0))
+
+    def worker_report(self):
+        """under isolation jail, what is wrong with this instance's
+        containers now: {"not a worker": [...], "over the bound": {image: n},
+        "strays": {container: [processes of executions]}}, each only when
+        not empty (a container gone meanwhile counts for nothing)"""
+        bad, images = {}, {}
+        for cid in self.leftovers():
+            st, raw = docker_api("GET", "/v1.41/containers/%s/json" % cid)
+            if st != 200:
+                continue
+            c = json.loads(raw)
+            procs = container_processes(cid, c["HostConfig"].get("Runtime") or "runc")
+            if procs is None:
+                continue
+            if not is_worker(procs):
+                bad.setdefault("not a worker", []).append((cid[:12], procs))
+                continue
+            images[c["Image"]] = images.get(c["Image"], 0) + 1
+            strays = worker_strays(procs)
+            if strays:
+                bad.setdefault("strays", {})[cid[:12]] = strays
+        over = {i[:19]: n for i, n in images.items() if n > self.workers_bound()}
+        if over:
+            bad["over the bound"] = over
+        return bad
 
     def __enter__(self):
         return self.start()

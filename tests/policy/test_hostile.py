@@ -32,7 +32,8 @@ import sys
 import threading
 import time
 
-from cwtest import DOCKER, Appliance, check, docker_api, main
+import cwtest
+from cwtest import DOCKER, Appliance, check, container_processes, docker_api, main
 from sandboxes import ExecWatch, settle, stop_after_failure
 
 RUNTIME = sys.argv.pop(1) if len(sys.argv) > 1 and sys.argv[1] in ("runc", "runsc") else "runc"
@@ -95,45 +96,10 @@ def run(lang, code, **extra):
     return st, j, time.time() - t0
 
 
-# what a worker holds between executions under isolation jail, each at
-# most so many times: its init and idle process, codeward-agent, and the
-# agent's zygote (one Python with the data stack imported, which forks
-# each stateless py job into its fresh jail and runs no job's code)
-WORKER_OWN = ((r"/sbin/docker-init -- /usr/local/bin/cw-idle", 1),
-              (r"(/usr/local/bin/cw-idle|sleep infinity)", 1),
-              (r"/usr/local/bin/codeward-agent -j", 1),
-              (r"python3 /usr/local/lib/codeward/python/cw_jzygote\.py", 1))
-
-
-def worker_processes(cid):
-    """[pid, args] of each process in a worker, or None when it is gone.
-    Under runsc the engine's top lists the host's processes, not the
-    sandbox's (runsc has its own process table): a ps inside it instead."""
-    if RUNTIME == "runsc":
-        r = subprocess.run([DOCKER, "exec", cid, "ps", "-eo", "pid=,args="],
-                           capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
-            return None
-        procs = [l.strip().split(None, 1) for l in r.stdout.splitlines() if l.strip()]
-        return [p for p in procs if len(p) == 2 and p[1] != "ps -eo pid=,args="]
-    st, raw = docker_api("GET", "/v1.41/containers/%s/top?ps_args=-eo%%20pid,args" % cid)
-    return json.loads(raw)["Processes"] if st == 200 else None
-
-
 def worker_strays(cid):
-    """a worker's processes beyond its own (none, or gone: [])"""
-    procs = worker_processes(cid)
-    if procs is None:
-        return []
-    left = [n for _, n in WORKER_OWN]
-    strays = []
-    for p in procs:
-        k = [i for i, (pat, _) in enumerate(WORKER_OWN) if re.fullmatch(pat, p[-1])]
-        if k and left[k[0]] > 0:
-            left[k[0]] -= 1
-        else:
-            strays.append(p)
-    return strays
+    """a worker's processes beyond its own (none, or gone: []); under runsc
+    read inside it (cwtest.container_processes)"""
+    return cwtest.worker_strays(container_processes(cid, RUNTIME))
 
 
 def wait_no_leftovers(a, seconds=15):

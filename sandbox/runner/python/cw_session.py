@@ -11,22 +11,40 @@ same jail. Each call is answered with one 4-byte status: the exit code, or
 -N for a signal N. A py call's error prints its traceback to stderr and
 answers 1, as `python3 main.py` would exit.
 
+What a session keeps is /mnt/data and this interpreter, nothing else: after
+each call, before its status, this server kills every other process of the
+jail (it runs in the jail's own pid namespace, whose init reaps what it
+kills) and empties /tmp and /dev/shm, so the next call finds fresh processes
+and /tmp as the jail began. A call's source stays in linecache (never in a
+file), so a function it defined shows its lines in a later call's traceback.
+When the jail cannot be made so, the server answers and exits: the jail
+ends with it, and the next call starts a fresh one on the same /mnt/data.
+
 Sandbox-side code: the program of a call runs with everything this server
 has (it is this process) and can write to the socket too; the agent reads
 nothing from it but that fixed-size status, so a forged one fools only the
 session that forged it.
 """
+import io
+import linecache
 import os
+import shutil
+import signal
 import socket
+import stat
 import subprocess
 import sys
+import time
+import tokenize
 import types
 
 from cw_zygote import exec_program, recv_fds
 
 CODE = "/mnt/data/.codeward/code"
-CALLS = "/tmp/.codeward-session"
 REQ_MAX = 256
+SCRATCH = ("/tmp", "/dev/shm")	# emptied after each call
+MPL = "/usr/local/lib/codeward/mpl"	# the font list python-env copies in
+KILL_MS = 2000			# the jail's other processes gone by then
 
 
 def recv_call(ctl):
@@ -71,14 +89,23 @@ def save_figures():
         print("codeward: figures not saved: %s" % e, file=sys.stderr)
 
 
+def remember(name, source):
+    """the call's lines for tracebacks, now and in later calls (an entry
+    without an mtime is never checked against a file)"""
+    try:
+        enc, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        text = source.decode(enc, "replace")
+    except (SyntaxError, LookupError):
+        text = source.decode("utf-8", "replace")
+    linecache.cache[name] = (len(source), None, text.splitlines(True), name)
+
+
 def run_py(main, seq, fds):
     """One call in this process, its stdio on the call's pipes."""
-    os.makedirs(CALLS, mode=0o700, exist_ok=True)
-    path = "%s/call_%d.py" % (CALLS, seq)	# for the traceback's lines
+    name = "<call %d>" % seq
     try:
         source = take_code()
-        with open(path, "wb") as f:
-            f.write(source)
+        remember(name, source)
     except BaseException:
         for fd in fds:
             os.close(fd)
@@ -88,8 +115,8 @@ def run_py(main, seq, fds):
     os.dup2(fds[1], 2)
     for fd in fds:
         os.close(fd)
-    sys.argv = [path]
-    code = exec_program(source, path, main.__dict__)
+    sys.argv = [name]
+    code = exec_program(source, name, main.__dict__)
     save_figures()
     flush()
     null = os.open(os.devnull, os.O_WRONLY)
@@ -115,7 +142,103 @@ def run_other(lang, timeout_ms, fds):
     return p.wait()
 
 
+def reap():
+    """this server's children that have ended"""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def end_processes():
+    """Every process of the jail but this one and its init: kill(-1) spares
+    only those two in the jail's pid namespace and reaches nothing outside
+    it. A fork racing a round dies with it; what this server started is
+    reaped here, the rest by the init. True once none is left."""
+    deadline = time.monotonic() + KILL_MS / 1000
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False	# one it may not signal: never so in a jail
+        reap()
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)	# the killed, until the init has reaped them
+
+
+def clear(top):
+    """Everything in the directory top (a descriptor) removed, links
+    unlinked, never followed. No recursion and two descriptors at most,
+    however deep the tree: a directory's entries are moved up into top
+    (each entry once), then it is removed."""
+    n = 0
+    while True:
+        names = os.listdir(top)
+        if not names:
+            return
+        for name in names:
+            st = os.stat(name, dir_fd=top, follow_symlinks=False)
+            if not stat.S_ISDIR(st.st_mode):
+                os.unlink(name, dir_fd=top)
+                continue
+            if st.st_mode & 0o700 != 0o700:
+                os.chmod(name, 0o700, dir_fd=top)
+            sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=top)
+            try:
+                for child in os.listdir(sub):
+                    cst = os.stat(child, dir_fd=sub, follow_symlinks=False)
+                    if stat.S_ISDIR(cst.st_mode) and cst.st_mode & 0o700 != 0o700:
+                        os.chmod(child, 0o700, dir_fd=sub)	# moved: its ".." changes
+                    while True:
+                        n += 1
+                        up = ".cw-up-%d" % n
+                        try:
+                            os.stat(up, dir_fd=top, follow_symlinks=False)
+                        except FileNotFoundError:
+                            break
+                    os.rename(child, up, src_dir_fd=sub, dst_dir_fd=top)
+            finally:
+                os.close(sub)
+            os.rmdir(name, dir_fd=top)
+
+
+def fresh_scratch():
+    """/tmp and /dev/shm emptied, then /tmp as python-env leaves a new jail's
+    (matplotlib's font list, so an import need not rebuild it); False when
+    something is left"""
+    for top in SCRATCH:
+        try:
+            dfd = os.open(top, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            continue		# no such place in this jail
+        try:
+            clear(dfd)
+        except OSError:
+            pass		# what is left is found below
+        finally:
+            os.close(dfd)
+        if os.listdir(top):
+            return False
+    conf = os.environ.get("MPLCONFIGDIR", "")
+    if conf.startswith("/tmp/") and os.path.isdir(MPL):
+        try:
+            os.makedirs(conf, exist_ok=True)
+            for f in os.listdir(MPL):
+                if f.startswith("fontlist-") and f.endswith(".json"):
+                    shutil.copyfile(os.path.join(MPL, f), os.path.join(conf, f))
+        except OSError:
+            pass		# matplotlib builds its list itself then
+    return True
+
+
 def main():
+    server = os.getpid()
     ctl = socket.socket(fileno=os.dup(0))
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):		# the jail's stderr was the first call's
@@ -140,7 +263,12 @@ def main():
                 rc = run_other(lang, timeout_ms, fds)
         except Exception:
             rc = 125
+        if os.getpid() != server:
+            os._exit(rc & 0xff)		# a fork the call made, back here
+        fresh = end_processes() and fresh_scratch()
         ctl.send(int(rc).to_bytes(4, sys.byteorder, signed=True))
+        if not fresh:
+            os._exit(125)		# the jail goes, and all in it
 
 
 if __name__ == "__main__":
