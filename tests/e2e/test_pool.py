@@ -1,7 +1,12 @@
 """The warm pool: runs take started sandboxes from it, each serves one run and
 is removed, the pool is refilled, and a stop removes the idle ones too. With
 'prewarm py' there are two pools per image: plain sandboxes, and sandboxes
-whose Python is already loaded (only Python runs take those)."""
+whose Python is already loaded (only Python runs take those).
+
+The pool of sandboxes that each serve one run is isolation container's;
+under isolation jail the pool keeps workers that serve many (privd/wpool.c:
+tests/privd's privd-wpool, tests/jail's jail-engine), so the tests that
+count the pool's sandboxes run under container whatever the default."""
 import time
 
 from cwtest import Appliance, check, docker_api, main
@@ -22,7 +27,8 @@ def wait_count(a, want, gone=(), timeout=60):
 
 def test_pool_serves_fresh_sandboxes_and_refills():
     a = Appliance(name="pool", overrides=[("concurrency", "pool", "2"),
-                                          ("concurrency", "prewarm", "py")]).start()
+                                          ("concurrency", "prewarm", "py")],
+                  isolation="container").start()
     try:
         wait_count(a, 4)   # 2 plain + 2 pre-warmed
         before = set(a.leftovers())
@@ -84,7 +90,8 @@ def test_prewarmed_python_matches_plain_python():
     outs = []
     for prewarm in ("py", "none"):
         with Appliance(name="warm-" + prewarm, overrides=[("concurrency", "pool", "1"),
-                                                          ("concurrency", "prewarm", prewarm)]) as a:
+                                                          ("concurrency", "prewarm", prewarm)],
+                       isolation="container") as a:
             pooled = 2 if prewarm == "py" else 1
             wait_count(a, pooled)
             time.sleep(8 if prewarm == "py" else 0)   # let the interpreter finish importing
