@@ -89,18 +89,22 @@ deploy_jail_profile() {
 # ./codeward policy isolation jail|container: the deployed policy's isolation
 # set (under jail together with the pin of $JAIL_SECCOMP, which the policy
 # needs, and under runtime runsc with jail-runsc-caps, which it needs there
-# and refuses elsewhere: one edit, only its result checked), the file before
+# and refuses elsewhere: one edit, only its result checked; a line whose
+# value stays is left with its comment), the file before
 # kept as $POLICY.prev; in force at the next `up` (sockproxy reads the
 # profile only at its start)
 policy_isolation() {
-	local set=() caps=none
+	local set=() caps=none sum
 	[ -x "$REL"/policy/codeward-policy ] || build_code
 	[ -e "$POLICY" ] || die "no $POLICY yet: ./codeward up writes it"
 	if [ "$1" = jail ]; then
-		set=(sandbox jail-seccomp "$(jail_profile_sum)")
+		sum=$(jail_profile_sum)
+		[ "$(policy_value sandbox jail-seccomp)" = "$sum" ] || set=(sandbox jail-seccomp "$sum")
 		[ "$(policy_value sandbox runtime)" = runsc ] && caps=$JAIL_RUNSC_CAPS
 	fi
-	set+=(sandbox isolation "$1" sandbox jail-runsc-caps "$caps")
+	# only the lines whose value changes (a rewritten line loses its comment)
+	[ "$(policy_value sandbox jail-runsc-caps)" = "$caps" ] || set+=(sandbox jail-runsc-caps "$caps")
+	set+=(sandbox isolation "$1")
 	cp -p "$POLICY" "$POLICY.prev"
 	"$REL"/policy/codeward-policy set "${set[@]}" "$POLICY" \
 		|| die "policy isolation: $POLICY left as it was"
