@@ -104,7 +104,11 @@ policy_isolation() {
 	fi
 	# only the lines whose value changes (a rewritten line loses its comment)
 	[ "$(policy_value sandbox jail-runsc-caps)" = "$caps" ] || set+=(sandbox jail-runsc-caps "$caps")
-	set+=(sandbox isolation "$1")
+	[ "$(policy_value sandbox isolation)" = "$1" ] || set+=(sandbox isolation "$1")
+	if [ ${#set[@]} -eq 0 ]; then
+		say "policy isolation $1: $POLICY says so already"
+		return 0
+	fi
 	cp -p "$POLICY" "$POLICY.prev"
 	"$REL"/policy/codeward-policy set "${set[@]}" "$POLICY" \
 		|| die "policy isolation: $POLICY left as it was"

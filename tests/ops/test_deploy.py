@@ -283,7 +283,10 @@ def test_4_isolation_jail_pins_the_trees_profile():
           policy_get(t, "sandbox", "jail-runsc-caps") == "none", "runsc, container")
     with open(d.policy, "w") as f:
         f.write(before)
-    # under runc: the pin and isolation jail in one edit, the file before kept
+    # under runc: the pin and isolation jail in one edit, the file before
+    # kept; only the lines whose value changes are touched
+    d.run("policy", "isolation", "container")
+    before = d.text()
     d.run("policy", "isolation", "jail")
     t = d.text()
     check(sorted(y.split()[0] for _, _, y in changed_lines(before, t)) ==
@@ -293,6 +296,8 @@ def test_4_isolation_jail_pins_the_trees_profile():
           policy_get(t, "sandbox", "jail-seccomp") == sum_,
           "policy isolation jail: %r" % changed_lines(before, t))
     check(open(d.policy + ".prev").read() == before, ".prev")
+    r = d.run("policy", "isolation", "jail")
+    check(d.text() == t and "says so already" in r.stderr, "policy isolation jail again: %r" % r.stderr)
     # a pin of another profile (a policy from an older tree): up moves it
     wrong = "sha256:" + "0" * 64
     subprocess.run([tool, "set", "sandbox", "jail-seccomp", wrong, d.policy], check=True)
