@@ -23,6 +23,14 @@ no capability at all, so without them no namespace can be made.
 codeward-jail's own filter takes both back from the jailed program
 (jail/jail.c, jail_filter), so only the helper, for the few milliseconds
 before its execve, uses them.
+
+Its output is committed as jail/seccomp-worker.json, which sockproxy hands
+to every worker and whose sha256 the shipped policy pins (jail-seccomp);
+tests/policy/test_jail_profile.py makes it again where the engine's file is
+here and fails when the two differ. After a change here or a new engine:
+
+    jail/seccomp-jail.py DEFAULT_JSON jail/seccomp-worker.json
+    sha256sum jail/seccomp-worker.json      # the new pin in policy/default.policy
 """
 import json
 import sys

@@ -90,10 +90,26 @@ done(struct text *t, const char *fname, size_t at, size_t added,
 	return t->buf;
 }
 
-char *
-policy_edit_set(const char *buf, size_t len, const char *fname,
-    const char *section, const char *key, const char *value,
+/* done(), or with check 0 the text as it is (policy_edit_set_all checks once) */
+static char *
+done_if(int check, struct text *t, const char *fname, size_t at, size_t added,
     size_t *outlen, char *err, size_t errlen)
+{
+	if (check)
+		return done(t, fname, at, added, outlen, err, errlen);
+	if (t->nomem) {
+		free(t->buf);
+		lines_fail(err, errlen, "%s: out of memory", fname);
+		return NULL;
+	}
+	*outlen = t->len;
+	return t->buf;
+}
+
+static char *
+set_one(const char *buf, size_t len, const char *fname, const char *section,
+    const char *key, const char *value, int check, size_t *outlen, char *err,
+    size_t errlen)
 {
 	struct text t = { NULL, 0, 0, 0 };
 	struct line l = { 0 }, at = { 0 };
@@ -117,7 +133,7 @@ policy_edit_set(const char *buf, size_t len, const char *fname,
 		return NULL;
 	}
 	/* a file that is already wrong is not edited */
-	if (policy_parse(buf, len, fname, &p, err, errlen) != 0)
+	if (check && policy_parse(buf, len, fname, &p, err, errlen) != 0)
 		return NULL;
 
 	/* the key's line in [section], or the section's last setting */
@@ -142,7 +158,7 @@ policy_edit_set(const char *buf, size_t len, const char *fname,
 		text_put(&t, buf, at.start);
 		put_setting(&t, key, strlen(key), value);
 		text_put(&t, buf + at.end, len - at.end);
-		return done(&t, fname, 0, 0, outlen, err, errlen);
+		return done_if(check, &t, fname, 0, 0, outlen, err, errlen);
 	}
 	if (seen) {
 		/* after the section's last setting (or its header) */
@@ -153,7 +169,8 @@ policy_edit_set(const char *buf, size_t len, const char *fname,
 		if (at.next != at.end)
 			text_put(&t, "\n", 1);
 		text_put(&t, buf + at.next, len - at.next);
-		return done(&t, fname, at.number + 1, 1, outlen, err, errlen);
+		return done_if(check, &t, fname, at.number + 1, 1, outlen, err,
+		    errlen);
 	}
 	/* a new section at the end, after a blank line */
 	text_put(&t, buf, len);
@@ -164,7 +181,49 @@ policy_edit_set(const char *buf, size_t len, const char *fname,
 	text_put(&t, "]\n", 2);
 	put_setting(&t, key, strlen(key), value);
 	text_put(&t, "\n", 1);
-	return done(&t, fname, l.number + 1, 3, outlen, err, errlen);
+	return done_if(check, &t, fname, l.number + 1, 3, outlen, err, errlen);
+}
+
+char *
+policy_edit_set(const char *buf, size_t len, const char *fname,
+    const char *section, const char *key, const char *value,
+    size_t *outlen, char *err, size_t errlen)
+{
+	return set_one(buf, len, fname, section, key, value, 1, outlen, err,
+	    errlen);
+}
+
+char *
+policy_edit_set_all(const char *buf, size_t len, const char *fname,
+    char *const *skv, size_t n, size_t *outlen, char *err, size_t errlen)
+{
+	struct text t = { NULL, 0, 0, 0 };
+	struct policy p;
+	char *cur = NULL, *out;
+	size_t i, curlen = len;
+
+	/* one setting: its own messages (the line it adds named so) */
+	if (n == 3)
+		return policy_edit_set(buf, len, fname, skv[0], skv[1], skv[2],
+		    outlen, err, errlen);
+	/* a file that is already wrong is not edited */
+	if (policy_parse(buf, len, fname, &p, err, errlen) != 0)
+		return NULL;
+	for (i = 0; i + 3 <= n; i += 3) {
+		out = set_one(cur != NULL ? cur : buf, curlen, fname, skv[i],
+		    skv[i + 1], skv[i + 2], 0, &curlen, err, errlen);
+		free(cur);
+		if ((cur = out) == NULL)
+			return NULL;
+	}
+	if (cur == NULL || i != n) {
+		free(cur);
+		lines_fail(err, errlen, "%s: set: SECTION KEY VALUE, one or more", fname);
+		return NULL;
+	}
+	t.buf = cur;
+	t.len = t.size = curlen;
+	return done(&t, fname, 0, 0, outlen, err, errlen);
 }
 
 /* a lines_pin_fn: every image pinned to *arg */

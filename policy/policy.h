@@ -253,6 +253,11 @@ uint64_t policy_output_kill(const struct policy *p);
  * value), else the line is added after the section's last setting, else the
  * section is added at the end. The file must parse before and after.
  *
+ * policy_edit_set_all: the n / 3 settings of skv (section, key, value, ...)
+ * made in their order, each on the result of the one before; the file must
+ * parse before and the last result after, not the steps between (runtime
+ * runsc, isolation jail and jail-runsc-caps need one another).
+ *
  * policy_edit_pin_images: every image of [images] pinned to 'ref' (only
  * the id word of each line changes), the one edit a template (whose
  * @SANDBOX_IMAGE@ does not parse) takes; the result must parse.
@@ -266,6 +271,8 @@ uint64_t policy_output_kill(const struct policy *p);
 char	*policy_edit_set(const char *buf, size_t len, const char *fname,
 	    const char *section, const char *key, const char *value,
 	    size_t *outlen, char *err, size_t errlen);
+char	*policy_edit_set_all(const char *buf, size_t len, const char *fname,
+	    char *const *skv, size_t n, size_t *outlen, char *err, size_t errlen);
 char	*policy_edit_pin_images(const char *buf, size_t len, const char *fname,
 	    const char *ref, size_t *outlen, char *err, size_t errlen);
 char	*policy_edit_repin(const char *buf, size_t len, const char *fname,

@@ -11,8 +11,10 @@
  * check prints the file's identity, "policy sha256:HEX (N bytes)". A set
  * changes one line (pin-images: the lines of [images]; repin: the id word
  * of the lines pinned to the id NAME has) and keeps every other byte;
- * several are made in their order, each on the result of the one before.
- * Each result must parse, or the file is left as it was and the error is
+ * several are made in their order, each on the result of the one before,
+ * and only the last must parse (runtime runsc, isolation jail and
+ * jail-runsc-caps need one another). The file must parse before and the
+ * result after, or the file is left as it was and the error is
  * printed as FILE:LINE: message. The new file replaces the old atomically:
  * a temporary file beside it, written, synced, renamed over it, the
  * directory synced; repin keeps the old one as FILE.prev. diff says what
@@ -207,7 +209,7 @@ edit(int argc, char **argv)
 	struct stat st;
 	char err[512], *buf, *out;
 	size_t len;
-	int i, rc;
+	int rc;
 
 	if ((buf = load(path, &len, &st)) == NULL)
 		return 1;
@@ -217,9 +219,9 @@ edit(int argc, char **argv)
 		free(buf);
 		buf = out;
 	}
-	for (i = 1; buf != NULL && strcmp(argv[0], "set") == 0 && i + 3 < argc; i += 3) {
-		out = policy_edit_set(buf, len, path, argv[i], argv[i + 1],
-		    argv[i + 2], &len, err, sizeof(err));
+	if (strcmp(argv[0], "set") == 0) {
+		out = policy_edit_set_all(buf, len, path, argv + 1,
+		    (size_t)argc - 2, &len, err, sizeof(err));
 		free(buf);
 		buf = out;
 	}

@@ -59,12 +59,15 @@ write_compose_jwt_key() {
 # shipped default with the sandbox image pinned, API keys and LibreChat's
 # tokens accepted; gvisor.policy with runtime runsc, gpu.policy with every
 # GPU) and never rewritten, but for the pins of a rebuilt sandbox image,
-# moved as `up` moves them (scripts/daemons.sh, deploy_policy). Every edit
-# goes through codeward-policy (each step must parse: jwt-public-key before
-# the mode that needs it, pids before runtime runsc). A policy that does not
-# check stops the setup with its FILE:LINE errors.
+# moved as `up` moves them (scripts/daemons.sh, deploy_policy), and, under
+# isolation jail, the pin of the workers' seccomp profile, moved to the
+# tree's jail/seccomp-worker.json (the file the sockproxy image carries) when
+# it is another's. Every edit goes through codeward-policy (one `set` per
+# policy: only its result must parse, as runtime runsc, isolation jail and
+# jail-runsc-caps need one another). A policy that does not check stops the
+# setup with its FILE:LINE errors.
 write_compose_policies() {
-	local cw=$COMPOSE_CONFIG/codeward base p out
+	local cw=$COMPOSE_CONFIG/codeward base p out caps sum old
 	base=$cw/default.policy.tmp
 	for p in codeward gvisor gpu; do
 		[ -e "$cw/$p.policy" ] && continue
@@ -77,9 +80,13 @@ write_compose_policies() {
 				auth mode api-key+jwt "$base" || die "cannot edit the policy"
 		fi
 		cp "$base" "$cw/$p.policy.tmp"
+		# isolation jail under runsc: gVisor's capabilities for the jail's helper
+		caps=none
+		[ "$(policy_value sandbox isolation "$base")" = jail ] && caps=$JAIL_RUNSC_CAPS
 		case "$p" in
 			# gVisor's own threads count against pids (policy/README.md, notes)
-			gvisor) policy_tool set sandbox pids 256 sandbox runtime runsc "$cw/$p.policy.tmp" ;;
+			gvisor) policy_tool set sandbox pids 256 sandbox runtime runsc \
+				sandbox jail-runsc-caps "$caps" "$cw/$p.policy.tmp" ;;
 			gpu) policy_tool set sandbox gpu all "$cw/$p.policy.tmp" ;;
 		esac || die "cannot edit $cw/$p.policy.tmp"
 		chmod 0644 "$cw/$p.policy.tmp"
@@ -87,8 +94,17 @@ write_compose_policies() {
 		say "wrote $cw/$p.policy; it is yours now (compose/README.md, \"The policies\")"
 	done
 	rm -f "$base"
+	sum=$(jail_profile_sum)
 	for p in codeward gvisor gpu; do
 		policy_tool check "$cw/$p.policy" >/dev/null || die "$cw/$p.policy does not check (above)"
+		old=$(policy_value sandbox jail-seccomp "$cw/$p.policy")
+		if [ "$(policy_value sandbox isolation "$cw/$p.policy")" = jail ] && [ "$old" != "$sum" ]; then
+			cp -p "$cw/$p.policy" "$cw/$p.policy.prev"
+			policy_tool set sandbox jail-seccomp "$sum" "$cw/$p.policy" \
+				|| die "cannot pin the workers' seccomp profile in $cw/$p.policy"
+			say "$cw/$p.policy: jail-seccomp $old -> $sum, the profile of the" \
+				"sockproxy image (the file before: $p.policy.prev)"
+		fi
 		out=$(policy_tool repin sandbox "$SANDBOX_ID" "$cw/$p.policy") \
 			|| die "cannot re-pin the sandbox image in $cw/$p.policy"
 		if [ -n "$out" ]; then

@@ -45,68 +45,38 @@ deploy_policy() {
 }
 
 # The workers' seccomp profile (policy isolation jail; SECURITY.md, "Jail per
-# execution"): the engine's default profile, from the engine's own Debian
-# source package golang-github-docker-docker-dev (only its one file is
-# taken: the package pulls in 250 Go packages), with jail/seccomp-jail.py's
-# two rules, written to $JAIL_SECCOMP. sockproxy reads it at start
-# (--jail-seccomp) and refuses to start unless the policy's jail-seccomp pins
-# its sha256. Under isolation container nothing is made or pinned.
-JAIL_SECCOMP=$STATE/seccomp-jail.json
-DOCKER_SECCOMP_DEB=/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json
+# execution"): jail/seccomp-worker.json, in the tree (jail/seccomp-jail.py's
+# output over the engine's own default profile; tests/policy/
+# test_jail_profile.py makes it again and holds it to the shipped pin).
+# sockproxy reads it at start (--jail-seccomp) and refuses to start unless
+# the policy's jail-seccomp pins its sha256; the shipped default carries
+# that pin. Under isolation container it is neither read nor pinned.
+JAIL_SECCOMP=$TOP/jail/seccomp-worker.json
+JAIL_RUNSC_CAPS=SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP
 
-# policy_value SECTION KEY: KEY's value in [SECTION] of $POLICY (read only;
-# the file has checked, so one word, comments stripped)
+# policy_value SECTION KEY [FILE]: KEY's value in [SECTION] of FILE, else
+# $POLICY (read only; the file has checked, so one word, comments stripped)
 policy_value() {
 	awk -v sec="[$1]" -v key="$2" '
 		{ sub(/#.*/, ""); }
 		/^[ \t]*\[/ { gsub(/^[ \t]+|[ \t]+$/, ""); in_sec = ($0 == sec); next }
-		in_sec && $1 == key { print $2; exit }' "$POLICY"
+		in_sec && $1 == key { print $2; exit }' "${3:-$POLICY}"
 }
 
-# the engine's default seccomp profile: $CODEWARD_DOCKER_SECCOMP_DEFAULT, the
-# installed package's file, or that file out of the package fetched into $CACHE
-docker_default_profile() {
-	local d=$CACHE/docker-seccomp deb
-	if [ -n "${CODEWARD_DOCKER_SECCOMP_DEFAULT:-}" ]; then
-		printf '%s\n' "$CODEWARD_DOCKER_SECCOMP_DEFAULT"
-		return 0
-	fi
-	if [ -f "$DOCKER_SECCOMP_DEB" ]; then
-		printf '%s\n' "$DOCKER_SECCOMP_DEB"
-		return 0
-	fi
-	rm -rf "$d"
-	mkdir -p "$d"
-	(cd "$d" && logged docker-seccomp.log 10 \
-		"cannot fetch golang-github-docker-docker-dev (the engine's default seccomp profile)" \
-		apt-get download golang-github-docker-docker-dev)
-	deb=$(find "$d" -maxdepth 1 -name '*.deb' | head -1)
-	[ -n "$deb" ] || die "golang-github-docker-docker-dev: no package fetched"
-	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$d" ".$DOCKER_SECCOMP_DEB" \
-		|| die "$deb does not hold $DOCKER_SECCOMP_DEB"
-	printf '%s\n' "$d$DOCKER_SECCOMP_DEB"
-}
-
-# make_jail_profile: $JAIL_SECCOMP made (atomically); prints its sha256:HEX
-make_jail_profile() {
-	local tmp
-	mkdir -p "$STATE"
-	tmp=$(mktemp "$JAIL_SECCOMP.XXXXXX")
-	python3 jail/seccomp-jail.py "$(docker_default_profile)" "$tmp" \
-		|| { rm -f "$tmp"; die "cannot make the workers' seccomp profile"; }
-	chmod 0644 "$tmp"
-	mv "$tmp" "$JAIL_SECCOMP"
+# jail_profile_sum: sha256:HEX of $JAIL_SECCOMP
+jail_profile_sum() {
+	[ -s "$JAIL_SECCOMP" ] || die "no $JAIL_SECCOMP: the workers' seccomp profile"
 	printf 'sha256:%s\n' "$(sha256sum "$JAIL_SECCOMP" | cut -d' ' -f1)"
 }
 
-# under isolation jail: $JAIL_SECCOMP made again and its sha256 pinned by the
-# policy's jail-seccomp (the engine's package or seccomp-jail.py may have
-# changed it); a pin that moves is printed, the policy before it kept as
+# under isolation jail: the policy's jail-seccomp pinned to $JAIL_SECCOMP (a
+# policy written before the profile was in the tree, or an older tree's, pins
+# another); a pin that moves is printed, the policy before it kept as
 # $POLICY.prev
 deploy_jail_profile() {
 	local sum old
 	[ "$(policy_value sandbox isolation)" = jail ] || return 0
-	sum=$(make_jail_profile)
+	sum=$(jail_profile_sum)
 	old=$(policy_value sandbox jail-seccomp)
 	[ "$old" = "$sum" ] && return 0
 	cp -p "$POLICY" "$POLICY.prev"
@@ -117,18 +87,28 @@ deploy_jail_profile() {
 }
 
 # ./codeward policy isolation jail|container: the deployed policy's isolation
-# set (under jail together with the pin of a profile made now: the policy
-# refuses isolation jail without it), the file before kept as $POLICY.prev;
-# in force at the next `up` (sockproxy reads the profile only at its start)
+# set (under jail together with the pin of $JAIL_SECCOMP, which the policy
+# needs, and under runtime runsc with jail-runsc-caps, which it needs there
+# and refuses elsewhere: one edit, only its result checked; a line whose
+# value stays is left with its comment), the file before
+# kept as $POLICY.prev; in force at the next `up` (sockproxy reads the
+# profile only at its start)
 policy_isolation() {
-	local set=() sum
+	local set=() caps=none sum
 	[ -x "$REL"/policy/codeward-policy ] || build_code
 	[ -e "$POLICY" ] || die "no $POLICY yet: ./codeward up writes it"
 	if [ "$1" = jail ]; then
-		sum=$(make_jail_profile) || exit 1
-		set=(sandbox jail-seccomp "$sum")
+		sum=$(jail_profile_sum)
+		[ "$(policy_value sandbox jail-seccomp)" = "$sum" ] || set=(sandbox jail-seccomp "$sum")
+		[ "$(policy_value sandbox runtime)" = runsc ] && caps=$JAIL_RUNSC_CAPS
 	fi
-	set+=(sandbox isolation "$1")
+	# only the lines whose value changes (a rewritten line loses its comment)
+	[ "$(policy_value sandbox jail-runsc-caps)" = "$caps" ] || set+=(sandbox jail-runsc-caps "$caps")
+	[ "$(policy_value sandbox isolation)" = "$1" ] || set+=(sandbox isolation "$1")
+	if [ ${#set[@]} -eq 0 ]; then
+		say "policy isolation $1: $POLICY says so already"
+		return 0
+	fi
 	cp -p "$POLICY" "$POLICY.prev"
 	"$REL"/policy/codeward-policy set "${set[@]}" "$POLICY" \
 		|| die "policy isolation: $POLICY left as it was"

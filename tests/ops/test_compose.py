@@ -8,6 +8,9 @@
   privilege drop needs, no new privileges; LibreChat wired to
   http://codeward:8000/v1 with a token key whose public half is the one
   codeward's policy names, and nothing of LibreChat's mounted into codeward.
+  sockproxy is named the workers' seccomp profile its image carries, byte
+  for byte jail/seccomp-worker.json, which every policy pins; under
+  isolation jail gvisor.policy has jail-runsc-caps (none otherwise).
   (LibreChat's images cannot be pulled here: librechat.yaml is validated,
   not run.)
 - The setup run again keeps the admin's edit of a policy; after a rebuilt
@@ -16,7 +19,9 @@
 - The appliance is brought up from the locally built images: a run goes
   through it, /metrics and the audit lines show it, privd killed mid-run is
   restarted by the engine and its sweep removes the orphan, the gVisor
-  overlay runs a sandbox under runsc, and after `down -v` nothing of the
+  overlay runs a sandbox under runsc (under isolation jail: its workers
+  given the committed profile, and under runsc jail-runsc-caps), and after
+  `down -v` nothing of the
   project is left: no container, sandbox, volume or network.
 
 The project name and the sockproxy instance are unique to the test, so it
@@ -36,13 +41,17 @@ import time
 import yaml
 
 from cwtest import (DOCKER, SOURCE, Fail, check, containers_with_label, docker_api, free_port,
-                    main, require_docker, sandbox_image_id)
+                    main, policy_get, require_docker, sandbox_image_id)
 from cwsec import proc_status
+from jailprofile import COMMITTED, profile_sum
 from opslib import audit_lines, changed_lines, child_image, scrape, wait_for
 
 COMPOSE = "/usr/bin/docker-compose"
 OVERLAYS = [(), ("librechat",), ("gvisor",), ("gpu",), ("librechat", "gvisor"),
             ("librechat", "gpu")]
+# the workers' seccomp profile in the sockproxy image (compose/Dockerfile)
+IMAGE_PROFILE = "/usr/local/share/codeward/seccomp-worker.json"
+RUNSC_CAPS = "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP"
 
 
 class Stack:
@@ -176,6 +185,23 @@ def test_setup_writes_the_configuration():
     gv = open(os.path.join(cw, "gvisor.policy")).read()
     check("runtime         runsc" in gv and "pids            256" in gv, "gvisor")
     check("gpu             all" in open(os.path.join(cw, "gpu.policy")).read(), "gpu")
+    # the workers' profile: every policy pins the committed file, the one
+    # sockproxy's image carries; runsc under jail with gVisor's caps
+    iso = policy_get(pol, "sandbox", "isolation")
+    check(iso in ("jail", "container"), "isolation %r" % iso)
+    for n in ("codeward.policy", "gvisor.policy", "gpu.policy"):
+        text = open(os.path.join(cw, n)).read()
+        check(policy_get(text, "sandbox", "jail-seccomp") == profile_sum(COMMITTED),
+              "%s: jail-seccomp %r" % (n, policy_get(text, "sandbox", "jail-seccomp")))
+        check(policy_get(text, "sandbox", "isolation") == iso, "%s: isolation" % n)
+    check(policy_get(gv, "sandbox", "jail-runsc-caps") == (RUNSC_CAPS if iso == "jail" else "none"),
+          "gvisor.policy under %s: jail-runsc-caps %r" % (iso, policy_get(gv, "sandbox", "jail-runsc-caps")))
+    r = subprocess.run([DOCKER, "run", "--rm", "--network", "none", "--entrypoint", "/bin/cat",
+                        "codeward-sockproxy:" + s.settings["CODEWARD_TAG"], IMAGE_PROFILE],
+                       capture_output=True, timeout=120)
+    check(r.returncode == 0 and r.stdout == open(COMMITTED, "rb").read(),
+          "the sockproxy image's %s is not jail/seccomp-worker.json: %d %r" %
+          (IMAGE_PROFILE, r.returncode, r.stderr[-300:]))
     # LibreChat's signing key and codeward's verifying key are one pair
     env = dict(l.split("=", 1) for l in open(os.path.join(lc, "librechat.env")).read().splitlines()
                if l and not l.startswith("#"))
@@ -256,6 +282,9 @@ def test_every_compose_file_validates():
             socks = [v for v in svc.get("volumes", []) if "docker.sock" in str(v)]
             check(bool(socks) == (name == "sockproxy"), "%s %r mounts %r" % (ov, name, socks))
         check(sp["network_mode"] == "none", "sockproxy network %r" % sp.get("network_mode"))
+        cmd = sp["command"]
+        check("--jail-seccomp" in cmd and cmd[cmd.index("--jail-seccomp") + 1] == IMAGE_PROFILE,
+              "%r: sockproxy's command %r" % (ov, cmd))
         for svc, caps in ((sp, {"CHOWN", "SETUID", "SETGID", "KILL"}),
                           (cw, {"SETUID", "SETGID", "KILL"})):
             check(svc["read_only"] is True, "read_only")
@@ -341,6 +370,33 @@ def librechat_token(s, sub, key_pem=None):
     return msg.decode() + "." + b64u(sig)
 
 
+def check_sandboxes(s, runtime):
+    """Under isolation jail each of the instance's containers is a worker
+    with the committed profile as its seccomp= entry (under runsc with
+    gVisor's caps for the jail's helper); under container none has one."""
+    jail = policy_get(open(os.path.join(s.config, "codeward", "codeward.policy")).read(),
+                      "sandbox", "isolation") == "jail"
+    want = json.load(open(COMMITTED))
+    ids = containers_with_label("codeward.instance=" + s.instance)
+    check(ids, "no sandbox of instance %s" % s.instance)
+    for cid in ids:
+        st, raw = docker_api("GET", "/v1.41/containers/%s/json" % cid)
+        if st == 404:
+            continue        # removed meanwhile
+        hc = json.loads(raw)["HostConfig"]
+        prof = [o for o in hc["SecurityOpt"] or [] if o.startswith("seccomp=")]
+        check(hc["Runtime"] == runtime, "%s: runtime %r" % (cid[:12], hc["Runtime"]))
+        if not jail:
+            check(not prof, "%s: a seccomp= entry under isolation container" % cid[:12])
+            continue
+        check(len(prof) == 1 and json.loads(prof[0][len("seccomp="):]) == want,
+              "%s: not the committed profile" % cid[:12])
+        caps = sorted(hc["CapAdd"] or [])
+        check(caps == (sorted("CAP_" + c for c in RUNSC_CAPS.split(",")) if runtime == "runsc"
+                       else []),
+              "%s under %s: CapAdd %r" % (cid[:12], runtime, caps))
+
+
 def children(pid):
     out = []
     for p in os.listdir("/proc"):
@@ -373,6 +429,7 @@ def test_appliance_up_run_kill_gvisor_down():
         check(len(lines) == 1 and lines[0]["status"] == "ok" and lines[0]["lang"] == "py",
               "audit lines %r" % lines)
         check(lines[0]["image"] == sandbox_image_id(), "the pinned image ran")
+        check_sandboxes(s, "runc")
 
         # what LibreChat (0.8.6 and later) sends: its own Code API token,
         # checked with the public half the setup gave codeward
@@ -462,6 +519,7 @@ def test_appliance_up_run_kill_gvisor_down():
         lines = [x for x in audit_lines(s.logs("codeward"), "exec") if x["lang"] == "bash"
                  and x["status"] == "ok"]
         check(lines and lines[-1]["limits"]["runtime"] == "runsc", "audit runtime %r" % lines[-1:])
+        check_sandboxes(s, "runsc")
 
         # down: nothing of the project is left, sandboxes included
         t0 = time.time()

@@ -16,6 +16,11 @@ real engine.
   the new image; the diff still lists only the admin's edit.
 - A deployed policy that does not check stops `up` with FILE:LINE, the file
   untouched, nothing listening, no daemon and no sandbox.
+- `./codeward policy isolation jail` pins the tree's jail/seccomp-worker.json
+  (the shipped pin) with `isolation jail` in one edit, .prev kept (under
+  runtime runsc with jail-runsc-caps, and `isolation container` takes it
+  back); `up` moves a pin that is not the tree's file's, says so, and
+  sockproxy gives the workers that file; a run goes through.
 
 It never uses /etc/codeward, port 8000 or codeward-sandbox:current's tag:
 the "rebuilt" image is an untagged child of the image under test, removed
@@ -32,7 +37,8 @@ import subprocess
 import tempfile
 
 from cwtest import (DOCKER, SOURCE, check, containers_with_label, docker_api, free_port,
-                    main, require_docker, sandbox_image_id)
+                    main, policy_get, require_docker, sandbox_image_id)
+from jailprofile import COMMITTED, profile_sum
 from opslib import changed_lines, child_image, wait_for
 
 CODEWARD = os.path.join(SOURCE, "codeward")
@@ -249,6 +255,67 @@ def test_3_a_broken_policy_stops_up():
     r = d.run("policy", "check", ok=False)
     check(r.returncode == 1 and "%s:%d: '256MB'" % (d.policy, line) in r.stderr,
           "policy check: %d %r" % (r.returncode, r.stderr))
+
+
+def test_4_isolation_jail_pins_the_trees_profile():
+    d = deployment()
+    d.run("down")
+    # the file test 3 broke, mended
+    mended = d.text().replace(EDITED_LINE.replace("256M", "256MB"), EDITED_LINE)
+    with open(d.policy, "w") as f:
+        f.write(mended)
+    sum_ = profile_sum(COMMITTED)
+    tool = os.path.join(os.environ["CW_BUILD"], "policy", "codeward-policy")
+    caps = "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP"
+    # under runsc the switch needs jail-runsc-caps too, in the same edit
+    before = d.text()
+    subprocess.run([tool, "set", "sandbox", "pids", "256", "sandbox", "runtime", "runsc",
+                    "sandbox", "isolation", "container", d.policy], check=True)
+    d.run("policy", "isolation", "jail")
+    t = d.text()
+    check(policy_get(t, "sandbox", "isolation") == "jail" and
+          policy_get(t, "sandbox", "jail-runsc-caps") == caps and
+          policy_get(t, "sandbox", "jail-seccomp") == sum_, "runsc, jail: %r" %
+          changed_lines(before, t))
+    d.run("policy", "isolation", "container")
+    t = d.text()
+    check(policy_get(t, "sandbox", "isolation") == "container" and
+          policy_get(t, "sandbox", "jail-runsc-caps") == "none", "runsc, container")
+    with open(d.policy, "w") as f:
+        f.write(before)
+    # under runc: the pin and isolation jail in one edit, the file before
+    # kept; only the lines whose value changes are touched
+    d.run("policy", "isolation", "container")
+    before = d.text()
+    d.run("policy", "isolation", "jail")
+    t = d.text()
+    check(sorted(y.split()[0] for _, _, y in changed_lines(before, t)) ==
+          sorted(k for k in ("isolation", "jail-seccomp")
+                 if policy_get(before, "sandbox", k) != policy_get(t, "sandbox", k)) and
+          policy_get(t, "sandbox", "isolation") == "jail" and
+          policy_get(t, "sandbox", "jail-seccomp") == sum_,
+          "policy isolation jail: %r" % changed_lines(before, t))
+    check(open(d.policy + ".prev").read() == before, ".prev")
+    r = d.run("policy", "isolation", "jail")
+    check(d.text() == t and "says so already" in r.stderr, "policy isolation jail again: %r" % r.stderr)
+    # a pin of another profile (a policy from an older tree): up moves it
+    wrong = "sha256:" + "0" * 64
+    subprocess.run([tool, "set", "sandbox", "jail-seccomp", wrong, d.policy], check=True)
+    r = d.run("up", image=d.child_image)
+    check("jail-seccomp %s -> %s" % (wrong, sum_) in r.stderr, "up's pin: %r" % r.stderr)
+    check(policy_get(d.text(), "sandbox", "jail-seccomp") == sum_, "the pin up left")
+    log = open(os.path.join(d.dir, "log", "sockproxy.log"), errors="replace").read()
+    check("/jail/seccomp-worker.json: %s" % sum_ in log, "sockproxy's profile: %r" % log[-2000:])
+    check(d.exec("echo jailed")["stdout"] == "jailed\n", "a run under isolation jail")
+    boxes = wait_for("the workers", d.sandboxes, 60)
+    want = json.load(open(COMMITTED))
+    for b in boxes:
+        prof = [o for o in b["HostConfig"]["SecurityOpt"] if o.startswith("seccomp=")]
+        check(len(prof) == 1 and json.loads(prof[0][len("seccomp="):]) == want,
+              "%s: not the tree's profile" % b["Id"][:12])
+    d.run("down")
+    d.run("policy", "isolation", "container")
+    check(policy_get(d.text(), "sandbox", "isolation") == "container", "back to container")
 
 
 if __name__ == "__main__":

@@ -125,13 +125,36 @@ def test_diff_exit_status():
 
 
 def test_several_settings_in_order():
-    good = TEMPLATE.replace("@SANDBOX_IMAGE@", IMG)
-    path = policy_file(good)
-    # each step must parse: the mode first would be refused, and nothing written
-    rc, _, err = tool("set", "auth", "mode", "api-key+jwt", "auth", "jwt-public-key", "/etc/j.pem", path)
+    # isolation container, whichever the shipped default is (under jail,
+    # runtime runsc needs jail-runsc-caps too: below)
+    path = policy_file(TEMPLATE.replace("@SANDBOX_IMAGE@", IMG))
+    rc, _, err = tool("set", "sandbox", "isolation", "container", path)
+    check(rc == 0, err)
+    good = open(path).read()
+    # only the result must parse: a result that does not is refused, and
+    # nothing written
+    rc, _, err = tool("set", "auth", "mode", "api-key+jwt", "sandbox", "pids", "256", path)
     check(rc == 1 and "[auth] mode api-key+jwt needs jwt-public-key" in err, err)
-    check(open(path).read() == good, "a refused step wrote the file")
-    rc, _, err = tool("set", "auth", "jwt-public-key", "/etc/j.pem", "auth", "mode", "api-key+jwt",
+    check(open(path).read() == good, "a refused edit wrote the file")
+    # keys that need one another: runtime runsc, isolation jail and
+    # jail-runsc-caps, refused one at a time, taken together
+    jail = policy_file(good)
+    rc, _, err = tool("set", "sandbox", "isolation", "jail", jail)
+    check(rc == 0, err)
+    runc_jail = open(jail).read()
+    for args in (("sandbox", "runtime", "runsc"),
+                 ("sandbox", "jail-runsc-caps", "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP")):
+        rc, _, err = tool("set", "sandbox", "pids", "256", *args, jail)
+        check(rc == 1 and "jail-runsc-caps" in err, "%r: %d %r" % (args, rc, err))
+        check(open(jail).read() == runc_jail, "%r: a refused edit wrote the file" % (args,))
+    rc, _, err = tool("set", "sandbox", "jail-runsc-caps", "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP",
+                      "sandbox", "pids", "256", "sandbox", "runtime", "runsc", jail)
+    check(rc == 0, err)
+    check(sorted(y for _, y in lines_changed(runc_jail, open(jail).read())) ==
+          ["jail-runsc-caps SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP", "pids            256",
+           "runtime         runsc"], "changed %r" % lines_changed(runc_jail, open(jail).read()))
+    # the order of one edit's settings no longer matters
+    rc, _, err = tool("set", "auth", "mode", "api-key+jwt", "auth", "jwt-public-key", "/etc/j.pem",
                       "sandbox", "pids", "256", "sandbox", "runtime", "runsc", path)
     check(rc == 0, err)
     check(sorted(y for _, y in lines_changed(good, open(path).read())) ==
