@@ -6,10 +6,11 @@
  * staged in it, the snapshot of what staging left (size, mtime, inode), and
  * the ustar archive of every regular file the job created or changed since
  * that snapshot, as frontd reads the engine's own (entries under "data/",
- * common/ustar.h's limits, a PAX path where ustar's fields cannot hold one). In a session the jail's processes outlive a job
- * and may race the agent: every path below the directory is staged and
- * walked from descriptors with O_NOFOLLOW, and a file is archived only when
- * the descriptor opened is the regular file that was walked.
+ * common/ustar.h's limits, a PAX path where ustar's fields cannot hold
+ * one). In a session the jail's processes outlive a job and may race the
+ * agent: every path below the directory is staged and walked from
+ * descriptors with O_NOFOLLOW, and a file is archived only when the
+ * descriptor opened is the regular file that was walked.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -377,10 +378,11 @@ hdr_bytes(const char *name)
 
 /*
  * name's header. A name up to USTAR_OUT_PATH_MAX that ustar's fields
- * cannot hold (a component over 100 bytes, no '/' to split it at) goes
+ * cannot hold (a component over 100 bytes, or no '/' to split it at) goes
  * as the engine's archive carries it: a PAX header with its path, then a
- * header under the name cut to 100 bytes, so that frontd's walker sees
- * the name and skips it as the engine's (name_too_long), counted.
+ * header under the name cut to 100 bytes. frontd's walker reads it as the
+ * engine's: a component over 100 bytes skipped and counted
+ * (name_too_long), any other kept.
  */
 static int
 arc_header(const char *name, unsigned char type, uint64_t mode, uint64_t size,
