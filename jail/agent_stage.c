@@ -6,10 +6,11 @@
  * staged in it, the snapshot of what staging left (size, mtime, inode), and
  * the ustar archive of every regular file the job created or changed since
  * that snapshot, as frontd reads the engine's own (entries under "data/",
- * common/ustar.h's limits). In a session the jail's processes outlive a job
- * and may race the agent: every path below the directory is staged and
- * walked from descriptors with O_NOFOLLOW, and a file is archived only when
- * the descriptor opened is the regular file that was walked.
+ * common/ustar.h's limits, a PAX path where ustar's fields cannot hold
+ * one). In a session the jail's processes outlive a job and may race the
+ * agent: every path below the directory is staged and walked from
+ * descriptors with O_NOFOLLOW, and a file is archived only when the
+ * descriptor opened is the regular file that was walked.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -326,26 +327,87 @@ arc_put(const void *p, size_t n)
 	}
 }
 
+/* a header block of name, or -1 when ustar's fields cannot hold it */
 static int
-arc_header(const char *name, unsigned char type, uint64_t mode, uint64_t size,
-    uint64_t mtime)
+hdr_block(unsigned char blk[USTAR_BLOCK], const char *name, size_t n,
+    unsigned char type, uint64_t mode, uint64_t size, uint64_t mtime)
 {
 	struct ustar_hdr h;
-	unsigned char blk[USTAR_BLOCK];
 
 	memset(&h, 0, sizeof(h));
-	if (strlen(name) > USTAR_OUT_PATH_MAX)
+	if (n > USTAR_PATH_MAX)
 		return -1;
-	snprintf(h.path, sizeof(h.path), "%s", name);
-	h.pathlen = strlen(h.path);
+	memcpy(h.path, name, n);
+	h.pathlen = n;
 	h.type = type;
 	h.mode = mode & 0777;
 	h.uid = (uint64_t)geteuid();	/* the sandbox user's, as root too */
 	h.gid = (uint64_t)getegid();
 	h.size = size;
 	h.mtime = mtime;
-	if (ustar_write(blk, &h) < 0)
+	return ustar_write(blk, &h);
+}
+
+/*
+ * The PAX record "<len> path=<name>\n" into rec (len counts the whole
+ * record, its own digits too): its length, or 0 when it does not fit.
+ */
+static size_t
+pax_path(char *rec, size_t reclen, const char *name)
+{
+	size_t len = strlen(name) + 7, d;	/* ' ' "path=" name '\n' */
+	int k;
+
+	for (d = 1; d < 4 && len + d >= (d == 1 ? 10u : d == 2 ? 100u : 1000u);
+	    d++)
+		;
+	len += d;
+	k = snprintf(rec, reclen, "%zu path=%s\n", len, name);
+	return k > 0 && (size_t)k == len ? len : 0;
+}
+
+/* the bytes name's headers take: one block, or three with a PAX path */
+static uint64_t
+hdr_bytes(const char *name)
+{
+	unsigned char blk[USTAR_BLOCK];
+
+	return hdr_block(blk, name, strlen(name), USTAR_FILE, 0, 0, 0) == 0 ?
+	    USTAR_BLOCK : 3 * USTAR_BLOCK;
+}
+
+/*
+ * name's header. A name up to USTAR_OUT_PATH_MAX that ustar's fields
+ * cannot hold (a component over 100 bytes, or no '/' to split it at) goes
+ * as the engine's archive carries it: a PAX header with its path, then a
+ * header under the name cut to 100 bytes. frontd's walker reads it as the
+ * engine's: a component over 100 bytes skipped and counted
+ * (name_too_long), any other kept.
+ */
+static int
+arc_header(const char *name, unsigned char type, uint64_t mode, uint64_t size,
+    uint64_t mtime)
+{
+	unsigned char blk[USTAR_BLOCK], pax[USTAR_BLOCK], rec[USTAR_BLOCK];
+	size_t n = strlen(name), cut, reclen;
+
+	if (n > USTAR_OUT_PATH_MAX)
 		return -1;
+	if (hdr_block(blk, name, n, type, mode, size, mtime) == 0) {
+		arc_put(blk, sizeof(blk));
+		return 0;
+	}
+	/* the cut at a character's start: not inside a UTF-8 sequence */
+	for (cut = n < USTAR_NAME_LEN ? n : USTAR_NAME_LEN; cut > 0 &&
+	    cut < n && ((unsigned char)name[cut] & 0xc0) == 0x80; cut--)
+		;
+	memset(rec, 0, sizeof(rec));
+	if (hdr_block(blk, name, cut, type, mode, size, mtime) < 0 ||
+	    (reclen = pax_path((char *)rec, sizeof(rec), name)) == 0 ||
+	    hdr_block(pax, "PaxHeader", 9, USTAR_PAX, 0644, reclen, mtime) < 0)
+		return -1;
+	arc_put(pax, sizeof(pax));
+	arc_put(rec, sizeof(rec));
 	arc_put(blk, sizeof(blk));
 	return 0;
 }
@@ -451,20 +513,24 @@ static int
 arc_entry(struct agent_job *j, int dfd, const char *base, const char *rel,
     const struct stat *st)
 {
-	char name[WALK_PATH_MAX + 8];
+	char name[WALK_PATH_MAX + 8], dir[USTAR_OUT_PATH_MAX + 1];
 	struct stat fst;
 	unsigned char blk[USTAR_BLOCK];
-	uint64_t left, need, k, got, depth = 0;
+	uint64_t left, need, k, got;
 	const char *s;
 	ssize_t n;
 	int fd;
 
 	if (!changed(j, rel, st) || strlen(rel) + 4 > USTAR_OUT_PATH_MAX)
-		return 0;		/* unchanged, or a name ustar cannot hold */
-	for (s = rel; *s != '\0'; s++)
-		depth += *s == '/';
-	/* its header, its directories', the end of the archive */
-	need = USTAR_BLOCK * (depth + 4) + ustar_padded((uint64_t)st->st_size);
+		return 0;		/* unchanged, or a name the engine's leaves out */
+	snprintf(name, sizeof(name), "data%s", rel);
+	/* its header, its directories', the end of the archive and a spare */
+	need = hdr_bytes(name) + 3 * USTAR_BLOCK +
+	    ustar_padded((uint64_t)st->st_size);
+	for (s = strchr(name, '/'); s != NULL; s = strchr(s + 1, '/')) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(s - name + 1), name);
+		need += hdr_bytes(dir);
+	}
 	if (arc_total + need > j->job.archive_max)
 		return 0;		/* does not fit: left out */
 	if ((fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
@@ -476,7 +542,6 @@ arc_entry(struct agent_job *j, int dfd, const char *base, const char *rel,
 		close(fd);
 		return 0;
 	}
-	snprintf(name, sizeof(name), "data%s", rel);
 	arc_parents(rel + 1);
 	if (arc_header(name, USTAR_FILE, st->st_mode, (uint64_t)st->st_size,
 	    (uint64_t)st->st_mtim.tv_sec) < 0) {

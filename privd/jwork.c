@@ -23,6 +23,8 @@
 /* privd's KILL this long after the job's timeout; the worker given up after */
 #define KILL_MARGIN_MS	2000
 #define KILL_GRACE_MS	5000
+/* a channel ended with its worker: the engine lists the stop within this */
+#define STOP_GRACE_MS	2000
 
 /* the end-of-archive blocks: an empty archive frontd walks */
 static const unsigned char empty_tar[1024];
@@ -140,6 +142,7 @@ jail_exec(struct run *r)
 	const struct job *j = r->job;
 	struct ipc_exec_done *d = &r->done;
 	const char *why = NULL;
+	enum worker_state ws;
 	enum worker_end end;
 	int f;
 
@@ -166,7 +169,25 @@ jail_exec(struct run *r)
 		return -1;
 	}
 	/*
-	 * The channel ended under the program, or the agent did not answer
+	 * The channel ended: with its worker only when the engine lists the
+	 * worker stopped or gone. Unreachable (sockproxy gone) or the worker
+	 * still running (the channel's path ended, not the sandbox): an
+	 * engine failure, as a container's exec whose status cannot be read.
+	 */
+	if (end == WORKER_LOST &&
+	    (ws = worker_state(&r->dk, r->cid,
+	    STOP_GRACE_MS)) != WORKER_EXITED) {
+		char e[sizeof(r->dk.err)];
+
+		snprintf(e, sizeof(e), "%s", r->dk.err);
+		snprintf(r->dk.err, sizeof(r->dk.err), "worker %.12s: %.60s; %s%.100s",
+		    r->cid, why != NULL ? why : "the channel ended",
+		    ws == WORKER_RUNNING ? "the worker still runs" :
+		    "the engine did not answer: ", ws == WORKER_RUNNING ? "" : e);
+		return -1;
+	}
+	/*
+	 * The worker stopped under the program, or the agent did not answer
 	 * privd's KILL: the worker is removed and what the job wrote is lost
 	 * (frontd says so), as when a sandbox stops under its program.
 	 */

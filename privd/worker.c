@@ -225,3 +225,49 @@ worker_job(struct worker *w, const struct job *job, uint32_t flags, int outfd,
 	}
 	return killed ? WORKER_DONE_KILLED : WORKER_DONE;
 }
+
+enum worker_state
+worker_state_in(const char *cid, char ids[][DK_ID_LEN + 1], const int *running,
+    int n, int max)
+{
+	int k;
+
+	if (n < 0)
+		return WORKER_UNKNOWN;
+	for (k = 0; k < n; k++)
+		if (strcmp(ids[k], cid) == 0)
+			return running[k] ? WORKER_RUNNING : WORKER_EXITED;
+	/* a full list may have left it out */
+	return n >= max ? WORKER_UNKNOWN : WORKER_EXITED;
+}
+
+enum worker_state
+worker_state(struct dk *d, const char *cid, uint64_t grace_ms)
+{
+	char (*ids)[DK_ID_LEN + 1];
+	uint64_t until = cw_now_ms() + grace_ms;
+	int *running, n;
+	enum worker_state st = WORKER_UNKNOWN;
+
+	/* on the heap: a run thread's stack is 256K */
+	ids = calloc(WORKER_LIST_MAX, sizeof(*ids));
+	running = calloc(WORKER_LIST_MAX, sizeof(*running));
+	if (ids == NULL || running == NULL) {
+		snprintf(d->err, sizeof(d->err), "no memory for the list");
+		goto out;
+	}
+	for (;;) {
+		n = dk_list(d, ids, running, WORKER_LIST_MAX);
+		st = worker_state_in(cid, ids, running, n, WORKER_LIST_MAX);
+		/* the engine may list a worker stopping a moment late */
+		if (st != WORKER_RUNNING || cw_now_ms() >= until)
+			break;
+		(void)poll(NULL, 0, 100);
+	}
+	if (st == WORKER_UNKNOWN && n >= 0)
+		snprintf(d->err, sizeof(d->err), "the list of %d is full", n);
+out:
+	free(ids);
+	free(running);
+	return st;
+}

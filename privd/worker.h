@@ -64,4 +64,26 @@ enum worker_end worker_job(struct worker *w, const struct job *job,
 	    uint32_t flags, int outfd, int tarfd, uint64_t kill_ms,
 	    uint64_t grace_ms, const char **why);
 
+/*
+ * A channel that ended mid-job (WORKER_LOST) ended either with its worker
+ * (the sandbox stopped under the program) or on the engine's side of it
+ * (sockproxy gone or new): the engine's list of its containers tells.
+ */
+enum worker_state {
+	WORKER_EXITED,		/* stopped, or gone from the list */
+	WORKER_RUNNING,		/* still runs: the channel's path ended */
+	WORKER_UNKNOWN,		/* no list, or a full one without it */
+};
+#define WORKER_LIST_MAX	512	/* sockproxy tracks at most this many */
+/* pure: cid's state in a list of n ids (running[k]: not stopped), of at most max */
+enum worker_state worker_state_in(const char *cid,
+	    char ids[][DK_ID_LEN + 1], const int *running, int n, int max);
+/*
+ * cid's state by the engine's list (GET /containers/json), asked again
+ * while it runs for up to grace_ms (a stop is listed a moment late);
+ * d->err when unknown.
+ */
+enum worker_state worker_state(struct dk *d, const char *cid,
+	    uint64_t grace_ms);
+
 #endif

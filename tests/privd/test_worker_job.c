@@ -165,6 +165,34 @@ one(enum fake how, struct agent *a, struct worker *w, int *outfd, const char **w
 	return end;
 }
 
+/*
+ * A channel that ended mid-job: the sandbox stopped only when the engine
+ * lists its worker stopped or not at all; no list (sockproxy gone), a
+ * full one without it, or the worker still running: not the sandbox's end.
+ */
+static void
+states(void)
+{
+	static char ids[3][DK_ID_LEN + 1];
+	int running[3] = { 1, 0, 1 };
+	struct dk d = { .sock = "/nonexistent/codeward-test.sock" };
+	uint64_t t0;
+	int k;
+
+	for (k = 0; k < 3; k++)
+		memset(ids[k], 'a' + k, DK_ID_LEN);
+	CHECK(worker_state_in(ids[0], ids, running, 3, 512) == WORKER_RUNNING);
+	CHECK(worker_state_in(ids[1], ids, running, 3, 512) == WORKER_EXITED);
+	CHECK(worker_state_in(ids[2], ids, running, 2, 512) == WORKER_EXITED);
+	CHECK(worker_state_in(ids[2], ids, running, 2, 2) == WORKER_UNKNOWN);
+	CHECK(worker_state_in(ids[0], ids, running, -1, 512) == WORKER_UNKNOWN);
+	CHECK(worker_state_in(ids[0], ids, running, 0, 512) == WORKER_EXITED);
+	/* an engine not there: unknown at once, the grace not waited */
+	t0 = cw_now_ms();
+	CHECK(worker_state(&d, ids[0], 2000) == WORKER_UNKNOWN);
+	CHECK(cw_now_ms() - t0 < 1000 && d.err[0] != '\0');
+}
+
 int
 main(void)
 {
@@ -212,5 +240,6 @@ main(void)
 		    &why) == WORKER_NOT_SENT);
 		close(w.fd);
 	}
+	states();
 	return check_done("worker-job");
 }
