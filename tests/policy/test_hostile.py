@@ -101,7 +101,9 @@ def run(lang, code, **extra):
 # each stateless py job into its fresh jail and runs no job's code)
 WORKER_OWN = ((r"/sbin/docker-init -- /usr/local/bin/cw-idle", 1),
               (r"(/usr/local/bin/cw-idle|sleep infinity)", 1),
-              (r"/usr/local/bin/codeward-agent -j", 1),
+              # the jail's sizes sockproxy wrote from this appliance's policy
+              (r"/usr/local/bin/codeward-agent -j -t %d -s %d -f %d" % (64 << 20, 16 << 20, INODES),
+               1),
               (r"python3 /usr/local/lib/codeward/python/cw_jzygote\.py", 1))
 
 
