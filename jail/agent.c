@@ -2,7 +2,13 @@
  * codeward-agent — the one long-lived process of a worker container (issue
  * 15), started by one exec whose stdin and stdout are the live channel.
  *
- *   codeward-agent [-j]
+ *   codeward-agent [-j [-t BYTES] [-s BYTES] [-f FILES]]
+ *
+ * -t, -s and -f (only with -j) size each jail's /tmp and /dev/shm and cap
+ * their inodes (codeward-jail -t, -s, -f; the zygote's jails the same):
+ * sockproxy writes them from the policy's tmp-size, shm-size and tmp-files.
+ * Plain decimal inside the policy's bounds, each at most once, or the agent
+ * refuses to start (64).
  *
  * Reads job frames (common/frame.h) on stdin, one job at a time: stages the
  * input files in a fresh directory, runs the language's runner (cw-run LANG)
@@ -53,6 +59,9 @@
 #include <sys/wait.h>
 
 #include "agent.h"
+#include "jail.h"
+
+struct agent_sizes agent_sizes = { "67108864", "16777216", "16384" };
 
 static int chin = -1, chout = -1;	/* the channel: close-on-exec copies */
 static int sigpipe_fd[2] = { -1, -1 };	/* SIGCHLD, as a readable byte */
@@ -229,6 +238,54 @@ job(const struct frame_job *fj, int jailed, int refused, unsigned char *buf)
 	free(j.args);
 }
 
+/* -t, -s or -f into agent_sizes: digits only, no leading zero, inside
+ * jail.h's bounds, once each (*seen: a bit per option) */
+static int
+size_arg(int opt, const char *s, unsigned *seen)
+{
+	struct agent_sizes *z = &agent_sizes;
+	char *out = opt == 't' ? z->tmp : opt == 's' ? z->shm : z->files;
+	uint64_t lo = opt == 'f' ? JAIL_FILES_MIN : JAIL_SIZE_MIN;
+	uint64_t hi = opt == 'f' ? JAIL_FILES_MAX : JAIL_SIZE_MAX;
+	unsigned bit = opt == 't' ? 1 : opt == 's' ? 2 : 4;
+	uint64_t v = 0;
+	size_t i;
+
+	if ((*seen & bit) || s[0] < '1' || s[0] > '9' ||
+	    strlen(s) >= sizeof(z->tmp))
+		return -1;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > hi / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v < lo || v > hi)
+		return -1;
+	memcpy(out, s, i + 1);
+	*seen |= bit;
+	return 0;
+}
+
+/* argv: -j and the jail's sizes; 0 or -1 */
+static int
+parse_args(int argc, char **argv, int *jailed)
+{
+	unsigned seen = 0;
+	int opt;
+
+	opterr = 0;		/* not a byte on stderr */
+	while ((opt = getopt(argc, argv, "jt:s:f:")) != -1) {
+		if (opt == 'j')
+			*jailed = 1;
+		else if (opt == '?' || size_arg(opt, optarg, &seen) < 0)
+			return -1;
+	}
+	/* sizes are a jail's: never without one */
+	if (optind != argc || (!*jailed && seen != 0))
+		return -1;
+	return 0;
+}
+
 static void
 on_sigchld(int sig)
 {
@@ -249,15 +306,10 @@ main(int argc, char **argv)
 	struct frame_hdr h;
 	struct frame_job fj;
 	unsigned char *buf;
-	int jailed = 0, zyg, null, opt, mode = -1, session;
+	int jailed = 0, zyg, null, mode = -1, session;
 	const char *why;
 
-	while ((opt = getopt(argc, argv, "j")) != -1) {
-		if (opt != 'j')
-			return 64;
-		jailed = 1;
-	}
-	if (optind != argc)
+	if (parse_args(argc, argv, &jailed) < 0)
 		return 64;
 	/* the channel moves away from 0/1; 0, 1, 2 become /dev/null */
 	if ((chin = fcntl(0, F_DUPFD_CLOEXEC, 3)) < 0 ||

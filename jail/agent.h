@@ -131,9 +131,20 @@ pid_t	agent_spawn(char *const argv[], char *const env[], const int fds[3],
  * its jails are codeward-jail -u. Set once, by agent_root_init.
  */
 extern int agent_root;
+/*
+ * With -j: each jail's /tmp and /dev/shm sizes and inode cap, as the agent's
+ * argv gave them (decimal, inside jail.h's JAIL_SIZE_* and JAIL_FILES_*), or
+ * codeward-jail's defaults (the shipped policy's) when it gave none.
+ */
+struct agent_sizes {
+	char		tmp[24], shm[24], files[24];	/* same sizes */
+};
+extern struct agent_sizes agent_sizes;
 /* 0 (root or not, as getuid() says at start) or -1: the agent must not run */
 int	agent_root_init(int jailed);
-/* codeward-jail's arguments up to "--" for dir into argv (6 slots); how many */
+/* codeward-jail's arguments up to "--" for dir into argv (AGENT_JAIL_ARGC
+ * slots); how many */
+#define AGENT_JAIL_ARGC	12
 size_t	agent_jail_argv(char **argv, char *dir);
 /* in a jail's child before its exec: euid 0 again when agent_root */
 void	agent_root_child(void);

@@ -77,6 +77,12 @@ agent_jail_argv(char **argv, char *dir)
 		argv[n++] = (char *)"-u";
 		argv[n++] = sb_ids;
 	}
+	argv[n++] = (char *)"-t";
+	argv[n++] = agent_sizes.tmp;
+	argv[n++] = (char *)"-s";
+	argv[n++] = agent_sizes.shm;
+	argv[n++] = (char *)"-f";
+	argv[n++] = agent_sizes.files;
 	argv[n++] = (char *)"-w";
 	argv[n++] = dir;
 	argv[n++] = (char *)"--";

@@ -53,7 +53,7 @@ static pid_t
 start(struct agent_job *j, int in_env, int out[2], int err[2])
 {
 	char tmo[32], lang[32], *code = NULL, *env[5];
-	char *argv[10 + FRAME_ARGS_MAX];
+	char *argv[AGENT_JAIL_ARGC + 3 + FRAME_ARGS_MAX];
 	size_t n = 0, e = 0, off;
 	int a;
 	int fds[3];

@@ -69,7 +69,7 @@ int
 agent_srv_start(struct agent_srv *s, int jailed, const char *dir,
     const char *runner, const char *mode, int errfd)
 {
-	char *argv[10], *env[] = { (char *)"PATH=/usr/local/bin:/usr/bin:/bin",
+	char *argv[AGENT_JAIL_ARGC + 3], *env[] = { (char *)"PATH=/usr/local/bin:/usr/bin:/bin",
 	    NULL };
 	size_t n = 0;
 	int sv[2], fds[3], null;

@@ -7,8 +7,9 @@
  * jail's namespaces, not a new interpreter and its imports.
  *
  * The socket: a SOCK_SEQPACKET pair, the zygote's end its fd 0. The zygote
- * says b"ready" once; the agent sends a job as "DIR TIMEOUT_MS" with the
- * job's stdin, stdout and stderr; the zygote answers b"P" and the child's
+ * says b"ready" once; the agent sends a job as "DIR TIMEOUT_MS TMP SHM FILES"
+ * (the jail's sizes, the agent's -t, -s and -f) with the job's stdin, stdout
+ * and stderr; the zygote answers b"P" and the child's
  * pid (with a pidfd of it when it could make one), later b"S" and the
  * child's wait status, or b"E" for a request it refused. Every answer is 5
  * bytes. The zygote runs no job's code, so what it says is believed as far
@@ -139,7 +140,7 @@ agent_zyg_call(const struct agent_job *j, int out, int err, int *pidfd)
 {
 	struct pollfd pfd;
 	uint64_t until = agent_now_ms() + ZYG_PID_MS, now;
-	char msg[96], tag;
+	char msg[160], tag;
 	int fds[3], n, rc;
 	int32_t v;
 
@@ -148,7 +149,9 @@ agent_zyg_call(const struct agent_job *j, int out, int err, int *pidfd)
 		return -1;
 	fds[1] = out;
 	fds[2] = err;
-	n = snprintf(msg, sizeof(msg), "%s %u", j->dir, j->job.timeout_ms);
+	n = snprintf(msg, sizeof(msg), "%s %u %s %s %s", j->dir,
+	    j->job.timeout_ms, agent_sizes.tmp, agent_sizes.shm,
+	    agent_sizes.files);
 	rc = agent_srv_send(&agent_zyg, msg, (size_t)n, fds, 3);
 	close(fds[0]);
 	if (rc < 0) {		/* nothing forked: the job can go cold */

@@ -147,23 +147,27 @@ jail_spawn(const struct jail_conf *c)
 /*
  * libcwjail.so's one entry point, for a process forked to run one job: its
  * 0, 1, 2 the job's, DIR the job's own directory (owned by the caller).
- * Returns 0 in pid 2 of a fresh jail on DIR (codeward-jail's defaults:
- * 64M /tmp, 16M /dev/shm, 16384 inodes each, no /proc), in a session of
- * its own, every other descriptor closed, no_new_privs and the jail's filter loaded; the caller
- * itself waits there for the init and exits with its status (never
- * returns); -1 with errno when nothing was made.
+ * Returns 0 in pid 2 of a fresh jail on DIR (/tmp of TMP bytes, /dev/shm of
+ * SHM bytes, at most FILES inodes each: the zygote has them from the agent,
+ * codeward-jail's -t, -s, -f; no /proc), in a session of its own, every
+ * other descriptor closed, no_new_privs and the jail's filter loaded; the
+ * caller itself waits there for the init and exits with its status (never
+ * returns); -1 with errno when nothing was made (EINVAL: DIR not absolute,
+ * a size outside JAIL_SIZE_MIN..JAIL_SIZE_MAX, FILES outside
+ * JAIL_FILES_MIN..JAIL_FILES_MAX).
  */
 int
-cw_jail_enter(const char *dir)
+cw_jail_enter(const char *dir, uint64_t tmp, uint64_t shm, uint32_t files)
 {
 	struct jail_conf c = {
-		.workdir = dir, .tmp_size = 64ULL << 20, .shm_size = 16ULL << 20,
-		.files = 16384,
+		.workdir = dir, .tmp_size = tmp, .shm_size = shm, .files = files,
 	};
 	int status;
 	pid_t pid;
 
-	if (dir == NULL || dir[0] != '/') {
+	if (dir == NULL || dir[0] != '/' || tmp < JAIL_SIZE_MIN ||
+	    tmp > JAIL_SIZE_MAX || shm < JAIL_SIZE_MIN || shm > JAIL_SIZE_MAX ||
+	    files < JAIL_FILES_MIN || files > JAIL_FILES_MAX) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -23,6 +23,12 @@ struct jail_conf {
 };
 
 #define JAIL_WORKDIR	"/mnt/data"
+/* a jail's sizes as the agent and cw_jail_enter take them: policy.h's
+ * floors and ceilings of tmp-size, shm-size and tmp-files */
+#define JAIL_SIZE_MIN	(1ULL << 20)
+#define JAIL_SIZE_MAX	(16ULL << 30)
+#define JAIL_FILES_MIN	64U
+#define JAIL_FILES_MAX	(1U << 20)
 
 /* user, pid, mount, ipc, uts and net namespaces; the caller's ids mapped */
 int	jail_unshare(void);
@@ -56,7 +62,8 @@ pid_t	jail_spawn(const struct jail_conf *);
 /* a wait status as an exit code: 128+N for a signal N */
 int	jail_exit_code(int status);
 /* libcwjail.so: 0 in pid 2 of a fresh jail on dir; the caller never returns */
-int	cw_jail_enter(const char *dir);
+int	cw_jail_enter(const char *dir, uint64_t tmp, uint64_t shm,
+	    uint32_t files);
 
 void	jail_die(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));

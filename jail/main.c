@@ -7,7 +7,8 @@
  * New user (the caller's uid and gid mapped to themselves), pid, mount, ipc,
  * uts and network namespaces; a private mount tree with a fresh tmpfs on
  * /tmp (SIZE bytes, -t, default 64M) and on /dev/shm (-s, default 16M), each
- * with at most FILES inodes (-f, default 16384); DIR (the worker's staging
+ * with at most FILES inodes (-f, default 16384; the agent passes the
+ * policy's tmp-size, shm-size and tmp-files, as sockproxy gave them); DIR (the worker's staging
  * directory of this execution's inputs, owned by the caller) bound on
  * /mnt/data; with -p a fresh /proc of the new pid namespace, masked as
  * Docker masks its own, or nothing runs; loopback up and no other device.

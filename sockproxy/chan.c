@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -25,13 +26,26 @@ struct relay {
 };
 
 void
-sp_chan_exec(struct sp_exec *e, int jail)
+sp_chan_exec(struct sp_exec *e, int jail, const struct policy *p,
+    struct sp_chan_sizes *sz)
 {
 	memset(e, 0, sizeof(*e));
 	e->channel = 1;
 	e->argv[e->argc++] = SP_AGENT_PATH;
-	if (jail)
-		e->argv[e->argc++] = SP_AGENT_JAIL_FLAG;
+	if (!jail)
+		return;
+	snprintf(sz->tmp, sizeof(sz->tmp), "%llu",
+	    (unsigned long long)p->tmp_size);
+	snprintf(sz->shm, sizeof(sz->shm), "%llu",
+	    (unsigned long long)p->shm_size);
+	snprintf(sz->files, sizeof(sz->files), "%u", p->tmp_files);
+	e->argv[e->argc++] = SP_AGENT_JAIL_FLAG;
+	e->argv[e->argc++] = "-t";
+	e->argv[e->argc++] = sz->tmp;
+	e->argv[e->argc++] = "-s";
+	e->argv[e->argc++] = sz->shm;
+	e->argv[e->argc++] = "-f";
+	e->argv[e->argc++] = sz->files;
 }
 
 static int

@@ -16,12 +16,20 @@
 #include "upstream.h"
 
 #define SP_AGENT_PATH		"/usr/local/bin/codeward-agent"
-#define SP_AGENT_JAIL_FLAG	"-j"
+#define SP_AGENT_JAIL_FLAG	"-j"	/* then -t BYTES -s BYTES -f FILES */
 #define SP_CHAN_WRITE_MS	30000	/* the agent takes privd's bytes within this */
 #define SP_CHAN_RUN_MS_EXTRA	60000	/* a job's EXIT: its timeout plus this */
 
-/* the exec argv of the agent: without or with the jail flag */
-void	sp_chan_exec(struct sp_exec *e, int jail);
+/*
+ * The exec argv of the agent: without the jail flag, or with it and the
+ * jail's sizes from p (-t tmp-size, -s shm-size, -f tmp-files, in decimal;
+ * written into sz, which e points into).
+ */
+struct sp_chan_sizes {
+	char	tmp[24], shm[24], files[16];
+};
+void	sp_chan_exec(struct sp_exec *e, int jail, const struct policy *p,
+	    struct sp_chan_sizes *sz);
 
 /*
  * Relay the hijacked stream up (the 101 read, its leftover bytes in up's

@@ -1,7 +1,8 @@
 /*
  * The agent's channel (chan.h): its exec, created with stdin attached and
  * only with the agent's fixed argv (privd chooses nothing but the jail
- * flag, by route), and its start, only hijacked: the daemon's 101, then
+ * flag, by route; with it the jail's sizes come from sockproxy's policy),
+ * and its start, only hijacked: the daemon's 101, then
  * sockproxy's own 101 to privd, then the checked relay.
  */
 #include "op.h"
@@ -19,10 +20,11 @@ channel_create(struct sp_conn *c, int jail)
 {
 	struct sp_owned o;
 	struct sp_exec e;
+	struct sp_chan_sizes sz;
 
 	if (sp_owned_req(c, &o) < 0)
 		return;
-	sp_chan_exec(&e, jail);
+	sp_chan_exec(&e, jail, c->conf->policy, &sz);
 	sp_exec_create(c, &o, &e);
 }
 

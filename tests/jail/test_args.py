@@ -1,5 +1,7 @@
 """codeward-jail's argv and jail/seccomp-jail.py, without Docker: a bad
-command line never runs the program; the profile is Docker's default with
+command line never runs the program; codeward-agent refuses jail sizes that
+are not plain decimals inside the policy's bounds (and any without -j), as
+the zygote refuses a job message whose sizes are; the profile is Docker's default with
 exactly the two rules appended, and a profile that is not Docker's default
 is refused."""
 import json
@@ -12,6 +14,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from cwtest import BUILD, SOURCE, check, main  # noqa: E402
 
 JAIL = os.path.join(BUILD, "jail", "codeward-jail")
+AGENT = os.path.join(BUILD, "jail", "codeward-agent")
 GEN = os.path.join(SOURCE, "jail", "seccomp-jail.py")
 
 
@@ -29,6 +32,36 @@ def test_bad_argv_never_runs_the_program():
         r = run(argv)
         check(r.returncode == 125 and "ran" not in r.stdout and "usage:" in r.stderr,
               "%s: rc %d %r %r" % (argv, r.returncode, r.stdout, r.stderr))
+
+
+def test_agent_refuses_bad_sizes():
+    ok = ["-j", "-t", "1048576", "-s", "17179869184", "-f", "64"]
+    for argv in (["-t", "67108864"], ["-j", "-t", "67108864", "-t", "67108864"],
+                 ["-j", "-t", "64M"], ["-j", "-t", "067108864"], ["-j", "-t", "1048575"],
+                 ["-j", "-s", "17179869185"], ["-j", "-f", "63"], ["-j", "-f", "1048577"],
+                 ["-j", "-f", "+100"], ["-j", "-f", ""], ["-j", "-t", "99999999999999999999999"],
+                 ["-j", "-x"], ["-j", "extra"]):
+        r = subprocess.run([AGENT] + argv, stdin=subprocess.DEVNULL, capture_output=True)
+        check(r.returncode == 64 and r.stdout == b"" and r.stderr == b"",
+              "agent %s: rc %d %r %r" % (argv, r.returncode, r.stdout, r.stderr))
+    # the bounds themselves pass the parse (the agent then goes on: not 64)
+    r = subprocess.run([AGENT] + ok, stdin=subprocess.DEVNULL, capture_output=True)
+    check(r.returncode != 64 and r.stderr == b"", "agent %s: rc %d" % (ok, r.returncode))
+
+
+def test_zygote_refuses_bad_sizes():
+    sys.path.insert(0, os.path.join(SOURCE, "sandbox", "runner", "python"))
+    import cw_jzygote as z
+    d = z.JOBS + "j1"
+    good = "%s 5000 67108864 16777216 4096" % d
+    check(z.parse(good.encode()) == (d, "5000", (64 << 20, 16 << 20, 4096)),
+          "zygote: %r" % (z.parse(good.encode()),))
+    for msg in ("%s 5000" % d, "%s 5000 64M 16777216 4096" % d,
+                "%s 5000 67108864 16777216 63" % d, "%s 5000 1048575 16777216 64" % d,
+                "%s 5000 67108864 17179869185 64" % d, "%s 5000 067108864 16777216 64" % d,
+                "%s 5000  67108864 16777216 64" % d, "%s 5000 67108864 16777216 64 1" % d,
+                "/tmp/x 5000 67108864 16777216 4096"):
+        check(z.parse(msg.encode()) is None, "zygote took %r" % msg)
 
 
 def test_root_is_refused():

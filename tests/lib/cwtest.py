@@ -185,13 +185,17 @@ def worker_image():
     return _WORKER_IMAGE[base]
 
 
+# the agent's argv as sockproxy writes it (sockproxy/op_channel.c)
+AGENT_ARGV = r"/usr/local/bin/codeward-agent -j( -t [0-9]+ -s [0-9]+ -f [0-9]+)?"
+
 # what a worker holds between executions under isolation jail, each at
 # most so many times: its init and idle process, codeward-agent, and the
 # agent's zygote (one Python with the data stack imported, which forks
 # each stateless py job into its fresh jail and runs no job's code)
 WORKER_OWN = ((r"/sbin/docker-init -- /usr/local/bin/cw-idle", 1),
               (r"(/usr/local/bin/cw-idle|sleep infinity)", 1),
-              (r"/usr/local/bin/codeward-agent -j", 1),
+              # with the jail's sizes sockproxy wrote from the policy
+              (AGENT_ARGV, 1),
               (r"python3 /usr/local/lib/codeward/python/cw_jzygote\.py", 1))
 
 
@@ -232,7 +236,7 @@ def worker_strays(procs):
 
 def is_worker(procs):
     """a container's processes are a worker's: its agent runs (-j)"""
-    return any(p[-1] == "/usr/local/bin/codeward-agent -j" for p in procs or [])
+    return any(re.fullmatch(AGENT_ARGV, p[-1]) for p in procs or [])
 
 
 def policy_text(overrides=(), keys_path=None, image=None):

@@ -6,11 +6,13 @@ agent (a socketpair: no name anywhere). It imports the data stack once
 (cw_zygote.preload), says b"ready" (b"unfit" when a jail could not be
 entered first, e.g. under gVisor 2022, which has no mount namespace for it:
 the agent then sends every job cold), then takes one job at a time: the
-message "DIR TIMEOUT_MS" with the job's stdin, stdout and stderr. For each it
-forks a child (killed when the zygote dies) that enters, in a session
-of its own, a fresh jail on DIR in-process (libcwjail.so's
-cw_jail_enter: new user, pid, mount, ipc, uts and net namespaces, fresh
-/tmp and /dev/shm, DIR bound on /mnt/data, every other descriptor closed,
+message "DIR TIMEOUT_MS TMP SHM FILES" (the jail's /tmp and /dev/shm bytes
+and their inode cap: the agent's -t, -s, -f, from the policy) with the job's
+stdin, stdout and stderr. For each it forks a child (killed when the zygote
+dies) that enters, in a session of its own, a fresh jail on DIR in-process
+(libcwjail.so's cw_jail_enter: new user, pid, mount, ipc, uts and net
+namespaces, fresh /tmp and /dev/shm of those sizes, DIR bound on /mnt/data,
+every other descriptor closed,
 no_new_privs and the jail's seccomp filter) and, as pid 2 under the jail's
 init, becomes the program (/mnt/data/.codeward/code) as `python3 main.py`
 would run it. The zygote answers b"P" and the child's pid (with a pidfd of
@@ -37,21 +39,36 @@ LIB = "/usr/local/lib/codeward/libcwjail.so"
 JOBS = "/mnt/data/.codeward-agent/"
 CODE = "/mnt/data/.codeward/code"
 REQ_MAX = 256
+# jail/jail.h's JAIL_SIZE_* and JAIL_FILES_* (cw_jail_enter refuses others)
+SIZE_MIN, SIZE_MAX = 1 << 20, 16 << 30
+FILES_MIN, FILES_MAX = 64, 1 << 20
 PR_SET_PDEATHSIG = 1
 LIBC = ctypes.CDLL(None, use_errno=True)
 
 
+def _number(w, lo, hi):
+    """A plain decimal in [lo, hi], or None."""
+    if not w.isascii() or not w.isdigit() or w[0] == "0" or len(w) > 12:
+        return None
+    v = int(w)
+    return v if lo <= v <= hi else None
+
+
 def parse(data):
-    words = data.decode("ascii", "replace").split()
-    if len(words) != 2 or not words[1].isdigit():
+    words = data.decode("ascii", "replace").split(" ")
+    if len(words) != 5 or not words[1].isascii() or not words[1].isdigit():
         return None
     d = words[0]
     if not d.startswith(JOBS) or "/." in d[len(JOBS) - 1:] or "//" in d:
         return None
-    return d, words[1]
+    sizes = (_number(words[2], SIZE_MIN, SIZE_MAX), _number(words[3], SIZE_MIN, SIZE_MAX),
+             _number(words[4], FILES_MIN, FILES_MAX))
+    if None in sizes:
+        return None
+    return d, words[1], sizes
 
 
-def become_program(lib, d, timeout_ms, zygote):
+def become_program(lib, d, timeout_ms, sizes, zygote):
     """In the forked child: the jail, then the program. Never returns."""
     code = 125
     try:
@@ -61,7 +78,7 @@ def become_program(lib, d, timeout_ms, zygote):
             os._exit(125)
         os.environ["CW_LANG"] = "py"
         os.environ["CW_TIMEOUT_MS"] = timeout_ms
-        if lib.cw_jail_enter(os.fsencode(d)) != 0:
+        if lib.cw_jail_enter(os.fsencode(d), *sizes) != 0:
             err = ctypes.get_errno()
             os.write(2, b"codeward-jail: enter: %s\n" % os.strerror(err).encode())
             os._exit(125)
@@ -144,7 +161,9 @@ def fit(lib):
     pid = os.fork()
     if pid == 0:
         os.dup2(os.open(os.devnull, os.O_RDWR), 2)	# its complaint goes nowhere
-        os._exit(0 if lib.cw_jail_enter(os.fsencode(d)) == 0 else 125)
+        # the smallest jail: whether one can be entered at all
+        os._exit(0 if lib.cw_jail_enter(os.fsencode(d), SIZE_MIN, SIZE_MIN, FILES_MIN) == 0
+                 else 125)
     _, status = os.waitpid(pid, 0)
     os.rmdir(d)
     return status == 0
@@ -159,7 +178,8 @@ def main():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         lib = ctypes.CDLL(LIB, use_errno=True)
-        lib.cw_jail_enter.argtypes = [ctypes.c_char_p]
+        lib.cw_jail_enter.argtypes = [ctypes.c_char_p, ctypes.c_uint64, ctypes.c_uint64,
+                                      ctypes.c_uint32]
         lib.cw_jail_enter.restype = ctypes.c_int
     except (OSError, AttributeError):
         lib = None			# an image without it: unfit as well
