@@ -193,9 +193,9 @@ privd_part(struct text *t, const struct ipc_metrics_reply *p)
 	    "Sandbox containers that exist now: running an execution or waiting in the pool.",
 	    p->live);
 	one(t, "codeward_pool_ready", "gauge",
-	    "Started, never-used sandboxes waiting in the warm pool.", p->pool_ready);
+	    "Started, never-used sandboxes waiting in the warm pool (under isolation jail: idle workers).", p->pool_ready);
 	one(t, "codeward_pool_capacity", "gauge",
-	    "Sandboxes the warm pool holds when full (the policy's pool, for each image and kind it keeps).",
+	    "Sandboxes the warm pool holds when full (the policy's pool, for each image and kind it keeps; under isolation jail the idle workers an image keeps at most, the larger of pool and total).",
 	    p->pool_target);
 	one(t, "codeward_sandboxes_created_total", "counter",
 	    "Sandbox containers created.", p->created);

@@ -295,7 +295,9 @@ wpool_configure(const struct policy *p)
 	}
 	gen = p;
 	target = p->isolation == ISOLATION_JAIL ? p->pool : 0;
-	for (l = 0; l < LANG_COUNT && target > 0; l++)
+	/* an image some language runs on: filled to 'pool', and reported
+	 * (wpool_sizes) even at pool 0, when runs leave idle workers in it */
+	for (l = 0; l < LANG_COUNT && p->isolation == ISOLATION_JAIL; l++)
 		if (p->langs[l].enabled)
 			pools[p->langs[l].image].used = 1;
 	need = p->isolation == ISOLATION_JAIL || nstale > 0;
@@ -419,7 +421,9 @@ wpool_sizes(uint32_t *ready, uint32_t *capacity)
 	for (i = 0; i < POLICY_IMAGES_MAX; i++)
 		if (pools[i].used) {
 			*ready += (uint32_t)pools[i].n;
-			*capacity += target;
+			/* what wpool_release keeps idle at most, not only the
+			 * filler's 'pool': a worker back from a run may stay */
+			*capacity += gen != NULL ? keep_max(gen) : target;
 		}
 	pthread_mutex_unlock(&wp_lock);
 }

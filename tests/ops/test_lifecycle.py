@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 
-from cwtest import BUILD, DOCKER_SOCK, Appliance, Fail, check, docker_api, free_port, main
+from cwtest import Appliance, Fail, check, docker_api, free_port, main
 from opslib import audit_lines, daemon_log, running_sandboxes, scrape, wait_for
 
 OVERRIDES = [("concurrency", "pool", "0"), ("time", "default", "60s"), ("time", "max", "60s")]
@@ -24,18 +24,13 @@ def start_privd(a, port):
     """A new privd (and frontd) on the appliance's sockproxy, on 'port'."""
     a.port = port
     a.procs["privd"] = subprocess.Popen(
-        [os.path.join(BUILD, "privd", "codeward-privd"), "--policy", a.policy_path,
-         "--sockproxy", a.sock, "--frontd", os.path.join(BUILD, "frontd", "codeward-frontd"),
-         "--listen", "127.0.0.1:%d" % port, "--store", a.store],
-        stdout=a.logs["privd"], stderr=subprocess.STDOUT)
+        a.privd_argv(), stdout=a.logs["privd"], stderr=subprocess.STDOUT)
     wait_for("privd healthy", lambda: health(a), 30)
 
 
 def start_sockproxy(a):
     a.procs["sockproxy"] = subprocess.Popen(
-        [os.path.join(BUILD, "sockproxy", "codeward-sockproxy"), "--listen", a.sock,
-         "--upstream", DOCKER_SOCK, "--policy", a.policy_path, "--instance", a.instance],
-        stdout=a.logs["sockproxy"], stderr=subprocess.STDOUT)
+        a.sockproxy_argv(), stdout=a.logs["sockproxy"], stderr=subprocess.STDOUT)
 
 
 def health(a):

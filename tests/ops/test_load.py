@@ -112,13 +112,17 @@ def batch(a, first, n):
 
 
 def settled_rss(a, pids):
-    """each daemon's VmRSS once the appliance is idle again (no run, the pool
-    refilled: the removals and refills after the last answer are done), the
-    median of five readings 0.2 s apart"""
+    """each daemon's VmRSS once the appliance is idle again (no run, every
+    sandbox idle in the pool, and under container the pool refilled: the
+    removals and refills after the last answer are done; under jail the
+    workers a run leaves idle stay), the median of five readings 0.2 s
+    apart"""
     def idle():
         s = scrape(a.port, a.key)
+        ready = s.get("codeward_pool_ready")
         return (s.get("codeward_executions_running") == 0 and
-                s.get("codeward_pool_ready") == s.get("codeward_pool_capacity"))
+                ready == s.get("codeward_sandboxes_active") and
+                (a.isolation == "jail" or ready == s.get("codeward_pool_capacity")))
     wait_for("the appliance idle", idle, 60, 0.2)
     time.sleep(0.5)
     reads = []
