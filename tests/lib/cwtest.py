@@ -314,6 +314,7 @@ class Appliance:
         if self.isolation == "jail" and ("sandbox", "runtime", "runsc") in overrides and \
                 not any(o[:2] == ("sandbox", "jail-runsc-caps") for o in overrides):
             pre.append(("sandbox", "jail-runsc-caps", RUNSC_JAIL_CAPS))
+        self.pre = pre
         overrides = pre + overrides
         self.instance = "test-%s-%s" % (name, secrets.token_hex(4))
         self.dir = tempfile.mkdtemp(prefix="cw-%s-" % name)
@@ -326,13 +327,18 @@ class Appliance:
             f.write(h.stdout)
         self.policy_path = os.path.join(self.dir, "policy")
         with open(self.policy_path, "w") as f:
-            f.write(policy_text(overrides, self.keys_path,
-                                worker_image() if self.isolation == "jail" else None))
+            f.write(self.text(overrides))
         self.sock = os.path.join(self.dir, "sockproxy.sock")
         self.store = os.path.join(self.dir, "store")
         self.port = free_port()
         self.procs = {}
         self.logs = {}
+
+    def text(self, overrides=()):
+        """a policy for this appliance: its isolation's lines (and under
+        jail cwtest's worker image), then the overrides"""
+        return policy_text(self.pre + [o for o in overrides if o not in self.pre],
+                           self.keys_path, worker_image() if self.isolation == "jail" else None)
 
     def sockproxy_argv(self):
         return [os.path.join(BUILD, "sockproxy", "codeward-sockproxy"), "--listen", self.sock,

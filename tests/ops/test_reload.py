@@ -17,7 +17,7 @@ import threading
 import time
 
 from cwhttp import Client
-from cwtest import SOURCE, Appliance, check, docker_api, policy_text
+from cwtest import SOURCE, Appliance, check, docker_api
 from opslib import (audit_lines, daemon_log, main_then_stop, policy_id, running_sandboxes,
                     scrape, wait_for)
 
@@ -123,7 +123,7 @@ def test_1_start_logs_and_runs_under_its_policy():
 def test_2_broken_policy_is_refused_and_changes_nothing():
     a = setup()
     good = open(a.policy_path).read()
-    bad = policy_text(BASE + [("sandbox", "memory", "lots")], a.keys_path)
+    bad = a.text(BASE + [("sandbox", "memory", "lots")])
     badline = bad.split("\n").index("memory lots") + 1
     write_policy(bad)
     m = marks()
@@ -144,14 +144,14 @@ def test_2_broken_policy_is_refused_and_changes_nothing():
 
 def test_3_a_restart_setting_is_refused():
     a = setup()
-    write_policy(policy_text(BASE + [("metrics", "listen", "none")], a.keys_path))
+    write_policy(a.text(BASE + [("metrics", "listen", "none")]))
     m = marks()
     hup("sockproxy")
     hup("privd")
     for name in ("sockproxy", "privd"):
         log_after(name, m[name], "a restart is needed")
         check(ids["old"] + " stays in force" in daemon_log(a, name)[m[name]:], name)
-    write_policy(policy_text(BASE, a.keys_path))
+    write_policy(a.text(BASE))
 
 
 def test_4_apply_puts_a_good_policy_in_force():
@@ -168,7 +168,7 @@ def test_4_apply_puts_a_good_policy_in_force():
     t.start()
     wait_for("the slow run in flight", lambda: scrape(a.port, a.key).get(
         "codeward_executions_running") >= 1, 30)
-    write_policy(policy_text(new, a.keys_path))
+    write_policy(a.text(new))
     ids["new"] = policy_id(a.policy_path)
     check(ids["new"] != ids["old"], "the new policy has the old id")
     # ./codeward policy apply, on this appliance's files
@@ -195,9 +195,13 @@ def test_4_apply_puts_a_good_policy_in_force():
     # the slow run: admitted before, finished under the old policy
     j = slow["r"]
     check(j["stdout"] == "slow\n", "slow run %r" % j)
-    old_runs = [x for x in audit_lines(daemon_log(a, "privd"), "exec")
-                if x["policy"] == ids["old"] and x["container"] in slow["mems"]]
-    check(len(old_runs) == 1 and slow["mems"][old_runs[0]["container"]] == OLD_MEMORY,
+    # its audit lines, found by its session id (under jail its worker
+    # served earlier runs too)
+    log = daemon_log(a, "privd")
+    run_ids = [x["run"] for x in audit_lines(log, "exec-files") if x["session"] == j["session_id"]]
+    old_runs = [x for x in audit_lines(log, "exec")
+                if x["run"] in run_ids and x["policy"] == ids["old"]]
+    check(len(old_runs) == 1 and slow["mems"].get(old_runs[0]["container"]) == OLD_MEMORY,
           "the run under way: %r %r" % (old_runs, slow["mems"]))
     # the next runs: the new memory (the pool's old sandbox is not used) and hash
     run_and_check(NEW_MEMORY, ids["new"])
