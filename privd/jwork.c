@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "dkhttp.h"
+#include "jstop.h"
 #include "log.h"
 #include "session.h"
 #include "util.h"
@@ -140,11 +141,17 @@ jail_exec(struct run *r)
 	const struct job *j = r->job;
 	struct ipc_exec_done *d = &r->done;
 	const char *why = NULL;
+	struct dk_watch *watch;
 	enum worker_end end;
+	long status;
 	int f;
 
+	watch = jail_watch(&r->dk, j->policy, r->cid, j->timeout_ms +
+	    KILL_MARGIN_MS + KILL_GRACE_MS);
 	end = worker_job(r->w, j, r->session_held ? FRAME_JOB_SESSION : 0,
 	    r->outfd, r->tarfd, KILL_MARGIN_MS, KILL_GRACE_MS, &why);
+	status = jail_watch_end(&r->dk, watch, r->cid, end == WORKER_LOST &&
+	    !privd.killed_all && r->w->ch.why == NULL);
 	if (end == WORKER_DONE || end == WORKER_DONE_KILLED)
 		return answer_of(r, end == WORKER_DONE_KILLED);
 	r->doubt = 1;
@@ -175,8 +182,7 @@ jail_exec(struct run *r)
 		d->kill = IPC_KILL_TIME;
 		d->limit = j->timeout_ms;
 	} else {
-		d->kill = IPC_KILL_SANDBOX;
-		d->limit = 255;
+		jail_stop_kill(status, j->policy->memory, d);
 	}
 	d->exit_code = -1;
 	r->outlen = r->w->ch.outlen;
