@@ -525,7 +525,7 @@ dk_watch_start(struct dk *d, const char *cid, long timeout_ms)
 	w->timeout_ms = timeout_ms;
 	atomic_init(&w->stop, 0);
 	atomic_init(&w->fired, 0);
-	if (cw_thread_spawn(&w->thread, watch_thread, w, 128 * 1024) != 0) {
+	if (cw_thread_spawn(&w->thread, watch_thread, w, 256 * 1024) != 0) {
 		free(w);
 		return NULL;
 	}
