@@ -141,19 +141,19 @@ jail_exec(struct run *r)
 	const struct job *j = r->job;
 	struct ipc_exec_done *d = &r->done;
 	const char *why = NULL;
+	struct dk_watch *watch;
 	enum worker_end end;
 	long status;
 	int f;
 
-	r->watch = jail_watch(&r->dk, j->policy, r->cid, j->timeout_ms +
+	watch = jail_watch(&r->dk, j->policy, r->cid, j->timeout_ms +
 	    KILL_MARGIN_MS + KILL_GRACE_MS);
 	end = worker_job(r->w, j, r->session_held ? FRAME_JOB_SESSION : 0,
 	    r->outfd, r->tarfd, KILL_MARGIN_MS, KILL_GRACE_MS, &why);
-	if (end == WORKER_DONE || end == WORKER_DONE_KILLED)
-		return answer_of(r, end == WORKER_DONE_KILLED);	/* watch: release */
-	status = jail_watch_end(&r->dk, r->watch, r->cid, end == WORKER_LOST &&
+	status = jail_watch_end(&r->dk, watch, r->cid, end == WORKER_LOST &&
 	    !privd.killed_all && r->w->ch.why == NULL);
-	r->watch = NULL;
+	if (end == WORKER_DONE || end == WORKER_DONE_KILLED)
+		return answer_of(r, end == WORKER_DONE_KILLED);
 	r->doubt = 1;
 	if (privd.killed_all)
 		return PROGRAM_SHUTDOWN;	/* the shutdown's kill ended it */
@@ -200,9 +200,6 @@ jail_release(struct run *r)
 	const struct policy *p = j->policy;
 	struct worker *w = r->w;
 
-	/* a job's watch that ended well, after the answer: its last poll waits */
-	(void)jail_watch_end(&r->dk, r->watch, r->cid, 0);
-	r->watch = NULL;
 	if (w != NULL && (d->session == IPC_SESS_NEW_KEPT ||
 	    d->session == IPC_SESS_REUSED_KEPT)) {
 		sandbox_use(r->cid, 0);	/* kept idle: a resync may judge it */

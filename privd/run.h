@@ -43,7 +43,6 @@ struct run {
 	int		retried;	/* a stale sandbox was replaced once */
 	struct record_run rec;
 	struct worker	*w;		/* isolation jail: the worker, or NULL */
-	struct dk_watch	*watch;		/* and the job's wait on it (jstop.c), or NULL */
 	int		doubt;		/* the worker is not to serve again */
 	struct ipc_exec_done done;	/* the answer, filled stage by stage */
 	uint64_t	t0;		/* admitted (ms) */
