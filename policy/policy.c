@@ -172,6 +172,14 @@ finish(struct parser *ps)
 	    p->isolation != ISOLATION_JAIL))
 		return parser_fail(ps, "jail-runsc-caps is for isolation jail with "
 		    "runtime runsc only; none");
+	ps->line = line_of(ps, "pids", "isolation");
+	if (p->runtime == RUNTIME_RUNSC && p->isolation == ISOLATION_JAIL &&
+	    p->pids < POLICY_PIDS_RUNSC_JAIL_FLOOR)
+		return parser_fail(ps, "pids %u is too low for isolation jail with "
+		    "runtime runsc: a worker's gVisor keeps the host threads its "
+		    "jobs made it start (ptrace stubs), so its count grows with "
+		    "each job it serves; at least %d", p->pids,
+		    POLICY_PIDS_RUNSC_JAIL_FLOOR);
 	ps->line = line_of(ps, "jail-seccomp", "isolation");
 	if (p->isolation == ISOLATION_JAIL && p->jail_seccomp[0] == '\0')
 		return parser_fail(ps, "isolation jail needs jail-seccomp: the sha256 of "

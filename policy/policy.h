@@ -160,6 +160,7 @@ struct policy {
 #define POLICY_PIDS_CEIL	4096
 #define POLICY_PIDS_FLOOR	8
 #define POLICY_PIDS_RUNSC_FLOOR	256	/* gVisor's own threads count too */
+#define POLICY_PIDS_RUNSC_JAIL_FLOOR 1024	/* and a worker keeps its jobs' (SECURITY.md) */
 #define POLICY_NOFILE_FLOOR	64
 #define POLICY_NOFILE_CEIL	65536
 #define POLICY_TMP_CEIL		(16ULL << 30)

@@ -513,9 +513,8 @@ watch_thread(void *arg)
 	return NULL;
 }
 
-/* start waiting for container cid to stop, for at most timeout_ms */
-static struct dk_watch *
-watch_start(struct dk *d, const char *cid, long timeout_ms)
+struct dk_watch *
+dk_watch_start(struct dk *d, const char *cid, long timeout_ms)
 {
 	struct dk_watch *w;
 
@@ -526,7 +525,7 @@ watch_start(struct dk *d, const char *cid, long timeout_ms)
 	w->timeout_ms = timeout_ms;
 	atomic_init(&w->stop, 0);
 	atomic_init(&w->fired, 0);
-	if (cw_thread_spawn(&w->thread, watch_thread, w, 128 * 1024) != 0) {
+	if (cw_thread_spawn(&w->thread, watch_thread, w, 256 * 1024) != 0) {
 		free(w);
 		return NULL;
 	}
@@ -575,7 +574,7 @@ dk_exec_start(struct dk *d, const char *cid, const char *execid, int fd,
 	char path[160];
 	int r;
 
-	if ((w = watch_start(d, cid, left + 60000)) == NULL)
+	if ((w = dk_watch_start(d, cid, left + 60000)) == NULL)
 		log_warnx("dk_exec_start: no watch on the sandbox; the time limit "
 		    "still holds");
 	*wp = w;

@@ -68,6 +68,11 @@ enum dk_stream_end dk_exec_start(struct dk *d, const char *cid,
 	    const char *execid, int fd, uint64_t cap, uint64_t deadline_ms,
 	    uint64_t *len, struct dk_watch **watch);
 /*
+ * Start waiting for container cid to stop, for at most timeout_ms (a
+ * second connection of its own); NULL when none could start.
+ */
+struct dk_watch *dk_watch_start(struct dk *d, const char *cid, long timeout_ms);
+/*
  * End a watch, first giving the container grace_ms to be seen stopping:
  * 1 with its exit status when it stopped, else 0. Frees the watch.
  */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "dkhttp.h"
+#include "jstop.h"
 #include "log.h"
 #include "session.h"
 #include "util.h"
@@ -143,11 +144,17 @@ jail_exec(struct run *r)
 	struct ipc_exec_done *d = &r->done;
 	const char *why = NULL;
 	enum worker_state ws;
+	struct dk_watch *watch;
 	enum worker_end end;
+	long status;
 	int f;
 
+	watch = jail_watch(&r->dk, j->policy, r->cid, j->timeout_ms +
+	    KILL_MARGIN_MS + KILL_GRACE_MS);
 	end = worker_job(r->w, j, r->session_held ? FRAME_JOB_SESSION : 0,
 	    r->outfd, r->tarfd, KILL_MARGIN_MS, KILL_GRACE_MS, &why);
+	status = jail_watch_end(&r->dk, watch, r->cid, end == WORKER_LOST &&
+	    !privd.killed_all && r->w->ch.why == NULL);
 	if (end == WORKER_DONE || end == WORKER_DONE_KILLED)
 		return answer_of(r, end == WORKER_DONE_KILLED);
 	r->doubt = 1;
@@ -173,8 +180,9 @@ jail_exec(struct run *r)
 	 * worker stopped or gone. Unreachable (sockproxy gone) or the worker
 	 * still running (the channel's path ended, not the sandbox): an
 	 * engine failure, as a container's exec whose status cannot be read.
+	 * A status the watch read (jstop.c) is the worker's end already.
 	 */
-	if (end == WORKER_LOST &&
+	if (end == WORKER_LOST && status < 0 &&
 	    (ws = worker_state(&r->dk, r->cid,
 	    STOP_GRACE_MS)) != WORKER_EXITED) {
 		char e[sizeof(r->dk.err)];
@@ -196,8 +204,7 @@ jail_exec(struct run *r)
 		d->kill = IPC_KILL_TIME;
 		d->limit = j->timeout_ms;
 	} else {
-		d->kill = IPC_KILL_SANDBOX;
-		d->limit = 255;
+		jail_stop_kill(status, j->policy->memory, d);
 	}
 	d->exit_code = -1;
 	r->outlen = r->w->ch.outlen;

@@ -81,11 +81,14 @@ write_compose_policies() {
 		fi
 		cp "$base" "$cw/$p.policy.tmp"
 		# isolation jail under runsc: gVisor's capabilities for the jail's helper
-		caps=none
-		[ "$(policy_value sandbox isolation "$base")" = jail ] && caps=$JAIL_RUNSC_CAPS
+		caps=none pids=256
+		if [ "$(policy_value sandbox isolation "$base")" = jail ]; then
+			caps=$JAIL_RUNSC_CAPS pids=1024
+		fi
 		case "$p" in
-			# gVisor's own threads count against pids (policy/README.md, notes)
-			gvisor) policy_tool set sandbox pids 256 sandbox runtime runsc \
+			# gVisor's own threads count against pids (policy/README.md,
+			# notes; under jail they grow with a worker's jobs: 1024)
+			gvisor) policy_tool set sandbox pids "$pids" sandbox runtime runsc \
 				sandbox jail-runsc-caps "$caps" "$cw/$p.policy.tmp" ;;
 			gpu) policy_tool set sandbox gpu all "$cw/$p.policy.tmp" ;;
 		esac || die "cannot edit $cw/$p.policy.tmp"

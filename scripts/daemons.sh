@@ -100,7 +100,12 @@ policy_isolation() {
 	if [ "$1" = jail ]; then
 		sum=$(jail_profile_sum)
 		[ "$(policy_value sandbox jail-seccomp)" = "$sum" ] || set=(sandbox jail-seccomp "$sum")
-		[ "$(policy_value sandbox runtime)" = runsc ] && caps=$JAIL_RUNSC_CAPS
+		if [ "$(policy_value sandbox runtime)" = runsc ]; then
+			caps=$JAIL_RUNSC_CAPS
+			# gVisor's threads in a worker grow with its jobs: the
+			# parser wants 1024 at least (policy/README.md, pids)
+			[ "$(policy_value sandbox pids)" -ge 1024 ] || set+=(sandbox pids 1024)
+		fi
 	fi
 	# only the lines whose value changes (a rewritten line loses its comment)
 	[ "$(policy_value sandbox jail-runsc-caps)" = "$caps" ] || set+=(sandbox jail-runsc-caps "$caps")

@@ -44,11 +44,11 @@ RUNNER = (("cw-run", "/usr/local/lib/codeward/cw-run"),
           ("python/cw_jzygote.py", "/usr/local/lib/codeward/python/cw_jzygote.py"))
 
 
-# Under runsc the agent's worker gets pids 1024, not the policy's floor
-# of 256: at 256, back-to-back jobs through the agent took the whole
-# sandbox down (the container exited, code 2) in about one run in four of
-# test_agent_runsc.py; at 1024, none in sixteen (SECURITY.md, the agent
-# under runsc).
+# Under runsc the agent's worker gets pids 1024, the policy's floor for
+# isolation jail with runsc: at 256, back-to-back jobs through the agent
+# took the whole sandbox down (the container exited, code 2) in about one
+# run in four of test_agent_runsc.py; at 1024, none in sixteen (SECURITY.md,
+# the agent under runsc; test_runsc_pids.py).
 RUNSC_AGENT_PIDS = 1024
 
 

@@ -519,7 +519,7 @@ def test_runsc_worker_through_sockproxy():
     d = h.workdir()
     prof, digest = jail_profile(d)
     policy = h.write_policy(d, sandbox_image_id(), {
-        "pids": "256", "runtime": "runsc", "isolation": "jail", "jail-seccomp": digest,
+        "pids": "1024", "runtime": "runsc", "isolation": "jail", "jail-seccomp": digest,
         "jail-runsc-caps": "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP"})
     px = h.Proxy(d, h.DOCKER_SOCK, policy, INSTANCE + "-sp", args=["--jail-seccomp", prof])
     try:

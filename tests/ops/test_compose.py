@@ -183,7 +183,9 @@ def test_setup_writes_the_configuration():
     for line in ("mode            api-key+jwt", "jwt-public-key  /etc/codeward/jwt-public.pem"):
         check(line in pol, "policy lacks %r" % line)
     gv = open(os.path.join(cw, "gvisor.policy")).read()
-    check("runtime         runsc" in gv and "pids            256" in gv, "gvisor")
+    check("runtime         runsc" in gv and
+          ("pids            1024" if policy_get(pol, "sandbox", "isolation") == "jail"
+           else "pids            256") in gv, "gvisor")
     check("gpu             all" in open(os.path.join(cw, "gpu.policy")).read(), "gpu")
     # the workers' profile: every policy pins the committed file, the one
     # sockproxy's image carries; runsc under jail with gVisor's caps

@@ -273,7 +273,9 @@ def test_4_isolation_jail_pins_the_trees_profile():
                     "sandbox", "isolation", "container", d.policy], check=True)
     d.run("policy", "isolation", "jail")
     t = d.text()
+    # (and pids raised to the 1024 a runsc jail needs)
     check(policy_get(t, "sandbox", "isolation") == "jail" and
+          policy_get(t, "sandbox", "pids") == "1024" and
           policy_get(t, "sandbox", "jail-runsc-caps") == caps and
           policy_get(t, "sandbox", "jail-seccomp") == sum_, "runsc, jail: %r" %
           changed_lines(before, t))

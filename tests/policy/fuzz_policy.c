@@ -31,7 +31,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (p.swap < p.memory || p.time_default_ms > p.time_max_ms ||
 	    p.conc_per_user > p.conc_total || p.uid == 0 ||
 	    p.lifetime_s < POLICY_LIFETIME_FLOOR_S || p.nimages > POLICY_IMAGES_MAX ||
-	    (p.runtime == RUNTIME_RUNSC && p.pids < POLICY_PIDS_RUNSC_FLOOR))
+	    (p.runtime == RUNTIME_RUNSC && p.pids < POLICY_PIDS_RUNSC_FLOOR) ||
+	    (p.runtime == RUNTIME_RUNSC && p.isolation == ISOLATION_JAIL &&
+	    p.pids < POLICY_PIDS_RUNSC_JAIL_FLOOR))
 		abort();
 	if (policy_format(&p, out, sizeof(out)) != 0)
 		abort();

@@ -44,7 +44,7 @@ MEMORY = "512M"      # what the shipped policy says; the notices name it
 PIDS = 128 if RUNTIME == "runc" else 256
 # isolation jail under runsc: the workers run as root in gVisor's kernel with
 # the capabilities the policy line names (jail-runsc-caps), and back-to-back
-# jails in one worker need room past 256 for gVisor's threads (SECURITY.md)
+# jails in one worker: the parser refuses fewer than 1024 pids (SECURITY.md)
 RUNSC_JAIL = [("sandbox", "jail-runsc-caps", "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP")]
 if RUNTIME == "runsc" and ISOLATION == "jail":
     PIDS = 1024

@@ -186,6 +186,18 @@ static const struct bad bad[] = {
 	    "with runtime runsc needs jail-runsc-caps SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP: "
 	    "gVisor (2022) has no mount namespace, the jail is built as root in its kernel "
 	    "(SECURITY.md)" },
+	{ "[sandbox]\npids 1023\nruntime runsc\nisolation jail\njail-seccomp sha256:"
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+	    "jail-runsc-caps SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP\n", "t.policy:2: pids "
+	    "1023 is too low for isolation jail with runtime runsc: a worker's gVisor keeps "
+	    "the host threads its jobs made it start (ptrace stubs), so its count grows with "
+	    "each job it serves; at least 1024" },
+	{ "[sandbox]\nruntime runsc\nisolation jail\njail-seccomp sha256:"
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+	    "jail-runsc-caps SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP\npids 256\n",
+	    "t.policy:6: pids 256 is too low for isolation jail with runtime runsc: a worker's "
+	    "gVisor keeps the host threads its jobs made it start (ptrace stubs), so its count "
+	    "grows with each job it serves; at least 1024" },
 	{ "[sandbox]\njail-runsc-caps SYS_ADMIN,SETUID\n", "t.policy:2: jail-runsc-caps "
 	    "'SYS_ADMIN,SETUID': none, or SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP" },
 	{ "[sandbox]\njail-runsc-caps SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP\n", "t.policy:2: "
@@ -297,7 +309,7 @@ static const struct good good[] = {
 	    { "isolation       jail\nreuse           1\nworker-age      10s\n",
 	      "jail-seccomp    sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n" } },
 	{ "", { "jail-seccomp    none\njail-runsc-caps none\n" } },
-	{ "[sandbox]\npids 256\nruntime runsc\nisolation jail\njail-seccomp sha256:"
+	{ "[sandbox]\npids 1024\nruntime runsc\nisolation jail\njail-seccomp sha256:"
 	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
 	    "jail-runsc-caps SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP\n",
 	    { "runtime         runsc\nisolation       jail\n",

@@ -144,14 +144,18 @@ def test_several_settings_in_order():
     runc_jail = open(jail).read()
     for args in (("sandbox", "runtime", "runsc"),
                  ("sandbox", "jail-runsc-caps", "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP")):
-        rc, _, err = tool("set", "sandbox", "pids", "256", *args, jail)
+        rc, _, err = tool("set", "sandbox", "pids", "1024", *args, jail)
         check(rc == 1 and "jail-runsc-caps" in err, "%r: %d %r" % (args, rc, err))
         check(open(jail).read() == runc_jail, "%r: a refused edit wrote the file" % (args,))
+    # (and pids 1024 at least: gVisor's threads under jail, policy/policy.c)
     rc, _, err = tool("set", "sandbox", "jail-runsc-caps", "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP",
                       "sandbox", "pids", "256", "sandbox", "runtime", "runsc", jail)
+    check(rc == 1 and "at least 1024" in err, err)
+    rc, _, err = tool("set", "sandbox", "jail-runsc-caps", "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP",
+                      "sandbox", "pids", "1024", "sandbox", "runtime", "runsc", jail)
     check(rc == 0, err)
     check(sorted(y for _, y in lines_changed(runc_jail, open(jail).read())) ==
-          ["jail-runsc-caps SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP", "pids            256",
+          ["jail-runsc-caps SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP", "pids            1024",
            "runtime         runsc"], "changed %r" % lines_changed(runc_jail, open(jail).read()))
     # the order of one edit's settings no longer matters
     rc, _, err = tool("set", "auth", "mode", "api-key+jwt", "auth", "jwt-public-key", "/etc/j.pem",

@@ -89,7 +89,7 @@ def runsc_jail(d):
         f.write('{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[]}')
     digest = "sha256:" + hashlib.sha256(open(prof, "rb").read()).hexdigest()
     policy = h.write_policy(d, h.FAKE_IMAGE, {
-        "pids": "256", "runtime": "runsc", "isolation": "jail", "jail-seccomp": digest,
+        "pids": "1024", "runtime": "runsc", "isolation": "jail", "jail-seccomp": digest,
         "jail-runsc-caps": "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP"})
     inst = h.instance_name("goldenrj")
     px = h.Proxy(d, mock.path, policy, inst, args=["--jail-seccomp", prof])
