@@ -11,8 +11,9 @@ capability (not even in its own user namespace), no_new_privs and the
 jail's filter; its inputs, changed files and open figures come back;
 timeout, KILL and the output cap end a zygote job and leave nothing; a
 zygote that cannot enter a jail sends every py job cold; a zygote killed from outside (between jobs or
-during one) sends the next job the cold way and is started again. Timings
-are printed, never asserted. Fails without Docker."""
+during one) sends the next job the cold way and is started again. Its
+speed is bench/bench.py's to measure (--isolation jail), never a test's.
+Fails without Docker."""
 import json
 import os
 import sys
@@ -22,7 +23,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import test_jail as tj  # noqa: E402
 import test_agent as ta  # noqa: E402
 import cwchannel as cw  # noqa: E402
-from cwtest import SOURCE, check, main  # noqa: E402
+from cwtest import check, main  # noqa: E402
 
 IN_ZYGOTE = "import sys; print('numpy' in sys.modules)"
 
@@ -240,75 +241,6 @@ def test_zygote_unfit():
     check(ta.zygote_pids(cid) == [], "no zygote is left running: %r" % ta.processes(cid))
     p.stdin.close()
     check(p.wait(30) == 0 and p.stderr.read() == b"", "the agent ends quietly")
-
-
-def floor():
-    """bench/bench.py's floor: a raw Docker API exec of python3 into a running container."""
-    sys.path.insert(0, os.path.join(SOURCE, "bench"))
-    import bench
-    return bench
-
-
-def test_zygote_time():
-    """Measured, never asserted: back-to-back print(1) jobs from 1 client
-    and from 4 (four workers, four agents), and a numpy+pandas job, through
-    the zygote and through the cold jail (a bash job exec'ing python3:
-    codeward-jail, cw-run, python3), each beside bench/bench.py's floor (a
-    raw Docker API exec of python3 into a running container) at the same
-    concurrency. The channel here is `docker exec -i`, not sockproxy."""
-    bb = floor()
-    cid, p, ch = worker()
-    others = [worker() for _ in range(3)]
-    fcids = [bb.floor_container() for _ in range(4)]
-    tj._containers.extend(fcids)
-    chans = [ch] + [o[2] for o in others]
-    cold = "exec python3 -c 'print(1)'"
-
-    def loop(job, n):
-        def run():
-            out = []
-            for _ in range(n):
-                t = time.perf_counter()
-                job()
-                out.append(time.perf_counter() - t)
-            return out
-        return run
-
-    def line(what, k, n, wall, lat):
-        m, p90 = bb.summary(lat)
-        print("back-to-back print(1), %d client%s, %s: %.1f/s, p50 %d ms, p90 %d ms"
-              % (k, "" if k == 1 else "s", what, k * n / wall, m * 1000, p90 * 1000))
-        return k * n / wall
-
-    for k, n in ((1, 30), (4, 15)):
-        rates = {}
-        for what, mk in (("zygote py", lambda i: lambda: chans[i].run("py", "print(1)")),
-                         ("cold jail", lambda i: lambda: chans[i].run("bash", cold)),
-                         ("floor", lambda i: lambda: bb.floor_exec(fcids[i], "print(1)"))):
-            wall, lat = bb.clients([loop(mk(i), n) for i in range(k)])
-            rates[what] = line(what, k, n, wall, lat)
-        print("  throughput over the floor's, %d client%s: zygote %.2fx, cold jail %.2fx"
-              % (k, "" if k == 1 else "s", rates["zygote py"] / rates["floor"],
-                 rates["cold jail"] / rates["floor"]))
-    walls = {"zygote py": [], "cold jail": [], "floor": []}
-    for _ in range(5):
-        for what, job in (("zygote py", lambda: ch.run("py", bb.NUMPY)),
-                          ("cold jail", lambda: ch.run("bash", "exec python3 -c '%s'"
-                                                       % bb.NUMPY.replace("\n", "; "))),
-                          ("floor", lambda: bb.floor_exec(fcids[0], bb.NUMPY))):
-            t = time.perf_counter()
-            res = job()
-            walls[what].append(time.perf_counter() - t)
-            check(res is None or isinstance(res, float) or res["code"] == 0,
-                  "%s: %r" % (what, res))
-    for what, w in walls.items():
-        print("numpy+pandas job, %s, wall ms: %s" % (what, sorted(round(x * 1000) for x in w)))
-    print("  numpy+pandas median over the floor's: zygote %.2fx, cold jail %.2fx"
-          % (bb.summary(walls["zygote py"])[0] / bb.summary(walls["floor"])[0],
-             bb.summary(walls["cold jail"])[0] / bb.summary(walls["floor"])[0]))
-    for _, q, c in [(cid, p, ch)] + others:
-        q.stdin.close()
-        q.wait(30)
 
 
 if __name__ == "__main__":
