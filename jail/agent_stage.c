@@ -274,11 +274,24 @@ remove_codeward(const struct agent_job *j, int dfd)
 	return unlinkat(dfd, ".codeward", AT_REMOVEDIR);
 }
 
+/* n bytes of p into a new file name below dfd */
+static int
+put_below(int dfd, char *name, const void *p, size_t n)
+{
+	int fd, rc = -1;
+
+	if ((fd = open_below(dfd, name, 0)) < 0)
+		return -1;
+	if (n == 0 || write(fd, p, n) == (ssize_t)n)
+		rc = 0;
+	return close(fd) < 0 ? -1 : rc;
+}
+
 int
 agent_stage_seal(struct agent_job *j, int *code_in_env)
 {
-	char name[] = ".codeward/code";
-	int dfd, fd, rc = -1;
+	char name[] = ".codeward/code", args[] = ".codeward/args";
+	int dfd, rc;
 
 	/*
 	 * a session's server and a zygote's child read the code's file, and
@@ -295,16 +308,17 @@ agent_stage_seal(struct agent_job *j, int *code_in_env)
 	if ((dfd = open_dir(j)) < 0)
 		return -1;
 	if ((j->session && remove_codeward(j, dfd) < 0) ||
-	    mkdirat(dfd, ".codeward", 0700) < 0 ||
-	    (fd = open_below(dfd, name, 0)) < 0) {
+	    mkdirat(dfd, ".codeward", 0700) < 0) {
 		close(dfd);
 		return -1;
 	}
+	rc = put_below(dfd, name, j->code, j->code_len);
+	/* a session's server takes no argv: its call's args, each
+	 * NUL-terminated, beside the code (cw_session.py reads both) */
+	if (rc == 0 && j->srv != NULL && j->argc > 0)
+		rc = put_below(dfd, args, j->args, j->args_len);
 	close(dfd);
-	if (j->code_len == 0 || write(fd, j->code, j->code_len) ==
-	    (ssize_t)j->code_len)
-		rc = 0;
-	return close(fd) < 0 ? -1 : rc;
+	return rc;
 }
 
 static void

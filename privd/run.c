@@ -128,14 +128,6 @@ stage_prepare(struct run *r)
 		set_message(&r->done, "no Docker client");
 		return -1;
 	}
-	if (r->job->policy->isolation == ISOLATION_JAIL && r->job->argc > 0 &&
-	    r->job->session[0] != '\0') {
-		/* a session's calls go to its server, which takes no argv */
-		r->done.status = IPC_ST_REFUSED;
-		set_message(&r->done, "args are not supported in a stateful "
-		    "session under isolation jail yet");
-		return -1;
-	}
 	if ((r->done.status = workdir_stage(r, why, sizeof(why))) != IPC_ST_OK) {
 		set_message(&r->done, "%s", why);
 		return -1;

@@ -107,20 +107,33 @@ def test_files_in_and_out():
     check(j["files"] == [] and "deleted_files" not in j, "%r" % j)
 
 
-def test_args_reach_the_program_or_are_refused():
+def test_args_reach_the_program():
     """a stateless run gets its args (ARG frames; in a cold jail, the
     zygote's child takes no argv) and the next run none; a session's call
-    with args is refused, never run without them"""
+    gets its args too (its server reads them beside the code), in py and
+    in bash, and its next call none"""
     a = setup()
     j = run(a, "py", "import sys; print(sys.argv[1:])", args=["x", "", "a b"])
     check(j["stdout"] == "['x', '', 'a b']\n", "args: %r" % j)
     j = run(a, "py", "import sys; print(sys.argv[1:])")
     check(j["stdout"] == "[]\n", "the next run's args: %r" % j)
-    r = client(a).request("POST", "/v1/exec", {"lang": "py", "code": "import sys; print(sys.argv)",
-                                               "args": ["x"], "user_id": USER,
-                                               "runtime_session_hint": "args-hint"},
-                          headers={"X-CodeAPI-Expected-Profile": "stateful"})
-    check(r.status == 400 and "args are not supported" in r.body.decode(), "session args: %r" % r)
+
+    def in_session(lang, code, args=None):
+        body = {"lang": lang, "code": code, "user_id": USER, "runtime_session_hint": "args-hint"}
+        if args is not None:
+            body["args"] = args
+        r = client(a).request("POST", "/v1/exec", body,
+                              headers={"X-CodeAPI-Expected-Profile": "stateful"})
+        check(r.status == 200, "session call: %r" % r)
+        return r.json()
+
+    j = in_session("py", "import sys; x = 1; print(sys.argv[1:])", ["x", "", "a b"])
+    check(j["stdout"] == "['x', '', 'a b']\n", "session args: %r" % j)
+    j = in_session("py", "import sys; print(x, sys.argv[1:])")
+    check(j["stdout"] == "1 []\n" and j.get("runtime_status") == "reused",
+          "the session's next call: %r" % j)
+    j = in_session("bash", 'printf "[%s]" "$@"; echo " $#"', ["one", "two words"])
+    check(j["stdout"] == "[one][two words] 2\n", "session bash args: %r" % j)
 
 
 def test_timeout_kill_then_fine():

@@ -4,7 +4,8 @@ codeward-agent starts it once per session, through `cw-run --session`, as
 the sandbox user inside the session's jail, with its fd 0 a SOCK_SEQPACKET
 socket to the agent. Each message there is one call: "LANG TIMEOUT_MS" with
 the call's stdout and stderr as two descriptors; the program text is at
-/mnt/data/.codeward/code. A py call runs in this process, in the session's
+/mnt/data/.codeward/code and the request's args, when it has any, each
+NUL-terminated, at /mnt/data/.codeward/args (the agent writes both). A py call runs in this process, in the session's
 one __main__, so its variables, imports and functions are there for the
 next call; any other language runs as `cw-run LANG`, a fresh program in the
 same jail. Each call is answered with one 4-byte status: the exit code, or
@@ -41,6 +42,7 @@ import types
 from cw_zygote import exec_program, recv_fds
 
 CODE = "/mnt/data/.codeward/code"
+ARGS = "/mnt/data/.codeward/args"
 REQ_MAX = 256
 SCRATCH = ("/tmp", "/dev/shm")	# emptied after each call
 MPL = "/usr/local/lib/codeward/mpl"	# the font list python-env copies in
@@ -57,6 +59,17 @@ def recv_call(ctl):
             os.close(fd)
         return None
     return words[0], int(words[1]), fds
+
+
+def take_args():
+    """the call's args (its file removed), or none"""
+    try:
+        with open(ARGS, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return []
+    os.unlink(ARGS)
+    return [a.decode("utf-8", "surrogateescape") for a in raw.split(b"\0")[:-1]]
 
 
 def take_code():
@@ -104,6 +117,7 @@ def run_py(main, seq, fds):
     """One call in this process, its stdio on the call's pipes."""
     name = "<call %d>" % seq
     try:
+        args = take_args()
         source = take_code()
         remember(name, source)
     except BaseException:
@@ -115,7 +129,7 @@ def run_py(main, seq, fds):
     os.dup2(fds[1], 2)
     for fd in fds:
         os.close(fd)
-    sys.argv = [name]
+    sys.argv = [name] + args
     code = exec_program(source, name, main.__dict__)
     save_figures()
     flush()
@@ -133,7 +147,8 @@ def other_env(lang, timeout_ms):
 
 def run_other(lang, timeout_ms, fds):
     try:
-        p = subprocess.Popen(["/usr/local/bin/cw-run", lang], stdin=subprocess.DEVNULL,
+        args = take_args()
+        p = subprocess.Popen(["/usr/local/bin/cw-run", lang] + args, stdin=subprocess.DEVNULL,
                              stdout=fds[0], stderr=fds[1], cwd="/mnt/data",
                              env=other_env(lang, timeout_ms))
     finally:
