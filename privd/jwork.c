@@ -215,6 +215,20 @@ jail_exec(struct run *r)
 }
 
 void
+jail_return(struct run *r)
+{
+	const struct ipc_exec_done *d = &r->done;
+
+	if (r->w == NULL || r->w->session || d->status != IPC_ST_OK ||
+	    r->doubt || r->stopped || d->session == IPC_SESS_NEW_KEPT ||
+	    d->session == IPC_SESS_REUSED_KEPT)
+		return;
+	sandbox_use(r->cid, 0);
+	if (wpool_put_kept(r->w))
+		r->w = NULL;		/* jail_release has nothing to put */
+}
+
+void
 jail_release(struct run *r)
 {
 	const struct ipc_exec_done *d = &r->done;

@@ -341,6 +341,8 @@ stage_answer(struct run *r)
 		d->flags = 0;
 	}
 	d->session = session_outcome(r);
+	if (r->job->policy->isolation == ISOLATION_JAIL)
+		jail_return(r);
 	/* recorded before the answer: a scrape after it sees this run */
 	record_exec(r->job, d, &r->rec);
 	if (d->status == IPC_ST_OK) {

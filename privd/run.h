@@ -82,6 +82,11 @@ int	jail_acquire(struct run *r);
  * was acquired), PROGRAM_SHUTDOWN, or -1 (r->dk.err says why).
  */
 int	jail_exec(struct run *r);
+/*
+ * before the answer: a stateless run's clean worker idle again, when it is
+ * kept, so the user's next run finds it (not a worker made for it)
+ */
+void	jail_return(struct run *r);
 /* after the answer: the worker kept by its session, idle again, or removed */
 void	jail_release(struct run *r);
 

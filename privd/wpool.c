@@ -359,6 +359,16 @@ out:
 	return w;
 }
 
+/* w, one of pl's busy ones, wanted back idle (under wp_lock) */
+static int
+wanted_locked(struct wpool *pl, struct worker *w, uint64_t now)
+{
+	return !wp_stop && !privd.stopping && w->policy == gen &&
+	    w->jobs < w->policy->reuse && !aged(w, now) &&
+	    pl->n + (pl->busy > 0 ? pl->busy - 1 : 0) < keep_max(w->policy) &&
+	    pl->n < POLICY_POOL_CEIL;
+}
+
 void
 wpool_put(struct dk *dk, struct worker *w, int clean)
 {
@@ -366,18 +376,34 @@ wpool_put(struct dk *dk, struct worker *w, int clean)
 	int keep;
 
 	pthread_mutex_lock(&wp_lock);
+	w->idle_ms = cw_now_ms();
+	keep = clean && wanted_locked(pl, w, w->idle_ms);
 	if (pl->busy > 0)
 		pl->busy--;
-	w->idle_ms = cw_now_ms();
-	keep = clean && !wp_stop && !privd.stopping && w->policy == gen &&
-	    w->jobs < w->policy->reuse && !aged(w, w->idle_ms) &&
-	    pl->n + pl->busy < keep_max(w->policy) && pl->n < POLICY_POOL_CEIL;
 	if (keep)
 		pl->idle[pl->n++] = w;
 	pthread_cond_broadcast(&wp_wake);
 	pthread_mutex_unlock(&wp_lock);
 	if (!keep)
 		remove_worker(dk, w);
+}
+
+int
+wpool_put_kept(struct worker *w)
+{
+	struct wpool *pl = &pools[w->image];
+	int keep;
+
+	pthread_mutex_lock(&wp_lock);
+	if ((keep = wanted_locked(pl, w, cw_now_ms()))) {
+		w->idle_ms = cw_now_ms();
+		if (pl->busy > 0)
+			pl->busy--;
+		pl->idle[pl->n++] = w;
+		pthread_cond_broadcast(&wp_wake);
+	}
+	pthread_mutex_unlock(&wp_lock);
+	return keep;
 }
 
 void

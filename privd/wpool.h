@@ -36,6 +36,12 @@ struct worker *wpool_make(struct dk *dk, const struct policy *p, int image,
  * policy and wanted; else its channel closed and its container removed.
  */
 void	wpool_put(struct dk *dk, struct worker *w, int clean);
+/*
+ * The same for a clean worker, before the answer (so the user's next run
+ * finds it idle): 1 when it went back to the idle workers; 0 when it would
+ * not be kept, nothing changed (wpool_put after the answer removes it).
+ */
+int	wpool_put_kept(struct worker *w);
 /* w (a session's too) removed: its channel closed, its container removed */
 void	wpool_discard(struct dk *dk, struct worker *w);
 /*
