@@ -311,9 +311,14 @@ class Appliance:
         overrides = list(overrides)
         # isolation jail under runsc needs the policy's jail-runsc-caps
         # (sockproxy refuses it otherwise): a test that names runsc gets it
-        if self.isolation == "jail" and ("sandbox", "runtime", "runsc") in overrides and \
-                not any(o[:2] == ("sandbox", "jail-runsc-caps") for o in overrides):
-            pre.append(("sandbox", "jail-runsc-caps", RUNSC_JAIL_CAPS))
+        if self.isolation == "jail" and ("sandbox", "runtime", "runsc") in overrides:
+            if not any(o[:2] == ("sandbox", "jail-runsc-caps") for o in overrides):
+                pre.append(("sandbox", "jail-runsc-caps", RUNSC_JAIL_CAPS))
+            # and pids 1024 at least (policy/policy.c: gVisor's threads grow
+            # with a worker's jobs), whatever a test written for container
+            # mode asked
+            overrides = [("sandbox", "pids", "1024") if o[:2] == ("sandbox", "pids") and
+                         int(o[2]) < 1024 else o for o in overrides]
         self.pre = pre
         overrides = pre + overrides
         self.instance = "test-%s-%s" % (name, secrets.token_hex(4))

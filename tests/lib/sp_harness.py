@@ -84,7 +84,11 @@ def sandbox_image():
 
 def write_policy(d, image, edits=None):
     """The shipped default policy, image pinned, ASCII only, with 'edits'
-    ({"key": "value"} replacing a setting's value in place)."""
+    ({"key": "value"} replacing a setting's value in place). Isolation
+    container unless the edits say otherwise: these tests hold sockproxy's
+    grammar for a container per execution (the golden requests); the
+    workers' grammar has its tests of its own (isolation jail in edits)."""
+    edits = dict({"isolation": "container"}, **(edits or {}))
     src = os.environ.get("CODEWARD_POLICY_TEMPLATE",
                          os.path.join(SOURCE, "policy", "default.policy"))
     text = open(src, encoding="utf-8").read().replace("@SANDBOX_IMAGE@", image)
