@@ -177,9 +177,10 @@ jail_exec(struct run *r)
 	}
 	/*
 	 * The channel ended: with its worker only when the engine lists the
-	 * worker stopped or gone. Unreachable (sockproxy gone) or the worker
-	 * still running (the channel's path ended, not the sandbox): an
-	 * engine failure, as a container's exec whose status cannot be read.
+	 * worker stopped. Unreachable (sockproxy gone), the worker removed (a
+	 * restarted sockproxy's sweep) or still running (the channel's path
+	 * ended, not the sandbox): an engine failure, as a container's exec
+	 * whose status cannot be read.
 	 * A status the watch read (jstop.c) is the worker's end already.
 	 */
 	if (end == WORKER_LOST && status < 0 &&
@@ -191,7 +192,8 @@ jail_exec(struct run *r)
 		snprintf(r->dk.err, sizeof(r->dk.err), "worker %.12s: %.60s; %s%.100s",
 		    r->cid, why != NULL ? why : "the channel ended",
 		    ws == WORKER_RUNNING ? "the worker still runs" :
-		    "the engine did not answer: ", ws == WORKER_RUNNING ? "" : e);
+		    ws == WORKER_GONE ? "the worker was removed" :
+		    "the engine did not answer: ", ws == WORKER_UNKNOWN ? e : "");
 		return -1;
 	}
 	/*

@@ -238,7 +238,7 @@ worker_state_in(const char *cid, char ids[][DK_ID_LEN + 1], const int *running,
 		if (strcmp(ids[k], cid) == 0)
 			return running[k] ? WORKER_RUNNING : WORKER_EXITED;
 	/* a full list may have left it out */
-	return n >= max ? WORKER_UNKNOWN : WORKER_EXITED;
+	return n >= max ? WORKER_UNKNOWN : WORKER_GONE;
 }
 
 enum worker_state

@@ -70,7 +70,9 @@ enum worker_end worker_job(struct worker *w, const struct job *job,
  * (sockproxy gone or new): the engine's list of its containers tells.
  */
 enum worker_state {
-	WORKER_EXITED,		/* stopped, or gone from the list */
+	WORKER_EXITED,		/* listed stopped: it ended under its job */
+	WORKER_GONE,		/* not in a whole list: removed (a sweep after
+				 * sockproxy's restart, or by hand) */
 	WORKER_RUNNING,		/* still runs: the channel's path ended */
 	WORKER_UNKNOWN,		/* no list, or a full one without it */
 };

@@ -183,10 +183,10 @@ states(void)
 		memset(ids[k], 'a' + k, DK_ID_LEN);
 	CHECK(worker_state_in(ids[0], ids, running, 3, 512) == WORKER_RUNNING);
 	CHECK(worker_state_in(ids[1], ids, running, 3, 512) == WORKER_EXITED);
-	CHECK(worker_state_in(ids[2], ids, running, 2, 512) == WORKER_EXITED);
+	CHECK(worker_state_in(ids[2], ids, running, 2, 512) == WORKER_GONE);
 	CHECK(worker_state_in(ids[2], ids, running, 2, 2) == WORKER_UNKNOWN);
 	CHECK(worker_state_in(ids[0], ids, running, -1, 512) == WORKER_UNKNOWN);
-	CHECK(worker_state_in(ids[0], ids, running, 0, 512) == WORKER_EXITED);
+	CHECK(worker_state_in(ids[0], ids, running, 0, 512) == WORKER_GONE);
 	/* an engine not there: unknown at once, the grace not waited */
 	t0 = cw_now_ms();
 	CHECK(worker_state(&d, ids[0], 2000) == WORKER_UNKNOWN);
