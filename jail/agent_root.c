@@ -21,7 +21,9 @@
  * A helper killed by the agent (a timeout, privd's KILL, a session's end)
  * cannot take its tree down; the agent does, after each job: every tree
  * under JAIL_GVISOR_TREES but the live session jail's is detached and
- * removed, its mounts innermost first.
+ * removed, its mounts innermost first; and so is every jail's directory
+ * in the worker's /tmp but the live session jail's (jail_gvisor.c), as the
+ * sandbox user, with all in it (jail_rmtree: no link followed).
  *
  * Only with -j: a root agent without a jail refuses to start. The
  * pre-warmed jail is not made (agent.c).
@@ -34,9 +36,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mount.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "agent.h"
+#include "jail.h"
 
 #define ROOT_TREES	"/srv"		/* jail_gvisor.c's JAIL_GVISOR_TREES */
 
@@ -118,6 +122,46 @@ tree_down(int dfd, const char *name)
 	unlinkat(dfd, name, AT_REMOVEDIR);
 }
 
+/* "PREFIX<pid>-..." a jail's /tmp: its helper's pid, else 0 */
+static long
+tmp_pid(const char *name)
+{
+	size_t n = sizeof(JAIL_GVISOR_TMP_PREFIX) - 1;
+	char *end;
+	long pid;
+
+	if (strncmp(name, JAIL_GVISOR_TMP_PREFIX, n) != 0 ||
+	    name[n] < '1' || name[n] > '9')
+		return 0;
+	pid = strtol(name + n, &end, 10);
+	return *end == '-' ? pid : 0;
+}
+
+/* as the sandbox user: every jail's /tmp but KEEP's */
+static void
+tmp_sweep(pid_t keep)
+{
+	struct dirent *e;
+	long pid;
+	DIR *d;
+	int fd;
+
+	if ((fd = open(JAIL_GVISOR_TMP, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if ((pid = tmp_pid(e->d_name)) == 0 ||
+		    (keep > 0 && pid == (long)keep))
+			continue;
+		jail_rmtree(dirfd(d), e->d_name);
+	}
+	closedir(d);
+}
+
 void
 agent_root_sweep(pid_t keep)
 {
@@ -140,4 +184,5 @@ agent_root_sweep(pid_t keep)
 	}
 	if (seteuid(sb_uid) < 0)
 		_exit(70);		/* never go on as root */
+	tmp_sweep(keep);
 }

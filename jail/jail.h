@@ -50,10 +50,18 @@ void	jail_drop_bounding(void);
 int	jail_gvisor_unshare(const struct jail_conf *, char *, size_t);
 /* in the new pid namespace, the cwd the tree: a fresh /proc, chroot */
 int	jail_gvisor_enter(void);
-/* the tree's mounts detached and its directory removed */
-void	jail_gvisor_release(const char *);
+/* the tree's mounts detached, its directory and its /tmp removed */
+void	jail_gvisor_release(const struct jail_conf *, const char *);
 /* the bounding set emptied, then uid:gid with no capability, or exit 125 */
 void	jail_gvisor_drop(uid_t, gid_t);
+/* a runsc jail's /tmp: JAIL_GVISOR_TMP_PREFIX, the helper's pid, "-", 16
+   hex digits, in the worker's /tmp (the agent's sweep finds them there) */
+#define JAIL_GVISOR_TMP		"/tmp"
+#define JAIL_GVISOR_TMP_PREFIX	".codeward-jail-"
+
+/* rmtree.c: directory NAME in DFD removed with all in it, no link followed
+   (not there: 0) */
+int	jail_rmtree(int, const char *);
 
 /* enter.c: after jail_unshare (or jail_gvisor_unshare), the init (pid 1)
  * forked and its program (pid 2) under it; returns the init's pid in the

@@ -24,9 +24,11 @@
  * started as root with the worker's Sentry capabilities, the same pid, ipc,
  * uts and network namespaces without a user one, the same tree built under
  * a directory of its own and the program chrooted into it, always with a
- * fresh /proc (-p is implied; -f does not apply: gVisor's tmpfs has no inode
- * limit), init and the program as UID:GID with no capability left; this
- * process keeps root to take the tree down when the program is gone. As root
+ * fresh /proc (-p is implied), /tmp a fresh directory on the worker's /tmp
+ * (-t and -f do not apply: that volume has the policy's caps; gVisor's
+ * tmpfs has no inode limit), init and the program as UID:GID with no
+ * capability left; this process keeps root to take the tree down, and
+ * removes the jail's /tmp, when the program is gone. As root
  * without -u, and with -u when not root, it refuses.
  *
  * Exit status: PROGRAM's, 128+N for a
@@ -176,6 +178,6 @@ main(int argc, char *argv[])
 		if (errno != EINTR)
 			jail_die("waitpid");
 	if (c.as_root)
-		jail_gvisor_release(tree);
+		jail_gvisor_release(&c, tree);
 	return jail_exit_code(status);
 }

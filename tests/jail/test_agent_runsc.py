@@ -8,9 +8,9 @@ with no capability, finds nothing an earlier job left (a detached process,
 files in /tmp, /dev/shm, /mnt/data), sees and signals no process of the
 agent's; what a job writes is the sandbox user's, an input it changed
 comes back and one it left does not; a timeout kills it and its jail's tree
-is taken down; sessions keep one jail; and the same through sockproxy's
-own worker and channel. Back-to-back print(1) jobs per second are
-printed, never asserted. Fails without Docker."""
+and /tmp (a directory of the worker's /tmp) are taken down; sessions keep
+one jail; and the same through sockproxy's own worker and channel.
+Back-to-back print(1) jobs per second are printed, never asserted. Fails without Docker."""
 import io
 import os
 import subprocess
@@ -78,6 +78,16 @@ def trees(cid):
     return names.split(), int(mounts)
 
 
+def jail_tmps(cid):
+    """what is in the worker's /tmp, each jail's /tmp a directory there
+    (jail/jail_gvisor.c), as the sandbox user who owns it"""
+    rc, out, err = tj.dexec(cid, ["setpriv", "--reuid=%d" % tj.UID, "--regid=%d" % tj.UID,
+                                  "--clear-groups", "python3", "-c",
+                                  "import os; print(*sorted(os.listdir('/tmp')))"])
+    check(rc == 0, "list the worker's /tmp: %s" % err)
+    return out.split()
+
+
 def test_agent_runsc_jobs():
     cid, p, ch = worker()
     pid = agent_pid(cid)
@@ -92,6 +102,8 @@ def test_agent_runsc_jobs():
           "the job is 10001 with no capability and sees no agent: %r" % res)
     check(ch.run("bash", LEAVE)["stdout"].strip() == b"2", "job A in its own pid namespace")
     check("sleep 3007" not in ta.processes(cid), "job A's detached process is gone after it")
+    check(jail_tmps(cid) == [], "job A's /tmp, a directory of the worker's, is gone: %r"
+          % jail_tmps(cid))
     # ls(1) under this gVisor cannot statx a mount's root (test_jail.py)
     res = ch.run("py", "import os\nfor d in ('/tmp', '/dev/shm', '/mnt/data'): print(os.listdir(d))")
     check(res["code"] == 0 and b"leak" not in res["stdout"],
@@ -122,6 +134,7 @@ def test_agent_runsc_jobs():
     check(res["reason"] == "timeout", "a job is killed at its timeout: %r" % res["reason"])
     check("sleep 30" not in ta.processes(cid), "nothing of the killed job is left")
     check(trees(cid) == ([], 0), "the killed jail's tree is taken down: %r" % (trees(cid),))
+    check(jail_tmps(cid) == [], "the killed jail's /tmp is removed: %r" % jail_tmps(cid))
     n, t = 20, time.monotonic()
     for _ in range(n):
         check(ch.run("py", "print(1)")["stdout"] == b"1\n", "print(1)")
