@@ -24,7 +24,7 @@ costs 20-30 ms more than one right after another on both paths:
 
 and the resident memory (VmRSS) of the three daemons after all of it.
 The appliance runs the shipped policy (policy/default.policy, or the file
-$CODEWARD_POLICY_TEMPLATE names) with three overrides: pool 2, prewarm py
+$CODEWARD_POLICY_TEMPLATE names) with three overrides: pool 4, prewarm py
 and sessions 2 (the shipped pool and prewarm, stated here so the bench does
 not move when the default does). Benchmarks are never timed tests: this
 prints numbers, it does not pass or fail on them.
@@ -212,7 +212,7 @@ def main():
     # fresh sandboxes, the same settled pool.
     cids = [floor_container() for _ in range(4 if "throughput" in only else 1)]
     cid = cids[0]
-    pool = 2
+    pool = 4
     rows, tput = [], []
     try:
         for c in cids:
