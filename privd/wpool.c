@@ -69,10 +69,11 @@ keep_max(const struct policy *p)
 	return p->conc_total > k ? p->conc_total : k;
 }
 
+/* now may be a moment older than the worker (read before it was made) */
 static int
 aged(const struct worker *w, uint64_t now)
 {
-	return now - w->born_ms >= w->policy->worker_age_ms;
+	return now > w->born_ms && now - w->born_ms >= w->policy->worker_age_ms;
 }
 
 /* the channel closed and the container removed */
@@ -121,6 +122,7 @@ age_out_locked(uint64_t now)
 
 			/* oldest first: the surplus over 'pool' idle too long */
 			if ((aged(w, now) || (pools[i].n > target &&
+			    now > w->idle_ms &&
 			    now - w->idle_ms >= SURPLUS_IDLE_MS)) &&
 			    nstale < STALE_MAX) {
 				stale_add_locked(unlink_locked(&pools[i], k));
