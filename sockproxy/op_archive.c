@@ -270,10 +270,12 @@ sp_op_get_archive(struct sp_conn *c)
 		log_warnx("archive %s: %s", o.id, t->why);
 		goto out;
 	}
-	if (t->skipped > 0 || t->long_names > 0)
+	if (t->skipped > 0 || t->long_names > 0 || t->bad_names > 0)
 		log_info("archive %s: left out %llu links or FIFOs, %llu paths "
-		    "over %d bytes", o.id, (unsigned long long)t->skipped,
-		    (unsigned long long)t->long_names, USTAR_OUT_PATH_MAX);
+		    "over %d bytes, %llu names not UTF-8 text", o.id,
+		    (unsigned long long)t->skipped,
+		    (unsigned long long)t->long_names, USTAR_OUT_PATH_MAX,
+		    (unsigned long long)t->bad_names);
 	sp_conn_chunk_end(c);
 out:
 	if (up != NULL)

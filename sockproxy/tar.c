@@ -219,8 +219,18 @@ check_header(struct sp_tar *t)
 			/* a path over USTAR_OUT_PATH_MAX: left out, as frontd would */
 			t->skip = 1;
 			t->long_names++;
-		} else if (len <= 5 || memcmp(name, "data/", 5) != 0 ||
-		    !name_ok(name + 5, len - 5, dir)) {
+		} else if (len <= 5 || memcmp(name, "data/", 5) != 0) {
+			return bad(t, "name not allowed", name);
+		} else if (!ustar_name_text_ok(name + 5, len - 5)) {
+			/*
+			 * bytes the program may give a name (not UTF-8, a
+			 * control character) that frontd would not store:
+			 * left out, as frontd would. A shape the daemon
+			 * never makes (., .., an empty part) is refused.
+			 */
+			t->skip = 1;
+			t->bad_names++;
+		} else if (!name_ok(name + 5, len - 5, dir)) {
 			return bad(t, "name not allowed", name);
 		}
 	}

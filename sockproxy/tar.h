@@ -58,7 +58,7 @@ struct sp_tar {
 	int		have_pax_link;
 	int		long_name;	/* the next entry's path is over USTAR_OUT_PATH_MAX */
 
-	uint64_t	entries, bytes, skipped, long_names;
+	uint64_t	entries, bytes, skipped, long_names, bad_names;
 	char		why[128];
 };
 

@@ -315,6 +315,24 @@ main(void)
 	}
 	CHECK(check_tar(SP_TAR_GET, g, len, 512, 2, &s, why) != 0);	/* data cap */
 	/*
+	 * A name the program made of bytes that are not UTF-8 text (or a
+	 * control character): left out with its data, never refused
+	 */
+	{
+		static unsigned char gg[1 << 16];
+
+		memcpy(gg, g, len);
+		memcpy(gg + 512, "data/\xbe\xfe\xd0\0\0\0\0", 12);
+		sum(gg + 512);
+		CHECK(check_tar(SP_TAR_GET, gg, len, 700, 1 << 20, &s, why) == 0);
+		CHECK(s.len == len - 5 * 512);	/* it, its data, link, fifo, hard */
+		CHECK(memcmp(s.p + 512, gg + 3072, 1536) == 0);
+		memcpy(gg + 512, "data/a\nb\0", 9);
+		sum(gg + 512);
+		CHECK(check_tar(SP_TAR_GET, gg, len, 700, 1 << 20, &s, why) == 0);
+		CHECK(s.len == len - 5 * 512);
+	}
+	/*
 	 * A path over USTAR_OUT_PATH_MAX: well-formed, more than frontd keeps.
 	 * Left out with its PAX block and data, never refused; the archive
 	 * around it passes (README rule 9).
