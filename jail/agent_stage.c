@@ -15,7 +15,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "agent.h"
+#include "jail.h"
 #include "ustar.h"
 
 static unsigned long job_seq;
@@ -40,20 +40,21 @@ static uint64_t arc_total;
 static char dirs_sent[64][USTAR_PATH_MAX + 1];	/* sent this archive */
 static size_t ndirs_sent;
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	if (f->level == 0)
-		return 0;		/* the directory itself stays */
-	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -1 : 0;
-}
-
-/* remove everything under dir; 0 or -1 */
+/*
+ * remove everything under dir; 0 or -1. By descriptors, no link followed,
+ * any depth, a directory the job locked opened up first (jail/rmtree.c)
+ */
 static int
 empty_dir(const char *dir)
 {
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -1 : 0;
+	int fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return -1;
+	rc = jail_empty(fd);
+	close(fd);
+	return rc;
 }
 
 int
@@ -257,23 +258,6 @@ snap_entry(struct agent_job *j, int dfd, const char *name, const char *rel,
 	return 0;
 }
 
-/* a session's .codeward, whatever the jail left there, removed */
-static int
-remove_codeward(const struct agent_job *j, int dfd)
-{
-	char path[128];
-
-	if (unlinkat(dfd, ".codeward", 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR)
-		return -1;
-	snprintf(path, sizeof(path), "%s/.codeward", j->dir);
-	/* by path: a link swapped in could lead it to remove what the
-	 * sandbox user could remove itself, and nothing of the agent's */
-	empty_dir(path);
-	return unlinkat(dfd, ".codeward", AT_REMOVEDIR);
-}
-
 /* n bytes of p into a new file name below dfd */
 static int
 put_below(int dfd, char *name, const void *p, size_t n)
@@ -307,7 +291,9 @@ agent_stage_seal(struct agent_job *j, int *code_in_env)
 		return 0;
 	if ((dfd = open_dir(j)) < 0)
 		return -1;
-	if ((j->session && remove_codeward(j, dfd) < 0) ||
+	/* a session's .codeward, whatever the jail left there: by
+	 * descriptors, no link followed (jail/rmtree.c) */
+	if ((j->session && jail_rmtree(dfd, ".codeward") < 0) ||
 	    mkdirat(dfd, ".codeward", 0700) < 0) {
 		close(dfd);
 		return -1;

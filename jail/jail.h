@@ -62,6 +62,8 @@ void	jail_gvisor_drop(uid_t, gid_t);
 /* rmtree.c: directory NAME in DFD removed with all in it, no link followed
    (not there: 0) */
 int	jail_rmtree(int, const char *);
+/* rmtree.c: everything under the directory open on fd removed; it stays */
+int	jail_empty(int);
 
 /* enter.c: after jail_unshare (or jail_gvisor_unshare), the init (pid 1)
  * forked and its program (pid 2) under it; returns the init's pid in the

@@ -81,8 +81,8 @@ pass(DIR *d, int *down)
 }
 
 /* everything under the directory open on TOP removed; TOP itself stays */
-static int
-empty(int top)
+int
+jail_empty(int top)
 {
 	struct stat ts, st;
 	DIR *d;
@@ -138,7 +138,7 @@ jail_rmtree(int dfd, const char *name)
 		return unlinkat(dfd, name, 0);
 	if ((fd = subdir(dfd, name, &st)) == -1)
 		return -1;
-	rc = empty(fd);
+	rc = jail_empty(fd);
 	close(fd);
 	if (rc == -1)
 		return -1;
