@@ -380,7 +380,12 @@ def test_fork_bomb():
         check(j["run"].get("killed") in ("sandbox", "memory", "time") and
               last_line(j["stderr"]).startswith("[codeward] killed: "),
               "run %r stderr %r" % (j["run"], j["stderr"][-300:]))
-    check(dt < 4 + 3, "the fork bomb took %.2f s to end" % dt)
+    # the agent ends it at once; under a runsc jail, gVisor with a worker's
+    # 1024 processes may keep the agent from answering privd's KILL: privd
+    # then answers at the limit + its margin (2 s) + the KILL's grace (5 s)
+    # and removes the worker (privd/jwork.c), the bound there
+    bound = 4 + 3 if not (RUNTIME == "runsc" and setup().isolation == "jail") else 4 + 2 + 5 + 1
+    check(dt < bound, "the fork bomb took %.2f s to end" % dt)
     after()
 
 
