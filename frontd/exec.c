@@ -7,6 +7,7 @@
  * fresh session id.
  */
 #include "exec.h"
+#include "inbox.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -339,6 +340,7 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	const char *lost;
 	size_t i, nin = 0, soutlen = 0, serrlen = 0;
 	uint32_t wait_ms;
+	int rc;
 
 	memset(&res, 0, sizeof(res));
 	res.output_fd = res.archive_fd = -1;
@@ -373,6 +375,10 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 		reply_error(r, 503, "unavailable", "out of memory");
 		goto out;
 	}
+	if (q->nfiles > 0 && inbox_on() && inbox_begin(b->inbox) != 0) {
+		log_warn("exec: inbox (the inputs stream)");
+		b->inbox[0] = '\0';
+	}
 	for (i = 0; i < q->nfiles; i++) {
 		struct store_meta m;
 		int fd = store_get(q->files[i].sid, q->files[i].id, &m);
@@ -387,6 +393,14 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 			    "files[%zu]: file '%s' (id %s in session %s) was not found",
 			    i, q->files[i].name, q->files[i].id, q->files[i].sid);
 			goto out;
+		}
+		/* the link is the file: a failed one streams the run's inputs */
+		if (b->inbox[0] != '\0' && inbox_add(b->inbox, nin,
+		    q->files[i].sid, q->files[i].id, fd) != 0) {
+			log_warn("exec: inbox link of %s/%s (the inputs stream)",
+			    q->files[i].sid, q->files[i].id);
+			inbox_drop(b->inbox, nin);
+			b->inbox[0] = '\0';
 		}
 		in[nin].name = q->files[i].name;
 		in[nin].fd = fd;
@@ -408,7 +422,11 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	/* a queued run waits up to queue-wait in privd before its own limit starts */
 	wait_ms = (q->timeout_ms ? q->timeout_ms : pol->time_max_ms) +
 	    pol->queue_wait_ms + PRIVD_GRACE_MS;
-	if (privd_req_exec(b, q->code_fd, in, nin, &res, wait_ms) != 0) {
+	rc = privd_req_exec(b, q->code_fd, in, nin, &res, wait_ms);
+	/* staged (or abandoned): the agent has what it copied */
+	inbox_drop(b->inbox, nin);
+	b->inbox[0] = '\0';
+	if (rc != 0) {
 		if (privsep_gone())
 			reply_error(r, 503, "unavailable", "codeward restarted "
 			    "during the run; it did not finish: run it again");
@@ -569,6 +587,8 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	    (size_t)cJSON_GetArraySize(del) : 0, out.len, err.len);
 	reply_json(r, 200, cJSON_PrintUnformatted(resp));
 out:
+	if (b != NULL)
+		inbox_drop(b->inbox, nin);
 	if (omap != NULL)
 		munmap(omap, (size_t)res.done.output_len);
 	if (tmap != NULL)

@@ -176,6 +176,32 @@ def test_fifty_small_files_exactly():
     check(r.body == b"7", "out/f07.txt: %r" % r.body)
 
 
+def test_the_inbox_holds_a_run_only_while_it_runs():
+    """under inputs inbox: frontd's links go when the run is answered; a
+    jailed program sees an empty, read-only directory at /codeward/inbox,
+    and the worker itself (the sandbox uid) cannot list the real one"""
+    a = setup()
+    ref = big()
+    code = ("import os\nprint(sorted(os.listdir('/codeward/inbox')))\n"
+            "try:\n    open('/codeward/inbox/x', 'w')\nexcept OSError as e:\n    print('refused', e.errno)\n")
+    j, _ = run(code, [ref])
+    if ISOLATION == "container":
+        check(os.listdir(a.inbox) == [], "the inbox under container: %r" % os.listdir(a.inbox))
+        return
+    check(j["stdout"] == "[]\nrefused 30\n", "the jail's view of the inbox: %r" % j)
+    check(os.listdir(a.inbox) == [], "left in the inbox: %r" % os.listdir(a.inbox))
+    check(oct(os.stat(a.inbox).st_mode & 0o7777) == "0o711", "the inbox's mode")
+    ids = subprocess.run(["docker", "ps", "-q", "--filter", "label=codeward.instance=" + a.instance],
+                         capture_output=True, text=True, check=True).stdout.split()
+    check(ids, "no worker of %s" % a.instance)
+    for cid in ids:
+        r = subprocess.run(["docker", "exec", cid, "ls", "/codeward/inbox"], capture_output=True, text=True)
+        check(r.returncode != 0 and "Permission denied" in r.stderr,
+              "the worker listed its inbox: %r" % (r,))
+        r = subprocess.run(["docker", "exec", cid, "touch", "/codeward/inbox/x"], capture_output=True, text=True)
+        check(r.returncode != 0, "the worker wrote in its inbox: %r" % (r,))
+
+
 def test_zz_stop_leaves_nothing():
     setup()
     setup.stop()
