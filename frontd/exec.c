@@ -472,6 +472,8 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 		goto out;
 	}
 	if (res.archive_fd >= 0 && res.done.archive_len > 0) {
+		c.use_fd = 1;
+		c.arcfd = res.archive_fd;
 		if ((tmap = map_fd(res.archive_fd, (size_t)res.done.archive_len)) == NULL ||
 		    outputs_walk(&c, tmap, (size_t)res.done.archive_len, tarerr,
 		    sizeof(tarerr)) != 0) {
