@@ -28,6 +28,7 @@ struct worker {
 	uint64_t	born_ms;
 	uint64_t	idle_ms;	/* back in the pool since (wpool.c) */
 	int		session;	/* serves one session: every job flagged */
+	int		retiring;	/* wpool.c: near its end, its successor made */
 };
 
 /*
