@@ -1,10 +1,9 @@
 /*
  * storeproxy's seccomp allowlist, on common/filter.c's base. Found by
- * strace of the integration tests (tests/storeproxy): what libcurl's
- * plain-HTTP transfers and the socketpair need beyond the base list.
- * HTTPS (OpenSSL reading its CA bundle, getrandom) is not in it yet: an
- * https endpoint is killed by SIGSYS at its first request, never served
- * unfiltered (storeproxy/README.md).
+ * strace of the integration tests (tests/storeproxy, http and https): what
+ * libcurl's transfers and the socketpair need beyond the base list. The CA
+ * bundle is read before the filter and handed to libcurl from memory, so
+ * no file is opened after start-up (storeproxy/README.md).
  */
 #include <sys/socket.h>
 #include <linux/memfd.h>
@@ -15,11 +14,13 @@
 static const int storeproxy_syscalls[] = {
 	/* the socketpair: requests, replies, descriptors */
 	SC(recvmsg), SC(sendmsg),
-	/* libcurl's plain-HTTP connections (socket by rule below) */
+	/* libcurl's connections (socket by rule below) */
 	SC(connect), SC(setsockopt), SC(getsockopt), SC(getsockname),
 	SC(getpeername), SC(sendto), SC(recvfrom),
 	/* a PUT's bytes read at their offset; seals and flags of a memfd */
 	SC(pread64), SC(fcntl),
+	/* OpenSSL's randomness for a TLS handshake */
+	SC(getrandom),
 };
 
 static const struct filter_rule storeproxy_rules[] = {

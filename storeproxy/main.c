@@ -41,6 +41,8 @@
 #include "util.h"
 
 #define SP_NOFILE	64
+#define SP_CA_MAX	(4 * 1024 * 1024)	/* a CA bundle, PEM */
+#define SP_CA_DEFAULT	"/etc/ssl/certs/ca-certificates.crt"
 
 static struct s3 *client;
 
@@ -49,7 +51,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: codeward-storeproxy --endpoint URL --bucket B "
 	    "--region R --credentials FILE --fd N [--user NAME] "
-	    "[--list-page N] [--connect-timeout S] [--low-speed-time S]\n");
+	    "[--list-page N] [--connect-timeout S] [--low-speed-time S] "
+	    "[--ca-file PEM]\n");
 	exit(1);
 }
 
@@ -254,11 +257,14 @@ main(int argc, char **argv)
 		{ "list-page", required_argument, NULL, 'l' },
 		{ "connect-timeout", required_argument, NULL, 't' },
 		{ "low-speed-time", required_argument, NULL, 's' },
+		{ "ca-file", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct s3_conf conf;
 	struct cw_user user;
 	const char *creds = NULL, *username = NULL, *why;
+	const char *ca_file = SP_CA_DEFAULT;
+	char *ca_pem = NULL;
 	int ch, sock = -1, type;
 	socklen_t tl = sizeof(type);
 
@@ -279,6 +285,7 @@ main(int argc, char **argv)
 		    S3_LIST_PAGE_MAX); break;
 		case 't': conf.connect_timeout_s = number(optarg, 1, 600); break;
 		case 's': conf.low_speed_s = number(optarg, 1, 3600); break;
+		case 'a': ca_file = optarg; break;
 		default: usage();
 		}
 	}
@@ -293,11 +300,14 @@ main(int argc, char **argv)
 		fatalx("main: started as root: --user names the user to run as");
 	if (username != NULL)
 		privdrop_resolve(username, &user);
+	if (strncmp(conf.endpoint, "https://", 8) == 0) {
+		/* read now: no file is opened after the filter */
+		if ((ca_pem = cw_read_file(ca_file, SP_CA_MAX, &conf.ca_pem_len)) == NULL)
+			fatal("main: CA bundle %s", ca_file);
+		conf.ca_pem = ca_pem;
+	}
 	if (s3_conf_ok(&conf, &why) != 0)
 		fatalx("main: %s", why);
-	if (strncmp(conf.endpoint, "https://", 8) == 0)
-		fatalx("main: https endpoints wait for their seccomp list "
-		    "(storeproxy/README.md)");
 	/* resolves the endpoint now: no name look-up after the filter */
 	if ((client = s3_open(&conf)) == NULL)
 		fatalx("main: cannot set up the S3 client for the endpoint");
@@ -312,5 +322,6 @@ main(int argc, char **argv)
 	filter_load(storeproxy_filter());
 	serve(sock);
 	s3_close(client);
+	free(ca_pem);
 	return 0;
 }

@@ -240,6 +240,21 @@ req_begin(struct s3 *s, struct req *r, const char *url)
 	    (s->resolve != NULL &&
 	    curl_easy_setopt(c, CURLOPT_RESOLVE, s->resolve)))
 		return -1;
+	if (s->conf.ca_pem != NULL) {
+		struct curl_blob ca = {
+			.data = (void *)(uintptr_t)s->conf.ca_pem,
+			.len = s->conf.ca_pem_len,
+			.flags = CURL_BLOB_NOCOPY,
+		};
+
+		/* the bundle from memory, never a file or a hashed directory */
+		if (curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_CAINFO, NULL) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+		    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK)
+			return -1;
+	}
 	return 0;
 }
 

@@ -61,6 +61,12 @@ struct s3_conf {
 	unsigned int	list_page;	/* max-keys of one LIST request */
 	long		connect_timeout_s;
 	long		low_speed_s;	/* abort below 1 byte/s for this long */
+	/*
+	 * https: the CA bundle's PEM bytes, read before the filter (libcurl
+	 * opens no file); the caller keeps them for the client's life
+	 */
+	const char	*ca_pem;
+	size_t		 ca_pem_len;
 };
 
 struct s3_error {

@@ -149,6 +149,9 @@ s3_conf_ok(const struct s3_conf *c, const char **why)
 		*why = "list page: 1 to 1000 keys";
 	else if (c->connect_timeout_s < 1 || c->low_speed_s < 1)
 		*why = "timeouts: at least one second";
+	else if (strncmp(c->endpoint, "https://", 8) == 0 &&
+	    (c->ca_pem == NULL || c->ca_pem_len == 0))
+		*why = "https: a CA bundle is needed";
 	else
 		return 0;
 	return -1;

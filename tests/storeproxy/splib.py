@@ -56,7 +56,7 @@ class S3rver:
     """s3rver on a free loopback port with one bucket. Missing: an error
     (the test fails, it never skips)."""
 
-    def __init__(self, bucket='cw-test'):
+    def __init__(self, bucket='cw-test', tls=None):
         if not os.path.exists(S3RVER_JS):
             raise RuntimeError('s3rver is not installed at %s (./codeward '
                                'test installs it: scripts/client.sh)' % S3RVER_DIR)
@@ -67,10 +67,11 @@ class S3rver:
             # its LIST continuation tokens are DES, a legacy cipher in
             # OpenSSL 3: without the legacy provider a second page is a 500
             ['node', '--openssl-legacy-provider', S3RVER_JS, '-d', self.dir, '-a', '127.0.0.1',
-             '-p', str(self.port), '-s', '--configure-bucket', bucket],
+             '-p', str(self.port), '-s', '--configure-bucket', bucket]
+            + (['--key', tls[0], '--cert', tls[1]] if tls else []),
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wait_port(self.port, self.proc)
-        self.endpoint = 'http://127.0.0.1:%d' % self.port
+        self.endpoint = '%s://127.0.0.1:%d' % ('https' if tls else 'http', self.port)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -86,6 +87,17 @@ class S3rver:
             for f in files:
                 out.append(os.path.relpath(os.path.join(d, f), root))
         return out
+
+
+def self_signed(d, name):
+    """a key and a certificate for 127.0.0.1 in d: (key, cert)"""
+    key, cert = os.path.join(d, name + '.key'), os.path.join(d, name + '.pem')
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+                    'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key,
+                    '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1',
+                    '-addext', 'subjectAltName=IP:127.0.0.1'],
+                   check=True, capture_output=True)
+    return key, cert
 
 
 def meta(name='a.txt', owner='user-1', kind='user', data=b'', created=1700000000):
