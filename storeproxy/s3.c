@@ -113,8 +113,7 @@ s3_close(struct s3 *s)
 	if (s->curl != NULL)
 		curl_easy_cleanup(s->curl);
 	curl_slist_free_all(s->resolve);
-	sodium_memzero(s->userpwd, sizeof(s->userpwd));
-	sodium_memzero(&s->conf, sizeof(s->conf));
+	s3_wipe(s);
 	free(s);
 }
 
