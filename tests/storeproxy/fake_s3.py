@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import http.server
 import threading
+import time
 import urllib.parse
 
 RECORD = {
@@ -49,7 +50,8 @@ def sigv4_ok(method, raw_path, headers, secret):
 
 class FakeS3:
     """mode: 'sigv4' (check signatures, then answer as a tiny store of one
-    object), '500' (every request), 'short' (a GET body cut short)"""
+    object), '500' (every request), 'short' (a GET body cut short), 'stall'
+    (a GET body that stops half-way with the connection left open)"""
 
     def __init__(self, mode, secret='S3RVER'):
         fake = self
@@ -102,6 +104,12 @@ class FakeS3:
                                        b'<Contents><Key>s/f</Key>'
                                        b'<Size>10</Size></Contents>'
                                        b'</ListBucketResult>')
+                if fake.mode == 'stall' and self.command == 'GET':
+                    self.answer(200, b'01234', RECORD, length=10)
+                    self.wfile.flush()
+                    time.sleep(15)
+                    self.close_connection = True
+                    return None
                 if fake.mode == 'short' and self.command == 'GET':
                     self.answer(200, b'0123', RECORD, length=10)
                     self.close_connection = True

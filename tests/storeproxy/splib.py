@@ -121,15 +121,16 @@ class Proxy:
     def __init__(self, endpoint, bucket='cw-test', creds=None, extra=()):
         self.creds = creds or creds_file()
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        os.dup2(theirs.fileno(), 9, inheritable=True)
-        theirs.close()
+        n = theirs.fileno()     # pass_fds keeps its number in the child
         self.proc = subprocess.Popen(
             [PROXY, '--endpoint', endpoint, '--bucket', bucket,
-             '--region', 'us-east-1', '--credentials', self.creds, '--fd', '9',
-             '--connect-timeout', '2', '--low-speed-time', '5']
-            + (['--user', 'nobody'] if os.geteuid() == 0 else []) + list(extra),
-            pass_fds=(9,), stderr=subprocess.PIPE)
-        os.close(9)
+             '--region', 'us-east-1', '--credentials', self.creds, '--fd', str(n),
+             '--connect-timeout', '2']
+            + (['--user', 'nobody'] if os.geteuid() == 0 else [])
+            + (['--low-speed-time', '5'] if '--low-speed-time' not in extra else [])
+            + list(extra),
+            pass_fds=(n,), stderr=subprocess.PIPE)
+        theirs.close()
         self.next_id = 1
 
     def request(self, typ, key, m=None, fd=None, timeout=120):

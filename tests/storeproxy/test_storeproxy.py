@@ -251,6 +251,23 @@ def test_get_shorter_than_content_length_is_an_error():
         f.stop()
 
 
+def test_a_stalled_transfer_times_out():
+    f = fake_s3.FakeS3('stall')
+    p = splib.Proxy(f.endpoint, extra=['--low-speed-time', '2'])
+    try:
+        t0 = time.monotonic()
+        rep = p.get('s/f')
+        took = time.monotonic() - t0
+        check(rep['status'] == splib.UNREACHABLE and rep['fd'] is None and
+              'too slow' in rep['message'], 'stalled GET: %r' % rep)
+        # libcurl averages the speed over its last seconds of samples: the
+        # first bytes keep it above 1 byte/s for about 5 s, then 2 s more
+        check(1.5 < took < 12, 'the low-speed limit took %.1f s' % took)
+    finally:
+        finish(p)
+        f.stop()
+
+
 def test_protocol_violation_ends_the_proxy():
     p = splib.Proxy(s3rver().endpoint)
     p.sock.send(b'\1\0\0\0' + bytes(100))
