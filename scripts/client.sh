@@ -24,3 +24,24 @@ ensure_client() {
 	printf '%s\n' "$want" >"$CLIENT_DIR/.installed"
 	say "client installed in $((SECONDS - t0)) s"
 }
+
+# s3rver, an S3-compatible server for codeward-storeproxy's tests
+# (tests/storeproxy), pinned, from the npm registry into $S3RVER_DIR, a cache
+# outside the build tree; reused while the pin is unchanged.
+S3RVER_VERSION=3.7.1
+ensure_s3rver() {
+	local t0=$SECONDS
+	ensure_npm
+	if [ -f "$S3RVER_DIR/.installed" ] && [ "$(cat "$S3RVER_DIR/.installed")" = "$S3RVER_VERSION" ] \
+		&& [ -f "$S3RVER_DIR/node_modules/s3rver/bin/s3rver.js" ]; then
+		return 0
+	fi
+	say "installing s3rver $S3RVER_VERSION into $S3RVER_DIR"
+	mkdir -p "$S3RVER_DIR"
+	rm -f "$S3RVER_DIR/.installed"
+	logged npm.log 20 "npm install of s3rver failed" \
+		npm install --prefix "$S3RVER_DIR" --no-audit --no-fund --loglevel=error \
+		"s3rver@$S3RVER_VERSION"
+	printf '%s\n' "$S3RVER_VERSION" >"$S3RVER_DIR/.installed"
+	say "s3rver installed in $((SECONDS - t0)) s"
+}

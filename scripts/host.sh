@@ -4,7 +4,7 @@
 # runsc is gVisor, registered with dockerd (engine.sh) for policies that say
 # 'runtime runsc'.
 PKGS=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
-	libmicrohttpd-dev libcjson-dev libseccomp-dev libsodium-dev
+	libmicrohttpd-dev libcjson-dev libseccomp-dev libsodium-dev libcurl4-openssl-dev
 	docker.io runsc debootstrap python3 curl ca-certificates openssl
 	docker-compose python3-prometheus-client)
 # what the compose deployment needs on the host (the code builds in Docker)

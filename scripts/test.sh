@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# ./codeward test: everything `up` needs, the sanitizer and libFuzzer builds
-# and LibreChat's client, then every suite of build/, the unit and fuzz suites
-# of build-asan/ and every fuzz target under libFuzzer for FUZZ_SECONDS
+# ./codeward test: everything `up` needs, the sanitizer and libFuzzer builds,
+# LibreChat's client and s3rver (storeproxy's tests), then every suite of
+# build/, the unit and fuzz suites of build-asan/ and every fuzz target under libFuzzer for FUZZ_SECONDS
 # (scripts/fuzz.sh), summed up in one plain line (summary.py).
 
 # libFuzzer's time per target beyond the corpus replay
@@ -22,7 +22,7 @@ sweep_test_leftovers() {
 
 run_tests() {
 	# A setup that fails is a failed run, with the summary line all the same.
-	if ! (prepare && build_asan && build_fuzz && ensure_client); then
+	if ! (prepare && build_asan && build_fuzz && ensure_client && ensure_s3rver); then
 		say "setup failed: no test could run"
 		echo "0 passed, 1 failed"
 		return 1
@@ -31,6 +31,7 @@ run_tests() {
 	CODEWARD_SANDBOX_IMAGE=${CODEWARD_SANDBOX_IMAGE:-$(image_id codeward-sandbox:current)}
 	export CODEWARD_POLICY_TEMPLATE="$TOP/policy/default.policy"
 	export CODEWARD_NPM_CLIENT="$CLIENT_DIR"
+	export CODEWARD_S3RVER="$S3RVER_DIR"
 	local rc=0
 	sweep_test_leftovers
 	rm -f build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
