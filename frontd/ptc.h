@@ -57,6 +57,7 @@
 
 #include "ipc.h"
 #include "policy.h"
+#include "reply.h"
 
 /* caps a client's request never exceeds: a larger one is refused */
 #define PTC_TOOLS_MAX		128	/* tools in one start */
@@ -131,7 +132,9 @@ struct ptc_err {
 
 /*
  * The bodies, parsed against pol's caps (code-max, [programmatic]
- * result-max, time max). 0, or -1 with e filled in and nothing to free.
+ * result-max, time max). 0, or -1 with e filled in and nothing to free
+ * (a refused continue's c->token still holds its token, or "": the
+ * caller zeroes it).
  */
 int	ptc_parse_start(const char *body, size_t len, const struct policy *pol,
 	    struct ptc_start *s, struct ptc_err *e);
@@ -140,6 +143,8 @@ int	ptc_parse_continue(const char *body, size_t len, const struct policy *pol,
 int	ptc_parse_cancel(const char *body, size_t len, struct ptc_cancel *c,
 	    struct ptc_err *e);
 void	ptc_start_free(struct ptc_start *s);
+/* 1 when the body is a continue's: an object naming continuation_token */
+int	ptc_is_continue(const char *body, size_t len);
 void	ptc_continue_free(struct ptc_continue *c);
 
 /*
@@ -261,5 +266,15 @@ enum ptc_step ptc_step(struct ptc_run *run, const struct ptc_engine *eng,
 /* a continue's results, to the program; 0, or -1 with why (400 or gone) */
 int	ptc_feed(struct ptc_run *run, const struct ptc_engine *eng,
 	    const struct ptc_continue *c, const char **why);
+
+/*
+ * ptc_route.c: POST /v1/exec/programmatic (is_cancel 0: a start, or a
+ * continue) and its /cancel, for the authenticated user, reqid the
+ * request's X-LibreChat-Code-Request-ID (NULL when none)
+ */
+void	ptc_handle(int is_cancel, const char *body, size_t len,
+	    const char *user, const char *reqid, struct reply *r);
+/* the largest body a programmatic request may have (413 above) */
+size_t	ptc_body_max(void);
 
 #endif
