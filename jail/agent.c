@@ -46,7 +46,7 @@
  * the channel (the job's 0/1/2 are /dev/null and two pipes of the agent, and
  * a programmatic job's 3/4 two more; every
  * other descriptor of the agent is close-on-exec, and codeward-jail closes
- * all but 0/1/2; a server's jail has a socket to the agent as its 0:
+ * all but 0/1/2, or 0..4 with -k; a server's jail has a socket to the agent as its 0:
  * agent_session.c; the zygote's child closes all but the job's 0/1/2),
  * or parses a byte the job wrote (its output passes as payload; its files
  * are read as bytes; a server's status is 4 bytes read as a number).

@@ -30,6 +30,7 @@ static pthread_mutex_t	relay_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	relay_cond = PTHREAD_COND_INITIALIZER;
 static int		relay_sock = -1;	/* frontd's socketpair */
 static pthread_mutex_t	*relay_send;		/* its sends' lock */
+static volatile int	stop_all;		/* privd stops: no relay waits */
 
 void
 ptc_relay_init(int sock, pthread_mutex_t *send_lock)
@@ -108,7 +109,7 @@ ptc_relay_line(uint32_t id, int linefd, uint64_t len, uint64_t wait_ms,
 	ipc_hdr_init(&m.hdr, IPC_PTC_LINE, sizeof(m), id);
 	m.len = len;
 	pthread_mutex_lock(&relay_lock);
-	if ((b = box_of(id)) == NULL || b->cancelled) {
+	if ((b = box_of(id)) == NULL || b->cancelled || stop_all) {
 		pthread_mutex_unlock(&relay_lock);
 		return -1;
 	}
@@ -158,6 +159,20 @@ ptc_relay_reply(uint32_t id, int fd, uint64_t len)
 	pthread_mutex_unlock(&relay_lock);
 	if (fd >= 0)
 		close(fd);
+}
+
+void
+ptc_relay_cancel_all(void)
+{
+	size_t i;
+
+	pthread_mutex_lock(&relay_lock);
+	for (i = 0; i < RELAY_MAX; i++)
+		if (boxes[i].id != 0)
+			boxes[i].cancelled = 1;
+	pthread_mutex_unlock(&relay_lock);
+	stop_all = 1;
+	pthread_cond_broadcast(&relay_cond);
 }
 
 void

@@ -29,6 +29,8 @@ int	ptc_relay_line(uint32_t id, int linefd, uint64_t len, uint64_t wait_ms,
 	    uint64_t *rlen);
 /* monitor.c: frontd's reply (fd taken: closed when no run waits for it) */
 void	ptc_relay_reply(uint32_t id, int fd, uint64_t len);
+/* run.c: privd stops; every relay ends, and none waits from now on */
+void	ptc_relay_cancel_all(void);
 /* monitor.c: frontd's cancel; an id that is no open relay's is ignored */
 void	ptc_relay_cancel(uint32_t id);
 
