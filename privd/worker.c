@@ -269,6 +269,7 @@ worker_job(struct worker *w, const struct job *job, uint32_t flags, int outfd,
 			return WORKER_LOST;
 		if (rc == -1) {
 			w->cancelled = 1;
+			rc = 0;
 			break;
 		}
 		deadline += cw_now_ms() - t0;

@@ -109,6 +109,8 @@ def test_bash_tools_and_failing_tool():
     batches, st, j = drive({"code": code, "tools": DEFS, "language": "bash"}, TOOLS)
     check(st == 200 and j["status"] == "error" and "the tool failed" in j["stderr"] and
           "after" not in j["stdout"], "%s %r" % (st, j))
+    # ended by codeward at the error line: no limit killed it
+    check("killed" not in j["stderr"] and j["run"].get("killed") is None, "%r" % j)
 
 
 def test_file_after_calls_and_no_tool():
