@@ -11,12 +11,16 @@ afterwards no worker is left running a job. Needs Docker: fails without
 it."""
 import base64
 import json
+import tempfile
 import threading
 import time
 
+from cwsec import Signer, claims
 from cwtest import Shared, check, main
 
-POLICY = [("concurrency", "total", "2"), ("concurrency", "pool", "1"),
+# API keys and JWTs: a JWT's sub is the user a token is bound to
+SIGNER = Signer(tempfile.mkdtemp(prefix="cw-ptc-jwt-"))
+POLICY = [("auth", "mode", "api-key+jwt"), ("auth", "jwt-public-key", SIGNER.pub),("concurrency", "total", "2"), ("concurrency", "pool", "1"),
           ("time", "default", "20s"), ("time", "max", "30s"),
           ("programmatic", "round-trips", "3"), ("programmatic", "result-max", "4K"),
           ("programmatic", "token-ttl", "10s")]
@@ -163,14 +167,19 @@ def test_tokens():
     check(st == 404, "unknown id, fresh ts: %s %r" % (st, j))
     st, j = post({"continuation_token": token("0" * 32, now - 3600 * 1000), "tool_results": res})
     check(st == 400, "expired ts: %s %r" % (st, j))
-    # another user's: a real token, continued as someone else (a JWT would
-    # name the user; under an API key the unguessable id is the capability,
-    # so here: used twice, the second is unknown)
-    st, j = post({"code": "await add(a=1, b=1)", "tools": DEFS})
+    # another user's token is unknown to this one (a JWT's sub is the
+    # user); its owner's continue still works, once
+    alice = {"Authorization": "Bearer " + SIGNER.token(claims(sub="alice"))}
+    bob = {"Authorization": "Bearer " + SIGNER.token(claims(sub="bob"))}
+    st, j = setup().request("POST", PATH, {"code": "await add(a=1, b=1)", "tools": DEFS},
+                            headers=alice, auth=False)
     body = answer(st, j, TOOLS)
-    st, k = post(body)
+    for who, h, auth in (("bob", bob, False), ("an API key", None, True)):
+        st, k = setup().request("POST", PATH, body, headers=h, auth=auth)
+        check(st == 404, "alice's token continued by %s: %s %r" % (who, st, k))
+    st, k = setup().request("POST", PATH, body, headers=alice, auth=False)
     check(st == 200 and k["status"] == "completed", "%s %r" % (st, k))
-    st, k = post(body)
+    st, k = setup().request("POST", PATH, body, headers=alice, auth=False)
     check(st == 404, "a token used twice: %s %r" % (st, k))
 
 
