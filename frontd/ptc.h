@@ -6,7 +6,7 @@
  * {status:"tool_call_required", tool_calls, continuation_token}, runs the
  * tools and posts the results back with the token, until the run ends.
  *
- * What is here (pure, unit-tested, no route yet):
+ * The pieces (pure, unit-tested):
  *   ptc.c         the start, continue and cancel bodies -> typed structs,
  *                 every bad input a 400 (or 413) with a clear message
  *   ptc_names.c   the tool name -> identifier rule of each language
@@ -18,20 +18,16 @@
  *   ptc_token.c   continuation tokens and the run table behind them
  *   ptc_run.c     a run between two requests: its next line -> the answer,
  *                 a continue's results -> the program (the engine injected)
- *
- * What remains (the next step, once the execution engine of issue 15 has
- * landed): the route in http.c (body caps, auth, X-LibreChat-Code-Request-ID
- * and X-LibreChat-Code-Workspace-ID); a run held suspended in a live worker
- * (the engine's job channel carries the program's fd 3 lines up through
- * privd to frontd and the fd 4 lines down: new frame types, privd relays
- * them unparsed, the jail's agent opens fds 3 and 4 for the program);
- * cancel ending that run through privd and expiry (ptc_runs_expired)
- * ending it too; struct ptc_engine over the job channel; the completed and
- * error answers (exec.c's body, the stdout and stderr so far); the files[] of a start through exec.c's own
- * parser; attached workspaces; the contract suite with the real client.
- * Suspension, not the official server's replay: a program's side effects
- * happen once, and a waiting run holds its worker (at most token-ttl, and
- * counted against [concurrency]); measuring both costs waits for the engine.
+ * and the route over them, ptc_route.c: struct ptc_engine over privd's
+ * relay (privsep.c's privd_ptc_*), the program started through exec.c's
+ * run (files[], timeout) and ended with exec.c's answer. The run is held
+ * suspended in its worker (isolation jail only: 501 otherwise): the
+ * agent gives the program fds 3 and 4, each fd 3 line goes up as a TOOL
+ * frame and through privd, unparsed, as PTC_LINE; the results come back
+ * as PTC_REPLY and a RESULT frame. The program's time stops while it
+ * waits; the wait holds its worker and its [concurrency] slot, at most
+ * token-ttl per batch; nothing is replayed, so its side effects happen
+ * once. Not done: attached workspaces (X-LibreChat-Code-Workspace-ID).
  *
  * The program's protocol (what the agent in the jail implements): the
  * program inherits fd 3 (written by the program) and fd 4 (read by it).
