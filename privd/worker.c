@@ -173,6 +173,8 @@ worker_close(struct worker *w)
 		return;
 	if (w->fd >= 0)
 		close(w->fd);
+	if (w->ch.toolfd >= 0)		/* a tool line its job left */
+		close(w->ch.toolfd);
 	free(w);
 }
 
