@@ -40,6 +40,7 @@
 #include "policy.h"
 #include "privdrop.h"
 #include "privsep.h"
+#include "ptc.h"
 #include "store.h"
 #include "util.h"
 
@@ -190,6 +191,7 @@ main(int argc, char **argv)
 		struct timespec ts = { 1, 0 };
 
 		nanosleep(&ts, NULL);
+		ptc_sweep();
 		if (time(NULL) - last_sweep >= SWEEP_EVERY_S) {
 			store_sweep(current_policy()->lifetime_s);
 			last_sweep = time(NULL);

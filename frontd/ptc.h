@@ -270,6 +270,9 @@ int	ptc_feed(struct ptc_run *run, const struct ptc_engine *eng,
  */
 void	ptc_handle(int is_cancel, const char *body, size_t len,
 	    const char *user, const char *reqid, struct reply *r);
+/* parked runs past token-ttl ended (privd ends them too, a little later):
+ * at each programmatic request, and each second from main.c */
+void	ptc_sweep(void);
 /* the largest body a programmatic request may have (413 above) */
 size_t	ptc_body_max(void);
 

@@ -173,9 +173,8 @@ live_drop(struct live *l, int slot_open)
 	live_free(l);
 }
 
-/* parked runs past token-ttl: ended (privd ends them too, a little later) */
-static void
-sweep(void)
+void
+ptc_sweep(void)
 {
 	uint64_t h[SWEEP_MAX];
 	size_t n, i;
@@ -437,7 +436,7 @@ ptc_handle(int is_cancel, const char *body, size_t len, const char *user,
 {
 	const struct policy *pol = current_policy();
 
-	sweep();
+	ptc_sweep();
 	if (pol->isolation != ISOLATION_JAIL) {
 		reply_error(r, 501, "not_implemented", "programmatic tool calling "
 		    "needs isolation jail");

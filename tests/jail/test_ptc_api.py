@@ -204,9 +204,12 @@ def test_wait_is_not_the_programs_time():
     st, k = post(body)
     check(st == 200 and k["status"] == "completed" and k["stdout"].startswith("3 "), "%s %r" % (st, k))
     # past token-ttl (10 s here) the run is ended and its token refused
-    st, j = post({"code": "await add(a=1, b=1)", "tools": DEFS})
+    st, j = post({"code": "import time\nawait add(a=1, b=1)\ntime.sleep(60)", "tools": DEFS})
     body = answer(st, j, TOOLS)
-    time.sleep(11)
+    time.sleep(12)
+    # ended by then with no request to notice it: no program left running
+    bad = setup().worker_report()
+    check(not bad, "a run past token-ttl still holds its worker: %r" % bad)
     st, k = post(body)
     check(st == 400 and k["error"] == "token_expired", "%s %r" % (st, k))
 
