@@ -5,7 +5,7 @@ results go back to the suspended program. Sequential and parallel calls,
 a failing tool caught in Python, a bash tool ending the run with an error,
 a file written after the tool calls returned as an output, code that
 calls no tool, the time waiting for the client not counted against the
-program's limit, a run past token-ttl ended, a cancel in the middle of a run, forged, unknown, expired
+program's limit, a run past token-ttl ended, a cancel in the middle of a run, lines the program forges on its fd 3, forged, unknown, expired
 and another user's tokens, the round-trip cap and an oversized result;
 afterwards no worker is left running a job. Needs Docker: fails without
 it."""
@@ -212,6 +212,21 @@ def test_wait_is_not_the_programs_time():
     check(not bad, "a run past token-ttl still holds its worker: %r" % bad)
     st, k = post(body)
     check(st == 400 and k["error"] == "token_expired", "%s %r" % (st, k))
+
+
+def test_hostile_lines():
+    # the program's own bytes on fd 3: checked by frontd, never run as calls
+    for line, why in ((b"not json\n", "protocol"),
+                      (b'{"calls":[{"id":"c1","name":"rm -rf","input":{}}]}\n', "protocol")):
+        code = "import os, time\nos.write(3, %r)\ntime.sleep(20)\n" % line
+        t0 = time.time()
+        st, j = post({"code": code, "tools": DEFS})
+        check(st == 200 and j["status"] == "error" and why in j["stderr"] and
+              time.time() - t0 < 10, "%r: %s %r" % (line, st, j))
+    # a line that never ends: the agent stops it at 16 MiB
+    code = "import os\nos.write(3, b'x' * (17 << 20))\n"
+    st, j = post({"code": code, "tools": DEFS})
+    check(st == 200 and j["status"] == "completed" and "killed" in j["stderr"], "%s %r" % (st, j))
 
 
 def test_zz_no_worker_left():
