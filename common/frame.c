@@ -18,6 +18,7 @@ static const struct {
 	{ FRAME_RUN, FRAME_DOWN, 0, 0 },
 	{ FRAME_KILL, FRAME_DOWN, 0, 0 },
 	{ FRAME_ARG, FRAME_DOWN, 0, FRAME_ARG_MAX },
+	{ FRAME_LINK, FRAME_DOWN, FRAME_LINK_LEN, FRAME_LINK_LEN },
 	{ FRAME_RESULT, FRAME_DOWN, 0, FRAME_LINE_MAX },
 	{ FRAME_STDOUT, FRAME_UP, 1, FRAME_PIECE_MAX },
 	{ FRAME_STDERR, FRAME_UP, 1, FRAME_PIECE_MAX },
@@ -84,7 +85,8 @@ frame_hdr_write(unsigned char h[FRAME_HDR], uint8_t type, uint32_t len)
 int
 frame_type_fixed(uint8_t type)
 {
-	return type == FRAME_JOB || type == FRAME_FILE || type == FRAME_EXIT;
+	return type == FRAME_JOB || type == FRAME_FILE || type == FRAME_LINK ||
+	    type == FRAME_EXIT;
 }
 
 int
@@ -185,6 +187,43 @@ frame_exit_write(unsigned char p[FRAME_EXIT_LEN], const struct frame_exit *e)
 }
 
 int
+frame_link_parse(const unsigned char *p, size_t n, struct frame_link *l,
+    const char **why)
+{
+	size_t i;
+
+	if (n != FRAME_LINK_LEN) {
+		*why = "link of another size";
+		return -1;
+	}
+	memset(l, 0, sizeof(*l));
+	for (i = 0; i < FRAME_INBOX_LEN; i++) {
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f'))) {
+			*why = "link inbox not [0-9a-f]{32}";
+			return -1;
+		}
+		l->inbox[i] = (char)p[i];
+	}
+	l->index = get32(p + 32);
+	l->size = (uint64_t)get32(p + 40) << 32 | get32(p + 44);
+	if (get32(p + 36) != 0) {
+		*why = "link padding not zero";
+		return -1;
+	}
+	return 0;
+}
+
+void
+frame_link_write(unsigned char p[FRAME_LINK_LEN], const struct frame_link *l)
+{
+	memset(p, 0, FRAME_LINK_LEN);
+	memcpy(p, l->inbox, strnlen(l->inbox, FRAME_INBOX_LEN));
+	put32(p + 32, l->index);
+	put32(p + 40, (uint32_t)(l->size >> 32));
+	put32(p + 44, (uint32_t)l->size);
+}
+
+int
 frame_name_check(const unsigned char *p, size_t n, const char **why)
 {
 	size_t i, seg = 0;
@@ -249,6 +288,7 @@ static int
 down(struct frame_chan *c, const struct frame_hdr *h, const unsigned char *p)
 {
 	struct frame_job j;
+	struct frame_link l;
 	const char *why;
 
 	if (h->type == FRAME_KILL)		/* legal in every live state */
@@ -273,7 +313,7 @@ down(struct frame_chan *c, const struct frame_hdr *h, const unsigned char *p)
 		c->job_ptc = (j.flags & FRAME_JOB_PTC) != 0;
 		c->tools = c->results = 0;
 		c->state = FRAME_S_STAGE;
-		c->in_file = 0;
+		c->in_file = c->linked = c->data = 0;
 		c->input = c->files = c->code = c->output = c->archive = 0;
 		c->args = 0;
 		c->jobs++;
@@ -289,12 +329,26 @@ down(struct frame_chan *c, const struct frame_hdr *h, const unsigned char *p)
 		    count(&c->input, h->len, c->caps.input) < 0)
 			return broken(c, "too many input files or bytes");
 		c->in_file = 1;
+		c->linked = c->data = 0;
 		return 0;
 	case FRAME_DATA:
 		if (!c->in_file)
 			return broken(c, "DATA before any FILE");
+		if (c->linked)
+			return broken(c, "DATA after the file's LINK");
 		if (count(&c->input, h->len, c->caps.input) < 0)
 			return broken(c, "input bytes past the cap");
+		c->data = 1;
+		return 0;
+	case FRAME_LINK:
+		/* one LINK for a FILE that has no DATA: all its bytes */
+		if (!c->in_file || c->linked || c->data)
+			return broken(c, "LINK not right after its FILE");
+		if (frame_link_parse(p, h->len, &l, &why) < 0)
+			return broken(c, why);
+		if (count(&c->input, l.size, c->caps.input) < 0)
+			return broken(c, "input bytes past the cap");
+		c->linked = 1;
 		return 0;
 	case FRAME_CODE:
 		c->in_file = 0;

@@ -19,6 +19,8 @@
 #define FRAME_PIECE_MAX		65536
 #define FRAME_JOB_LEN		24	/* timeout, output, archive, flags, lang[8] */
 #define FRAME_EXIT_LEN		8	/* code, signal, reason, 0, ms u32 */
+#define FRAME_LINK_LEN		48	/* inbox[32] hex, index u32, 0 u32, size u64 */
+#define FRAME_INBOX_LEN		32	/* a job's inbox directory: [0-9a-f]{32} */
 #define FRAME_LANG_MAX		7	/* [a-z][a-z0-9]{0,6}, NUL padded */
 #define FRAME_NAME_MAX		255	/* an input file's path */
 #define FRAME_TIMEOUT_MAX	3600000u
@@ -49,7 +51,13 @@ enum frame_type {
 	FRAME_RUN = 0x05,	/* staged: run it */
 	FRAME_KILL = 0x06,	/* end the running job (any time; idle: no-op) */
 	FRAME_ARG = 0x07,	/* one argument of the program, in order (0..FRAME_ARG_MAX) */
-	FRAME_RESULT = 0x08,	/* one line for the program's fd 4, whole (0..FRAME_LINE_MAX);
+	/*
+	 * the current input file's bytes are the inbox's file INBOX/INDEX
+	 * (a hard link frontd made of the stored file, bound read-only into
+	 * the worker): the agent copies SIZE bytes of it; instead of DATA
+	 */
+	FRAME_LINK = 0x08,
+	FRAME_RESULT = 0x09,	/* one line for the program's fd 4, whole (0..FRAME_LINE_MAX);
 				   empty: fd 4 closed. Only after a TOOL it answers */
 	/* agent -> privd */
 	FRAME_STDOUT = 0x11,
@@ -84,6 +92,12 @@ struct frame_job {
 	char		lang[FRAME_LANG_MAX + 1];
 };
 
+struct frame_link {
+	char		inbox[FRAME_INBOX_LEN + 1];
+	uint32_t	index;
+	uint64_t	size;
+};
+
 struct frame_exit {
 	uint8_t		code;		/* exit status, when not signalled */
 	uint8_t		signal;		/* 1..64, or 0 */
@@ -114,6 +128,8 @@ struct frame_chan {
 	enum frame_state state;
 	struct frame_caps caps;
 	int		in_file;	/* a FILE was sent: DATA is legal */
+	int		linked;		/* ... and a LINK: nothing more for it */
+	int		data;		/* ... and DATA: no LINK for it */
 	uint64_t	input, files, code, output, archive, args;
 	uint64_t	job_output, job_archive;	/* the open job's caps */
 	int		job_ptc;	/* the open job is programmatic */
@@ -137,13 +153,17 @@ int	frame_exit_parse(const unsigned char *p, size_t n, struct frame_exit *e,
 	    const char **why);
 void	frame_exit_write(unsigned char p[FRAME_EXIT_LEN],
 	    const struct frame_exit *e);
+int	frame_link_parse(const unsigned char *p, size_t n, struct frame_link *l,
+	    const char **why);
+void	frame_link_write(unsigned char p[FRAME_LINK_LEN],
+	    const struct frame_link *l);
 /* an input path: relative, [A-Za-z0-9._ +-] and '/', no empty, . or .. part */
 int	frame_name_check(const unsigned char *p, size_t n, const char **why);
 
 void	frame_chan_init(struct frame_chan *c, const struct frame_caps *caps);
 /*
  * One frame, its header already parsed for dir, into the grammar; payload
- * is the whole payload for FILE, JOB and EXIT (checked here), NULL (not
+ * is the whole payload for FILE, JOB, LINK and EXIT (checked here), NULL (not
  * looked at) for the others. 0, or -1: the channel is broken from now on.
  */
 int	frame_chan_step(struct frame_chan *c, enum frame_dir dir,

@@ -319,6 +319,8 @@ check_exec_begin(const struct ipc_exec_begin *m, const char **why)
 		return *why = "bad session key", -1;
 	if (m->session[0] != '\0' && !(m->opts & IPC_OPT_STATEFUL))
 		return *why = "a session key without the stateful option", -1;
+	if (!ipc_session_ok(m->inbox, sizeof(m->inbox)))
+		return *why = "bad inbox name", -1;
 	if (m->nfiles > IPC_FILES_MAX)
 		return *why = "too many files", -1;
 	if (m->opts & ~IPC_OPT_ALL)

@@ -118,8 +118,14 @@ struct ipc_exec_begin {
 	 * and the client's session hint), or "" for a run of its own.
 	 */
 	char		session[IPC_SESSION_MAX];
+	/*
+	 * The run's directory in frontd's inbox ([0-9a-f]{32}), holding its
+	 * input files as links named by their EXEC_FILE order (0, 1, ...),
+	 * or "": the inputs stream (policy inputs).
+	 */
+	char		inbox[IPC_SESSION_MAX];
 };
-_Static_assert(sizeof(struct ipc_exec_begin) == 4256, "ipc_exec_begin size");
+_Static_assert(sizeof(struct ipc_exec_begin) == 4296, "ipc_exec_begin size");
 
 struct ipc_exec_file {
 	struct ipc_hdr	hdr;

@@ -7,6 +7,7 @@
  * fresh session id.
  */
 #include "exec.h"
+#include "inbox.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -342,6 +343,8 @@ exec_run_free(struct exec_run *x)
 
 	if (x == NULL)
 		return;
+	if (x->b != NULL)	/* a programmatic run's, at its end */
+		inbox_drop(x->b->inbox, x->nin);
 	for (i = 0; i < x->nin; i++)
 		close(x->in[i].fd);
 	if (x->q != NULL && x->q->code_fd >= 0)
@@ -399,6 +402,10 @@ exec_run_new(const char *body, size_t len, const char *user, const char *profile
 		reply_error(r, 503, "unavailable", "out of memory");
 		goto fail;
 	}
+	if (q->nfiles > 0 && inbox_on() && inbox_begin(b->inbox) != 0) {
+		log_warn("exec: inbox (the inputs stream)");
+		b->inbox[0] = '\0';
+	}
 	for (i = 0; i < q->nfiles; i++) {
 		struct store_meta m;
 		int fd = store_get(q->files[i].sid, q->files[i].id, &m);
@@ -413,6 +420,14 @@ exec_run_new(const char *body, size_t len, const char *user, const char *profile
 			    "files[%zu]: file '%s' (id %s in session %s) was not found",
 			    i, q->files[i].name, q->files[i].id, q->files[i].sid);
 			goto fail;
+		}
+		/* the link is the file: a failed one streams the run's inputs */
+		if (b->inbox[0] != '\0' && inbox_add(b->inbox, x->nin,
+		    q->files[i].sid, q->files[i].id, fd) != 0) {
+			log_warn("exec: inbox link of %s/%s (the inputs stream)",
+			    q->files[i].sid, q->files[i].id);
+			inbox_drop(b->inbox, x->nin);
+			b->inbox[0] = '\0';
 		}
 		x->in[x->nin].name = q->files[i].name;
 		x->in[x->nin].fd = fd;
@@ -451,13 +466,18 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	struct exec_run *x;
 	struct privd_result res;
 	uint32_t wait_ms;
+	int rc;
 
 	if ((x = exec_run_new(body, len, user, profile, -1, NULL, r)) == NULL)
 		return;
 	/* a queued run waits up to queue-wait in privd before its own limit starts */
 	wait_ms = (x->q->timeout_ms ? x->q->timeout_ms : x->pol->time_max_ms) +
 	    x->pol->queue_wait_ms + PRIVD_GRACE_MS;
-	if (privd_req_exec(x->b, x->q->code_fd, x->in, x->nin, &res, wait_ms) != 0) {
+	rc = privd_req_exec(x->b, x->q->code_fd, x->in, x->nin, &res, wait_ms);
+	/* staged (or abandoned): the agent has what it copied */
+	inbox_drop(x->b->inbox, x->nin);
+	x->b->inbox[0] = '\0';
+	if (rc != 0) {
 		if (privsep_gone())
 			reply_error(r, 503, "unavailable", "codeward restarted "
 			    "during the run; it did not finish: run it again");
@@ -528,6 +548,8 @@ exec_reply(struct exec_run *x, struct privd_result *rp, const char *status,
 		goto out;
 	}
 	if (res.archive_fd >= 0 && res.done.archive_len > 0) {
+		c.use_fd = 1;
+		c.arcfd = res.archive_fd;
 		if ((tmap = map_fd(res.archive_fd, (size_t)res.done.archive_len)) == NULL ||
 		    outputs_walk(&c, tmap, (size_t)res.done.archive_len, tarerr,
 		    sizeof(tarerr)) != 0) {

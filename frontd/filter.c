@@ -17,6 +17,7 @@ static const int frontd_syscalls[] = {
 	SC(shutdown), SC(getsockopt), SC(getsockname),
 	SC(eventfd2),
 	SC(openat), SC(mkdirat), SC(unlinkat), SC(renameat), SC(getdents64),
+	SC(linkat), SC(fchmod), SC(fchmodat),
 	SC(fsync), SC(dup), SC(pread64), SC(sendfile), SC(fstatfs),
 	SC(memfd_create), SC(getrandom),
 };

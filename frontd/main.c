@@ -40,6 +40,7 @@
 #include "policy.h"
 #include "privdrop.h"
 #include "privsep.h"
+#include "inbox.h"
 #include "ptc.h"
 #include "store.h"
 #include "util.h"
@@ -117,9 +118,11 @@ main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "store", required_argument, NULL, 'd' },
 		{ "listen-fd", required_argument, NULL, 'F' },
+		{ "inbox", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen_spec = NULL, *store_path = NULL, *listen_fd = NULL;
+	const char *inbox_path = NULL;
 	struct cw_user user;
 	char err[512];
 	int ch, lfd, mfd = -1, sfd;
@@ -132,8 +135,9 @@ main(int argc, char **argv)
 		case 'l': listen_spec = optarg; break;
 		case 'd': store_path = optarg; break;
 		case 'F': listen_fd = optarg; break;
+		case 'b': inbox_path = optarg; break;
 		default: fatalx("usage: codeward-frontd --listen ADDR:PORT --store DIR "
-		    "[--listen-fd N]");
+		    "[--listen-fd N] [--inbox DIR]");
 		}
 	}
 	if (listen_spec == NULL || store_path == NULL || optind != argc)
@@ -152,6 +156,8 @@ main(int argc, char **argv)
 		mfd = bind_listener(policy.metrics_listen);
 	if (store_prepare_dir(store_path, user.uid, user.gid) != 0)
 		fatal("store: %s", store_path);
+	if (inbox_path != NULL && inbox_prepare(inbox_path, user.uid, user.gid) != 0)
+		fatal("inbox: %s", inbox_path);
 	if (policy.auth == AUTH_API_KEY || policy.auth == AUTH_API_KEY_JWT) {
 		if (auth_load_keys(policy.keys_path, err, sizeof(err)) != 0)
 			fatalx("keys: %s", err);
@@ -177,6 +183,8 @@ main(int argc, char **argv)
 	if ((sfd = store_open_dir(store_path)) < 0)
 		fatal("store: %s", store_path);
 	store_init(sfd);
+	if (inbox_path != NULL && inbox_open(inbox_path) != 0)
+		fatal("inbox: %s", inbox_path);
 	filter_load(frontd_filter());
 
 	privsep_init(IPC_FD, http_stop);

@@ -4,18 +4,40 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "metrics.h"
 #include "ustar.h"
 
-static void
-sha_hex(const unsigned char *data, uint64_t len, char out[65])
+/* the entry's sha256 in hex, its bytes read from the archive's descriptor */
+static int
+sha_hex(const struct collect *c, const struct tar_entry *e, char out[65])
 {
-	unsigned char h[crypto_hash_sha256_BYTES];
+	unsigned char h[crypto_hash_sha256_BYTES], buf[65536];
+	crypto_hash_sha256_state st;
+	uint64_t off = (uint64_t)(e->data - c->base), done = 0;
+	ssize_t n;
 
-	crypto_hash_sha256(h, data, len);
+	if (!c->use_fd) {
+		crypto_hash_sha256(h, e->data, e->size);
+		sodium_bin2hex(out, 65, h, sizeof(h));
+		return 0;
+	}
+	crypto_hash_sha256_init(&st);
+	while (done < e->size) {
+		size_t k = e->size - done < sizeof(buf) ? (size_t)(e->size - done) : sizeof(buf);
+
+		if ((n = pread(c->arcfd, buf, k, (off_t)(off + done))) <= 0) {
+			errno = n == 0 ? EIO : errno;
+			return -1;
+		}
+		crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
+		done += (uint64_t)n;
+	}
+	crypto_hash_sha256_final(&st, h);
 	sodium_bin2hex(out, 65, h, sizeof(h));
+	return 0;
 }
 
 /* the input of that name (the last listed wins), or NULL */
@@ -87,7 +109,11 @@ collect_file(const struct tar_entry *e, void *ctx)
 		in->seen = 1;
 	if (e->oversize)
 		return 0;
-	sha_hex(e->data, e->size, sha);
+	if (sha_hex(c, e, sha) != 0) {
+		log_warn("exec: the archive's '%s'", e->name);
+		c->failed = 1;
+		return -1;
+	}
 	/* what the session's sandbox holds now, for its next call */
 	if (c->now != NULL && c->nnow < pol->files_per_session) {
 		snprintf(c->now[c->nnow].name, sizeof(c->now[c->nnow].name), "%s", e->name);
@@ -107,7 +133,8 @@ collect_file(const struct tar_entry *e, void *ctx)
 		c->dropped++;
 		return 0;
 	}
-	if (store_put(c->sid, e->name, -1, 0, e->data, e->size, "output", c->owner,
+	if (store_put(c->sid, e->name, c->use_fd ? c->arcfd : -1,
+	    (uint64_t)(e->data - c->base), e->data, e->size, "output", c->owner,
 	    &m) != 0) {
 		if (errno == EDQUOT || errno == ENOSPC) {
 			/* over a quota: the answer still comes, without this file */
@@ -141,6 +168,7 @@ outputs_walk(struct collect *c, const unsigned char *buf, size_t len,
 	};
 	size_t k, all = 0;
 
+	c->base = buf;
 	c->complete = tar_walk(buf, len, "data", &lim, collect_file, c, &c->skip,
 	    err, errlen) == 0;
 	metrics_walk_skipped(c->skip.skipped);

@@ -49,6 +49,14 @@ struct collect {
 	char			unstored_names[120];	/* those that fit, quoted */
 	int			complete;	/* every entry was seen */
 	struct tar_stats	skip;
+	/*
+	 * use_fd: buf is a mapping of arcfd, and a file's bytes are read
+	 * from arcfd in pieces, never through buf, so that frontd's resident
+	 * set holds the archive's headers, not its data (issue 16)
+	 */
+	int			use_fd;
+	int			arcfd;
+	const unsigned char	*base;		/* buf, set by outputs_walk */
 };
 
 /*

@@ -118,6 +118,12 @@ session_dir(const char *sid, int create)
 	return fd;
 }
 
+int
+store_session_fd(const char *sid)
+{
+	return session_dir(sid, 0);
+}
+
 /* a fresh temporary name of this frontd */
 static void
 tmp_name(char out[STORE_TMP_LEN])

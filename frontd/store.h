@@ -51,6 +51,10 @@ struct store_meta {
 int	store_prepare_dir(const char *path, uid_t uid, gid_t gid);
 /* open it as its owner, after the drop: it must be ours and 0700 */
 int	store_open_dir(const char *path);
+/* the same for another directory of frontd's, of mode (the inbox) */
+int	store_make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid);
+/* a session's directory in the store, opened (O_DIRECTORY), or -1 */
+int	store_session_fd(const char *sid);
 void	store_init(int dirfd);
 
 /*

@@ -17,9 +17,15 @@
 int
 store_prepare_dir(const char *path, uid_t uid, gid_t gid)
 {
+	return store_make_dir(path, 0700, uid, gid);
+}
+
+int
+store_make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
 	struct stat st;
 
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+	if (mkdir(path, mode) != 0 && errno != EEXIST)
 		return -1;
 	if (lstat(path, &st) != 0)
 		return -1;
@@ -32,7 +38,7 @@ store_prepare_dir(const char *path, uid_t uid, gid_t gid)
 	 * it): a store that is already its owner's, 0700, needs no capability
 	 * at all (compose/README.md: the container's capabilities).
 	 */
-	if ((st.st_mode & 07777) != 0700 && chmod(path, 0700) != 0)
+	if ((st.st_mode & 07777) != mode && chmod(path, mode) != 0)
 		return -1;
 	if ((st.st_uid != uid || st.st_gid != gid) && lchown(path, uid, gid) != 0)
 		return -1;

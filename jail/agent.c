@@ -235,6 +235,10 @@ job(const struct frame_job *fj, int jailed, int refused, unsigned char *buf)
 			if (fd >= 0 && write(fd, buf, h.len) != (ssize_t)h.len)
 				j.failed = 1;
 			break;
+		case FRAME_LINK:
+			if (fd >= 0 && agent_stage_link(fd, buf, h.len) < 0)
+				j.failed = 1;
+			break;
 		case FRAME_CODE:
 			if (fd >= 0)
 				close(fd);

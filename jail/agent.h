@@ -21,6 +21,8 @@
 #define AGENT_WORKDIR	"/mnt/data"		/* without -j: the job's directory */
 #define AGENT_JOBS	"/mnt/data/.codeward-agent"	/* with -j: one directory each */
 #define AGENT_SESSION	AGENT_JOBS "/session"	/* with -j: a session's /mnt/data */
+/* frontd's inbox, bound read-only (policy inputs inbox, runc): LINK's files */
+#define AGENT_INBOX	JAIL_INBOX
 #define AGENT_CODE_MAX	(16u << 20)
 #define AGENT_CODE_ENV	65536	/* a shorter program goes in CW_CODE */
 #define AGENT_SNAP_MAX	8192	/* staged files remembered */
@@ -67,6 +69,8 @@ int	agent_stage_init(int jailed);
 int	agent_stage_begin(struct agent_job *j);
 /* open a new input file for writing; -1 on failure */
 int	agent_stage_file(struct agent_job *j, const unsigned char *name, size_t n);
+/* LINK: the input file's bytes copied from the inbox into fd; 0 or -1 */
+int	agent_stage_link(int fd, const unsigned char *p, size_t n);
 int	agent_code_add(struct agent_job *j, const unsigned char *p, size_t n);
 /* write the code (unless it goes in CW_CODE) and take the snapshot */
 int	agent_stage_seal(struct agent_job *j, int *code_in_env);

@@ -255,6 +255,18 @@ jail_mounts(const struct jail_conf *c)
 	    tmpfs("/dev/shm", c->shm_size, c->files, "1777") == -1 ||
 	    bind_mount(c->workdir, JAIL_WORKDIR, MS_NOSUID | MS_NODEV) == -1)
 		return -1;
+	/*
+	 * The worker's inbox (frontd's links to the inputs of every run,
+	 * policy inputs inbox) is the agent's: the jail sees an empty,
+	 * read-only directory there, which its filter keeps it from unmounting.
+	 */
+	if (stat(JAIL_INBOX, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    mount("tmpfs", JAIL_INBOX, "tmpfs", MS_RDONLY | MS_NOSUID |
+	    MS_NODEV | MS_NOEXEC, "size=0,mode=0555") == -1) {
+		dprintf(STDERR_FILENO, "codeward-jail: hide %s: %s\n", JAIL_INBOX,
+		    strerror(errno));
+		return -1;
+	}
 	if (c->proc && proc() == -1)
 		return -1;
 	if (jail_loopback_up() == -1) {

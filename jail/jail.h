@@ -23,6 +23,7 @@ struct jail_conf {
 };
 
 #define JAIL_WORKDIR	"/mnt/data"
+#define JAIL_INBOX	"/codeward/inbox"	/* the agent's (jail/agent.h AGENT_INBOX) */
 /* a jail's sizes as the agent and cw_jail_enter take them: policy.h's
  * floors and ceilings of tmp-size, shm-size and tmp-files */
 #define JAIL_SIZE_MIN	(1ULL << 20)

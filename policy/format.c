@@ -151,6 +151,7 @@ policy_format(const struct policy *p, char *buf, size_t len)
 	    policy_fmt_ms(a, sizeof(a), p->worker_age_ms));
 	emit(&o, "jail-seccomp    %s\n", p->jail_seccomp[0] ? p->jail_seccomp : "none");
 	emit(&o, "jail-runsc-caps %s\n", p->jail_runsc_caps ? POLICY_JAIL_RUNSC_CAPS : "none");
+	emit(&o, "inputs          %s\n", p->inputs == INPUTS_INBOX ? "inbox" : "stream");
 	emit(&o, "\n[time]\ndefault         %s\nmax             %s\n",
 	    policy_fmt_ms(a, sizeof(a), p->time_default_ms), policy_fmt_ms(b, sizeof(b), p->time_max_ms));
 	emit(&o, "\n[output]\nstdout          %s\n", policy_fmt_size(a, sizeof(a), p->stdout_max));

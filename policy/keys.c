@@ -91,6 +91,7 @@ const struct key parser_keys[] = {
 	    POLICY_WORKER_AGE_FLOOR_MS, POLICY_WORKER_AGE_CEIL_MS, NULL },
 	{ SEC_SANDBOX, "jail-seccomp", V_DIGEST, OFF(jail_seccomp), 0, 0, NULL },
 	{ SEC_SANDBOX, "jail-runsc-caps", V_JAIL_CAPS, OFF(jail_runsc_caps), 0, 0, NULL },
+	{ SEC_SANDBOX, "inputs", V_INPUTS, OFF(inputs), 0, 0, NULL },
 	{ SEC_TIME, "default", V_MS, OFF(time_default_ms), 100, POLICY_TIME_CEIL_MS, NULL },
 	{ SEC_TIME, "max", V_MS, OFF(time_max_ms), 100, POLICY_TIME_CEIL_MS, NULL },
 	{ SEC_OUTPUT, "stdout", V_SIZE, OFF(stdout_max), 1024, POLICY_OUTPUT_CEIL, NULL },

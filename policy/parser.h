@@ -38,7 +38,7 @@ enum vtype {
 	V_SECONDS,	/* uint32_t seconds: 24h, 90m */
 	V_COUNT,	/* uint32_t */
 	V_CPUS,		/* uint64_t nano-CPUs from 1.5 */
-	V_NETWORK, V_GPU, V_RUNTIME, V_ISOLATION, V_DIGEST, V_AUTH,
+	V_NETWORK, V_GPU, V_RUNTIME, V_ISOLATION, V_INPUTS, V_DIGEST, V_AUTH,
 	V_PATH,		/* absolute path */
 	V_PATH_NONE,	/* absolute path, or none */
 	V_WORD,		/* [A-Za-z0-9._:-]+ */
@@ -59,7 +59,7 @@ struct key {
 	const char	*why_min;	/* said when a value is below min */
 };
 
-#define PARSER_NKEYS	54
+#define PARSER_NKEYS	55
 extern const struct key		parser_keys[PARSER_NKEYS];
 extern const char *const	parser_sections[SEC_COUNT];
 

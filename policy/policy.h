@@ -36,6 +36,8 @@ enum policy_runtime { RUNTIME_RUNC, RUNTIME_RUNSC };
 #define POLICY_JAIL_RUNSC_CAPS	"SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP"
 
 enum policy_isolation { ISOLATION_CONTAINER, ISOLATION_JAIL };
+/* how a run's input files reach a worker (isolation jail under runc) */
+enum policy_inputs { INPUTS_STREAM, INPUTS_INBOX };
 /* where GET /metrics is served */
 enum policy_metrics { METRICS_API, METRICS_LISTEN, METRICS_OFF };
 enum policy_auth {
@@ -89,6 +91,7 @@ struct policy {
 	char			gpu_ids[POLICY_GPU_IDS_MAX][POLICY_NAME_MAX];
 	enum policy_runtime	runtime;
 	enum policy_isolation	isolation;
+	enum policy_inputs	inputs;
 	uint32_t		reuse;		/* executions per worker (isolation jail) */
 	uint32_t		worker_age_ms;	/* a worker's age at which it is removed */
 	char			jail_seccomp[POLICY_REF_MAX];	/* the workers' seccomp profile: "sha256:<64 hex>", "" = none */

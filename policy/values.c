@@ -460,6 +460,14 @@ parser_set_value(struct parser *ps, const struct key *k, char **w, size_t nw)
 		else
 			return parser_fail(ps, "isolation '%.40s': container, or jail", v);
 		return 0;
+	case V_INPUTS:
+		if (strcmp(v, "stream") == 0)
+			p->inputs = INPUTS_STREAM;
+		else if (strcmp(v, "inbox") == 0)
+			p->inputs = INPUTS_INBOX;
+		else
+			return parser_fail(ps, "inputs '%.40s': stream, or inbox", v);
+		return 0;
 	case V_AUTH:
 		if (strcmp(v, "api-key") == 0)
 			p->auth = AUTH_API_KEY;

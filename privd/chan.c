@@ -78,6 +78,25 @@ copy_out(struct chan *c, int fd, int src, uint64_t len)
 		c->why = "the result line could not be read";
 	return done < len ? -1 : 0;
 }
+/*
+ * The input's bytes are frontd's link INBOX/INDEX (the same inode as the
+ * descriptor privd holds, whose size it checked): the agent copies them
+ */
+static int
+send_link(struct chan *c, int fd, const char *inbox, uint32_t index,
+    uint64_t size)
+{
+	struct frame_link l;
+	unsigned char p[FRAME_LINK_LEN];
+
+	memset(&l, 0, sizeof(l));
+	memcpy(l.inbox, inbox, FRAME_INBOX_LEN);
+	l.index = index;
+	l.size = size;
+	frame_link_write(p, &l);
+	return send_frame(c, fd, FRAME_LINK, p, sizeof(p));
+}
+
 /* does an input after i carry i's name? */
 static int
 named_later(const struct job *job, uint32_t i)
@@ -130,8 +149,12 @@ chan_send_job(struct chan *c, int fd, const struct frame_job *fj,
 
 		if (named_later(job, i))
 			continue;	/* a later input of that name wins */
-		if (send_frame(c, fd, FRAME_FILE, f->name, strlen(f->name)) != 0 ||
-		    send_pieces(c, fd, FRAME_DATA, f->fd, f->size) != 0)
+		if (send_frame(c, fd, FRAME_FILE, f->name, strlen(f->name)) != 0)
+			return -1;
+		if (job->inbox[0] != '\0') {
+			if (send_link(c, fd, job->inbox, i, f->size) != 0)
+				return -1;
+		} else if (send_pieces(c, fd, FRAME_DATA, f->fd, f->size) != 0)
 			return -1;
 	}
 	if (send_pieces(c, fd, FRAME_CODE, job->code_fd, job->code_len) != 0 ||

@@ -66,7 +66,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: codeward-privd --policy FILE --sockproxy SOCKET --frontd PATH\n"
-	    "                      --listen ADDR:PORT --store DIR\n"
+	    "                      --listen ADDR:PORT --store DIR [--inbox DIR]\n"
 	    "       codeward-privd --check-policy FILE\n");
 	exit(2);
 }
@@ -133,7 +133,8 @@ woken(void)
  */
 static pid_t
 spawn_frontd(const char *path, int sock, const char *policy_buf,
-    size_t policy_len, const char *listen, const char *store, int lfd)
+    size_t policy_len, const char *listen, const char *store, const char *inbox,
+    int lfd)
 {
 	int pfd;
 	pid_t pid;
@@ -146,7 +147,7 @@ spawn_frontd(const char *path, int sock, const char *policy_buf,
 		fatal("spawn_frontd: fork");
 	if (pid == 0) {
 		char *argv[] = { (char *)path, "--listen", (char *)listen,
-		    "--store", (char *)store, NULL, NULL, NULL };
+		    "--store", (char *)store, NULL, NULL, NULL, NULL, NULL };
 		sigset_t all;
 
 		sigemptyset(&all);
@@ -158,6 +159,10 @@ spawn_frontd(const char *path, int sock, const char *policy_buf,
 				_exit(127);
 			argv[5] = "--listen-fd";
 			argv[6] = LISTEN_FD_ARG;
+		}
+		if (inbox != NULL) {
+			argv[lfd >= 0 ? 7 : 5] = "--inbox";
+			argv[lfd >= 0 ? 8 : 6] = (char *)inbox;
 		}
 		execv(path, argv);
 		_exit(127);
@@ -175,11 +180,12 @@ main(int argc, char **argv)
 		{ "frontd", required_argument, NULL, 'f' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "store", required_argument, NULL, 'd' },
+		{ "inbox", required_argument, NULL, 'b' },
 		{ "check-policy", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy_path = NULL, *sockproxy = NULL, *frontd = NULL;
-	const char *listen = NULL, *store = NULL;
+	const char *listen = NULL, *store = NULL, *inbox = NULL;
 	struct cw_user user;
 	struct sigaction sa;
 	char *policy_buf;
@@ -195,6 +201,7 @@ main(int argc, char **argv)
 		case 'f': frontd = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'd': store = optarg; break;
+		case 'b': inbox = optarg; break;
 		case 'c': return check_policy(optarg);
 		default: usage();
 		}
@@ -231,7 +238,7 @@ main(int argc, char **argv)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		fatal("socketpair");
 	frontd_pid = spawn_frontd(frontd, sv[1], policy_buf, policy_len, listen,
-	    store, lfd);
+	    store, inbox, lfd);
 	close(sv[1]);
 	if (lfd >= 0)
 		close(lfd);	/* the supervisor's and frontd's now */

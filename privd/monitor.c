@@ -123,6 +123,10 @@ answer_exec_begin(struct monitor *m, const void *buf, const int *fds, size_t nfd
 	/* a session only when the policy keeps sessions (frontd asks only then) */
 	if (p->sessions > 0)
 		memcpy(j->session, req->session, sizeof(j->session));
+	/* inputs by the inbox only where the run's workers have it bound */
+	if (p->inputs == INPUTS_INBOX && p->isolation == ISOLATION_JAIL &&
+	    p->runtime == RUNTIME_RUNC)
+		memcpy(j->inbox, req->inbox, sizeof(j->inbox));
 	m->job = j;
 	m->state = ST_BUILDING;
 

@@ -23,6 +23,7 @@ struct job {
 	uint32_t	timeout_ms;	/* clamped to the policy */
 	uint32_t	opts;
 	char		session[IPC_SESSION_MAX];	/* "" or the key */
+	char		inbox[IPC_SESSION_MAX];	/* "" or frontd's inbox directory */
 	int		code_fd;
 	uint64_t	code_len;
 	uint32_t	argc;

@@ -157,7 +157,9 @@ running() { [ -f "$RUNDIR/$1.pid" ] && kill -0 "$(cat "$RUNDIR/$1.pid")" 2>/dev/
 # (which spawns frontd), and restarts whichever dies; `up` waits for health.
 start_daemons() {
 	local jail=
-	mkdir -p "$RUNDIR" "$LOGDIR" "$STATE"
+	# the inbox (policy inputs): frontd's, inside the store so that a link
+	# never crosses file systems; it must exist before sockproxy binds it
+	mkdir -p "$RUNDIR" "$LOGDIR" "$STATE" "$STATE/inbox"
 	chmod 0755 "$RUNDIR"
 	[ "$(policy_value sandbox isolation)" = jail ] && jail=1
 	if ! running supervise; then
@@ -169,10 +171,10 @@ start_daemons() {
 			--listen "127.0.0.1:$PORT" \
 			-- "$TOP/$REL"/sockproxy/codeward-sockproxy --listen "$RUNDIR/sockproxy.sock" \
 			--upstream "$DOCKER_SOCK" --policy "$POLICY" --instance "$INSTANCE" \
-			${jail:+--jail-seccomp "$JAIL_SECCOMP"} \
+			${jail:+--jail-seccomp "$JAIL_SECCOMP"} --inbox "$STATE/inbox" \
 			-- "$TOP/$REL"/privd/codeward-privd --policy "$POLICY" \
 			--sockproxy "$RUNDIR/sockproxy.sock" --frontd "$TOP/$REL/frontd/codeward-frontd" \
-			--listen "127.0.0.1:$PORT" --store "$STATE" \
+			--listen "127.0.0.1:$PORT" --store "$STATE" --inbox "$STATE/inbox" \
 			>>"$LOGDIR/supervise.log" 2>&1 </dev/null &
 		echo $! >"$RUNDIR/supervise.pid"
 	fi

@@ -198,9 +198,23 @@ check_volume(struct cmp *c, const cJSON *e, const char *target, const char *opts
 	want_map(c, dc, "Options", okeys, ovals, 3);
 }
 
+/* the inbox's bind as sent: read-only, nothing else set */
+static void
+check_inbox_bind(struct cmp *c, const struct sp_conf *conf, const cJSON *e)
+{
+	want_str(c, e, "Type", "bind");
+	want_str(c, e, "Source", conf->inbox);
+	want_str(c, e, "Target", SP_INBOX);
+	want_bool(c, e, "ReadOnly", 1);
+	want_empty(c, e, "VolumeOptions");
+	want_empty(c, e, "TmpfsOptions");
+	want_empty(c, e, "Consistency");
+}
+
 /*
  * The volumes asked for (the work directory; /tmp too under runsc), in the
- * order sent, and what the daemon mounted: exactly those, read-write.
+ * order sent, and what the daemon mounted: exactly those, read-write; then
+ * the inbox's bind under inputs inbox (sp_tmpl_inbox), read-only.
  */
 static void
 check_mounts(struct cmp *c, const struct sp_conf *conf, const cJSON *root,
@@ -209,26 +223,42 @@ check_mounts(struct cmp *c, const struct sp_conf *conf, const cJSON *root,
 	char opts[2][256];
 	const char *targets[2] = { SP_WORKDIR, "/tmp" };
 	cJSON *m, *e;
-	int n = sp_tmpl_tmp_is_volume(conf) ? 2 : 1, i;
+	int n = sp_tmpl_tmp_is_volume(conf) ? 2 : 1, inbox = sp_tmpl_inbox(conf);
+	int i, found;
 
 	sp_tmpl_volume_opts(conf, opts[0], sizeof(opts[0]));
 	sp_tmpl_tmp_volume_opts(conf, opts[1], sizeof(opts[1]));
 	m = item(hc, "Mounts");
-	if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != n) {
+	if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != n + inbox) {
 		differ(c, "HostConfig.Mounts differ");
 		return;
 	}
 	for (i = 0; i < n; i++)
 		check_volume(c, cJSON_GetArrayItem(m, i), targets[i], opts[i]);
+	if (inbox)
+		check_inbox_bind(c, conf, cJSON_GetArrayItem(m, n));
 
 	m = item(root, "Mounts");
-	if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != n) {
+	if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != n + inbox) {
 		differ(c, "container Mounts differ");
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		int found = 0;
+	found = 0;
+	cJSON_ArrayForEach(e, m) {
+		cJSON *d = item(e, "Destination");
 
+		if (inbox && cJSON_IsString(d) &&
+		    strcmp(d->valuestring, SP_INBOX) == 0) {
+			want_str(c, e, "Type", "bind");
+			want_str(c, e, "Source", conf->inbox);
+			want_bool(c, e, "RW", 0);
+			found++;
+		}
+	}
+	if (found != inbox)
+		differ(c, "container Mounts differ");
+	for (i = 0; i < n; i++) {
+		found = 0;
 		cJSON_ArrayForEach(e, m) {
 			cJSON *d = item(e, "Destination");
 

@@ -55,7 +55,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: codeward-sockproxy --listen PATH --upstream PATH "
-	    "--policy FILE [--instance NAME] [--jail-seccomp FILE]\n");
+	    "--policy FILE [--instance NAME] [--jail-seccomp FILE] [--inbox DIR]\n");
 	exit(2);
 }
 
@@ -69,6 +69,34 @@ instance_ok(const char *s)
 		    s[i] == '_' || s[i] == '-'))
 			return 0;
 	return i > 0 && i <= SP_INSTANCE_MAX;
+}
+
+/*
+ * --inbox: an absolute path of [A-Za-z0-9/._-] without a . or .. part,
+ * a directory (not a link) now; dockerd binds what is there at each create
+ */
+static const char *
+inbox_ok(const char *s)
+{
+	struct stat st;
+	size_t i;
+
+	if (s[0] != '/' || strlen(s) > 1024 || strstr(s, "/./") != NULL ||
+	    strstr(s, "/../") != NULL || strstr(s, "//") != NULL)
+		fatalx("--inbox %s: an absolute path, no . or .. part", s);
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '/' || s[i] == '.' ||
+		    s[i] == '_' || s[i] == '-'))
+			fatalx("--inbox %s: only [A-Za-z0-9/._-]", s);
+	if ((i > 2 && strcmp(s + i - 2, "/.") == 0) ||
+	    (i > 3 && strcmp(s + i - 3, "/..") == 0))
+		fatalx("--inbox %s: an absolute path, no . or .. part", s);
+	if (lstat(s, &st) != 0)
+		fatal("--inbox %s", s);
+	if (!S_ISDIR(st.st_mode))
+		fatalx("--inbox %s: not a directory", s);
+	return s;
 }
 
 static void
@@ -182,6 +210,7 @@ main(int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "instance", required_argument, NULL, 'i' },
 		{ "jail-seccomp", required_argument, NULL, 's' },
+		{ "inbox", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen_path = NULL, *upstream = NULL, *policy_path = NULL;
@@ -201,6 +230,7 @@ main(int argc, char **argv)
 		case 'p': policy_path = optarg; break;
 		case 'i': instance = optarg; break;
 		case 's': jail_seccomp = optarg; break;
+		case 'b': conf.inbox = inbox_ok(optarg); break;
 		default: usage();
 		}
 	}
@@ -221,6 +251,10 @@ main(int argc, char **argv)
 	conf.upstream = upstream;
 	snprintf(conf.instance, sizeof(conf.instance), "%s", instance);
 	sp_profile_load(&conf, jail_seccomp);
+	if (policy.isolation == ISOLATION_JAIL && policy.inputs == INPUTS_INBOX &&
+	    policy.runtime == RUNTIME_RUNC)
+		log_info("inputs inbox: %s", conf.inbox != NULL ? conf.inbox :
+		    "no --inbox given, so workers get none and inputs stream");
 
 	/* the users, while NSS still works */
 	privdrop_resolve(SP_USER, &u);

@@ -90,6 +90,15 @@ sp_tmpl_runsc_jail(const struct sp_conf *conf)
 	return conf->policy->jail_runsc_caps;
 }
 
+int
+sp_tmpl_inbox(const struct sp_conf *conf)
+{
+	const struct policy *p = conf->policy;
+
+	return conf->inbox != NULL && p->isolation == ISOLATION_JAIL &&
+	    p->inputs == INPUTS_INBOX && p->runtime == RUNTIME_RUNC;
+}
+
 void
 sp_tmpl_worker_user(const struct sp_conf *conf, char *out, size_t len)
 {
@@ -234,6 +243,11 @@ sp_tmpl_create(struct sp_buf *b, const struct sp_conf *conf,
 		sp_tmpl_tmp_volume_opts(conf, s, sizeof(s));
 		sp_buf_str(b, ",");
 		volume(b, "/tmp", s);
+	}
+	if (sp_tmpl_inbox(conf)) {
+		sp_buf_str(b, ",{\"Type\":\"bind\",\"Source\":");
+		sp_buf_jstr(b, conf->inbox, strlen(conf->inbox));
+		sp_buf_str(b, ",\"Target\":\"" SP_INBOX "\",\"ReadOnly\":true}");
 	}
 	sp_buf_str(b, "]");
 	if (p->runtime == RUNTIME_RUNSC)

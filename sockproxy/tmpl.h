@@ -19,6 +19,7 @@ struct sp_conf {
 	char			instance[SP_INSTANCE_MAX + 1];
 	char			owner[SP_SECRET_LEN + 1];
 	const char		*seccomp_opt;	/* "seccomp=<profile>" (isolation jail), or NULL */
+	const char		*inbox;		/* --inbox: frontd's inbox directory, or NULL */
 };
 
 /* a create request after validation: what the client chose */
@@ -101,6 +102,12 @@ void	sp_tmpl_user(const struct sp_conf *conf, char *out, size_t len);
 #define SP_RUNSC_JAIL_NCAPS	5
 extern const char *const sp_tmpl_runsc_jail_caps[SP_RUNSC_JAIL_NCAPS];
 int	sp_tmpl_runsc_jail(const struct sp_conf *conf);
+/*
+ * 1: a worker gets conf->inbox bound read-only at SP_INBOX (policy inputs
+ * inbox, isolation jail, runtime runc, and --inbox given)
+ */
+#define SP_INBOX	"/codeward/inbox"
+int	sp_tmpl_inbox(const struct sp_conf *conf);
 /* the container's User, and the agent's channel exec's: root under it */
 void	sp_tmpl_worker_user(const struct sp_conf *conf, char *out, size_t len);
 void	sp_tmpl_tmpfs(const struct sp_conf *conf, char *out, size_t len);

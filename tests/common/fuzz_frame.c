@@ -4,8 +4,9 @@
  * fed to one channel. Invariants: whatever a reader passes is exactly the
  * frames it read, with headers frame_hdr_write rewrites identically; no
  * payload passes once the channel is broken; the caps are never passed; a
- * job that passes has no flag but FRAME_JOB_FLAGS; a TOOL passes only in a
- * programmatic job and a RESULT only for an open TOOL, one at a time.
+ * job that passes has no flag but FRAME_JOB_FLAGS, a LINK that passes parses;
+ * a TOOL passes only in a programmatic job and a RESULT only for an open
+ * TOOL, one at a time.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,7 @@ sink(void *ctx, enum frame_ev ev, const struct frame_hdr *h,
 	const char *why;
 	struct frame_hdr back;
 	struct frame_job j;
+	struct frame_link l;
 
 	if (s->c->state == FRAME_S_BROKEN)
 		abort();
@@ -44,6 +46,8 @@ sink(void *ctx, enum frame_ev ev, const struct frame_hdr *h,
 			abort();
 		if (h->type == FRAME_JOB && (frame_job_parse(p, n, &j, &why) != 0 ||
 		    (j.flags & ~FRAME_JOB_FLAGS) != 0))
+			abort();
+		if (h->type == FRAME_LINK && frame_link_parse(p, n, &l, &why) != 0)
 			abort();
 	} else if (n == 0 || n > h->len || p == NULL)
 		abort();

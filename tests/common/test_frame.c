@@ -472,6 +472,93 @@ test_ptc(void)
 	}
 }
 
+static size_t
+link_frame(unsigned char *b, const char *inbox, uint32_t index, uint64_t size)
+{
+	struct frame_link l;
+	unsigned char p[FRAME_LINK_LEN];
+
+	memset(&l, 0, sizeof(l));
+	snprintf(l.inbox, sizeof(l.inbox), "%s", inbox);
+	l.index = index;
+	l.size = size;
+	frame_link_write(p, &l);
+	return put(b, FRAME_LINK, p, sizeof(p));
+}
+
+/* LINK: once, right after its FILE, for a file without DATA; its size counted */
+static void
+test_link(void)
+{
+	static const char ib[] = "0123456789abcdef0123456789abcdef";
+	static const struct {
+		const char	*name;
+		int		ok;
+		const char	*inbox;
+		uint64_t	size;
+		int		before;	/* 0 FILE, 1 FILE+DATA, 2 FILE+LINK, 3 nothing */
+	} cases[] = {
+		{ "a file's bytes by link", 1, ib, 900, 0 },
+		{ "an empty file by link", 1, ib, 0, 0 },
+		{ "past the input cap", 0, ib, 995, 0 },	/* + the name's 6 */
+		{ "a size past 2^32", 0, ib, (uint64_t)1 << 33, 0 },
+		{ "upper-case inbox", 0, "0123456789ABCDEF0123456789abcdef", 1, 0 },
+		{ "short inbox", 0, "0123", 1, 0 },
+		{ "after DATA", 0, ib, 1, 1 },
+		{ "twice", 0, ib, 1, 2 },
+		{ "before any FILE", 0, ib, 1, 3 },
+	};
+	unsigned char b[1024];
+	struct frame_link l;
+	const char *why;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct frame_chan c;
+		struct frame_rd rdd, rdu;
+		struct out o;
+
+		memset(&o, 0, sizeof(o));
+		idle_chan(&c, &rdu, &rdd, &o);
+		n = job(b, "py", 10);
+		if (cases[i].before != 3)
+			n += put(b + n, FRAME_FILE, "in.csv", 6);
+		if (cases[i].before == 1)
+			n += put(b + n, FRAME_DATA, "x", 1);
+		if (cases[i].before == 2)
+			n += link_frame(b + n, ib, 0, 1);
+		CHECK_CASE(feed(&rdd, b, n, n, &o) == FRAME_OK, cases[i].name);
+		n = link_frame(b, cases[i].inbox, 7, cases[i].size);
+		if (cases[i].ok) {
+			n += put(b + n, FRAME_CODE, "x", 1);
+			n += put(b + n, FRAME_RUN, NULL, 0);
+		}
+		CHECK_CASE(feed(&rdd, b, n, 5, &o) ==
+		    (cases[i].ok ? FRAME_OK : FRAME_BAD), cases[i].name);
+	}
+	/* DATA after a LINK, and the payload's own round trip */
+	{
+		struct frame_chan c;
+		struct frame_rd rdd, rdu;
+		struct out o;
+
+		memset(&o, 0, sizeof(o));
+		idle_chan(&c, &rdu, &rdd, &o);
+		n = job(b, "py", 10);
+		n += put(b + n, FRAME_FILE, "in.csv", 6);
+		n += link_frame(b + n, ib, 3, 2);
+		n += put(b + n, FRAME_DATA, "x", 1);
+		CHECK(feed(&rdd, b, n, n, &o) == FRAME_BAD);
+	}
+	link_frame(b, ib, 3, ((uint64_t)5 << 32) | 9);
+	CHECK(frame_link_parse(b + FRAME_HDR, FRAME_LINK_LEN, &l, &why) == 0 &&
+	    strcmp(l.inbox, ib) == 0 && l.index == 3 &&
+	    l.size == (((uint64_t)5 << 32) | 9));
+	b[FRAME_HDR + 37] = 1;
+	CHECK(frame_link_parse(b + FRAME_HDR, FRAME_LINK_LEN, &l, &why) < 0);
+	CHECK(frame_link_parse(b + FRAME_HDR, FRAME_LINK_LEN - 1, &l, &why) < 0);
+}
+
 int
 main(void)
 {
@@ -482,5 +569,6 @@ main(void)
 	test_args();
 	test_edges();
 	test_ptc();
+	test_link();
 	return check_done("test_frame");
 }

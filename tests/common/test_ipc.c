@@ -33,7 +33,7 @@ good_begin(void)
 static void
 test_sizes(void)
 {
-	CHECK(ipc_shape(IPC_EXEC_BEGIN)->size == 4256);
+	CHECK(ipc_shape(IPC_EXEC_BEGIN)->size == 4296);
 	CHECK(ipc_shape(IPC_EXEC_FILE)->size == 280);
 	CHECK(ipc_shape(IPC_EXEC_RUN)->size == 16);
 	CHECK(ipc_shape(IPC_HEALTH)->size == 16);
@@ -198,6 +198,18 @@ test_begin_rules(void)
 	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);	/* short */
 	b = good_begin(); b.opts = IPC_OPT_STATEFUL;
 	memset(b.session, 'a', sizeof(b.session));
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);	/* unterminated */
+	/* the run's inbox directory: "" or 32 lower-case hex digits */
+	b = good_begin();
+	memcpy(b.inbox, "0123456789abcdef0123456789abcdef", 32);
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) == 0);
+	b.inbox[3] = '/';
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);	/* a path */
+	b = good_begin();
+	memcpy(b.inbox, "0123456789abcdef", 16);
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);	/* short */
+	b = good_begin();
+	memset(b.inbox, 'a', sizeof(b.inbox));
 	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);	/* unterminated */
 	/* a programmatic run: never a session's */
 	b = good_begin(); b.opts = IPC_OPT_PTC;

@@ -12,12 +12,15 @@ appliance on the real engine:
   pass of its bytes across a process boundary into memory, as any copy into
   a sandbox must make at least once. Each time is the median of 3 runs,
   interleaved.
+- A run that writes a 100 MB output keeps both daemons under 16 MB too:
+  frontd reads the file's bytes from the archive's descriptor in pieces.
 - A run that appends one byte to the 100 MB input returns that file (its new
   size); one that deletes it reports it in deleted_files; one that writes 50
   small files returns exactly those, the untouched input not among them.
 
 No Docker engine: every test fails (cwtest.require_docker), none is skipped.
 """
+import hashlib
 import os
 import statistics
 import subprocess
@@ -107,6 +110,29 @@ def test_a_100mb_input_holds_little_memory():
           "peak resident memory during the runs: %r kB (limit %d kB each)" % (hwm, PEAK_KB))
 
 
+def test_a_100mb_output_holds_little_memory():
+    """a run that writes 100 MB: frontd stores it from the archive's
+    descriptor in pieces, so neither daemon's resident set holds it"""
+    a = setup()
+    privd, frontd = a.procs["privd"].pid, a.frontd_pid()
+    code = ("import os\nwith open('/mnt/data/out.bin', 'wb') as f:\n"
+            "    for i in range(100):\n        f.write(bytes([i]) * (1 << 20))\nprint('written')\n")
+    reset_hwm(privd)
+    reset_hwm(frontd)
+    j, _ = run(code)
+    hwm = {"privd": vm_hwm_kb(privd), "frontd": vm_hwm_kb(frontd)}
+    print("isolation %s: peak RSS with a 100 MB output: privd %d kB, frontd %d kB"
+          % (ISOLATION, hwm["privd"], hwm["frontd"]), flush=True)
+    got = [f for f in j["files"] if f["name"] == "out.bin"]
+    check(j["stdout"] == "written\n" and len(got) == 1, "the output: %r" % j)
+    r = client().request("GET", "/v1/sessions/%s/objects/%s" % (j["session_id"], got[0]["id"]))
+    check(r.status == 200 and r.json()["size"] == SIZE, "the stored output: %r" % r)
+    want = hashlib.sha256(b"".join(bytes([i]) * (1 << 20) for i in range(100))).hexdigest()
+    check(r.json()["etag"] == want, "the stored output's digest: %r" % r.json())
+    check(hwm["privd"] < PEAK_KB and hwm["frontd"] < PEAK_KB,
+          "peak resident memory with a 100 MB output: %r kB (limit %d kB each)" % (hwm, PEAK_KB))
+
+
 def test_a_100mb_input_costs_one_copy():
     ref = big()
     src = stored_path(ref)
@@ -174,6 +200,32 @@ def test_fifty_small_files_exactly():
     one = [f for f in j["files"] if f["name"] == "out/f07.txt"][0]
     r = client().request("GET", "/v1/download/%s/%s" % (j["session_id"], one["id"]))
     check(r.body == b"7", "out/f07.txt: %r" % r.body)
+
+
+def test_the_inbox_holds_a_run_only_while_it_runs():
+    """under inputs inbox: frontd's links go when the run is answered; a
+    jailed program sees an empty, read-only directory at /codeward/inbox,
+    and the worker itself (the sandbox uid) cannot list the real one"""
+    a = setup()
+    ref = big()
+    code = ("import os\nprint(sorted(os.listdir('/codeward/inbox')))\n"
+            "try:\n    open('/codeward/inbox/x', 'w')\nexcept OSError as e:\n    print('refused', e.errno)\n")
+    j, _ = run(code, [ref])
+    if ISOLATION == "container":
+        check(os.listdir(a.inbox) == [], "the inbox under container: %r" % os.listdir(a.inbox))
+        return
+    check(j["stdout"] == "[]\nrefused 30\n", "the jail's view of the inbox: %r" % j)
+    check(os.listdir(a.inbox) == [], "left in the inbox: %r" % os.listdir(a.inbox))
+    check(oct(os.stat(a.inbox).st_mode & 0o7777) == "0o711", "the inbox's mode")
+    ids = subprocess.run(["docker", "ps", "-q", "--filter", "label=codeward.instance=" + a.instance],
+                         capture_output=True, text=True, check=True).stdout.split()
+    check(ids, "no worker of %s" % a.instance)
+    for cid in ids:
+        r = subprocess.run(["docker", "exec", cid, "ls", "/codeward/inbox"], capture_output=True, text=True)
+        check(r.returncode != 0 and "Permission denied" in r.stderr,
+              "the worker listed its inbox: %r" % (r,))
+        r = subprocess.run(["docker", "exec", cid, "touch", "/codeward/inbox/x"], capture_output=True, text=True)
+        check(r.returncode != 0, "the worker wrote in its inbox: %r" % (r,))
 
 
 def test_zz_stop_leaves_nothing():

@@ -28,11 +28,11 @@ from cwtest import BUILD, SOURCE, Fail, check, free_port, policy_set
 IPC_EXEC_BEGIN, IPC_EXEC_FILE, IPC_EXEC_RUN, IPC_HEALTH = 1, 2, 3, 4
 IPC_EXEC_DONE, IPC_HEALTH_REPLY = 65, 66
 HDR = struct.Struct("<IIII")
-BEGIN = struct.Struct("<IIII8s64sIIIIIIQ4096s40s")
+BEGIN = struct.Struct("<IIII8s64sIIIIIIQ4096s40s40s")
 FILE = struct.Struct("<IIII256sQ")
 DONE = struct.Struct("<IIIIIIiIQQQQ256sII72s")
 HEALTH_REPLY = struct.Struct("<IIIIII")
-assert BEGIN.size == 4256 and FILE.size == 280 and DONE.size == 400 and HEALTH_REPLY.size == 24
+assert BEGIN.size == 4296 and FILE.size == 280 and DONE.size == 400 and HEALTH_REPLY.size == 24
 IPC_MSG_MAX = BEGIN.size
 IPC_DONE_OUTPUT = 1
 # a well-formed policy id (the sha256 of no particular policy)
@@ -44,10 +44,10 @@ def hdr(t, size, ident, reserved=0):
 
 
 def begin(ident, lang=b"py", user=b"", code_len=0, nfiles=0, argc=0, args=b"",
-          opts=0, timeout_ms=0, reserved=0, size=None, session=b""):
+          opts=0, timeout_ms=0, reserved=0, size=None, session=b"", inbox=b""):
     m = BEGIN.pack(IPC_EXEC_BEGIN, BEGIN.size if size is None else size, ident, 0,
                    lang, user, timeout_ms, nfiles, argc, len(args), opts, reserved,
-                   code_len, args, session)
+                   code_len, args, session, inbox)
     return m
 
 

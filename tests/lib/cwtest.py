@@ -335,6 +335,9 @@ class Appliance:
             f.write(self.text(overrides))
         self.sock = os.path.join(self.dir, "sockproxy.sock")
         self.store = os.path.join(self.dir, "store")
+        # frontd's inbox (policy inputs), as ./codeward up has it: in the store
+        self.inbox = os.path.join(self.store, "inbox")
+        os.makedirs(self.inbox)
         self.port = free_port()
         self.procs = {}
         self.logs = {}
@@ -347,13 +350,14 @@ class Appliance:
 
     def sockproxy_argv(self):
         return [os.path.join(BUILD, "sockproxy", "codeward-sockproxy"), "--listen", self.sock,
-                "--upstream", DOCKER_SOCK, "--policy", self.policy_path, "--instance", self.instance] + \
+                "--upstream", DOCKER_SOCK, "--policy", self.policy_path, "--instance", self.instance,
+                "--inbox", self.inbox] + \
             (["--jail-seccomp", self.jail_seccomp] if self.jail_seccomp else [])
 
     def privd_argv(self):
         return [os.path.join(BUILD, "privd", "codeward-privd"), "--policy", self.policy_path,
                 "--sockproxy", self.sock, "--frontd", os.path.join(BUILD, "frontd", "codeward-frontd"),
-                "--listen", "127.0.0.1:%d" % self.port, "--store", self.store]
+                "--listen", "127.0.0.1:%d" % self.port, "--store", self.store, "--inbox", self.inbox]
 
     def pid(self, name):
         """a supervised daemon's pid, from the supervisor's pid file"""

@@ -208,7 +208,9 @@ class Mock:
         return {"Id": cid, "Image": body["Image"], "Config": cfg, "HostConfig": hc,
                 "State": {"Running": False},
                 "Mounts": [{"Type": "volume", "Name": "v" * 64, "Destination": m.get("Target"),
-                            "Driver": "local", "RW": True}
+                            "Driver": "local", "RW": True} if m.get("Type", "volume") == "volume" else
+                           {"Type": m["Type"], "Source": m.get("Source"), "Destination": m.get("Target"),
+                            "Mode": "", "RW": not m.get("ReadOnly"), "Propagation": "rprivate"}
                            for m in hc.get("Mounts") or [{"Target": "/mnt/data"}]]}
 
     def _answer(self, method, target, body):

@@ -121,6 +121,43 @@ def runsc_jail(d):
         mock.close()
 
 
+def jail_inbox(d):
+    """isolation jail under runc with inputs inbox and --inbox: the worker's
+    create binds frontd's inbox read-only at /codeward/inbox, and sockproxy
+    holds the container it made to exactly that; without --inbox, none"""
+    prof = os.path.join(d, "profile-inbox.json")
+    with open(prof, "w") as f:
+        f.write('{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[]}')
+    digest = "sha256:" + hashlib.sha256(open(prof, "rb").read()).hexdigest()
+    inbox = os.path.join(d, "inbox")
+    os.makedirs(inbox, exist_ok=True)
+    policy = h.write_policy(d, h.FAKE_IMAGE, {"isolation": "jail", "jail-seccomp": digest,
+                                              "inputs": "inbox"})
+    for args, name in ((["--inbox", inbox], "create-jail-inbox"), ([], None)):
+        mock = Mock(os.path.join(d, "docker-inbox%d.sock" % len(args)))
+        inst = h.instance_name("goldenib")
+        px = h.Proxy(d, mock.path, policy, inst, args=["--jail-seccomp", prof] + args)
+        try:
+            px.wait_ready()
+            r = Run(px, mock)
+            mark = mock.mark()
+            st, _, out = h.call(px.listen, "POST", "/v1.41/containers/create",
+                                h.create_body(h.FAKE_IMAGE))
+            check(st == 201, "jail inbox create: status %d %r" % (st, out))
+            sent = mock.since(mark)
+            if name is None:
+                check(b'"Type":"bind"' not in sent[0], "a bind without --inbox: %r" % sent[0])
+                continue
+            owner = re.search(rb'"codeward.owner":"([0-9a-f]{64})"', sent[0]).group(1).decode()
+            r.subst = {"@OWNER@": owner, "@INSTANCE@": inst, "@CID@": json.loads(out)["Id"],
+                       "@IMAGE@": h.FAKE_IMAGE, "@INBOX@": inbox,
+                       "@PROFILE@": json.dumps("seccomp=" + open(prof).read())[1:-1]}
+            r.golden(name, sent)
+        finally:
+            px.stop()
+            mock.close()
+
+
 def main():
     h.ensure_users()
     d = h.workdir()
@@ -222,6 +259,7 @@ def main():
         px.stop()
         mock.close()
     runsc_jail(d)
+    jail_inbox(d)
     return h.summary()
 
 
