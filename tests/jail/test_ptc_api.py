@@ -3,7 +3,7 @@ HTTP API on the real engine: the program stays live in its worker, its
 tool calls come back as tool_call_required with a continuation token, the
 results go back to the suspended program. Sequential and parallel calls,
 a failing tool caught in Python, a bash tool ending the run with an error,
-a file written after the tool calls returned as an output, code that
+input files, a file written after the tool calls returned as an output, code that
 calls no tool, the time waiting for the client not counted against the
 program's limit, a run past token-ttl ended, a cancel in the middle of a run, lines the program forges on its fd 3, forged, unknown, expired
 and another user's tokens, the round-trip cap and an oversized result;
@@ -128,6 +128,20 @@ def test_file_after_calls_and_no_tool():
     check(st == 200 and body == b"42", "download: %s %r" % (st, body))
     st, j = post({"code": "print('plain')", "tools": DEFS})
     check(st == 200 and j["status"] == "completed" and j["stdout"] == "plain\n", "%s %r" % (st, j))
+
+
+def test_input_files():
+    # files[] as /v1/exec takes them (the inbox's links under runc): read
+    # after a tool call, an unknown one refused before anything runs
+    j = setup().exec("py", "open('/mnt/data/in.txt', 'w').write('hello input')")
+    f = j["files"][0]
+    ref = {"id": f["id"], "storage_session_id": f["storage_session_id"], "name": "in.txt"}
+    code = "v = await add(a=1, b=1)\nprint(open('/mnt/data/in.txt').read(), v)\n"
+    batches, st, k = drive({"code": code, "tools": DEFS, "files": [ref]}, TOOLS)
+    check(st == 200 and k["status"] == "completed" and k["stdout"] == "hello input 2\n" and
+          k["files"] == [], "%s %r" % (st, k))
+    st, k = post({"code": code, "tools": DEFS, "files": [dict(ref, id="A" * 21)]})
+    check(st == 404 and k["error"] == "file_not_found", "%s %r" % (st, k))
 
 
 def test_cancel_mid_run():
