@@ -8,6 +8,13 @@
  * then exits with its status: the kernel kills whatever else is left in the
  * namespace. The init dies with the caller (parent-death signal), so a kill
  * of the caller ends the whole execution.
+ *
+ * cw_jail_enter, in a fork of a Python with its imports, copies that
+ * address space once less: the caller mounts, pid 1 is `codeward-jail -R`
+ * started from a vfork (nothing copied), and the program, pid 2, is the
+ * caller's own fork; the caller waits for it, then kills pid 1, which ends
+ * the namespace. pid 1 also ends when the caller goes (a pipe's end, and
+ * the parent-death signal).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -144,6 +151,94 @@ jail_spawn(const struct jail_conf *c)
 	return 0;
 }
 
+static void
+on_child(int sig)
+{
+	(void)sig;	/* only to end ppoll */
+}
+
+void
+jail_reap(int alive, int ready)
+{
+	struct pollfd pfd = { .fd = alive, .events = POLLIN };
+	struct sigaction sa;
+	sigset_t chld, none;
+	int i;
+
+	/*
+	 * Before the program exists: not dumpable (so the program, of the same
+	 * uid in the same user namespace, cannot ptrace it) and under the
+	 * jail's own filter (what it would run, were it reached, the program
+	 * could run itself); then the caller may fork the program
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 || jail_filter() == -1 ||
+	    write(ready, "r", 1) != 1)
+		_exit(125);
+	close(ready);
+	/* nothing of the job's: its output ends when its program's does */
+	for (i = 0; i < 3; i++)
+		close(i);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_child;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	sigemptyset(&none);
+	for (;;) {
+		/* orphans of the program, reparented here */
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		/* SIGCHLD (EINTR) or the caller's end of the pipe */
+		if (ppoll(&pfd, 1, NULL, &none) > 0)
+			_exit(0);	/* the caller is gone: so is the namespace */
+	}
+}
+
+/*
+ * pid 1 for cw_jail_enter: codeward-jail -R ALIVE READY, from a vfork; its
+ * pid once it said it is ready (unreachable by the program, filtered)
+ */
+static pid_t
+spawn_reaper(void)
+{
+	char a[16], r[16], *argv[] = { (char *)JAIL_BIN, (char *)"-R", a, r, NULL };
+	char *envp[] = { NULL }, c;
+	int alive[2], ready[2];
+	pid_t pid;
+
+	if (pipe(alive) == -1)
+		return -1;
+	if (pipe(ready) == -1) {
+		close(alive[0]);
+		close(alive[1]);
+		return -1;
+	}
+	snprintf(a, sizeof(a), "%d", alive[0]);
+	snprintf(r, sizeof(r), "%d", ready[1]);
+	if ((pid = vfork()) == 0) {
+		close(alive[1]);
+		close(ready[0]);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
+			_exit(125);
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	close(alive[0]);
+	close(ready[1]);
+	/* alive[1] stays open in the caller (the program's seal closes it) */
+	if (pid == -1 || read(ready[0], &c, 1) != 1) {
+		close(ready[0]);
+		close(alive[1]);
+		if (pid > 0)
+			kill(pid, SIGKILL);
+		return -1;
+	}
+	close(ready[0]);
+	return pid;
+}
+
 /*
  * libcwjail.so's one entry point, for a process forked to run one job: its
  * 0, 1, 2 the job's, DIR the job's own directory (owned by the caller).
@@ -163,7 +258,7 @@ cw_jail_enter(const char *dir, uint64_t tmp, uint64_t shm, uint32_t files)
 		.workdir = dir, .tmp_size = tmp, .shm_size = shm, .files = files,
 	};
 	int status;
-	pid_t pid;
+	pid_t pid, reaper;
 
 	if (dir == NULL || dir[0] != '/' || tmp < JAIL_SIZE_MIN ||
 	    tmp > JAIL_SIZE_MAX || shm < JAIL_SIZE_MIN || shm > JAIL_SIZE_MAX ||
@@ -174,13 +269,27 @@ cw_jail_enter(const char *dir, uint64_t tmp, uint64_t shm, uint32_t files)
 	jail_seal();
 	/* a session and process group of its own: kill(0), setpriority and
 	 * ioprio_set on a group reach members outside the pid namespace */
-	if (setsid() == -1 || jail_unshare() == -1 ||
-	    (pid = jail_spawn(&c)) == -1)
+	if (setsid() == -1 || jail_unshare() == -1)
 		return -1;
-	if (pid == 0)
+	/* this process is in the new mount and network namespaces: it mounts */
+	if (jail_mounts(&c) == -1)
+		_exit(125);
+	if ((reaper = spawn_reaper()) == -1)
+		_exit(125);
+	if ((pid = fork()) == -1) {
+		kill(reaper, SIGKILL);
+		_exit(125);
+	}
+	if (pid == 0) {
+		program();
 		return 0;
+	}
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR)
 			_exit(125);
+	/* pid 1 gone: the kernel ends whatever the program left */
+	kill(reaper, SIGKILL);
+	while (waitpid(reaper, NULL, 0) == -1 && errno == EINTR)
+		;
 	_exit(jail_exit_code(status));
 }

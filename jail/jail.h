@@ -24,6 +24,8 @@ struct jail_conf {
 
 #define JAIL_WORKDIR	"/mnt/data"
 #define JAIL_INBOX	"/codeward/inbox"	/* the agent's (jail/agent.h AGENT_INBOX) */
+/* itself in a worker: cw_jail_enter's pid 1 is `codeward-jail -R FD` */
+#define JAIL_BIN	"/usr/local/bin/codeward-jail"
 /* a jail's sizes as the agent and cw_jail_enter take them: policy.h's
  * floors and ceilings of tmp-size, shm-size and tmp-files */
 #define JAIL_SIZE_MIN	(1ULL << 20)
@@ -73,6 +75,11 @@ int	jail_empty(int);
  * forked and its program (pid 2) under it; returns the init's pid in the
  * caller, 0 in the program (sealed and filtered), -1 when nothing was forked */
 pid_t	jail_spawn(const struct jail_conf *);
+/*
+ * -R ALIVE READY: pid 1 of cw_jail_enter's namespace; says so on READY,
+ * then reaps until ALIVE's other end closes
+ */
+void	jail_reap(int alive, int ready) __attribute__((noreturn));
 /* a wait status as an exit code: 128+N for a signal N */
 int	jail_exit_code(int status);
 /* libcwjail.so: 0 in pid 2 of a fresh jail on dir; the caller never returns */

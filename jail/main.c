@@ -108,6 +108,16 @@ parse_ids(const char *s, struct jail_conf *c)
 	c->gid = (gid_t)g;
 }
 
+/* -R's descriptors: 3..99, digits only; -1 otherwise */
+static int
+reap_fd(const char *s)
+{
+	if (s[0] < '0' || s[0] > '9' || (s[1] != '\0' && (s[1] < '0' ||
+	    s[1] > '9' || s[2] != '\0')))
+		return -1;
+	return s[1] == '\0' ? s[0] - '0' : (s[0] - '0') * 10 + s[1] - '0';
+}
+
 static void
 on_signal(int sig)
 {
@@ -128,6 +138,10 @@ main(int argc, char *argv[])
 	size_t i;
 	pid_t pid;
 
+	/* cw_jail_enter's pid 1 (jail/enter.c) */
+	if (argc == 4 && strcmp(argv[1], "-R") == 0 && reap_fd(argv[2]) > 2 &&
+	    reap_fd(argv[3]) > 2)
+		jail_reap(reap_fd(argv[2]), reap_fd(argv[3]));
 	while ((ch = getopt(argc, argv, "+w:pkt:s:f:u:")) != -1) {
 		switch (ch) {
 		case 'w':

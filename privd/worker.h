@@ -30,6 +30,7 @@ struct worker {
 	int		session;	/* serves one session: every job flagged */
 	uint32_t	ptc_id;		/* the programmatic job's run id, or 0 */
 	int		cancelled;	/* that job was ended: cancel or token-ttl */
+	int		retiring;	/* wpool.c: near its end, its successor made */
 };
 /* privd waits for a programmatic job's tool results token-ttl and this */
 #define WORKER_PTC_GRACE_MS	5000

@@ -10,7 +10,10 @@
  * SURPLUS_IDLE_MS goes), until it has served 'reuse' jobs
  * or reached 'worker-age': then, or after any job that did not end
  * cleanly (a channel violation, an error, a KILL not answered), it is
- * removed, never handed out again. A session's worker (session.c holds
+ * removed, never handed out again. A worker near that end (RETIRE_AHEAD
+ * jobs or AGE_AHEAD_MS before it) is 'retiring': the filler counts it no
+ * more and makes its successor while it still serves, so that its end
+ * does not leave a run to make a worker on the request path. A session's worker (session.c holds
  * it) is one that never ran a job, and leaves the pool. A reload, a resync
  * (resync.c) and a shutdown drop the idle workers. Like pool.c a leaf: its
  * Docker side is struct sandbox_ops, the channel worker.c's.
@@ -29,12 +32,15 @@
 
 #define HELLO_MS	60000	/* a new worker's agent says hello by then */
 #define SURPLUS_IDLE_MS	60000	/* an idle worker beyond 'pool' goes after this */
+#define RETIRE_AHEAD_MAX 16	/* jobs before 'reuse' a successor is made */
+#define AGE_AHEAD_MS	5000	/* and before 'worker-age' */
 #define STALE_MAX	(POLICY_IMAGES_MAX * POLICY_POOL_CEIL)
 
 static struct wpool {
 	struct worker	*idle[POLICY_POOL_CEIL];	/* oldest first */
 	size_t		n;
 	uint32_t	busy;		/* handed out, not yet back */
+	uint32_t	retiring;	/* of the idle and busy ones: w->retiring */
 	int		used;		/* an enabled language runs on it */
 } pools[POLICY_IMAGES_MAX];
 
@@ -67,6 +73,45 @@ keep_max(const struct policy *p)
 	uint32_t k = target > 0 ? target : 1;
 
 	return p->conc_total > k ? p->conc_total : k;
+}
+
+/* the workers a pool counts: the idle and busy ones not retiring */
+static uint32_t
+staying(const struct wpool *pl)
+{
+	uint32_t live = (uint32_t)pl->n + pl->busy;
+
+	return live > pl->retiring ? live - pl->retiring : 0;
+}
+
+/*
+ * w (idle or busy in pl) near its end: its successor is wanted now; 1 when
+ * it became so (the filler is to be woken). wp_lock held.
+ */
+static int
+retire_soon_locked(struct wpool *pl, struct worker *w, uint64_t now)
+{
+	const struct policy *p = w->policy;
+	uint32_t ahead = p->reuse / 4 < RETIRE_AHEAD_MAX ? p->reuse / 4 :
+	    RETIRE_AHEAD_MAX;
+
+	if (w->retiring || w->session)
+		return 0;
+	if (w->jobs + ahead < p->reuse && (now <= w->born_ms ||
+	    now - w->born_ms + AGE_AHEAD_MS < p->worker_age_ms))
+		return 0;
+	w->retiring = 1;
+	pl->retiring++;
+	return 1;
+}
+
+/* w leaves pl for good (removed, or a session's): no longer counted */
+static void
+forget_locked(struct wpool *pl, struct worker *w)
+{
+	if (w->retiring && pl->retiring > 0)
+		pl->retiring--;
+	w->retiring = 0;
 }
 
 /* now may be a moment older than the worker (read before it was made) */
@@ -125,9 +170,11 @@ age_out_locked(uint64_t now)
 			    now > w->idle_ms &&
 			    now - w->idle_ms >= SURPLUS_IDLE_MS)) &&
 			    nstale < STALE_MAX) {
+				forget_locked(&pools[i], w);
 				stale_add_locked(unlink_locked(&pools[i], k));
 				continue;
 			}
+			(void)retire_soon_locked(&pools[i], w, now);
 			if (pools[i].n > target &&
 			    w->idle_ms + SURPLUS_IDLE_MS < next)
 				next = w->idle_ms + SURPLUS_IDLE_MS;
@@ -153,7 +200,7 @@ next_locked(uint64_t now, int *image, struct worker **gone, uint64_t *wait_ms)
 		return POOL_REMOVED;
 	}
 	for (i = 0; i < POLICY_IMAGES_MAX; i++)
-		if (pools[i].used && pools[i].n + pools[i].busy < target) {
+		if (pools[i].used && staying(&pools[i]) < target) {
 			*image = i;
 			return POOL_FILLED;
 		}
@@ -213,7 +260,7 @@ fill(struct dk *dk, int image)
 	}
 	w->session = 0;
 	pthread_mutex_lock(&wp_lock);
-	if (wp_stop || privd.stopping || p != gen || pl->n + pl->busy >= target) {
+	if (wp_stop || privd.stopping || p != gen || staying(pl) >= target) {
 		pthread_mutex_unlock(&wp_lock);
 		remove_worker(dk, w);
 		return POOL_DISCARDED;
@@ -291,8 +338,10 @@ wpool_configure(const struct policy *p)
 
 	pthread_mutex_lock(&wp_lock);
 	for (i = 0; i < POLICY_IMAGES_MAX; i++) {
-		while (pools[i].n > 0 && nstale < STALE_MAX)
+		while (pools[i].n > 0 && nstale < STALE_MAX) {
+			forget_locked(&pools[i], pools[i].idle[pools[i].n - 1]);
 			stale_add_locked(unlink_locked(&pools[i], pools[i].n - 1));
+		}
 		pools[i].used = 0;
 	}
 	gen = p;
@@ -352,9 +401,13 @@ wpool_take(const struct policy *p, int image, int for_session)
 	}
 	if (w == NULL)
 		goto out;
+	if (for_session)
+		forget_locked(pl, w);	/* it leaves the pool */
 	w->session = for_session;
-	if (!for_session)
+	if (!for_session) {
 		pl->busy++;
+		(void)retire_soon_locked(pl, w, now);
+	}
 	pthread_cond_broadcast(&wp_wake);	/* a refill, or the aged removed */
 out:
 	pthread_mutex_unlock(&wp_lock);
@@ -365,9 +418,12 @@ out:
 static int
 wanted_locked(struct wpool *pl, struct worker *w, uint64_t now)
 {
+	uint32_t others = staying(pl) - (w->retiring ? 0 : 1);
+
+	/* a retiring one has its successor counted: kept while it may serve */
 	return !wp_stop && !privd.stopping && w->policy == gen &&
 	    w->jobs < w->policy->reuse && !aged(w, now) &&
-	    pl->n + (pl->busy > 0 ? pl->busy - 1 : 0) < keep_max(w->policy) &&
+	    (w->retiring || others < keep_max(w->policy)) &&
 	    pl->n < POLICY_POOL_CEIL;
 }
 
@@ -380,6 +436,8 @@ wpool_put(struct dk *dk, struct worker *w, int clean)
 	pthread_mutex_lock(&wp_lock);
 	w->idle_ms = cw_now_ms();
 	keep = clean && wanted_locked(pl, w, w->idle_ms);
+	if (!keep)
+		forget_locked(pl, w);
 	if (pl->busy > 0)
 		pl->busy--;
 	if (keep)
@@ -413,6 +471,7 @@ wpool_discard(struct dk *dk, struct worker *w)
 {
 	if (!w->session) {
 		pthread_mutex_lock(&wp_lock);
+		forget_locked(&pools[w->image], w);
 		if (pools[w->image].busy > 0)
 			pools[w->image].busy--;
 		pthread_cond_broadcast(&wp_wake);
@@ -431,6 +490,7 @@ wpool_drop(char ids[][DK_ID_LEN + 1], size_t max)
 		while (pools[i].n > 0 && got < max) {
 			struct worker *w = unlink_locked(&pools[i], pools[i].n - 1);
 
+			forget_locked(&pools[i], w);
 			memcpy(ids[got++], w->cid, DK_ID_LEN + 1);
 			worker_close(w);
 		}

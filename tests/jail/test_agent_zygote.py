@@ -145,8 +145,10 @@ def test_zygote_isolation():
           % ta.zygote_pids(cid))
     check(in_zygote(ch), "the next job runs in the zygote")
     res = ch.run("py", "import os; print(os.getpid(), os.getppid(), sorted(os.listdir('/proc/self/fd')))")
-    check(res["stdout"] == b"2 1 ['0', '1', '2', '3']\n",
-          "pid 2 under the jail's init, only its stdio open: %r" % res["stdout"])
+    # pid 2 of its namespace; its parent, the zygote's child that made the
+    # jail, is outside it (0); pid 1 is codeward-jail -R (jail/enter.c)
+    check(res["stdout"] == b"2 0 ['0', '1', '2', '3']\n",
+          "pid 2 of its jail, only its stdio open: %r" % res["stdout"])
     res = ch.run("py", "print(''.join(l for l in open('/proc/self/status') "
                        "if l.startswith(('Cap', 'NoNewPrivs', 'Seccomp:'))))")
     caps = dict(l.split(":\t") for l in res["stdout"].decode().split("\n") if ":\t" in l)

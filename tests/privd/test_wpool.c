@@ -282,6 +282,45 @@ test_surplus(void)
 	p.worker_age_ms = age;
 }
 
+/*
+ * A worker RETIRE_AHEAD jobs before 'reuse' is retiring: the filler makes
+ * its successor while it still serves, it serves to its end, and then no
+ * run has to make a worker of its own.
+ */
+static void
+test_successor(void)
+{
+	struct worker *w, *x;
+	enum pool_step last;
+	uint32_t ready, cap, reuse = p.reuse;
+	char id[DK_ID_LEN + 1];
+
+	p.reuse = 8;	/* ahead: 8 / 4 = 2 jobs */
+	CHECK(fill(cw_now_ms(), &last) == 0);
+	CHECK((w = wpool_take(&p, 0, 0)) != NULL);
+	w->jobs = 5;
+	wpool_put(&dk, w, 1);
+	CHECK((x = wpool_take(&p, 0, 0)) == w);
+	CHECK(fill(cw_now_ms(), &last) == 0);	/* 5 + 2 < 8: not yet */
+	w->jobs = 6;
+	wpool_put(&dk, w, 1);
+	CHECK((x = wpool_take(&p, 0, 0)) == w);	/* 6 + 2: retiring */
+	CHECK(fill(cw_now_ms(), &last) == 1);	/* its successor, now */
+	w->jobs = 7;
+	wpool_put(&dk, w, 1);			/* still serves: kept */
+	wpool_sizes(&ready, &cap);
+	CHECK(ready == 3);
+	CHECK((x = wpool_take(&p, 0, 0)) == w);
+	memcpy(id, w->cid, sizeof(id));
+	w->jobs = 8;
+	wpool_put(&dk, w, 1);			/* at 'reuse': removed */
+	CHECK(was_removed(id));
+	CHECK(fill(cw_now_ms(), &last) == 0);	/* its successor is there */
+	wpool_sizes(&ready, &cap);
+	CHECK(ready == 2);
+	p.reuse = reuse;
+}
+
 static void
 test_stop(void)
 {
@@ -310,6 +349,7 @@ main(void)
 	test_resync_drop();
 	test_session_ownership();
 	test_surplus();
+	test_successor();
 	test_stop();
 	return check_done("wpool");
 }
