@@ -108,9 +108,13 @@ answer_of(struct run *r, int killed)
 		d->limit = j->timeout_ms;
 		r->doubt = 1;
 	} else if (r->w->cancelled) {
-		/* ended by frontd's cancel or at token-ttl: no limit killed it */
+		/*
+		 * Ended by frontd's cancel or at token-ttl: no limit killed it.
+		 * It took privd's KILL: the worker is not handed out again.
+		 */
 		d->kill = IPC_KILL_NONE;
 		d->exit_code = -1;
+		r->doubt = 1;
 	} else if (d->kill == IPC_KILL_NONE && d->exit_code == 128 + SIGKILL) {
 		/* a SIGKILL neither sent: the OOM killer, as program.c reads it */
 		d->kill = IPC_KILL_MEMORY;
