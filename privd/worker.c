@@ -195,6 +195,26 @@ send_kill(struct worker *w, const char **why)
 }
 
 /*
+ * privd's KILL, then the program's end within grace_ms: 0; -1 with *end
+ * LOST (the channel failed, *why) or HUNG (no end came)
+ */
+static int
+kill_wait(struct worker *w, uint64_t grace_ms, const char **why,
+    enum worker_end *end)
+{
+	*end = WORKER_LOST;
+	if (send_kill(w, why) != 0)
+		return -1;
+	if (pump(w, program_over, cw_now_ms() + grace_ms, 0, why) == 0)
+		return 0;
+	if (*why == NULL) {
+		*why = "the program did not end within the grace after the KILL";
+		*end = WORKER_HUNG;
+	}
+	return -1;
+}
+
+/*
  * A programmatic job's TOOL line: relayed to frontd, its answer back as
  * the RESULT (0); -1 when none came (cancelled, token-ttl passed: the job
  * is to end), -2 when the channel failed (*why).
@@ -228,6 +248,7 @@ worker_job(struct worker *w, const struct job *job, uint32_t flags, int outfd,
 {
 	const struct policy *p = job->policy;
 	int (*until)(const struct worker *) = program_over;
+	enum worker_end end;
 	struct frame_job fj;
 	uint64_t deadline, t0;
 	int killed = 0, rc;
@@ -276,29 +297,15 @@ worker_job(struct worker *w, const struct job *job, uint32_t flags, int outfd,
 		}
 		deadline += cw_now_ms() - t0;
 	}
-	if (rc == 0 && w->cancelled) {
-		/* cancelled, or no results in time: ended as a KILL ends it */
-		if (send_kill(w, why) != 0)
-			return WORKER_LOST;
-		rc = pump(w, program_over, cw_now_ms() + grace_ms, 0, why);
-		if (rc != 0 && *why == NULL)
-			*why = "the program did not end within the grace after the KILL";
-		if (rc != 0)
-			return *why != NULL && w->ch.why != NULL ? WORKER_LOST :
-			    WORKER_HUNG;
-	}
+	/* cancelled, or no results in time: ended as a KILL ends it */
+	if (rc == 0 && w->cancelled && kill_wait(w, grace_ms, why, &end) != 0)
+		return end;
 	if (rc != 0) {
 		if (*why != NULL)
 			return WORKER_LOST;
-		if (send_kill(w, why) != 0)
-			return WORKER_LOST;
 		killed = 1;
-		if (pump(w, program_over, cw_now_ms() + grace_ms, 0, why) != 0) {
-			if (*why != NULL)
-				return WORKER_LOST;
-			*why = "the program did not end within the grace after the KILL";
-			return WORKER_HUNG;
-		}
+		if (kill_wait(w, grace_ms, why, &end) != 0)
+			return end;
 	}
 	/* a line the program wrote as it ended is not relayed */
 	if (w->ch.toolfd >= 0) {
