@@ -100,6 +100,7 @@ struct exec_job {
 	char		profile[32];
 	const struct route *rt;		/* /v1/exec or a programmatic one */
 	char		reqid[PTC_REQUEST_ID_MAX + 1];
+	int		workspace;	/* X-LibreChat-Code-Workspace-ID came */
 	struct hold	hold;		/* the request's, once the head is out */
 };
 
@@ -212,7 +213,8 @@ exec_worker(void *arg)
 	reply_init(&r);
 	if (j->rt->body == BODY_PTC)
 		ptc_handle(strcmp(j->rt->path, "/v1/exec/programmatic") != 0,
-		    j->body != NULL ? j->body : "", j->len, j->user, j->reqid, &r);
+		    j->body != NULL ? j->body : "", j->len, j->user, j->reqid,
+		    j->workspace, &r);
 	else
 		exec_handle(j->body != NULL ? j->body : "", j->len, j->user,
 		    j->profile[0] != '\0' ? j->profile : NULL, &r);
@@ -326,6 +328,8 @@ exec_answer(struct MHD_Connection *conn, struct request *req)
 	profile = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    "X-LibreChat-Code-Request-ID");
 	snprintf(j->reqid, sizeof(j->reqid), "%s", profile != NULL ? profile : "");
+	j->workspace = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "X-LibreChat-Code-Workspace-ID") != NULL;
 	if (cw_thread_spawn(NULL, exec_worker, j, 256 * 1024) != 0) {
 		j->refs = 1;
 		job_unref(j);

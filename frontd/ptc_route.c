@@ -432,7 +432,7 @@ ptc_body_max(void)
 
 void
 ptc_handle(int is_cancel, const char *body, size_t len, const char *user,
-    const char *reqid, struct reply *r)
+    const char *reqid, int workspace, struct reply *r)
 {
 	const struct policy *pol = current_policy();
 
@@ -444,6 +444,13 @@ ptc_handle(int is_cancel, const char *body, size_t len, const char *user,
 	}
 	if (reqid == NULL || !ptc_request_id_ok(reqid))
 		reqid = "";
+	/* a run that would lose the files its workspace promises: refused */
+	if (workspace && !is_cancel) {
+		reply_error(r, 501, "not_implemented", "attached workspaces "
+		    "(X-LibreChat-Code-Workspace-ID) are not supported by this "
+		    "server yet");
+		return;
+	}
 	if (is_cancel)
 		cancel(body, len, user, r);
 	else if (ptc_is_continue(body, len))

@@ -128,6 +128,10 @@ def test_file_after_calls_and_no_tool():
     check(st == 200 and body == b"42", "download: %s %r" % (st, body))
     st, j = post({"code": "print('plain')", "tools": DEFS})
     check(st == 200 and j["status"] == "completed" and j["stdout"] == "plain\n", "%s %r" % (st, j))
+    # an attached workspace is not there yet: refused, not run without one
+    st, j = post({"code": "echo hi", "tools": [], "lang": "bash"},
+                 {"X-LibreChat-Code-Workspace-ID": "proj-1"})
+    check(st == 501 and "workspace" in j["message"], "%s %r" % (st, j))
 
 
 def test_input_files():
