@@ -19,11 +19,13 @@ static const struct {
 	{ FRAME_KILL, FRAME_DOWN, 0, 0 },
 	{ FRAME_ARG, FRAME_DOWN, 0, FRAME_ARG_MAX },
 	{ FRAME_LINK, FRAME_DOWN, FRAME_LINK_LEN, FRAME_LINK_LEN },
+	{ FRAME_RESULT, FRAME_DOWN, 0, FRAME_LINE_MAX },
 	{ FRAME_STDOUT, FRAME_UP, 1, FRAME_PIECE_MAX },
 	{ FRAME_STDERR, FRAME_UP, 1, FRAME_PIECE_MAX },
 	{ FRAME_ARCHIVE, FRAME_UP, 1, FRAME_PIECE_MAX },
 	{ FRAME_EXIT, FRAME_UP, FRAME_EXIT_LEN, FRAME_EXIT_LEN },
 	{ FRAME_READY, FRAME_UP, 0, 0 },
+	{ FRAME_TOOL, FRAME_UP, 1, FRAME_LINE_MAX },
 };
 
 static uint32_t
@@ -108,6 +110,10 @@ frame_job_parse(const unsigned char *p, size_t n, struct frame_job *j,
 	}
 	if ((j->flags & ~FRAME_JOB_FLAGS) != 0) {
 		*why = "job flags has an undefined bit";
+		return -1;
+	}
+	if ((j->flags & FRAME_JOB_SESSION) && (j->flags & FRAME_JOB_PTC)) {
+		*why = "a programmatic job in a session";
 		return -1;
 	}
 	for (i = 0; i < FRAME_LANG_MAX + 1 && p[16 + i] != 0; i++) {
@@ -287,6 +293,14 @@ down(struct frame_chan *c, const struct frame_hdr *h, const unsigned char *p)
 
 	if (h->type == FRAME_KILL)		/* legal in every live state */
 		return c->state == FRAME_S_HELLO ? broken(c, "KILL before hello") : 0;
+	if (h->type == FRAME_RESULT) {
+		/* the answer to the job's open TOOL; late (the job ended) too */
+		if (c->state == FRAME_S_HELLO || c->state == FRAME_S_STAGE ||
+		    c->results >= c->tools)
+			return broken(c, "RESULT without a TOOL to answer");
+		c->results++;
+		return 0;
+	}
 	if (h->type == FRAME_JOB) {
 		if (c->state != FRAME_S_IDLE)
 			return broken(c, "JOB while a job is open");
@@ -296,6 +310,8 @@ down(struct frame_chan *c, const struct frame_hdr *h, const unsigned char *p)
 			return broken(c, "JOB asks for more than the channel's caps");
 		c->job_output = j.output_max;
 		c->job_archive = j.archive_max;
+		c->job_ptc = (j.flags & FRAME_JOB_PTC) != 0;
+		c->tools = c->results = 0;
 		c->state = FRAME_S_STAGE;
 		c->in_file = c->linked = c->data = 0;
 		c->input = c->files = c->code = c->output = c->archive = 0;
@@ -371,6 +387,13 @@ up(struct frame_chan *c, const struct frame_hdr *h, const unsigned char *p)
 			return broken(c, "output outside a running job");
 		if (count(&c->output, h->len, c->job_output) < 0)
 			return broken(c, "output past the cap");
+		return 0;
+	case FRAME_TOOL:
+		if (c->state != FRAME_S_RUN || !c->job_ptc)
+			return broken(c, "TOOL outside a running programmatic job");
+		if (c->tools > c->results)
+			return broken(c, "TOOL before the last one's RESULT");
+		c->tools++;
 		return 0;
 	case FRAME_ARCHIVE:
 		if (c->state != FRAME_S_RUN && c->state != FRAME_S_ARCHIVE)

@@ -26,15 +26,19 @@
 #define FRAME_TIMEOUT_MAX	3600000u
 #define FRAME_ARG_MAX		4095	/* one argument of the program, no NUL */
 #define FRAME_ARGS_MAX		64	/* ARG frames of one job */
+#define FRAME_LINE_MAX		(16u << 20)	/* one TOOL or RESULT line */
 /*
  * struct frame_job.flags: FRAME_JOB_SESSION, "this job continues the
  * worker's session": the same jail, /mnt/data and, for py, the same live
  * interpreter as the worker's previous session job (the first one starts
- * them). A worker gets it on every job or on none (the agent checks). Any
+ * them). A worker gets it on every job or on none (the agent checks).
+ * FRAME_JOB_PTC, "a programmatic job" (issue 17): the program gets fd 3
+ * (its TOOL lines) and fd 4 (the RESULT lines); never with a session. Any
  * other bit is a violation.
  */
 #define FRAME_JOB_SESSION	0x1u
-#define FRAME_JOB_FLAGS		FRAME_JOB_SESSION
+#define FRAME_JOB_PTC		0x2u
+#define FRAME_JOB_FLAGS		(FRAME_JOB_SESSION | FRAME_JOB_PTC)
 
 enum frame_dir { FRAME_DOWN, FRAME_UP };	/* privd -> agent, agent -> privd */
 
@@ -53,12 +57,17 @@ enum frame_type {
 	 * the worker): the agent copies SIZE bytes of it; instead of DATA
 	 */
 	FRAME_LINK = 0x08,
+	FRAME_RESULT = 0x09,	/* one line for the program's fd 4, whole (0..FRAME_LINE_MAX);
+				   empty: fd 4 closed. Only after a TOOL it answers */
 	/* agent -> privd */
 	FRAME_STDOUT = 0x11,
 	FRAME_STDERR = 0x12,
 	FRAME_ARCHIVE = 0x13,	/* a piece of the ustar of created/changed files */
 	FRAME_EXIT = 0x14,	/* how the job ended */
 	FRAME_READY = 0x15,	/* ready for the next job (first: hello) */
+	FRAME_TOOL = 0x16,	/* one line the program wrote on fd 3, with its "\n"
+				   (1..FRAME_LINE_MAX); one at a time, each
+				   answered by a RESULT before the next */
 };
 
 enum frame_reason {
@@ -123,6 +132,8 @@ struct frame_chan {
 	int		data;		/* ... and DATA: no LINK for it */
 	uint64_t	input, files, code, output, archive, args;
 	uint64_t	job_output, job_archive;	/* the open job's caps */
+	int		job_ptc;	/* the open job is programmatic */
+	uint64_t	tools, results;	/* its TOOL and RESULT frames */
 	uint64_t	jobs;
 	const char	*why;		/* the violation, once broken */
 };

@@ -17,10 +17,13 @@ static const struct ipc_shape ipc_shapes[] = {
 	{ IPC_CONN_HOLD,	sizeof(struct ipc_conn_hold),	1, 1 },
 	{ IPC_CONN_STATE,	sizeof(struct ipc_conn_state),	0, 0 },
 	{ IPC_CONN_DROP,	sizeof(struct ipc_conn_drop),	0, 0 },
+	{ IPC_EXEC_CANCEL,	sizeof(struct ipc_exec_cancel),	0, 0 },
+	{ IPC_PTC_REPLY,	sizeof(struct ipc_ptc_line),	1, 1 },
 	{ IPC_EXEC_DONE,	sizeof(struct ipc_exec_done),	0, 2 },
 	{ IPC_HEALTH_REPLY,	sizeof(struct ipc_health_reply), 0, 0 },
 	{ IPC_METRICS_REPLY,	sizeof(struct ipc_metrics_reply), 0, 0 },
 	{ IPC_POLICY,		sizeof(struct ipc_policy),	1, 1 },
+	{ IPC_PTC_LINE,		sizeof(struct ipc_ptc_line),	1, 1 },
 };
 
 const uint32_t ipc_duration_bounds_ms[IPC_HIST_BUCKETS - 1] = {
@@ -322,6 +325,8 @@ check_exec_begin(const struct ipc_exec_begin *m, const char **why)
 		return *why = "too many files", -1;
 	if (m->opts & ~IPC_OPT_ALL)
 		return *why = "unknown option bits", -1;
+	if ((m->opts & IPC_OPT_PTC) && (m->opts & IPC_OPT_STATEFUL))
+		return *why = "a programmatic run in a session", -1;
 	if (m->reserved != 0)
 		return *why = "reserved field set", -1;
 	if (m->argc > IPC_ARGC_MAX || m->args_len > sizeof(m->args))
@@ -501,6 +506,15 @@ ipc_check(const void *buf, size_t len, size_t nfds, const char **why)
 			return *why = "reserved field set", -1;
 		return 0;
 	}
+	case IPC_PTC_LINE:
+	case IPC_PTC_REPLY: {
+		const struct ipc_ptc_line *m = buf;
+
+		if (m->len == 0 || m->len > IPC_PTC_LINE_MAX)
+			return *why = "bad line length", -1;
+		return 0;
+	}
+	case IPC_EXEC_CANCEL:
 	case IPC_EXEC_RUN:
 	case IPC_HEALTH:
 	case IPC_METRICS:

@@ -19,6 +19,14 @@
  * carrying the same id (fds: the raw exec output stream and the raw tar of the
  * work directory, both memfds that privd never parses).
  *
+ * A programmatic run (IPC_OPT_PTC, issue 17) is one execution too, whose
+ * program stops at each batch of tool calls: privd relays the line the
+ * program wrote on its fd 3, unparsed, as PTC_LINE (fd: a sealed memfd),
+ * and waits (at most the policy's token-ttl) for frontd's PTC_REPLY (fd:
+ * the sealed line for the program's fd 4), or EXEC_CANCEL, which ends the
+ * run (any time; an id privd does not know is ignored). The run ends, as
+ * every execution, with its EXEC_DONE.
+ *
  * HEALTH and METRICS are single requests, answered by HEALTH_REPLY and
  * METRICS_REPLY with the same id.
  *
@@ -58,11 +66,14 @@ enum ipc_type {
 	IPC_CONN_HOLD = 6,
 	IPC_CONN_STATE = 7,
 	IPC_CONN_DROP = 8,
+	IPC_EXEC_CANCEL = 9,
+	IPC_PTC_REPLY = 10,
 	/* privd -> frontd */
 	IPC_EXEC_DONE = 65,
 	IPC_HEALTH_REPLY = 66,
 	IPC_METRICS_REPLY = 67,
 	IPC_POLICY = 68,
+	IPC_PTC_LINE = 69,
 };
 
 struct ipc_hdr {
@@ -87,7 +98,8 @@ _Static_assert(sizeof(struct ipc_hdr) == 16, "ipc_hdr size");
 
 /* ipc_exec_begin.opts */
 #define IPC_OPT_STATEFUL	0x1u	/* the client asked for a stateful session */
-#define IPC_OPT_ALL		(IPC_OPT_STATEFUL)
+#define IPC_OPT_PTC		0x2u	/* programmatic: fd 3 and 4 relayed, no session */
+#define IPC_OPT_ALL		(IPC_OPT_STATEFUL | IPC_OPT_PTC)
 
 struct ipc_exec_begin {
 	struct ipc_hdr	hdr;
@@ -336,6 +348,25 @@ struct ipc_conn_drop {
 	struct ipc_hdr	hdr;
 };
 _Static_assert(sizeof(struct ipc_conn_drop) == 16, "ipc_conn_drop size");
+
+/*
+ * PTC_LINE (privd -> frontd) and PTC_REPLY (frontd -> privd): one line of
+ * the program's fd 3, or for its fd 4, as a memfd sealed against change of
+ * exactly len bytes (1..IPC_PTC_LINE_MAX: common/frame.h's FRAME_LINE_MAX),
+ * hdr.id the execution's. EXEC_CANCEL: a bare header.
+ */
+#define IPC_PTC_LINE_MAX	(16u << 20)
+
+struct ipc_ptc_line {
+	struct ipc_hdr	hdr;
+	uint64_t	len;
+};
+_Static_assert(sizeof(struct ipc_ptc_line) == 24, "ipc_ptc_line size");
+
+struct ipc_exec_cancel {
+	struct ipc_hdr	hdr;
+};
+_Static_assert(sizeof(struct ipc_exec_cancel) == 16, "ipc_exec_cancel size");
 
 /* the label values, for the three daemons */
 const char *ipc_outcome_name(unsigned int outcome);

@@ -57,6 +57,20 @@ struct exec_req {
 	char		user[IPC_USER_MAX];
 	char		hint[SESSION_HINT_MAX];	/* runtime_session_hint */
 	size_t		hintlen;
+	/* a programmatic run's: its language and program, not the body's */
+	int		lang_over;	/* -1: none */
+	const char	*code_over;
+};
+
+/* one run between its request and its answer (exec.h) */
+struct exec_run {
+	const struct policy *pol;	/* in force when the request began */
+	struct exec_req	*q;
+	struct ipc_exec_begin *b;
+	struct privd_input *in;
+	struct input_state *st;
+	size_t		nin;
+	char		key[IPC_SESSION_LEN + 1];
 };
 
 void
@@ -124,11 +138,12 @@ exec_parse(const char *body, size_t len, struct exec_req *q, struct reply *r)
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "lang");
-	if (!cJSON_IsString(v)) {
+	if (q->lang_over >= 0) {
+		q->lang = q->lang_over;	/* the start's own, checked by ptc.c */
+	} else if (!cJSON_IsString(v)) {
 		reply_error(r, 400, "bad_request", "'lang' is required");
 		goto out;
-	}
-	if ((q->lang = policy_lang_from_name(v->valuestring)) < 0 ||
+	} else if ((q->lang = policy_lang_from_name(v->valuestring)) < 0 ||
 	    !pol->langs[q->lang].enabled) {
 		char esc[64];
 
@@ -138,11 +153,11 @@ exec_parse(const char *body, size_t len, struct exec_req *q, struct reply *r)
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "code");
-	if (!cJSON_IsString(v)) {
+	if (q->code_over == NULL && !cJSON_IsString(v)) {
 		reply_error(r, 400, "bad_request", "'code' must be a string");
 		goto out;
 	}
-	code = v->valuestring;
+	code = q->code_over != NULL ? q->code_over : v->valuestring;
 	q->code_len = strlen(code);
 	if (q->code_len > pol->code_max) {
 		reply_error(r, 413, "code_too_large", "the code is larger than %llu bytes",
@@ -322,58 +337,70 @@ audit_files(const struct ipc_exec_done *d, const char *user, const char *sid,
 }
 
 void
-exec_handle(const char *body, size_t len, const char *user, const char *profile,
-    struct reply *r)
+exec_run_free(struct exec_run *x)
 {
-	const struct policy *pol = current_policy();	/* to the answer */
-	struct exec_req *q = NULL;
-	struct privd_input *in = NULL;
-	struct input_state *st = NULL;
-	struct ipc_exec_begin *b = NULL;
-	struct privd_result res;
-	struct outbuf out = { 0 }, err = { 0 };
-	struct collect c;
-	cJSON *resp = NULL, *run, *del = NULL, *files;
-	unsigned char *omap = NULL, *tmap = NULL;
-	char *sout = NULL, *serr = NULL, a[96], tarerr[128];
-	char key[IPC_SESSION_LEN + 1] = "";
-	const char *lost;
-	size_t i, nin = 0, soutlen = 0, serrlen = 0;
-	uint32_t wait_ms;
-	int rc;
+	size_t i;
 
-	memset(&res, 0, sizeof(res));
-	res.output_fd = res.archive_fd = -1;
-	memset(&c, 0, sizeof(c));
-	c.pol = pol;
-	if ((q = calloc(1, sizeof(*q))) == NULL ||
-	    (b = calloc(1, sizeof(*b))) == NULL) {
+	if (x == NULL)
+		return;
+	if (x->b != NULL)	/* a programmatic run's, at its end */
+		inbox_drop(x->b->inbox, x->nin);
+	for (i = 0; i < x->nin; i++)
+		close(x->in[i].fd);
+	if (x->q != NULL && x->q->code_fd >= 0)
+		close(x->q->code_fd);
+	free(x->in);
+	free(x->st);
+	free(x->q);
+	free(x->b);
+	free(x);
+}
+
+struct exec_run *
+exec_run_new(const char *body, size_t len, const char *user, const char *profile,
+    int lang, const char *program, struct reply *r)
+{
+	struct exec_run *x;
+	struct exec_req *q;
+	struct ipc_exec_begin *b;
+	size_t i;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL ||
+	    (x->q = q = calloc(1, sizeof(*q))) == NULL ||
+	    (x->b = b = calloc(1, sizeof(*b))) == NULL) {
 		reply_error(r, 503, "unavailable", "out of memory");
-		goto out;
+		goto fail;
 	}
+	x->pol = current_policy();	/* to the answer */
 	q->code_fd = -1;
-	q->pol = pol;
+	q->pol = x->pol;
+	q->lang_over = lang;
+	q->code_over = program;
 	snprintf(q->user, sizeof(q->user), "%s", user);
 	if (exec_parse(body, len, q, r) != 0)
-		goto out;
+		goto fail;
 	/* the header asks for what runtime_session_hint asks for */
 	if (profile != NULL && strcasecmp(profile, "stateful") == 0)
 		q->opts |= IPC_OPT_STATEFUL;
 	/*
 	 * A stateful ask gets a session when the policy keeps sessions: its
 	 * key is the hash of the user and the hint (no hint: the user's one
-	 * session). Otherwise every call gets a fresh sandbox, as always.
+	 * session). Otherwise every call gets a fresh sandbox, as always. A
+	 * programmatic run is never a session's: its program is held in a
+	 * worker of its own while the client runs the tools.
 	 */
-	if ((q->opts & IPC_OPT_STATEFUL) && pol->sessions > 0)
-		sess_key(q->user, q->hint, q->hintlen, key);
+	if (program != NULL)
+		q->opts = (q->opts & ~IPC_OPT_STATEFUL) | IPC_OPT_PTC;
+	else if ((q->opts & IPC_OPT_STATEFUL) && x->pol->sessions > 0)
+		sess_key(q->user, q->hint, q->hintlen, x->key);
 	else
 		q->opts &= ~IPC_OPT_STATEFUL;
 
 	/* inputs, read-only from the store */
-	if (q->nfiles > 0 && ((in = calloc(q->nfiles, sizeof(*in))) == NULL ||
-	    (st = calloc(q->nfiles, sizeof(*st))) == NULL)) {
+	if (q->nfiles > 0 && ((x->in = calloc(q->nfiles, sizeof(*x->in))) == NULL ||
+	    (x->st = calloc(q->nfiles, sizeof(*x->st))) == NULL)) {
 		reply_error(r, 503, "unavailable", "out of memory");
-		goto out;
+		goto fail;
 	}
 	if (q->nfiles > 0 && inbox_on() && inbox_begin(b->inbox) != 0) {
 		log_warn("exec: inbox (the inputs stream)");
@@ -392,22 +419,23 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 			reply_error(r, 404, "file_not_found",
 			    "files[%zu]: file '%s' (id %s in session %s) was not found",
 			    i, q->files[i].name, q->files[i].id, q->files[i].sid);
-			goto out;
+			goto fail;
 		}
 		/* the link is the file: a failed one streams the run's inputs */
-		if (b->inbox[0] != '\0' && inbox_add(b->inbox, nin,
+		if (b->inbox[0] != '\0' && inbox_add(b->inbox, x->nin,
 		    q->files[i].sid, q->files[i].id, fd) != 0) {
 			log_warn("exec: inbox link of %s/%s (the inputs stream)",
 			    q->files[i].sid, q->files[i].id);
-			inbox_drop(b->inbox, nin);
+			inbox_drop(b->inbox, x->nin);
 			b->inbox[0] = '\0';
 		}
-		in[nin].name = q->files[i].name;
-		in[nin].fd = fd;
-		in[nin].size = m.size;
-		snprintf(st[nin].name, sizeof(st[nin].name), "%s", q->files[i].name);
-		memcpy(st[nin].sha256, m.sha256, sizeof(st[nin].sha256));
-		nin++;
+		x->in[x->nin].name = q->files[i].name;
+		x->in[x->nin].fd = fd;
+		x->in[x->nin].size = m.size;
+		snprintf(x->st[x->nin].name, sizeof(x->st[x->nin].name), "%s",
+		    q->files[i].name);
+		memcpy(x->st[x->nin].sha256, m.sha256, sizeof(x->st[x->nin].sha256));
+		x->nin++;
 	}
 
 	memcpy(b->lang, policy_lang_name(q->lang), strlen(policy_lang_name(q->lang)));
@@ -418,22 +446,70 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	memcpy(b->args, q->args, q->args_len);
 	b->opts = q->opts;
 	b->code_len = q->code_len;
-	memcpy(b->session, key, strlen(key));
+	memcpy(b->session, x->key, strlen(x->key));
+	return x;
+fail:
+	exec_run_free(x);
+	return NULL;
+}
+
+uint32_t
+exec_run_ptc(struct exec_run *x)
+{
+	return privd_ptc_start(x->b, x->q->code_fd, x->in, x->nin);
+}
+
+void
+exec_handle(const char *body, size_t len, const char *user, const char *profile,
+    struct reply *r)
+{
+	struct exec_run *x;
+	struct privd_result res;
+	uint32_t wait_ms;
+	int rc;
+
+	if ((x = exec_run_new(body, len, user, profile, -1, NULL, r)) == NULL)
+		return;
 	/* a queued run waits up to queue-wait in privd before its own limit starts */
-	wait_ms = (q->timeout_ms ? q->timeout_ms : pol->time_max_ms) +
-	    pol->queue_wait_ms + PRIVD_GRACE_MS;
-	rc = privd_req_exec(b, q->code_fd, in, nin, &res, wait_ms);
+	wait_ms = (x->q->timeout_ms ? x->q->timeout_ms : x->pol->time_max_ms) +
+	    x->pol->queue_wait_ms + PRIVD_GRACE_MS;
+	rc = privd_req_exec(x->b, x->q->code_fd, x->in, x->nin, &res, wait_ms);
 	/* staged (or abandoned): the agent has what it copied */
-	inbox_drop(b->inbox, nin);
-	b->inbox[0] = '\0';
+	inbox_drop(x->b->inbox, x->nin);
+	x->b->inbox[0] = '\0';
 	if (rc != 0) {
 		if (privsep_gone())
 			reply_error(r, 503, "unavailable", "codeward restarted "
 			    "during the run; it did not finish: run it again");
 		else
 			reply_error(r, 503, "unavailable", "the sandbox did not answer");
-		goto out;
+	} else {
+		exec_reply(x, &res, NULL, NULL, r);
 	}
+	exec_run_free(x);
+}
+
+void
+exec_reply(struct exec_run *x, struct privd_result *rp, const char *status,
+    const char *errmsg, struct reply *r)
+{
+	const struct policy *pol = x->pol;
+	const struct exec_req *q = x->q;
+	struct input_state *st = x->st;
+	const char *key = x->key;
+	size_t nin = x->nin;
+	struct privd_result res = *rp;
+	struct outbuf out = { 0 }, err = { 0 };
+	struct collect c;
+	cJSON *resp = NULL, *run, *del = NULL, *files;
+	unsigned char *omap = NULL, *tmap = NULL;
+	char *sout = NULL, *serr = NULL, a[96], tarerr[128];
+	const char *lost;
+	size_t i, soutlen = 0, serrlen = 0;
+
+	rp->output_fd = rp->archive_fd = -1;	/* closed here */
+	memset(&c, 0, sizeof(c));
+	c.pol = pol;
 	if (res.done.status != IPC_ST_OK) {
 		sess_follow(key, res.done.session, 0, NULL, 0);
 		exec_refusal(pol, &res.done, r);
@@ -545,6 +621,10 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 		break;
 	}
 
+	if (errmsg != NULL)
+		note(&serr, &serrlen, "%s", errmsg);
+	if (status != NULL)
+		cJSON_AddStringToObject(resp, "status", status);
 	cJSON_AddStringToObject(resp, "session_id", c.sid);
 	cJSON_AddStringToObject(resp, "stdout", sout);
 	cJSON_AddStringToObject(resp, "stderr", serr);
@@ -589,8 +669,6 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	    (size_t)cJSON_GetArraySize(del) : 0, out.len, err.len);
 	reply_json(r, 200, cJSON_PrintUnformatted(resp));
 out:
-	if (b != NULL)
-		inbox_drop(b->inbox, nin);
 	if (omap != NULL)
 		munmap(omap, (size_t)res.done.output_len);
 	if (tmap != NULL)
@@ -599,10 +677,6 @@ out:
 		close(res.output_fd);
 	if (res.archive_fd >= 0)
 		close(res.archive_fd);
-	for (i = 0; i < nin; i++)
-		close(in[i].fd);
-	if (q != NULL && q->code_fd >= 0)
-		close(q->code_fd);
 	free(c.out);
 	free(c.known);
 	free(c.now);
@@ -611,8 +685,4 @@ out:
 	outbuf_free(&err);
 	free(sout);
 	free(serr);
-	free(in);
-	free(st);
-	free(q);
-	free(b);
 }

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "privsep.h"
+#include "ptc.h"
 #include "reply.h"
 #include "strict.h"
 #include "upload.h"
@@ -66,7 +67,7 @@ static const enum listener listen_metrics = LISTEN_METRICS;
 static struct MHD_Daemon *mhd, *mhd_metrics;
 static const struct policy *pol;
 
-enum body { BODY_SMALL, BODY_EXEC, BODY_UPLOAD, BODY_UPLOAD_BATCH };
+enum body { BODY_SMALL, BODY_EXEC, BODY_PTC, BODY_UPLOAD, BODY_UPLOAD_BATCH };
 
 struct request {
 	const struct route	*rt;
@@ -97,10 +98,13 @@ struct exec_job {
 	size_t		len;
 	char		user[AUTH_USER_MAX];
 	char		profile[32];
+	const struct route *rt;		/* /v1/exec or a programmatic one */
+	char		reqid[PTC_REQUEST_ID_MAX + 1];
+	int		workspace;	/* X-LibreChat-Code-Workspace-ID came */
 	struct hold	hold;		/* the request's, once the head is out */
 };
 
-static route_fn route_programmatic, route_upload, route_download,
+static route_fn route_upload, route_download,
     route_object, route_list, route_delete, route_health, route_metrics;
 
 /*
@@ -116,7 +120,8 @@ static const struct route {
 	route_fn	*fn;
 } routes[] = {
 	{ "POST", "/v1/exec", 1, BODY_EXEC, NULL },	/* exec_answer() */
-	{ "POST", "/v1/exec/programmatic", 1, BODY_SMALL, route_programmatic },
+	{ "POST", "/v1/exec/programmatic", 1, BODY_PTC, NULL },	/* ptc_route.c */
+	{ "POST", "/v1/exec/programmatic/cancel", 1, BODY_PTC, NULL },
 	{ "POST", "/v1/upload", 1, BODY_UPLOAD, route_upload },
 	{ "POST", "/v1/upload/batch", 1, BODY_UPLOAD_BATCH, route_upload },
 	{ "GET", "/v1/download/*/*", 1, BODY_SMALL, route_download },
@@ -206,8 +211,13 @@ exec_worker(void *arg)
 	struct reply r;
 
 	reply_init(&r);
-	exec_handle(j->body != NULL ? j->body : "", j->len, j->user,
-	    j->profile[0] != '\0' ? j->profile : NULL, &r);
+	if (j->rt->body == BODY_PTC)
+		ptc_handle(strcmp(j->rt->path, "/v1/exec/programmatic") != 0,
+		    j->body != NULL ? j->body : "", j->len, j->user, j->reqid,
+		    j->workspace, &r);
+	else
+		exec_handle(j->body != NULL ? j->body : "", j->len, j->user,
+		    j->profile[0] != '\0' ? j->profile : NULL, &r);
 	pthread_mutex_lock(&j->lock);
 	j->r = r;
 	j->done = 1;
@@ -314,6 +324,12 @@ exec_answer(struct MHD_Connection *conn, struct request *req)
 	    "X-CodeAPI-Expected-Profile");
 	if (profile != NULL)
 		snprintf(j->profile, sizeof(j->profile), "%s", profile);
+	j->rt = req->rt;
+	profile = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "X-LibreChat-Code-Request-ID");
+	snprintf(j->reqid, sizeof(j->reqid), "%s", profile != NULL ? profile : "");
+	j->workspace = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "X-LibreChat-Code-Workspace-ID") != NULL;
 	if (cw_thread_spawn(NULL, exec_worker, j, 256 * 1024) != 0) {
 		j->refs = 1;
 		job_unref(j);
@@ -341,17 +357,6 @@ exec_answer(struct MHD_Connection *conn, struct request *req)
 	MHD_destroy_response(resp);
 	metrics_http_response(200, 0);	/* its bytes as exec_stream sends them */
 	return ret;
-}
-
-static void
-route_programmatic(struct MHD_Connection *conn, struct request *req,
-    struct reply *r)
-{
-	(void)conn;
-	(void)req;
-	/* CONTRACT: a server without programmatic tool calling answers 404 */
-	reply_error(r, 404, "not_found",
-	    "programmatic tool calling is not available on this server");
 }
 
 static void
@@ -559,7 +564,8 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 				return send_reply(conn, &r);
 			}
 		}
-		req->max = rt->body == BODY_EXEC ? exec_body_max() : SMALL_BODY_MAX;
+		req->max = rt->body == BODY_EXEC ? exec_body_max() :
+		    rt->body == BODY_PTC ? ptc_body_max() : SMALL_BODY_MAX;
 		if (req->up == NULL && strict_length_over(conn, req->max)) {
 			req->done = 1;
 			reply_error(&r, 413, "too_large",
@@ -587,7 +593,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	if (req->too_large)
 		reply_error(&r, 413, "too_large", "the request body is larger than %zu bytes",
 		    req->max);
-	else if (req->rt->body == BODY_EXEC)
+	else if (req->rt->body == BODY_EXEC || req->rt->body == BODY_PTC)
 		return exec_answer(conn, req);
 	else
 		req->rt->fn(conn, req, &r);

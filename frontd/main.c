@@ -41,6 +41,7 @@
 #include "privdrop.h"
 #include "privsep.h"
 #include "inbox.h"
+#include "ptc.h"
 #include "store.h"
 #include "util.h"
 
@@ -198,6 +199,7 @@ main(int argc, char **argv)
 		struct timespec ts = { 1, 0 };
 
 		nanosleep(&ts, NULL);
+		ptc_sweep();
 		if (time(NULL) - last_sweep >= SWEEP_EVERY_S) {
 			store_sweep(current_policy()->lifetime_s);
 			last_sweep = time(NULL);

@@ -25,6 +25,9 @@ struct pending {
 	uint32_t		id;	/* 0: free */
 	uint32_t		want;	/* the answer type expected */
 	int			session; /* the request named a stateful session */
+	int			ptc;	/* a programmatic run: PTC_LINE too */
+	int			line;	/* what was answered is a PTC_LINE */
+	struct ipc_ptc_line	ptc_line;
 	int			answered;
 	int			abandoned;
 	struct ipc_exec_done	done;
@@ -43,7 +46,7 @@ struct pending {
 typedef int accept_fn(const struct pending *, const void *, const int *,
     size_t, const char **);
 
-static accept_fn accept_exec_done, accept_policy;
+static accept_fn accept_exec_done, accept_policy, accept_ptc_line;
 
 /*
  * Every answer privd may send, OpenSSH monitor_wrap style: its exact size,
@@ -67,6 +70,8 @@ static const struct dispatch {
 	{ IPC_METRICS_REPLY, sizeof(struct ipc_metrics_reply), 0,
 	    NULL, offsetof(struct pending, metrics) },
 	{ IPC_POLICY, sizeof(struct ipc_policy), 1, accept_policy, UNASKED },
+	{ IPC_PTC_LINE, sizeof(struct ipc_ptc_line), 1, accept_ptc_line,
+	    offsetof(struct pending, ptc_line) },
 };
 
 static int		ps_sock = -1;
@@ -116,6 +121,26 @@ accept_exec_done(const struct pending *p, const void *buf, const int *fds,
 			return *why = "descriptors are not sealed memfds of "
 			    "the sizes it states", -1;
 	}
+	return 0;
+}
+
+/*
+ * PTC_LINE: only for a programmatic run, as a sealed memfd of the length
+ * it states; its bytes are the program's and are checked by ptc_calls.c.
+ */
+static int
+accept_ptc_line(const struct pending *p, const void *buf, const int *fds,
+    size_t nfds, const char **why)
+{
+	const struct ipc_ptc_line *m = buf;
+	struct stat st;
+
+	(void)nfds;
+	if (!p->ptc)
+		return *why = "a tool line for a run that is not programmatic", -1;
+	if (!cw_memfd_is_sealed(fds[0]) || fstat(fds[0], &st) != 0 ||
+	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != m->len)
+		return *why = "a tool line not a sealed memfd of its length", -1;
 	return 0;
 }
 
@@ -237,11 +262,19 @@ reader(void *arg)
 			continue;
 		}
 		pthread_mutex_lock(&ps_lock);
-		if ((p = slot_find(h.id)) == NULL || p->want != h.type)
+		if ((p = slot_find(h.id)) == NULL || (p->want != h.type &&
+		    h.type != IPC_PTC_LINE))
 			fatalx("privsep: unexpected answer type %u for id %u",
 			    h.type, h.id);
 		if (dp->accept != NULL && dp->accept(p, u.buf, fds, nfds, &why) != 0)
 			fatalx("privsep: bad answer %u from privd: %s", h.id, why);
+		if (p->abandoned && h.type == IPC_PTC_LINE) {
+			/* nobody relays it: privd ends the run at the cancel */
+			close_fds(fds, nfds);
+			pthread_mutex_unlock(&ps_lock);
+			continue;
+		}
+		p->line = h.type == IPC_PTC_LINE;
 		if (p->abandoned) {
 			/* the waiter gave up: drop the answer */
 			close_fds(fds, nfds);
@@ -362,21 +395,16 @@ privsep_notify(const void *msg, size_t len, const int *fds, size_t nfds)
 	return sent;
 }
 
-int
-privd_req_exec(struct ipc_exec_begin *begin, int code_fd,
-    const struct privd_input *in, size_t nin, struct privd_result *res,
-    uint32_t wait_ms)
+/* an execution's sequence to privd under p's id: 0, or -1 once privd has gone */
+static int
+send_exec(struct pending *p, struct ipc_exec_begin *begin, int code_fd,
+    const struct privd_input *in, size_t nin)
 {
 	struct ipc_exec_file f;
 	struct ipc_exec_run run;
-	struct pending *p;
 	size_t i;
 	int sent;
 
-	memset(res, 0, sizeof(*res));
-	res->output_fd = res->archive_fd = -1;
-	if ((p = slot_new(IPC_EXEC_DONE, begin->session[0] != '\0')) == NULL)
-		return -1;
 	ipc_hdr_init(&begin->hdr, IPC_EXEC_BEGIN, sizeof(*begin), p->id);
 	begin->nfiles = (uint32_t)nin;
 
@@ -394,21 +422,154 @@ privd_req_exec(struct ipc_exec_begin *begin, int code_fd,
 	if (sent == 0)
 		sent = send_or_die(&run, sizeof(run), NULL, 0);
 	pthread_mutex_unlock(&ps_send);
+	return sent;
+}
 
+/* p's EXEC_DONE into res (its descriptors the caller's), p freed */
+static void
+take_done(struct pending *p, struct privd_result *res)
+{
+	size_t i = 0;
+
+	res->done = p->done;
+	if (p->done.fds & IPC_DONE_OUTPUT)
+		res->output_fd = p->fds[i++];
+	if (p->done.fds & IPC_DONE_ARCHIVE)
+		res->archive_fd = p->fds[i++];
+	slot_free(p);
+}
+
+int
+privd_req_exec(struct ipc_exec_begin *begin, int code_fd,
+    const struct privd_input *in, size_t nin, struct privd_result *res,
+    uint32_t wait_ms)
+{
+	struct pending *p;
+	int sent;
+
+	memset(res, 0, sizeof(*res));
+	res->output_fd = res->archive_fd = -1;
+	if ((p = slot_new(IPC_EXEC_DONE, begin->session[0] != '\0')) == NULL)
+		return -1;
+	sent = send_exec(p, begin, code_fd, in, nin);
 	if (slot_wait(p, sent == 0 ? wait_ms : 0) < 0) {
 		if (!privsep_gone())
 			log_warnx("privd_req_exec: no answer for %u in %u ms",
 			    p->id, wait_ms);
 		return -1;
 	}
-	res->done = p->done;
-	i = 0;
-	if (p->done.fds & IPC_DONE_OUTPUT)
-		res->output_fd = p->fds[i++];
-	if (p->done.fds & IPC_DONE_ARCHIVE)
-		res->archive_fd = p->fds[i++];
-	slot_free(p);
+	take_done(p, res);
 	return 0;
+}
+
+/* the programmatic run of this id, the caller holds ps_lock */
+static struct pending *
+ptc_slot(uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; id != 0 && i < PENDING_MAX; i++)
+		if (ps_pending[i].id == id && ps_pending[i].ptc &&
+		    !ps_pending[i].abandoned)
+			return &ps_pending[i];
+	return NULL;
+}
+
+uint32_t
+privd_ptc_start(struct ipc_exec_begin *begin, int code_fd,
+    const struct privd_input *in, size_t nin)
+{
+	struct pending *p;
+
+	/* (no privd at all: the HTTP side alone, as its tests run it) */
+	if (ps_sock < 0 || (p = slot_new(IPC_EXEC_DONE, 0)) == NULL)
+		return 0;
+	pthread_mutex_lock(&ps_lock);
+	p->ptc = 1;
+	pthread_mutex_unlock(&ps_lock);
+	if (send_exec(p, begin, code_fd, in, nin) != 0) {
+		slot_free(p);
+		return 0;
+	}
+	return p->id;
+}
+
+int
+privd_ptc_next(uint32_t id, uint32_t wait_ms, int *linefd, uint64_t *len,
+    struct privd_result *res)
+{
+	struct timespec ts;
+	struct pending *p;
+	int r = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->output_fd = res->archive_fd = *linefd = -1;
+	cw_abstime_ms(&ts, wait_ms);
+	pthread_mutex_lock(&ps_lock);
+	if ((p = ptc_slot(id)) == NULL) {
+		pthread_mutex_unlock(&ps_lock);
+		return -1;
+	}
+	while (!p->answered && !ps_gone && r == 0)
+		r = pthread_cond_timedwait(&ps_cond, &ps_lock, &ts);
+	if (!p->answered) {
+		pthread_mutex_unlock(&ps_lock);
+		return -1;
+	}
+	if (p->line) {
+		/* the slot waits on, for the next line or the end */
+		*linefd = p->fds[0];
+		*len = p->ptc_line.len;
+		p->answered = p->line = 0;
+		p->nfds = 0;
+		pthread_mutex_unlock(&ps_lock);
+		return 1;
+	}
+	pthread_mutex_unlock(&ps_lock);
+	take_done(p, res);
+	return 0;
+}
+
+int
+privd_ptc_reply(uint32_t id, int fd, uint64_t len)
+{
+	struct ipc_ptc_line m;
+
+	memset(&m, 0, sizeof(m));
+	ipc_hdr_init(&m.hdr, IPC_PTC_REPLY, sizeof(m), id);
+	m.len = len;
+	return privsep_notify(&m, sizeof(m), &fd, 1);
+}
+
+void
+privd_ptc_cancel(uint32_t id)
+{
+	struct ipc_hdr h;	/* EXEC_CANCEL is a bare header */
+
+	ipc_hdr_init(&h, IPC_EXEC_CANCEL, sizeof(struct ipc_exec_cancel), id);
+	(void)privsep_notify(&h, sizeof(h), NULL, 0);
+}
+
+void
+privd_ptc_drop(uint32_t id)
+{
+	struct pending *p;
+
+	privd_ptc_cancel(id);
+	pthread_mutex_lock(&ps_lock);
+	if ((p = ptc_slot(id)) != NULL) {
+		if (p->answered && !p->line) {
+			/* its end came already: nothing more will */
+			close_fds(p->fds, p->nfds);
+			p->id = 0;
+		} else {
+			if (p->answered)
+				close_fds(p->fds, p->nfds);
+			p->answered = p->line = 0;
+			p->abandoned = 1;	/* the reader frees it at the end */
+		}
+	}
+	pthread_mutex_unlock(&ps_lock);
 }
 
 /*
@@ -416,6 +577,7 @@ privd_req_exec(struct ipc_exec_begin *begin, int code_fd,
  * Returns the answered slot (the caller frees it), or NULL.
  */
 _Static_assert(sizeof(struct ipc_health) == sizeof(struct ipc_hdr), "bare HEALTH");
+_Static_assert(sizeof(struct ipc_exec_cancel) == sizeof(struct ipc_hdr), "bare CANCEL");
 _Static_assert(sizeof(struct ipc_metrics) == sizeof(struct ipc_hdr), "bare METRICS");
 
 static struct pending *

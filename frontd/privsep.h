@@ -41,6 +41,26 @@ int	privd_req_exec(struct ipc_exec_begin *begin, int code_fd,
 	    const struct privd_input *in, size_t nin, struct privd_result *res,
 	    uint32_t wait_ms);
 /*
+ * A programmatic run (IPC_OPT_PTC in begin->opts): its sequence sent, no
+ * wait; its id (0: privd gone or no slot). Between two requests no thread
+ * waits on it: its next word stays until privd_ptc_next takes it.
+ */
+uint32_t privd_ptc_start(struct ipc_exec_begin *begin, int code_fd,
+	    const struct privd_input *in, size_t nin);
+/*
+ * The run's next word within wait_ms: 1, a tool line (*linefd, a sealed
+ * memfd of *len bytes, the caller's); 0, its end (*res, as
+ * privd_req_exec's, the run forgotten); -1, none (privd gone, or not yet).
+ */
+int	privd_ptc_next(uint32_t id, uint32_t wait_ms, int *linefd,
+	    uint64_t *len, struct privd_result *res);
+/* the results line for the program's fd 4 (fd: sealed, len bytes) */
+int	privd_ptc_reply(uint32_t id, int fd, uint64_t len);
+/* end the run (its EXEC_DONE still comes) */
+void	privd_ptc_cancel(uint32_t id);
+/* end it and forget it: what privd still sends for it is dropped */
+void	privd_ptc_drop(uint32_t id);
+/*
  * A message privd does not answer (frontd/hold.c's custody messages), sent
  * whole between two request sequences: 0, or -1 once privd has gone.
  */

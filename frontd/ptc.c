@@ -339,6 +339,21 @@ out:
 	return rc;
 }
 
+int
+ptc_is_continue(const char *body, size_t len)
+{
+	const char *why;
+	cJSON *j;
+	int c;
+
+	if ((j = strict_json_parse(body, len, &why)) == NULL)
+		return 0;
+	c = cJSON_IsObject(j) &&
+	    cJSON_GetObjectItemCaseSensitive(j, "continuation_token") != NULL;
+	cJSON_Delete(j);
+	return c;
+}
+
 void
 ptc_start_free(struct ptc_start *s)
 {
@@ -459,8 +474,15 @@ ptc_parse_continue(const char *body, size_t len, const struct policy *pol,
 	rc = 0;
 out:
 	cJSON_Delete(j);
-	if (rc != 0)
+	if (rc != 0) {
+		char tok[PTC_TOKEN_MAX + 1];
+
+		/* the token stays: a refused continue may end its run */
+		memcpy(tok, c->token, sizeof(tok));
 		ptc_continue_free(c);
+		memcpy(c->token, tok, sizeof(tok));
+		sodium_memzero(tok, sizeof(tok));
+	}
 	return rc;
 }
 

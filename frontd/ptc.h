@@ -6,7 +6,7 @@
  * {status:"tool_call_required", tool_calls, continuation_token}, runs the
  * tools and posts the results back with the token, until the run ends.
  *
- * What is here (pure, unit-tested, no route yet):
+ * The pieces (pure, unit-tested):
  *   ptc.c         the start, continue and cancel bodies -> typed structs,
  *                 every bad input a 400 (or 413) with a clear message
  *   ptc_names.c   the tool name -> identifier rule of each language
@@ -18,20 +18,17 @@
  *   ptc_token.c   continuation tokens and the run table behind them
  *   ptc_run.c     a run between two requests: its next line -> the answer,
  *                 a continue's results -> the program (the engine injected)
- *
- * What remains (the next step, once the execution engine of issue 15 has
- * landed): the route in http.c (body caps, auth, X-LibreChat-Code-Request-ID
- * and X-LibreChat-Code-Workspace-ID); a run held suspended in a live worker
- * (the engine's job channel carries the program's fd 3 lines up through
- * privd to frontd and the fd 4 lines down: new frame types, privd relays
- * them unparsed, the jail's agent opens fds 3 and 4 for the program);
- * cancel ending that run through privd and expiry (ptc_runs_expired)
- * ending it too; struct ptc_engine over the job channel; the completed and
- * error answers (exec.c's body, the stdout and stderr so far); the files[] of a start through exec.c's own
- * parser; attached workspaces; the contract suite with the real client.
- * Suspension, not the official server's replay: a program's side effects
- * happen once, and a waiting run holds its worker (at most token-ttl, and
- * counted against [concurrency]); measuring both costs waits for the engine.
+ * and the route over them, ptc_route.c: struct ptc_engine over privd's
+ * relay (privsep.c's privd_ptc_*), the program started through exec.c's
+ * run (files[], timeout) and ended with exec.c's answer. The run is held
+ * suspended in its worker (isolation jail only: 501 otherwise): the
+ * agent gives the program fds 3 and 4, each fd 3 line goes up as a TOOL
+ * frame and through privd, unparsed, as PTC_LINE; the results come back
+ * as PTC_REPLY and a RESULT frame. The program's time stops while it
+ * waits; the wait holds its worker and its [concurrency] slot, at most
+ * token-ttl per batch; nothing is replayed, so its side effects happen
+ * once. Not done: attached workspaces (X-LibreChat-Code-Workspace-ID:
+ * 501).
  *
  * The program's protocol (what the agent in the jail implements): the
  * program inherits fd 3 (written by the program) and fd 4 (read by it).
@@ -57,6 +54,7 @@
 
 #include "ipc.h"
 #include "policy.h"
+#include "reply.h"
 
 /* caps a client's request never exceeds: a larger one is refused */
 #define PTC_TOOLS_MAX		128	/* tools in one start */
@@ -131,7 +129,9 @@ struct ptc_err {
 
 /*
  * The bodies, parsed against pol's caps (code-max, [programmatic]
- * result-max, time max). 0, or -1 with e filled in and nothing to free.
+ * result-max, time max). 0, or -1 with e filled in and nothing to free
+ * (a refused continue's c->token still holds its token, or "": the
+ * caller zeroes it).
  */
 int	ptc_parse_start(const char *body, size_t len, const struct policy *pol,
 	    struct ptc_start *s, struct ptc_err *e);
@@ -140,6 +140,8 @@ int	ptc_parse_continue(const char *body, size_t len, const struct policy *pol,
 int	ptc_parse_cancel(const char *body, size_t len, struct ptc_cancel *c,
 	    struct ptc_err *e);
 void	ptc_start_free(struct ptc_start *s);
+/* 1 when the body is a continue's: an object naming continuation_token */
+int	ptc_is_continue(const char *body, size_t len);
 void	ptc_continue_free(struct ptc_continue *c);
 
 /*
@@ -261,5 +263,19 @@ enum ptc_step ptc_step(struct ptc_run *run, const struct ptc_engine *eng,
 /* a continue's results, to the program; 0, or -1 with why (400 or gone) */
 int	ptc_feed(struct ptc_run *run, const struct ptc_engine *eng,
 	    const struct ptc_continue *c, const char **why);
+
+/*
+ * ptc_route.c: POST /v1/exec/programmatic (is_cancel 0: a start, or a
+ * continue) and its /cancel, for the authenticated user, reqid the
+ * request's X-LibreChat-Code-Request-ID (NULL when none), workspace 1
+ * when it named an attached workspace (not supported yet: 501)
+ */
+void	ptc_handle(int is_cancel, const char *body, size_t len,
+	    const char *user, const char *reqid, int workspace, struct reply *r);
+/* parked runs past token-ttl ended (privd ends them too, a little later):
+ * at each programmatic request, and each second from main.c */
+void	ptc_sweep(void);
+/* the largest body a programmatic request may have (413 above) */
+size_t	ptc_body_max(void);
 
 #endif

@@ -33,12 +33,20 @@
  * starts no zygote (its in-process jail needs a user namespace's mounts,
  * which gVisor refuses); only with -j.
  *
+ * A programmatic job (FRAME_JOB_PTC, issue 17) runs cold, never forked by
+ * the zygote, with two more pipes as the program's fd 3 and fd 4
+ * (codeward-jail -k): each line it writes on fd 3 goes up as one TOOL
+ * frame, bytes up to and with the "\n", never looked into, and the job's
+ * time stops until privd's RESULT comes, which is written to fd 4 (empty:
+ * fd 4 closed).
+ *
  * Trusts: nothing it reads; privd's frames pass sockproxy's checker, and the
  * agent checks them again with the same code. Never: writes a byte to its
  * stderr (sockproxy ends the channel at one), gives the job a descriptor of
- * the channel (the job's 0/1/2 are /dev/null and two pipes of the agent; every
+ * the channel (the job's 0/1/2 are /dev/null and two pipes of the agent, and
+ * a programmatic job's 3/4 two more; every
  * other descriptor of the agent is close-on-exec, and codeward-jail closes
- * all but 0/1/2; a server's jail has a socket to the agent as its 0:
+ * all but 0/1/2, or 0..4 with -k; a server's jail has a socket to the agent as its 0:
  * agent_session.c; the zygote's child closes all but the job's 0/1/2),
  * or parses a byte the job wrote (its output passes as payload; its files
  * are read as bytes; a server's status is 4 bytes read as a number).
@@ -66,6 +74,8 @@ struct agent_sizes agent_sizes = { "67108864", "16777216", "16384" };
 static int chin = -1, chout = -1;	/* the channel: close-on-exec copies */
 static int sigpipe_fd[2] = { -1, -1 };	/* SIGCHLD, as a readable byte */
 static struct frame_chan chan;
+static unsigned char *result;		/* the last RESULT's line */
+static size_t result_len;
 
 /* a channel that fails ends the agent: privd sees the channel close */
 static void __attribute__((noreturn))
@@ -145,10 +155,28 @@ agent_recv(struct frame_hdr *h, unsigned char *buf)
 
 	if (read_all(chin, hb, sizeof(hb)) < 0)
 		die(0);			/* privd closed the channel */
-	if (frame_hdr_parse(hb, FRAME_DOWN, h, &why) < 0 ||
-	    read_all(chin, buf, h->len) < 0 ||
+	if (frame_hdr_parse(hb, FRAME_DOWN, h, &why) < 0)
+		die(2);
+	if (h->type == FRAME_RESULT) {	/* a line, up to FRAME_LINE_MAX */
+		free(result);
+		result = NULL;
+		if ((result_len = h->len) > 0 && (result = malloc(h->len)) == NULL)
+			die(70);
+	}
+	if (read_all(chin, h->type == FRAME_RESULT ? result : buf, h->len) < 0 ||
 	    frame_chan_step(&chan, FRAME_DOWN, h, buf) < 0)
 		die(2);
+}
+
+unsigned char *
+agent_result_take(size_t *len)
+{
+	unsigned char *p = result;
+
+	*len = result_len;
+	result = NULL;
+	result_len = 0;
+	return p;
 }
 
 /* one ARG: NUL-terminated into j->args; -1 when it holds a NUL itself */
@@ -184,9 +212,10 @@ job(const struct frame_job *fj, int jailed, int refused, unsigned char *buf)
 	j.job = *fj;
 	j.jailed = jailed;
 	j.session = (fj->flags & FRAME_JOB_SESSION) != 0;
+	j.ptc = (fj->flags & FRAME_JOB_PTC) != 0;
 	if (j.session)
 		j.srv = &agent_sess;
-	else if (!refused && jailed && strcmp(fj->lang, "py") == 0)
+	else if (!refused && jailed && !j.ptc && strcmp(fj->lang, "py") == 0)
 		j.zyg = agent_zyg_ready();
 	if (refused || agent_stage_begin(&j) < 0)
 		j.failed = 1;
@@ -310,6 +339,7 @@ main(int argc, char **argv)
 	struct frame_hdr h;
 	struct frame_job fj;
 	unsigned char *buf;
+	size_t n;
 	int jailed = 0, zyg, null, mode = -1, session;
 	const char *why;
 
@@ -339,8 +369,10 @@ main(int argc, char **argv)
 	agent_send(FRAME_READY, NULL, 0);
 	for (;;) {
 		agent_recv(&h, buf);
-		if (h.type == FRAME_KILL)
+		if (h.type == FRAME_KILL || h.type == FRAME_RESULT) {
+			free(agent_result_take(&n));
 			continue;		/* late: its job is over */
+		}
 		if (h.type != FRAME_JOB ||
 		    frame_job_parse(buf, h.len, &fj, &why) < 0)
 			die(2);

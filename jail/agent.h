@@ -40,6 +40,7 @@ struct agent_job {
 	struct frame_job job;
 	int		jailed;
 	int		session;	/* FRAME_JOB_SESSION */
+	int		ptc;		/* FRAME_JOB_PTC: fds 3 and 4 to the program */
 	struct agent_srv *srv;		/* a session's server */
 	int		zyg;		/* forked by the worker's zygote */
 	char		dir[64];
@@ -58,8 +59,11 @@ struct agent_job {
 uint64_t agent_now_ms(void);
 /* one frame to privd (checked against the grammar first) */
 void	agent_send(uint8_t type, const void *p, size_t n);
-/* the next frame from privd, checked; payload into buf */
+/* the next frame from privd, checked; payload into buf (a RESULT's: kept
+ * for agent_result_take) */
 void	agent_recv(struct frame_hdr *h, unsigned char *buf);
+/* the last RESULT's payload (malloc'd, NULL when empty) and its length */
+unsigned char *agent_result_take(size_t *len);
 
 int	agent_stage_init(int jailed);
 int	agent_stage_begin(struct agent_job *j);
@@ -125,8 +129,9 @@ pid_t	agent_zyg_call(const struct agent_job *j, int out, int err, int *pidfd);
 int	agent_zyg_status(int *wstatus);
 /* the child killed (by its pidfd when there is one) */
 void	agent_zyg_kill(pid_t pid, int pidfd);
-/* argv in its own process group, in dir, with fds as its 0, 1, 2 */
-pid_t	agent_spawn(char *const argv[], char *const env[], const int fds[3],
+/* argv in its own process group, in dir, with fds as its 0, 1, 2 (and
+ * 3, 4 unless fds[3] is -1) */
+pid_t	agent_spawn(char *const argv[], char *const env[], const int fds[5],
 	    const char *dir);
 
 /*

@@ -42,17 +42,23 @@
 struct agent_srv agent_sess = { 0, -1, "" };
 
 pid_t
-agent_spawn(char *const argv[], char *const env[], const int fds[3],
+agent_spawn(char *const argv[], char *const env[], const int fds[5],
     const char *dir)
 {
 	sigset_t none;
 	pid_t pid;
+	int a, b;
 
 	if ((pid = fork()) == 0) {
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
+		/* a programmatic job's pipes: out of the way, then 3 and 4 */
+		if (fds[3] >= 0 && ((a = fcntl(fds[3], F_DUPFD, 10)) < 0 ||
+		    (b = fcntl(fds[4], F_DUPFD, 10)) < 0 || dup2(a, 3) < 0 ||
+		    dup2(b, 4) < 0))
+			_exit(125);
 		if (setpgid(0, 0) < 0 || dup2(fds[0], 0) < 0 ||
 		    dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0 || chdir(dir) < 0)
 			_exit(125);
@@ -72,7 +78,7 @@ agent_srv_start(struct agent_srv *s, int jailed, const char *dir,
 	char *argv[AGENT_JAIL_ARGC + 3], *env[] = { (char *)"PATH=/usr/local/bin:/usr/bin:/bin",
 	    NULL };
 	size_t n = 0;
-	int sv[2], fds[3], null;
+	int sv[2], fds[5] = { -1, -1, -1, -1, -1 }, null;
 	pid_t pid;
 
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);

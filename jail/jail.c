@@ -331,11 +331,33 @@ jail_drop_bounding(void)
 			jail_die("drop the bounding set");
 }
 
-/* no descriptor above 2, and no privilege to gain by execve, or exit */
+int jail_keep_ptc;
+
+/* every descriptor from first on closed: 0 or -1 */
+static int
+close_from(unsigned int first)
+{
+	struct rlimit rl;
+	rlim_t fd;
+
+	if (syscall(SYS_close_range, first, ~0U, 0U) == 0)
+		return 0;
+	/* gVisor before 2023 has no close_range */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1U << 20))
+		return -1;
+	for (fd = first; fd < rl.rlim_max; fd++)
+		close((int)fd);
+	return 0;
+}
+
+/* no descriptor above 2 (above 4 with -k), and no privilege to gain by
+ * execve, or exit */
 void
 jail_seal(void)
 {
-	if (jail_close_fds() == -1)
+	if (close_from(jail_keep_ptc ? 5U : 3U) == -1)
 		jail_die("close_range");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		jail_die("no_new_privs");
@@ -344,17 +366,5 @@ jail_seal(void)
 int
 jail_close_fds(void)
 {
-	struct rlimit rl;
-	rlim_t fd;
-
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
-		return 0;
-	/* gVisor before 2023 has no close_range */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		return -1;
-	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1U << 20))
-		return -1;
-	for (fd = 3; fd < rl.rlim_max; fd++)
-		close((int)fd);
-	return 0;
+	return close_from(3U);
 }

@@ -43,8 +43,11 @@ int	jail_loopback_up(void);
 int	jail_filter(void);
 /* every descriptor above 2 closed */
 int	jail_close_fds(void);
-/* jail_close_fds and no_new_privs, or exit 125 */
+/* jail_close_fds (with jail_keep_ptc: fds 3 and 4 kept) and
+ * no_new_privs, or exit 125 */
 void	jail_seal(void);
+/* -k: the program's fds 3 and 4 (a programmatic job's pipes) go in */
+extern int jail_keep_ptc;
 /* every capability out of the bounding set (the program's), or exit */
 void	jail_drop_bounding(void);
 

@@ -1,8 +1,8 @@
 /*
  * codeward-jail — one execution in a fresh jail inside a worker container.
  *
- *   codeward-jail -w DIR [-p] [-t SIZE] [-s SIZE] [-f FILES] [-u UID:GID]
- *       -- PROGRAM ARGS...
+ *   codeward-jail -w DIR [-p] [-k] [-t SIZE] [-s SIZE] [-f FILES]
+ *       [-u UID:GID] -- PROGRAM ARGS...
  *
  * New user (the caller's uid and gid mapped to themselves), pid, mount, ipc,
  * uts and network namespaces; a private mount tree with a fresh tmpfs on
@@ -31,13 +31,16 @@
  * removes the jail's /tmp, when the program is gone. As root
  * without -u, and with -u when not root, it refuses.
  *
+ * -k keeps the caller's fds 3 and 4 open into PROGRAM (and only into it):
+ * a programmatic job's two pipes to the agent (issue 17), nothing else.
+ *
  * Exit status: PROGRAM's, 128+N for a
  * signal N, 125 when the jail could not be built, 127 when PROGRAM could
  * not be executed.
  *
  * Trusts: its argv (the worker that starts it). Never: runs the program as
  * root or with a capability, keeps
- * a descriptor above 2 into the jail, or lets PROGRAM make a namespace or a
+ * a descriptor above 2 into the jail (above 4 with -k), or lets PROGRAM make a namespace or a
  * mount of its own (jail_filter: the loosening the worker container needs
  * for this helper does not reach the program).
  */
@@ -58,7 +61,7 @@ static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
 static void
 usage(void)
 {
-	dprintf(STDERR_FILENO, "usage: codeward-jail -w DIR [-p] [-t SIZE] "
+	dprintf(STDERR_FILENO, "usage: codeward-jail -w DIR [-p] [-k] [-t SIZE] "
 	    "[-s SIZE] [-f FILES] [-u UID:GID] -- PROGRAM [ARG...]\n");
 	_exit(125);
 }
@@ -139,13 +142,16 @@ main(int argc, char *argv[])
 	if (argc == 4 && strcmp(argv[1], "-R") == 0 && reap_fd(argv[2]) > 2 &&
 	    reap_fd(argv[3]) > 2)
 		jail_reap(reap_fd(argv[2]), reap_fd(argv[3]));
-	while ((ch = getopt(argc, argv, "+w:pt:s:f:u:")) != -1) {
+	while ((ch = getopt(argc, argv, "+w:pkt:s:f:u:")) != -1) {
 		switch (ch) {
 		case 'w':
 			c.workdir = optarg;
 			break;
 		case 'p':
 			c.proc = 1;
+			break;
+		case 'k':
+			jail_keep_ptc = 1;
 			break;
 		case 't':
 			c.tmp_size = parse_size(optarg, 1ULL << 40);

@@ -12,7 +12,7 @@ chan_init(struct chan *c, const struct frame_caps *caps)
 	memset(c, 0, sizeof(*c));
 	frame_chan_init(&c->fc, caps);
 	frame_rd_init(&c->up, FRAME_UP, &c->fc);
-	c->outfd = c->tarfd = -1;
+	c->outfd = c->tarfd = c->toolfd = -1;
 }
 
 /* one frame of ours: through the grammar first, then out */
@@ -57,6 +57,27 @@ send_pieces(struct chan *c, int fd, uint8_t type, int src, uint64_t len)
 	return 0;
 }
 
+/* a RESULT's payload: the memfd's bytes, in pieces of the stack's size */
+static int
+copy_out(struct chan *c, int fd, int src, uint64_t len)
+{
+	unsigned char piece[16384];	/* a run thread's stack is 256K */
+	uint64_t done = 0;
+	ssize_t got = 1;
+
+	while (done < len && got > 0) {
+		got = pread(src, piece, len - done < sizeof(piece) ?
+		    (size_t)(len - done) : sizeof(piece), (off_t)done);
+		if (got > 0 && cw_write_all(fd, piece, (size_t)got) != 0) {
+			c->why = "the channel's write failed";
+			return -1;
+		}
+		done += got > 0 ? (uint64_t)got : 0;
+	}
+	if (done < len)
+		c->why = "the result line could not be read";
+	return done < len ? -1 : 0;
+}
 /*
  * The input's bytes are frontd's link INBOX/INDEX (the same inode as the
  * descriptor privd holds, whose size it checked): the agent copies them
@@ -158,6 +179,20 @@ to_output(struct chan *c, int type, const unsigned char *p, size_t n)
 	return 0;
 }
 
+/* a piece of the program's TOOL line, unparsed, into its memfd */
+static int
+to_tool(struct chan *c, const unsigned char *p, size_t n)
+{
+	if (cw_write_all(c->toolfd, p, n) != 0) {
+		c->why = "the tool line's memfd write failed";
+		return -1;
+	}
+	c->toollen += n;
+	c->toolleft -= n;
+	c->tool_done = c->toolleft == 0;	/* worker.c relays it */
+	return 0;
+}
+
 static int
 agent_frame(void *ctx, enum frame_ev ev, const struct frame_hdr *h,
     const unsigned char *p, size_t n)
@@ -169,6 +204,8 @@ agent_frame(void *ctx, enum frame_ev ev, const struct frame_hdr *h,
 		if (h->type == FRAME_STDOUT || h->type == FRAME_STDERR)
 			return to_output(c, h->type == FRAME_STDOUT ?
 			    DKSTREAM_STDOUT : DKSTREAM_STDERR, p, n);
+		if (h->type == FRAME_TOOL)
+			return to_tool(c, p, n);
 		if (cw_write_all(c->tarfd, p, n) != 0) {
 			c->why = "the archive memfd's write failed";
 			return -1;
@@ -185,6 +222,15 @@ agent_frame(void *ctx, enum frame_ev ev, const struct frame_hdr *h,
 	} else if (h->type == FRAME_READY) {
 		c->hello = 1;
 		c->ready = 1;
+	} else if (h->type == FRAME_TOOL) {
+		/* the grammar lets one TOOL be open: no line is held now */
+		if ((c->toolfd = cw_memfd("cw-tool")) < 0) {
+			c->why = "no memfd for a tool line";
+			return -1;
+		}
+		c->toollen = 0;
+		c->toolleft = h->len;
+		c->tool_done = 0;
 	}
 	return 0;
 }
@@ -197,6 +243,41 @@ chan_feed(struct chan *c, const unsigned char *p, size_t n)
 	if (r == FRAME_BAD)
 		c->why = c->up.why;
 	return r == FRAME_OK ? 0 : -1;
+}
+
+int
+chan_tool_take(struct chan *c, uint64_t *len)
+{
+	int fd = c->toolfd;
+
+	c->toolfd = -1;
+	c->tool_done = 0;
+	*len = c->toollen;
+	if (fd >= 0 && cw_memfd_seal(fd) == 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	c->why = "the tool line's memfd could not be sealed";
+	return -1;
+}
+
+int
+chan_send_result(struct chan *c, int fd, int src, uint64_t len)
+{
+	struct frame_hdr h = { FRAME_RESULT, (uint32_t)len };
+	unsigned char hdr[FRAME_HDR];
+
+	if (len > FRAME_LINE_MAX ||
+	    frame_chan_step(&c->fc, FRAME_DOWN, &h, NULL) != 0) {
+		c->why = c->fc.why != NULL ? c->fc.why : "a RESULT past its cap";
+		return -1;
+	}
+	frame_hdr_write(hdr, FRAME_RESULT, (uint32_t)len);
+	if (cw_write_all(fd, hdr, sizeof(hdr)) != 0) {
+		c->why = "the channel's write failed";
+		return -1;
+	}
+	return copy_out(c, fd, src, len);
 }
 
 void

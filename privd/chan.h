@@ -26,6 +26,10 @@ struct chan {
 	int		exited;		/* the open job's EXIT came */
 	int		ready;		/* a READY since the last job: one may go */
 	struct frame_exit exit;
+	/* a programmatic job's open TOOL line: a memfd, its bytes, those due */
+	int		toolfd;
+	uint64_t	toollen, toolleft;
+	int		tool_done;	/* the line is whole: chan_tool_take() */
 	const char	*why;		/* the violation or failure */
 };
 
@@ -39,6 +43,13 @@ int	chan_send_job(struct chan *c, int fd, const struct frame_job *fj,
 	    const struct job *job, int outfd, int tarfd);
 /* the agent's bytes as they arrive: 0, or -1 with c->why */
 int	chan_feed(struct chan *c, const unsigned char *p, size_t n);
+/*
+ * A whole TOOL line (tool_done): its memfd, sealed, *len bytes (the caller
+ * closes it); -1 with c->why when it cannot be sealed.
+ */
+int	chan_tool_take(struct chan *c, uint64_t *len);
+/* the line in the memfd src (len bytes, 0: fd 4 closed) as one RESULT */
+int	chan_send_result(struct chan *c, int fd, int src, uint64_t len);
 /*
  * The open job's EXIT into the answer's kill, limit, exit_code and the
  * two lengths, the limits named as program.c names them.

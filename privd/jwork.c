@@ -16,6 +16,7 @@
 #include "dkhttp.h"
 #include "jstop.h"
 #include "log.h"
+#include "ptcrelay.h"
 #include "session.h"
 #include "util.h"
 #include "worker.h"
@@ -106,6 +107,14 @@ answer_of(struct run *r, int killed)
 		d->kill = IPC_KILL_TIME;
 		d->limit = j->timeout_ms;
 		r->doubt = 1;
+	} else if (r->w->cancelled) {
+		/*
+		 * Ended by frontd's cancel or at token-ttl: no limit killed it.
+		 * It took privd's KILL: the worker is not handed out again.
+		 */
+		d->kill = IPC_KILL_NONE;
+		d->exit_code = -1;
+		r->doubt = 1;
 	} else if (d->kill == IPC_KILL_NONE && d->exit_code == 128 + SIGKILL) {
 		/* a SIGKILL neither sent: the OOM killer, as program.c reads it */
 		d->kill = IPC_KILL_MEMORY;
@@ -146,13 +155,28 @@ jail_exec(struct run *r)
 	enum worker_state ws;
 	struct dk_watch *watch;
 	enum worker_end end;
+	uint64_t waits = 0;
+	uint32_t flags = r->session_held ? FRAME_JOB_SESSION : 0;
 	long status;
 	int f;
 
+	if (j->opts & IPC_OPT_PTC) {
+		/* a programmatic job's waits for its tools: at most this */
+		flags = FRAME_JOB_PTC;
+		waits = (uint64_t)j->policy->ptc_round_trips *
+		    (j->policy->ptc_token_ttl_ms + WORKER_PTC_GRACE_MS);
+		if (ptc_relay_open(j->id) != 0) {
+			snprintf(r->dk.err, sizeof(r->dk.err), "no relay for "
+			    "another programmatic run");
+			return -1;
+		}
+	}
 	watch = jail_watch(&r->dk, j->policy, r->cid, j->timeout_ms +
-	    KILL_MARGIN_MS + KILL_GRACE_MS);
-	end = worker_job(r->w, j, r->session_held ? FRAME_JOB_SESSION : 0,
-	    r->outfd, r->tarfd, KILL_MARGIN_MS, KILL_GRACE_MS, &why);
+	    KILL_MARGIN_MS + KILL_GRACE_MS + waits);
+	end = worker_job(r->w, j, flags, r->outfd, r->tarfd, KILL_MARGIN_MS,
+	    KILL_GRACE_MS, &why);
+	if (flags & FRAME_JOB_PTC)
+		ptc_relay_close(j->id);
 	status = jail_watch_end(&r->dk, watch, r->cid, end == WORKER_LOST &&
 	    !privd.killed_all && r->w->ch.why == NULL);
 	if (end == WORKER_DONE || end == WORKER_DONE_KILLED)

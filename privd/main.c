@@ -41,6 +41,7 @@
 #include "wpool.h"
 #include "policy.h"
 #include "privd.h"
+#include "ptcrelay.h"
 #include "privdrop.h"
 #include "reload.h"
 #include "util.h"
@@ -243,6 +244,7 @@ main(int argc, char **argv)
 		close(lfd);	/* the supervisor's and frontd's now */
 	free(policy_buf);
 	privd.sock = sv[0];
+	ptc_relay_init(privd.sock, &privd.send_lock);
 	/* a copy of each connection frontd answers: its limits' worth */
 	custody_start((size_t)policy.conn_max + CW_FRONTD_METRICS_CONN_MAX);
 

@@ -20,6 +20,7 @@
 #include "health.h"
 #include "log.h"
 #include "privd.h"
+#include "ptcrelay.h"
 #include "util.h"
 
 enum mstate {
@@ -37,7 +38,7 @@ typedef int answer_fn(struct monitor *, const void *, const int *, size_t);
 
 static answer_fn answer_exec_begin, answer_exec_file, answer_exec_run,
     answer_health, answer_metrics, answer_conn_hold, answer_conn_state,
-    answer_conn_drop;
+    answer_conn_drop, answer_ptc_reply, answer_exec_cancel;
 
 /*
  * Every request frontd may send: its exact size, the descriptors it carries
@@ -60,6 +61,9 @@ static const struct dispatch {
 	{ IPC_CONN_HOLD, sizeof(struct ipc_conn_hold), 1, ST_IDLE, answer_conn_hold },
 	{ IPC_CONN_STATE, sizeof(struct ipc_conn_state), 0, ST_IDLE, answer_conn_state },
 	{ IPC_CONN_DROP, sizeof(struct ipc_conn_drop), 0, ST_IDLE, answer_conn_drop },
+	{ IPC_PTC_REPLY, sizeof(struct ipc_ptc_line), 1, ST_IDLE, answer_ptc_reply },
+	{ IPC_EXEC_CANCEL, sizeof(struct ipc_exec_cancel), 0, ST_IDLE,
+	    answer_exec_cancel },
 };
 
 static void
@@ -142,6 +146,10 @@ answer_exec_begin(struct monitor *m, const void *buf, const int *fds, size_t nfd
 	if (req->nfiles > p->files_per_exec)
 		refuse(j, IPC_ST_TOO_LARGE, "%u input files; the policy allows %u",
 		    req->nfiles, p->files_per_exec);
+	/* a program held while the client runs its tools: a worker's channel */
+	if ((req->opts & IPC_OPT_PTC) && p->isolation != ISOLATION_JAIL)
+		refuse(j, IPC_ST_REFUSED, "programmatic tool calling needs "
+		    "isolation jail");
 	/* a request's timeout lowers the limit, never raises it: clamp */
 	j->timeout_ms = req->timeout_ms == 0 ? p->time_default_ms : req->timeout_ms;
 	if (j->timeout_ms > p->time_max_ms)
@@ -286,6 +294,42 @@ answer_conn_drop(struct monitor *m, const void *buf, const int *fds, size_t nfds
 	(void)fds;
 	(void)nfds;
 	return custody_drop(req->hdr.id);
+}
+
+/*
+ * A programmatic run's results line (ptcrelay.c): a sealed memfd of
+ * exactly the length stated; privd relays it unread. A reply no run waits
+ * for is dropped: the run may have ended a moment before.
+ */
+static int
+answer_ptc_reply(struct monitor *m, const void *buf, const int *fds, size_t nfds)
+{
+	const struct ipc_ptc_line *req = buf;
+	struct stat st;
+
+	(void)m;
+	(void)nfds;
+	if (!cw_memfd_is_sealed(fds[0]) || fstat(fds[0], &st) != 0 ||
+	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != req->len) {
+		close(fds[0]);
+		return violation("answer_ptc_reply: not a sealed memfd of %llu bytes",
+		    (unsigned long long)req->len);
+	}
+	ptc_relay_reply(req->hdr.id, fds[0], req->len);
+	return 0;
+}
+
+static int
+answer_exec_cancel(struct monitor *m, const void *buf, const int *fds,
+    size_t nfds)
+{
+	const struct ipc_exec_cancel *req = buf;
+
+	(void)m;
+	(void)fds;
+	(void)nfds;
+	ptc_relay_cancel(req->hdr.id);
+	return 0;
 }
 
 static void

@@ -26,6 +26,7 @@
 #include "queue.h"
 #include "reset.h"
 #include "log.h"
+#include "ptcrelay.h"
 #include "pool.h"
 #include "session.h"
 #include "util.h"
@@ -511,6 +512,7 @@ run_shutdown(void)
 	pthread_mutex_unlock(&privd.lock);
 	pool_stop_filling();
 	wpool_stop_filling();
+	ptc_relay_cancel_all();	/* runs waiting for their tools end now */
 	/* the idle workers' channels closed: their sandboxes are live, below */
 	(void)wpool_drop(ids, SANDBOX_LIVE_MAX);
 	have_dk = dk_open(&dk, privd.sockproxy) == 0;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ptcrelay.h"
 #include "util.h"
 
 /* sockproxy's answer to the channel's create, exactly: {"Id":"<64 hex>"} */
@@ -74,6 +75,14 @@ program_over(const struct worker *w)
 	enum frame_state st = w->ch.fc.state;
 
 	return st == FRAME_S_ARCHIVE || st == FRAME_S_EXITED || w->ch.ready;
+}
+
+/* a programmatic job: also its next TOOL line, or frontd's cancel */
+static int
+tool_or_over(const struct worker *w)
+{
+	return program_over(w) || w->ch.tool_done ||
+	    ptc_relay_cancelled(w->ptc_id);
 }
 
 static int
@@ -164,7 +173,73 @@ worker_close(struct worker *w)
 		return;
 	if (w->fd >= 0)
 		close(w->fd);
+	if (w->ch.toolfd >= 0)		/* a tool line its job left */
+		close(w->ch.toolfd);
 	free(w);
+}
+
+/* privd's KILL to the agent: 0, or -1 with *why */
+static int
+send_kill(struct worker *w, const char **why)
+{
+	unsigned char kill_frame[FRAME_HDR];
+
+	frame_hdr_write(kill_frame, FRAME_KILL, 0);
+	if (frame_chan_step(&w->ch.fc, FRAME_DOWN,
+	    &(struct frame_hdr){ FRAME_KILL, 0 }, NULL) != 0 ||
+	    cw_write_all(w->fd, kill_frame, sizeof(kill_frame)) != 0) {
+		*why = "the KILL could not be sent";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * privd's KILL, then the program's end within grace_ms: 0; -1 with *end
+ * LOST (the channel failed, *why) or HUNG (no end came)
+ */
+static int
+kill_wait(struct worker *w, uint64_t grace_ms, const char **why,
+    enum worker_end *end)
+{
+	*end = WORKER_LOST;
+	if (send_kill(w, why) != 0)
+		return -1;
+	if (pump(w, program_over, cw_now_ms() + grace_ms, 0, why) == 0)
+		return 0;
+	if (*why == NULL) {
+		*why = "the program did not end within the grace after the KILL";
+		*end = WORKER_HUNG;
+	}
+	return -1;
+}
+
+/*
+ * A programmatic job's TOOL line: relayed to frontd, its answer back as
+ * the RESULT (0); -1 when none came (cancelled, token-ttl passed: the job
+ * is to end), -2 when the channel failed (*why).
+ */
+static int
+relay_tool(struct worker *w, const struct job *job, const char **why)
+{
+	uint64_t len, rlen;
+	int fd, rfd, rc;
+
+	if ((fd = chan_tool_take(&w->ch, &len)) < 0) {
+		*why = w->ch.why;
+		return -2;
+	}
+	/* frontd ends the run at token-ttl; this is privd's own bound */
+	rfd = ptc_relay_line(job->id, fd, len, (uint64_t)job->policy->ptc_token_ttl_ms +
+	    WORKER_PTC_GRACE_MS, &rlen);
+	close(fd);
+	if (rfd < 0)
+		return -1;
+	rc = chan_send_result(&w->ch, w->fd, rfd, rlen);
+	close(rfd);
+	if (rc != 0)
+		*why = w->ch.why;
+	return rc != 0 ? -2 : 0;
 }
 
 enum worker_end
@@ -172,10 +247,11 @@ worker_job(struct worker *w, const struct job *job, uint32_t flags, int outfd,
     int tarfd, uint64_t kill_ms, uint64_t grace_ms, const char **why)
 {
 	const struct policy *p = job->policy;
+	int (*until)(const struct worker *) = program_over;
+	enum worker_end end;
 	struct frame_job fj;
-	unsigned char kill_frame[FRAME_HDR];
-	uint64_t deadline;
-	int killed = 0;
+	uint64_t deadline, t0;
+	int killed = 0, rc;
 
 	memset(&fj, 0, sizeof(fj));
 	fj.timeout_ms = job->timeout_ms;
@@ -189,6 +265,10 @@ worker_job(struct worker *w, const struct job *job, uint32_t flags, int outfd,
 	fj.flags = flags;
 	snprintf(fj.lang, sizeof(fj.lang), "%s", policy_lang_name(job->lang));
 	w->jobs++;
+	w->ptc_id = (flags & FRAME_JOB_PTC) ? job->id : 0;
+	w->cancelled = 0;
+	if (w->ptc_id != 0)
+		until = tool_or_over;
 	if (chan_send_job(&w->ch, w->fd, &fj, job, outfd, tarfd) != 0) {
 		/* no RUN went: nothing of it ran */
 		*why = w->ch.why;
@@ -197,26 +277,40 @@ worker_job(struct worker *w, const struct job *job, uint32_t flags, int outfd,
 	/*
 	 * The program: the agent ends it at its timeout; privd's KILL
 	 * kill_ms after that; given up grace_ms after the KILL. Then its
-	 * archive, EXIT and READY, for as long as bytes keep coming.
+	 * archive, EXIT and READY, for as long as bytes keep coming. A
+	 * programmatic job's waits for its tools do not count: the agent's
+	 * clock stops with them, and so does this deadline.
 	 */
 	deadline = cw_now_ms() + job->timeout_ms + kill_ms;
-	if (pump(w, program_over, deadline, 0, why) != 0) {
+	while ((rc = pump(w, until, deadline, 0, why)) == 0 && !program_over(w)) {
+		if (ptc_relay_cancelled(w->ptc_id)) {
+			w->cancelled = 1;
+			break;
+		}
+		t0 = cw_now_ms();
+		if ((rc = relay_tool(w, job, why)) == -2)
+			return WORKER_LOST;
+		if (rc == -1) {
+			w->cancelled = 1;
+			rc = 0;
+			break;
+		}
+		deadline += cw_now_ms() - t0;
+	}
+	/* cancelled, or no results in time: ended as a KILL ends it */
+	if (rc == 0 && w->cancelled && kill_wait(w, grace_ms, why, &end) != 0)
+		return end;
+	if (rc != 0) {
 		if (*why != NULL)
 			return WORKER_LOST;
-		frame_hdr_write(kill_frame, FRAME_KILL, 0);
-		if (frame_chan_step(&w->ch.fc, FRAME_DOWN,
-		    &(struct frame_hdr){ FRAME_KILL, 0 }, NULL) != 0 ||
-		    cw_write_all(w->fd, kill_frame, sizeof(kill_frame)) != 0) {
-			*why = "the KILL could not be sent";
-			return WORKER_LOST;
-		}
 		killed = 1;
-		if (pump(w, program_over, cw_now_ms() + grace_ms, 0, why) != 0) {
-			if (*why != NULL)
-				return WORKER_LOST;
-			*why = "the program did not end within the grace after the KILL";
-			return WORKER_HUNG;
-		}
+		if (kill_wait(w, grace_ms, why, &end) != 0)
+			return end;
+	}
+	/* a line the program wrote as it ended is not relayed */
+	if (w->ch.toolfd >= 0) {
+		close(w->ch.toolfd);
+		w->ch.toolfd = -1;
 	}
 	if (pump(w, is_ready, UINT64_MAX, grace_ms, why) != 0) {
 		if (*why == NULL)

@@ -28,8 +28,12 @@ struct worker {
 	uint64_t	born_ms;
 	uint64_t	idle_ms;	/* back in the pool since (wpool.c) */
 	int		session;	/* serves one session: every job flagged */
+	uint32_t	ptc_id;		/* the programmatic job's run id, or 0 */
+	int		cancelled;	/* that job was ended: cancel or token-ttl */
 	int		retiring;	/* wpool.c: near its end, its successor made */
 };
+/* privd waits for a programmatic job's tool results token-ttl and this */
+#define WORKER_PTC_GRACE_MS	5000
 
 /*
  * 0 with the socket in *fd and what came with the 101 in left (DKH_HEAD_MAX

@@ -217,7 +217,7 @@ wpool_make(struct dk *dk, const struct policy *p, int image, int for_session)
 		snprintf(dk->err, sizeof(dk->err), "out of memory");
 		return NULL;
 	}
-	w->fd = -1;
+	w->fd = w->ch.toolfd = -1;	/* (chan_init again at its open) */
 	w->policy = p;
 	w->image = image;
 	w->session = for_session;

@@ -18,7 +18,8 @@ struct relay {
 	struct frame_chan fc;
 	struct frame_rd	down, agent;
 	struct dkstream	dk;
-	uint64_t	run_until;	/* 0 unless a job runs */
+	uint64_t	run_until;	/* 0 unless a job runs (and no TOOL waits) */
+	uint64_t	tool_left;	/* a TOOL waits: run_until's ms left, + 1 */
 	uint32_t	job_ms;
 	const char	*why;		/* the violation */
 	int		who;		/* -1 privd, -2 the agent */
@@ -124,6 +125,11 @@ down_frame(void *ctx, enum frame_ev ev, const struct frame_hdr *h,
 	}
 	if (h->type == FRAME_RUN)
 		r->run_until = sp_now_ms() + r->job_ms + SP_CHAN_RUN_MS_EXTRA;
+	if (h->type == FRAME_RESULT && r->tool_left > 0) {
+		/* the program's time goes on where its TOOL stopped it */
+		r->run_until = sp_now_ms() + r->tool_left - 1;
+		r->tool_left = 0;
+	}
 	return pass(r, to_agent, h, p, n);
 }
 
@@ -147,6 +153,13 @@ agent_frame(void *ctx, enum frame_ev ev, const struct frame_hdr *h,
 		}
 		frame_exit_write(ex, &e);
 		p = ex;
+		r->run_until = r->tool_left = 0;
+	}
+	if (ev == FRAME_EV_HEAD && h->type == FRAME_TOOL && r->run_until > 0) {
+		/* privd bounds the wait for the client (token-ttl) */
+		uint64_t now = sp_now_ms();
+
+		r->tool_left = (r->run_until > now ? r->run_until - now : 0) + 1;
 		r->run_until = 0;
 	}
 	return pass(r, to_privd, h, p, n);

@@ -4,7 +4,9 @@
  * fed to one channel. Invariants: whatever a reader passes is exactly the
  * frames it read, with headers frame_hdr_write rewrites identically; no
  * payload passes once the channel is broken; the caps are never passed; a
- * job that passes has no flag but FRAME_JOB_FLAGS, a LINK that passes parses.
+ * job that passes has no flag but FRAME_JOB_FLAGS, a LINK that passes parses;
+ * a TOOL passes only in a programmatic job and a RESULT only for an open
+ * TOOL, one at a time.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -52,7 +54,8 @@ sink(void *ctx, enum frame_ev ev, const struct frame_hdr *h,
 	s->bytes += n;
 	if (s->c->output > caps.output || s->c->archive > caps.archive ||
 	    s->c->input > caps.input || s->c->code > caps.code ||
-	    s->c->files > caps.files)
+	    s->c->files > caps.files || s->c->results > s->c->tools ||
+	    s->c->tools > s->c->results + 1 || (s->c->tools > 0 && !s->c->job_ptc))
 		abort();
 	return 0;
 }

@@ -76,6 +76,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    (d->flags & IPC_DF_UNCHANGED)))))
 				abort();
 		}
+		if (h.type == IPC_PTC_LINE || h.type == IPC_PTC_REPLY) {
+			const struct ipc_ptc_line *m = (const void *)u.buf;
+
+			if (m->len == 0 || m->len > IPC_PTC_LINE_MAX)
+				abort();
+		}
+		if (h.type == IPC_EXEC_BEGIN && (u.align.opts & IPC_OPT_PTC) &&
+		    (u.align.opts & IPC_OPT_STATEFUL))
+			abort();
 		if (h.type == IPC_CONN_HOLD) {
 			const struct ipc_conn_hold *m = (const void *)u.buf;
 

@@ -126,9 +126,9 @@ test_payloads(void)
 	p[15] = 1;				/* FRAME_JOB_SESSION */
 	CHECK(frame_job_parse(p, sizeof(p), &j, &why) == 0 &&
 	    j.flags == FRAME_JOB_SESSION);
-	p[15] = 2;				/* an undefined flag */
+	p[15] = 4;				/* an undefined flag */
 	CHECK(frame_job_parse(p, sizeof(p), &j, &why) < 0);
-	p[15] = 3;
+	p[15] = 3;				/* a session's programmatic job */
 	CHECK(frame_job_parse(p, sizeof(p), &j, &why) < 0);
 	p[15] = 1;
 	p[12] = 0x80;				/* the top bit */
@@ -364,6 +364,114 @@ test_edges(void)
 	}
 }
 
+/* a programmatic job: one job's flags, then the program's fd 3 (TOOL) */
+static size_t
+ptc_job(unsigned char *b, uint32_t flags)
+{
+	struct frame_job j = { 10, 1000, 4096, flags, "py" };
+	unsigned char p[FRAME_JOB_LEN];
+
+	frame_job_write(p, &j);
+	return put(b, FRAME_JOB, p, sizeof(p));
+}
+
+/* TOOL up and RESULT down alternate, one open at a time, only in a ptc job */
+static void
+test_ptc(void)
+{
+	static const char line[] = "{\"calls\":[]}\n";
+	unsigned char b[2048], u[2048];
+	struct frame_chan c;
+	struct frame_rd rdd, rdu;
+	struct frame_job j;
+	struct out o;
+	const char *why;
+	size_t n, nu, step;
+
+	memset(&o, 0, sizeof(o));
+	/* a programmatic job is no session's */
+	{
+		struct frame_job s = { 10, 1, 1, FRAME_JOB_PTC | FRAME_JOB_SESSION,
+		    "py" };
+		unsigned char p[FRAME_JOB_LEN];
+
+		frame_job_write(p, &s);
+		CHECK(frame_job_parse(p, sizeof(p), &j, &why) < 0);
+		s.flags = FRAME_JOB_PTC;
+		frame_job_write(p, &s);
+		CHECK(frame_job_parse(p, sizeof(p), &j, &why) == 0 &&
+		    j.flags == FRAME_JOB_PTC);
+	}
+	for (step = 1; step <= 32; step++) {
+		memset(&o, 0, sizeof(o));
+		idle_chan(&c, &rdu, &rdd, &o);
+		n = ptc_job(b, FRAME_JOB_PTC);
+		n += put(b + n, FRAME_CODE, "x", 1);
+		n += put(b + n, FRAME_RUN, NULL, 0);
+		CHECK(feed(&rdd, b, n, step, &o) == FRAME_OK);
+		nu = put(u, FRAME_STDOUT, "1", 1);
+		nu += put(u + nu, FRAME_TOOL, line, sizeof(line) - 1);
+		CHECK(feed(&rdu, u, nu, step, &o) == FRAME_OK && c.tools == 1);
+		n = put(b, FRAME_RESULT, "{}\n", 3);
+		CHECK(feed(&rdd, b, n, step, &o) == FRAME_OK && c.results == 1);
+		/* a second batch, the program ends before its RESULT went */
+		nu = put(u, FRAME_TOOL, line, sizeof(line) - 1);
+		nu += exit_frame(u + nu, 0, 0, 0);
+		nu += put(u + nu, FRAME_READY, NULL, 0);
+		CHECK(feed(&rdu, u, nu, step, &o) == FRAME_OK);
+		CHECK(c.state == FRAME_S_IDLE);
+		/* the late RESULT (empty: fd 4 closed) is still legal, once */
+		n = put(b, FRAME_RESULT, NULL, 0);
+		CHECK(feed(&rdd, b, n, step, &o) == FRAME_OK);
+		CHECK(feed(&rdd, b, n, step, &o) == FRAME_BAD);
+	}
+
+	/* two TOOLs with no RESULT between them */
+	idle_chan(&c, &rdu, &rdd, &o);
+	n = ptc_job(b, FRAME_JOB_PTC);
+	n += put(b + n, FRAME_RUN, NULL, 0);
+	CHECK(feed(&rdd, b, n, n, &o) == FRAME_OK);
+	nu = put(u, FRAME_TOOL, line, sizeof(line) - 1);
+	nu += put(u + nu, FRAME_TOOL, line, sizeof(line) - 1);
+	CHECK(feed(&rdu, u, nu, 5, &o) == FRAME_BAD);
+
+	/* a TOOL in a job that is not programmatic */
+	idle_chan(&c, &rdu, &rdd, &o);
+	n = ptc_job(b, 0);
+	n += put(b + n, FRAME_RUN, NULL, 0);
+	CHECK(feed(&rdd, b, n, n, &o) == FRAME_OK);
+	nu = put(u, FRAME_TOOL, line, sizeof(line) - 1);
+	CHECK(feed(&rdu, u, nu, nu, &o) == FRAME_BAD);
+
+	/* a RESULT no TOOL asked for; a RESULT while staging; an empty TOOL */
+	idle_chan(&c, &rdu, &rdd, &o);
+	n = ptc_job(b, FRAME_JOB_PTC);
+	n += put(b + n, FRAME_RUN, NULL, 0);
+	n += put(b + n, FRAME_RESULT, "x", 1);
+	CHECK(feed(&rdd, b, n, n, &o) == FRAME_BAD);
+	idle_chan(&c, &rdu, &rdd, &o);
+	n = ptc_job(b, FRAME_JOB_PTC);
+	n += put(b + n, FRAME_RESULT, NULL, 0);
+	CHECK(feed(&rdd, b, n, n, &o) == FRAME_BAD);
+	idle_chan(&c, &rdu, &rdd, &o);
+	n = ptc_job(b, FRAME_JOB_PTC);
+	n += put(b + n, FRAME_RUN, NULL, 0);
+	CHECK(feed(&rdd, b, n, n, &o) == FRAME_OK);
+	nu = put(u, FRAME_TOOL, NULL, 0);
+	CHECK(feed(&rdu, u, nu, nu, &o) == FRAME_BAD);
+	/* a line past FRAME_LINE_MAX: the header alone refuses it */
+	{
+		unsigned char h[FRAME_HDR];
+		struct frame_hdr fh;
+
+		frame_hdr_write(h, FRAME_TOOL, FRAME_LINE_MAX + 1);
+		CHECK(frame_hdr_parse(h, FRAME_UP, &fh, &why) < 0);
+		frame_hdr_write(h, FRAME_RESULT, FRAME_LINE_MAX);
+		CHECK(frame_hdr_parse(h, FRAME_DOWN, &fh, &why) == 0);
+		CHECK(frame_hdr_parse(h, FRAME_UP, &fh, &why) < 0);
+	}
+}
+
 static size_t
 link_frame(unsigned char *b, const char *inbox, uint32_t index, uint64_t size)
 {
@@ -460,6 +568,7 @@ main(void)
 	test_violations();
 	test_args();
 	test_edges();
+	test_ptc();
 	test_link();
 	return check_done("test_frame");
 }

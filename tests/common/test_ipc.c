@@ -211,6 +211,52 @@ test_begin_rules(void)
 	b = good_begin();
 	memset(b.inbox, 'a', sizeof(b.inbox));
 	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);	/* unterminated */
+	/* a programmatic run: never a session's */
+	b = good_begin(); b.opts = IPC_OPT_PTC;
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) == 0);
+	b.opts = IPC_OPT_PTC | IPC_OPT_STATEFUL;
+	memcpy(b.session, "0123456789abcdef0123456789abcdef", 32);
+	CHECK(ipc_check(&b, sizeof(b), 1, &why) != 0);
+}
+
+/* PTC_LINE, PTC_REPLY: one sealed line of 1..IPC_PTC_LINE_MAX; CANCEL bare */
+static void
+test_ptc_rules(void)
+{
+	static const uint32_t types[] = { IPC_PTC_LINE, IPC_PTC_REPLY };
+	struct ipc_ptc_line m;
+	struct ipc_exec_cancel c;
+	const char *why;
+	size_t i;
+
+	CHECK(ipc_shape(IPC_PTC_LINE)->size == 24 &&
+	    ipc_shape(IPC_PTC_REPLY)->size == 24 &&
+	    ipc_shape(IPC_EXEC_CANCEL)->size == 16);
+	CHECK(ipc_shape(IPC_EXEC_CANCEL)->nfds_max == 0);
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		memset(&m, 0, sizeof(m));
+		ipc_hdr_init(&m.hdr, types[i], sizeof(m), 7);
+		m.len = 1;
+		CHECK(ipc_check(&m, sizeof(m), 1, &why) == 0);
+		CHECK(ipc_check(&m, sizeof(m), 0, &why) != 0);	/* no line */
+		CHECK(ipc_check(&m, sizeof(m), 2, &why) != 0);
+		m.len = IPC_PTC_LINE_MAX;
+		CHECK(ipc_check(&m, sizeof(m), 1, &why) == 0);
+		m.len = IPC_PTC_LINE_MAX + 1;
+		CHECK(ipc_check(&m, sizeof(m), 1, &why) != 0);
+		m.len = 0;
+		CHECK(ipc_check(&m, sizeof(m), 1, &why) != 0);
+		m.len = 5;
+		CHECK(ipc_check(&m, sizeof(m) - 8, 1, &why) != 0);
+		m.hdr.id = 0;
+		CHECK(ipc_check(&m, sizeof(m), 1, &why) != 0);
+	}
+	memset(&c, 0, sizeof(c));
+	ipc_hdr_init(&c.hdr, IPC_EXEC_CANCEL, sizeof(c), 7);
+	CHECK(ipc_check(&c, sizeof(c), 0, &why) == 0);
+	CHECK(ipc_check(&c, sizeof(c), 1, &why) != 0);
+	c.hdr.reserved = 1;
+	CHECK(ipc_check(&c, sizeof(c), 0, &why) != 0);
 }
 
 static void
@@ -547,6 +593,7 @@ main(void)
 	test_send_recv();
 	test_conn_rules();
 	test_custody_bytes();
+	test_ptc_rules();
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);
 	else

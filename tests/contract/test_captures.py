@@ -106,10 +106,20 @@ def test_current_generation_captures():
         check(r.status == 200 and j["succeeded"] == 2 and j["failed"] == 0, "09: %r" % j)
         check([f["filename"] for f in j["files"]] == ["SKILL.md", "pptx/scripts/helper.py"], "09: %r" % j)
 
-        for n in ("10", "11"):
-            r = c.exchange(substitute(load(n), ids)); seen.add(n)
-            j = well_formed(r, n + " programmatic")
-            check(r.status == 404 and j["error"] == "not_found", "%s: %r" % (n, j))
+        # programmatic tool calling: the start stops at its tool call; the
+        # official server's token in the captured continue is none of ours
+        # (under isolation container: a clear 501 instead)
+        r = c.exchange(substitute(load("10"), ids)); seen.add("10")
+        j = well_formed(r, "10 programmatic")
+        if a.isolation == "jail":
+            check(r.status == 200 and j["status"] == "tool_call_required" and
+                  j["tool_calls"][0]["name"] == "get_weather" and
+                  j["tool_calls"][0]["input"] == {"city": "Paris"}, "10: %r" % j)
+        else:
+            check(r.status == 501 and "isolation jail" in j["message"], "10: %r" % j)
+        r = c.exchange(substitute(load("11"), ids)); seen.add("11")
+        j = well_formed(r, "11 programmatic")
+        check(r.status == (400 if a.isolation == "jail" else 501), "11: %r" % j)
         c.close()
         check(seen == {n for n in all_captures() if n < "12"}, "replayed %r" % sorted(seen))
 

@@ -374,9 +374,14 @@ def test_no_auth_mode_current_generation():
     check(r.status == 200 and r.body == CSV, "%r" % r)
 
 
-def test_programmatic_is_404_and_unknown_routes():
+def test_programmatic_routes_and_unknown_routes():
     c = server().client()
-    r = c.request("POST", "/v1/exec/programmatic", {"code": "print(1)", "tools": []})
+    # the route is there (tests/jail/test_ptc_api.py runs it): its refusals
+    r = c.request("POST", "/v1/exec/programmatic", {"tools": []})
+    check(r.status == 400 and "code" in r.json()["message"], "%r" % r)
+    r = c.request("POST", "/v1/exec/programmatic", {"continuation_token": "x", "tool_results": []})
+    check(r.status == 400 and r.json()["error"] == "bad_token", "%r" % r)
+    r = c.request("POST", "/v1/exec/programmatic/cancel", {"request_id": "nothing-runs"})
     check(r.status == 404 and r.json()["error"] == "not_found", "%r" % r)
     r = c.request("GET", "/v1/nothing")
     check(r.status == 404 and r.json()["error"] == "not_found", "%r" % r)

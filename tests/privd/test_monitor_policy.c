@@ -135,6 +135,7 @@ struct exec {
 	size_t		nfiles;
 	size_t		file_len[4];
 };
+static uint32_t opts;	/* the next EXEC_BEGIN's */
 
 /* send one execution to a fresh monitor and let it answer */
 static void
@@ -162,6 +163,7 @@ exchange(const struct exec *e)
 	b.timeout_ms = e->timeout_ms;
 	b.nfiles = (uint32_t)e->nfiles;
 	b.code_len = e->code_len;
+	b.opts = opts;
 	fd = code_fd(e->code_len);
 	CHECK(ipc_send(sv[1], &b, sizeof(b), &fd, 1) == 0);
 	close(fd);
@@ -243,6 +245,16 @@ main(void)
 	refused(&(struct exec){ "py", 10, 0, 0, { 0 } }, IPC_ST_BUSY,
 	    "too many executions at once");
 	rec.admit_refuses = 0;
+
+	/* a programmatic run holds its program in a worker: isolation jail only */
+	p.isolation = ISOLATION_CONTAINER;
+	opts = IPC_OPT_PTC;
+	refused(&(struct exec){ "py", 10, 0, 0, { 0 } }, IPC_ST_REFUSED,
+	    "programmatic tool calling needs isolation jail");
+	p.isolation = ISOLATION_JAIL;
+	exchange(&(struct exec){ "py", 10, 0, 0, { 0 } });
+	CHECK(rec.started == 1);
+	opts = 0;
 
 	return check_done("test_monitor_policy");
 }

@@ -5,7 +5,10 @@
  * kill late, so privd's KILL ends it (DONE_KILLED); no answer even to the
  * KILL (HUNG, in about the grace); the channel closed under the program
  * (LOST); a frame outside the grammar (LOST, the violation named); a
- * channel already gone before the job (NOT_SENT: nothing ran).
+ * channel already gone before the job (NOT_SENT: nothing ran). A
+ * programmatic job's TOOL line relayed to a fake frontd (ptcrelay.c) and
+ * its answer back as a RESULT, the wait (past the job's timeout) not
+ * counted; frontd's cancel instead: the job ended by a KILL, marked so.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -14,18 +17,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ptcrelay.h"
 #include "util.h"
 #include "worker.h"
 
 #include "../lib/check.h"
 
-enum fake { F_ANSWER, F_AT_KILL, F_SILENT, F_CLOSE, F_VIOLATE };
+enum fake { F_ANSWER, F_AT_KILL, F_SILENT, F_CLOSE, F_VIOLATE, F_TOOL };
 
 struct agent {
 	int		fd;
 	enum fake	how;
 	int		saw_kill;
+	int		saw_result;
 };
+
+#define TOOL_LINE	"{\"calls\":[]}\n"
 
 static void
 put(int fd, uint8_t type, const void *p, size_t n)
@@ -100,6 +107,19 @@ agent(void *arg)
 	case F_VIOLATE:
 		put(a->fd, FRAME_READY, NULL, 0);	/* no READY while it runs */
 		break;
+	case F_TOOL:
+		put(a->fd, FRAME_TOOL, TOOL_LINE, sizeof(TOOL_LINE) - 1);
+		switch (next_type(a->fd)) {
+		case FRAME_RESULT:
+			a->saw_result = 1;
+			finish(a->fd, FRAME_REASON_NONE);
+			break;
+		case FRAME_KILL:
+			a->saw_kill = 1;
+			finish(a->fd, FRAME_REASON_KILLED);
+			break;
+		}
+		break;
 	}
 	return NULL;
 }
@@ -165,6 +185,77 @@ one(enum fake how, struct agent *a, struct worker *w, int *outfd, const char **w
 	return end;
 }
 
+/* frontd's side of the relay: the line checked, then a reply or a cancel */
+struct front {
+	int		fd;
+	int		cancel;
+	int		saw_line;
+};
+
+static void *
+front(void *arg)
+{
+	struct front *f = arg;
+	struct ipc_ptc_line m;
+	char line[64];
+	size_t nfds;
+	int fds[IPC_FDS_MAX], r;
+
+	if (ipc_recv(f->fd, &m, sizeof(m), fds, &nfds) != (ssize_t)sizeof(m) ||
+	    nfds != 1)
+		return NULL;
+	f->saw_line = m.hdr.type == IPC_PTC_LINE && m.len == sizeof(TOOL_LINE) - 1 &&
+	    pread(fds[0], line, sizeof(line), 0) == (ssize_t)m.len &&
+	    memcmp(line, TOOL_LINE, m.len) == 0;
+	close(fds[0]);
+	usleep(400 * 1000);	/* the client at work: four times the job's timeout */
+	if (f->cancel) {
+		ptc_relay_cancel(m.hdr.id);
+		return NULL;
+	}
+	r = cw_memfd("results");
+	(void)cw_write_all(r, "{\"results\":[]}\n", 15);
+	(void)cw_memfd_seal(r);
+	ptc_relay_reply(m.hdr.id, r, 15);
+	return NULL;
+}
+
+/* a programmatic job: its TOOL relayed, answered (or cancelled) late */
+static enum worker_end
+tool_job(int cancel, struct agent *a, struct worker *w, struct front *f)
+{
+	static struct job job;
+	static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_t ta, tf;
+	enum worker_end end;
+	const char *why;
+	int sv[2];
+
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
+	ptc_relay_init(sv[0], &send_lock);
+	f->fd = sv[1];
+	f->cancel = cancel;
+	f->saw_line = 0;
+	job_of(&job);
+	job.id = 41;
+	CHECK(ptc_relay_open(job.id) == 0);
+	worker_of(w, a, F_TOOL);
+	a->saw_result = 0;
+	CHECK(pthread_create(&ta, NULL, agent, a) == 0);
+	CHECK(pthread_create(&tf, NULL, front, f) == 0);
+	end = worker_job(w, &job, FRAME_JOB_PTC, cw_memfd("out"), cw_memfd("tar"),
+	    200, 300, &why);
+	pthread_join(ta, NULL);
+	pthread_join(tf, NULL);
+	ptc_relay_close(job.id);
+	close(a->fd);
+	close(w->fd);
+	close(sv[0]);
+	close(sv[1]);
+	close(job.code_fd);
+	return end;
+}
+
 /*
  * A channel that ended mid-job: the sandbox stopped only when the engine
  * lists its worker stopped or not at all; no list (sockproxy gone), a
@@ -208,6 +299,7 @@ main(void)
 	pol.code_max = 1 << 16;
 	pol.stdout_max = pol.stderr_max = 1 << 16;
 	pol.langs[LANG_PY].enabled = 1;
+	pol.ptc_token_ttl_ms = 10000;
 
 	CHECK(one(F_ANSWER, &a, &w, &outfd, &why, &ms) == WORKER_DONE);
 	CHECK(w.ch.outlen == 8 + 3 && w.ch.exited && w.ch.ready && w.jobs == 1);
@@ -228,6 +320,16 @@ main(void)
 	CHECK(one(F_VIOLATE, &a, &w, &outfd, &why, &ms) == WORKER_LOST);
 	CHECK(why != NULL && w.ch.why != NULL);
 	close(outfd);
+
+	/* a programmatic job: its wait for the client is not its time */
+	{
+		struct front f;
+
+		CHECK(tool_job(0, &a, &w, &f) == WORKER_DONE);
+		CHECK(f.saw_line && a.saw_result && !a.saw_kill && !w.cancelled);
+		CHECK(tool_job(1, &a, &w, &f) == WORKER_DONE);
+		CHECK(f.saw_line && a.saw_kill && !a.saw_result && w.cancelled);
+	}
 
 	/* the channel gone before the job: nothing of it ran */
 	{

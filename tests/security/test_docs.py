@@ -114,7 +114,9 @@ def test_ipc_catalogue_sizes():
                         ("EXEC_DONE", "exec_done"), ("HEALTH_REPLY", "health_reply"),
                         ("METRICS", "metrics"), ("METRICS_REPLY", "metrics_reply"),
                         ("POLICY", "policy"), ("CONN_HOLD", "conn_hold"),
-                        ("CONN_STATE", "conn_state"), ("CONN_DROP", "conn_drop")):
+                        ("CONN_STATE", "conn_state"), ("CONN_DROP", "conn_drop"),
+                        ("PTC_LINE", "ptc_line"), ("PTC_REPLY", "ptc_line"),
+                        ("EXEC_CANCEL", "exec_cancel")):
         m = re.search(r"^\| `%s` \| (\w+) \| (\d+) \|" % msg, DOC, re.M)
         check(m is not None, "SECURITY.md's catalogue has no %s" % msg)
         check(m.group(2) == sizes.get(struct), "%s: SECURITY.md says %s, ipc.h asserts %s"
