@@ -7,6 +7,8 @@
  * fresh session id.
  */
 #include "exec.h"
+#include "exec_run.h"
+#include "workspace.h"
 #include "inbox.h"
 
 #include <cjson/cJSON.h>
@@ -62,16 +64,6 @@ struct exec_req {
 	const char	*code_over;
 };
 
-/* one run between its request and its answer (exec.h) */
-struct exec_run {
-	const struct policy *pol;	/* in force when the request began */
-	struct exec_req	*q;
-	struct ipc_exec_begin *b;
-	struct privd_input *in;
-	struct input_state *st;
-	size_t		nin;
-	char		key[IPC_SESSION_LEN + 1];
-};
 
 void
 exec_init(void)
@@ -358,7 +350,7 @@ exec_run_free(struct exec_run *x)
 
 struct exec_run *
 exec_run_new(const char *body, size_t len, const char *user, const char *profile,
-    int lang, const char *program, struct reply *r)
+    int lang, const char *program, const char *const *ws, struct reply *r)
 {
 	struct exec_run *x;
 	struct exec_req *q;
@@ -396,46 +388,31 @@ exec_run_new(const char *body, size_t len, const char *user, const char *profile
 	else
 		q->opts &= ~IPC_OPT_STATEFUL;
 
-	/* inputs, read-only from the store */
-	if (q->nfiles > 0 && ((x->in = calloc(q->nfiles, sizeof(*x->in))) == NULL ||
-	    (x->st = calloc(q->nfiles, sizeof(*x->st))) == NULL)) {
+	/* inputs, read-only from the store; then an attached workspace's */
+	x->user = q->user;
+	x->cap = q->nfiles + (ws != NULL ? x->pol->ws_files : 0);
+	if (x->cap > 0 && ((x->in = calloc(x->cap, sizeof(*x->in))) == NULL ||
+	    (x->st = calloc(x->cap, sizeof(*x->st))) == NULL)) {
 		reply_error(r, 503, "unavailable", "out of memory");
 		goto fail;
 	}
-	if (q->nfiles > 0 && inbox_on() && inbox_begin(b->inbox) != 0) {
+	if (x->cap > 0 && inbox_on() && inbox_begin(b->inbox) != 0) {
 		log_warn("exec: inbox (the inputs stream)");
 		b->inbox[0] = '\0';
 	}
-	for (i = 0; i < q->nfiles; i++) {
-		struct store_meta m;
-		int fd = store_get(q->files[i].sid, q->files[i].id, &m);
-
-		/* another user's file is answered exactly like a missing one */
-		if (fd >= 0 && !store_visible(&m, q->user)) {
-			close(fd);
-			fd = -1;
-		}
-		if (fd < 0) {
+	for (i = 0; i < q->nfiles; i++)
+		if (exec_input_add(x, q->files[i].sid, q->files[i].id,
+		    q->files[i].name) != 0) {
 			reply_error(r, 404, "file_not_found",
 			    "files[%zu]: file '%s' (id %s in session %s) was not found",
 			    i, q->files[i].name, q->files[i].id, q->files[i].sid);
 			goto fail;
 		}
-		/* the link is the file: a failed one streams the run's inputs */
-		if (b->inbox[0] != '\0' && inbox_add(b->inbox, x->nin,
-		    q->files[i].sid, q->files[i].id, fd) != 0) {
-			log_warn("exec: inbox link of %s/%s (the inputs stream)",
-			    q->files[i].sid, q->files[i].id);
-			inbox_drop(b->inbox, x->nin);
-			b->inbox[0] = '\0';
-		}
-		x->in[x->nin].name = q->files[i].name;
-		x->in[x->nin].fd = fd;
-		x->in[x->nin].size = m.size;
-		snprintf(x->st[x->nin].name, sizeof(x->st[x->nin].name), "%s",
-		    q->files[i].name);
-		memcpy(x->st[x->nin].sha256, m.sha256, sizeof(x->st[x->nin].sha256));
-		x->nin++;
+	if (ws != NULL)
+		ws_session(q->user, ws[0], ws[1], x->ws);
+	if (ws != NULL && ws_stage(x, x->ws) != 0) {
+		reply_error(r, 503, "unavailable", "the workspace could not be read");
+		goto fail;
 	}
 
 	memcpy(b->lang, policy_lang_name(q->lang), strlen(policy_lang_name(q->lang)));
@@ -468,7 +445,7 @@ exec_handle(const char *body, size_t len, const char *user, const char *profile,
 	uint32_t wait_ms;
 	int rc;
 
-	if ((x = exec_run_new(body, len, user, profile, -1, NULL, r)) == NULL)
+	if ((x = exec_run_new(body, len, user, profile, -1, NULL, NULL, r)) == NULL)
 		return;
 	/* a queued run waits up to queue-wait in privd before its own limit starts */
 	wait_ms = (x->q->timeout_ms ? x->q->timeout_ms : x->pol->time_max_ms) +
@@ -532,6 +509,7 @@ exec_reply(struct exec_run *x, struct privd_result *rp, const char *status,
 	cw_id_new(c.sid);
 	c.in = st;
 	c.nin = nin;
+	c.ws = x->ws[0] != '\0' ? x->ws : NULL;
 	c.owner = q->user;
 	if (key[0] != '\0') {
 		/* a reused sandbox still holds its last call's files */
@@ -581,6 +559,10 @@ exec_reply(struct exec_run *x, struct privd_result *rp, const char *status,
 	if (c.dropped > 0)
 		note(&serr, &serrlen, "[codeward] %zu more files were not returned "
 		    "(at most %u per session)", c.dropped, pol->files_per_session);
+	if (c.ws_dropped > 0)
+		note(&serr, &serrlen, "[codeward] %zu workspace files were not kept "
+		    "(at most %u files, %s)", c.ws_dropped, pol->ws_files,
+		    policy_fmt_size(a, sizeof(a), pol->ws_size));
 	if (c.unstored > 0)
 		note(&serr, &serrlen, "[codeward] %zu output files were not stored (%s): %s",
 		    c.unstored, store_errno_why(c.unstored_errno, a, sizeof(a)),

@@ -22,11 +22,15 @@ void	exec_handle(const char *body, size_t len, const char *user,
  * /v1/exec/programmatic runs its program through the same steps): body's
  * fields as /v1/exec takes them (files, timeout, user_id, ...); lang and
  * program, when program is not NULL, instead of the body's lang and code,
- * and no session. NULL with r filled in (a 4xx, or 503).
+ * and no session; ws, when not NULL, an attached workspace's id and
+ * instance ("" or 64 hex; workspace.h): its files are staged under
+ * .workspace/ and what the run changes there is kept for the next call.
+ * NULL with r filled in (a 4xx, or 503).
  */
 struct exec_run;
 struct exec_run *exec_run_new(const char *body, size_t len, const char *user,
-	    const char *profile, int lang, const char *program, struct reply *r);
+	    const char *profile, int lang, const char *program,
+	    const char *const *ws, struct reply *r);
 void	exec_run_free(struct exec_run *x);
 /* a programmatic run sent to privd: privd_ptc_start's id, 0 on failure */
 uint32_t exec_run_ptc(struct exec_run *x);

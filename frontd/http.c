@@ -100,7 +100,7 @@ struct exec_job {
 	char		profile[32];
 	const struct route *rt;		/* /v1/exec or a programmatic one */
 	char		reqid[PTC_REQUEST_ID_MAX + 1];
-	int		workspace;	/* X-LibreChat-Code-Workspace-ID came */
+	char		workspace[PTC_WORKSPACE_MAX + 2];	/* its header, or "" */
 	struct hold	hold;		/* the request's, once the head is out */
 };
 
@@ -328,8 +328,9 @@ exec_answer(struct MHD_Connection *conn, struct request *req)
 	profile = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    "X-LibreChat-Code-Request-ID");
 	snprintf(j->reqid, sizeof(j->reqid), "%s", profile != NULL ? profile : "");
-	j->workspace = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    "X-LibreChat-Code-Workspace-ID") != NULL;
+	profile = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "X-LibreChat-Code-Workspace-ID");
+	snprintf(j->workspace, sizeof(j->workspace), "%s", profile ? profile : "");
 	if (cw_thread_spawn(NULL, exec_worker, j, 256 * 1024) != 0) {
 		j->refs = 1;
 		job_unref(j);

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "workspace.h"
 #include "ustar.h"
 
 /* the entry's sha256 in hex, its bytes read from the archive's descriptor */
@@ -104,6 +105,8 @@ collect_file(const struct tar_entry *e, void *ctx)
 	}
 	if (strcmp(e->name, ".codeward") == 0 || strncmp(e->name, ".codeward/", 10) == 0)
 		return 0;
+	if (c->ws != NULL && ws_name(e->name))
+		return ws_keep(c, e);
 	/* every input present is not deleted, even one too large to return */
 	if ((in = input_named(c, e->name)) != NULL)
 		in->seen = 1;
@@ -169,8 +172,12 @@ outputs_walk(struct collect *c, const unsigned char *buf, size_t len,
 	size_t k, all = 0;
 
 	c->base = buf;
+	if (c->ws != NULL)
+		ws_begin(c);
 	c->complete = tar_walk(buf, len, "data", &lim, collect_file, c, &c->skip,
 	    err, errlen) == 0;
+	if (c->ws != NULL && c->complete)
+		ws_settle(c);
 	metrics_walk_skipped(c->skip.skipped);
 	for (k = 0; k < TAR_SKIPS; k++)
 		all += c->skip.skipped[k];
@@ -187,5 +194,6 @@ int
 outputs_deleted(const struct collect *c, size_t i)
 {
 	return c->complete && !c->in[i].seen &&
+	    !(c->ws != NULL && ws_name(c->in[i].name)) &&
 	    input_named(c, c->in[i].name) == &c->in[i];
 }

@@ -22,6 +22,8 @@ struct input_state {
 	char		name[IPC_NAME_MAX];
 	char		sha256[65];
 	int		seen;
+	char		fid[CW_ID_LEN + 1];	/* its stored object */
+	uint64_t	size;
 };
 
 /* one stored output (its session is the collect's sid) */
@@ -56,6 +58,10 @@ struct collect {
 	 */
 	int			use_fd;
 	int			arcfd;
+	/* an attached workspace's store session (workspace.c), or NULL */
+	const char		*ws;
+	size_t			ws_files, ws_dropped;
+	uint64_t		ws_bytes;
 	const unsigned char	*base;		/* buf, set by outputs_walk */
 };
 

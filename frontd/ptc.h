@@ -27,8 +27,8 @@
  * as PTC_REPLY and a RESULT frame. The program's time stops while it
  * waits; the wait holds its worker and its [concurrency] slot, at most
  * token-ttl per batch; nothing is replayed, so its side effects happen
- * once. Not done: attached workspaces (X-LibreChat-Code-Workspace-ID:
- * 501).
+ * once. An attached workspace (X-LibreChat-Code-Workspace-ID) is the
+ * program's working directory, kept between calls: workspace.h.
  *
  * The program's protocol (what the agent in the jail implements): the
  * program inherits fd 3 (written by the program) and fd 4 (read by it).
@@ -95,6 +95,7 @@ struct ptc_start {
 	char		hint[1024];		/* runtime_session_hint, cut */
 	size_t		hintlen;
 	char		instance[PTC_INSTANCE_LEN + 1];	/* workspace_instance_id or "" */
+	int		workspace;	/* an attached one: its directory the cwd */
 };
 
 struct ptc_result {
@@ -267,11 +268,12 @@ int	ptc_feed(struct ptc_run *run, const struct ptc_engine *eng,
 /*
  * ptc_route.c: POST /v1/exec/programmatic (is_cancel 0: a start, or a
  * continue) and its /cancel, for the authenticated user, reqid the
- * request's X-LibreChat-Code-Request-ID (NULL when none), workspace 1
- * when it named an attached workspace (not supported yet: 501)
+ * request's X-LibreChat-Code-Request-ID (NULL when none), workspace its
+ * X-LibreChat-Code-Workspace-ID ("" when none: workspace.h)
  */
 void	ptc_handle(int is_cancel, const char *body, size_t len,
-	    const char *user, const char *reqid, int workspace, struct reply *r);
+	    const char *user, const char *reqid, const char *workspace,
+	    struct reply *r);
 /* parked runs past token-ttl ended (privd ends them too, a little later):
  * at each programmatic request, and each second from main.c */
 void	ptc_sweep(void);

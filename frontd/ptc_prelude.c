@@ -98,6 +98,16 @@ put_literal(struct text *t, const char *s, int ascii)
  * The machinery lives in a module of its own, so that a tool named like a
  * builtin (eval, len, str) shadows it for the user's code, not for it.
  */
+static const char py_workspace[] =
+"import os as __cw_os\n"
+"__cw_os.makedirs('/mnt/data/.workspace', exist_ok=True)\n"
+"__cw_os.chdir('/mnt/data/.workspace')\n"
+"__cw_os.environ['LIBRECHAT_CODE_DATA_DIR'] = '/mnt/data'\n"
+"del __cw_os\n";
+static const char bash_workspace[] =
+"command mkdir -p /mnt/data/.workspace && cd /mnt/data/.workspace || exit 1\n"
+"export LIBRECHAT_CODE_DATA_DIR=/mnt/data\n";
+
 static const char py_prelude[] =
 "import asyncio, json\n"
 "import types as __ptc_types\n"
@@ -272,6 +282,9 @@ ptc_program(const struct ptc_start *s, size_t *len)
 	struct text t = { NULL, 0, 0, 0 };
 	size_t i;
 
+	/* an attached workspace: the working directory (workspace.h) */
+	if (s->workspace)
+		puts_(&t, s->lang == PTC_PY ? py_workspace : bash_workspace);
 	if (s->lang == PTC_PY) {
 		puts_(&t, py_prelude);
 		for (i = 0; i < s->ntools; i++) {

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "privsep.h"
 #include "util.h"
+#include "workspace.h"
 
 #define LIVE_GRACE_MS	60000	/* beyond the program's own limit and the queue */
 #define SWEEP_MAX	16	/* expired runs ended by one request */
@@ -273,8 +274,9 @@ refuse(struct reply *r, const struct ptc_err *e)
 
 static void
 start(const char *body, size_t len, const char *user, const char *reqid,
-    struct reply *r)
+    const char *workspace, struct reply *r)
 {
+	const char *ws[2];
 	const struct policy *pol = current_policy();
 	struct ptc_start s;
 	struct ptc_err e;
@@ -286,6 +288,10 @@ start(const char *body, size_t len, const char *user, const char *reqid,
 		refuse(r, &e);
 		return;
 	}
+	/* an attached workspace: per user (exec.c), workspace and instance */
+	s.workspace = workspace[0] != '\0';
+	ws[0] = workspace;
+	ws[1] = s.instance;
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
 	    (program = ptc_program(&s, &plen)) == NULL) {
 		free(l);
@@ -297,7 +303,7 @@ start(const char *body, size_t len, const char *user, const char *reqid,
 	l->pol = pol;
 	l->res.output_fd = l->res.archive_fd = -1;
 	l->x = exec_run_new(body, len, user, NULL, s.lang == PTC_PY ? LANG_PY :
-	    LANG_BASH, program, r);
+	    LANG_BASH, program, s.workspace ? ws : NULL, r);
 	free(program);
 	if (l->x == NULL) {
 		live_free(l);
@@ -432,7 +438,7 @@ ptc_body_max(void)
 
 void
 ptc_handle(int is_cancel, const char *body, size_t len, const char *user,
-    const char *reqid, int workspace, struct reply *r)
+    const char *reqid, const char *workspace, struct reply *r)
 {
 	const struct policy *pol = current_policy();
 
@@ -444,11 +450,9 @@ ptc_handle(int is_cancel, const char *body, size_t len, const char *user,
 	}
 	if (reqid == NULL || !ptc_request_id_ok(reqid))
 		reqid = "";
-	/* a run that would lose the files its workspace promises: refused */
-	if (workspace && !is_cancel) {
-		reply_error(r, 501, "not_implemented", "attached workspaces "
-		    "(X-LibreChat-Code-Workspace-ID) are not supported by this "
-		    "server yet");
+	if (workspace[0] != '\0' && !is_cancel && !ptc_workspace_id_ok(workspace)) {
+		reply_error(r, 400, "bad_request", "X-LibreChat-Code-Workspace-ID: "
+		    "1 to 128 of [A-Za-z0-9._:-], the first a letter or digit");
 		return;
 	}
 	if (is_cancel)
@@ -456,5 +460,5 @@ ptc_handle(int is_cancel, const char *body, size_t len, const char *user,
 	else if (ptc_is_continue(body, len))
 		resume(body, len, user, reqid, r);
 	else
-		start(body, len, user, reqid, r);
+		start(body, len, user, reqid, workspace, r);
 }

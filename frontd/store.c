@@ -631,7 +631,9 @@ sweep_session(int sfd, time_t now, uint32_t lifetime_s, int start)
 			continue;
 		left++;
 		if (meta_read(sfd, fe->d_name, &m) == 0) {
-			if (a < STORE_GRACE_S || now - m.created < (time_t)lifetime_s) {
+			/* an attached workspace's file: its own lifetime */
+			if (a < STORE_GRACE_S || now - m.created < (time_t)(strcmp(m.kind,
+			    "workspace") == 0 ? current_policy()->ws_lifetime_s : lifetime_s)) {
 				if (start)
 					quota_count(m.owner, m.size);
 				continue;

@@ -192,5 +192,8 @@ policy_format(const struct policy *p, char *buf, size_t len)
 	emit(&o, "\n[programmatic]\nround-trips     %u\n", p->ptc_round_trips);
 	emit(&o, "result-max      %s\n", policy_fmt_size(a, sizeof(a), p->ptc_result_max));
 	emit(&o, "token-ttl       %s\n", policy_fmt_ms(a, sizeof(a), p->ptc_token_ttl_ms));
+	emit(&o, "workspace-files %u\n", p->ws_files);
+	emit(&o, "workspace-size  %s\n", policy_fmt_size(a, sizeof(a), p->ws_size));
+	emit(&o, "workspace-lifetime %s\n", policy_fmt_ms(a, sizeof(a), (uint64_t)p->ws_lifetime_s * 1000));
 	return o.overflow ? -1 : 0;
 }

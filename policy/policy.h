@@ -148,6 +148,9 @@ struct policy {
 	uint32_t		ptc_round_trips;	/* batches of tool calls one run may ask for */
 	uint64_t		ptc_result_max;	/* one tool result, as compact JSON */
 	uint32_t		ptc_token_ttl_ms;	/* a waiting run's token is good this long */
+	uint32_t		ws_files;	/* files one attached workspace keeps */
+	uint64_t		ws_size;	/* bytes one attached workspace keeps */
+	uint32_t		ws_lifetime_s;	/* a workspace file kept since written */
 
 	/*
 	 * Who it is: "sha256:<64 hex>" of the file's bytes, set by the loader
@@ -200,6 +203,8 @@ struct policy {
 #define POLICY_PTC_RESULT_CEIL		(8ULL << 20)
 #define POLICY_PTC_TTL_FLOOR_MS		10000U
 #define POLICY_PTC_TTL_CEIL_MS		(3600U * 1000U)
+#define POLICY_WS_FILES_CEIL		10000
+#define POLICY_WS_SIZE_CEIL		(16ULL << 30)
 
 /*
  * Parse 'len' bytes named 'fname' into *p, defaults first. Returns 0, or -1

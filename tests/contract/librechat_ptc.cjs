@@ -3,7 +3,8 @@
  * codeward (issue 17): createProgrammaticToolCallingTool (run_tools_with_code)
  * and createBashProgrammaticToolCallingTool (run_tools_with_bash) from
  * @librechat/agents 3.9.2, invoked as LibreChat's ToolNode invokes them (a
- * ToolCall carrying toolMap and toolDefs), with tools that are local
+ * ToolCall carrying toolMap and toolDefs), and createBashExecutionTool with
+ * an attached workspace ({workspaceId}), with tools that are local
  * JavaScript functions: every value the program prints went sandbox ->
  * codeward -> this client -> back.
  *
@@ -119,6 +120,19 @@ async function main() {
   onCall = null;
   step('cancel', { ms: Date.now() - t0 });
   assert.ok(Date.now() - t0 < 6000, 'the aborted run was not ended promptly');
+  // the bash tool of an agent with an attached workspace: its files kept
+  // between calls, another workspace's project empty
+  const ws = agents.createBashExecutionTool({ workspaceId: 'contract-proj' });
+  const other = agents.createBashExecutionTool({ workspaceId: 'contract-other' });
+  r = await invoke(ws, { command: 'echo kept > notes.txt; echo art > "$LIBRECHAT_CODE_DATA_DIR/art.txt"; pwd' });
+  step('workspace-1', { content: r.content, files: r.artifact && r.artifact.files });
+  assert.match(r.content, /\/mnt\/data\/\.workspace/);
+  r = await invoke(ws, { command: 'cat notes.txt' });
+  step('workspace-2', { content: r.content });
+  assert.match(r.content, /kept/);
+  r = await invoke(other, { command: 'ls -A | wc -l' });
+  step('workspace-other', { content: r.content });
+  assert.match(r.content, /^0$/m);
   console.log('PTC OK');
 }
 

@@ -3,7 +3,8 @@ HTTP API on the real engine: the program stays live in its worker, its
 tool calls come back as tool_call_required with a continuation token, the
 results go back to the suspended program. Sequential and parallel calls,
 a failing tool caught in Python, a bash tool ending the run with an error,
-input files, a file written after the tool calls returned as an output, code that
+input files, a file written after the tool calls returned as an output,
+an attached workspace (kept between calls, another's invisible), code that
 calls no tool, the time waiting for the client not counted against the
 program's limit, a run past token-ttl ended, a cancel in the middle of a run, lines the program forges on its fd 3, forged, unknown, expired
 and another user's tokens, the round-trip cap and an oversized result;
@@ -23,7 +24,7 @@ SIGNER = Signer(tempfile.mkdtemp(prefix="cw-ptc-jwt-"))
 POLICY = [("auth", "mode", "api-key+jwt"), ("auth", "jwt-public-key", SIGNER.pub),("concurrency", "total", "2"), ("concurrency", "pool", "1"),
           ("time", "default", "20s"), ("time", "max", "30s"),
           ("programmatic", "round-trips", "3"), ("programmatic", "result-max", "4K"),
-          ("programmatic", "token-ttl", "10s")]
+          ("programmatic", "token-ttl", "10s"), ("programmatic", "workspace-files", "4")]
 PATH = "/v1/exec/programmatic"
 
 setup = Shared(overrides=POLICY, name="ptc", isolation="jail")
@@ -128,10 +129,57 @@ def test_file_after_calls_and_no_tool():
     check(st == 200 and body == b"42", "download: %s %r" % (st, body))
     st, j = post({"code": "print('plain')", "tools": DEFS})
     check(st == 200 and j["status"] == "completed" and j["stdout"] == "plain\n", "%s %r" % (st, j))
-    # an attached workspace is not there yet: refused, not run without one
-    st, j = post({"code": "echo hi", "tools": [], "lang": "bash"},
-                 {"X-LibreChat-Code-Workspace-ID": "proj-1"})
-    check(st == 501 and "workspace" in j["message"], "%s %r" % (st, j))
+
+
+def ws_call(code, ws, who=None, instance=None, lang="bash", tools=()):
+    """a call in the attached workspace ws, as LibreChat's bash tool makes it"""
+    h = {"X-LibreChat-Code-Workspace-ID": ws}
+    auth = True
+    if who is not None:
+        h["Authorization"] = "Bearer " + SIGNER.token(claims(sub=who))
+        auth = False
+    body = {"code": code, "tools": list(tools), "lang": lang}
+    if instance is not None:
+        body["workspace_instance_id"] = instance
+    st, j = setup().request("POST", PATH, body, headers=h, auth=auth)
+    check(st == 200 and j.get("status") == "completed", "workspace call: %s %r" % (st, j))
+    return j
+
+
+def test_attached_workspace():
+    """X-LibreChat-Code-Workspace-ID: the calls' working directory, its
+    files kept between calls (changed, deleted), none of them returned as
+    outputs; /mnt/data (LIBRECHAT_CODE_DATA_DIR) as for any run; another
+    workspace, instance or user sees nothing of it"""
+    j = ws_call('pwd; echo "$LIBRECHAT_CODE_DATA_DIR"; echo v1 > notes.txt; mkdir -p src; '
+                'echo "print(1)" > src/main.py; echo art > "$LIBRECHAT_CODE_DATA_DIR/out.txt"',
+                "proj-1", who="alice")
+    check(j["stdout"] == "/mnt/data/.workspace\n/mnt/data\n", "cwd and data dir: %r" % j)
+    check([f["name"] for f in j["files"]] == ["out.txt"], "only the artifact returned: %r" % j["files"])
+    j = ws_call("cat notes.txt src/main.py; echo v2 >> notes.txt; rm src/main.py; ls -A",
+                "proj-1", who="alice")
+    check(j["stdout"] == "v1\nprint(1)\nnotes.txt\nsrc\n", "kept from the last call: %r" % j)
+    check(j["files"] == [] and not j.get("deleted_files"), "nothing returned: %r" % j)
+    j = ws_call("cat notes.txt; ls -A src 2>/dev/null | wc -l; ls /mnt/data", "proj-1", who="alice")
+    check(j["stdout"] == "v1\nv2\n0\n", "changed and deleted kept: %r" % j)
+    # Python in the same workspace: its working directory too
+    j = ws_call("import os\nprint(os.getcwd(), open('notes.txt').read().split())", "proj-1",
+                who="alice", lang="python")
+    check(j["stdout"] == "/mnt/data/.workspace ['v1', 'v2']\n", "python: %r" % j)
+    # another workspace, another instance, another user: an empty project
+    for ws, who, inst in (("proj-2", "alice", None), ("proj-1", "bob", None),
+                          ("proj-1", "alice", "ab" * 32)):
+        j = ws_call("ls -A | wc -l", ws, who=who, instance=inst)
+        check(j["stdout"] == "0\n", "%s of %s (%s) sees: %r" % (ws, who, inst, j))
+    # workspace-files: past it a file is not kept, and stderr says so
+    j = ws_call("for i in 1 2 3 4 5 6; do echo $i > f$i; done", "proj-cap", who="alice")
+    check("2 workspace files were not kept (at most 4 files" in j["stderr"], "the cap: %r" % j)
+    j = ws_call("ls | wc -l", "proj-cap", who="alice")
+    check(j["stdout"] == "4\n", "kept under the cap: %r" % j)
+    # a bad workspace id: refused
+    st, j = post({"code": "true", "tools": [], "lang": "bash"},
+                 {"X-LibreChat-Code-Workspace-ID": "../x"})
+    check(st == 400, "a bad workspace id: %s %r" % (st, j))
 
 
 def test_input_files():

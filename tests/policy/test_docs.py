@@ -105,7 +105,7 @@ def step(key, value, direction):
     m = re.fullmatch(r"(\d+)(ms|s|m|h)", value)
     if m:
         ms = int(m.group(1)) * TIMES[m.group(2)]
-        if key in ("lifetime", "header-timeout"):   # whole seconds
+        if key in ("lifetime", "header-timeout", "workspace-lifetime"):   # whole seconds
             return "%ds" % (ms // 1000 + direction)
         return "%dms" % (ms + direction)
     m = re.fullmatch(r"(\d+)([KMG])", value)
