@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "utf8.h"
+
 static const struct {
 	uint8_t		type;
 	enum frame_dir	dir;
@@ -232,6 +234,10 @@ frame_name_check(const unsigned char *p, size_t n, const char **why)
 		*why = "input name empty or too long";
 		return -1;
 	}
+	if (!utf8_valid(p, n)) {
+		*why = "input name not UTF-8";
+		return -1;
+	}
 	for (i = 0; i <= n; i++) {
 		if (i == n || p[i] == '/') {
 			if (seg == 0 || (seg == 1 && p[i - 1] == '.') ||
@@ -242,10 +248,9 @@ frame_name_check(const unsigned char *p, size_t n, const char **why)
 			seg = 0;
 			continue;
 		}
-		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
-		    (p[i] >= '0' && p[i] <= '9') || p[i] == '.' || p[i] == '_' ||
-		    p[i] == '-' || p[i] == '+' || p[i] == ' ')) {
-			*why = "input name has a byte outside [A-Za-z0-9._ +-/]";
+		/* any text a file name holds: LibreChat's "report (1).csv" */
+		if (p[i] < 0x20 || p[i] == 0x7f) {
+			*why = "input name has a control character";
 			return -1;
 		}
 		seg++;

@@ -157,7 +157,10 @@ int	frame_link_parse(const unsigned char *p, size_t n, struct frame_link *l,
 	    const char **why);
 void	frame_link_write(unsigned char p[FRAME_LINK_LEN],
 	    const struct frame_link *l);
-/* an input path: relative, [A-Za-z0-9._ +-] and '/', no empty, . or .. part */
+/*
+ * an input path: relative, UTF-8 without control characters, no empty, .
+ * or .. part, not under .codeward
+ */
 int	frame_name_check(const unsigned char *p, size_t n, const char **why);
 
 void	frame_chan_init(struct frame_chan *c, const struct frame_caps *caps);

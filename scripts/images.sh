@@ -73,7 +73,7 @@ ensure_sandbox_npm() {
 # codeward-agent, jail/meson.build), one a line, sorted
 sandbox_sources() {
 	printf '%s\n' jail/*.c jail/*.h common/frame.c common/frame.h \
-		common/ustar.h common/ustar_write.c | LC_ALL=C sort
+		common/ustar.h common/ustar_write.c common/utf8.c common/utf8.h | LC_ALL=C sort
 }
 
 # build_sandbox TAG VERSION: the build context is sandbox/ with the npm

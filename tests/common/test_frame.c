@@ -111,8 +111,11 @@ test_payloads(void)
 	struct frame_job j;
 	struct frame_exit e;
 	const char *why;
+	static const char *good_names[] = { "report (1).csv", "Donn\xc3\xa9" "es.csv",
+	    "a'b&c [x].txt", "a\\b", "\xe6\x95\xb0\xe6\x8d\xae/t.md", ".hidden", NULL };
 	static const char *bad_names[] = { "/a", "a//b", "a/", ".", "..", "a/../b",
-	    "a\\b", "a\nb", ".codeward/code", ".codeward", "\xc3\xa9", NULL };
+	    "a\nb", "a\x7f", ".codeward/code", ".codeward", "\xc3", "\xff.csv",
+	    "\xc0\xaf", NULL };
 	size_t i;
 
 	CHECK(frame_job_parse(p, sizeof(p), &j, &why) == 0 &&
@@ -156,6 +159,10 @@ test_payloads(void)
 
 	CHECK(frame_name_check((const unsigned char *)"in.csv", 6, &why) == 0);
 	CHECK(frame_name_check((const unsigned char *)"d/x y+.-_", 9, &why) == 0);
+	/* names LibreChat's users upload */
+	for (i = 0; good_names[i] != NULL; i++)
+		CHECK_CASE(frame_name_check((const unsigned char *)good_names[i],
+		    strlen(good_names[i]), &why) == 0, good_names[i]);
 	for (i = 0; bad_names[i] != NULL; i++)
 		CHECK_CASE(frame_name_check((const unsigned char *)bad_names[i],
 		    strlen(bad_names[i]), &why) < 0, bad_names[i]);

@@ -228,6 +228,19 @@ def test_the_inbox_holds_a_run_only_while_it_runs():
         check(r.returncode != 0, "the worker wrote in its inbox: %r" % (r,))
 
 
+def test_names_as_users_give_them():
+    """inputs named as LibreChat's users name their files (a space and
+    parentheses, accents, quotes) reach the program under those names, and
+    a changed one comes back under its own"""
+    names = ["report (1).csv", "Donn\u00e9es.csv", "a'b&c [x].txt"]
+    refs = [client().upload_input(USER, n, b"x,y\n1,2\n") for n in names]
+    j, _ = run("import os\nprint(sorted(os.listdir('/mnt/data')))\n"
+               "open('/mnt/data/report (1).csv', 'a').write('3,4\\n')\n", refs)
+    check(j["stdout"] == repr(sorted(names)) + "\n", "the names in the sandbox: %r" % j)
+    check([f["name"] for f in j["files"] if not f.get("inherited")] == ["report (1).csv"],
+          "the changed one: %r" % j["files"])
+
+
 def test_zz_stop_leaves_nothing():
     setup()
     setup.stop()
