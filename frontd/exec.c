@@ -390,7 +390,9 @@ exec_run_new(const char *body, size_t len, const char *user, const char *profile
 
 	/* inputs, read-only from the store; then an attached workspace's */
 	x->user = q->user;
-	x->cap = q->nfiles + (ws != NULL ? x->pol->ws_files : 0);
+	/* a workspace's files beside the request's, per-execution in all */
+	x->cap = ws != NULL && q->nfiles < x->pol->files_per_exec ?
+	    x->pol->files_per_exec : q->nfiles;
 	if (x->cap > 0 && ((x->in = calloc(x->cap, sizeof(*x->in))) == NULL ||
 	    (x->st = calloc(x->cap, sizeof(*x->st))) == NULL)) {
 		reply_error(r, 503, "unavailable", "out of memory");
@@ -410,8 +412,14 @@ exec_run_new(const char *body, size_t len, const char *user, const char *profile
 		}
 	if (ws != NULL)
 		ws_session(q->user, ws[0], ws[1], x->ws);
-	if (ws != NULL && ws_stage(x, x->ws) != 0) {
-		reply_error(r, 503, "unavailable", "the workspace could not be read");
+	if (ws != NULL && (i = (size_t)-ws_stage(x, x->ws)) != 0) {
+		if (i == 2)
+			reply_error(r, 413, "too_many_files", "the request's %zu "
+			    "files and the workspace's are more than %u per "
+			    "execution", q->nfiles, x->pol->files_per_exec);
+		else
+			reply_error(r, 503, "unavailable", "the workspace could "
+			    "not be read");
 		goto fail;
 	}
 
@@ -561,7 +569,8 @@ exec_reply(struct exec_run *x, struct privd_result *rp, const char *status,
 		    "(at most %u per session)", c.dropped, pol->files_per_session);
 	if (c.ws_dropped > 0)
 		note(&serr, &serrlen, "[codeward] %zu workspace files were not kept "
-		    "(at most %u files, %s)", c.ws_dropped, pol->ws_files,
+		    "(at most %u files, %s)", c.ws_dropped, pol->ws_files <
+		    pol->files_per_exec ? pol->ws_files : pol->files_per_exec,
 		    policy_fmt_size(a, sizeof(a), pol->ws_size));
 	if (c.unstored > 0)
 		note(&serr, &serrlen, "[codeward] %zu output files were not stored (%s): %s",

@@ -74,8 +74,10 @@ ws_stage(struct exec_run *x, const char *sid)
 			    m->name, why);
 			continue;
 		}
-		if (exec_input_add(x, sid, m->fid, name) == -2)
-			break;
+		if (exec_input_add(x, sid, m->fid, name) == -2) {
+			free(list);
+			return -2;
+		}
 	}
 	free(list);
 	return 0;
@@ -115,10 +117,13 @@ ws_keep(struct collect *c, const struct tar_entry *e)
 	struct store_meta m;
 	uint64_t bytes = c->ws_bytes - (in != NULL ? in->size : 0);
 	size_t files = c->ws_files + (in != NULL ? 0 : 1);
+	/* never more than a call can stage again (per-execution) */
+	uint32_t most = p->ws_files < p->files_per_exec ? p->ws_files :
+	    p->files_per_exec;
 
 	if (in != NULL)
 		in->seen = 1;	/* changed, not deleted: its old object goes below */
-	if (e->oversize || files > p->ws_files || bytes + e->size > p->ws_size) {
+	if (e->oversize || files > most || bytes + e->size > p->ws_size) {
 		c->ws_dropped++;
 		return 0;	/* the old version, if any, stays */
 	}

@@ -24,7 +24,10 @@ void	ws_session(const char *user, const char *wsid, const char *instance,
 	    char sid[CW_ID_LEN + 1]);
 /* 1 when a name in /mnt/data is the workspace's */
 int	ws_name(const char *name);
-/* the files of the workspace sid (x->ws) as x's inputs: 0, or -1 */
+/*
+ * the files of the workspace sid (x->ws) as x's inputs: 0; -1 (the store
+ * failed); -2 (more than x has room for: per-execution)
+ */
 int	ws_stage(struct exec_run *x, const char *sid);
 /* outputs.c's collector: its tallies, a workspace file, the deleted ones */
 void	ws_begin(struct collect *c);

@@ -131,7 +131,7 @@ const struct key parser_keys[] = {
 	{ SEC_PROGRAMMATIC, "result-max", V_SIZE, OFF(ptc_result_max), 1024, POLICY_PTC_RESULT_CEIL, NULL },
 	{ SEC_PROGRAMMATIC, "token-ttl", V_MS, OFF(ptc_token_ttl_ms),
 	    POLICY_PTC_TTL_FLOOR_MS, POLICY_PTC_TTL_CEIL_MS, NULL },
-	{ SEC_PROGRAMMATIC, "workspace-files", V_COUNT, OFF(ws_files), 1, POLICY_WS_FILES_CEIL, NULL },
+	{ SEC_PROGRAMMATIC, "workspace-files", V_COUNT, OFF(ws_files), 1, POLICY_FILES_EXEC_CEIL, NULL },
 	{ SEC_PROGRAMMATIC, "workspace-size", V_SIZE, OFF(ws_size), 1ULL << 20, POLICY_WS_SIZE_CEIL, NULL },
 	{ SEC_PROGRAMMATIC, "workspace-lifetime", V_SECONDS, OFF(ws_lifetime_s),
 	    POLICY_LIFETIME_FLOOR_S, POLICY_LIFETIME_CEIL_S, NULL },
@@ -192,7 +192,7 @@ parser_defaults(struct policy *p)
 	p->ptc_round_trips = 50;
 	p->ptc_result_max = 1ULL << 20;
 	p->ptc_token_ttl_ms = 300000;
-	p->ws_files = 1000;
+	p->ws_files = 48;
 	p->ws_size = 256ULL << 20;
 	p->ws_lifetime_s = 7U * 24U * 3600U;
 }
