@@ -467,11 +467,17 @@ class Appliance:
         not empty (a container gone meanwhile counts for nothing)"""
         bad, images = {}, {}
         for cid in self.leftovers():
-            st, raw = docker_api("GET", "/v1.41/containers/%s/json" % cid)
-            if st != 200:
+            # an engine busy ending a gVisor sandbox of a thousand tasks may
+            # not answer in time: that is not yet a verdict (callers retry)
+            try:
+                st, raw = docker_api("GET", "/v1.41/containers/%s/json" % cid)
+                if st != 200:
+                    continue
+                c = json.loads(raw)
+                procs = container_processes(cid, c["HostConfig"].get("Runtime") or "runc")
+            except (OSError, subprocess.TimeoutExpired) as e:
+                bad.setdefault("the engine did not answer", []).append((cid[:12], str(e)))
                 continue
-            c = json.loads(raw)
-            procs = container_processes(cid, c["HostConfig"].get("Runtime") or "runc")
             if procs is None:
                 continue
             if not is_worker(procs):
