@@ -510,8 +510,10 @@ wpool_sizes(uint32_t *ready, uint32_t *capacity)
 		if (pools[i].used) {
 			*ready += (uint32_t)pools[i].n;
 			/* what wpool_release keeps idle at most, not only the
-			 * filler's 'pool': a worker back from a run may stay */
-			*capacity += gen != NULL ? keep_max(gen) : target;
+			 * filler's 'pool': a worker back from a run may stay,
+			 * and a retiring one beside its successor */
+			*capacity += (gen != NULL ? keep_max(gen) : target) +
+			    pools[i].retiring;
 		}
 	pthread_mutex_unlock(&wp_lock);
 }
