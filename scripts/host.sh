@@ -6,7 +6,7 @@
 PKGS=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 	libmicrohttpd-dev libcjson-dev libseccomp-dev libsodium-dev libcurl4-openssl-dev
 	docker.io runsc debootstrap python3 curl ca-certificates openssl
-	docker-compose python3-prometheus-client)
+	docker-compose python3-prometheus-client haproxy)
 # what the compose deployment needs on the host (the code builds in Docker)
 # shellcheck disable=SC2034 # compose.sh installs them
 COMPOSE_PKGS=(docker.io runsc docker-compose debootstrap openssl ca-certificates curl)
