@@ -1,6 +1,7 @@
 /* A run's input files, from the store (exec_run.h). */
 #include "exec_run.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,7 +21,7 @@ exec_input_add(struct exec_run *x, const char *sid, const char *fid,
 	if (x->nin >= x->cap)
 		return -2;
 	if ((fd = store_get(sid, fid, &m)) < 0)
-		return -1;
+		return errno == EREMOTEIO ? -3 : -1;
 	/* another user's file is answered exactly like a missing one */
 	if (!store_visible(&m, x->user)) {
 		close(fd);

@@ -97,6 +97,24 @@ quota_count(const char *owner, uint64_t n)
 }
 
 void
+quota_restate(const struct quota_entry *v, size_t n)
+{
+	size_t i;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < SLOTS; i++)
+		if (slots[i].used_slot)
+			slots[i].bytes = 0;
+	overflow.bytes = 0;
+	total = 0;
+	for (i = 0; i < n; i++) {
+		find(v[i].owner, 1)->bytes += v[i].bytes;
+		total += v[i].bytes;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+void
 quota_release(const char *owner, uint64_t n)
 {
 	struct owner *o;

@@ -113,6 +113,8 @@ void	store_iso8601(int64_t t, char out[32]);
  * younger than STORE_GRACE_S is removed, with a record or without.
  */
 #define STORE_GRACE_S	600
+/* an object of this kind lives this long: lifetime_s, or workspace-lifetime */
+uint32_t	store_lifetime(const char *kind, uint32_t lifetime_s);
 void	store_sweep(uint32_t lifetime_s);
 /* the same as if the time were 'now' (tests) */
 void	store_sweep_at(uint32_t lifetime_s, int64_t now);
