@@ -34,6 +34,9 @@ struct exec_run {
  * not there or not the run's user's to read; -2 when there is no room;
  * -3 when the store failed (errno EREMOTEIO: store_s3_why()).
  */
+/* the same for an object whose record the caller read (store_list) */
+int	exec_input_meta(struct exec_run *x, const struct store_meta *m,
+	    const char *name);
 int	exec_input_add(struct exec_run *x, const char *sid, const char *fid,
 	    const char *name);
 

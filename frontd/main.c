@@ -195,8 +195,10 @@ main(int argc, char **argv)
 		fatal("store: %s", store_path);
 	store_init(sfd);
 	/* the tally of what every node stored, and the bucket's expired objects */
-	if (store_s3_on())
+	if (store_s3_on()) {
 		store_s3_sweep(policy.lifetime_s, time(NULL));
+		last_sweep = time(NULL);
+	}
 	if (inbox_path != NULL && inbox_open(inbox_path) != 0)
 		fatal("inbox: %s", inbox_path);
 	filter_load(frontd_filter());

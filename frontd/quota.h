@@ -42,13 +42,17 @@ void		quota_count(const char *owner, uint64_t n);
 /*
  * Every owner's stored bytes made again from a whole count (the bucket's
  * sweep under [store] backend s3: what every node stored), in one step;
- * the pending bytes stay.
+ * the pending bytes stay. A count is whole only if no commit or release
+ * moved the tally while it was taken: 'seen' is quota_epoch() from before
+ * it began, and when the epoch moved since, nothing changes (-1) and the
+ * caller counts again.
  */
 struct quota_entry {
 	char		owner[QUOTA_OWNER_MAX];
 	uint64_t	bytes;
 };
-void		quota_restate(const struct quota_entry *v, size_t n);
+uint64_t	quota_epoch(void);
+int		quota_restate(const struct quota_entry *v, size_t n, uint64_t seen);
 /* an object removed (DELETE, the sweep, a commit undone) */
 void		quota_release(const char *owner, uint64_t n);
 /*

@@ -518,16 +518,22 @@ fail:
 int
 store_get(const char *sid, const char *fid, struct store_meta *m)
 {
+	if (store_meta(sid, fid, m) != 0)
+		return -1;
+	return store_open(m);
+}
+
+int
+store_open(const struct store_meta *m)
+{
 	struct stat st;
 	int dir, fd = -1;
 
-	if (store_meta(sid, fid, m) != 0)
-		return -1;
 	if (store_s3_on())
-		return cached(sid, fid, m);
-	if ((dir = session_dir(sid, 0)) < 0)
+		return cached(m->sid, m->fid, m);
+	if ((dir = session_dir(m->sid, 0)) < 0)
 		return -1;
-	fd = openat(dir, fid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(dir, m->fid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	close(dir);
 	if (fd < 0)
 		return -1;

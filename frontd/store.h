@@ -94,6 +94,8 @@ void	store_writer_abort(struct store_writer *w);
 /* open an object read-only; fills *m. -1 with errno ENOENT when missing */
 int	store_get(const char *sid, const char *fid, struct store_meta *m);
 int	store_meta(const char *sid, const char *fid, struct store_meta *m);
+/* open the object of a record already read (store_meta, store_list) */
+int	store_open(const struct store_meta *m);
 /*
  * May 'who' see this object? Yes when either owner is unknown (""), else
  * only its owner. Everyone else is answered as if it did not exist.

@@ -249,17 +249,23 @@ store_s3_list(const char *sid, char (**fids)[CW_ID_LEN + 1], size_t *n)
 	return 0;
 }
 
-void
-store_s3_sweep(uint32_t lifetime_s, time_t now)
+/*
+ * One pass: the expired deleted, the rest counted; 0 when the count was
+ * whole and the tally restated, 1 when the tally moved meanwhile, -1
+ */
+static int
+sweep_once(uint32_t lifetime_s, time_t now, size_t *gone)
 {
 	struct quota_entry *t = NULL, *nt;
 	char s[CW_ID_LEN + 1], f[CW_ID_LEN + 1], *buf, *p;
-	size_t len, n = 0, cap = 0, gone = 0;
+	size_t len, n = 0, cap = 0;
 	struct store_meta m;
+	uint64_t seen = quota_epoch();
+	int rc;
 
 	if ((buf = list(NULL, &len)) == NULL) {
 		log_warnx("frontd: the bucket's sweep: %s", store_s3_why());
-		return;
+		return -1;
 	}
 	for (p = buf; next_key(&p, s, f) && n < SWEEP_OBJECTS_MAX;) {
 		uint32_t life;
@@ -270,7 +276,7 @@ store_s3_sweep(uint32_t lifetime_s, time_t now)
 		if (now - m.created >= (time_t)STORE_GRACE_S &&
 		    now - m.created >= (time_t)life) {
 			if (store_s3_delete(s, f) == 0 || errno == ENOENT)
-				gone++;
+				(*gone)++;
 			continue;
 		}
 		if (n == cap) {
@@ -283,8 +289,25 @@ store_s3_sweep(uint32_t lifetime_s, time_t now)
 		t[n++].bytes = m.size;
 	}
 	free(buf);
-	quota_restate(t, n);
+	rc = quota_restate(t, n, seen) == 0 ? 0 : 1;
 	free(t);
+	return rc;
+}
+
+#define SWEEP_TRIES	3
+
+void
+store_s3_sweep(uint32_t lifetime_s, time_t now)
+{
+	size_t gone = 0;
+	int i, rc = 1;
+
+	/* a count overtaken by a commit or a delete is taken again */
+	for (i = 0; i < SWEEP_TRIES && rc == 1; i++)
+		rc = sweep_once(lifetime_s, now, &gone);
+	if (rc == 1)
+		log_info("frontd: the bucket's sweep: the tally kept (stores went "
+		    "on during %d counts)", SWEEP_TRIES);
 	if (gone > 0)
 		log_info("frontd: the bucket's sweep deleted %zu objects past their lifetime", gone);
 }

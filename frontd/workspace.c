@@ -74,7 +74,7 @@ ws_stage(struct exec_run *x, const char *sid)
 			    m->name, why);
 			continue;
 		}
-		if ((k = (size_t)-exec_input_add(x, sid, m->fid, name)) == 2 || k == 3) {
+		if ((k = (size_t)-exec_input_meta(x, m, name)) == 2 || k == 3) {
 			free(list);
 			return -(int)k;	/* over per-execution; the store failed */
 		}

@@ -305,10 +305,14 @@ class Appliance:
         self.store_backend = store or os.environ.get("CODEWARD_TEST_STORE", "local")
         self.s3 = self.s3_own = self.s3_creds = None
         if self.store_backend == "s3":
+            import atexit
             import splib
             self.s3 = s3 or splib.S3rver(bucket="codeward")
             self.s3_own = s3 is None
             self.s3_creds = splib.creds_file()
+            # kept across stop() and start() (a restart finds its files);
+            # gone when the test process ends
+            atexit.register(self.s3_end)
             overrides = [("store", "backend", "s3"), ("store", "endpoint", self.s3.endpoint),
                          ("store", "bucket", self.s3.bucket),
                          ("store", "credentials", self.s3_creds)] + list(overrides)
@@ -461,18 +465,20 @@ class Appliance:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-        if self.s3_creds is not None:
-            os.unlink(self.s3_creds)
-            self.s3_creds = None
-        if self.s3_own:
-            self.s3.stop()
-            self.s3_own = False
         if check_leftovers:
             left = self.leftovers()
             if left:
                 for cid in left:
                     docker_api("DELETE", "/v1.41/containers/%s?force=1&v=1" % cid)
                 raise Fail("codeward left %d container(s) behind" % len(left))
+
+    def s3_end(self):
+        if self.s3_creds is not None:
+            os.unlink(self.s3_creds)
+            self.s3_creds = None
+        if self.s3_own:
+            self.s3.stop()
+            self.s3_own = False
 
     def leftovers(self):
         return containers_with_label("codeward.instance=" + self.instance)

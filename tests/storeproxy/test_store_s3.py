@@ -8,7 +8,8 @@ half-way or drops every connection: each answered 503 store_unavailable
 with what failed, nothing half-visible in the bucket or the local store,
 frontd still the same process, and everything back once the store is. A
 wrong secret is checked against a fake that verifies SigV4 (s3rver does
-not)."""
+not). A node started later counts what the others stored against the
+quotas."""
 import hashlib
 import http.client
 import http.server
@@ -250,6 +251,24 @@ def test_c_a_wrong_secret_is_refused_clearly():
         if a is not None:
             a.stop()
         fake.stop()
+
+
+def test_d_quotas_count_what_every_node_stored():
+    quota = [("files", "user-quota", "64K"), ("files", "free-space-floor", "0")]
+    e = Appliance(quota, name="s3-qe", store="s3", s3=bucket()).start()
+    f = None
+    try:
+        check(upload(e, "q.bin", b"q" * 40 * 1024, owner="quser").status == 200, "40K on e")
+        # f starts after: its count of the bucket has quser's 40K
+        f = Appliance(quota, name="s3-qf", store="s3", s3=bucket()).start()
+        r = upload(f, "r.bin", b"r" * 30 * 1024, owner="quser")
+        check(r.status == 413 and "user-quota 64K" in r.json()["message"],
+              "quser past her quota on another node: %r" % r)
+        check(upload(f, "s.bin", b"s" * 20 * 1024, owner="quser").status == 200, "20K fit")
+    finally:
+        e.stop()
+        if f is not None:
+            f.stop()
 
 
 def test_zz_stop_leaves_nothing():
