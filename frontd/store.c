@@ -16,15 +16,14 @@
 #include "current.h"
 #include "log.h"
 #include "policy.h"
+#include "store_int.h"
+#include "store_s3.h"
 
 #define META_MAX	4096
 #define LIST_MAX	(POLICY_FILES_SESS_CEIL * 2)
-#define STORE_TMP_AGE_S	3600	/* a write this long untouched is dead */
 
-static int store_fd = -1;
-static char store_gen[STORE_GEN_LEN + 1];	/* this frontd's temporary files */
-
-static void	sweep(uint32_t lifetime_s, int start, time_t now);
+int store_fd = -1;
+char store_gen[STORE_GEN_LEN + 1];	/* this frontd's temporary files */
 
 /*
  * A temporary file of this frontd goes when its request ends (upload.c);
@@ -41,7 +40,7 @@ store_init(int dirfd)
 	cw_id_new(id);
 	memcpy(store_gen, id, STORE_GEN_LEN);
 	quota_reset();
-	sweep(UINT32_MAX, 1, time(NULL));
+	store_sweep_start();
 }
 
 void
@@ -186,7 +185,8 @@ store_writer_open(struct store_writer *w, const char *sid)
 		return -1;
 	memcpy(w->sid, sid, CW_ID_LEN + 1);
 	tmp_name(w->tmp);
-	if ((w->fd = openat(w->dir, w->tmp, O_WRONLY | O_CREAT | O_EXCL |
+	/* read too: under backend s3 storeproxy reads it for its PUT */
+	if ((w->fd = openat(w->dir, w->tmp, O_RDWR | O_CREAT | O_EXCL |
 	    O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
 		close(w->dir);
 		w->dir = -1;
@@ -292,6 +292,9 @@ store_writer_commit(struct store_writer *w, const char *name, const char *kind,
 	}
 	w->pending = 0;
 	charged = 1;
+	/* backend s3: in the bucket, whole, before anything says it exists */
+	if (store_s3_on() && store_s3_put(m, w->fd) != 0)
+		goto out;
 	snprintf(metaname, sizeof(metaname), "%s.meta", m->fid);
 	if ((js = meta_json(m)) == NULL ||
 	    atomic_write(w->dir, metaname, js, strlen(js)) != 0)
@@ -370,8 +373,8 @@ bad:
 	return -1;
 }
 
-static int
-meta_read(int dir, const char *fid, struct store_meta *m)
+int
+store_meta_read(int dir, const char *fid, struct store_meta *m)
 {
 	char metaname[CW_ID_LEN + 8], buf[META_MAX + 1];
 	cJSON *j = NULL, *v;
@@ -422,13 +425,15 @@ store_meta(const char *sid, const char *fid, struct store_meta *m)
 	int dir, r;
 
 	memset(m, 0, sizeof(*m));
-	if (!cw_id_ok(fid)) {
+	if (!cw_id_ok(fid) || !cw_id_ok(sid)) {
 		errno = ENOENT;
 		return -1;
 	}
+	if (store_s3_on())
+		return store_s3_head(sid, fid, m);
 	if ((dir = session_dir(sid, 0)) < 0)
 		return -1;
-	r = meta_read(dir, fid, m);
+	r = store_meta_read(dir, fid, m);
 	close(dir);
 	if (r == 0) {
 		memcpy(m->sid, sid, CW_ID_LEN + 1);
@@ -437,17 +442,98 @@ store_meta(const char *sid, const char *fid, struct store_meta *m)
 	return r;
 }
 
+/*
+ * Backend s3: the local copy, when this node has one of the object the
+ * bucket names (same size, same sha256 in its record), else the object
+ * fetched into the session's folder (a temporary file, fsync, its record,
+ * rename: the same order as a commit). The copy is a cache, not counted
+ * in the tally; the local sweep removes it with its lifetime.
+ */
+static int
+cached(const char *sid, const char *fid, const struct store_meta *m)
+{
+	struct store_meta local, got;
+	char tmp[STORE_TMP_LEN], metaname[CW_ID_LEN + 8], *js = NULL;
+	char buf[65536];
+	struct stat st;
+	uint64_t done = 0;
+	int dir, fd = -1, in = -1, saved;
+
+	if ((dir = session_dir(sid, 1)) < 0)
+		return -1;
+	if (store_meta_read(dir, fid, &local) == 0 && local.size == m->size &&
+	    strcmp(local.sha256, m->sha256) == 0 &&
+	    (fd = openat(dir, fid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (uint64_t)st.st_size == m->size) {
+			close(dir);
+			return fd;
+		}
+		close(fd);
+	}
+	if ((in = store_s3_get(sid, fid, &got)) < 0)
+		goto fail;
+	if (strcmp(got.sha256, m->sha256) != 0 || got.size != m->size) {
+		errno = ENOENT;		/* replaced meanwhile: not what was asked */
+		goto fail;
+	}
+	tmp_name(tmp);
+	if ((fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) < 0)
+		goto fail;
+	while (done < m->size) {
+		ssize_t n = pread(in, buf, sizeof(buf), (off_t)done);
+
+		if (n <= 0 || cw_write_all(fd, buf, (size_t)n) != 0) {
+			errno = n == 0 ? EIO : errno;
+			goto fail;
+		}
+		done += (uint64_t)n;
+	}
+	snprintf(metaname, sizeof(metaname), "%s.meta", fid);
+	if (fsync(fd) != 0 || (js = meta_json(&got)) == NULL ||
+	    atomic_write(dir, metaname, js, strlen(js)) != 0 ||
+	    renameat(dir, tmp, dir, fid) != 0)
+		goto fail;
+	close(fd);
+	fd = openat(dir, fid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	free(js);
+	close(in);
+	close(dir);
+	return fd;
+fail:
+	saved = errno;
+	if (fd >= 0) {
+		close(fd);
+		unlinkat(dir, tmp, 0);
+	}
+	if (in >= 0)
+		close(in);
+	free(js);
+	close(dir);
+	errno = saved;
+	return -1;
+}
+
 int
 store_get(const char *sid, const char *fid, struct store_meta *m)
+{
+	if (store_meta(sid, fid, m) != 0)
+		return -1;
+	return store_open(m);
+}
+
+int
+store_open(const struct store_meta *m)
 {
 	struct stat st;
 	int dir, fd = -1;
 
-	if (store_meta(sid, fid, m) != 0)
+	if (store_s3_on())
+		return cached(m->sid, m->fid, m);
+	if ((dir = session_dir(m->sid, 0)) < 0)
 		return -1;
-	if ((dir = session_dir(sid, 0)) < 0)
-		return -1;
-	fd = openat(dir, fid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(dir, m->fid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	close(dir);
 	if (fd < 0)
 		return -1;
@@ -475,6 +561,19 @@ store_delete(const char *sid, const char *fid)
 
 	if (store_meta(sid, fid, &m) != 0)
 		return -1;
+	if (store_s3_on()) {
+		/* the bucket's object, then this node's copy if it has one */
+		if (store_s3_delete(sid, fid) != 0)
+			return -1;
+		quota_release(m.owner, m.size);
+		if ((dir = session_dir(sid, 0)) < 0)
+			return 0;
+		snprintf(metaname, sizeof(metaname), "%s.meta", fid);
+		unlinkat(dir, metaname, 0);
+		unlinkat(dir, fid, 0);
+		close(dir);
+		return 0;
+	}
 	if ((dir = session_dir(sid, 0)) < 0)
 		return -1;
 	snprintf(metaname, sizeof(metaname), "%s.meta", fid);
@@ -500,6 +599,43 @@ meta_order(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* backend s3: the bucket's objects of the session, each record asked for */
+static int
+list_s3(const char *sid, struct store_meta **list, size_t *n)
+{
+	char (*fids)[CW_ID_LEN + 1];
+	struct store_meta *v;
+	size_t k, i;
+
+	if (!cw_id_ok(sid)) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (store_s3_list(sid, &fids, &k) != 0)
+		return -1;
+	if (k > LIST_MAX)
+		k = LIST_MAX;
+	if (k == 0 || (v = calloc(k, sizeof(*v))) == NULL) {
+		free(fids);
+		return k == 0 ? 0 : -1;
+	}
+	for (i = 0; i < k; i++) {
+		if (store_s3_head(sid, fids[i], &v[*n]) == 0)
+			(*n)++;
+		else if (errno != ENOENT) {	/* deleted meanwhile: not listed */
+			free(fids);
+			free(v);
+			*n = 0;
+			return -1;
+		}
+	}
+	free(fids);
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), meta_order);
+	*list = v;
+	return 0;
+}
+
 int
 store_list(const char *sid, struct store_meta **list, size_t *n)
 {
@@ -511,6 +647,8 @@ store_list(const char *sid, struct store_meta **list, size_t *n)
 
 	*list = NULL;
 	*n = 0;
+	if (store_s3_on())
+		return list_s3(sid, list, n);
 	if ((dir = session_dir(sid, 0)) < 0)
 		return -1;
 	if ((d = fdopendir(dir)) == NULL) {
@@ -520,7 +658,7 @@ store_list(const char *sid, struct store_meta **list, size_t *n)
 	while ((e = readdir(d)) != NULL) {
 		struct store_meta m;
 
-		if (!cw_id_ok(e->d_name) || meta_read(dirfd(d), e->d_name, &m) != 0)
+		if (!cw_id_ok(e->d_name) || store_meta_read(dirfd(d), e->d_name, &m) != 0)
 			continue;
 		if (*n == LIST_MAX)
 			break;
@@ -545,148 +683,4 @@ out:
 	free(v);
 	closedir(d);
 	return r;
-}
-
-void
-store_sweep(uint32_t lifetime_s)
-{
-	sweep(lifetime_s, 0, time(NULL));
-}
-
-void
-store_sweep_at(uint32_t lifetime_s, int64_t now)
-{
-	sweep(lifetime_s, 0, (time_t)now);
-}
-
-/* seconds since the entry was last written or renamed */
-static time_t
-age(int dir, const char *name, time_t now)
-{
-	struct stat st;
-
-	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return -1;
-	return now - (st.st_mtime > st.st_ctime ? st.st_mtime : st.st_ctime);
-}
-
-/* "<id>.meta": its id in 'id' */
-static int
-meta_name(const char *name, char id[CW_ID_LEN + 1])
-{
-	if (strlen(name) != CW_ID_LEN + 5 || strcmp(name + CW_ID_LEN, ".meta") != 0)
-		return 0;
-	memcpy(id, name, CW_ID_LEN);
-	id[CW_ID_LEN] = '\0';
-	return cw_id_ok(id);
-}
-
-/*
- * One session folder; the entries it keeps. Nothing younger than
- * STORE_GRACE_S goes, whatever its record says. A temporary file of an
- * earlier frontd (one frontd writes a store) goes at any age, this
- * frontd's after STORE_TMP_AGE_S untouched. At the start nothing is being
- * written: every record without its object goes too (a commit cut between
- * the two renames); the objects kept are counted into the tally.
- */
-static int
-sweep_session(int sfd, time_t now, uint32_t lifetime_s, int start)
-{
-	struct dirent *fe;
-	DIR *sd;
-	int left = 0;
-
-	if ((sd = fdopendir(sfd)) == NULL) {
-		close(sfd);
-		return 1;
-	}
-	while ((fe = readdir(sd)) != NULL) {
-		char metaname[CW_ID_LEN + 8], id[CW_ID_LEN + 1];
-		struct store_meta m;
-		time_t a;
-
-		if (strncmp(fe->d_name, ".tmp.", 5) == 0) {
-			/* a write that never finished: an earlier frontd's, or long idle */
-			if ((a = age(sfd, fe->d_name, now)) >= 0 &&
-			    (start || a >= STORE_TMP_AGE_S ||
-			    strncmp(fe->d_name + 5, store_gen, STORE_GEN_LEN) != 0))
-				unlinkat(sfd, fe->d_name, 0);
-			else
-				left++;
-			continue;
-		}
-		if (meta_name(fe->d_name, id)) {
-			/* a record whose object never arrived */
-			if (age(sfd, id, now) < 0 && errno == ENOENT &&
-			    (a = age(sfd, fe->d_name, now)) >= 0 &&
-			    (start || a >= STORE_GRACE_S))
-				unlinkat(sfd, fe->d_name, 0);
-			else
-				left++;
-			continue;
-		}
-		if (!cw_id_ok(fe->d_name))
-			continue;
-		if ((a = age(sfd, fe->d_name, now)) < 0)
-			continue;
-		left++;
-		if (meta_read(sfd, fe->d_name, &m) == 0) {
-			/* an attached workspace's file: its own lifetime */
-			if (a < STORE_GRACE_S || now - m.created < (time_t)(strcmp(m.kind,
-			    "workspace") == 0 ? current_policy()->ws_lifetime_s : lifetime_s)) {
-				if (start)
-					quota_count(m.owner, m.size);
-				continue;
-			}
-			/* the record first, as store_delete: it alone says who paid */
-			snprintf(metaname, sizeof(metaname), "%s.meta", fe->d_name);
-			if (unlinkat(sfd, metaname, 0) == 0)
-				quota_release(m.owner, m.size);
-			unlinkat(sfd, fe->d_name, 0);
-			left--;
-			continue;
-		}
-		/* no record (a hand removed it, or an older frontd's race) */
-		if (a < STORE_GRACE_S)
-			continue;
-		snprintf(metaname, sizeof(metaname), "%s.meta", fe->d_name);
-		unlinkat(sfd, fe->d_name, 0);
-		unlinkat(sfd, metaname, 0);
-		left--;
-	}
-	closedir(sd);
-	return left;
-}
-
-static void
-sweep(uint32_t lifetime_s, int start, time_t now)
-{
-	DIR *top;
-	struct dirent *se;
-	int topfd;
-
-	if ((topfd = dup(store_fd)) < 0)
-		return;
-	if ((top = fdopendir(topfd)) == NULL) {
-		close(topfd);
-		return;
-	}
-	rewinddir(top);
-	while ((se = readdir(top)) != NULL) {
-		time_t a;
-		int sfd;
-
-		if (!cw_id_ok(se->d_name))
-			continue;
-		/* a folder just made may be about to receive its first file */
-		if ((a = age(store_fd, se->d_name, now)) < 0)
-			continue;
-		if ((sfd = openat(store_fd, se->d_name, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC | O_NOFOLLOW)) < 0)
-			continue;
-		if (sweep_session(sfd, now, lifetime_s, start) == 0 &&
-		    (start || a >= STORE_GRACE_S))
-			unlinkat(store_fd, se->d_name, AT_REMOVEDIR);
-	}
-	closedir(top);
 }
