@@ -24,8 +24,6 @@ HAPROXY=/usr/sbin/haproxy
 # the appliance's own settings, before a node's subshell moves them
 BASE_PORT=$PORT BASE_STATE=$STATE BASE_RUNDIR=$RUNDIR BASE_LOGDIR=$LOGDIR
 BASE_INSTANCE=$INSTANCE
-# privd's --node (daemons.sh): empty for the one appliance of a plain up
-NODE=
 
 # nodes_count up|running: $NODES set to how many nodes this command is
 # about; a `down` or `status` without CODEWARD_NODES finds the count the last
@@ -46,12 +44,15 @@ nodes_count() {
 
 # node_env I: this (sub)shell's settings moved to node I's
 node_env() {
-	NODE=node$1
+	local node=node$1
+	# privd's --node (daemons.sh's start_daemons reads it)
+	# shellcheck disable=SC2034
+	CODEWARD_NODE=$node
 	PORT=$((BASE_PORT + $1))
-	STATE=$BASE_STATE/$NODE
-	RUNDIR=$BASE_RUNDIR/$NODE
-	LOGDIR=$BASE_LOGDIR/$NODE
-	INSTANCE=$BASE_INSTANCE-$NODE
+	STATE=$BASE_STATE/$node
+	RUNDIR=$BASE_RUNDIR/$node
+	LOGDIR=$BASE_LOGDIR/$node
+	INSTANCE=$BASE_INSTANCE-$node
 	POLICY=$NODES_POLICY
 }
 

@@ -21,15 +21,10 @@ import time
 from cwtest import (BUILD, SOURCE, Appliance, Fail, check, docker_api, free_port, policy_get,
                     require_docker)
 
-sys.path.insert(0, os.path.join(SOURCE, "tests", "storeproxy"))
-import splib  # noqa: E402 (s3rver and a credentials file, as storeproxy's tests have them)
+import splib
 
 HAPROXY = "/usr/sbin/haproxy"
 BUCKET = "codeward"
-STOREPROXY = os.path.join(BUILD, "storeproxy", "codeward-storeproxy")
-# until privd takes --node (the store's commit): TEMPORARY
-with open(os.path.join(SOURCE, "privd", "main.c")) as _f:
-    NODE_FLAG = '{ "node"' in _f.read()
 # the tests' load on a 2-core machine: three nodes' workers without numpy
 LIGHT = [("concurrency", "prewarm", "none")]
 
@@ -44,22 +39,17 @@ def nodes_sh(func, *args):
 
 
 class Node(Appliance):
-    """An appliance of the cluster: node NAME, the cluster's key"""
+    """An appliance of the cluster: privd's --node NAME, the cluster's key,
+    under s3 the cluster's s3rver"""
 
-    def __init__(self, node, key, overrides, **kw):
-        super().__init__(overrides, name="scale-" + node, supervised=True, **kw)
-        self.node = node
+    def __init__(self, node, key, overrides, s3=None, **kw):
+        super().__init__(overrides, name="scale-" + node, supervised=True, node=node,
+                         store="s3" if s3 else "local", s3=s3, **kw)
         self.key = key
         h = subprocess.run([os.path.join(BUILD, "frontd", "codeward-keytool"), "hash"],
                            input=key + "\n", capture_output=True, text=True, check=True)
         with open(self.keys_path, "w") as f:
             f.write(h.stdout)
-        with open(self.policy_path) as f:
-            self.s3 = policy_get(f.read(), "store", "backend") == "s3"
-
-    def privd_argv(self):
-        return super().privd_argv() + (["--node", self.node] if NODE_FLAG else []) + \
-            (["--storeproxy", STOREPROXY] if self.s3 else [])
 
     def processes(self):
         """the supervisor and every process under it (daemons, frontd,
@@ -120,7 +110,6 @@ class Cluster:
         require_docker()
         check(os.path.exists(HAPROXY), "no %s (./codeward up installs Debian's haproxy)" % HAPROXY)
         self.s3 = None
-        self.creds = None
         self.key = "cw_test_" + secrets.token_urlsafe(24)
         self.dir = tempfile.mkdtemp(prefix="cw-scale-")
         self.nodes = []
@@ -134,15 +123,11 @@ class Cluster:
 
     def start(self):
         try:
-            store = []
             if self.want_s3:
                 self.s3 = splib.S3rver(bucket=BUCKET)
-                self.creds = splib.creds_file()
-                store = [("store", "backend", "s3"), ("store", "endpoint", self.s3.endpoint),
-                         ("store", "bucket", BUCKET), ("store", "region", "us-east-1"),
-                         ("store", "credentials", self.creds)]
             for i in range(1, self.n + 1):
-                node = Node("node%d" % i, self.key, store + self.overrides, isolation=self.isolation)
+                node = Node("node%d" % i, self.key, self.overrides, s3=self.s3,
+                            isolation=self.isolation)
                 self.nodes.append(node)
                 node.start()
             self.start_haproxy()
@@ -219,11 +204,9 @@ class Cluster:
             # containers go by label, as ./codeward down has them go
             for cid in n.leftovers():
                 docker_api("DELETE", "/v1.41/containers/%s?force=1&v=1" % cid)
+            n.s3_end()
         if self.s3 is not None:
             self.s3.stop()
-        if self.creds:
-            os.unlink(self.creds)
-            self.creds = None
         check(not left, "; ".join(left))
 
     def __enter__(self):
