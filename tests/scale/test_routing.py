@@ -83,14 +83,21 @@ class Stand:
                 p.wait()
 
 
-stand = None
+class Once:
+    """the module's one stand, made at its first use; main() stops it"""
+    stand = None
+
+    def __call__(self):
+        if self.stand is None:
+            self.stand = Stand()
+        return self.stand
+
+    def stop(self, check_leftovers=False):
+        if self.stand is not None:
+            self.stand.stop()
 
 
-def setup():
-    global stand
-    if stand is None:
-        stand = Stand()
-    return stand
+setup = Once()
 
 
 def same_node(s, n, path, body, headers=None):
@@ -177,8 +184,4 @@ def test_policy_times_in_seconds():
 
 
 if __name__ == "__main__":
-    try:
-        main(globals())
-    finally:
-        if stand is not None:
-            stand.stop()
+    main(globals(), setup)
