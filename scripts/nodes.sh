@@ -149,16 +149,25 @@ write_nodes_policy() {
 	mv "$tmp" "$NODES_POLICY"
 }
 
-# HAProxy on 127.0.0.1:$PORT in front of nodes 1..N, as Debian's haproxy user
-start_haproxy() {
-	local n=$1 i max servers=()
-	for i in $(seq 1 "$n"); do servers+=("node$i=127.0.0.1:$((BASE_PORT + i))"); done
+# $RUNDIR/haproxy.cfg for nodes 1..N, checked by haproxy -c: timeout
+# server a minute above the nodes' policy's [time] max
+render_haproxy() {
+	local i max servers=()
+	for i in $(seq 1 "$NODES"); do servers+=("node$i=127.0.0.1:$((BASE_PORT + i))"); done
 	max=$(seconds "$(policy_value time max "$NODES_POLICY")")
 	haproxy_config "127.0.0.1:$BASE_PORT" "$((max + 60))s" haproxy "${servers[@]}" \
-		>"$BASE_RUNDIR/haproxy.cfg"
-	"$HAPROXY" -c -q -f "$BASE_RUNDIR/haproxy.cfg" || die "haproxy refused $BASE_RUNDIR/haproxy.cfg"
+		>"$BASE_RUNDIR/haproxy.cfg.tmp"
+	"$HAPROXY" -c -q -f "$BASE_RUNDIR/haproxy.cfg.tmp" \
+		|| die "haproxy refused $BASE_RUNDIR/haproxy.cfg.tmp"
+	mv "$BASE_RUNDIR/haproxy.cfg.tmp" "$BASE_RUNDIR/haproxy.cfg"
+}
+
+# HAProxy on 127.0.0.1:$PORT in front of nodes 1..N, as Debian's haproxy
+# user (its master process, -W, stays root to reload on SIGUSR2)
+start_haproxy() {
+	render_haproxy
 	if ! ( RUNDIR=$BASE_RUNDIR; running haproxy ); then
-		start_bg haproxy "$BASE_LOGDIR/haproxy.log" "$HAPROXY" -db -f "$BASE_RUNDIR/haproxy.cfg"
+		start_bg haproxy "$BASE_LOGDIR/haproxy.log" "$HAPROXY" -W -db -f "$BASE_RUNDIR/haproxy.cfg"
 	fi
 	for _ in $(seq 1 100); do
 		curl -fsS "http://127.0.0.1:$BASE_PORT/v1/health" >/dev/null 2>&1 && return 0
@@ -179,7 +188,7 @@ nodes_up() {
 		( node_env "$i"; start_daemons ) || die "node$i did not start (its logs: $BASE_LOGDIR/node$i)"
 		say "node$i: http://127.0.0.1:$((BASE_PORT + i))/v1 (instance $BASE_INSTANCE-node$i)"
 	done
-	start_haproxy "$n"
+	start_haproxy
 }
 
 nodes_down() {
@@ -188,6 +197,24 @@ nodes_down() {
 	for i in $(seq 1 "$n"); do ( node_env "$i"; stop_daemons ); done
 	( RUNDIR=$BASE_RUNDIR; stop_one s3rver 50 )
 	rm -f "$BASE_RUNDIR/nodes"
+}
+
+# ./codeward policy apply with N nodes up: $NODES_POLICY made again from
+# the deployed policy, then reloaded in each node (daemons.sh's policy_apply;
+# a change of [store] still takes a restart, as on one appliance)
+nodes_policy_apply() {
+	local i
+	[ -x "$REL"/policy/codeward-policy ] || build_code
+	S3_ENDPOINT=http://127.0.0.1:$((BASE_PORT + NODES + 1))
+	write_nodes_policy
+	for i in $(seq 1 "$NODES"); do
+		( node_env "$i"; policy_apply ) || die "policy apply: node$i (its logs: $BASE_LOGDIR/node$i)"
+	done
+	# [time] max may have moved: HAProxy's timeouts with it, its
+	# connections kept (a reload, not a restart)
+	render_haproxy
+	( RUNDIR=$BASE_RUNDIR; running haproxy ) && kill -USR2 "$(cat "$BASE_RUNDIR/haproxy.pid")"
+	say "policy apply: HAProxy reloaded"
 }
 
 nodes_status() {
