@@ -225,7 +225,11 @@ def test_b_the_stores_faults_are_clear_and_leave_nothing():
         # an output that cannot be stored: 503, and nothing of it visible
         st, j = c.request("POST", "/v1/exec", {"lang": "py", "user_id": USER,
                                                  "code": "open('/mnt/data/o.txt','w').write('o')"})
-        check(st == 503 and j.get("error") == "store_unavailable", "exec output: %s %r" % (st, j))
+        # a run's answer may be committed to 200 before its outputs are
+        # stored: the failure then comes inside it (e2e/test_late_failure.py)
+        check((st == 503 or (st == 200 and j.get("status") == 503)) and
+              j.get("error") == "store_unavailable" and "unreachable" in j.get("message", ""),
+              "exec output: %s %r" % (st, j))
         proxy.mode = "pass"
         check(sorted(bucket().objects()) == before, "an output half-stored")
         r = download(c, ref)
