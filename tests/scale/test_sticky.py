@@ -1,12 +1,14 @@
 """What a node holds in memory is reached through HAProxy (issue 19), three
-nodes on one S3 bucket, real engine: a stateful session's later calls reach
-the node that holds it (its files and its live state kept); a programmatic
-run's continuation reaches the node that runs it (its token names it), and
-a cancel the node that started the run (the request id it carries). Each
-is tried with several keys: round robin would send most of them elsewhere
-(a session 'new' again, a token or request id unknown: 404). Without
-Docker, s3rver or haproxy this fails."""
-from cwtest import check, main
+nodes on one S3 bucket, real engine: a stateful session's later calls
+reach the node that holds it (its files kept, under isolation jail its
+live interpreter too); a programmatic run's continuation reaches the node
+that runs it (its token names it), and a cancel the node that started the
+run (the request id it carries); the programmatic runs always under
+isolation jail, which they need. Each is tried with several keys: round
+robin would send most of them elsewhere (a session 'new' again, a token
+or request id unknown: 404). Without Docker, s3rver or haproxy this
+fails."""
+from cwtest import check, isolation_default, main
 from scalelib import LIGHT, Shared
 
 STATEFUL = {"X-CodeAPI-Expected-Profile": "stateful"}
@@ -14,7 +16,18 @@ PTC = "/v1/exec/programmatic"
 TOOLS = [{"name": "add", "description": "add",
           "parameters": {"type": "object", "properties": {"a": {"type": "number"},
                                                           "b": {"type": "number"}}}}]
-setup = Shared(3, LIGHT + [("concurrency", "sessions", "8")])
+POLICY = LIGHT + [("concurrency", "sessions", "8")]
+# programmatic tool calling needs isolation jail; sessions hold under both
+# (under jail with their live interpreter)
+ISOLATION = isolation_default()
+ptc_setup = Shared(3, POLICY, isolation="jail")
+setup = ptc_setup if ISOLATION == "jail" else Shared(3, POLICY, isolation=ISOLATION)
+
+
+class Both:
+    def stop(self, check_leftovers=False):
+        for s in {id(x): x for x in (setup, ptc_setup)}.values():
+            s.stop(check_leftovers)
 
 
 def call(c, hint, code):
@@ -30,14 +43,15 @@ def test_session_second_call_same_node():
         hint = "conv-%d" % k
         j1 = call(c, hint, "x = %d\nopen('/mnt/data/s.txt', 'w').write('kept %d')" % (k, k))
         check(j1["runtime_status"] == "new", "%s first call: %r" % (hint, j1))
-        j2 = call(c, hint, "print(x, open('/mnt/data/s.txt').read())")
+        j2 = call(c, hint, "print(globals().get('x'), open('/mnt/data/s.txt').read())")
         check(j2["runtime_status"] == "reused" and
               j2["runtime_session_id"] == j1["runtime_session_id"], "%s second call: %r" % (hint, j2))
-        check(j2["stdout"] == "%d kept %d\n" % (k, k), "%s state: %r" % (hint, j2["stdout"]))
+        live = k if ISOLATION == "jail" else None
+        check(j2["stdout"] == "%s kept %d\n" % (live, k), "%s state: %r" % (hint, j2["stdout"]))
 
 
 def test_programmatic_round_trip():
-    c = setup()
+    c = ptc_setup()
     for k in range(4):
         h = {"X-LibreChat-Code-Request-ID": "req-trip-%d" % k}
         st, j = c.front.request("POST", PTC, {"code": "v = await add(a=%d, b=1)\nprint('got', v)" % k,
@@ -54,7 +68,7 @@ def test_programmatic_round_trip():
 
 
 def test_programmatic_cancel():
-    c = setup()
+    c = ptc_setup()
     for k in range(4):
         rid = "req-cancel-%d" % k
         st, j = c.front.request("POST", PTC, {"code": "await add(a=1, b=1)\nprint('never')",
@@ -70,4 +84,4 @@ def test_programmatic_cancel():
 
 
 if __name__ == "__main__":
-    main(globals(), setup)
+    main(globals(), Both())
