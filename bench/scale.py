@@ -126,7 +126,8 @@ def store(n, kb):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("-b", type=int, default=40, help="back-to-back runs from 1 client; half of it from each of 4")
+    ap.add_argument("-b", type=int, default=40,
+                    help="back-to-back runs from 1 client; half of it from each of 4")
     ap.add_argument("-n", type=int, default=20, help="uploads and downloads per store backend")
     ap.add_argument("-s", type=int, default=256, help="the file's size in KB")
     ap.add_argument("--nodes", default="1,2,3")
