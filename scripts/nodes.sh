@@ -68,19 +68,21 @@ seconds() {
 	esac
 }
 
-# haproxy_config LISTEN TIMEOUT USER NAME=HOST:PORT...: scripts/haproxy.cfg.in
-# rendered on stdout (a line naming @NAME@ once per node; the @USER@ lines
-# left out when USER is empty). The tests render theirs with it too.
+# haproxy_config LISTEN TIMEOUT MAXCONN USER NAME=HOST:PORT...:
+# scripts/haproxy.cfg.in rendered on stdout (a line naming @NAME@ once per
+# node; the @USER@ lines left out when USER is empty). The tests render
+# theirs with it too.
 haproxy_config() {
-	local listen=$1 timeout=$2 user=$3
-	shift 3
-	awk -v listen="$listen" -v timeout="$timeout" -v user="$user" -v nodes="$*" '
+	local listen=$1 timeout=$2 maxconn=$3 user=$4
+	shift 4
+	awk -v listen="$listen" -v timeout="$timeout" -v maxconn="$maxconn" -v user="$user" \
+		-v nodes="$*" '
 		BEGIN {
 			n = split(nodes, nd, " ")
 			print "# scripts/haproxy.cfg.in, rendered by scripts/nodes.sh"
 		}
 		/^#/ { next }
-		{ gsub(/@LISTEN@/, listen); gsub(/@TIMEOUT@/, timeout) }
+		{ gsub(/@LISTEN@/, listen); gsub(/@TIMEOUT@/, timeout); gsub(/@MAXCONN@/, maxconn) }
 		/@USER@/ { if (user == "") next; gsub(/@USER@/, user) }
 		/@NAME@/ {
 			for (i = 1; i <= n; i++) {
@@ -137,14 +139,24 @@ start_s3rver() {
 	S3_ENDPOINT=http://127.0.0.1:$port
 }
 
-# $NODES_POLICY: the deployed policy with [store] on s3rver
+# $NODES_POLICY: the deployed policy with [store] on s3rver, and HAProxy's
+# address among the trusted proxies (every request comes from it: failed
+# credentials are counted per client, by its X-Forwarded-For)
 write_nodes_policy() {
-	local tmp
+	local tmp proxies
+	proxies=$(awk '{ sub(/#.*/, "") } /^[ \t]*\[/ { gsub(/[ \t]/, ""); a = ($0 == "[auth]"); next }
+		a && $1 == "trusted-proxies" { $1 = ""; sub(/^ /, ""); print; exit }' "$POLICY")
+	case " ${proxies:-none} " in
+		" none ") proxies=127.0.0.1 ;;
+		*" 127.0.0.1 "*) ;;
+		*) proxies="$proxies 127.0.0.1" ;;
+	esac
 	tmp=$(mktemp "$NODES_POLICY.XXXXXX")
 	cp "$POLICY" "$tmp"
 	"$REL"/policy/codeward-policy set store backend s3 store endpoint "$S3_ENDPOINT" \
-		store bucket "$S3_BUCKET" store region us-east-1 store credentials "$S3_CREDS" "$tmp" \
-		|| { rm -f "$tmp"; die "cannot set [store] in the nodes' policy"; }
+		store bucket "$S3_BUCKET" store region us-east-1 store credentials "$S3_CREDS" \
+		auth trusted-proxies "$proxies" "$tmp" \
+		|| { rm -f "$tmp"; die "cannot set [store] and [auth] trusted-proxies in the nodes' policy"; }
 	chmod 0644 "$tmp"
 	mv "$tmp" "$NODES_POLICY"
 }
@@ -155,7 +167,8 @@ render_haproxy() {
 	local i max servers=()
 	for i in $(seq 1 "$NODES"); do servers+=("node$i=127.0.0.1:$((BASE_PORT + i))"); done
 	max=$(seconds "$(policy_value time max "$NODES_POLICY")")
-	haproxy_config "127.0.0.1:$BASE_PORT" "$((max + 60))s" haproxy "${servers[@]}" \
+	haproxy_config "127.0.0.1:$BASE_PORT" "$((max + 60))s" \
+		"$(policy_value concurrency connections-per-address "$NODES_POLICY")" haproxy "${servers[@]}" \
 		>"$BASE_RUNDIR/haproxy.cfg.tmp"
 	"$HAPROXY" -c -q -f "$BASE_RUNDIR/haproxy.cfg.tmp" \
 		|| die "haproxy refused $BASE_RUNDIR/haproxy.cfg.tmp"

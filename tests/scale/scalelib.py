@@ -43,6 +43,8 @@ class Node(Appliance):
     under s3 the cluster's s3rver"""
 
     def __init__(self, node, key, overrides, s3=None, **kw):
+        # HAProxy's address trusted, as scripts/nodes.sh's nodes.policy has it
+        overrides = [("auth", "trusted-proxies", "127.0.0.1")] + list(overrides)
         super().__init__(overrides, name="scale-" + node, supervised=True, node=node,
                          store="s3" if s3 else "local", s3=s3, **kw)
         self.key = key
@@ -138,10 +140,11 @@ class Cluster:
 
     def config(self):
         with open(self.nodes[0].policy_path) as f:
-            tmax = policy_get(f.read(), "time", "max") or "2m"
-        timeout = "%ds" % (int(nodes_sh("seconds", tmax)) + 60)
+            text = f.read()
+        timeout = "%ds" % (int(nodes_sh("seconds", policy_get(text, "time", "max"))) + 60)
         servers = ["%s=127.0.0.1:%d" % (n.node, n.port) for n in self.nodes]
-        return nodes_sh("haproxy_config", "127.0.0.1:%d" % self.port, timeout, "", *servers)
+        return nodes_sh("haproxy_config", "127.0.0.1:%d" % self.port, timeout,
+                        policy_get(text, "concurrency", "connections-per-address"), "", *servers)
 
     def start_haproxy(self):
         cfg = os.path.join(self.dir, "haproxy.cfg")

@@ -34,7 +34,7 @@ class H(http.server.BaseHTTPRequestHandler):
             time.sleep(3)
         self.reply()
     def reply(self):
-        b = name.encode()
+        b = (self.headers.get("X-Forwarded-For", "-") if self.path == "/xff" else name).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(b)))
         self.end_headers()
@@ -56,7 +56,7 @@ class Stand:
         self.port = free_port()
         cfg = os.path.join(self.dir, "haproxy.cfg")
         with open(cfg, "w") as f:
-            f.write(nodes_sh("haproxy_config", "127.0.0.1:%d" % self.port, "60s", "",
+            f.write(nodes_sh("haproxy_config", "127.0.0.1:%d" % self.port, "60s", "64", "",
                              *["%s=127.0.0.1:%d" % kv for kv in self.ports.items()]))
         self.log = open(os.path.join(self.dir, "haproxy.log"), "wb+")
         self.hap = subprocess.Popen([HAPROXY, "-db", "-f", cfg], stdout=self.log,
@@ -175,6 +175,12 @@ def test_z_dead_node():
     # and the run was not sent again: node3 had it, no one else
     slow = [line for line in open(s.log.name).read().splitlines() if '"POST /slow' in line]
     check(len(slow) == 1 and "nodes/node3 " in slow[0], "the run: %r" % slow)
+
+
+def test_forwarded_for_is_the_balancers_own():
+    s = setup()
+    st, got = s.post("/xff", {}, {"X-Forwarded-For": "203.0.113.9"})
+    check(st == 200 and got == "127.0.0.1", "X-Forwarded-For: %s %r" % (st, got))
 
 
 def test_policy_times_in_seconds():
