@@ -54,6 +54,21 @@ IMAGE_PROFILE = "/usr/local/share/codeward/seccomp-worker.json"
 RUNSC_CAPS = "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP"
 
 
+def http_json(port, method, path, body=None, headers=None, timeout=120):
+    """one request to 127.0.0.1:port, a JSON body if any: status, raw answer"""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    h = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        h["Content-Type"] = "application/json"
+    c.request(method, path, body=data, headers=h)
+    r = c.getresponse()
+    raw = r.read()
+    c.close()
+    return r.status, raw
+
+
 class Stack:
     def __init__(self):
         require_docker()
@@ -104,17 +119,9 @@ class Stack:
         raise Fail("no %s container in project %s" % (service, self.project))
 
     def request(self, method, path, body=None, auth=True):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        h = {"X-API-Key": self.key} if auth else {}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            h["Content-Type"] = "application/json"
-        c.request(method, path, body=data, headers=h)
-        r = c.getresponse()
-        raw = r.read()
-        c.close()
-        return r.status, (json.loads(raw) if raw and raw[:1] in b"{[" else raw)
+        st, raw = http_json(self.port, method, path, body,
+                            {"X-API-Key": self.key} if auth else {})
+        return st, (json.loads(raw) if raw and raw[:1] in b"{[" else raw)
 
     def healthy(self):
         try:
@@ -338,6 +345,204 @@ def test_every_compose_file_validates():
                         "-f", os.path.join(SOURCE, "compose", "compose.yaml"), "-f", bad, "config", "-q"],
                        env=s.env, capture_output=True, text=True, timeout=60)
     check(r.returncode != 0, "docker-compose accepted a wrong file")
+
+
+HAPROXY = "/usr/sbin/haproxy"
+HAPROXY_CFG = os.path.join(SOURCE, "compose", "haproxy.cfg")
+
+
+class FakeNodes:
+    """Three HTTP servers standing in for node1..node3: each answers its
+    name, counts what it was sent, and can be made unhealthy or to drop a
+    request unanswered (as a node killed mid-run does)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        self.seen = {}
+        self.down = set()
+        self.drop = set()
+        self.servers = {}
+        nodes = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def answer(self):
+                name = self.server.node
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                if self.path == "/v1/health":
+                    st = 503 if name in nodes.down else 200
+                else:
+                    nodes.seen.setdefault(name, []).append((self.command, self.path, body))
+                    if name in nodes.drop:
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
+                    st = 200
+                out = json.dumps({"node": name}).encode()
+                self.send_response(st)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+            do_GET = do_POST = answer
+
+        for name in ("node1", "node2", "node3"):
+            srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+            srv.node = name
+            srv.daemon_threads = True
+            srv.handle_error = lambda *a: None    # a health check cut short
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
+            self.servers[name] = srv
+
+    def port(self, name):
+        return self.servers[name].server_address[1]
+
+    def close(self):
+        for srv in self.servers.values():
+            srv.shutdown()
+            srv.server_close()
+
+
+def haproxy_for(nodes, port, d):
+    """compose/haproxy.cfg as it is, but for its listener and its three
+    servers' addresses (the compose network's names are not on this host)"""
+    text = open(HAPROXY_CFG).read()
+    check("\tbind :8000\n" in text, "haproxy.cfg: no bind :8000")
+    text = text.replace("\tbind :8000\n", "\tbind 127.0.0.1:%d\n" % port)
+    for name in ("node1", "node2", "node3"):
+        line = "\tserver %s %s:8000\n" % (name, name)
+        check(line in text, "haproxy.cfg: no %r" % line)
+        text = text.replace(line, "\tserver %s 127.0.0.1:%d\n" % (name, nodes.port(name)))
+    cfg = os.path.join(d, "haproxy.cfg")
+    with open(cfg, "w") as f:
+        f.write(text)
+    return cfg
+
+
+def test_haproxy_cfg_checks():
+    """haproxy -c says compose/haproxy.cfg is valid (the nodes' names do not
+    resolve here: a warning, the servers start without an address), and
+    refuses a broken one: the check can fail."""
+    r = subprocess.run([HAPROXY, "-c", "-f", HAPROXY_CFG], capture_output=True, text=True,
+                       timeout=60)
+    check(r.returncode == 0 and "Configuration file is valid" in r.stdout,
+          "haproxy -c: %d %s%s" % (r.returncode, r.stdout, r.stderr))
+    alerts = [l for l in r.stderr.splitlines() if "ALERT" in l or
+              ("WARNING" in l and "could not resolve address" not in l)]
+    check(not alerts, "haproxy -c: %r" % alerts)
+    d = tempfile.mkdtemp(prefix="cw-haproxy-")
+    try:
+        bad = os.path.join(d, "bad.cfg")
+        with open(bad, "w") as f:
+            f.write(open(HAPROXY_CFG).read().replace("balance hash var(txn.key)",
+                                                     "balance hash var(txn.key"))
+        r = subprocess.run([HAPROXY, "-c", "-f", bad], capture_output=True, text=True, timeout=60)
+        check(r.returncode != 0, "haproxy -c accepted a broken file")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_haproxy_routes_by_what_requests_carry():
+    """compose/haproxy.cfg run on this host in front of three fake nodes: a
+    session hint, a programmatic start's request id and its cancel's,
+    a workspace, each always reach one node; a continuation reaches the
+    node its token names; the rest is spread; a node marked down is
+    skipped and moves no other key; a POST a node drops is answered 502
+    by the balancer and never sent again."""
+    nodes = FakeNodes()
+    d = tempfile.mkdtemp(prefix="cw-haproxy-")
+    port = free_port()
+    proc = subprocess.Popen([HAPROXY, "-db", "-f", haproxy_for(nodes, port, d)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        def send(method, path, body=None, headers=None):
+            st, out = http_json(port, method, path, body, headers, timeout=30)
+            return st, (json.loads(out)["node"] if st == 200 else out)
+
+        def all_up():
+            try:
+                return send("GET", "/v1/health")[0] == 200 and len(
+                    {send("GET", "/v1/files/s%d" % i)[1] for i in range(6)}) == 3
+            except OSError:
+                return False
+        wait_for("haproxy with three healthy nodes", all_up, 30)
+
+        def token(node, rid=None):
+            j = {"execution_id": "%s-%s" % (node, rid or secrets.token_hex(16)), "ts": 1}
+            return base64.b64encode(json.dumps(j).encode()).decode()
+
+        def hinted(hint):
+            return send("POST", "/v1/exec", {"lang": "py", "code": "x" * 70000,
+                                              "runtime_session_hint": hint})[1]
+        hints = {"hint-%d" % i: hinted("hint-%d" % i) for i in range(24)}
+        check(len(set(hints.values())) >= 2, "24 hints all on one node: %r" % hints)
+        for h, n in hints.items():
+            check(hinted(h) == n, "hint %s moved" % h)
+        # a programmatic start and its cancel meet, whatever else they carry
+        for i in range(12):
+            rid = "req-%d" % i
+            st, n = send("POST", "/v1/exec/programmatic", {"code": "1", "tools": []},
+                         {"X-LibreChat-Code-Request-ID": rid,
+                          "X-LibreChat-Code-Workspace-ID": "ws-%d" % (i % 2)})
+            check(st == 200, "start %s: %s" % (rid, st))
+            for _ in range(2):
+                check(send("POST", "/v1/exec/programmatic/cancel", {"request_id": rid})[1] == n,
+                      "the cancel of %s went elsewhere than its start (%s)" % (rid, n))
+        for ws in ("ws-a", "ws-b", "ws-c"):
+            ns = {send("POST", "/v1/exec/programmatic", {"code": "1"},
+                       {"X-LibreChat-Code-Workspace-ID": ws})[1] for _ in range(4)}
+            check(len(ns) == 1, "workspace %s on %r" % (ws, ns))
+        # a continuation: the node in its token, whatever the other keys say
+        for node in ("node1", "node2", "node3", "node2", "node3", "node1"):
+            body = {"continuation_token": token(node), "tool_results": [{"x": "y" * 50000}]}
+            check(send("POST", "/v1/exec/programmatic", body,
+                       {"X-LibreChat-Code-Request-ID": "req-0"})[1] == node,
+                  "continuation for %s" % node)
+        # what carries nothing is spread
+        spread = {send("GET", "/v1/download/s%d/f" % i)[1] for i in range(9)}
+        check(len(spread) == 3, "downloads on %r" % spread)
+
+        # node2 unhealthy: skipped, its keys move, no other key does
+        nodes.down.add("node2")
+        wait_for("node2 marked down", lambda: all(
+            send("GET", "/v1/files/x%d" % i)[1] != "node2" for i in range(6)), 30)
+        for h, n in hints.items():
+            now = hinted(h)
+            check(now != "node2" and (n == "node2" or now == n),
+                  "hint %s: %s before, %s with node2 down" % (h, n, now))
+        check(send("POST", "/v1/exec/programmatic", {"continuation_token": token("node2")},
+                   {})[1] != "node2", "a continuation for a down node")
+        nodes.down.clear()
+        wait_for("node2 back", lambda: hinted([h for h, n in hints.items()
+                                               if n == "node2"][0]) == "node2", 30)
+
+        # a node that drops a run unanswered: 502 from the balancer, sent once
+        nodes.drop.add("node3")
+        h3 = [h for h, n in hints.items() if n == "node3"][0]
+        before = len(nodes.seen.get("node3", []))
+        st, out = send("POST", "/v1/exec", {"lang": "py", "code": "1",
+                                             "runtime_session_hint": h3})
+        check(st == 502, "a dropped run answered %s %r" % (st, out))
+        time.sleep(1)
+        check(len(nodes.seen["node3"]) == before + 1 and
+              sum(1 for n, reqs in nodes.seen.items() for r in reqs[-1:]
+                  if n != "node3" and b'"%s"' % h3.encode() in r[2]) == 0,
+              "the dropped POST was sent again: %r" % [(n, len(v)) for n, v in nodes.seen.items()])
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        nodes.close()
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def b64u(b):
