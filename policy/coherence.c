@@ -109,11 +109,28 @@ frontd_fds(struct parser *ps)
 	    CW_FRONTD_FDS_PER_RUN, CW_FRONTD_FDS_BASE);
 }
 
+/* [store] backend s3 needs where the store is and its credentials */
+static int
+store_s3(struct parser *ps)
+{
+	static const char *const keys[] = { "backend", "endpoint", "credentials",
+	    NULL };
+	const struct policy *p = ps->p;
+
+	if (p->store_backend != STORE_S3 ||
+	    (p->s3_endpoint[0] != '\0' && p->s3_credentials[0] != '\0'))
+		return 0;
+	ps->line = blame(ps, keys);
+	return parser_fail(ps, "[store] backend s3 needs an endpoint and a "
+	    "credentials file (the secret is never in the policy)");
+}
+
 int
 parser_coherent(struct parser *ps)
 {
 	/* frontd's first: with today's numbers privd's budget is the tighter */
-	static int (*const rules[])(struct parser *) = { frontd_fds, privd_fds };
+	static int (*const rules[])(struct parser *) = { frontd_fds, privd_fds,
+	    store_s3 };
 	size_t i;
 
 	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)

@@ -195,5 +195,9 @@ policy_format(const struct policy *p, char *buf, size_t len)
 	emit(&o, "workspace-files %u\n", p->ws_files);
 	emit(&o, "workspace-size  %s\n", policy_fmt_size(a, sizeof(a), p->ws_size));
 	emit(&o, "workspace-lifetime %s\n", policy_fmt_ms(a, sizeof(a), (uint64_t)p->ws_lifetime_s * 1000));
+	emit(&o, "\n[store]\nbackend         %s\n", p->store_backend == STORE_S3 ? "s3" : "local");
+	emit(&o, "endpoint        %s\n", p->s3_endpoint[0] ? p->s3_endpoint : "none");
+	emit(&o, "bucket          %s\nregion          %s\n", p->s3_bucket, p->s3_region);
+	emit(&o, "credentials     %s\n", p->s3_credentials[0] ? p->s3_credentials : "none");
 	return o.overflow ? -1 : 0;
 }

@@ -65,7 +65,7 @@ const char *const parser_sections[SEC_COUNT] = {
 	[SEC_SANDBOX] = "sandbox", [SEC_TIME] = "time", [SEC_OUTPUT] = "output",
 	[SEC_FILES] = "files", [SEC_CONCURRENCY] = "concurrency",
 	[SEC_AUTH] = "auth", [SEC_METRICS] = "metrics",
-	[SEC_PROGRAMMATIC] = "programmatic",
+	[SEC_PROGRAMMATIC] = "programmatic", [SEC_STORE] = "store",
 };
 
 #define OFF(f) offsetof(struct policy, f)
@@ -135,6 +135,11 @@ const struct key parser_keys[] = {
 	{ SEC_PROGRAMMATIC, "workspace-size", V_SIZE, OFF(ws_size), 1ULL << 20, POLICY_WS_SIZE_CEIL, NULL },
 	{ SEC_PROGRAMMATIC, "workspace-lifetime", V_SECONDS, OFF(ws_lifetime_s),
 	    POLICY_LIFETIME_FLOOR_S, POLICY_LIFETIME_CEIL_S, NULL },
+	{ SEC_STORE, "backend", V_STORE, OFF(store_backend), 0, 0, NULL },
+	{ SEC_STORE, "endpoint", V_ENDPOINT, OFF(s3_endpoint), 0, 0, NULL },
+	{ SEC_STORE, "bucket", V_WORD, OFF(s3_bucket), 0, 0, NULL },
+	{ SEC_STORE, "region", V_WORD, OFF(s3_region), 0, 0, NULL },
+	{ SEC_STORE, "credentials", V_PATH_NONE, OFF(s3_credentials), 0, 0, NULL },
 };
 _Static_assert(sizeof(parser_keys) / sizeof(parser_keys[0]) == PARSER_NKEYS,
     "PARSER_NKEYS counts the key table");
@@ -195,4 +200,7 @@ parser_defaults(struct policy *p)
 	p->ws_files = 48;
 	p->ws_size = 256ULL << 20;
 	p->ws_lifetime_s = 7U * 24U * 3600U;
+	p->store_backend = STORE_LOCAL;
+	snprintf(p->s3_bucket, sizeof(p->s3_bucket), "codeward");
+	snprintf(p->s3_region, sizeof(p->s3_region), "us-east-1");
 }

@@ -29,7 +29,7 @@ _Static_assert(WORDS_MAX >= POLICY_PROXIES_MAX + 1, "trusted-proxies fit a line"
 enum section {
 	SEC_NONE, SEC_IMAGES, SEC_LANGUAGE, SEC_SANDBOX, SEC_TIME, SEC_OUTPUT,
 	SEC_FILES, SEC_CONCURRENCY, SEC_AUTH, SEC_METRICS, SEC_PROGRAMMATIC,
-	SEC_COUNT
+	SEC_STORE, SEC_COUNT
 };
 
 enum vtype {
@@ -48,6 +48,8 @@ enum vtype {
 	V_METRICS_AUTH,	/* api or none */
 	V_PROXIES,	/* none, or addresses and networks */
 	V_JAIL_CAPS,	/* none, or exactly POLICY_JAIL_RUNSC_CAPS */
+	V_STORE,	/* local or s3 */
+	V_ENDPOINT,	/* none, or http[s]://host[:port] */
 };
 
 struct key {
@@ -59,7 +61,7 @@ struct key {
 	const char	*why_min;	/* said when a value is below min */
 };
 
-#define PARSER_NKEYS	58
+#define PARSER_NKEYS	63
 extern const struct key		parser_keys[PARSER_NKEYS];
 extern const char *const	parser_sections[SEC_COUNT];
 

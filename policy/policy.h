@@ -16,6 +16,7 @@
 #define POLICY_ARGV_MAX		8	/* runner argv words */
 #define POLICY_WORD_MAX		128
 #define POLICY_PATH_MAX		256
+#define POLICY_ENDPOINT_MAX	256	/* [store] endpoint: http[s]://host[:port] */
 #define POLICY_NETWORK_MAX	64
 #define POLICY_GPU_IDS_MAX	8
 #define POLICY_LISTEN_MAX	64	/* ADDR:PORT or [ADDR6]:PORT */
@@ -38,6 +39,7 @@ enum policy_runtime { RUNTIME_RUNC, RUNTIME_RUNSC };
 enum policy_isolation { ISOLATION_CONTAINER, ISOLATION_JAIL };
 /* how a run's input files reach a worker (isolation jail under runc) */
 enum policy_inputs { INPUTS_STREAM, INPUTS_INBOX };
+enum policy_store { STORE_LOCAL, STORE_S3 };
 /* where GET /metrics is served */
 enum policy_metrics { METRICS_API, METRICS_LISTEN, METRICS_OFF };
 enum policy_auth {
@@ -151,6 +153,13 @@ struct policy {
 	uint32_t		ws_files;	/* files one attached workspace keeps */
 	uint64_t		ws_size;	/* bytes one attached workspace keeps */
 	uint32_t		ws_lifetime_s;	/* a workspace file kept since written */
+
+	/* [store] */
+	enum policy_store	store_backend;
+	char			s3_endpoint[POLICY_ENDPOINT_MAX];	/* "" = none */
+	char			s3_bucket[POLICY_NAME_MAX];
+	char			s3_region[POLICY_NAME_MAX];
+	char			s3_credentials[POLICY_PATH_MAX];	/* "" = none */
 
 	/*
 	 * Who it is: "sha256:<64 hex>" of the file's bytes, set by the loader

@@ -5,7 +5,8 @@
  * server is started once with [concurrency]'s connections,
  * connections-per-address and header-timeout. So a policy whose [auth],
  * [metrics] or those three keys differ (or [sandbox]'s isolation and
- * jail-seccomp: sockproxy reads the workers' profile once, at start) from the one in force is refused by
+ * jail-seccomp: sockproxy reads the workers' profile once, at start; or
+ * [store]: privd starts the store's client once) from the one in force is refused by
  * every daemon alike (the old one stays in force everywhere) and takes a
  * restart. Pure: no I/O.
  */
@@ -39,6 +40,12 @@ policy_reload_ok(const struct policy *old, const struct policy *new,
 	else if (old->isolation != new->isolation ||
 	    strcmp(old->jail_seccomp, new->jail_seccomp) != 0)
 		section = "[sandbox] isolation or jail-seccomp";
+	else if (old->store_backend != new->store_backend ||
+	    strcmp(old->s3_endpoint, new->s3_endpoint) != 0 ||
+	    strcmp(old->s3_bucket, new->s3_bucket) != 0 ||
+	    strcmp(old->s3_region, new->s3_region) != 0 ||
+	    strcmp(old->s3_credentials, new->s3_credentials) != 0)
+		section = "[store]";
 	if (section == NULL)
 		return 0;
 	snprintf(err, errlen, "%s: %s differs from the policy in force: "

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int
@@ -98,6 +99,48 @@ word_ok(const char *s, int allow_slash)
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * [store] endpoint: http://HOST[:PORT] or https://HOST[:PORT], HOST a DNS
+ * name or an address ([v6] in brackets), nothing after: no path, query,
+ * user or fragment (the bucket is the path: storeproxy writes it)
+ */
+static int
+endpoint_ok(const char *v)
+{
+	const char *h;
+	unsigned long port;
+	char *end;
+
+	if (strncmp(v, "http://", 7) == 0)
+		h = v + 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		h = v + 8;
+	else
+		return 0;
+	if (*h == '[') {
+		for (h++; *h && *h != ']'; h++)
+			if (!(is_digit(*h) || (*h >= 'a' && *h <= 'f') ||
+			    (*h >= 'A' && *h <= 'F') || *h == ':' || *h == '.'))
+				return 0;
+		if (*h++ != ']')
+			return 0;
+	} else {
+		const char *s = h;
+
+		for (; (*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
+		    is_digit(*h) || *h == '.' || *h == '-'; h++)
+			;
+		if (h == s)
+			return 0;
+	}
+	if (*h == '\0')
+		return 1;
+	if (*h != ':' || !is_digit(h[1]))
+		return 0;
+	port = strtoul(h + 1, &end, 10);
+	return *end == '\0' && port >= 1 && port <= 65535 && end - h <= 6;
 }
 
 static int
@@ -488,6 +531,23 @@ parser_set_value(struct parser *ps, const struct key *k, char **w, size_t nw)
 		if (!image_ref_ok(v))
 			return parser_fail(ps, "'%.80s' is not a digest (sha256:<64 hex>) or none", v);
 		return copy_str(ps, field, POLICY_REF_MAX, v);
+	case V_STORE:
+		if (strcmp(v, "local") == 0)
+			p->store_backend = STORE_LOCAL;
+		else if (strcmp(v, "s3") == 0)
+			p->store_backend = STORE_S3;
+		else
+			return parser_fail(ps, "backend '%.40s': local, or s3", v);
+		return 0;
+	case V_ENDPOINT:
+		if (strcmp(v, "none") == 0) {
+			field[0] = '\0';
+			return 0;
+		}
+		if (!endpoint_ok(v))
+			return parser_fail(ps, "endpoint '%.80s': http://HOST[:PORT] or "
+			    "https://HOST[:PORT], nothing after", v);
+		return copy_str(ps, field, POLICY_ENDPOINT_MAX, v);
 	case V_PATH_NONE:
 		if (strcmp(v, "none") == 0) {
 			field[0] = '\0';

@@ -50,19 +50,6 @@ struct req {
 	struct s3_hdrs		 h;
 };
 
-const char *
-s3_status_name(enum s3_status st)
-{
-	static const char *names[] = {
-		"ok", "unreachable", "auth refused", "not found",
-		"server error", "bad answer", "local error",
-	};
-
-	if ((unsigned int)st > S3_STATUS_LAST)
-		return "?";
-	return names[st];
-}
-
 static enum s3_status
 set_err(struct s3_error *err, enum s3_status st, long http,
     const char *fmt, ...) CW_S3_PRINTF(4, 5);

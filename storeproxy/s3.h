@@ -78,6 +78,9 @@ struct s3_error {
 struct s3;
 
 const char	*s3_status_name(enum s3_status st);
+/* s: min..max bytes of [a-z0-9], [A-Z] too with upper, and extra's */
+int		 s3_in_class(const char *s, size_t min, size_t max,
+		    const char *extra, int upper);
 int		 s3_key_ok(const char *key);
 int		 s3_meta_ok(const struct s3_meta *m);
 int		 s3_conf_ok(const struct s3_conf *c, const char **why);

@@ -19,56 +19,6 @@
 
 #include "s3int.h"
 
-static int
-in_class(const char *s, size_t min, size_t max, const char *extra, int upper)
-{
-	size_t n = strnlen(s, max + 1);
-
-	if (n < min || n > max)
-		return 0;
-	for (; *s != '\0'; s++) {
-		char c = *s;
-
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    (upper && c >= 'A' && c <= 'Z') ||
-		    (extra != NULL && strchr(extra, c) != NULL))
-			continue;
-		return 0;
-	}
-	return 1;
-}
-
-int
-s3_key_ok(const char *key)
-{
-	if (!in_class(key, 1, S3_KEY_MAX - 1, "_-/", 1))
-		return 0;
-	/* no empty component: no leading, trailing or doubled '/' */
-	return key[0] != '/' && key[strlen(key) - 1] != '/' &&
-	    strstr(key, "//") == NULL;
-}
-
-static int
-sha256_ok(const char *s)
-{
-	return strlen(s) == 64 && in_class(s, 64, 64, NULL, 0);
-}
-
-int
-s3_meta_ok(const struct s3_meta *m)
-{
-	size_t n = strnlen(m->name, sizeof(m->name));
-
-	return strnlen(m->owner, sizeof(m->owner)) < sizeof(m->owner) &&
-	    in_class(m->owner, 0, S3_OWNER_MAX - 1, "_.:@-", 1) &&
-	    n > 0 && n < sizeof(m->name) &&
-	    strnlen(m->kind, sizeof(m->kind)) < sizeof(m->kind) &&
-	    in_class(m->kind, 1, S3_KIND_MAX - 1, NULL, 0) &&
-	    strchr("0123456789", m->kind[0]) == NULL &&
-	    strnlen(m->sha256, sizeof(m->sha256)) < sizeof(m->sha256) &&
-	    sha256_ok(m->sha256) && m->created >= 0;
-}
-
 /* http[s]://host[:port], host a name or an IP literal; no path */
 static int
 split_endpoint(const char *ep, char *host, size_t hostlen, unsigned int *port)
@@ -110,7 +60,7 @@ split_endpoint(const char *ep, char *host, size_t hostlen, unsigned int *port)
 			return -1;
 		memcpy(host, p, n);
 		host[n] = '\0';
-		if (!in_class(host, 1, hostlen - 1, ".-", 1))
+		if (!s3_in_class(host, 1, hostlen - 1, ".-", 1))
 			return -1;
 	}
 	if (colon != NULL && *colon == ':') {
@@ -134,16 +84,16 @@ s3_conf_ok(const struct s3_conf *c, const char **why)
 	    split_endpoint(c->endpoint, host, sizeof(host), &port) != 0)
 		*why = "endpoint: http[s]://host[:port] expected";
 	else if (strnlen(c->bucket, sizeof(c->bucket)) >= sizeof(c->bucket) ||
-	    !in_class(c->bucket, 3, S3_BUCKET_MAX - 1, ".-", 0))
+	    !s3_in_class(c->bucket, 3, S3_BUCKET_MAX - 1, ".-", 0))
 		*why = "bucket: [a-z0-9.-]{3,63} expected";
 	else if (strnlen(c->region, sizeof(c->region)) >= sizeof(c->region) ||
-	    !in_class(c->region, 1, S3_REGION_MAX - 1, "-", 0))
+	    !s3_in_class(c->region, 1, S3_REGION_MAX - 1, "-", 0))
 		*why = "region: [a-z0-9-]{1,31} expected";
 	else if (strnlen(c->access_key_id, S3_SECRET_MAX) >= S3_SECRET_MAX ||
-	    !in_class(c->access_key_id, 1, S3_SECRET_MAX - 1, "_-", 1))
+	    !s3_in_class(c->access_key_id, 1, S3_SECRET_MAX - 1, "_-", 1))
 		*why = "access_key_id: [A-Za-z0-9_-]{1,127} expected";
 	else if (strnlen(c->secret_access_key, S3_SECRET_MAX) >= S3_SECRET_MAX ||
-	    !in_class(c->secret_access_key, 1, S3_SECRET_MAX - 1, "/+=_-", 1))
+	    !s3_in_class(c->secret_access_key, 1, S3_SECRET_MAX - 1, "/+=_-", 1))
 		*why = "secret_access_key: [A-Za-z0-9/+=_-]{1,127} expected";
 	else if (c->list_page < 1 || c->list_page > S3_LIST_PAGE_MAX)
 		*why = "list page: 1 to 1000 keys";

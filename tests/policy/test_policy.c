@@ -518,6 +518,62 @@ test_programmatic(void)
 	}
 }
 
+static void
+test_store(void)
+{
+	static const char text[] = PY
+	    "[store]\nbackend s3\nendpoint http://127.0.0.1:9000\nbucket cw-files\n"
+	    "region eu-west-3\ncredentials /etc/codeward/s3.credentials\n";
+	static const struct { const char *text, *err; } bad_store[] = {
+		{ "[store]\nbackend nfs\n", "t.policy:2: backend 'nfs': local, or s3" },
+		{ "[store]\nbackend s3\n", "t.policy:2: [store] backend s3 needs an endpoint "
+		    "and a credentials file (the secret is never in the policy)" },
+		{ "[store]\nbackend s3\nendpoint http://s3:9000\n", "t.policy:3: [store] "
+		    "backend s3 needs an endpoint and a credentials file (the secret is never "
+		    "in the policy)" },
+		{ "[store]\nendpoint ftp://s3\n", "t.policy:2: endpoint 'ftp://s3': "
+		    "http://HOST[:PORT] or https://HOST[:PORT], nothing after" },
+		{ "[store]\nendpoint http://s3:9000/bucket\n", "t.policy:2: endpoint "
+		    "'http://s3:9000/bucket': http://HOST[:PORT] or https://HOST[:PORT], nothing after" },
+		{ "[store]\nendpoint http://u@s3\n", "t.policy:2: endpoint 'http://u@s3': "
+		    "http://HOST[:PORT] or https://HOST[:PORT], nothing after" },
+		{ "[store]\nendpoint http://s3:0\n", "t.policy:2: endpoint 'http://s3:0': "
+		    "http://HOST[:PORT] or https://HOST[:PORT], nothing after" },
+		{ "[store]\nendpoint http://s3:65536\n", "t.policy:2: endpoint 'http://s3:65536': "
+		    "http://HOST[:PORT] or https://HOST[:PORT], nothing after" },
+		{ "[store]\ncredentials s3.cred\n", "t.policy:2: 's3.cred' is not a plain absolute path ([A-Za-z0-9._:/-], no . or .. components)" },
+		{ "[store]\nbucket my/bucket\n", "t.policy:2: 'my/bucket' has characters outside "
+		    "[A-Za-z0-9._:-]" },
+	};
+	struct policy p;
+	char err[512];
+	size_t i;
+
+	CHECK(policy_parse(PY, sizeof(PY) - 1, "d", &p, err, sizeof(err)) == 0);
+	CHECK(p.store_backend == STORE_LOCAL && p.s3_endpoint[0] == '\0' &&
+	    strcmp(p.s3_bucket, "codeward") == 0 && strcmp(p.s3_region, "us-east-1") == 0 &&
+	    p.s3_credentials[0] == '\0');
+	CHECK(policy_parse(text, sizeof(text) - 1, "t", &p, err, sizeof(err)) == 0);
+	CHECK(p.store_backend == STORE_S3 &&
+	    strcmp(p.s3_endpoint, "http://127.0.0.1:9000") == 0 &&
+	    strcmp(p.s3_bucket, "cw-files") == 0 && strcmp(p.s3_region, "eu-west-3") == 0 &&
+	    strcmp(p.s3_credentials, "/etc/codeward/s3.credentials") == 0);
+	round_trip(&p, "store");
+	{
+		static const char v6[] = PY "[store]\nendpoint https://[::1]:443\n";
+
+		CHECK(policy_parse(v6, sizeof(v6) - 1, "t", &p, err, sizeof(err)) == 0);
+		CHECK(strcmp(p.s3_endpoint, "https://[::1]:443") == 0);
+	}
+	for (i = 0; i < sizeof(bad_store) / sizeof(bad_store[0]); i++) {
+		CHECK_CASE(policy_parse(bad_store[i].text, strlen(bad_store[i].text), "t.policy",
+		    &p, err, sizeof(err)) == -1, bad_store[i].text);
+		CHECK_CASE(strcmp(err, bad_store[i].err) == 0, bad_store[i].text);
+		if (strcmp(err, bad_store[i].err) != 0)
+			fprintf(stderr, "  got: %s\n", err);
+	}
+}
+
 /* a line of exactly the maximum length parses; one byte more does not */
 static void
 test_limits(void)
@@ -660,6 +716,7 @@ main(int argc, char **argv)
 	test_values();
 	test_queue_proxies();
 	test_programmatic();
+	test_store();
 	test_limits();
 	if (argc > 1)
 		test_default(argv[1]);

@@ -1,0 +1,29 @@
+/*
+ * frontd's side of storeproxy's socketpair (storeproxy/proto.h): one
+ * request, one reply, under one lock, in the order asked. The socketpair is
+ * privd's gift at frontd's start (STORE_FD) under [store] backend s3; a
+ * violation or a closed peer ends frontd (privd and the supervisor start
+ * the three again: SECURITY.md, "The S3 store").
+ */
+#ifndef CW_STORECLIENT_H
+#define CW_STORECLIENT_H
+
+#include <stdint.h>
+
+#include "proto.h"
+
+/* where privd hands frontd its end of storeproxy's socketpair */
+#define STORE_FD	6
+
+/* 0, or -1 when fd is not a SOCK_SEQPACKET socket */
+int	sc_init(int fd);
+int	sc_on(void);
+/*
+ * One request: q's type, key and meta filled by the caller (the header is
+ * written here); in_fd (-1: none) goes with it. The reply's status is the
+ * return value (enum s3_status); *out_fd gets its descriptor (-1: none).
+ */
+enum s3_status	sc_call(struct sp_request *q, int in_fd, struct sp_reply *rep,
+		    int *out_fd);
+
+#endif
