@@ -24,6 +24,18 @@
   `down -v` nothing of the
   project is left: no container, sandbox, volume or network.
 
+- compose.yaml with scale.yaml passes `docker-compose config` and says:
+  three nodes, each with --node and --storeproxy and a sockproxy of its
+  own instance and socket volume, hardened as compose.yaml's; the object
+  store pinned by release and digest and published nowhere; HAProxy alone
+  on the published port; the store's key pair a secret of the nodes, named
+  by scale.policy (backend s3), never in it. The codeward image has
+  codeward-storeproxy (the only binary linking libcurl) and its user.
+  compose/haproxy.cfg passes `haproxy -c` and, run on this host in front
+  of three stand-in nodes, routes sessions, programmatic starts and their
+  cancels, workspaces and continuations as compose/README.md says. (The
+  MinIO images cannot be pulled here: scale.yaml is validated, not run.)
+
 The project name and the sockproxy instance are unique to the test, so it
 never touches anyone else's containers.
 """
@@ -174,7 +186,8 @@ def test_setup_writes_the_configuration():
     cw = os.path.join(s.config, "codeward")
     lc = os.path.join(s.config, "librechat")
     check(sorted(os.listdir(cw)) == ["codeward.policy", "gpu.policy", "gvisor.policy",
-                                     "jwt-public.pem", "keys"], "codeward/: %r" % os.listdir(cw))
+                                     "jwt-public.pem", "keys", "scale.policy"],
+          "codeward/: %r" % os.listdir(cw))
     check(os.stat(os.path.join(cw, "keys")).st_mode & 0o777 == 0o600, "keys mode")
     check(os.stat(lc).st_mode & 0o777 == 0o700, "librechat/ mode")
     for f in os.listdir(lc):
@@ -198,7 +211,7 @@ def test_setup_writes_the_configuration():
     # sockproxy's image carries; runsc under jail with gVisor's caps
     iso = policy_get(pol, "sandbox", "isolation")
     check(iso in ("jail", "container"), "isolation %r" % iso)
-    for n in ("codeward.policy", "gvisor.policy", "gpu.policy"):
+    for n in ("codeward.policy", "gvisor.policy", "gpu.policy", "scale.policy"):
         text = open(os.path.join(cw, n)).read()
         check(policy_get(text, "sandbox", "jail-seccomp") == profile_sum(COMMITTED),
               "%s: jail-seccomp %r" % (n, policy_get(text, "sandbox", "jail-seccomp")))
@@ -231,13 +244,164 @@ def test_setup_writes_the_configuration():
                                      if f != "keys"), "a private key in codeward/")
 
 
+def test_setup_writes_the_scale_store():
+    """scale.yaml's configuration: scale.policy is codeward.policy with
+    [store] backend s3 on the overlay's object store and the credentials
+    its secret mounts; store/ holds MinIO's root and the nodes' key pair,
+    root's, 0600, in the policy's credentials format, the secret in no
+    policy."""
+    s = get_stack()
+    cw, st = os.path.join(s.config, "codeward"), os.path.join(s.config, "store")
+    pol = open(os.path.join(cw, "codeward.policy")).read()
+    sc = open(os.path.join(cw, "scale.policy")).read()
+    for key, want in (("backend", "s3"), ("endpoint", "http://objectstore:9000"),
+                      ("bucket", "codeward"), ("credentials", "/run/secrets/codeward-s3")):
+        check(policy_get(sc, "store", key) == want, "scale.policy: %s %r" %
+              (key, policy_get(sc, "store", key)))
+    check(policy_get(pol, "store", "backend") == "local", "codeward.policy's store")
+    keys = changed_line_keys(pol, sc)
+    check({"backend", "endpoint", "credentials"} <= keys <=
+          {"backend", "endpoint", "bucket", "region", "credentials"},
+          "scale.policy differs from codeward.policy beyond [store]: %r" % changed_lines(pol, sc))
+    check(sorted(os.listdir(st)) == ["objectstore-root", "s3-credentials"], "store/: %r" %
+          os.listdir(st))
+    check(os.stat(st).st_mode & 0o777 == 0o700, "store/ mode")
+    for f in os.listdir(st):
+        m = os.stat(os.path.join(st, f))
+        check(m.st_mode & 0o777 == 0o600 and m.st_uid == 0, "store/%s: %o uid %d" %
+              (f, m.st_mode & 0o777, m.st_uid))
+    creds = dict(l.split(" = ", 1) for l in
+                 open(os.path.join(st, "s3-credentials")).read().splitlines())
+    check(sorted(creds) == ["access_key_id", "secret_access_key"] and
+          all(len(v) >= 16 for v in creds.values()), "s3-credentials: %r" % sorted(creds))
+    root = open(os.path.join(st, "objectstore-root")).read()
+    check(root.startswith("export MINIO_ROOT_USER=") and "\nexport MINIO_ROOT_PASSWORD=" in root,
+          "objectstore-root's format")
+    # the codeward image: storeproxy, the only binary with libcurl, and its user
+    r = subprocess.run([DOCKER, "run", "--rm", "--network", "none", "--entrypoint", "/bin/sh",
+                        "codeward:" + s.settings["CODEWARD_TAG"], "-c",
+                        "id -u codeward-store && cd /usr/local/sbin && for f in codeward-*; do "
+                        "ldd $f | grep -q libcurl && echo $f; done"],
+                       capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0 and r.stdout.split() == ["61004", "codeward-storeproxy"],
+          "the codeward image's storeproxy and its user: %d %r %r" %
+          (r.returncode, r.stdout, r.stderr[-300:]))
+    for f in os.listdir(cw):
+        text = open(os.path.join(cw, f), "rb").read()
+        check(creds["secret_access_key"].encode() not in text and
+              root.split("MINIO_ROOT_PASSWORD=")[1].strip().encode() not in text,
+              "a store secret in codeward/%s" % f)
+
+
+def changed_line_keys(a, b):
+    """the policy keys on the lines where b differs from a"""
+    return {new.split()[0] for _, old, new in changed_lines(a, b) if new.strip()}
+
+
+def test_scale_overlay_validates():
+    """compose.yaml with scale.yaml: three nodes, each with a sockproxy of
+    its own instance, hardened as compose.yaml's; the object store image
+    pinned by release and digest, published nowhere; HAProxy alone on the
+    published port, with compose/haproxy.cfg naming the three nodes; the
+    store's credentials a secret of the nodes (the root's of MinIO and
+    its init only), named by the policy, never in it or the environment."""
+    s = get_stack()
+    cfg = yaml.safe_load(s.compose("config", overlays=("scale",)).stdout)
+    svcs = cfg["services"]
+    nodes = ["node1", "node2", "node3"]
+    proxies = ["sockproxy1", "sockproxy2", "sockproxy3"]
+    check(sorted(svcs) == sorted(["codeward", "sockproxy", "haproxy", "objectstore",
+                                  "objectstore-init"] + nodes + proxies), "services %r" % sorted(svcs))
+    # compose.yaml's single appliance is not started
+    for name in ("codeward", "sockproxy"):
+        check(svcs[name].get("profiles") == ["single"], "%s profiles %r" % (name, svcs[name].get("profiles")))
+    published = {n: v["ports"] for n, v in svcs.items() if v.get("ports") and not v.get("profiles")}
+    check(published == {"haproxy": ["127.0.0.1:%d:8000/tcp" % s.port]}, "published %r" % published)
+    for name, svc in svcs.items():
+        socks = [v for v in svc.get("volumes", []) if "docker.sock" in str(v)]
+        check(bool(socks) == (name in proxies or name == "sockproxy"), "%s mounts %r" % (name, socks))
+    instances = set()
+    for i, (node, proxy) in enumerate(zip(nodes, proxies)):
+        sp, nd = svcs[proxy], svcs[node]
+        argv = sp["entrypoint"] + sp["command"]
+        check(argv[0] == "/usr/local/sbin/codeward-sockproxy" and
+              argv[argv.index("--jail-seccomp") + 1] == IMAGE_PROFILE, "%s argv %r" % (proxy, argv))
+        instances.add(argv[argv.index("--instance") + 1])
+        check(sp["network_mode"] == "none", "%s network" % proxy)
+        argv = nd["entrypoint"] + nd["command"]
+        check(argv[0] == "/usr/local/sbin/codeward-privd" and
+              argv[argv.index("--node") + 1] == node and
+              argv[argv.index("--storeproxy") + 1] == "/usr/local/sbin/codeward-storeproxy",
+              "%s argv %r" % (node, argv))
+        for svc, caps in ((sp, {"CHOWN", "SETUID", "SETGID", "KILL"}),
+                          (nd, {"SETUID", "SETGID", "KILL"})):
+            check(svc["read_only"] is True and svc["cap_drop"] == ["ALL"] and
+                  set(svc["cap_add"]) == caps and "no-new-privileges:true" in svc["security_opt"]
+                  and svc["init"] is True and not svc.get("privileged"), "%r" % svc)
+        # the node's run volume is its sockproxy's and no one else's
+        run = {str(v).split(":")[0] for v in nd["volumes"] if ":/run/codeward" in str(v)}
+        holders = {n for n, o in svcs.items() for v in o.get("volumes", [])
+                   if str(v).split(":")[0] in run}
+        check(len(run) == 1 and holders == {node, proxy}, "%s's run volume %r: %r" %
+              (node, run, holders))
+        for svc in (sp, nd):
+            pol = [str(v) for v in svc["volumes"] if ":/etc/codeward/codeward.policy" in str(v)]
+            check(len(pol) == 1 and pol[0].split(":")[0] == os.path.join(s.config, "codeward",
+                                                                         "scale.policy"),
+                  "%s policy %r" % (svc, pol))
+        check([x["source"] for x in nd["secrets"]] == ["codeward-s3"], "%s secrets %r" %
+              (node, nd["secrets"]))
+        check(not any(secrets_in(v) for v in (nd.get("environment") or {}).values()),
+              "a store secret in %s's environment" % node)
+    check(len(instances) == 3 and all(x.startswith(s.instance + "-") for x in instances),
+          "instances %r" % instances)
+    check(cfg["secrets"]["codeward-s3"]["file"] == os.path.join(s.config, "store", "s3-credentials")
+          and cfg["secrets"]["objectstore-root"]["file"] ==
+          os.path.join(s.config, "store", "objectstore-root"), "secrets %r" % cfg["secrets"])
+    # the object store: pinned, unpublished, the root's secret only
+    import re
+    os_, init = svcs["objectstore"], svcs["objectstore-init"]
+    for svc in (os_, init):
+        check(re.fullmatch(r"quay\.io/minio/(minio|mc):RELEASE\.[0-9TZ-]+@sha256:[0-9a-f]{64}",
+                           svc["image"]), "not pinned by release and digest: %r" % svc["image"])
+    check([x["source"] for x in os_["secrets"]] == ["objectstore-root"] and
+          os_["environment"]["MINIO_CONFIG_ENV_FILE"] == "/run/secrets/objectstore-root",
+          "objectstore's secrets %r" % os_)
+    check(sorted(x["source"] for x in init["secrets"]) == ["codeward-s3", "objectstore-root"],
+          "objectstore-init's secrets")
+    check("store/codeward" in init["command"][0], "objectstore-init makes another bucket")
+    for node in nodes:
+        dep = svcs[node]["depends_on"]
+        check(dep["objectstore-init"]["condition"] == "service_completed_successfully",
+              "%s starts before the bucket: %r" % (node, dep))
+    # HAProxy: built here, its configuration mounted, no capability
+    hp = svcs["haproxy"]
+    check(hp["build"]["target"] == "haproxy" and hp["image"].startswith("codeward-haproxy:"),
+          "haproxy image %r" % hp)
+    check(hp["volumes"] == [os.path.join(SOURCE, "compose", "haproxy.cfg") +
+                            ":/etc/haproxy/haproxy.cfg:ro"], "haproxy volumes %r" % hp["volumes"])
+    check(hp["user"] == "haproxy" and hp["cap_drop"] == ["ALL"] and not hp.get("cap_add") and
+          hp["read_only"] is True, "haproxy %r" % hp)
+    servers = re.findall(r"^\tserver (\S+) (\S+)$", open(HAPROXY_CFG).read(), re.M)
+    check(servers == [(n, n + ":8000") for n in nodes], "haproxy.cfg servers %r" % servers)
+
+
+def secrets_in(value):
+    """1 when a value holds a key or password of store/"""
+    st = os.path.join(stack.config, "store")
+    text = open(os.path.join(st, "s3-credentials")).read() + open(
+        os.path.join(st, "objectstore-root")).read()
+    words = {w.split("=")[-1] for w in text.split() if len(w.split("=")[-1]) >= 16}
+    return any(w in str(value) for w in words)
+
+
 def test_setup_again_keeps_the_admins_policies():
     """compose setup writes each policy once: run again, it keeps an edit;
     after a rebuilt sandbox image it moves only the pins, says so, keeps
     the file before as .prev; a policy that does not check stops it."""
     s = get_stack()
     cw = os.path.join(s.config, "codeward")
-    names = ("codeward.policy", "gvisor.policy", "gpu.policy")
+    names = ("codeward.policy", "gvisor.policy", "gpu.policy", "scale.policy")
     orig = {n: open(os.path.join(cw, n)).read() for n in names}
     img, child = sandbox_image_id(), None
     try:
