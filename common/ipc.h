@@ -55,6 +55,7 @@
 
 #define IPC_FD			3	/* frontd's end of the socketpair */
 #define POLICY_FD		4	/* the policy bytes privd parsed, sealed */
+#define STORE_FD		6	/* [store] backend s3: storeproxy's socketpair */
 
 enum ipc_type {
 	/* frontd -> privd */

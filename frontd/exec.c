@@ -23,6 +23,7 @@
 
 #include "audit.h"
 #include "current.h"
+#include "files.h"
 #include "ipc.h"
 #include "log.h"
 #include "outputs.h"
@@ -402,14 +403,21 @@ exec_run_new(const char *body, size_t len, const char *user, const char *profile
 		log_warn("exec: inbox (the inputs stream)");
 		b->inbox[0] = '\0';
 	}
-	for (i = 0; i < q->nfiles; i++)
-		if (exec_input_add(x, q->files[i].sid, q->files[i].id,
-		    q->files[i].name) != 0) {
+	for (i = 0; i < q->nfiles; i++) {
+		int rc = exec_input_add(x, q->files[i].sid, q->files[i].id,
+		    q->files[i].name);
+
+		if (rc == -3) {
+			files_store_failed(r, EREMOTEIO);
+			goto fail;
+		}
+		if (rc != 0) {
 			reply_error(r, 404, "file_not_found",
 			    "files[%zu]: file '%s' (id %s in session %s) was not found",
 			    i, q->files[i].name, q->files[i].id, q->files[i].sid);
 			goto fail;
 		}
+	}
 	if (ws != NULL)
 		ws_session(q->user, ws[0], ws[1], x->ws);
 	if (ws != NULL && (i = (size_t)-ws_stage(x, x->ws)) != 0) {
@@ -417,6 +425,8 @@ exec_run_new(const char *body, size_t len, const char *user, const char *profile
 			reply_error(r, 413, "too_many_files", "the request's %zu "
 			    "files and the workspace's are more than %u per "
 			    "execution", q->nfiles, x->pol->files_per_exec);
+		else if (i == 3)
+			files_store_failed(r, EREMOTEIO);
 		else
 			reply_error(r, 503, "unavailable", "the workspace could "
 			    "not be read");
@@ -540,7 +550,7 @@ exec_reply(struct exec_run *x, struct privd_result *rp, const char *status,
 		    outputs_walk(&c, tmap, (size_t)res.done.archive_len, tarerr,
 		    sizeof(tarerr)) != 0) {
 			if (c.failed) {
-				reply_error(r, 503, "unavailable", "the file store failed");
+				files_store_failed(r, c.failed_errno);
 				goto out;
 			}
 			log_warnx("exec: work directory archive: %s", tmap ? tarerr : "unmapped");

@@ -1,6 +1,7 @@
 /* A run's input files, from the store (exec_run.h). */
 #include "exec_run.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,19 +14,31 @@ int
 exec_input_add(struct exec_run *x, const char *sid, const char *fid,
     const char *name)
 {
-	struct ipc_exec_begin *b = x->b;
 	struct store_meta m;
+
+	if (x->nin >= x->cap)
+		return -2;
+	if (store_meta(sid, fid, &m) != 0)
+		return errno == EREMOTEIO ? -3 : -1;
+	return exec_input_meta(x, &m, name);
+}
+
+int
+exec_input_meta(struct exec_run *x, const struct store_meta *mp,
+    const char *name)
+{
+	struct ipc_exec_begin *b = x->b;
+	const char *sid = mp->sid, *fid = mp->fid;
+	struct store_meta m = *mp;
 	int fd;
 
 	if (x->nin >= x->cap)
 		return -2;
-	if ((fd = store_get(sid, fid, &m)) < 0)
-		return -1;
 	/* another user's file is answered exactly like a missing one */
-	if (!store_visible(&m, x->user)) {
-		close(fd);
+	if (!store_visible(&m, x->user))
 		return -1;
-	}
+	if ((fd = store_open(&m)) < 0)
+		return errno == EREMOTEIO ? -3 : -1;
 	/* the link is the file: a failed one streams the run's inputs */
 	if (b->inbox[0] != '\0' && inbox_add(b->inbox, x->nin, sid, fid, fd) != 0) {
 		log_warn("exec: inbox link of %s/%s (the inputs stream)", sid, fid);

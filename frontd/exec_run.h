@@ -31,8 +31,12 @@ struct exec_run {
 /*
  * The stored object sid/fid as the run's next input, named name in
  * /mnt/data (linked into the inbox when the run has one): 0; -1 when it is
- * not there or not the run's user's to read; -2 when there is no room.
+ * not there or not the run's user's to read; -2 when there is no room;
+ * -3 when the store failed (errno EREMOTEIO: store_s3_why()).
  */
+/* the same for an object whose record the caller read (store_list) */
+int	exec_input_meta(struct exec_run *x, const struct store_meta *m,
+	    const char *name);
 int	exec_input_add(struct exec_run *x, const char *sid, const char *fid,
 	    const char *name);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "store_s3.h"
 #include "util.h"
 
 int
@@ -125,6 +126,13 @@ files_disposition(const char *name, char *out, size_t outlen)
 }
 
 /* the object's record, when it exists and 'who' may see it */
+void
+files_store_failed(struct reply *r, int err)
+{
+	reply_error(r, 503, "store_unavailable", "%s", err == EREMOTEIO ?
+	    store_s3_why() : "the file store failed");
+}
+
 static int
 lookup(const char *sid, const char *fid, const char *who, struct store_meta *m,
     struct reply *r)
@@ -133,7 +141,13 @@ lookup(const char *sid, const char *fid, const char *who, struct store_meta *m,
 	    files_check_id("file id", fid, r) != 0)
 		return -1;
 	if (store_meta(sid, fid, m) != 0) {
-		if (errno != ENOENT && errno != ENOTDIR)
+		int e = errno;
+
+		if (e == EREMOTEIO) {
+			files_store_failed(r, e);
+			return -1;
+		}
+		if (e != ENOENT && e != ENOTDIR)
 			log_warn("files: record %s/%s", sid, fid);
 		reply_error(r, 404, "File not found", "no file %s in session %s", fid, sid);
 		return -1;
@@ -155,7 +169,11 @@ files_download(const char *sid, const char *fid, const char *who,
 	if (lookup(sid, fid, who, &m, r) != 0)
 		return;
 	if ((fd = store_get(sid, fid, &m)) < 0) {
-		reply_error(r, 404, "File not found", "no file %s in session %s", fid, sid);
+		if (errno == EREMOTEIO)
+			files_store_failed(r, errno);
+		else
+			reply_error(r, 404, "File not found", "no file %s in session %s",
+			    fid, sid);
 		return;
 	}
 	if (files_disposition(m.name, r->disposition, sizeof(r->disposition)) != 0)
@@ -281,8 +299,13 @@ files_list(const char *sid, const char *detail, const char *who, struct reply *r
 		d = (enum detail)i;
 	}
 	/* an unknown session lists as empty, like an object store prefix */
-	if (store_list(sid, &v, &n) != 0 && errno != ENOENT && errno != ENOTDIR)
+	if (store_list(sid, &v, &n) != 0 && errno != ENOENT && errno != ENOTDIR) {
+		int e = errno;
+
 		log_warn("files: list %s", sid);
+		files_store_failed(r, e);
+		return;
+	}
 	if ((arr = cJSON_CreateArray()) == NULL)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -316,8 +339,10 @@ files_delete(const char *sid, const char *fid, const char *who, struct reply *r)
 			    fid, sid);
 			return;
 		}
+		int e = errno;
+
 		log_warn("files: delete %s/%s", sid, fid);
-		reply_error(r, 503, "unavailable", "the file store failed");
+		files_store_failed(r, e);
 		return;
 	}
 	if ((o = cJSON_CreateObject()) != NULL) {

@@ -27,6 +27,11 @@ int	files_requester(struct MHD_Connection *conn, const char *auth_user,
 int	files_user_ok(const char *s);
 /* 0 when id is a well-formed id; else -1 with a 400 in r naming 'what' */
 int	files_check_id(const char *what, const char *id, struct reply *r);
+/*
+ * 503 store_unavailable: the store failed with err (EREMOTEIO: the object
+ * store, and how, from store_s3_why(); else the local store)
+ */
+void	files_store_failed(struct reply *r, int err);
 
 void	files_download(const char *sid, const char *fid, const char *who,
 	    struct reply *r);

@@ -43,6 +43,8 @@
 #include "inbox.h"
 #include "ptc.h"
 #include "store.h"
+#include "store_s3.h"
+#include "storeclient.h"
 #include "util.h"
 
 #define SWEEP_EVERY_S	600
@@ -119,6 +121,7 @@ main(int argc, char **argv)
 		{ "store", required_argument, NULL, 'd' },
 		{ "listen-fd", required_argument, NULL, 'F' },
 		{ "inbox", required_argument, NULL, 'b' },
+		{ "node", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen_spec = NULL, *store_path = NULL, *listen_fd = NULL;
@@ -136,8 +139,12 @@ main(int argc, char **argv)
 		case 'd': store_path = optarg; break;
 		case 'F': listen_fd = optarg; break;
 		case 'b': inbox_path = optarg; break;
+		case 'n':
+			if (ptc_token_node(optarg) != 0)
+				fatalx("frontd: --node '%.40s': [a-z0-9]{1,16}", optarg);
+			break;
 		default: fatalx("usage: codeward-frontd --listen ADDR:PORT --store DIR "
-		    "[--listen-fd N] [--inbox DIR]");
+		    "[--listen-fd N] [--inbox DIR] [--node NAME]");
 		}
 	}
 	if (listen_spec == NULL || store_path == NULL || optind != argc)
@@ -147,6 +154,10 @@ main(int argc, char **argv)
 	check_ipc_fd();
 	read_policy();
 	current_set(&policy);
+	/* backend s3: storeproxy's socketpair, privd's, on STORE_FD */
+	if (policy.store_backend == STORE_S3 && sc_init(STORE_FD) != 0)
+		fatalx("frontd: [store] backend s3 but fd %d is not storeproxy's "
+		    "SOCK_SEQPACKET socket", STORE_FD);
 
 	/* everything that needs root or NSS, before the drop */
 	privdrop_resolve("codeward-front", &user);
@@ -183,6 +194,11 @@ main(int argc, char **argv)
 	if ((sfd = store_open_dir(store_path)) < 0)
 		fatal("store: %s", store_path);
 	store_init(sfd);
+	/* the tally of what every node stored, and the bucket's expired objects */
+	if (store_s3_on()) {
+		store_s3_sweep(policy.lifetime_s, time(NULL));
+		last_sweep = time(NULL);
+	}
 	if (inbox_path != NULL && inbox_open(inbox_path) != 0)
 		fatal("inbox: %s", inbox_path);
 	filter_load(frontd_filter());
@@ -202,6 +218,8 @@ main(int argc, char **argv)
 		ptc_sweep();
 		if (time(NULL) - last_sweep >= SWEEP_EVERY_S) {
 			store_sweep(current_policy()->lifetime_s);
+			if (store_s3_on())
+				store_s3_sweep(current_policy()->lifetime_s, time(NULL));
 			last_sweep = time(NULL);
 		}
 	}

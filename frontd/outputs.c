@@ -150,6 +150,7 @@ collect_file(const struct tar_entry *e, void *ctx)
 			c->unstored++;
 			return 0;
 		}
+		c->failed_errno = errno;
 		log_warn("exec: store '%s'", e->name);
 		c->failed = 1;
 		return -1;

@@ -46,6 +46,7 @@ struct collect {
 	size_t			stored;
 	size_t			dropped;	/* over files_per_session */
 	int			failed;		/* the store failed */
+	int			failed_errno;	/* how (files_store_failed) */
 	size_t			unstored;	/* over a quota (store.h) */
 	int			unstored_errno;
 	char			unstored_names[120];	/* those that fit, quoted */

@@ -193,6 +193,15 @@ char	*ptc_results_line(const struct ptc_continue *c, const struct ptc_ids *ids,
  * the unguessable id is the whole capability), never a start's user_id:
  * the client's continue carries none.
  */
+/*
+ * Under several nodes (README.md, "Scale-out") each names itself
+ * (frontd --node): the id is then "<node>-<32 hex>", so the balancer can
+ * send a continuation to the node that holds its run. 0, or -1 for a name
+ * outside [a-z0-9]{1,16}.
+ */
+#define PTC_NODE_MAX	16
+int	ptc_token_node(const char *name);
+
 enum ptc_tok {
 	PTC_TOK_OK,
 	PTC_TOK_MALFORMED,	/* 400: not a token of this shape */

@@ -97,11 +97,26 @@ owned(int slot, const char *what)
 	return &runs[slot];
 }
 
+/* this node's name, "" alone: "<node>-" before each execution_id */
+static char	node[PTC_NODE_MAX + 1];
+
+int
+ptc_token_node(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > PTC_NODE_MAX ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789") != n)
+		return -1;
+	memcpy(node, name, n + 1);
+	return 0;
+}
+
 void
 ptc_run_park(int slot, uint64_t now_ms, uint64_t ttl_ms, char *token)
 {
 	struct run *r;
-	char hex[ID_BYTES * 2 + 1], json[96];
+	char hex[ID_BYTES * 2 + 1], json[128];
 	int n;
 
 	pthread_mutex_lock(&runs_lock);
@@ -111,8 +126,8 @@ ptc_run_park(int slot, uint64_t now_ms, uint64_t ttl_ms, char *token)
 	r->state = RUN_PARKED;
 	r->expires_ms = now_ms + ttl_ms;
 	pthread_mutex_unlock(&runs_lock);
-	n = snprintf(json, sizeof(json), "{\"execution_id\":\"%s\",\"ts\":%llu}",
-	    hex, (unsigned long long)now_ms);
+	n = snprintf(json, sizeof(json), "{\"execution_id\":\"%s%s%s\",\"ts\":%llu}",
+	    node, node[0] != '\0' ? "-" : "", hex, (unsigned long long)now_ms);
 	sodium_bin2base64(token, PTC_TOKEN_MAX + 1, (const unsigned char *)json,
 	    (size_t)n, sodium_base64_VARIANT_ORIGINAL);
 	sodium_memzero(hex, sizeof(hex));
@@ -153,6 +168,16 @@ token_decode(const char *token, unsigned char *id, uint64_t *ts)
 	if (!cJSON_IsString(v))
 		goto out;
 	hex = v->valuestring;
+	/* a named node's ids carry its name (another node's: no run here) */
+	if (node[0] != '\0') {
+		size_t k = strlen(node);
+
+		if (strncmp(hex, node, k) != 0 || hex[k] != '-') {
+			rc = 0;
+			goto out;
+		}
+		hex += k + 1;
+	}
 	/* any other id is well-formed but names no run of ours */
 	if (strlen(hex) == ID_BYTES * 2 &&
 	    strspn(hex, "0123456789abcdef") == ID_BYTES * 2 &&

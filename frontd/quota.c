@@ -21,6 +21,7 @@ static struct owner	slots[SLOTS];
 static struct owner	overflow;	/* every owner past QUOTA_OWNERS_MAX */
 static unsigned		nowners;
 static uint64_t		total, pending;
+static uint64_t		epoch;	/* moves at every commit and release */
 
 /* only the slots in use are written: the table's untouched pages stay unmapped */
 void
@@ -96,6 +97,40 @@ quota_count(const char *owner, uint64_t n)
 	pthread_mutex_unlock(&lock);
 }
 
+uint64_t
+quota_epoch(void)
+{
+	uint64_t e;
+
+	pthread_mutex_lock(&lock);
+	e = epoch;
+	pthread_mutex_unlock(&lock);
+	return e;
+}
+
+int
+quota_restate(const struct quota_entry *v, size_t n, uint64_t seen)
+{
+	size_t i;
+
+	pthread_mutex_lock(&lock);
+	if (epoch != seen) {
+		pthread_mutex_unlock(&lock);
+		return -1;
+	}
+	for (i = 0; i < SLOTS; i++)
+		if (slots[i].used_slot)
+			slots[i].bytes = 0;
+	overflow.bytes = 0;
+	total = 0;
+	for (i = 0; i < n; i++) {
+		find(v[i].owner, 1)->bytes += v[i].bytes;
+		total += v[i].bytes;
+	}
+	pthread_mutex_unlock(&lock);
+	return 0;
+}
+
 void
 quota_release(const char *owner, uint64_t n)
 {
@@ -108,6 +143,7 @@ quota_release(const char *owner, uint64_t n)
 		o->bytes -= n;
 		total -= n;
 	}
+	epoch++;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -169,6 +205,7 @@ quota_commit(const char *owner, uint64_t n, const struct quota_limits *l)
 		pending -= held;
 		o->bytes += n;
 		total += n;
+		epoch++;
 	}
 	pthread_mutex_unlock(&lock);
 	return why;

@@ -14,6 +14,7 @@
 #ifndef CW_QUOTA_H
 #define CW_QUOTA_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define QUOTA_OWNERS_MAX	4096
@@ -38,6 +39,20 @@ struct quota_limits {
 void		quota_reset(void);
 /* an object found at start-up: counted, never refused */
 void		quota_count(const char *owner, uint64_t n);
+/*
+ * Every owner's stored bytes made again from a whole count (the bucket's
+ * sweep under [store] backend s3: what every node stored), in one step;
+ * the pending bytes stay. A count is whole only if no commit or release
+ * moved the tally while it was taken: 'seen' is quota_epoch() from before
+ * it began, and when the epoch moved since, nothing changes (-1) and the
+ * caller counts again.
+ */
+struct quota_entry {
+	char		owner[QUOTA_OWNER_MAX];
+	uint64_t	bytes;
+};
+uint64_t	quota_epoch(void);
+int		quota_restate(const struct quota_entry *v, size_t n, uint64_t seen);
 /* an object removed (DELETE, the sweep, a commit undone) */
 void		quota_release(const char *owner, uint64_t n);
 /*

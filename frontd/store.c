@@ -17,6 +17,7 @@
 #include "log.h"
 #include "policy.h"
 #include "store_int.h"
+#include "store_s3.h"
 
 #define META_MAX	4096
 #define LIST_MAX	(POLICY_FILES_SESS_CEIL * 2)
@@ -184,7 +185,8 @@ store_writer_open(struct store_writer *w, const char *sid)
 		return -1;
 	memcpy(w->sid, sid, CW_ID_LEN + 1);
 	tmp_name(w->tmp);
-	if ((w->fd = openat(w->dir, w->tmp, O_WRONLY | O_CREAT | O_EXCL |
+	/* read too: under backend s3 storeproxy reads it for its PUT */
+	if ((w->fd = openat(w->dir, w->tmp, O_RDWR | O_CREAT | O_EXCL |
 	    O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
 		close(w->dir);
 		w->dir = -1;
@@ -290,6 +292,9 @@ store_writer_commit(struct store_writer *w, const char *name, const char *kind,
 	}
 	w->pending = 0;
 	charged = 1;
+	/* backend s3: in the bucket, whole, before anything says it exists */
+	if (store_s3_on() && store_s3_put(m, w->fd) != 0)
+		goto out;
 	snprintf(metaname, sizeof(metaname), "%s.meta", m->fid);
 	if ((js = meta_json(m)) == NULL ||
 	    atomic_write(w->dir, metaname, js, strlen(js)) != 0)
@@ -420,10 +425,12 @@ store_meta(const char *sid, const char *fid, struct store_meta *m)
 	int dir, r;
 
 	memset(m, 0, sizeof(*m));
-	if (!cw_id_ok(fid)) {
+	if (!cw_id_ok(fid) || !cw_id_ok(sid)) {
 		errno = ENOENT;
 		return -1;
 	}
+	if (store_s3_on())
+		return store_s3_head(sid, fid, m);
 	if ((dir = session_dir(sid, 0)) < 0)
 		return -1;
 	r = store_meta_read(dir, fid, m);
@@ -435,17 +442,98 @@ store_meta(const char *sid, const char *fid, struct store_meta *m)
 	return r;
 }
 
+/*
+ * Backend s3: the local copy, when this node has one of the object the
+ * bucket names (same size, same sha256 in its record), else the object
+ * fetched into the session's folder (a temporary file, fsync, its record,
+ * rename: the same order as a commit). The copy is a cache, not counted
+ * in the tally; the local sweep removes it with its lifetime.
+ */
+static int
+cached(const char *sid, const char *fid, const struct store_meta *m)
+{
+	struct store_meta local, got;
+	char tmp[STORE_TMP_LEN], metaname[CW_ID_LEN + 8], *js = NULL;
+	char buf[65536];
+	struct stat st;
+	uint64_t done = 0;
+	int dir, fd = -1, in = -1, saved;
+
+	if ((dir = session_dir(sid, 1)) < 0)
+		return -1;
+	if (store_meta_read(dir, fid, &local) == 0 && local.size == m->size &&
+	    strcmp(local.sha256, m->sha256) == 0 &&
+	    (fd = openat(dir, fid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (uint64_t)st.st_size == m->size) {
+			close(dir);
+			return fd;
+		}
+		close(fd);
+	}
+	if ((in = store_s3_get(sid, fid, &got)) < 0)
+		goto fail;
+	if (strcmp(got.sha256, m->sha256) != 0 || got.size != m->size) {
+		errno = ENOENT;		/* replaced meanwhile: not what was asked */
+		goto fail;
+	}
+	tmp_name(tmp);
+	if ((fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) < 0)
+		goto fail;
+	while (done < m->size) {
+		ssize_t n = pread(in, buf, sizeof(buf), (off_t)done);
+
+		if (n <= 0 || cw_write_all(fd, buf, (size_t)n) != 0) {
+			errno = n == 0 ? EIO : errno;
+			goto fail;
+		}
+		done += (uint64_t)n;
+	}
+	snprintf(metaname, sizeof(metaname), "%s.meta", fid);
+	if (fsync(fd) != 0 || (js = meta_json(&got)) == NULL ||
+	    atomic_write(dir, metaname, js, strlen(js)) != 0 ||
+	    renameat(dir, tmp, dir, fid) != 0)
+		goto fail;
+	close(fd);
+	fd = openat(dir, fid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	free(js);
+	close(in);
+	close(dir);
+	return fd;
+fail:
+	saved = errno;
+	if (fd >= 0) {
+		close(fd);
+		unlinkat(dir, tmp, 0);
+	}
+	if (in >= 0)
+		close(in);
+	free(js);
+	close(dir);
+	errno = saved;
+	return -1;
+}
+
 int
 store_get(const char *sid, const char *fid, struct store_meta *m)
+{
+	if (store_meta(sid, fid, m) != 0)
+		return -1;
+	return store_open(m);
+}
+
+int
+store_open(const struct store_meta *m)
 {
 	struct stat st;
 	int dir, fd = -1;
 
-	if (store_meta(sid, fid, m) != 0)
+	if (store_s3_on())
+		return cached(m->sid, m->fid, m);
+	if ((dir = session_dir(m->sid, 0)) < 0)
 		return -1;
-	if ((dir = session_dir(sid, 0)) < 0)
-		return -1;
-	fd = openat(dir, fid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(dir, m->fid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	close(dir);
 	if (fd < 0)
 		return -1;
@@ -473,6 +561,19 @@ store_delete(const char *sid, const char *fid)
 
 	if (store_meta(sid, fid, &m) != 0)
 		return -1;
+	if (store_s3_on()) {
+		/* the bucket's object, then this node's copy if it has one */
+		if (store_s3_delete(sid, fid) != 0)
+			return -1;
+		quota_release(m.owner, m.size);
+		if ((dir = session_dir(sid, 0)) < 0)
+			return 0;
+		snprintf(metaname, sizeof(metaname), "%s.meta", fid);
+		unlinkat(dir, metaname, 0);
+		unlinkat(dir, fid, 0);
+		close(dir);
+		return 0;
+	}
 	if ((dir = session_dir(sid, 0)) < 0)
 		return -1;
 	snprintf(metaname, sizeof(metaname), "%s.meta", fid);
@@ -498,6 +599,43 @@ meta_order(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* backend s3: the bucket's objects of the session, each record asked for */
+static int
+list_s3(const char *sid, struct store_meta **list, size_t *n)
+{
+	char (*fids)[CW_ID_LEN + 1];
+	struct store_meta *v;
+	size_t k, i;
+
+	if (!cw_id_ok(sid)) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (store_s3_list(sid, &fids, &k) != 0)
+		return -1;
+	if (k > LIST_MAX)
+		k = LIST_MAX;
+	if (k == 0 || (v = calloc(k, sizeof(*v))) == NULL) {
+		free(fids);
+		return k == 0 ? 0 : -1;
+	}
+	for (i = 0; i < k; i++) {
+		if (store_s3_head(sid, fids[i], &v[*n]) == 0)
+			(*n)++;
+		else if (errno != ENOENT) {	/* deleted meanwhile: not listed */
+			free(fids);
+			free(v);
+			*n = 0;
+			return -1;
+		}
+	}
+	free(fids);
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), meta_order);
+	*list = v;
+	return 0;
+}
+
 int
 store_list(const char *sid, struct store_meta **list, size_t *n)
 {
@@ -509,6 +647,8 @@ store_list(const char *sid, struct store_meta **list, size_t *n)
 
 	*list = NULL;
 	*n = 0;
+	if (store_s3_on())
+		return list_s3(sid, list, n);
 	if ((dir = session_dir(sid, 0)) < 0)
 		return -1;
 	if ((d = fdopendir(dir)) == NULL) {

@@ -94,6 +94,8 @@ void	store_writer_abort(struct store_writer *w);
 /* open an object read-only; fills *m. -1 with errno ENOENT when missing */
 int	store_get(const char *sid, const char *fid, struct store_meta *m);
 int	store_meta(const char *sid, const char *fid, struct store_meta *m);
+/* open the object of a record already read (store_meta, store_list) */
+int	store_open(const struct store_meta *m);
 /*
  * May 'who' see this object? Yes when either owner is unknown (""), else
  * only its owner. Everyone else is answered as if it did not exist.
@@ -113,6 +115,8 @@ void	store_iso8601(int64_t t, char out[32]);
  * younger than STORE_GRACE_S is removed, with a record or without.
  */
 #define STORE_GRACE_S	600
+/* an object of this kind lives this long: lifetime_s, or workspace-lifetime */
+uint32_t	store_lifetime(const char *kind, uint32_t lifetime_s);
 void	store_sweep(uint32_t lifetime_s);
 /* the same as if the time were 'now' (tests) */
 void	store_sweep_at(uint32_t lifetime_s, int64_t now);

@@ -19,6 +19,7 @@
 #include "current.h"
 #include "policy.h"
 #include "store_int.h"
+#include "store_s3.h"
 
 #define STORE_TMP_AGE_S	3600	/* a write this long untouched is dead */
 
@@ -108,16 +109,16 @@ sweep_session(int sfd, time_t now, uint32_t lifetime_s, int start)
 			continue;
 		left++;
 		if (store_meta_read(sfd, fe->d_name, &m) == 0) {
-			/* an attached workspace's file: its own lifetime */
-			if (a < STORE_GRACE_S || now - m.created < (time_t)(strcmp(m.kind,
-			    "workspace") == 0 ? current_policy()->ws_lifetime_s : lifetime_s)) {
-				if (start)
+			if (a < STORE_GRACE_S || now - m.created <
+			    (time_t)store_lifetime(m.kind, lifetime_s)) {
+				/* backend s3: a cache's copy, the bucket's sweep counts */
+				if (start && !store_s3_on())
 					quota_count(m.owner, m.size);
 				continue;
 			}
 			/* the record first, as store_delete: it alone says who paid */
 			snprintf(metaname, sizeof(metaname), "%s.meta", fe->d_name);
-			if (unlinkat(sfd, metaname, 0) == 0)
+			if (unlinkat(sfd, metaname, 0) == 0 && !store_s3_on())
 				quota_release(m.owner, m.size);
 			unlinkat(sfd, fe->d_name, 0);
 			left--;
@@ -166,6 +167,14 @@ sweep(uint32_t lifetime_s, int start, time_t now)
 			unlinkat(store_fd, se->d_name, AT_REMOVEDIR);
 	}
 	closedir(top);
+}
+
+uint32_t
+store_lifetime(const char *kind, uint32_t lifetime_s)
+{
+	/* an attached workspace's file: workspace-lifetime */
+	return strcmp(kind, "workspace") == 0 ? current_policy()->ws_lifetime_s :
+	    lifetime_s;
 }
 
 void

@@ -10,10 +10,8 @@
 
 #include <stdint.h>
 
+#include "ipc.h"
 #include "proto.h"
-
-/* where privd hands frontd its end of storeproxy's socketpair */
-#define STORE_FD	6
 
 /* 0, or -1 when fd is not a SOCK_SEQPACKET socket */
 int	sc_init(int fd);

@@ -447,6 +447,8 @@ upload_finish(struct upload *u, struct reply *r)
 		if (p->state != PART_WRITING)
 			continue;
 		if (store_writer_commit(&p->w, p->name, kind, owner, &p->m) != 0) {
+			int e = errno;
+
 			if (p->w.why == QUOTA_OK) {
 				log_warn("upload: store commit");
 				p->state = PART_FAILED;
@@ -455,7 +457,7 @@ upload_finish(struct upload *u, struct reply *r)
 				    PART_NO_ROOM;
 			if (!u->batch) {
 				if (quota_reply(p, r) != 0)
-					reply_error(r, 503, "unavailable", "the file store failed");
+					files_store_failed(r, e);
 				goto fail;
 			}
 			continue;

@@ -52,7 +52,7 @@ ws_stage(struct exec_run *x, const char *sid)
 	size_t n = 0, i, k;
 
 	if (store_list(sid, &list, &n) != 0)
-		return errno == ENOENT ? 0 : -1;	/* a new workspace */
+		return errno == ENOENT ? 0 : errno == EREMOTEIO ? -3 : -1;
 	/* newest first: an older object of a name (a crash between the
 	 * store of its successor and its delete) goes */
 	for (i = n; i > 0; i--) {
@@ -74,9 +74,9 @@ ws_stage(struct exec_run *x, const char *sid)
 			    m->name, why);
 			continue;
 		}
-		if (exec_input_add(x, sid, m->fid, name) == -2) {
+		if ((k = (size_t)-exec_input_meta(x, m, name)) == 2 || k == 3) {
 			free(list);
-			return -2;
+			return -(int)k;	/* over per-execution; the store failed */
 		}
 	}
 	free(list);

@@ -26,7 +26,8 @@ void	ws_session(const char *user, const char *wsid, const char *instance,
 int	ws_name(const char *name);
 /*
  * the files of the workspace sid (x->ws) as x's inputs: 0; -1 (the store
- * failed); -2 (more than x has room for: per-execution)
+ * failed); -2 (more than x has room for: per-execution); -3 (the object
+ * store failed: store_s3_why())
  */
 int	ws_stage(struct exec_run *x, const char *sid);
 /* outputs.c's collector: its tallies, a workspace file, the deleted ones */

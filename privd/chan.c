@@ -289,12 +289,10 @@ chan_done(const struct chan *c, const struct job *job,
 	d->exit_code = c->exit.signal != 0 ? 128 + c->exit.signal : c->exit.code;
 	switch (c->exit.reason) {
 	case FRAME_REASON_TIMEOUT:
-		d->kill = IPC_KILL_TIME;
-		d->limit = job->timeout_ms;
+		job_done_kill(job, d, IPC_KILL_TIME);
 		break;
 	case FRAME_REASON_OUTPUT:
-		d->kill = IPC_KILL_OUTPUT;
-		d->limit = job->policy->stdout_max;	/* as program.c says it */
+		job_done_kill(job, d, IPC_KILL_OUTPUT);
 		break;
 	case FRAME_REASON_FAILED:
 		d->exit_code = -1;

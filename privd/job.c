@@ -33,3 +33,11 @@ job_done_init(const struct job *j, struct ipc_exec_done *d)
 	d->exit_code = -1;
 	snprintf(d->policy, sizeof(d->policy), "%s", j->policy->id);
 }
+
+void
+job_done_kill(const struct job *j, struct ipc_exec_done *d, enum ipc_kill kill)
+{
+	d->kill = kill;
+	d->limit = kill == IPC_KILL_TIME ? j->timeout_ms :
+	    kill == IPC_KILL_OUTPUT ? j->policy->stdout_max : 0;
+}

@@ -44,6 +44,7 @@
 #include "ptcrelay.h"
 #include "privdrop.h"
 #include "reload.h"
+#include "storeproxy.h"
 #include "util.h"
 
 struct privd privd = {
@@ -67,6 +68,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: codeward-privd --policy FILE --sockproxy SOCKET --frontd PATH\n"
 	    "                      --listen ADDR:PORT --store DIR [--inbox DIR]\n"
+	    "                      [--storeproxy PATH] [--node NAME]\n"
 	    "       codeward-privd --check-policy FILE\n");
 	exit(2);
 }
@@ -134,7 +136,7 @@ woken(void)
 static pid_t
 spawn_frontd(const char *path, int sock, const char *policy_buf,
     size_t policy_len, const char *listen, const char *store, const char *inbox,
-    int lfd)
+    int lfd, int spfd, const char *node)
 {
 	int pfd;
 	pid_t pid;
@@ -146,8 +148,9 @@ spawn_frontd(const char *path, int sock, const char *policy_buf,
 	if ((pid = fork()) < 0)
 		fatal("spawn_frontd: fork");
 	if (pid == 0) {
-		char *argv[] = { (char *)path, "--listen", (char *)listen,
-		    "--store", (char *)store, NULL, NULL, NULL, NULL, NULL };
+		char *argv[12] = { (char *)path, "--listen", (char *)listen,
+		    "--store", (char *)store };
+		size_t n = 5;
 		sigset_t all;
 
 		sigemptyset(&all);
@@ -157,13 +160,22 @@ spawn_frontd(const char *path, int sock, const char *policy_buf,
 		if (lfd >= 0) {
 			if (dup2(lfd, LISTEN_FD) < 0)
 				_exit(127);
-			argv[5] = "--listen-fd";
-			argv[6] = LISTEN_FD_ARG;
+			argv[n++] = "--listen-fd";
+			argv[n++] = LISTEN_FD_ARG;
 		}
+		/* dup2 onto itself would keep close-on-exec */
+		if (spfd >= 0 && (spfd == STORE_FD ? fcntl(spfd, F_SETFD, 0) :
+		    dup2(spfd, STORE_FD)) < 0)
+			_exit(127);
 		if (inbox != NULL) {
-			argv[lfd >= 0 ? 7 : 5] = "--inbox";
-			argv[lfd >= 0 ? 8 : 6] = (char *)inbox;
+			argv[n++] = "--inbox";
+			argv[n++] = (char *)inbox;
 		}
+		if (node != NULL) {
+			argv[n++] = "--node";
+			argv[n++] = (char *)node;
+		}
+		argv[n] = NULL;
 		execv(path, argv);
 		_exit(127);
 	}
@@ -181,11 +193,16 @@ main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "store", required_argument, NULL, 'd' },
 		{ "inbox", required_argument, NULL, 'b' },
+		{ "storeproxy", required_argument, NULL, 'S' },
+		{ "node", required_argument, NULL, 'n' },
 		{ "check-policy", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy_path = NULL, *sockproxy = NULL, *frontd = NULL;
 	const char *listen = NULL, *store = NULL, *inbox = NULL;
+	const char *storeproxy = NULL, *node = NULL;
+	pid_t sp_pid = -1;
+	int spfd = -1;
 	struct cw_user user;
 	struct sigaction sa;
 	char *policy_buf;
@@ -202,6 +219,8 @@ main(int argc, char **argv)
 		case 'l': listen = optarg; break;
 		case 'd': store = optarg; break;
 		case 'b': inbox = optarg; break;
+		case 'S': storeproxy = optarg; break;
+		case 'n': node = optarg; break;
 		case 'c': return check_policy(optarg);
 		default: usage();
 		}
@@ -235,11 +254,19 @@ main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (policy.store_backend == STORE_S3) {
+		if (storeproxy == NULL)
+			fatalx("privd: [store] backend s3 needs --storeproxy PATH");
+		if ((spfd = storeproxy_spawn(storeproxy, &policy, &sp_pid)) < 0)
+			fatalx("privd: cannot start storeproxy");
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		fatal("socketpair");
 	frontd_pid = spawn_frontd(frontd, sv[1], policy_buf, policy_len, listen,
-	    store, inbox, lfd);
+	    store, inbox, lfd, spfd, node);
 	close(sv[1]);
+	if (spfd >= 0)
+		close(spfd);	/* frontd's and storeproxy's now */
 	if (lfd >= 0)
 		close(lfd);	/* the supervisor's and frontd's now */
 	free(policy_buf);

@@ -62,6 +62,13 @@ extern struct privd privd;
 void	job_free(struct job *j);
 /* j's EXEC_DONE, empty: its id, exit code -1, the policy it was admitted under */
 void	job_done_init(const struct job *j, struct ipc_exec_done *d);
+/*
+ * The run was killed at a limit: d's kill and the limit it names (time:
+ * the job's timeout; output: the policy's stdout cap, as both engines say
+ * it)
+ */
+void	job_done_kill(const struct job *j, struct ipc_exec_done *d,
+	    enum ipc_kill kill);
 
 /* sandbox.c: runs, pooled sandboxes and kept sessions (sockproxy caps it too) */
 #define SANDBOX_LIVE_MAX \

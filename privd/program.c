@@ -127,12 +127,10 @@ program_run(struct run *r)
 	case DK_END_EXITED:
 		break;
 	case DK_END_DEADLINE:
-		d->kill = IPC_KILL_TIME;
-		d->limit = j->timeout_ms;
+		job_done_kill(j, d, IPC_KILL_TIME);
 		break;
 	case DK_END_CAP:
-		d->kill = IPC_KILL_OUTPUT;
-		d->limit = p->stdout_max;
+		job_done_kill(j, d, IPC_KILL_OUTPUT);
 		break;
 	case DK_END_ERROR:
 		goto fail;

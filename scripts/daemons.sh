@@ -175,6 +175,8 @@ start_daemons() {
 			-- "$TOP/$REL"/privd/codeward-privd --policy "$POLICY" \
 			--sockproxy "$RUNDIR/sockproxy.sock" --frontd "$TOP/$REL/frontd/codeward-frontd" \
 			--listen "127.0.0.1:$PORT" --store "$STATE" --inbox "$STATE/inbox" \
+			--storeproxy "$TOP/$REL/storeproxy/codeward-storeproxy" \
+			${CODEWARD_NODE:+--node "$CODEWARD_NODE"} \
 			>>"$LOGDIR/supervise.log" 2>&1 </dev/null &
 		echo $! >"$RUNDIR/supervise.pid"
 	fi

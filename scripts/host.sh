@@ -45,7 +45,7 @@ apt_install() {
 
 ensure_users() {
 	local u
-	for u in codeward-front codeward-priv codeward-proxy; do
+	for u in codeward-front codeward-priv codeward-proxy codeward-store; do
 		id -u "$u" >/dev/null 2>&1 && continue
 		useradd --system --no-create-home --home-dir /nonexistent \
 			--shell /usr/sbin/nologin --user-group "$u" || die "useradd $u failed"

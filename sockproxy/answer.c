@@ -198,7 +198,10 @@ check_volume(struct cmp *c, const cJSON *e, const char *target, const char *opts
 	want_map(c, dc, "Options", okeys, ovals, 3);
 }
 
-/* the inbox's bind as sent: read-only, nothing else set */
+/*
+ * the inbox's bind as sent: read-only, nothing else set (no BindOptions: no
+ * propagation asked, none made below)
+ */
 static void
 check_inbox_bind(struct cmp *c, const struct sp_conf *conf, const cJSON *e)
 {
@@ -206,6 +209,7 @@ check_inbox_bind(struct cmp *c, const struct sp_conf *conf, const cJSON *e)
 	want_str(c, e, "Source", conf->inbox);
 	want_str(c, e, "Target", SP_INBOX);
 	want_bool(c, e, "ReadOnly", 1);
+	want_empty(c, e, "BindOptions");
 	want_empty(c, e, "VolumeOptions");
 	want_empty(c, e, "TmpfsOptions");
 	want_empty(c, e, "Consistency");
@@ -252,6 +256,8 @@ check_mounts(struct cmp *c, const struct sp_conf *conf, const cJSON *root,
 			want_str(c, e, "Type", "bind");
 			want_str(c, e, "Source", conf->inbox);
 			want_bool(c, e, "RW", 0);
+			/* the bind's default: nothing mounted in a worker reaches the host */
+			want_str(c, e, "Propagation", "rprivate");
 			found++;
 		}
 	}

@@ -610,6 +610,46 @@ test_run(void)
 	ptc_runs_init();
 }
 
+/* frontd --node: ids say which node holds the run; another node's are unknown */
+static void
+test_node_tokens(void)
+{
+	char tok[PTC_TOKEN_MAX + 1], json[256], forged[512];
+	unsigned char raw[256];
+	uint64_t h = 0;
+	size_t n;
+	int slot, s2;
+
+	CHECK(ptc_token_node("") == -1);
+	CHECK(ptc_token_node("Node2") == -1);
+	CHECK(ptc_token_node("node-2") == -1);
+	CHECK(ptc_token_node("abcdefghijklmnopq") == -1);
+	CHECK(ptc_token_node("node2") == 0);
+	ptc_runs_init();
+	slot = ptc_run_open("alice", "req-1", 51);
+	ptc_run_park(slot, NOW, TTL, tok);
+	CHECK(sodium_base642bin(raw, sizeof(raw) - 1, tok, strlen(tok), NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) == 0);
+	raw[n] = '\0';
+	CHECK(strncmp((char *)raw, "{\"execution_id\":\"node2-", 23) == 0 &&
+	    n == 23 + 32 + 7 + 13 + 1);
+	/* the same id under another node's name, or none: no run here */
+	memcpy(json, raw, n + 1);
+	json[21] = '3';
+	sodium_bin2base64(forged, sizeof(forged), (unsigned char *)json, n,
+	    sodium_base64_VARIANT_ORIGINAL);
+	CHECK(ptc_run_take(forged, "alice", NULL, NOW + 1, TTL, &s2, &h) == PTC_TOK_UNKNOWN);
+	snprintf(json, sizeof(json), "{\"execution_id\":\"%.32s\",\"ts\":%llu}",
+	    (char *)raw + 23, (unsigned long long)NOW);
+	sodium_bin2base64(forged, sizeof(forged), (unsigned char *)json, strlen(json),
+	    sodium_base64_VARIANT_ORIGINAL);
+	CHECK(ptc_run_take(forged, "alice", NULL, NOW + 1, TTL, &s2, &h) == PTC_TOK_UNKNOWN);
+	CHECK(ptc_run_take(tok, "alice", NULL, NOW + 2, TTL, &s2, &h) == PTC_TOK_OK &&
+	    s2 == slot && h == 51);
+	ptc_run_close(slot);
+	ptc_runs_init();
+}
+
 int
 main(void)
 {
@@ -629,5 +669,6 @@ main(void)
 	test_lines();
 	test_tokens();
 	test_run();
+	test_node_tokens();	/* last: the node's name stays set */
 	return check_done("ptc");
 }

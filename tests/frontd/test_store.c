@@ -80,6 +80,26 @@ test_arithmetic(void)
 	CHECK(quota_floor(1500, 501, &l) == QUOTA_FLOOR);
 	CHECK(quota_floor(10, 11, &l) == QUOTA_FLOOR);
 	CHECK(quota_floor(0, 1, &none) == QUOTA_OK);
+	/* the bucket's count restates owners and total; pending bytes stay */
+	{
+		struct quota_entry v[2] = { { "bob", 30 }, { "dave", 5 } };
+		uint64_t e = quota_epoch();
+
+		CHECK(quota_pend(7, &none) == QUOTA_OK);
+		CHECK(quota_restate(v, 2, e) == 0);
+		CHECK(quota_used("alice") == 0 && quota_used("bob") == 30 &&
+		    quota_used("dave") == 5 && quota_total() == 35 && quota_pending() == 7);
+		quota_unpend(7);
+		/* a commit while it was counted: the count is refused */
+		e = quota_epoch();
+		CHECK(quota_pend(3, &none) == QUOTA_OK && quota_commit("erin", 3, &none) == QUOTA_OK);
+		CHECK(quota_restate(v, 1, e) == -1 && quota_used("erin") == 3 &&
+		    quota_total() == 38);
+		e = quota_epoch();
+		quota_release("erin", 3);
+		CHECK(quota_restate(v, 1, e) == -1);
+		CHECK(quota_restate(v, 1, quota_epoch()) == 0 && quota_total() == 30);
+	}
 }
 
 static void

@@ -294,9 +294,30 @@ class Appliance:
     daemons' pid files and supervise.status in self.dir; otherwise each
     daemon is a child of this process, as every other test has it."""
 
-    def __init__(self, overrides=(), name="t", supervised=False, isolation=None):
+    def __init__(self, overrides=(), name="t", supervised=False, isolation=None, node=None,
+                 store=None, s3=None):
         require_docker()
         self.supervised = supervised
+        self.node = node
+        # store: "local" or "s3"; None: CODEWARD_TEST_STORE, else local.
+        # Under s3 the appliance gets an s3rver of its own (splib.S3rver)
+        # unless the caller hands one (s3=, shared by several appliances).
+        self.store_backend = store or os.environ.get("CODEWARD_TEST_STORE", "local")
+        self.s3 = self.s3_own = self.s3_creds = None
+        if self.store_backend == "s3":
+            import atexit
+            import splib
+            self.s3 = s3 or splib.S3rver(bucket="codeward")
+            self.s3_own = s3 is None
+            self.s3_creds = splib.creds_file()
+            # kept across stop() and start() (a restart finds its files);
+            # gone when the test process ends
+            atexit.register(self.s3_end)
+            overrides = [("store", "backend", "s3"), ("store", "endpoint", self.s3.endpoint),
+                         ("store", "bucket", self.s3.bucket),
+                         ("store", "credentials", self.s3_creds)] + list(overrides)
+        elif self.store_backend != "local":
+            raise Fail("Appliance(store=%r): local or s3" % self.store_backend)
         # isolation: "jail" or "container"; None: CODEWARD_TEST_ISOLATION,
         # else the template's. The caller's own overrides come after.
         self.isolation = isolation or isolation_default()
@@ -357,7 +378,9 @@ class Appliance:
     def privd_argv(self):
         return [os.path.join(BUILD, "privd", "codeward-privd"), "--policy", self.policy_path,
                 "--sockproxy", self.sock, "--frontd", os.path.join(BUILD, "frontd", "codeward-frontd"),
-                "--listen", "127.0.0.1:%d" % self.port, "--store", self.store, "--inbox", self.inbox]
+                "--listen", "127.0.0.1:%d" % self.port, "--store", self.store, "--inbox", self.inbox,
+                "--storeproxy", os.path.join(BUILD, "storeproxy", "codeward-storeproxy")] + \
+            (["--node", self.node] if self.node else [])
 
     def pid(self, name):
         """a supervised daemon's pid, from the supervisor's pid file"""
@@ -448,6 +471,14 @@ class Appliance:
                 for cid in left:
                     docker_api("DELETE", "/v1.41/containers/%s?force=1&v=1" % cid)
                 raise Fail("codeward left %d container(s) behind" % len(left))
+
+    def s3_end(self):
+        if self.s3_creds is not None:
+            os.unlink(self.s3_creds)
+            self.s3_creds = None
+        if self.s3_own:
+            self.s3.stop()
+            self.s3_own = False
 
     def leftovers(self):
         return containers_with_label("codeward.instance=" + self.instance)

@@ -210,7 +210,8 @@ class Mock:
                 "Mounts": [{"Type": "volume", "Name": "v" * 64, "Destination": m.get("Target"),
                             "Driver": "local", "RW": True} if m.get("Type", "volume") == "volume" else
                            {"Type": m["Type"], "Source": m.get("Source"), "Destination": m.get("Target"),
-                            "Mode": "", "RW": not m.get("ReadOnly"), "Propagation": "rprivate"}
+                            "Mode": "", "RW": not m.get("ReadOnly"),
+                            "Propagation": "rshared" if self.lie == "propagation" else "rprivate"}
                            for m in hc.get("Mounts") or [{"Target": "/mnt/data"}]]}
 
     def _answer(self, method, target, body):

@@ -153,6 +153,15 @@ def jail_inbox(d):
                        "@IMAGE@": h.FAKE_IMAGE, "@INBOX@": inbox,
                        "@PROFILE@": json.dumps("seccomp=" + open(prof).read())[1:-1]}
             r.golden(name, sent)
+            # a bind the engine made shared (a mount in a worker would reach
+            # the host): refused, and the container removed
+            mock.lie = "propagation"
+            before = set(mock.containers)
+            st, _, out = h.call(px.listen, "POST", "/v1.41/containers/create",
+                                h.create_body(h.FAKE_IMAGE))
+            mock.lie = None
+            check(st == 502 and set(mock.containers) == before,
+                  "an inbox bind made rshared: %d %r, containers %r" % (st, out, mock.containers))
         finally:
             px.stop()
             mock.close()

@@ -31,6 +31,12 @@ REP = struct.Struct('<IIII' + 'IIQ' + '64s256s16s72sQq' + '256s')
 assert REQ_SIZE == 504 and REP.size == 712
 
 
+def _die_with_parent():
+    """in the child: SIGTERM when the test process ends, however it ends"""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def free_port():
     s = socket.socket()
     s.bind(('127.0.0.1', 0))
@@ -69,7 +75,7 @@ class S3rver:
             ['node', '--openssl-legacy-provider', S3RVER_JS, '-d', self.dir, '-a', '127.0.0.1',
              '-p', str(self.port), '-s', '--configure-bucket', bucket]
             + (['--key', tls[0], '--cert', tls[1]] if tls else []),
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
         wait_port(self.port, self.proc)
         self.endpoint = '%s://127.0.0.1:%d' % ('https' if tls else 'http', self.port)
 
