@@ -33,8 +33,11 @@
   codeward-storeproxy (the only binary linking libcurl) and its user.
   compose/haproxy.cfg passes `haproxy -c` and, run on this host in front
   of three stand-in nodes, routes sessions, programmatic starts and their
-  cancels, workspaces and continuations as compose/README.md says. (The
-  MinIO images cannot be pulled here: scale.yaml is validated, not run.)
+  cancels, workspaces and continuations as compose/README.md says. The
+  MinIO images cannot be pulled here: scale.yaml is brought up with s3rver
+  (npm, in the sandbox image) as its object store, the rest as it is:
+  storeproxy as codeward-store in every node, a run's file downloaded
+  through all three nodes, and through two when node2's privd is killed.
 
 The project name and the sockproxy instance are unique to the test, so it
 never touches anyone else's containers.
@@ -113,7 +116,8 @@ class Stack:
         cmd = [COMPOSE, "--env-file", os.path.join(self.config, "compose.env"),
                "-p", self.project, "-f", os.path.join(SOURCE, "compose", "compose.yaml")]
         for o in overlays:
-            cmd += ["-f", os.path.join(SOURCE, "compose", o + ".yaml")]
+            # an overlay of compose/, or a file of the test's own
+            cmd += ["-f", o if os.path.isabs(o) else os.path.join(SOURCE, "compose", o + ".yaml")]
         r = subprocess.run(cmd + list(args), env=self.env, capture_output=True, text=True,
                            timeout=timeout)
         if ok:
@@ -384,6 +388,109 @@ def test_scale_overlay_validates():
           hp["read_only"] is True, "haproxy %r" % hp)
     servers = re.findall(r"^\tserver (\S+) (\S+)$", open(HAPROXY_CFG).read(), re.M)
     check(servers == [(n, n + ":8000") for n in nodes], "haproxy.cfg servers %r" % servers)
+
+
+S3RVER_DIR = os.environ.get("CODEWARD_S3RVER", "/var/cache/codeward/s3rver")
+
+# MinIO cannot be pulled here: the object store of scale.yaml replaced by
+# s3rver (npm) in the sandbox image, which has node; its bucket made by
+# s3rver itself, its one key pair the nodes' secret. Everything else is
+# scale.yaml as it is.
+STAND_IN = """
+services:
+  objectstore:
+    image: %(image)s
+    entrypoint: [node, --openssl-legacy-provider, /s3rver/node_modules/s3rver/bin/s3rver.js]
+    # path-style only: the host name objectstore is not a bucket's
+    command: [-d, /tmp/s3, -a, 0.0.0.0, -p, "9000", -s, --no-vhost-buckets,
+              --configure-bucket, codeward]
+    volumes:
+      - %(s3rver)s:/s3rver:ro
+    healthcheck:
+      test: ["CMD", "node", "-e", "require('net').connect(9000, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))"]
+  objectstore-init:
+    image: %(image)s
+    entrypoint: ["/bin/true"]
+secrets:
+  codeward-s3:
+    file: %(creds)s
+"""
+
+
+def test_scale_up_with_a_stand_in_store():
+    """scale.yaml brought up, its object store replaced by s3rver: HAProxy
+    healthy on the published port; in each node privd started
+    codeward-storeproxy as codeward-store; a file a run wrote through one
+    node is downloaded byte-exact through all three, and through the other
+    two at once when node2's privd is killed with SIGKILL; `down -v` leaves
+    nothing of the project or of the nodes' instances."""
+    s = get_stack()
+    check(os.path.exists(os.path.join(S3RVER_DIR, "node_modules", "s3rver", "bin", "s3rver.js")),
+          "s3rver is not installed in %s (./codeward test installs it)" % S3RVER_DIR)
+    d = tempfile.mkdtemp(prefix="cw-scale-", dir=s.config)
+    creds = os.path.join(d, "s3-credentials")
+    with open(os.open(creds, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write("access_key_id = S3RVER\nsecret_access_key = S3RVER\n")
+    extra = os.path.join(d, "stand-in.yaml")
+    with open(extra, "w") as f:
+        f.write(STAND_IN % {"image": sandbox_image_id(), "s3rver": S3RVER_DIR, "creds": creds})
+    ov = ("scale", extra)
+    instances = [s.instance + "-node%d" % i for i in (1, 2, 3)]
+    try:
+        t0 = time.time()
+        s.compose("up", "-d", overlays=ov, timeout=900)
+        wait_for("HAProxy answering healthy", s.healthy, 180)
+        for n in ("node1", "node2", "node3"):
+            wait_for("%s healthy" % n, lambda: s.container(n)["State"].get("Health", {})
+                     .get("Status") == "healthy", 120)
+        print("measured: scale up to healthy %.1f s" % (time.time() - t0))
+        # each node: privd's storeproxy, as codeward-store
+        for n in ("node1", "node2", "node3"):
+            c = s.container(n)
+            privd = children(c["State"]["Pid"])
+            check(len(privd) == 1, "%s: privd %r" % (n, privd))
+            kids = children(privd[0])
+            sp = [k for k in kids if os.readlink("/proc/%d/exe" % k).endswith(
+                "/codeward-storeproxy")]
+            check(len(sp) == 1 and proc_status(sp[0])["Uid"].split() == ["61004"] * 4 and
+                  int(proc_status(sp[0])["CapEff"], 16) == 0,
+                  "%s: storeproxy %r" % (n, [proc_status(k)["Uid"] for k in sp]))
+        # a file written through one node, read through every node
+        data = secrets.token_hex(4096)
+        st, j = s.request("POST", "/v1/exec", {"lang": "py", "code":
+                          "open('/mnt/data/out.txt','w').write(%r)\nprint('ok')" % data})
+        check(st == 200 and j.get("stdout") == "ok\n" and len(j["files"]) == 1,
+              "exec through HAProxy: %s %r" % (st, j))
+        path = "/v1/download/%s/%s" % (j["session_id"], j["files"][0]["id"])
+        for _ in range(6):
+            st, body = s.request("GET", path)
+            check(st == 200 and body == data.encode(), "download: %s %r" % (st, body[:100]))
+        # HAProxy's log says which node answered each
+        lines = [l for l in s.compose("logs", "--no-color", "haproxy", overlays=ov).stdout
+                 .splitlines() if "GET %s " % path in l]
+        nodes = {n for n in ("node1", "node2", "node3") for l in lines if "nodes/%s " % n in l}
+        check(nodes == {"node1", "node2", "node3"}, "downloads served by %r" % nodes)
+        # node2's privd killed: the file is still served, at once, by the
+        # others; the engine brings node2 back
+        c = s.container("node2")
+        os.kill(children(c["State"]["Pid"])[0], signal.SIGKILL)
+        for _ in range(6):
+            st, body = s.request("GET", path)
+            check(st == 200 and body == data.encode(), "download with node2 killed: %s %r" %
+                  (st, body[:100]))
+        wait_for("node2 restarted", lambda: s.container("node2")["RestartCount"] >= 1, 60)
+        wait_for("node2 healthy again", lambda: s.container("node2")["State"].get(
+            "Health", {}).get("Status") == "healthy", 120)
+    except Exception:
+        for n in ("node1", "haproxy", "objectstore"):
+            print(s.compose("logs", "--no-color", n, overlays=ov, ok=False).stdout[-3000:])
+        raise
+    finally:
+        s.compose("down", "-v", overlays=ov, ok=False)
+        shutil.rmtree(d, ignore_errors=True)
+    left = s.leftovers() + ["sandbox " + c for i in instances
+                            for c in containers_with_label("codeward.instance=" + i)]
+    check(not left, "left after down -v: %r" % left)
 
 
 def secrets_in(value):
