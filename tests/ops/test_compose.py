@@ -37,7 +37,8 @@
   MinIO images cannot be pulled here: scale.yaml is brought up with s3rver
   (npm, in the sandbox image) as its object store, the rest as it is:
   storeproxy as codeward-store in every node, a run's file downloaded
-  through all three nodes, and through two when node2's privd is killed.
+  through all three nodes, and through two when node2's privd is killed;
+  programmatic runs' continuations reach the nodes their tokens name.
 
 The project name and the sockproxy instance are unique to the test, so it
 never touches anyone else's containers.
@@ -134,9 +135,9 @@ class Stack:
                 return j
         raise Fail("no %s container in project %s" % (service, self.project))
 
-    def request(self, method, path, body=None, auth=True):
+    def request(self, method, path, body=None, auth=True, headers=None):
         st, raw = http_json(self.port, method, path, body,
-                            {"X-API-Key": self.key} if auth else {})
+                            dict(headers or {}, **({"X-API-Key": self.key} if auth else {})))
         return st, (json.loads(raw) if raw and raw[:1] in b"{[" else raw)
 
     def healthy(self):
@@ -422,8 +423,10 @@ def test_scale_up_with_a_stand_in_store():
     healthy on the published port; in each node privd started
     codeward-storeproxy as codeward-store; a file a run wrote through one
     node is downloaded byte-exact through all three, and through the other
-    two at once when node2's privd is killed with SIGKILL; `down -v` leaves
-    nothing of the project or of the nodes' instances."""
+    two at once when node2's privd is killed with SIGKILL; programmatic
+    runs complete, each continuation on the node its token names whatever
+    its request id; `down -v` leaves nothing of the project or of the
+    nodes' instances."""
     s = get_stack()
     check(os.path.exists(os.path.join(S3RVER_DIR, "node_modules", "s3rver", "bin", "s3rver.js")),
           "s3rver is not installed in %s (./codeward test installs it)" % S3RVER_DIR)
@@ -470,6 +473,34 @@ def test_scale_up_with_a_stand_in_store():
                  .splitlines() if "GET %s " % path in l]
         nodes = {n for n in ("node1", "node2", "node3") for l in lines if "nodes/%s " % n in l}
         check(nodes == {"node1", "node2", "node3"}, "downloads served by %r" % nodes)
+        # programmatic runs: each continuation carries a request id of its
+        # own (so the hash alone would scatter them) and reaches the node
+        # its token names, which the balancer's log shows
+        add = {"name": "add", "description": "add", "parameters": {"type": "object", "properties": {
+            "a": {"type": "number"}, "b": {"type": "number"}}}}
+        code = "x = await add(a=1, b=2)\ny = await add(a=x, b=10)\nprint('sum', y)\n"
+        named = []
+        for _ in range(4):
+            st, j = s.request("POST", "/v1/exec/programmatic", {"code": code, "tools": [add]},
+                              headers={"X-LibreChat-Code-Request-ID": secrets.token_hex(8)})
+            while st == 200 and j.get("status") == "tool_call_required":
+                eid = json.loads(base64.b64decode(j["continuation_token"]))["execution_id"]
+                named.append(eid.split("-")[0])
+                res = [{"call_id": c["id"], "result": c["input"]["a"] + c["input"]["b"],
+                        "is_error": False} for c in j["tool_calls"]]
+                st, j = s.request("POST", "/v1/exec/programmatic",
+                                  {"continuation_token": j["continuation_token"], "tool_results": res},
+                                  headers={"X-LibreChat-Code-Request-ID": secrets.token_hex(8)})
+            check(st == 200 and j.get("status") == "completed" and j["stdout"] == "sum 13\n",
+                  "a programmatic run through HAProxy: %s %r" % (st, j))
+        check(len(named) == 8 and set(named) <= {"node1", "node2", "node3"},
+              "the tokens' nodes %r" % named)
+        cont = [l for l in s.compose("logs", "--no-color", "haproxy", overlays=ov).stdout
+                .splitlines() if "POST /v1/exec/programmatic " in l]
+        check(len(cont) == 12 and all("nodes/%s " % named[2 * k + i] in cont[3 * k + 1 + i]
+                                      for k in range(4) for i in range(2)),
+              "continuations not on their tokens' nodes %r: %r" % (named, cont))
+
         # node2's privd killed: the file is still served, at once, by the
         # others; the engine brings node2 back
         c = s.container("node2")
