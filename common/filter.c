@@ -7,14 +7,7 @@
 #include <sys/mman.h>
 
 #include "log.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define CW_SANITIZED	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CW_SANITIZED	1
-#endif
-#endif
+#include "util.h"
 
 #ifdef CW_SANDBOX_DEBUG
 #define DEFAULT_ACTION	SCMP_ACT_LOG
@@ -40,6 +33,22 @@ static const int base_syscalls[] = {
 	SC(clock_gettime), SC(clock_nanosleep), SC(restart_syscall),
 	SC(getpid), SC(gettid), SC(tgkill), SC(exit_group),
 };
+
+#ifdef CW_SANITIZED
+/*
+ * A sanitizer build only (never a release): what ASan's runtime calls on
+ * its own (a thread's alternate signal stack, the CPU set and limits it
+ * sizes itself by, its terminal check), and what it needs to write a
+ * report that can be read (the process's maps and binary, opened and read
+ * when it symbolizes). Leak detection at exit is off in the daemons'
+ * tests (ASAN_OPTIONS detect_leaks=0): LeakSanitizer forks a tracer.
+ */
+static const int sanitizer_syscalls[] = {
+	SC(sigaltstack), SC(sched_getaffinity), SC(sched_yield), SC(ioctl),
+	SC(getrlimit), SC(prlimit64), SC(open), SC(openat), SC(stat),
+	SC(readlink),
+};
+#endif
 
 /*
  * Memory never becomes executable: no code is loaded after the filter (no
@@ -95,6 +104,9 @@ filter_build(const char *what, const int *calls, size_t ncalls,
 		fatalx("filter_build: TSYNC: %s", strerror(-r));
 	allow(ctx, base_syscalls, FILTER_NELEM(base_syscalls), "base");
 	allow_rules(ctx, base_rules, FILTER_NELEM(base_rules), "base");
+#ifdef CW_SANITIZED
+	allow(ctx, sanitizer_syscalls, FILTER_NELEM(sanitizer_syscalls), "sanitizer");
+#endif
 	/*
 	 * clone3 keeps its flags in memory a filter cannot read: it fails
 	 * with ENOSYS and glibc falls back to clone.

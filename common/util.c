@@ -186,6 +186,10 @@ cw_thread_spawn(pthread_t *t, void *(*fn)(void *), void *arg, size_t stack)
 	}
 	if (t == NULL)
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+#ifdef CW_SANITIZED
+	/* ASan's redzones and fake stacks: 4x the stack a release needs */
+	stack *= 4;
+#endif
 	pthread_attr_setstacksize(&attr, stack);
 	r = pthread_create(t != NULL ? t : &detached, &attr, thread_start, s);
 	pthread_attr_destroy(&attr);

@@ -1,6 +1,15 @@
 #ifndef CW_UTIL_H
 #define CW_UTIL_H
 
+/* a sanitizer build (ASan): GCC's macro, or clang's feature test */
+#if defined(__SANITIZE_ADDRESS__)
+#define CW_SANITIZED	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CW_SANITIZED	1
+#endif
+#endif
+
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>

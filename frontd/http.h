@@ -2,6 +2,14 @@
 #define CW_HTTP_H
 
 #include "policy.h"
+#include "util.h"
+
+/* each HTTP thread's stack (4x under ASan: its redzones and fake stacks) */
+#ifdef CW_SANITIZED
+#define CW_MHD_STACK	(1024 * 1024)
+#else
+#define CW_MHD_STACK	(256 * 1024)
+#endif
 
 /*
  * Start serving on the bound, listening API socket, and on the policy's

@@ -51,11 +51,20 @@
 
 static struct policy policy;
 static volatile sig_atomic_t stop;
+static volatile sig_atomic_t store_lost;	/* storeproxy went: exit 1 */
 
 static void
 on_term(int sig)
 {
 	(void)sig;
+	stop = 1;
+}
+
+/* storeproxy went (storeclient.h): stop as at SIGTERM, then exit 1 */
+static void
+on_store_lost(void)
+{
+	store_lost = 1;
 	stop = 1;
 }
 
@@ -155,7 +164,7 @@ main(int argc, char **argv)
 	read_policy();
 	current_set(&policy);
 	/* backend s3: storeproxy's socketpair, privd's, on STORE_FD */
-	if (policy.store_backend == STORE_S3 && sc_init(STORE_FD) != 0)
+	if (policy.store_backend == STORE_S3 && sc_init(STORE_FD, on_store_lost) != 0)
 		fatalx("frontd: [store] backend s3 but fd %d is not storeproxy's "
 		    "SOCK_SEQPACKET socket", STORE_FD);
 
@@ -225,5 +234,5 @@ main(int argc, char **argv)
 	}
 	http_stop(10);
 	log_info("frontd: stopped");
-	_exit(0);
+	_exit(store_lost ? 1 : 0);
 }

@@ -2,8 +2,8 @@
  * frontd's side of storeproxy's socketpair (storeproxy/proto.h): one
  * request, one reply, under one lock, in the order asked. The socketpair is
  * privd's gift at frontd's start (STORE_FD) under [store] backend s3; a
- * violation or a closed peer ends frontd (privd and the supervisor start
- * the three again: SECURITY.md, "The S3 store").
+ * closed peer stops frontd, a violation ends it (privd and the supervisor
+ * start the three again: SECURITY.md, "The S3 store").
  */
 #ifndef CW_STORECLIENT_H
 #define CW_STORECLIENT_H
@@ -13,8 +13,14 @@
 #include "ipc.h"
 #include "proto.h"
 
-/* 0, or -1 when fd is not a SOCK_SEQPACKET socket */
-int	sc_init(int fd);
+/*
+ * 0, or -1 when fd is not a SOCK_SEQPACKET socket. lost() is called once,
+ * from the request that finds storeproxy gone (its end of file): that
+ * request and every later one fail S3_UNREACHABLE, and frontd is to stop
+ * (its in-flight requests answered), for the supervisor to start the three
+ * again. A reply out of shape ends frontd at once.
+ */
+int	sc_init(int fd, void (*lost)(void));
 int	sc_on(void);
 /*
  * One request: q's type, key and meta filled by the caller (the header is

@@ -38,8 +38,9 @@ run_tests() {
 	    build-fuzz/meson-logs/fuzzlog.json build/meson-logs/engine-restart-engine.json
 	meson test -C build --print-errorlogs --num-processes 2 \
 	    --no-suite engine-restart || rc=1
-	# The sanitizer build runs the suites that exercise parsers and IPC.
-	meson test -C build-asan --print-errorlogs --suite unit --suite fuzz || rc=1
+	# The sanitizer build runs the suites that exercise parsers and IPC, and
+	# its daemons run whole-appliance suites (asan: tests/meson.build).
+	meson test -C build-asan --print-errorlogs --suite unit --suite fuzz --suite asan || rc=1
 	# each target one test: a find fails it (and lands in its corpus)
 	(fuzz_all "$FUZZ_SECONDS") || rc=1
 	# last and alone: it stops dockerd and starts it again (meson names its

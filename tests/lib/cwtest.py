@@ -20,6 +20,10 @@ import traceback
 
 SOURCE = os.environ.get("CW_SOURCE", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 BUILD = os.environ.get("CW_BUILD", os.path.join(SOURCE, "build"))
+# the build whose agent and jail go into the worker image: the daemons'
+# own, unless a sanitizer run of the daemons names the release's (a
+# sanitized agent's leak checker cannot run inside a jail)
+WORKER_BUILD = os.environ.get("CW_WORKER_BUILD", BUILD)
 DOCKER_SOCK = "/var/run/docker.sock"
 DOCKER = "/usr/bin/docker"
 
@@ -164,7 +168,7 @@ def worker_image():
     h = hashlib.sha256(base.encode())
     lines = ["FROM %s" % base]
     for i, (where, rel, dst) in enumerate(WORKER_FILES):
-        with open(os.path.join(BUILD if where == "build" else SOURCE, rel), "rb") as f:
+        with open(os.path.join(WORKER_BUILD if where == "build" else SOURCE, rel), "rb") as f:
             data = f.read()
         h.update(dst.encode() + b"\0" + data)
         with open(os.path.join(ctx, "f%d" % i), "wb") as g:
