@@ -159,53 +159,59 @@ store_s3_delete(const char *sid, const char *fid)
 	return call(&q, -1, &rep, &out);
 }
 
-/*
- * LIST prefix: storeproxy's memfd of "key size\n" lines, read whole (a
- * LIST of the whole bucket: its keys are 64 bytes at most a line)
- */
-static char *
-list(const char *sid, size_t *len)
+/* storeproxy's LIST answer, "key size\n" lines, read a piece at a time */
+struct lines {
+	int	fd;
+	off_t	off;		/* of buf[0] in the memfd */
+	size_t	len, pos;
+	char	buf[4096];	/* a line is at most S3_KEY_MAX + 22 bytes */
+};
+
+static int
+lines_open(struct lines *l, const char *sid)
 {
 	struct sp_request q;
 	struct sp_reply rep;
-	struct stat st;
-	char *buf;
-	int fd;
 
+	memset(l, 0, sizeof(*l));
 	request(&q, SP_LIST, sid, NULL);
-	if (call(&q, -1, &rep, &fd) != 0)
-		return NULL;
-	if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < 0 ||
-	    (uint64_t)st.st_size > (uint64_t)SWEEP_OBJECTS_MAX * 96 ||
-	    (buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if (call(&q, -1, &rep, &l->fd) != 0)
+		return -1;
+	if (l->fd < 0) {
 		snprintf(s3_why, sizeof(s3_why), "the object store: a listing "
-		    "too large or unreadable");
+		    "without its lines");
 		errno = EREMOTEIO;
-		return NULL;
+		return -1;
 	}
-	if (pread(fd, buf, (size_t)st.st_size, 0) != st.st_size) {
-		free(buf);
-		close(fd);
-		errno = EREMOTEIO;
-		return NULL;
-	}
-	close(fd);
-	buf[st.st_size] = '\0';
-	*len = (size_t)st.st_size;
-	return buf;
+	return 0;
 }
 
-/* the next line's "<sid>/<fid>": 1, 0 at the end; a key of another shape is skipped */
+/* the next line's "<sid>/<fid>": 1; 0 at the end; a key of another shape is skipped */
 static int
-next_key(char **p, char sid[CW_ID_LEN + 1], char fid[CW_ID_LEN + 1])
+next_key(struct lines *l, char sid[CW_ID_LEN + 1], char fid[CW_ID_LEN + 1])
 {
-	while (**p != '\0') {
-		char *line = *p, *nl = strchr(line, '\n'), *sp;
+	for (;;) {
+		char *line = l->buf + l->pos, *nl, *sp;
+		ssize_t n;
 
-		*p = nl != NULL ? nl + 1 : line + strlen(line);
-		if ((sp = memchr(line, ' ', (size_t)(*p - line))) == NULL ||
+		nl = memchr(line, '\n', l->len - l->pos);
+		if (nl == NULL) {
+			/* the rest to the front, then more */
+			memmove(l->buf, line, l->len - l->pos);
+			l->off += (off_t)l->pos;
+			l->len -= l->pos;
+			l->pos = 0;
+			if (l->len == sizeof(l->buf))
+				return 0;	/* no line is this long */
+			n = pread(l->fd, l->buf + l->len, sizeof(l->buf) - l->len,
+			    l->off + (off_t)l->len);
+			if (n <= 0)
+				return 0;
+			l->len += (size_t)n;
+			continue;
+		}
+		l->pos = (size_t)(nl - l->buf) + 1;
+		if ((sp = memchr(line, ' ', (size_t)(nl - line))) == NULL ||
 		    sp - line != 2 * CW_ID_LEN + 1 || line[CW_ID_LEN] != '/')
 			continue;
 		memcpy(sid, line, CW_ID_LEN);
@@ -215,38 +221,75 @@ next_key(char **p, char sid[CW_ID_LEN + 1], char fid[CW_ID_LEN + 1])
 		if (cw_id_ok(sid) && cw_id_ok(fid))
 			return 1;
 	}
-	return 0;
 }
 
 int
 store_s3_list(const char *sid, char (**fids)[CW_ID_LEN + 1], size_t *n)
 {
 	char (*v)[CW_ID_LEN + 1] = NULL, (*nv)[CW_ID_LEN + 1];
-	char s[CW_ID_LEN + 1], f[CW_ID_LEN + 1], *buf, *p;
-	size_t len, cap = 0;
+	char s[CW_ID_LEN + 1], f[CW_ID_LEN + 1];
+	struct lines *l;
+	size_t cap = 0;
+	int rc = -1;
 
 	*fids = NULL;
 	*n = 0;
-	if ((buf = list(sid, &len)) == NULL)
+	if ((l = malloc(sizeof(*l))) == NULL)
 		return -1;
-	for (p = buf; next_key(&p, s, f);) {
+	if (lines_open(l, sid) != 0) {
+		free(l);
+		return -1;
+	}
+	while (next_key(l, s, f)) {
 		if (strcmp(s, sid) != 0)
 			continue;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
-			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
-				free(v);
-				free(buf);
-				*n = 0;
-				return -1;
-			}
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL)
+				goto out;
 			v = nv;
 		}
 		memcpy(v[(*n)++], f, CW_ID_LEN + 1);
 	}
-	free(buf);
 	*fids = v;
-	return 0;
+	v = NULL;
+	rc = 0;
+out:
+	if (rc != 0)
+		*n = 0;
+	free(v);
+	close(l->fd);
+	free(l);
+	return rc;
+}
+
+/*
+ * The sweep's count, by owner: an open-addressed table as quota.c's, so a
+ * bucket of any size costs the owners', not the objects'. Owners past its
+ * room share the entry "~" (outside the user-id class: nobody's).
+ */
+#define AGG_SLOTS	(2 * QUOTA_OWNERS_MAX)
+
+static void
+agg_add(struct quota_entry *t, size_t *n, const char *owner, uint64_t bytes)
+{
+	uint32_t h = 2166136261u;
+	const char *p;
+	size_t i;
+
+	if (*n >= AGG_SLOTS - 1)
+		owner = "~";
+	for (p = owner; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (i = h % AGG_SLOTS; t[i].owner[0] != '\0' || t[i].bytes != 0;
+	    i = (i + 1) % AGG_SLOTS)
+		if (strcmp(t[i].owner, owner) == 0) {
+			t[i].bytes += bytes;
+			return;
+		}
+	snprintf(t[i].owner, sizeof(t[i].owner), "%s", owner);
+	t[i].bytes = bytes;
+	(*n)++;
 }
 
 /*
@@ -256,40 +299,44 @@ store_s3_list(const char *sid, char (**fids)[CW_ID_LEN + 1], size_t *n)
 static int
 sweep_once(uint32_t lifetime_s, time_t now, size_t *gone)
 {
-	struct quota_entry *t = NULL, *nt;
-	char s[CW_ID_LEN + 1], f[CW_ID_LEN + 1], *buf, *p;
-	size_t len, n = 0, cap = 0;
+	char s[CW_ID_LEN + 1], f[CW_ID_LEN + 1];
+	struct quota_entry *t, *packed;
 	struct store_meta m;
 	uint64_t seen = quota_epoch();
+	struct lines *l;
+	size_t n = 0, i, k = 0, objects = 0;
 	int rc;
 
-	if ((buf = list(NULL, &len)) == NULL) {
-		log_warnx("frontd: the bucket's sweep: %s", store_s3_why());
+	if ((t = calloc(AGG_SLOTS, sizeof(*t))) == NULL ||
+	    (l = malloc(sizeof(*l))) == NULL) {
+		free(t);
 		return -1;
 	}
-	for (p = buf; next_key(&p, s, f) && n < SWEEP_OBJECTS_MAX;) {
-		uint32_t life;
-
+	if (lines_open(l, NULL) != 0) {
+		log_warnx("frontd: the bucket's sweep: %s", store_s3_why());
+		free(l);
+		free(t);
+		return -1;
+	}
+	while (next_key(l, s, f) && objects++ < SWEEP_OBJECTS_MAX) {
 		if (store_s3_head(s, f, &m) != 0)
 			continue;	/* gone meanwhile, or unreadable: not counted */
-		life = store_lifetime(m.kind, lifetime_s);
 		if (now - m.created >= (time_t)STORE_GRACE_S &&
-		    now - m.created >= (time_t)life) {
+		    now - m.created >= (time_t)store_lifetime(m.kind, lifetime_s)) {
 			if (store_s3_delete(s, f) == 0 || errno == ENOENT)
 				(*gone)++;
 			continue;
 		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			if ((nt = reallocarray(t, cap, sizeof(*t))) == NULL)
-				break;
-			t = nt;
-		}
-		memcpy(t[n].owner, m.owner, strlen(m.owner) + 1);
-		t[n++].bytes = m.size;
+		agg_add(t, &n, m.owner, m.size);
 	}
-	free(buf);
-	rc = quota_restate(t, n, seen) == 0 ? 0 : 1;
+	close(l->fd);
+	free(l);
+	/* an owner "" with bytes is a slot in use too (agg_add's test) */
+	packed = t;
+	for (i = 0; i < AGG_SLOTS; i++)
+		if (t[i].owner[0] != '\0' || t[i].bytes != 0)
+			packed[k++] = t[i];
+	rc = quota_restate(packed, k, seen) == 0 ? 0 : 1;
 	free(t);
 	return rc;
 }

@@ -9,6 +9,8 @@
 #               The policies are written once: the admin's from then on
 #   librechat/  LibreChat's secrets, its JWT signing key among them (never
 #               mounted into codeward)
+#   store/      compose/scale.yaml's object store: MinIO's root and the
+#               nodes' key pair, each mounted as a secret (0700, files 0600)
 #   api-key     the API key in clear, for the admin (0600)
 #   compose.env the settings docker-compose reads (--env-file)
 # The host may have no C compiler here: the tools run from the codeward image.
@@ -69,7 +71,7 @@ write_compose_jwt_key() {
 write_compose_policies() {
 	local cw=$COMPOSE_CONFIG/codeward base p out caps sum old
 	base=$cw/default.policy.tmp
-	for p in codeward gvisor gpu; do
+	for p in codeward gvisor gpu scale; do
 		[ -e "$cw/$p.policy" ] && continue
 		if [ ! -e "$base" ]; then
 			cp policy/default.policy "$base"
@@ -91,6 +93,12 @@ write_compose_policies() {
 			gvisor) policy_tool set sandbox pids "$pids" sandbox runtime runsc \
 				sandbox jail-runsc-caps "$caps" "$cw/$p.policy.tmp" ;;
 			gpu) policy_tool set sandbox gpu all "$cw/$p.policy.tmp" ;;
+			# scale.yaml's nodes: the object store of that file, the
+			# credentials its secret mounts (write_compose_store)
+			scale) policy_tool set store backend s3 \
+				store endpoint http://objectstore:9000 store bucket codeward \
+				store region us-east-1 store credentials /run/secrets/codeward-s3 \
+				"$cw/$p.policy.tmp" ;;
 		esac || die "cannot edit $cw/$p.policy.tmp"
 		chmod 0644 "$cw/$p.policy.tmp"
 		mv "$cw/$p.policy.tmp" "$cw/$p.policy"
@@ -98,7 +106,7 @@ write_compose_policies() {
 	done
 	rm -f "$base"
 	sum=$(jail_profile_sum)
-	for p in codeward gvisor gpu; do
+	for p in codeward gvisor gpu scale; do
 		policy_tool check "$cw/$p.policy" >/dev/null || die "$cw/$p.policy does not check (above)"
 		old=$(policy_value sandbox jail-seccomp "$cw/$p.policy")
 		if [ "$(policy_value sandbox isolation "$cw/$p.policy")" = jail ] && [ "$old" != "$sum" ]; then
@@ -115,6 +123,29 @@ write_compose_policies() {
 			printf '%s\n' "$out" >&2
 		fi
 	done
+}
+
+# compose/scale.yaml's object store, made once, root's, 0600: MinIO's root
+# (store/objectstore-root, for MinIO and objectstore-init only) and the
+# nodes' own key pair (store/s3-credentials, in the format of the policy's
+# [store] credentials), which objectstore-init makes a user of the bucket
+write_compose_store() {
+	local st=$COMPOSE_CONFIG/store
+	mkdir -p "$st"
+	chmod 0700 "$st"
+	if [ ! -s "$st/objectstore-root" ]; then
+		(umask 077; printf 'export MINIO_ROOT_USER=%s\nexport MINIO_ROOT_PASSWORD=%s\n' \
+			"root$(openssl rand -hex 8)" "$(openssl rand -hex 24)" >"$st/objectstore-root.tmp") \
+			|| die "cannot write $st/objectstore-root"
+		mv "$st/objectstore-root.tmp" "$st/objectstore-root"
+	fi
+	if [ ! -s "$st/s3-credentials" ]; then
+		(umask 077; printf 'access_key_id = %s\nsecret_access_key = %s\n' \
+			"codeward$(openssl rand -hex 6)" "$(openssl rand -hex 20)" >"$st/s3-credentials.tmp") \
+			|| die "cannot write $st/s3-credentials"
+		mv "$st/s3-credentials.tmp" "$st/s3-credentials"
+	fi
+	chmod 0600 "$st/objectstore-root" "$st/s3-credentials"
 }
 
 # LibreChat's own secrets, made once (CREDS_KEY encrypts what it stores)
@@ -179,6 +210,7 @@ compose_setup() {
 	write_compose_key
 	write_compose_jwt_key
 	write_compose_policies
+	write_compose_store
 	write_librechat_env
 	write_compose_env
 	say "compose configuration in $COMPOSE_CONFIG"
@@ -187,17 +219,18 @@ Images:  codeward:$APPLIANCE_TAG  codeward-sockproxy:$APPLIANCE_TAG
 API key: $(cat "$COMPOSE_CONFIG/api-key")
 Start:   ./codeward compose up              (the appliance alone)
          ./codeward compose up librechat    (with LibreChat, MongoDB, Meilisearch)
+         ./codeward compose up scale        (three nodes behind HAProxy, files in MinIO)
 TXT
 }
 
 # docker-compose with the configuration's settings and the chosen overlays:
-# compose_run SUBCOMMAND [librechat|gvisor|gpu]... [ARGS...]
+# compose_run SUBCOMMAND [librechat|gvisor|gpu|scale]... [ARGS...]
 compose_run() {
 	local sub=$1 files=(-f "$COMPOSE_DIR/compose.yaml")
 	shift
 	while [ $# -gt 0 ]; do
 		case "$1" in
-			librechat|gvisor|gpu) files+=(-f "$COMPOSE_DIR/$1.yaml"); shift ;;
+			librechat|gvisor|gpu|scale) files+=(-f "$COMPOSE_DIR/$1.yaml"); shift ;;
 			*) break ;;
 		esac
 	done

@@ -129,7 +129,7 @@ appliance_version() {
 	{
 		"$DOCKER" image inspect -f '{{.Id}}' debian:bookworm-slim
 		find compose/Dockerfile .dockerignore meson.build meson_options.txt \
-			common policy frontd privd sockproxy supervise jail -type f \
+			common policy frontd privd sockproxy storeproxy supervise jail -type f \
 			! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum
 	} | sha256sum | cut -c1-12
 }

@@ -24,6 +24,22 @@
   `down -v` nothing of the
   project is left: no container, sandbox, volume or network.
 
+- compose.yaml with scale.yaml passes `docker-compose config` and says:
+  three nodes, each with --node and --storeproxy and a sockproxy of its
+  own instance and socket volume, hardened as compose.yaml's; the object
+  store pinned by release and digest and published nowhere; HAProxy alone
+  on the published port; the store's key pair a secret of the nodes, named
+  by scale.policy (backend s3), never in it. The codeward image has
+  codeward-storeproxy (the only binary linking libcurl) and its user.
+  compose/haproxy.cfg passes `haproxy -c` and, run on this host in front
+  of three stand-in nodes, routes sessions, programmatic starts and their
+  cancels, workspaces and continuations as compose/README.md says. The
+  MinIO images cannot be pulled here: scale.yaml is brought up with s3rver
+  (npm, in the sandbox image) as its object store, the rest as it is:
+  storeproxy as codeward-store in every node, a run's file downloaded
+  through all three nodes, and through two when node2's privd is killed;
+  programmatic runs' continuations reach the nodes their tokens name.
+
 The project name and the sockproxy instance are unique to the test, so it
 never touches anyone else's containers.
 """
@@ -52,6 +68,21 @@ OVERLAYS = [(), ("librechat",), ("gvisor",), ("gpu",), ("librechat", "gvisor"),
 # the workers' seccomp profile in the sockproxy image (compose/Dockerfile)
 IMAGE_PROFILE = "/usr/local/share/codeward/seccomp-worker.json"
 RUNSC_CAPS = "SYS_ADMIN,SYS_CHROOT,SETUID,SETGID,SETPCAP"
+
+
+def http_json(port, method, path, body=None, headers=None, timeout=120):
+    """one request to 127.0.0.1:port, a JSON body if any: status, raw answer"""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    h = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        h["Content-Type"] = "application/json"
+    c.request(method, path, body=data, headers=h)
+    r = c.getresponse()
+    raw = r.read()
+    c.close()
+    return r.status, raw
 
 
 class Stack:
@@ -86,7 +117,8 @@ class Stack:
         cmd = [COMPOSE, "--env-file", os.path.join(self.config, "compose.env"),
                "-p", self.project, "-f", os.path.join(SOURCE, "compose", "compose.yaml")]
         for o in overlays:
-            cmd += ["-f", os.path.join(SOURCE, "compose", o + ".yaml")]
+            # an overlay of compose/, or a file of the test's own
+            cmd += ["-f", o if os.path.isabs(o) else os.path.join(SOURCE, "compose", o + ".yaml")]
         r = subprocess.run(cmd + list(args), env=self.env, capture_output=True, text=True,
                            timeout=timeout)
         if ok:
@@ -103,18 +135,10 @@ class Stack:
                 return j
         raise Fail("no %s container in project %s" % (service, self.project))
 
-    def request(self, method, path, body=None, auth=True):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        h = {"X-API-Key": self.key} if auth else {}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            h["Content-Type"] = "application/json"
-        c.request(method, path, body=data, headers=h)
-        r = c.getresponse()
-        raw = r.read()
-        c.close()
-        return r.status, (json.loads(raw) if raw and raw[:1] in b"{[" else raw)
+    def request(self, method, path, body=None, auth=True, headers=None):
+        st, raw = http_json(self.port, method, path, body,
+                            dict(headers or {}, **({"X-API-Key": self.key} if auth else {})))
+        return st, (json.loads(raw) if raw and raw[:1] in b"{[" else raw)
 
     def healthy(self):
         try:
@@ -167,7 +191,8 @@ def test_setup_writes_the_configuration():
     cw = os.path.join(s.config, "codeward")
     lc = os.path.join(s.config, "librechat")
     check(sorted(os.listdir(cw)) == ["codeward.policy", "gpu.policy", "gvisor.policy",
-                                     "jwt-public.pem", "keys"], "codeward/: %r" % os.listdir(cw))
+                                     "jwt-public.pem", "keys", "scale.policy"],
+          "codeward/: %r" % os.listdir(cw))
     check(os.stat(os.path.join(cw, "keys")).st_mode & 0o777 == 0o600, "keys mode")
     check(os.stat(lc).st_mode & 0o777 == 0o700, "librechat/ mode")
     for f in os.listdir(lc):
@@ -191,7 +216,7 @@ def test_setup_writes_the_configuration():
     # sockproxy's image carries; runsc under jail with gVisor's caps
     iso = policy_get(pol, "sandbox", "isolation")
     check(iso in ("jail", "container"), "isolation %r" % iso)
-    for n in ("codeward.policy", "gvisor.policy", "gpu.policy"):
+    for n in ("codeward.policy", "gvisor.policy", "gpu.policy", "scale.policy"):
         text = open(os.path.join(cw, n)).read()
         check(policy_get(text, "sandbox", "jail-seccomp") == profile_sum(COMMITTED),
               "%s: jail-seccomp %r" % (n, policy_get(text, "sandbox", "jail-seccomp")))
@@ -224,13 +249,297 @@ def test_setup_writes_the_configuration():
                                      if f != "keys"), "a private key in codeward/")
 
 
+def test_setup_writes_the_scale_store():
+    """scale.yaml's configuration: scale.policy is codeward.policy with
+    [store] backend s3 on the overlay's object store and the credentials
+    its secret mounts; store/ holds MinIO's root and the nodes' key pair,
+    root's, 0600, in the policy's credentials format, the secret in no
+    policy."""
+    s = get_stack()
+    cw, st = os.path.join(s.config, "codeward"), os.path.join(s.config, "store")
+    pol = open(os.path.join(cw, "codeward.policy")).read()
+    sc = open(os.path.join(cw, "scale.policy")).read()
+    for key, want in (("backend", "s3"), ("endpoint", "http://objectstore:9000"),
+                      ("bucket", "codeward"), ("credentials", "/run/secrets/codeward-s3")):
+        check(policy_get(sc, "store", key) == want, "scale.policy: %s %r" %
+              (key, policy_get(sc, "store", key)))
+    check(policy_get(pol, "store", "backend") == "local", "codeward.policy's store")
+    keys = changed_line_keys(pol, sc)
+    check({"backend", "endpoint", "credentials"} <= keys <=
+          {"backend", "endpoint", "bucket", "region", "credentials"},
+          "scale.policy differs from codeward.policy beyond [store]: %r" % changed_lines(pol, sc))
+    check(sorted(os.listdir(st)) == ["objectstore-root", "s3-credentials"], "store/: %r" %
+          os.listdir(st))
+    check(os.stat(st).st_mode & 0o777 == 0o700, "store/ mode")
+    for f in os.listdir(st):
+        m = os.stat(os.path.join(st, f))
+        check(m.st_mode & 0o777 == 0o600 and m.st_uid == 0, "store/%s: %o uid %d" %
+              (f, m.st_mode & 0o777, m.st_uid))
+    creds = dict(l.split(" = ", 1) for l in
+                 open(os.path.join(st, "s3-credentials")).read().splitlines())
+    check(sorted(creds) == ["access_key_id", "secret_access_key"] and
+          all(len(v) >= 16 for v in creds.values()), "s3-credentials: %r" % sorted(creds))
+    root = open(os.path.join(st, "objectstore-root")).read()
+    check(root.startswith("export MINIO_ROOT_USER=") and "\nexport MINIO_ROOT_PASSWORD=" in root,
+          "objectstore-root's format")
+    # the codeward image: storeproxy, the only binary with libcurl, and its user
+    r = subprocess.run([DOCKER, "run", "--rm", "--network", "none", "--entrypoint", "/bin/sh",
+                        "codeward:" + s.settings["CODEWARD_TAG"], "-c",
+                        "id -u codeward-store && cd /usr/local/sbin && for f in codeward-*; do "
+                        "ldd $f | grep -q libcurl && echo $f; done"],
+                       capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0 and r.stdout.split() == ["61004", "codeward-storeproxy"],
+          "the codeward image's storeproxy and its user: %d %r %r" %
+          (r.returncode, r.stdout, r.stderr[-300:]))
+    for f in os.listdir(cw):
+        text = open(os.path.join(cw, f), "rb").read()
+        check(creds["secret_access_key"].encode() not in text and
+              root.split("MINIO_ROOT_PASSWORD=")[1].strip().encode() not in text,
+              "a store secret in codeward/%s" % f)
+
+
+def changed_line_keys(a, b):
+    """the policy keys on the lines where b differs from a"""
+    return {new.split()[0] for _, old, new in changed_lines(a, b) if new.strip()}
+
+
+def test_scale_overlay_validates():
+    """compose.yaml with scale.yaml: three nodes, each with a sockproxy of
+    its own instance, hardened as compose.yaml's; the object store image
+    pinned by release and digest, published nowhere; HAProxy alone on the
+    published port, with compose/haproxy.cfg naming the three nodes; the
+    store's credentials a secret of the nodes (the root's of MinIO and
+    its init only), named by the policy, never in it or the environment."""
+    s = get_stack()
+    cfg = yaml.safe_load(s.compose("config", overlays=("scale",)).stdout)
+    svcs = cfg["services"]
+    nodes = ["node1", "node2", "node3"]
+    proxies = ["sockproxy1", "sockproxy2", "sockproxy3"]
+    check(sorted(svcs) == sorted(["codeward", "sockproxy", "haproxy", "objectstore",
+                                  "objectstore-init"] + nodes + proxies), "services %r" % sorted(svcs))
+    # compose.yaml's single appliance is not started
+    for name in ("codeward", "sockproxy"):
+        check(svcs[name].get("profiles") == ["single"], "%s profiles %r" % (name, svcs[name].get("profiles")))
+    published = {n: v["ports"] for n, v in svcs.items() if v.get("ports") and not v.get("profiles")}
+    check(published == {"haproxy": ["127.0.0.1:%d:8000/tcp" % s.port]}, "published %r" % published)
+    for name, svc in svcs.items():
+        socks = [v for v in svc.get("volumes", []) if "docker.sock" in str(v)]
+        check(bool(socks) == (name in proxies or name == "sockproxy"), "%s mounts %r" % (name, socks))
+    instances = set()
+    for i, (node, proxy) in enumerate(zip(nodes, proxies)):
+        sp, nd = svcs[proxy], svcs[node]
+        argv = sp["entrypoint"] + sp["command"]
+        check(argv[0] == "/usr/local/sbin/codeward-sockproxy" and
+              argv[argv.index("--jail-seccomp") + 1] == IMAGE_PROFILE, "%s argv %r" % (proxy, argv))
+        instances.add(argv[argv.index("--instance") + 1])
+        check(sp["network_mode"] == "none", "%s network" % proxy)
+        argv = nd["entrypoint"] + nd["command"]
+        check(argv[0] == "/usr/local/sbin/codeward-privd" and
+              argv[argv.index("--node") + 1] == node and
+              argv[argv.index("--storeproxy") + 1] == "/usr/local/sbin/codeward-storeproxy",
+              "%s argv %r" % (node, argv))
+        for svc, caps in ((sp, {"CHOWN", "SETUID", "SETGID", "KILL"}),
+                          (nd, {"SETUID", "SETGID", "KILL"})):
+            check(svc["read_only"] is True and svc["cap_drop"] == ["ALL"] and
+                  set(svc["cap_add"]) == caps and "no-new-privileges:true" in svc["security_opt"]
+                  and svc["init"] is True and not svc.get("privileged"), "%r" % svc)
+        # the node's run volume is its sockproxy's and no one else's
+        run = {str(v).split(":")[0] for v in nd["volumes"] if ":/run/codeward" in str(v)}
+        holders = {n for n, o in svcs.items() for v in o.get("volumes", [])
+                   if str(v).split(":")[0] in run}
+        check(len(run) == 1 and holders == {node, proxy}, "%s's run volume %r: %r" %
+              (node, run, holders))
+        for svc in (sp, nd):
+            pol = [str(v) for v in svc["volumes"] if ":/etc/codeward/codeward.policy" in str(v)]
+            check(len(pol) == 1 and pol[0].split(":")[0] == os.path.join(s.config, "codeward",
+                                                                         "scale.policy"),
+                  "%s policy %r" % (svc, pol))
+        check([x["source"] for x in nd["secrets"]] == ["codeward-s3"], "%s secrets %r" %
+              (node, nd["secrets"]))
+        check(not any(secrets_in(v) for v in (nd.get("environment") or {}).values()),
+              "a store secret in %s's environment" % node)
+    check(len(instances) == 3 and all(x.startswith(s.instance + "-") for x in instances),
+          "instances %r" % instances)
+    check(cfg["secrets"]["codeward-s3"]["file"] == os.path.join(s.config, "store", "s3-credentials")
+          and cfg["secrets"]["objectstore-root"]["file"] ==
+          os.path.join(s.config, "store", "objectstore-root"), "secrets %r" % cfg["secrets"])
+    # the object store: pinned, unpublished, the root's secret only
+    import re
+    os_, init = svcs["objectstore"], svcs["objectstore-init"]
+    for svc in (os_, init):
+        check(re.fullmatch(r"quay\.io/minio/(minio|mc):RELEASE\.[0-9TZ-]+@sha256:[0-9a-f]{64}",
+                           svc["image"]), "not pinned by release and digest: %r" % svc["image"])
+    check([x["source"] for x in os_["secrets"]] == ["objectstore-root"] and
+          os_["environment"]["MINIO_CONFIG_ENV_FILE"] == "/run/secrets/objectstore-root",
+          "objectstore's secrets %r" % os_)
+    check(sorted(x["source"] for x in init["secrets"]) == ["codeward-s3", "objectstore-root"],
+          "objectstore-init's secrets")
+    check("store/codeward" in init["command"][0], "objectstore-init makes another bucket")
+    for node in nodes:
+        dep = svcs[node]["depends_on"]
+        check(dep["objectstore-init"]["condition"] == "service_completed_successfully",
+              "%s starts before the bucket: %r" % (node, dep))
+    # HAProxy: built here, its configuration mounted, no capability
+    hp = svcs["haproxy"]
+    check(hp["build"]["target"] == "haproxy" and hp["image"].startswith("codeward-haproxy:"),
+          "haproxy image %r" % hp)
+    check(hp["volumes"] == [os.path.join(SOURCE, "compose", "haproxy.cfg") +
+                            ":/etc/haproxy/haproxy.cfg:ro"], "haproxy volumes %r" % hp["volumes"])
+    check(hp["user"] == "haproxy" and hp["cap_drop"] == ["ALL"] and not hp.get("cap_add") and
+          hp["read_only"] is True, "haproxy %r" % hp)
+    servers = re.findall(r"^\tserver (\S+) (\S+)$", open(HAPROXY_CFG).read(), re.M)
+    check(servers == [(n, n + ":8000") for n in nodes], "haproxy.cfg servers %r" % servers)
+
+
+S3RVER_DIR = os.environ.get("CODEWARD_S3RVER", "/var/cache/codeward/s3rver")
+
+# MinIO cannot be pulled here: the object store of scale.yaml replaced by
+# s3rver (npm) in the sandbox image, which has node; its bucket made by
+# s3rver itself, its one key pair the nodes' secret. Everything else is
+# scale.yaml as it is.
+STAND_IN = """
+services:
+  objectstore:
+    image: %(image)s
+    entrypoint: [node, --openssl-legacy-provider, /s3rver/node_modules/s3rver/bin/s3rver.js]
+    # path-style only: the host name objectstore is not a bucket's
+    command: [-d, /tmp/s3, -a, 0.0.0.0, -p, "9000", -s, --no-vhost-buckets,
+              --configure-bucket, codeward]
+    volumes:
+      - %(s3rver)s:/s3rver:ro
+    healthcheck:
+      test: ["CMD", "node", "-e", "require('net').connect(9000, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))"]
+  objectstore-init:
+    image: %(image)s
+    entrypoint: ["/bin/true"]
+secrets:
+  codeward-s3:
+    file: %(creds)s
+"""
+
+
+def test_scale_up_with_a_stand_in_store():
+    """scale.yaml brought up, its object store replaced by s3rver: HAProxy
+    healthy on the published port; in each node privd started
+    codeward-storeproxy as codeward-store; a file a run wrote through one
+    node is downloaded byte-exact through all three, and through the other
+    two at once when node2's privd is killed with SIGKILL; programmatic
+    runs complete, each continuation on the node its token names whatever
+    its request id; `down -v` leaves nothing of the project or of the
+    nodes' instances."""
+    s = get_stack()
+    check(os.path.exists(os.path.join(S3RVER_DIR, "node_modules", "s3rver", "bin", "s3rver.js")),
+          "s3rver is not installed in %s (./codeward test installs it)" % S3RVER_DIR)
+    d = tempfile.mkdtemp(prefix="cw-scale-", dir=s.config)
+    creds = os.path.join(d, "s3-credentials")
+    with open(os.open(creds, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write("access_key_id = S3RVER\nsecret_access_key = S3RVER\n")
+    extra = os.path.join(d, "stand-in.yaml")
+    with open(extra, "w") as f:
+        f.write(STAND_IN % {"image": sandbox_image_id(), "s3rver": S3RVER_DIR, "creds": creds})
+    ov = ("scale", extra)
+    instances = [s.instance + "-node%d" % i for i in (1, 2, 3)]
+    try:
+        t0 = time.time()
+        s.compose("up", "-d", overlays=ov, timeout=900)
+        wait_for("HAProxy answering healthy", s.healthy, 180)
+        for n in ("node1", "node2", "node3"):
+            wait_for("%s healthy" % n, lambda: s.container(n)["State"].get("Health", {})
+                     .get("Status") == "healthy", 120)
+        print("measured: scale up to healthy %.1f s" % (time.time() - t0))
+        # each node: privd's storeproxy, as codeward-store
+        for n in ("node1", "node2", "node3"):
+            c = s.container(n)
+            privd = children(c["State"]["Pid"])
+            check(len(privd) == 1, "%s: privd %r" % (n, privd))
+            kids = children(privd[0])
+            sp = [k for k in kids if os.readlink("/proc/%d/exe" % k).endswith(
+                "/codeward-storeproxy")]
+            check(len(sp) == 1 and proc_status(sp[0])["Uid"].split() == ["61004"] * 4 and
+                  int(proc_status(sp[0])["CapEff"], 16) == 0,
+                  "%s: storeproxy %r" % (n, [proc_status(k)["Uid"] for k in sp]))
+        # a file written through one node, read through every node
+        data = secrets.token_hex(4096)
+        st, j = s.request("POST", "/v1/exec", {"lang": "py", "code":
+                          "open('/mnt/data/out.txt','w').write(%r)\nprint('ok')" % data})
+        check(st == 200 and j.get("stdout") == "ok\n" and len(j["files"]) == 1,
+              "exec through HAProxy: %s %r" % (st, j))
+        path = "/v1/download/%s/%s" % (j["session_id"], j["files"][0]["id"])
+        for _ in range(6):
+            st, body = s.request("GET", path)
+            check(st == 200 and body == data.encode(), "download: %s %r" % (st, body[:100]))
+        # HAProxy's log says which node answered each
+        lines = [l for l in s.compose("logs", "--no-color", "haproxy", overlays=ov).stdout
+                 .splitlines() if "GET %s " % path in l]
+        nodes = {n for n in ("node1", "node2", "node3") for l in lines if "nodes/%s " % n in l}
+        check(nodes == {"node1", "node2", "node3"}, "downloads served by %r" % nodes)
+        # programmatic runs: each continuation carries a request id of its
+        # own (so the hash alone would scatter them) and reaches the node
+        # its token names, which the balancer's log shows
+        add = {"name": "add", "description": "add", "parameters": {"type": "object", "properties": {
+            "a": {"type": "number"}, "b": {"type": "number"}}}}
+        code = "x = await add(a=1, b=2)\ny = await add(a=x, b=10)\nprint('sum', y)\n"
+        named = []
+        for _ in range(4):
+            st, j = s.request("POST", "/v1/exec/programmatic", {"code": code, "tools": [add]},
+                              headers={"X-LibreChat-Code-Request-ID": secrets.token_hex(8)})
+            while st == 200 and j.get("status") == "tool_call_required":
+                eid = json.loads(base64.b64decode(j["continuation_token"]))["execution_id"]
+                named.append(eid.split("-")[0])
+                res = [{"call_id": c["id"], "result": c["input"]["a"] + c["input"]["b"],
+                        "is_error": False} for c in j["tool_calls"]]
+                st, j = s.request("POST", "/v1/exec/programmatic",
+                                  {"continuation_token": j["continuation_token"], "tool_results": res},
+                                  headers={"X-LibreChat-Code-Request-ID": secrets.token_hex(8)})
+            check(st == 200 and j.get("status") == "completed" and j["stdout"] == "sum 13\n",
+                  "a programmatic run through HAProxy: %s %r" % (st, j))
+        check(len(named) == 8 and set(named) <= {"node1", "node2", "node3"},
+              "the tokens' nodes %r" % named)
+        cont = [l for l in s.compose("logs", "--no-color", "haproxy", overlays=ov).stdout
+                .splitlines() if "POST /v1/exec/programmatic " in l]
+        check(len(cont) == 12 and all("nodes/%s " % named[2 * k + i] in cont[3 * k + 1 + i]
+                                      for k in range(4) for i in range(2)),
+              "continuations not on their tokens' nodes %r: %r" % (named, cont))
+
+        # node2's privd killed: the file is still served, at once, by the
+        # others; the engine brings node2 back
+        c = s.container("node2")
+        os.kill(children(c["State"]["Pid"])[0], signal.SIGKILL)
+        for _ in range(6):
+            st, body = s.request("GET", path)
+            check(st == 200 and body == data.encode(), "download with node2 killed: %s %r" %
+                  (st, body[:100]))
+        wait_for("node2 restarted", lambda: s.container("node2")["RestartCount"] >= 1, 60)
+        wait_for("node2 healthy again", lambda: s.container("node2")["State"].get(
+            "Health", {}).get("Status") == "healthy", 120)
+    except Exception:
+        for n in ("node1", "haproxy", "objectstore"):
+            print(s.compose("logs", "--no-color", n, overlays=ov, ok=False).stdout[-3000:])
+        raise
+    finally:
+        s.compose("down", "-v", overlays=ov, ok=False)
+        shutil.rmtree(d, ignore_errors=True)
+    left = s.leftovers() + ["sandbox " + c for i in instances
+                            for c in containers_with_label("codeward.instance=" + i)]
+    check(not left, "left after down -v: %r" % left)
+
+
+def secrets_in(value):
+    """1 when a value holds a key or password of store/"""
+    st = os.path.join(stack.config, "store")
+    text = open(os.path.join(st, "s3-credentials")).read() + open(
+        os.path.join(st, "objectstore-root")).read()
+    words = {w.split("=")[-1] for w in text.split() if len(w.split("=")[-1]) >= 16}
+    return any(w in str(value) for w in words)
+
+
 def test_setup_again_keeps_the_admins_policies():
     """compose setup writes each policy once: run again, it keeps an edit;
     after a rebuilt sandbox image it moves only the pins, says so, keeps
     the file before as .prev; a policy that does not check stops it."""
     s = get_stack()
     cw = os.path.join(s.config, "codeward")
-    names = ("codeward.policy", "gvisor.policy", "gpu.policy")
+    names = ("codeward.policy", "gvisor.policy", "gpu.policy", "scale.policy")
     orig = {n: open(os.path.join(cw, n)).read() for n in names}
     img, child = sandbox_image_id(), None
     try:
@@ -338,6 +647,204 @@ def test_every_compose_file_validates():
                         "-f", os.path.join(SOURCE, "compose", "compose.yaml"), "-f", bad, "config", "-q"],
                        env=s.env, capture_output=True, text=True, timeout=60)
     check(r.returncode != 0, "docker-compose accepted a wrong file")
+
+
+HAPROXY = "/usr/sbin/haproxy"
+HAPROXY_CFG = os.path.join(SOURCE, "compose", "haproxy.cfg")
+
+
+class FakeNodes:
+    """Three HTTP servers standing in for node1..node3: each answers its
+    name, counts what it was sent, and can be made unhealthy or to drop a
+    request unanswered (as a node killed mid-run does)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        self.seen = {}
+        self.down = set()
+        self.drop = set()
+        self.servers = {}
+        nodes = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def answer(self):
+                name = self.server.node
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                if self.path == "/v1/health":
+                    st = 503 if name in nodes.down else 200
+                else:
+                    nodes.seen.setdefault(name, []).append((self.command, self.path, body))
+                    if name in nodes.drop:
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
+                    st = 200
+                out = json.dumps({"node": name}).encode()
+                self.send_response(st)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+            do_GET = do_POST = answer
+
+        for name in ("node1", "node2", "node3"):
+            srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+            srv.node = name
+            srv.daemon_threads = True
+            srv.handle_error = lambda *a: None    # a health check cut short
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
+            self.servers[name] = srv
+
+    def port(self, name):
+        return self.servers[name].server_address[1]
+
+    def close(self):
+        for srv in self.servers.values():
+            srv.shutdown()
+            srv.server_close()
+
+
+def haproxy_for(nodes, port, d):
+    """compose/haproxy.cfg as it is, but for its listener and its three
+    servers' addresses (the compose network's names are not on this host)"""
+    text = open(HAPROXY_CFG).read()
+    check("\tbind :8000\n" in text, "haproxy.cfg: no bind :8000")
+    text = text.replace("\tbind :8000\n", "\tbind 127.0.0.1:%d\n" % port)
+    for name in ("node1", "node2", "node3"):
+        line = "\tserver %s %s:8000\n" % (name, name)
+        check(line in text, "haproxy.cfg: no %r" % line)
+        text = text.replace(line, "\tserver %s 127.0.0.1:%d\n" % (name, nodes.port(name)))
+    cfg = os.path.join(d, "haproxy.cfg")
+    with open(cfg, "w") as f:
+        f.write(text)
+    return cfg
+
+
+def test_haproxy_cfg_checks():
+    """haproxy -c says compose/haproxy.cfg is valid (the nodes' names do not
+    resolve here: a warning, the servers start without an address), and
+    refuses a broken one: the check can fail."""
+    r = subprocess.run([HAPROXY, "-c", "-f", HAPROXY_CFG], capture_output=True, text=True,
+                       timeout=60)
+    check(r.returncode == 0 and "Configuration file is valid" in r.stdout,
+          "haproxy -c: %d %s%s" % (r.returncode, r.stdout, r.stderr))
+    alerts = [l for l in r.stderr.splitlines() if "ALERT" in l or
+              ("WARNING" in l and "could not resolve address" not in l)]
+    check(not alerts, "haproxy -c: %r" % alerts)
+    d = tempfile.mkdtemp(prefix="cw-haproxy-")
+    try:
+        bad = os.path.join(d, "bad.cfg")
+        with open(bad, "w") as f:
+            f.write(open(HAPROXY_CFG).read().replace("balance hash var(txn.key)",
+                                                     "balance hash var(txn.key"))
+        r = subprocess.run([HAPROXY, "-c", "-f", bad], capture_output=True, text=True, timeout=60)
+        check(r.returncode != 0, "haproxy -c accepted a broken file")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_haproxy_routes_by_what_requests_carry():
+    """compose/haproxy.cfg run on this host in front of three fake nodes: a
+    session hint, a programmatic start's request id and its cancel's,
+    a workspace, each always reach one node; a continuation reaches the
+    node its token names; the rest is spread; a node marked down is
+    skipped and moves no other key; a POST a node drops is answered 502
+    by the balancer and never sent again."""
+    nodes = FakeNodes()
+    d = tempfile.mkdtemp(prefix="cw-haproxy-")
+    port = free_port()
+    proc = subprocess.Popen([HAPROXY, "-db", "-f", haproxy_for(nodes, port, d)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        def send(method, path, body=None, headers=None):
+            st, out = http_json(port, method, path, body, headers, timeout=30)
+            return st, (json.loads(out)["node"] if st == 200 else out)
+
+        def all_up():
+            try:
+                return send("GET", "/v1/health")[0] == 200 and len(
+                    {send("GET", "/v1/files/s%d" % i)[1] for i in range(6)}) == 3
+            except OSError:
+                return False
+        wait_for("haproxy with three healthy nodes", all_up, 30)
+
+        def token(node, rid=None):
+            j = {"execution_id": "%s-%s" % (node, rid or secrets.token_hex(16)), "ts": 1}
+            return base64.b64encode(json.dumps(j).encode()).decode()
+
+        def hinted(hint):
+            return send("POST", "/v1/exec", {"lang": "py", "code": "x" * 70000,
+                                              "runtime_session_hint": hint})[1]
+        hints = {"hint-%d" % i: hinted("hint-%d" % i) for i in range(24)}
+        check(len(set(hints.values())) >= 2, "24 hints all on one node: %r" % hints)
+        for h, n in hints.items():
+            check(hinted(h) == n, "hint %s moved" % h)
+        # a programmatic start and its cancel meet, whatever else they carry
+        for i in range(12):
+            rid = "req-%d" % i
+            st, n = send("POST", "/v1/exec/programmatic", {"code": "1", "tools": []},
+                         {"X-LibreChat-Code-Request-ID": rid,
+                          "X-LibreChat-Code-Workspace-ID": "ws-%d" % (i % 2)})
+            check(st == 200, "start %s: %s" % (rid, st))
+            for _ in range(2):
+                check(send("POST", "/v1/exec/programmatic/cancel", {"request_id": rid})[1] == n,
+                      "the cancel of %s went elsewhere than its start (%s)" % (rid, n))
+        for ws in ("ws-a", "ws-b", "ws-c"):
+            ns = {send("POST", "/v1/exec/programmatic", {"code": "1"},
+                       {"X-LibreChat-Code-Workspace-ID": ws})[1] for _ in range(4)}
+            check(len(ns) == 1, "workspace %s on %r" % (ws, ns))
+        # a continuation: the node in its token, whatever the other keys say
+        for node in ("node1", "node2", "node3", "node2", "node3", "node1"):
+            body = {"continuation_token": token(node), "tool_results": [{"x": "y" * 50000}]}
+            check(send("POST", "/v1/exec/programmatic", body,
+                       {"X-LibreChat-Code-Request-ID": "req-0"})[1] == node,
+                  "continuation for %s" % node)
+        # what carries nothing is spread
+        spread = {send("GET", "/v1/download/s%d/f" % i)[1] for i in range(9)}
+        check(len(spread) == 3, "downloads on %r" % spread)
+
+        # node2 unhealthy: skipped, its keys move, no other key does
+        nodes.down.add("node2")
+        wait_for("node2 marked down", lambda: all(
+            send("GET", "/v1/files/x%d" % i)[1] != "node2" for i in range(6)), 30)
+        for h, n in hints.items():
+            now = hinted(h)
+            check(now != "node2" and (n == "node2" or now == n),
+                  "hint %s: %s before, %s with node2 down" % (h, n, now))
+        check(send("POST", "/v1/exec/programmatic", {"continuation_token": token("node2")},
+                   {})[1] != "node2", "a continuation for a down node")
+        nodes.down.clear()
+        wait_for("node2 back", lambda: hinted([h for h, n in hints.items()
+                                               if n == "node2"][0]) == "node2", 30)
+
+        # a node that drops a run unanswered: 502 from the balancer, sent once
+        nodes.drop.add("node3")
+        h3 = [h for h, n in hints.items() if n == "node3"][0]
+        before = len(nodes.seen.get("node3", []))
+        st, out = send("POST", "/v1/exec", {"lang": "py", "code": "1",
+                                             "runtime_session_hint": h3})
+        check(st == 502, "a dropped run answered %s %r" % (st, out))
+        time.sleep(1)
+        check(len(nodes.seen["node3"]) == before + 1 and
+              sum(1 for n, reqs in nodes.seen.items() for r in reqs[-1:]
+                  if n != "node3" and b'"%s"' % h3.encode() in r[2]) == 0,
+              "the dropped POST was sent again: %r" % [(n, len(v)) for n, v in nodes.seen.items()])
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        nodes.close()
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def b64u(b):

@@ -310,6 +310,42 @@ def test_e_a_dead_storeproxy_heals():
         g.stop()
 
 
+def test_f_the_bucket_is_swept_and_counted():
+    """objects another node wrote long ago go at a node's start (their
+    lifetime; a workspace file its own), the young ones are counted"""
+    day = 24 * 3600
+    now = int(time.time())
+    p = splib.Proxy(bucket().endpoint, bucket="codeward")
+    sid = "sweepSweepSweepSweep1"
+    keys = {"old": ("oldOldOldOldOldOldOld", "user", now - 2 * day),
+            "young": ("youngYoungYoungYoung1", "user", now - 3600),
+            "ws": ("wsWsWsWsWsWsWsWsWsWs1", "workspace", now - 2 * day)}
+    try:
+        for owner, (fid, kind, created) in keys.items():
+            data = owner.encode() * 10000
+            rep = p.put("%s/%s" % (sid, fid), data, owner="sw-" + owner, kind=kind,
+                        created=created)
+            check(rep["status"] == splib.OK, "put %s: %r" % (owner, rep))
+    finally:
+        p.close()
+    # lifetime 24h: the old user file goes; workspace-lifetime 168h keeps the other
+    h = Appliance([("files", "lifetime", "24h"), ("files", "user-quota", "64K"),
+                   ("files", "free-space-floor", "0")], name="s3-sweep", store="s3",
+                  s3=bucket()).start()
+    try:
+        objs = set(bucket().objects())
+        have = lambda fid: any(fid in o for o in objs)  # noqa: E731
+        check(not have(keys["old"][0]), "an object past its lifetime was kept: %r" % objs)
+        check(have(keys["young"][0]) and have(keys["ws"][0]),
+              "a young object or a workspace file within its lifetime went: %r" % objs)
+        # sw-young holds 50000 bytes: 20K more pass the 64K quota
+        r = upload(h, "more.bin", b"m" * 20 * 1024, owner="sw-young")
+        check(r.status == 413, "the swept count missed sw-young's bytes: %r" % r)
+        check("the bucket's sweep deleted 1 objects" in h.log("privd"), "the sweep's log line")
+    finally:
+        h.stop()
+
+
 def test_zz_stop_leaves_nothing():
     for name in list(apps):
         apps.pop(name).stop()
