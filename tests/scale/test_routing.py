@@ -116,6 +116,9 @@ def test_round_robin_without_a_key():
     s = setup()
     got = [s.post("/v1/exec", {"lang": "py", "code": "print(1)"})[1] for _ in range(6)]
     check(set(got) == set(s.ports), "round robin over all three: %r" % got)
+    # an empty hint is no key (frontd: no session either)
+    got = [s.post("/v1/exec", {"code": "x", "runtime_session_hint": ""})[1] for _ in range(6)]
+    check(set(got) == set(s.ports), "an empty hint, round robin: %r" % got)
 
 
 def test_keys_keep_their_node():
