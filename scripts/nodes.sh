@@ -70,19 +70,24 @@ seconds() {
 
 # haproxy_config LISTEN TIMEOUT MAXCONN USER NAME=HOST:PORT...:
 # scripts/haproxy.cfg.in rendered on stdout (a line naming @NAME@ once per
-# node; the @USER@ lines left out when USER is empty). The tests render
-# theirs with it too.
+# node; the @USER@ lines left out when USER is empty; with HAPROXY_RESOLVER
+# ADDR:PORT the @R@ lines, a resolvers section, and the servers resolved
+# through it, as compose/haproxy.cfg). The tests render theirs with it too.
 haproxy_config() {
 	local listen=$1 timeout=$2 maxconn=$3 user=$4
 	shift 4
 	awk -v listen="$listen" -v timeout="$timeout" -v maxconn="$maxconn" -v user="$user" \
-		-v nodes="$*" '
+		-v resolver="${HAPROXY_RESOLVER:-}" -v nodes="$*" '
 		BEGIN {
 			n = split(nodes, nd, " ")
-			print "# scripts/haproxy.cfg.in, rendered by scripts/nodes.sh"
+			print "# scripts/haproxy.cfg.in, rendered by scripts/nodes.sh (haproxy_config)"
 		}
 		/^#/ { next }
-		{ gsub(/@LISTEN@/, listen); gsub(/@TIMEOUT@/, timeout); gsub(/@MAXCONN@/, maxconn) }
+		/^@R@/ { if (resolver == "") next; sub(/^@R@/, ""); gsub(/@RESOLVER@/, resolver) }
+		{
+			gsub(/@LISTEN@/, listen); gsub(/@TIMEOUT@/, timeout); gsub(/@MAXCONN@/, maxconn)
+			gsub(/@SERVER_OPTS@/, resolver == "" ? "" : " resolvers engine init-addr last,libc,none")
+		}
 		/@USER@/ { if (user == "") next; gsub(/@USER@/, user) }
 		/@NAME@/ {
 			for (i = 1; i <= n; i++) {

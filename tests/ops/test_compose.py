@@ -727,6 +727,24 @@ def haproxy_for(nodes, port, d):
     return cfg
 
 
+# what compose/haproxy.cfg is: the one template rendered for scale.yaml
+COMPOSE_HAPROXY_RENDER = ('TOP="$1"; . "$TOP/scripts/nodes.sh"; HAPROXY_RESOLVER=127.0.0.11:53 '
+                          'haproxy_config :8000 200s 64 "" node1=node1:8000 node2=node2:8000 '
+                          'node3=node3:8000')
+
+
+def test_haproxy_cfg_is_the_template_rendered():
+    """compose/haproxy.cfg is scripts/haproxy.cfg.in rendered for the
+    compose services (one routing for both topologies, never two that
+    drift): render it again and compare"""
+    r = subprocess.run(["bash", "-c", COMPOSE_HAPROXY_RENDER, "render", SOURCE],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "render: %s" % r.stderr)
+    check(r.stdout == open(HAPROXY_CFG).read(),
+          "compose/haproxy.cfg is not scripts/haproxy.cfg.in rendered; make it again with: "
+          "bash -c '%s' render . > compose/haproxy.cfg" % COMPOSE_HAPROXY_RENDER)
+
+
 def test_haproxy_cfg_checks():
     """haproxy -c says compose/haproxy.cfg is valid (the nodes' names do not
     resolve here: a warning, the servers start without an address), and
