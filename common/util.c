@@ -87,11 +87,32 @@ cw_memfd(const char *name)
 	return memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 }
 
+/*
+ * F_SEAL_WRITE fails with EBUSY while a page of the file holds a reference
+ * besides its mapping: on this kernel a page just written can sit in
+ * another CPU's LRU batch, which the seal's own drain (this CPU's) does not
+ * empty (seen under a flood of output on 2 busy cores). Such a reference
+ * goes within milliseconds: the seal is tried again, SEAL_TRIES times at
+ * most, SEAL_WAIT_MS apart.
+ */
+#define SEAL_TRIES	20
+#define SEAL_WAIT_MS	5
+
 int
 cw_memfd_seal(int fd)
 {
-	return fcntl(fd, F_ADD_SEALS,
-	    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+	int i, r = -1;
+
+	for (i = 0; i < SEAL_TRIES; i++) {
+		struct timespec ts = { 0, SEAL_WAIT_MS * 1000000L };
+
+		r = fcntl(fd, F_ADD_SEALS,
+		    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+		if (r == 0 || errno != EBUSY)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	return r;
 }
 
 int

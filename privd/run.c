@@ -352,8 +352,20 @@ stage_answer(struct run *r)
 		if (d->fds & IPC_DONE_ARCHIVE)
 			fds[n++] = r->tarfd;
 		for (i = 0; i < n; i++)
-			if (cw_memfd_seal(fds[i]) < 0)
+			if (cw_memfd_seal(fds[i]) < 0) {
+				/*
+				 * never an unsealed memfd to frontd (it ends at
+				 * one): the run is answered as failed
+				 */
 				log_warn("run %u: seal", r->job->id);
+				d->status = IPC_ST_UNAVAILABLE;
+				d->fds = 0;
+				d->flags = 0;
+				snprintf(d->message, sizeof(d->message), "the "
+				    "run's output could not be sealed; retry");
+				n = 0;
+				break;
+			}
 	}
 	answer_done(d, n > 0 ? fds : NULL, n);
 	/* answered: the slot is free for the user's next run at once */

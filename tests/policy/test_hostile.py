@@ -287,9 +287,12 @@ def test_fork_until_refused():
         measure("processes forked before the pids limit refused one", r["forked"])
     else:
         # Under gVisor the pids limit holds the sandbox's host threads: the
-        # sandbox runs out of them and stops, or fork is refused first.
+        # sandbox runs out of them and stops, or fork is refused first; or,
+        # gVisor's forks being slow (ptrace platform, a loaded machine),
+        # the time limit ends the bomb before either: contained all three
+        # ways, and after() checks nothing of it is left
         ok = '"errno": 11' in j["stdout"] or (
-            j["run"].get("killed") in ("sandbox", "memory") and
+            j["run"].get("killed") in ("sandbox", "memory", "time") and
             last_line(j["stderr"]).startswith("[codeward] killed: "))
         check(ok, "fork was not contained: %r" % j)
         measure("fork until refused ended as", j["run"])
