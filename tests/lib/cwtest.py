@@ -290,6 +290,19 @@ def free_port():
     return p
 
 
+def port_open(port):
+    """does something accept on 127.0.0.1:port (2 s at most)?"""
+    s = socket.socket()
+    try:
+        s.settimeout(2)
+        s.connect(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 # --- the appliance ------------------------------------------------------------
 
 class Appliance:

@@ -31,7 +31,7 @@ import threading
 import time
 
 import cwtest
-from cwtest import DOCKER_SOCK, Appliance, _q, check, docker_api, main
+from cwtest import DOCKER_SOCK, Appliance, _q, check, docker_api, main, port_open
 from opslib import daemon_log, scrape, wait_for
 
 OVERRIDES = [("concurrency", "total", "8"), ("concurrency", "per-user", "2"),
@@ -186,17 +186,6 @@ def test_privd_killed_with_8_in_flight():
         none_exited(a)
         live_count_right(a)
         print("health 200 %.2f s after the new privd started, %d leftovers" % (took, left))
-
-
-def port_open(port):
-    s = socket.socket()
-    try:
-        s.connect(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
 
 
 def test_engine_stopped_the_pooled_sandboxes():

@@ -11,28 +11,16 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 
 from cwhttp import Client
-from cwtest import SOURCE, check, containers_with_label, docker_api, free_port, main, require_docker
+from cwtest import (SOURCE, check, containers_with_label, docker_api, free_port, main,
+                    port_open, require_docker)
 from cwtest import sandbox_image_id
 
 CODEWARD = os.path.join(SOURCE, "codeward")
 USER = "6650f1c2a1b2c3d4e5f60718"
-
-
-def listening(port):
-    s = socket.socket()
-    try:
-        s.settimeout(2)
-        s.connect(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
 
 
 def test_three_nodes_up_and_down():
@@ -97,7 +85,7 @@ def test_three_nodes_up_and_down():
         check(any(containers_with_label(lb) for lb in labels), "no node has a worker")
         run("down")
         for p in (port, port + 1, port + 2, port + 3, port + 4):
-            check(not listening(p), "port %d still answers after down" % p)
+            check(not port_open(p), "port %d still answers after down" % p)
         for lb in labels:
             check(not containers_with_label(lb), "%s: sandboxes left after down" % lb)
     finally:
