@@ -12,6 +12,8 @@ import tempfile
 import time
 import urllib.request
 
+from cwtest import free_port  # noqa: F401  (the one picker of free ports)
+
 BUILD = os.environ.get('CW_BUILD', 'build')
 PROXY = os.path.join(BUILD, 'storeproxy', 'codeward-storeproxy')
 S3RVER_DIR = os.environ.get('CODEWARD_S3RVER', '/var/cache/codeward/s3rver')
@@ -37,12 +39,6 @@ def _die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_port(port, proc=None, timeout=30.0):
